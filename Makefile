@@ -1,0 +1,41 @@
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# FastRPC top-level build.
+#
+#   make                 module (against KDIR), libfastrpc, tools and tests
+#   make module KDIR=..  just the kernel module
+#   make check           every test, in QEMU guests (see selftests/vm/)
+#   make demo            build, boot a VM, run the example server and client
+#
+# KDIR defaults to the running kernel's build tree, or to the newest
+# Debian kernel headers installed when the running kernel has none.
+
+KVER ?= $(shell uname -r)
+KDIR ?= $(firstword $(wildcard /lib/modules/$(KVER)/build) \
+		$(lastword $(sort $(wildcard /usr/src/linux-headers-*-amd64))))
+CACHE ?= $(or $(FASTRPC_CACHE),/var/cache/fastrpc)
+export CACHE
+
+.PHONY: all module lib tests clean check demo lint
+
+all: module lib tests
+
+module:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+lib:
+	$(MAKE) -C libuser
+
+tests: lib
+	$(MAKE) -C selftests
+
+check:
+	selftests/vm/check.sh
+
+demo:
+	selftests/vm/demo.sh
+
+clean:
+	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean
+	$(MAKE) -C libuser clean
+	$(MAKE) -C selftests clean
