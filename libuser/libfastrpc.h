@@ -1,0 +1,314 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libfastrpc: C API for AF_FASTRPC sockets.
+ *
+ * A FastRPC socket is a file descriptor.  Everything here is a thin,
+ * allocation-free wrapper over socket(2), connect(2), sendmsg(2) and
+ * recvmsg(2) with the control messages defined in <linux/fastrpc.h>; the
+ * descriptor can be polled, made non-blocking, given SO_RCVTIMEO, and
+ * closed with close(2) like any other socket.
+ *
+ * Conventions
+ *
+ *  - Every function returns a value >= 0 on success or a negative errno
+ *    value on failure (for example -ECONNREFUSED).  errno itself is left as
+ *    the failing system call set it; the library never prints.
+ *  - "flags" arguments of the open functions take SOCK_NONBLOCK and
+ *    SOCK_CLOEXEC.  "msgflags" arguments are passed to sendmsg()/recvmsg():
+ *    MSG_DONTWAIT makes one call non-blocking, and MSG_TRUNC on receive
+ *    makes the return value the full message length even when the buffer
+ *    was shorter (the excess is discarded either way).
+ *  - The library is thread-safe: it keeps no state but an atomic tag
+ *    counter for fastrpc_call().
+ *
+ * Client
+ *
+ *	fd = fastrpc_client_open("192.0.2.1", 7070, SOCK_CLOEXEC);
+ *	fastrpc_send_call(fd, tag, method, req, reqlen, 0);
+ *	n = fastrpc_recv_result(fd, &tag, &status, resp, sizeof(resp), 0);
+ *
+ * Many calls may be in flight on one socket; results come back in
+ * completion order, each naming the tag its call was sent with.
+ *
+ * Server
+ *
+ *	fd = fastrpc_server_open(AF_INET6, 7070, 128, SOCK_CLOEXEC);
+ *	n = fastrpc_recv_call(fd, &info, req, sizeof(req), 0);
+ *	fastrpc_send_reply(fd, info.handle, FASTRPC_OK, resp, resplen, 0);
+ *
+ * Several threads may call fastrpc_recv_call() on one server socket; each
+ * incoming call is delivered to exactly one of them.
+ */
+#ifndef LIBFASTRPC_H
+#define LIBFASTRPC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <linux/fastrpc.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Longest string fastrpc_addr_str() produces, with its terminating NUL. */
+#define FASTRPC_ADDRSTRLEN	72
+
+/**
+ * fastrpc_family() - the address family number of AF_FASTRPC
+ *
+ * Reads the live value from /sys/module/af_fastrpc/parameters/family and
+ * falls back to FASTRPC_AF_DEFAULT when the module does not publish one
+ * (not loaded, or sysfs not mounted).  Cheap enough to call per socket.
+ *
+ * Return: the family number (> 0).
+ */
+int fastrpc_family(void);
+
+/**
+ * fastrpc_addr() - build a FastRPC address from an IP literal and port
+ * @out:	filled in completely, reserved fields zeroed
+ * @ip:		IPv4 ("192.0.2.1") or IPv6 ("2001:db8::1", "[::1]",
+ *		"fe80::1%eth0" or "fe80::1%2") literal; no name resolution
+ * @port:	TCP port, host byte order
+ *
+ * Return: 0, or -EINVAL if @ip is not an address literal, -ENODEV if the
+ * scope names an unknown interface.
+ */
+int fastrpc_addr(struct sockaddr_fastrpc *out, const char *ip, uint16_t port);
+
+/**
+ * fastrpc_addr_any() - the wildcard address of an IP family, for bind()
+ * @out:	filled in completely
+ * @ip_family:	AF_INET or AF_INET6
+ * @port:	TCP port, host byte order
+ *
+ * Return: 0, or -EAFNOSUPPORT for another @ip_family.
+ */
+int fastrpc_addr_any(struct sockaddr_fastrpc *out, int ip_family,
+		     uint16_t port);
+
+/**
+ * fastrpc_addr_str() - format an address as "ip:port" or "[ip]:port"
+ * @addr:	the address
+ * @buf:	output, at least FASTRPC_ADDRSTRLEN bytes for any address
+ * @len:	size of @buf
+ *
+ * Return: the string length, -EAFNOSUPPORT for an unknown sfr_ip_family,
+ * -ENOSPC if @buf is too small.
+ */
+int fastrpc_addr_str(const struct sockaddr_fastrpc *addr, char *buf,
+		     size_t len);
+
+/**
+ * fastrpc_socket() - create an unconnected FastRPC socket
+ * @flags:	SOCK_NONBLOCK, SOCK_CLOEXEC
+ *
+ * Return: the descriptor, or -EAFNOSUPPORT when the module is not loaded,
+ * or another socket(2) error.
+ */
+int fastrpc_socket(int flags);
+
+/**
+ * fastrpc_client_open() - create a client socket connected to a server
+ * @ip:		server address literal, as for fastrpc_addr()
+ * @port:	server port, host byte order
+ * @flags:	SOCK_NONBLOCK, SOCK_CLOEXEC
+ *
+ * The connect is always synchronous: it returns once the kernel has a
+ * FastRPC connection to the server (shared with every other socket of
+ * this network namespace talking to the same server).  SOCK_NONBLOCK
+ * applies to the socket afterwards.
+ *
+ * Return: the descriptor, or
+ *   -EAFNOSUPPORT	the module is not loaded,
+ *   -EINVAL/-ENODEV	@ip is not a usable literal (see fastrpc_addr()),
+ *   -ECONNREFUSED	nothing listens on @ip:@port,
+ *   -EPROTO		the peer does not speak a compatible FastRPC,
+ *   -ETIMEDOUT, -ENETUNREACH, ...	as for a TCP connect.
+ */
+int fastrpc_client_open(const char *ip, uint16_t port, int flags);
+
+/**
+ * fastrpc_server_open() - create a listening server socket
+ * @ip_family:	AF_INET (IPv4 only) or AF_INET6 (IPv6; IPv4 too where the
+ *		kernel's TCP does dual-stack)
+ * @port:	TCP port, host byte order; every address of the network
+ *		namespace is served
+ * @backlog:	passed to listen()
+ * @flags:	SOCK_NONBLOCK, SOCK_CLOEXEC
+ *
+ * Return: the descriptor, or -EAFNOSUPPORT, -EADDRINUSE, -EACCES (a port
+ * below 1024 without CAP_NET_BIND_SERVICE), or another socket error.
+ */
+int fastrpc_server_open(int ip_family, uint16_t port, int backlog, int flags);
+
+/**
+ * fastrpc_send_call() - start a call on a client socket
+ * @fd:		connected client socket
+ * @tag:	caller-chosen name of the call, unique among its calls in flight
+ * @method:	method number, delivered to the server untouched
+ * @req:	request bytes (may be NULL when @len is 0)
+ * @len:	request length, at most FASTRPC_MAX_MSG
+ * @msgflags:	MSG_DONTWAIT, or 0
+ *
+ * Return: @len, or
+ *   -EEXIST		@tag is already in flight on @fd,
+ *   -EMSGSIZE		@len exceeds FASTRPC_MAX_MSG,
+ *   -EAGAIN		FASTRPC_MAX_CALLS calls are in flight and the call is
+ *			non-blocking (otherwise it waits for a slot),
+ *   -ENOTCONN		@fd is not connected,
+ *   -EINTR		a signal arrived while waiting for a slot.
+ */
+ssize_t fastrpc_send_call(int fd, uint64_t tag, uint32_t method,
+			  const void *req, size_t len, int msgflags);
+
+/**
+ * fastrpc_recv_result() - receive the result of one call
+ * @fd:		client socket
+ * @tag:	set to the tag of the call that finished (may be NULL)
+ * @status:	set to its enum fastrpc_status (may be NULL)
+ * @buf:	reply bytes; a reply longer than @len is truncated and the
+ *		rest discarded
+ * @len:	size of @buf
+ * @msgflags:	MSG_DONTWAIT, MSG_TRUNC, or 0
+ *
+ * Each call yields exactly one result.  A non-OK status may still carry
+ * bytes sent by the server with it.
+ *
+ * Return: the number of reply bytes stored in @buf, or with MSG_TRUNC in
+ * @msgflags the full reply length (greater than @len when truncated), or
+ *   -EAGAIN		nothing to receive on a non-blocking call, or
+ *			SO_RCVTIMEO expired,
+ *   -EINTR		a signal arrived,
+ *   -EPROTO		the kernel returned no FASTRPC_CMSG_RESULT.
+ */
+ssize_t fastrpc_recv_result(int fd, uint64_t *tag, uint32_t *status,
+			    void *buf, size_t len, int msgflags);
+
+/**
+ * struct fastrpc_call_info - an incoming call, as seen by a server
+ * @handle:	kernel call handle, for fastrpc_send_reply()
+ * @method:	method number sent by the client
+ * @peer:	the caller's address (IP and TCP port of its connection)
+ */
+struct fastrpc_call_info {
+	uint64_t handle;
+	uint32_t method;
+	struct sockaddr_fastrpc peer;
+};
+
+/**
+ * fastrpc_recv_call() - receive one incoming call on a server socket
+ * @fd:		listening server socket
+ * @info:	set to the call's handle, method and caller (may be NULL, but
+ *		then the call cannot be answered)
+ * @buf:	request bytes; a longer request is truncated, the rest
+ *		discarded
+ * @len:	size of @buf
+ * @msgflags:	MSG_DONTWAIT, MSG_TRUNC, or 0
+ *
+ * Return: the request length as for fastrpc_recv_result(), or -EAGAIN,
+ * -EINTR, -EPROTO as there.
+ */
+ssize_t fastrpc_recv_call(int fd, struct fastrpc_call_info *info,
+			  void *buf, size_t len, int msgflags);
+
+/**
+ * fastrpc_send_reply() - answer an incoming call
+ * @fd:		the server socket the call came from
+ * @handle:	fastrpc_call_info.handle
+ * @status:	enum fastrpc_status, 0..FASTRPC_STATUS_MAX
+ * @buf:	reply bytes (may be NULL when @len is 0), sent with any status
+ * @len:	reply length, at most FASTRPC_MAX_MSG
+ * @msgflags:	MSG_DONTWAIT, or 0
+ *
+ * Return: @len, or
+ *   -ENOENT		@handle is unknown, stale or already answered,
+ *   -EINVAL		@status is out of range,
+ *   -EMSGSIZE		@len exceeds FASTRPC_MAX_MSG.
+ */
+ssize_t fastrpc_send_reply(int fd, uint64_t handle, uint32_t status,
+			   const void *buf, size_t len, int msgflags);
+
+/**
+ * fastrpc_call() - make one call and wait for its result
+ * @fd:		client socket used for nothing else concurrently
+ * @method:	method number
+ * @req:	request bytes
+ * @reqlen:	request length
+ * @resp:	reply bytes, truncated to @resplen
+ * @resplen:	size of @resp
+ * @status:	set to the call's enum fastrpc_status
+ *
+ * Picks a fresh tag itself.  Results of earlier calls on @fd whose wait
+ * was interrupted are skipped and dropped, so a call cut short by a
+ * signal never answers a later one.  Honours SO_RCVTIMEO and O_NONBLOCK
+ * on @fd only in that they end the wait with -EAGAIN, leaving the call in
+ * flight (its result is dropped by the next fastrpc_call()).
+ *
+ * Return: the full reply length (greater than @resplen when truncated),
+ * or a negative errno from fastrpc_send_call()/fastrpc_recv_result().
+ */
+ssize_t fastrpc_call(int fd, uint32_t method, const void *req, size_t reqlen,
+		     void *resp, size_t resplen, uint32_t *status);
+
+/**
+ * fastrpc_get_features() - ask the module what it supports
+ * @fd:		any FastRPC socket
+ * @out:	filled as far as the kernel's structure goes, rest zeroed
+ *
+ * Return: 0 or a negative errno.
+ */
+int fastrpc_get_features(int fd, struct fastrpc_features *out);
+
+/**
+ * fastrpc_get_sock_info() - calls in flight, queued results, connection id
+ * @fd:		any FastRPC socket
+ * @out:	filled by the kernel
+ *
+ * Return: 0 or a negative errno.
+ */
+int fastrpc_get_sock_info(int fd, struct fastrpc_sock_info *out);
+
+/**
+ * fastrpc_set_max_calls() - limit the calls in flight on a socket
+ * @fd:		client or server socket
+ * @max_calls:	1..fastrpc_features.max_calls
+ *
+ * Return: 0, or -EINVAL for 0 or a value over the module's bound.
+ */
+int fastrpc_set_max_calls(int fd, uint32_t max_calls);
+
+/**
+ * fastrpc_get_max_calls() - read the limit on calls in flight of a socket
+ * @fd:		client or server socket
+ * @out:	set to the limit
+ *
+ * Return: 0 or a negative errno.
+ */
+int fastrpc_get_max_calls(int fd, uint32_t *out);
+
+/**
+ * fastrpc_status_str() - name of an enum fastrpc_status value
+ * @status:	a status from fastrpc_recv_result()
+ *
+ * Return: a static string such as "OK" or "UNAVAILABLE"; "?" for values
+ * outside the enum.
+ */
+const char *fastrpc_status_str(uint32_t status);
+
+/**
+ * fastrpc_strerror() - message for a negative errno returned by this library
+ * @err:	-errno (a positive errno is accepted too)
+ *
+ * Return: a static string, safe to use from any thread.
+ */
+const char *fastrpc_strerror(int err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LIBFASTRPC_H */
