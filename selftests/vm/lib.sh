@@ -1,0 +1,386 @@
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Shared helpers for the QEMU harness (check.sh, demo.sh, vm.sh).
+# Sourced, not executed. Everything downloaded lives under $CACHE, outside
+# the repository, keyed by package version so a warm run fetches nothing.
+#
+# Environment knobs:
+#   FASTRPC_CACHE        cache root (default /var/cache/fastrpc)
+#   FASTRPC_ACCEL        kvm | tcg | auto (default auto: short KVM trial boot)
+#   FASTRPC_VM_TIMEOUT   seconds before a guest is killed (default 1200)
+#   FASTRPC_TEST_TIMEOUT seconds per test program in the guest (default 300)
+#   FASTRPC_VM_MEM       guest memory in MiB (default 1024)
+#   FASTRPC_KERNELS      kernels to use, subset of "6.1 6.12" (default both)
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+VMDIR=$REPO/selftests/vm
+CACHE=${FASTRPC_CACHE:-${CACHE:-/var/cache/fastrpc}}
+BUILD=$REPO/build
+export CACHE
+
+# Guest modules besides af_fastrpc: veth is required by the tests, the rest
+# are loaded when present so tests can use netem delays, dummy links or kTLS.
+GUEST_MODS_REQUIRED="veth"
+GUEST_MODS_OPTIONAL="sch_netem dummy tls"
+
+# Host tools copied into the guest with their shared libraries.
+GUEST_TOOLS="/usr/sbin/ip /usr/sbin/tc /usr/bin/ss /usr/bin/timeout"
+
+log() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'ERROR: %s\n' "$*" >&2; exit 1; }
+
+# --- host packages -------------------------------------------------------
+
+HOST_PKGS="qemu-system-x86 busybox-static cpio xz-utils zstd bc flex bison
+	libelf-dev libssl-dev libnl-genl-3-dev libnl-3-dev pkg-config sparse
+	iproute2 kmod gcc make libc6-dev coreutils dpkg-dev
+	debian-archive-keyring golang-1.23-go linux-source-6.12"
+
+# Fresh bookworm machines often lack backports; 6.12 and Go 1.23 live there.
+ensure_backports() {
+	if grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+		return
+	fi
+	log "adding bookworm-backports apt source"
+	cat >/etc/apt/sources.list.d/fastrpc-backports.sources <<-'EOF'
+	Types: deb
+	URIs: http://deb.debian.org/debian
+	Suites: bookworm-backports
+	Components: main
+	Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+	EOF
+	rm -f "$CACHE/apt-updated"
+}
+
+missing_pkgs() {
+	local p
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' ||
+			echo "$p"
+	done
+}
+
+# apt-get update at most every 6 hours (and always on a fresh cache), so
+# warm runs stay quick while a cold machine gets current package lists.
+apt_update() {
+	if [[ -z $(find "$CACHE/apt-updated" -mmin -360 2>/dev/null) ]]; then
+		log "apt-get update"
+		apt-get update -qq
+		touch "$CACHE/apt-updated"
+	fi
+}
+
+apt_install() {
+	local miss
+	miss=$(missing_pkgs "$@")
+	[[ -z $miss ]] && return
+	log "installing:" $miss
+	# shellcheck disable=SC2086 # word splitting wanted
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $miss >&2
+}
+
+# --- kernels ---------------------------------------------------------------
+
+# The ABI of linux-image-amd64 at a given version, e.g. "6.1.0-56-amd64",
+# found via the metapackage so no ABI number is hard-coded here.
+abi_of_meta_version() {
+	apt-cache depends "linux-headers-amd64=$1" 2>/dev/null |
+		sed -n 's/^ *Depends: linux-headers-\(.*\)$/\1/p' | head -n1
+}
+
+# Sets KERNEL_ABI[6.1] and KERNEL_ABI[6.12].
+declare -gA KERNEL_ABI
+resolve_kernels() {
+	local v61 v612
+	# bookworm's own candidate (main or security) is 6.1; backports is 6.12.
+	v61=$(apt-cache madison linux-headers-amd64 | awk -F' [|] ' '$2 !~ /bpo/ {print $2}' |
+		sort -V | tail -n1 | tr -d ' ')
+	v612=$(apt-cache madison linux-headers-amd64 | awk -F' [|] ' '$2 ~ /bpo/ {print $2}' |
+		sort -V | tail -n1 | tr -d ' ')
+	[[ -n $v61 && -n $v612 ]] || die "cannot find linux-headers-amd64 in bookworm and bookworm-backports"
+	KERNEL_ABI[6.1]=$(abi_of_meta_version "$v61")
+	KERNEL_ABI[6.12]=$(abi_of_meta_version "$v612")
+	[[ -n ${KERNEL_ABI[6.1]} && -n ${KERNEL_ABI[6.12]} ]] || die "cannot resolve kernel ABIs"
+}
+
+# Download and unpack linux-image-<abi> once per package version.
+# Prints the cache directory holding vmlinuz, config and lib/modules.
+fetch_kernel() {
+	local abi=$1 pkg ver dir tmp deb
+	pkg=linux-image-$abi
+	# Some ABIs only exist as -unsigned; prefer the signed one like users do.
+	if [[ -z $(apt-cache madison "$pkg" 2>/dev/null) ]]; then
+		pkg=linux-image-$abi-unsigned
+	fi
+	ver=$(apt-cache madison "$pkg" | awk -F' [|] ' 'NR==1 {print $2}' | tr -d ' ')
+	[[ -n $ver ]] || die "no package for kernel $abi"
+	dir=$CACHE/kernels/${pkg}_${ver//[:~+]/_}
+	if [[ ! -e $dir/.done ]]; then
+		log "fetching $pkg $ver"
+		tmp=$(mktemp -d "$CACHE/tmp.XXXXXX")
+		(cd "$tmp" && apt-get download -qq "$pkg=$ver" 2>/dev/null) ||
+			die "apt-get download $pkg=$ver failed"
+		deb=$(echo "$tmp"/*.deb)
+		rm -rf "$dir" && mkdir -p "$dir"
+		# Only /boot and the modules are needed; skip docs.
+		dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$dir" --wildcards './boot/*' './lib/modules/*' \
+			2>/dev/null || dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$dir" --wildcards './boot/*' './usr/lib/modules/*'
+		[[ -d $dir/usr/lib/modules ]] && mkdir -p "$dir/lib" && mv "$dir/usr/lib/modules" "$dir/lib/"
+		rm -rf "$tmp"
+		[[ -f $dir/boot/vmlinuz-$abi ]] || die "$pkg has no vmlinuz-$abi"
+		check_kernel_config "$dir/boot/config-$abi"
+		touch "$dir/.done"
+	fi
+	echo "$dir"
+}
+
+check_kernel_config() {
+	local opt
+	for opt in CONFIG_VETH=m CONFIG_STREAM_PARSER=y CONFIG_NET_NS=y CONFIG_IPV6=y; do
+		grep -qE "^${opt%=*}=[ym]" "$1" || die "$1 lacks ${opt%=*} (needed: $opt)"
+	done
+	grep -qx CONFIG_STREAM_PARSER=y "$1" || die "$1: CONFIG_STREAM_PARSER must be =y"
+}
+
+# Path of a module (possibly compressed) in an unpacked kernel, by name.
+find_mod() {
+	local kdir=$1 abi=$2 name=$3
+	find "$kdir/lib/modules/$abi/kernel" -name "$name.ko" -o -name "$name.ko.xz" \
+		-o -name "$name.ko.zst" -o -name "$name.ko.gz" | head -n1
+}
+
+# Copy a module decompressed into $dest (busybox insmod cannot read .xz/.zst).
+decompress_mod() {
+	local src=$1 dest=$2
+	case $src in
+	*.xz) xz -dc "$src" >"$dest" ;;
+	*.zst) zstd -qdc "$src" >"$dest" ;;
+	*.gz) gzip -dc "$src" >"$dest" ;;
+	*) cp "$src" "$dest" ;;
+	esac
+}
+
+# Print module names in load order (dependencies first) for the given
+# .ko files or module names, resolving names inside the unpacked kernel.
+mod_load_order() {
+	local kdir=$1 abi=$2
+	shift 2
+	local -A seen=()
+	_visit() {
+		local m=$1 f dep
+		[[ -n ${seen[$m]:-} ]] && return
+		seen[$m]=1
+		if [[ -f $m ]]; then f=$m; else f=$(find_mod "$kdir" "$abi" "$m"); fi
+		[[ -n $f ]] || return 0
+		for dep in $(modinfo -F depends "$f" 2>/dev/null | tr ',' ' '); do
+			_visit "$dep"
+		done
+		[[ -f $m ]] || echo "$m"
+	}
+	local m
+	for m in "$@"; do _visit "$m"; done
+}
+
+# --- accelerator -----------------------------------------------------------
+
+# KVM guests have been seen to hang on some hosts, so prove KVM with a tiny
+# guest that prints a marker and powers off; otherwise fall back to TCG.
+# Sets ACCEL_ARGS and ACCEL.
+pick_accel() {
+	local want=${FASTRPC_ACCEL:-auto} kdir=$1 abi=$2
+	if [[ $want == tcg ]] || [[ $want == auto && ! -w /dev/kvm ]]; then
+		ACCEL=tcg
+	elif [[ $want == kvm ]]; then
+		ACCEL=kvm
+	else
+		local t=$CACHE/kvmtrial d
+		d=$(mktemp -d)
+		mkdir -p "$d/bin"
+		cp /bin/busybox "$d/bin/busybox"
+		ln -s busybox "$d/bin/sh"
+		printf '#!/bin/sh\n/bin/busybox echo FASTRPC-KVM-OK\n/bin/busybox poweroff -f\n' >"$d/init"
+		chmod +x "$d/init"
+		(cd "$d" && find . | cpio -o -H newc --quiet) >"$t.cpio"
+		rm -rf "$d"
+		log "KVM trial boot (45 s limit)"
+		timeout -k 5 45 qemu-system-x86_64 -enable-kvm -cpu host -m 512 -smp 1 \
+			-kernel "$kdir/boot/vmlinuz-$abi" -initrd "$t.cpio" \
+			-append "console=ttyS0 quiet panic=-1" -display none -monitor none \
+			-serial "file:$t.log" -no-reboot </dev/null >/dev/null 2>&1 || true
+		if grep -q FASTRPC-KVM-OK "$t.log" 2>/dev/null; then ACCEL=kvm; else ACCEL=tcg; fi
+		log "KVM trial: $( [[ $ACCEL == kvm ]] && echo ok || echo 'no marker, using TCG')"
+	fi
+	if [[ $ACCEL == kvm ]]; then
+		ACCEL_ARGS=(-enable-kvm -cpu host)
+	else
+		ACCEL_ARGS=(-accel tcg,thread=multi -cpu max)
+	fi
+}
+
+# --- setup -------------------------------------------------------------------
+
+# Install everything, fetch both kernels and the kselftest headers.
+# Sets KERNEL_DIR[6.1|6.12] (unpacked image) next to KERNEL_ABI.
+declare -gA KERNEL_DIR
+vm_setup() {
+	[[ $(id -u) == 0 ]] || die "run as root (installs packages, builds initramfs)"
+	mkdir -p "$CACHE"
+	ensure_backports
+	[[ -z $(missing_pkgs $HOST_PKGS) ]] || apt_update
+	resolve_kernels || { rm -f "$CACHE/apt-updated"; apt_update; resolve_kernels; }
+	local k pkgs=$HOST_PKGS
+	for k in 6.1 6.12; do pkgs+=" linux-headers-${KERNEL_ABI[$k]}"; done
+	# shellcheck disable=SC2086
+	apt_install $pkgs || { rm -f "$CACHE/apt-updated"; apt_update; apt_install $pkgs; }
+	fetch_kselftest
+	for k in ${FASTRPC_KERNELS:-6.1 6.12}; do
+		KERNEL_DIR[$k]=$(fetch_kernel "${KERNEL_ABI[$k]}")
+	done
+}
+
+# kselftest_harness.h and kselftest.h from Debian's 6.12 source, for the
+# selftests Makefile (-I$(CACHE)/kselftest).
+fetch_kselftest() {
+	local src ver stamp
+	src=$(ls /usr/src/linux-source-6.12.tar.* | head -n1)
+	ver=$(dpkg-query -W -f='${Version}' linux-source-6.12)
+	stamp=$CACHE/kselftest/.version
+	[[ -f $stamp && $(cat "$stamp") == "$ver" ]] && return
+	log "extracting kselftest headers from $src"
+	rm -rf "$CACHE/kselftest" && mkdir -p "$CACHE/kselftest"
+	tar -xf "$src" -C "$CACHE/kselftest" --strip-components=4 --wildcards \
+		'*/tools/testing/selftests/kselftest_harness.h' '*/tools/testing/selftests/kselftest.h'
+	echo "$ver" >"$stamp"
+}
+
+# --- module build --------------------------------------------------------------
+
+# Build af_fastrpc.ko against one kernel's headers in build/mod-<abi>.
+# Fails on any compiler warning. Output goes to build/logs/mod-<abi>.log.
+build_module() {
+	local abi=$1 dir=$BUILD/mod-$abi kdir out
+	kdir=/usr/src/linux-headers-$abi
+	[[ -d $kdir ]] || kdir=/lib/modules/$abi/build
+	mkdir -p "$BUILD/logs"
+	out=$BUILD/logs/mod-$abi.log
+	rm -rf "$dir" && mkdir -p "$dir"
+	cp -a "$REPO/Kbuild" "$REPO/kmod" "$REPO/uapi" "$dir/"
+	log "building af_fastrpc.ko for $abi"
+	if ! make -C "$kdir" M="$dir" modules >"$out" 2>&1; then
+		tail -n 40 "$out" >&2
+		return 1
+	fi
+	if grep -q 'warning:' "$out"; then
+		grep -B2 -A4 'warning:' "$out" | head -n 60 >&2
+		log "module build for $abi has warnings (full log: $out)"
+		return 1
+	fi
+	[[ -f $dir/kmod/af_fastrpc.ko ]] || { log "no kmod/af_fastrpc.ko for $abi"; return 1; }
+}
+
+# --- initramfs -------------------------------------------------------------------
+
+# Copy a dynamic executable or library and everything ldd says it needs,
+# at the same absolute paths, into the guest root $1.
+copy_with_libs() {
+	local root=$1 f lib
+	shift
+	for f in "$@"; do
+		mkdir -p "$root$(dirname "$f")"
+		cp -L "$f" "$root$f"
+		for lib in $(LD_LIBRARY_PATH=$BUILD/lib ldd "$f" 2>/dev/null |
+			awk '/=> \// {print $3} /^\t\// {print $1}'); do
+			[[ -e $root$lib ]] && continue
+			mkdir -p "$root$(dirname "$lib")"
+			cp -L "$lib" "$root$lib"
+		done
+	done
+}
+
+# make_initramfs OUT KDIR ABI MODE [AF_FASTRPC_KO]
+# MODE is what the guest init does: check, demo or shell-free "smoke".
+make_initramfs() {
+	local out=$1 kdir=$2 abi=$3 mode=$4 ko=${5:-} root m f order=()
+	root=$(mktemp -d)
+	# Debian is merged-/usr: keep the same layout so ldd paths just work.
+	mkdir -p "$root"/{usr/bin,usr/sbin,usr/lib,usr/lib64,proc,sys,dev,tmp,run,etc,root,mods,fastrpc}
+	ln -s usr/bin "$root/bin"; ln -s usr/sbin "$root/sbin"
+	ln -s usr/lib "$root/lib"; ln -s usr/lib64 "$root/lib64"
+	cp /bin/busybox "$root/usr/bin/busybox"
+	for f in $(/bin/busybox --list); do
+		[[ $f == busybox ]] || ln -sf busybox "$root/usr/bin/$f"
+	done
+	# Real iproute2 (ip netns, veth) and coreutils timeout replace applets.
+	for f in $GUEST_TOOLS; do rm -f "$root/usr/bin/$(basename "$f")"; done
+	copy_with_libs "$root" $GUEST_TOOLS
+
+	# Kernel modules, decompressed, with their load order.
+	for m in $(mod_load_order "$kdir" "$abi" $GUEST_MODS_REQUIRED $GUEST_MODS_OPTIONAL ${ko:+"$ko"}); do
+		f=$(find_mod "$kdir" "$abi" "$m")
+		[[ -n $f ]] || continue
+		decompress_mod "$f" "$root/mods/$m.ko"
+		order+=("$m")
+	done
+	[[ -n $ko ]] && cp "$ko" "$root/mods/af_fastrpc.ko"
+
+	# Project binaries, libraries and tests.
+	if [[ -d $BUILD/lib ]]; then
+		mkdir -p "$root/fastrpc/lib"
+		cp -a "$BUILD"/lib/*.so* "$root/fastrpc/lib/" 2>/dev/null || true
+	fi
+	for d in tests bin; do
+		mkdir -p "$root/fastrpc/$d"
+		for f in "$BUILD/$d"/*; do
+			[[ -f $f && -x $f ]] || continue
+			copy_with_libs "$root" "$f"
+			mv "$root$f" "$root/fastrpc/$d/"
+		done
+	done
+	rm -rf "${root:?}$BUILD"
+
+	cp "$VMDIR/init" "$root/init"
+	chmod +x "$root/init"
+	cat >"$root/etc/fastrpc-vm.conf" <<-EOF
+	MODE=$mode
+	KVER=$abi
+	MODS="${order[*]}"
+	MODS_REQUIRED="$GUEST_MODS_REQUIRED"
+	TEST_TIMEOUT=${FASTRPC_TEST_TIMEOUT:-300}
+	DEMO_SERVER_ARGS="${FASTRPC_DEMO_SERVER_ARGS:-}"
+	DEMO_CLIENT_ARGS="${FASTRPC_DEMO_CLIENT_ARGS:-}"
+	DEMO_BENCH_ARGS="${FASTRPC_DEMO_BENCH_ARGS:-}"
+	EOF
+	echo 'root:x:0:0:root:/root:/bin/sh' >"$root/etc/passwd"
+	echo 'root:x:0:' >"$root/etc/group"
+	# Uncompressed cpio: the kernel unpacks it fastest and it is rebuilt per run.
+	(cd "$root" && find . | cpio -o -H newc --quiet) >"$out"
+	rm -rf "$root"
+}
+
+# --- boot ------------------------------------------------------------------------
+
+# boot_vm KDIR ABI INITRD LOG: boot under timeout, serial to LOG. Guest
+# lines worth watching stream to stderr. Returns qemu's status (124 = timeout).
+boot_vm() {
+	local kdir=$1 abi=$2 initrd=$3 logf=$4 limit=${FASTRPC_VM_TIMEOUT:-1200} rc=0
+	local t0=$SECONDS
+	log "booting $abi ($ACCEL, limit ${limit}s), serial log: $logf"
+	# qemu's own status is kept in a file: the pipeline only filters output.
+	{
+		timeout -k 10 "$limit" qemu-system-x86_64 "${ACCEL_ARGS[@]}" \
+			-m "${FASTRPC_VM_MEM:-1024}" -smp 2 -nodefaults -no-user-config \
+			-kernel "$kdir/boot/vmlinuz-$abi" -initrd "$initrd" \
+			-append "console=ttyS0 loglevel=5 panic=-1 rdinit=/init" \
+			-display none -monitor none -serial stdio -no-reboot </dev/null 2>&1
+		echo $? >"$logf.rc"
+	} | tee "$logf" | tr -d '\r' |
+		grep --line-buffered -E '^(ok |not ok |1\.\.|FASTRPC-|# (FAIL|Totals))' >&2 || true
+	rc=$(cat "$logf.rc") && rm -f "$logf.rc"
+	BOOT_SECS=$((SECONDS - t0))
+	log "guest $abi finished in ${BOOT_SECS}s (qemu status $rc)"
+	return "$rc"
+}
+
+# Kernel trouble on any console/dmesg line (timestamped printk lines only,
+# so test output mentioning these words does not count).
+KERNEL_BAD='\[ *[0-9]+\.[0-9]+\].*(WARNING:|BUG:|Oops|general protection|KASAN|UBSAN|Call Trace|refcount_t|list_add corruption|INFO: task .* blocked|soft lockup|hung_task)'
