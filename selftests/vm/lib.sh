@@ -24,7 +24,9 @@ GUEST_MODS_REQUIRED="veth"
 GUEST_MODS_OPTIONAL="sch_netem dummy tls"
 
 # Host tools copied into the guest with their shared libraries.
-GUEST_TOOLS="/usr/sbin/ip /usr/sbin/tc /usr/bin/ss /usr/bin/timeout"
+# dash becomes /bin/sh: Debian's busybox prefers its own applets (a tiny
+# "ip") over PATH, which would break system("ip netns ...") in tests.
+GUEST_TOOLS="/usr/bin/dash /usr/sbin/ip /usr/sbin/tc /usr/bin/ss /usr/bin/timeout"
 
 log() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'ERROR: %s\n' "$*" >&2; exit 1; }
@@ -313,6 +315,7 @@ make_initramfs() {
 	# Real iproute2 (ip netns, veth) and coreutils timeout replace applets.
 	for f in $GUEST_TOOLS; do rm -f "$root/usr/bin/$(basename "$f")"; done
 	copy_with_libs "$root" $GUEST_TOOLS
+	ln -sf dash "$root/usr/bin/sh"
 
 	# Kernel modules, decompressed, with their load order.
 	for m in $(mod_load_order "$kdir" "$abi" $GUEST_MODS_REQUIRED $GUEST_MODS_OPTIONAL ${ko:+"$ko"}); do
