@@ -1,0 +1,696 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Basic AF_FASTRPC behaviour: round trips over IPv4 and IPv6, the socket
+ * options, and every documented error path of sendmsg/recvmsg.
+ */
+#include <signal.h>
+#include <sys/time.h>
+
+#include "frpc_test.h"
+#include "kselftest_harness.h"
+
+#define BASE_PORT 7100
+
+/* Round trips against a threaded echo server, once per IP family. */
+FIXTURE(rt) {
+	struct echo_srv srv;
+	int cfd;
+};
+
+FIXTURE_VARIANT(rt) {
+	int ipfam;
+	const char *ip;
+};
+
+FIXTURE_VARIANT_ADD(rt, ipv4) {
+	.ipfam = AF_INET,
+	.ip = "127.0.0.1",
+};
+
+FIXTURE_VARIANT_ADD(rt, ipv6) {
+	.ipfam = AF_INET6,
+	.ip = "::1",
+};
+
+FIXTURE_SETUP(rt)
+{
+	int ret;
+
+	self->cfd = -1;
+	ret = echo_srv_start(&self->srv, variant->ipfam,
+			     test_port(BASE_PORT, _metadata->name), 2);
+	ASSERT_EQ(0, ret) TH_LOG("server: %s", fastrpc_strerror(ret));
+	self->cfd = fastrpc_client_open(variant->ip, self->srv.port,
+					SOCK_CLOEXEC);
+	ASSERT_LE(0, self->cfd)
+		TH_LOG("connect %s port %u: %s", variant->ip, self->srv.port,
+		       fastrpc_strerror(self->cfd));
+	ASSERT_EQ(0, set_rcvtimeo(self->cfd, 10000));
+}
+
+FIXTURE_TEARDOWN(rt)
+{
+	if (self->cfd >= 0)
+		close(self->cfd);
+	echo_srv_stop(&self->srv);
+	EXPECT_EQ(0, atomic_load(&self->srv.errors))
+		TH_LOG("server errors, last %d", atomic_load(&self->srv.last_err));
+}
+
+TEST_F(rt, roundtrip)
+{
+	const uint64_t tag = 0x1234567890abcdefull;
+	struct fastrpc_result res;
+	uint8_t req[100], resp[200];
+	bool found;
+	int mflags;
+	ssize_t n;
+
+	fill_pattern(req, sizeof(req), tag);
+	ASSERT_EQ((ssize_t)sizeof(req),
+		  fastrpc_send_call(self->cfd, tag, M_ECHO, req, sizeof(req), 0));
+	n = raw_recvmsg(self->cfd, FASTRPC_CMSG_RESULT, &res, sizeof(res),
+			&found, resp, sizeof(resp), 0, &mflags, NULL);
+	ASSERT_EQ((ssize_t)sizeof(req), n) TH_LOG("recv: %s", strerror((int)-n));
+	ASSERT_TRUE(found);
+	EXPECT_EQ(tag, res.tag);
+	EXPECT_EQ(FASTRPC_OK, res.status);
+	EXPECT_EQ(0, res.flags);
+	EXPECT_TRUE(mflags & MSG_EOR);
+	EXPECT_FALSE(mflags & MSG_TRUNC);
+	EXPECT_FALSE(mflags & MSG_CTRUNC);
+	EXPECT_EQ(0, memcmp(req, resp, sizeof(req)));
+
+	/* An empty request gets an empty reply. */
+	ASSERT_EQ(0, fastrpc_send_call(self->cfd, 7, M_ECHO, NULL, 0, 0));
+	n = raw_recvmsg(self->cfd, FASTRPC_CMSG_RESULT, &res, sizeof(res),
+			&found, resp, sizeof(resp), 0, &mflags, NULL);
+	ASSERT_EQ(0, n);
+	ASSERT_TRUE(found);
+	EXPECT_EQ(7, res.tag);
+	EXPECT_EQ(FASTRPC_OK, res.status);
+	EXPECT_TRUE(mflags & MSG_EOR);
+}
+
+TEST_F(rt, sync_call_helper)
+{
+	char resp[64];
+	uint32_t status = 99;
+	int i;
+
+	for (i = 0; i < 10; i++) {
+		char req[32];
+		int len = snprintf(req, sizeof(req), "hello %d", i);
+
+		ASSERT_EQ(len, fastrpc_call(self->cfd, M_ECHO, req, (size_t)len,
+					    resp, sizeof(resp), &status));
+		ASSERT_EQ(FASTRPC_OK, status);
+		ASSERT_EQ(0, memcmp(req, resp, (size_t)len));
+	}
+	/* Unknown method: the server's status comes through. */
+	ASSERT_EQ(0, fastrpc_call(self->cfd, 999, "x", 1, resp, sizeof(resp),
+				  &status));
+	ASSERT_EQ(FASTRPC_UNIMPLEMENTED, status);
+}
+
+TEST_F(rt, status_with_payload)
+{
+	const uint8_t req[] = { FASTRPC_NOT_FOUND, 'n', 'o', 'p', 'e' };
+	const uint8_t req16[] = { FASTRPC_UNAUTHENTICATED, 'x' };
+	uint32_t status;
+	uint64_t tag;
+	char resp[16];
+
+	ASSERT_EQ(5, fastrpc_send_call(self->cfd, 42, M_STATUS, req,
+				       sizeof(req), 0));
+	ASSERT_EQ(4, fastrpc_recv_result(self->cfd, &tag, &status, resp,
+					 sizeof(resp), 0));
+	EXPECT_EQ(42, tag);
+	EXPECT_EQ(FASTRPC_NOT_FOUND, status);
+	EXPECT_EQ(0, memcmp(resp, "nope", 4));
+
+	ASSERT_EQ(1, fastrpc_call(self->cfd, M_STATUS, req16, sizeof(req16),
+				  resp, sizeof(resp), &status));
+	EXPECT_EQ(FASTRPC_UNAUTHENTICATED, status);
+	EXPECT_EQ('x', resp[0]);
+}
+
+TEST_F(rt, peer_address_and_conn)
+{
+	char resp[FASTRPC_ADDRSTRLEN + 1], want[FASTRPC_ADDRSTRLEN];
+	struct fastrpc_sock_info info;
+	uint32_t status;
+	unsigned int port;
+	ssize_t n;
+
+	n = fastrpc_call(self->cfd, M_PEER, NULL, 0, resp, sizeof(resp) - 1,
+			 &status);
+	ASSERT_LT(0, n);
+	ASSERT_EQ(FASTRPC_OK, status);
+	resp[n] = '\0';
+	TH_LOG("server saw the caller as %s", resp);
+	snprintf(want, sizeof(want), variant->ipfam == AF_INET ? "%s:" : "[%s]:",
+		 variant->ip);
+	ASSERT_EQ(0, strncmp(resp, want, strlen(want)));
+	port = (unsigned int)atoi(resp + strlen(want));
+	EXPECT_NE(0, port);
+	EXPECT_NE(self->srv.port, port);	/* the client's own TCP port */
+
+	ASSERT_EQ(0, fastrpc_get_sock_info(self->cfd, &info));
+	EXPECT_NE(0, info.conn_id);
+	EXPECT_EQ(0, info.calls_in_flight);
+	EXPECT_EQ(0, info.rx_queued);
+}
+
+TEST_F(rt, truncation)
+{
+	uint8_t req[100], resp[10];
+	struct fastrpc_result res;
+	bool found;
+	int mflags;
+	ssize_t n;
+
+	fill_pattern(req, sizeof(req), 3);
+	/* Short buffer: the first bytes, MSG_TRUNC, the rest discarded. */
+	ASSERT_EQ(100, fastrpc_send_call(self->cfd, 1, M_ECHO, req, 100, 0));
+	n = raw_recvmsg(self->cfd, FASTRPC_CMSG_RESULT, &res, sizeof(res),
+			&found, resp, sizeof(resp), 0, &mflags, NULL);
+	ASSERT_EQ(10, n);
+	ASSERT_TRUE(found);
+	EXPECT_EQ(1, res.tag);
+	EXPECT_TRUE(mflags & MSG_TRUNC);
+	EXPECT_TRUE(mflags & MSG_EOR);
+	EXPECT_EQ(0, memcmp(req, resp, 10));
+
+	/* MSG_TRUNC in flags: the full length is returned. */
+	ASSERT_EQ(100, fastrpc_send_call(self->cfd, 2, M_ECHO, req, 100, 0));
+	n = raw_recvmsg(self->cfd, FASTRPC_CMSG_RESULT, &res, sizeof(res),
+			&found, resp, sizeof(resp), MSG_TRUNC, &mflags, NULL);
+	ASSERT_EQ(100, n);
+	ASSERT_TRUE(found);
+	EXPECT_EQ(2, res.tag);
+	EXPECT_TRUE(mflags & MSG_TRUNC);
+	EXPECT_EQ(0, memcmp(req, resp, 10));
+
+	/* Nothing of the discarded parts is left behind. */
+	EXPECT_EQ(-EAGAIN, fastrpc_recv_result(self->cfd, NULL, NULL, resp,
+					       sizeof(resp), MSG_DONTWAIT));
+	ASSERT_EQ(3, fastrpc_send_call(self->cfd, 3, M_ECHO, "abc", 3, 0));
+	n = raw_recvmsg(self->cfd, FASTRPC_CMSG_RESULT, &res, sizeof(res),
+			&found, resp, sizeof(resp), 0, &mflags, NULL);
+	ASSERT_EQ(3, n);
+	EXPECT_EQ(3, res.tag);
+	EXPECT_FALSE(mflags & MSG_TRUNC);
+	EXPECT_EQ(0, memcmp(resp, "abc", 3));
+}
+
+TEST_F_TIMEOUT(rt, max_message, 180)
+{
+	const size_t len = FASTRPC_MAX_MSG;
+	uint8_t *req = malloc(len), *resp = malloc(len + 1);
+	uint32_t status;
+	uint64_t tag;
+	ssize_t n;
+
+	ASSERT_NE(NULL, req);
+	ASSERT_NE(NULL, resp);
+	ASSERT_EQ(0, set_rcvtimeo(self->cfd, 120000));
+	fill_pattern(req, len, 77);
+	n = fastrpc_send_call(self->cfd, 77, M_ECHO, req, len, 0);
+	ASSERT_EQ((ssize_t)len, n) TH_LOG("send: %s", fastrpc_strerror((int)n));
+	n = fastrpc_recv_result(self->cfd, &tag, &status, resp, len + 1, 0);
+	ASSERT_EQ((ssize_t)len, n) TH_LOG("recv: %s", fastrpc_strerror((int)n));
+	EXPECT_EQ(77, tag);
+	EXPECT_EQ(FASTRPC_OK, status);
+	EXPECT_TRUE(check_pattern(resp, len, 77));
+	free(req);
+	free(resp);
+}
+
+/*
+ * Error paths, against a server socket the test drives by hand, so that
+ * calls stay unanswered for as long as a test needs.
+ */
+FIXTURE(err) {
+	int sfd;
+	int cfd;
+	uint16_t port;
+};
+
+FIXTURE_SETUP(err)
+{
+	self->cfd = -1;
+	self->port = test_port(BASE_PORT + 100, _metadata->name);
+	self->sfd = open_server(AF_INET, &self->port);
+	ASSERT_LE(0, self->sfd) TH_LOG("server: %s", fastrpc_strerror(self->sfd));
+	self->cfd = fastrpc_client_open("127.0.0.1", self->port, SOCK_CLOEXEC);
+	ASSERT_LE(0, self->cfd) TH_LOG("connect: %s", fastrpc_strerror(self->cfd));
+	ASSERT_EQ(0, set_rcvtimeo(self->cfd, 10000));
+	ASSERT_EQ(0, set_rcvtimeo(self->sfd, 10000));
+}
+
+FIXTURE_TEARDOWN(err)
+{
+	if (self->cfd >= 0)
+		close(self->cfd);
+	if (self->sfd >= 0)
+		close(self->sfd);
+}
+
+/* Receive one call on @sfd and answer it with @status and its bytes. */
+static ssize_t serve_one(int sfd, uint32_t status)
+{
+	struct fastrpc_call_info info;
+	char buf[256];
+	ssize_t n;
+
+	n = fastrpc_recv_call(sfd, &info, buf, sizeof(buf), 0);
+	if (n < 0)
+		return n;
+	return fastrpc_send_reply(sfd, info.handle, status, buf, (size_t)n, 0);
+}
+
+TEST_F(err, features)
+{
+	struct fastrpc_features f;
+	socklen_t len;
+	uint32_t head[2];
+
+	ASSERT_EQ(0, fastrpc_get_features(self->cfd, &f));
+	EXPECT_EQ(sizeof(f), f.size);
+	EXPECT_LE(f.proto_min, FASTRPC_PROTO_V1);
+	EXPECT_GE(f.proto_max, FASTRPC_PROTO_V1);
+	EXPECT_EQ(FASTRPC_MAX_MSG, f.max_msg);
+	EXPECT_LE(1, f.max_calls);
+	EXPECT_TRUE(f.features & FASTRPC_FEAT_IPV6);
+	EXPECT_TRUE(f.features & FASTRPC_FEAT_SHARED_CONN);
+	EXPECT_EQ(0, f.reserved[0] | f.reserved[1] | f.reserved[2] |
+		     f.reserved[3]);
+	TH_LOG("proto %u..%u max_msg %u max_calls %u features %#llx",
+	       f.proto_min, f.proto_max, f.max_msg, f.max_calls,
+	       (unsigned long long)f.features);
+
+	/* A shorter buffer is filled as far as it goes. */
+	memset(head, 0xff, sizeof(head));
+	len = sizeof(head);
+	ASSERT_EQ(0, getsockopt(self->cfd, SOL_FASTRPC, FASTRPC_FEATURES,
+				head, &len));
+	EXPECT_EQ(sizeof(head), len);
+	EXPECT_EQ(sizeof(f), head[0]);
+
+	/* Any socket answers, connected or not. */
+	{
+		int fd = fastrpc_socket(SOCK_CLOEXEC);
+
+		ASSERT_LE(0, fd);
+		EXPECT_EQ(0, fastrpc_get_features(fd, &f));
+		close(fd);
+	}
+}
+
+TEST_F(err, max_calls_option)
+{
+	struct fastrpc_features f;
+	uint32_t v, bad = 0;
+	uint16_t shortv = 4;
+	socklen_t len;
+
+	ASSERT_EQ(0, fastrpc_get_features(self->cfd, &f));
+	ASSERT_EQ(0, fastrpc_get_max_calls(self->cfd, &v));
+	EXPECT_EQ(f.max_calls, v);
+	ASSERT_EQ(0, fastrpc_set_max_calls(self->cfd, 7));
+	ASSERT_EQ(0, fastrpc_get_max_calls(self->cfd, &v));
+	EXPECT_EQ(7, v);
+	EXPECT_EQ(-EINVAL, fastrpc_set_max_calls(self->cfd, 0));
+	EXPECT_EQ(-EINVAL, fastrpc_set_max_calls(self->cfd, f.max_calls + 1));
+	EXPECT_EQ(-1, setsockopt(self->cfd, SOL_FASTRPC, FASTRPC_MAX_CALLS,
+				 &shortv, sizeof(shortv)));
+	EXPECT_EQ(EINVAL, errno);
+	len = 2;
+	EXPECT_EQ(-1, getsockopt(self->cfd, SOL_FASTRPC, FASTRPC_MAX_CALLS,
+				 &bad, &len));
+	EXPECT_EQ(EINVAL, errno);
+	/* Failed sets left the value alone; servers take the option too. */
+	ASSERT_EQ(0, fastrpc_get_max_calls(self->cfd, &v));
+	EXPECT_EQ(7, v);
+	EXPECT_EQ(0, fastrpc_set_max_calls(self->sfd, 3));
+	ASSERT_EQ(0, fastrpc_get_max_calls(self->sfd, &v));
+	EXPECT_EQ(3, v);
+}
+
+TEST_F(err, unknown_option)
+{
+	uint32_t v = 1;
+	socklen_t len = sizeof(v);
+
+	EXPECT_EQ(-1, getsockopt(self->cfd, SOL_FASTRPC, 999, &v, &len));
+	EXPECT_EQ(ENOPROTOOPT, errno);
+	EXPECT_EQ(-1, setsockopt(self->cfd, SOL_FASTRPC, 999, &v, sizeof(v)));
+	EXPECT_EQ(ENOPROTOOPT, errno);
+}
+
+TEST_F(err, bad_call_cmsg)
+{
+	struct fastrpc_call call = { .tag = 1, .method = M_ECHO };
+	struct fastrpc_call c;
+	uint32_t status;
+	char buf[8];
+
+	/* No control message, a short one, one of the wrong type. */
+	EXPECT_EQ(-EINVAL, raw_sendmsg(self->cfd, 0, NULL, 0, "x", 1, 0));
+	EXPECT_EQ(-EINVAL, raw_sendmsg(self->cfd, FASTRPC_CMSG_CALL, &call,
+				       sizeof(call) - 8, "x", 1, 0));
+	EXPECT_EQ(-EINVAL, raw_sendmsg(self->cfd, FASTRPC_CMSG_REPLY, &call,
+				       sizeof(call), "x", 1, 0));
+	/* Reserved fields must be zero. */
+	c = call;
+	c.flags = 1;
+	EXPECT_EQ(-EINVAL, raw_sendmsg(self->cfd, FASTRPC_CMSG_CALL, &c,
+				       sizeof(c), "x", 1, 0));
+	c = call;
+	c.timeout_ns = 1000000;
+	EXPECT_EQ(-EINVAL, raw_sendmsg(self->cfd, FASTRPC_CMSG_CALL, &c,
+				       sizeof(c), "x", 1, 0));
+	c = call;
+	c.reserved = 1;
+	EXPECT_EQ(-EINVAL, raw_sendmsg(self->cfd, FASTRPC_CMSG_CALL, &c,
+				       sizeof(c), "x", 1, 0));
+	/* None of them started a call; a good one still works. */
+	EXPECT_EQ(-EAGAIN, fastrpc_recv_call(self->sfd, NULL, buf, sizeof(buf),
+					     MSG_DONTWAIT));
+	ASSERT_EQ(1, raw_sendmsg(self->cfd, FASTRPC_CMSG_CALL, &call,
+				 sizeof(call), "x", 1, 0));
+	ASSERT_EQ(1, serve_one(self->sfd, FASTRPC_OK));
+	ASSERT_EQ(1, fastrpc_recv_result(self->cfd, NULL, &status, buf,
+					 sizeof(buf), 0));
+	EXPECT_EQ(FASTRPC_OK, status);
+}
+
+TEST_F(err, emsgsize)
+{
+	size_t len = (size_t)FASTRPC_MAX_MSG + 1;
+	char *big = calloc(1, len);
+	struct fastrpc_call_info info;
+	char buf[8];
+
+	ASSERT_NE(NULL, big);
+	EXPECT_EQ(-EMSGSIZE, fastrpc_send_call(self->cfd, 1, M_ECHO, big, len,
+					       0));
+	/* A reply over the limit is refused too, and the call survives. */
+	ASSERT_EQ(1, fastrpc_send_call(self->cfd, 2, M_ECHO, "y", 1, 0));
+	ASSERT_EQ(1, fastrpc_recv_call(self->sfd, &info, buf, sizeof(buf), 0));
+	EXPECT_EQ(-EMSGSIZE, fastrpc_send_reply(self->sfd, info.handle,
+						FASTRPC_OK, big, len, 0));
+	EXPECT_EQ(1, fastrpc_send_reply(self->sfd, info.handle, FASTRPC_OK,
+					"z", 1, 0));
+	free(big);
+}
+
+TEST_F(err, duplicate_tag)
+{
+	uint64_t tag;
+	char buf[8];
+
+	ASSERT_EQ(1, fastrpc_send_call(self->cfd, 5, M_ECHO, "a", 1, 0));
+	EXPECT_EQ(-EEXIST, fastrpc_send_call(self->cfd, 5, M_ECHO, "b", 1, 0));
+	/* Once the call has finished its tag is free again. */
+	ASSERT_EQ(1, serve_one(self->sfd, FASTRPC_OK));
+	ASSERT_EQ(1, fastrpc_recv_result(self->cfd, &tag, NULL, buf,
+					 sizeof(buf), 0));
+	EXPECT_EQ(5, tag);
+	EXPECT_EQ('a', buf[0]);
+	EXPECT_EQ(1, fastrpc_send_call(self->cfd, 5, M_ECHO, "c", 1, 0));
+}
+
+TEST_F(err, bad_reply)
+{
+	struct fastrpc_call_info info;
+	uint32_t status;
+	uint64_t tag;
+	char buf[8];
+
+	ASSERT_EQ(1, fastrpc_send_call(self->cfd, 9, M_ECHO, "q", 1, 0));
+	ASSERT_EQ(1, fastrpc_recv_call(self->sfd, &info, buf, sizeof(buf), 0));
+	EXPECT_EQ(M_ECHO, info.method);
+	EXPECT_EQ(-ENOENT, fastrpc_send_reply(self->sfd, info.handle + 12345,
+					      FASTRPC_OK, NULL, 0, 0));
+	EXPECT_EQ(-ENOENT, fastrpc_send_reply(self->sfd, 0, FASTRPC_OK, NULL,
+					      0, 0));
+	EXPECT_EQ(-EINVAL, fastrpc_send_reply(self->sfd, info.handle,
+					      FASTRPC_STATUS_MAX + 1, NULL, 0,
+					      0));
+	EXPECT_EQ(-EINVAL, raw_sendmsg(self->sfd, 0, NULL, 0, "r", 1, 0));
+	ASSERT_EQ(2, fastrpc_send_reply(self->sfd, info.handle,
+					FASTRPC_ABORTED, "ok", 2, 0));
+	/* Replying twice: the handle is gone. */
+	EXPECT_EQ(-ENOENT, fastrpc_send_reply(self->sfd, info.handle,
+					      FASTRPC_OK, NULL, 0, 0));
+
+	ASSERT_EQ(2, fastrpc_recv_result(self->cfd, &tag, &status, buf,
+					 sizeof(buf), 0));
+	EXPECT_EQ(9, tag);
+	EXPECT_EQ(FASTRPC_ABORTED, status);
+	/* Exactly one result per call. */
+	EXPECT_EQ(0, wait_events(self->cfd, POLLIN, 300));
+}
+
+TEST_F(err, not_connected)
+{
+	int fd = fastrpc_socket(SOCK_CLOEXEC);
+	char buf[4];
+
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(-ENOTCONN, fastrpc_send_call(fd, 1, M_ECHO, "x", 1, 0));
+	EXPECT_EQ(-EAGAIN, fastrpc_recv_result(fd, NULL, NULL, buf,
+					       sizeof(buf), MSG_DONTWAIT));
+	close(fd);
+}
+
+TEST_F(err, connection_refused)
+{
+	int port = unused_tcp_port();
+	int fd;
+
+	ASSERT_LT(0, port);
+	fd = fastrpc_client_open("127.0.0.1", (uint16_t)port, SOCK_CLOEXEC);
+	EXPECT_EQ(-ECONNREFUSED, fd) {
+		if (fd >= 0)
+			close(fd);
+	}
+	fd = fastrpc_client_open("::1", (uint16_t)port, SOCK_CLOEXEC);
+	EXPECT_EQ(-ECONNREFUSED, fd) {
+		if (fd >= 0)
+			close(fd);
+	}
+	EXPECT_EQ(-EINVAL, fastrpc_client_open("not-an-ip", 1, 0));
+}
+
+TEST_F(err, nonblocking)
+{
+	char buf[8];
+	int nb;
+
+	EXPECT_EQ(-EAGAIN, fastrpc_recv_result(self->cfd, NULL, NULL, buf,
+					       sizeof(buf), MSG_DONTWAIT));
+	EXPECT_EQ(-EAGAIN, fastrpc_recv_call(self->sfd, NULL, buf, sizeof(buf),
+					     MSG_DONTWAIT));
+	nb = fastrpc_client_open("127.0.0.1", self->port,
+				 SOCK_NONBLOCK | SOCK_CLOEXEC);
+	ASSERT_LE(0, nb);
+	EXPECT_EQ(-EAGAIN, fastrpc_recv_result(nb, NULL, NULL, buf,
+					       sizeof(buf), 0));
+	/* A non-blocking socket still sends and receives. */
+	ASSERT_EQ(1, fastrpc_send_call(nb, 1, M_ECHO, "n", 1, 0));
+	ASSERT_EQ(1, serve_one(self->sfd, FASTRPC_OK));
+	ASSERT_EQ(1, wait_events(nb, POLLIN, 5000));
+	EXPECT_EQ(1, fastrpc_recv_result(nb, NULL, NULL, buf, sizeof(buf), 0));
+	close(nb);
+}
+
+TEST_F(err, max_calls_backpressure)
+{
+	struct fastrpc_sock_info info;
+	uint64_t t;
+	char buf[8];
+
+	ASSERT_EQ(0, fastrpc_set_max_calls(self->cfd, 4));
+	EXPECT_EQ(1, wait_events(self->cfd, POLLOUT, 0));
+	for (t = 1; t <= 4; t++)
+		ASSERT_EQ(1, fastrpc_send_call(self->cfd, t, M_ECHO, "m", 1,
+					       MSG_DONTWAIT));
+	EXPECT_EQ(-EAGAIN, fastrpc_send_call(self->cfd, 5, M_ECHO, "m", 1,
+					     MSG_DONTWAIT));
+	EXPECT_EQ(0, wait_events(self->cfd, POLLOUT, 200));
+	ASSERT_EQ(0, fastrpc_get_sock_info(self->cfd, &info));
+	EXPECT_EQ(4, info.calls_in_flight);
+
+	/* One answered and received: a slot opens. */
+	ASSERT_EQ(1, serve_one(self->sfd, FASTRPC_OK));
+	ASSERT_EQ(1, fastrpc_recv_result(self->cfd, &t, NULL, buf,
+					 sizeof(buf), 0));
+	EXPECT_EQ(1, wait_events(self->cfd, POLLOUT, 2000));
+	EXPECT_EQ(1, fastrpc_send_call(self->cfd, 5, M_ECHO, "m", 1,
+				       MSG_DONTWAIT));
+}
+
+TEST_F(err, poll_readiness)
+{
+	char buf[8];
+
+	EXPECT_EQ(1, wait_events(self->cfd, POLLOUT, 0));
+	EXPECT_EQ(0, wait_events(self->cfd, POLLIN, 0));
+	EXPECT_EQ(0, wait_events(self->sfd, POLLIN, 0));
+	ASSERT_EQ(1, fastrpc_send_call(self->cfd, 1, M_ECHO, "p", 1, 0));
+	/* The server sees the call; the client nothing until answered. */
+	EXPECT_EQ(1, wait_events(self->sfd, POLLIN, 5000));
+	EXPECT_EQ(0, wait_events(self->cfd, POLLIN, 200));
+	ASSERT_EQ(1, serve_one(self->sfd, FASTRPC_OK));
+	EXPECT_EQ(0, wait_events(self->sfd, POLLIN, 0));
+	EXPECT_EQ(1, wait_events(self->cfd, POLLIN, 5000));
+	EXPECT_EQ(1, fastrpc_recv_result(self->cfd, NULL, NULL, buf,
+					 sizeof(buf), 0));
+	EXPECT_EQ(0, wait_events(self->cfd, POLLIN, 0));
+}
+
+TEST_F(err, rcvtimeo)
+{
+	uint64_t t0, ms;
+	char buf[8];
+
+	ASSERT_EQ(0, set_rcvtimeo(self->cfd, 300));
+	ASSERT_EQ(1, fastrpc_send_call(self->cfd, 1, M_ECHO, "t", 1, 0));
+	t0 = now_ms();
+	EXPECT_EQ(-EAGAIN, fastrpc_recv_result(self->cfd, NULL, NULL, buf,
+					       sizeof(buf), 0));
+	ms = now_ms() - t0;
+	TH_LOG("SO_RCVTIMEO 300 ms returned after %llu ms",
+	       (unsigned long long)ms);
+	EXPECT_LE(250, ms);
+	EXPECT_GE(10000, ms);
+
+	ASSERT_EQ(0, set_rcvtimeo(self->sfd, 300));
+	EXPECT_EQ(1, serve_one(self->sfd, FASTRPC_OK));
+	t0 = now_ms();
+	EXPECT_EQ(-EAGAIN, fastrpc_recv_call(self->sfd, NULL, buf, sizeof(buf),
+					     0));
+	EXPECT_LE(250, now_ms() - t0);
+}
+
+static volatile sig_atomic_t alarms;
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	alarms++;
+}
+
+TEST_F(err, eintr)
+{
+	struct itimerval it = { .it_value = { .tv_usec = 200000 } };
+	struct sigaction sa = { .sa_handler = on_alarm };	/* no SA_RESTART */
+	char buf[8];
+
+	ASSERT_EQ(0, sigaction(SIGALRM, &sa, NULL));
+	/* A server waiting for calls. */
+	ASSERT_EQ(0, setitimer(ITIMER_REAL, &it, NULL));
+	EXPECT_EQ(-EINTR, fastrpc_recv_call(self->sfd, NULL, buf, sizeof(buf),
+					    0));
+	EXPECT_EQ(1, alarms);
+	/* A client waiting for a result. */
+	ASSERT_EQ(1, fastrpc_send_call(self->cfd, 1, M_ECHO, "i", 1, 0));
+	ASSERT_EQ(0, setitimer(ITIMER_REAL, &it, NULL));
+	EXPECT_EQ(-EINTR, fastrpc_recv_result(self->cfd, NULL, NULL, buf,
+					      sizeof(buf), 0));
+	EXPECT_EQ(2, alarms);
+	/* The interrupted call is still in flight and completes. */
+	ASSERT_EQ(1, serve_one(self->sfd, FASTRPC_OK));
+	EXPECT_EQ(1, fastrpc_recv_result(self->cfd, NULL, NULL, buf,
+					 sizeof(buf), 0));
+}
+
+TEST_F(err, server_side)
+{
+	struct fastrpc_incoming in;
+	struct sockaddr_fastrpc peer;
+	struct fastrpc_sock_info si;
+	uint8_t req[100], buf[10];
+	uint64_t deadline;
+	bool found;
+	int mflags;
+	ssize_t n;
+
+	fill_pattern(req, sizeof(req), 11);
+	ASSERT_EQ(100, fastrpc_send_call(self->cfd, 1, 321, req, 100, 0));
+	ASSERT_EQ(100, fastrpc_send_call(self->cfd, 2, 322, req, 100, 0));
+	ASSERT_EQ(0, fastrpc_get_sock_info(self->cfd, &si));
+	EXPECT_EQ(2, si.calls_in_flight);
+
+	/* Both calls get queued at the server. */
+	deadline = now_ms() + 5000;
+	do {
+		ASSERT_EQ(0, fastrpc_get_sock_info(self->sfd, &si));
+	} while (si.rx_queued < 2 && now_ms() < deadline && !usleep(10000));
+	EXPECT_EQ(2, si.rx_queued);
+
+	/* Short buffer: truncated, caller address and INCOMING present. */
+	memset(&peer, 0, sizeof(peer));
+	n = raw_recvmsg(self->sfd, FASTRPC_CMSG_INCOMING, &in, sizeof(in),
+			&found, buf, sizeof(buf), 0, &mflags, &peer);
+	ASSERT_EQ(10, n);
+	ASSERT_TRUE(found);
+	EXPECT_TRUE(mflags & MSG_TRUNC);
+	EXPECT_TRUE(mflags & MSG_EOR);
+	EXPECT_EQ(0, memcmp(req, buf, 10));
+	EXPECT_EQ(0, in.flags);
+	EXPECT_EQ(0, in.timeout_ns);
+	EXPECT_EQ(0, in.reserved);
+	EXPECT_EQ(fastrpc_family(), peer.sfr_family);
+	EXPECT_EQ(AF_INET, peer.sfr_ip_family);
+	EXPECT_EQ(htonl(INADDR_LOOPBACK), peer.sfr_addr.v4);
+	EXPECT_NE(0, peer.sfr_port);
+	EXPECT_EQ(1, fastrpc_send_reply(self->sfd, in.handle, FASTRPC_OK, "1",
+					1, 0));
+
+	/* MSG_TRUNC in flags: full length. */
+	n = raw_recvmsg(self->sfd, FASTRPC_CMSG_INCOMING, &in, sizeof(in),
+			&found, buf, sizeof(buf), MSG_TRUNC, &mflags, NULL);
+	ASSERT_EQ(100, n);
+	ASSERT_TRUE(found);
+	EXPECT_TRUE(mflags & MSG_TRUNC);
+	ASSERT_EQ(0, fastrpc_get_sock_info(self->sfd, &si));
+	EXPECT_EQ(1, si.calls_in_flight);
+	EXPECT_EQ(1, fastrpc_send_reply(self->sfd, in.handle, FASTRPC_OK, "2",
+					1, 0));
+	ASSERT_EQ(0, fastrpc_get_sock_info(self->sfd, &si));
+	EXPECT_EQ(0, si.calls_in_flight);
+}
+
+TEST_F(err, client_close_cancels)
+{
+	struct fastrpc_call_info info;
+	struct fastrpc_sock_info si;
+	char buf[8];
+	ssize_t n;
+
+	ASSERT_EQ(1, fastrpc_send_call(self->cfd, 1, M_ECHO, "c", 1, 0));
+	ASSERT_EQ(1, fastrpc_recv_call(self->sfd, &info, buf, sizeof(buf), 0));
+	ASSERT_EQ(1, fastrpc_send_call(self->cfd, 2, M_ECHO, "d", 1, 0));
+	close(self->cfd);
+	self->cfd = -1;
+	usleep(500000);
+	/* The delivered call was cancelled: its handle is gone. */
+	EXPECT_EQ(-ENOENT, fastrpc_send_reply(self->sfd, info.handle,
+					      FASTRPC_OK, "x", 1, 0));
+	/* The undelivered one is withdrawn, or if delivered, cancelled. */
+	n = fastrpc_recv_call(self->sfd, &info, buf, sizeof(buf), MSG_DONTWAIT);
+	if (n >= 0) {
+		EXPECT_EQ(-ENOENT, fastrpc_send_reply(self->sfd, info.handle,
+						      FASTRPC_OK, "x", 1, 0));
+	} else {
+		EXPECT_EQ(-EAGAIN, n);
+	}
+	ASSERT_EQ(0, fastrpc_get_sock_info(self->sfd, &si));
+	EXPECT_EQ(0, si.calls_in_flight);
+}
+
+TEST_HARNESS_MAIN
