@@ -37,20 +37,26 @@ judge_log() {
 	notok=$(grep -cE '^not ok [0-9]+' <<<"$clean" || true)
 	PASSED=$((PASSED + ok - skip)) SKIPPED=$((SKIPPED + skip)) FAILED=$((FAILED + notok))
 	local marker counted=0
-	[[ $qrc == 124 || $qrc == 137 ]] && why+=("timeout after ${BOOT_SECS}s") counted=1
-	marker=$(grep -m1 '^FASTRPC-RESULT:' <<<"$clean" || echo 'no result marker')
-	if [[ $marker != 'FASTRPC-RESULT: PASS' ]]; then
+	if [[ $qrc == 124 || $qrc == 137 ]]; then
+		why+=("guest killed after ${BOOT_SECS}s") counted=1
+	elif [[ $qrc != 0 ]]; then
+		why+=("qemu status $qrc") counted=1
+	fi
+	marker=$(grep -m1 '^FASTRPC-RESULT:' <<<"$clean" || true)
+	if [[ -z $marker ]]; then
+		# A killed guest has no marker either; count that once.
+		why+=("no FASTRPC-RESULT marker")
+		((counted)) || counted=1
+	elif [[ $marker != 'FASTRPC-RESULT: PASS' ]]; then
 		why+=("${marker#FASTRPC-RESULT: }")
-		# Guest reasons beyond failed test cases (insmod, rmmod, no plan,
-		# crash) count as one more failure; "not ok" lines counted above.
-		if ((notok == 0)) || grep -qvE ':(rc=[0-9]+|not-ok)$' \
-			<<<"$(tr ' ' '\n' <<<"${marker#FASTRPC-RESULT: FAIL}" | sed '/^$/d')"; then
-			counted=1
-		fi
+		# Each guest reason other than "not ok" lines (already counted):
+		# a crashed or hung program, insmod/rmmod trouble, no marker at all.
+		counted=$((counted + $(tr ' ' '\n' <<<"${marker#FASTRPC-RESULT: FAIL}" |
+			grep -cvE '^$|:not-ok' || true)))
 	fi
 	if grep -qE "$KERNEL_BAD" <<<"$clean"; then
-		why+=("kernel: $(grep -m1 -oE "$KERNEL_BAD" <<<"$clean" | sed 's/^\[[^]]*\] *//')")
-		counted=1
+		why+=("kernel: $(grep -m1 -E "$KERNEL_BAD" <<<"$clean" | sed -E 's/.*\[ *[0-9]+\.[0-9]+\] *//' | cut -c1-120)")
+		counted=$((counted + 1))
 	fi
 	if ((${#why[@]})); then
 		FAILED=$((FAILED + counted))
