@@ -1,0 +1,237 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Server sockets: the kernel TCP listener behind bind() and listen(),
+ * accepting connections, and handing complete incoming calls to the
+ * socket.  A server socket's port is a plain TCP port: `ss -ltn` shows it.
+ */
+#include <linux/in.h>
+#include <linux/in6.h>
+#include <net/sock.h>
+#include <net/tcp.h>
+
+#include "frpc.h"
+
+enum { FRPC_SERVER_MAX_CONNS = 1024 };
+
+static void frpc_listen_data_ready(struct sock *sk)
+{
+	struct frpc_sock *fs;
+
+	read_lock_bh(&sk->sk_callback_lock);
+	fs = sk->sk_user_data;
+	if (fs)
+		queue_work(frpc_wq, &fs->accept_work);
+	read_unlock_bh(&sk->sk_callback_lock);
+}
+
+static void frpc_accept_one(struct frpc_sock *fs, struct socket *tcp)
+{
+	struct frpc_conn *conn;
+
+	if (READ_ONCE(fs->nconns) >= FRPC_SERVER_MAX_CONNS)
+		goto err_release;
+	conn = frpc_conn_alloc(frpc_net(sock_net(&fs->sk)), false);
+	if (!conn)
+		goto err_release;
+	sock_hold(&fs->sk);
+	conn->server = fs;
+
+	mutex_lock(&fs->conns_lock);
+	list_add_tail(&conn->node, &fs->conns);	/* the socket's reference */
+	fs->nconns++;
+	mutex_unlock(&fs->conns_lock);
+
+	if (frpc_conn_attach(conn, tcp)) {
+		sock_release(tcp);
+		frpc_conn_fail(conn, -ENOMEM, FASTRPC_WERR_NONE);
+	}
+	return;
+
+err_release:
+	sock_release(tcp);
+}
+
+void frpc_accept_workfn(struct work_struct *work)
+{
+	struct frpc_sock *fs = container_of(work, struct frpc_sock, accept_work);
+	struct socket *tcp;
+
+	while (!kernel_accept(fs->ltcp, &tcp, O_NONBLOCK))
+		frpc_accept_one(fs, tcp);
+}
+
+/* bind(): open the TCP socket now so that EADDRINUSE comes from bind. */
+int frpc_server_bind(struct frpc_sock *fs, const struct sockaddr_fastrpc *a)
+{
+	struct net *net = sock_net(&fs->sk);
+	struct sockaddr_storage ss = {};
+	struct socket *tcp;
+	int len, err;
+
+	if (ntohs(a->sfr_port) && ntohs(a->sfr_port) < PROT_SOCK &&
+	    !ns_capable(net->user_ns, CAP_NET_BIND_SERVICE))
+		return -EACCES;
+
+	if (a->sfr_ip_family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+
+		sin->sin_family = AF_INET;
+		sin->sin_port = a->sfr_port;
+		len = sizeof(*sin);
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = a->sfr_port;
+		len = sizeof(*sin6);
+	}
+
+	err = sock_create_kern(net, a->sfr_ip_family, SOCK_STREAM,
+			       IPPROTO_TCP, &tcp);
+	if (err)
+		return err;
+	sock_set_reuseaddr(tcp->sk);
+	err = kernel_bind(tcp, (struct sockaddr *)&ss, len);
+	if (err) {
+		sock_release(tcp);
+		return err;
+	}
+	fs->ltcp = tcp;
+	frpc_addr_from_sk(&fs->local, tcp->sk, false);
+	return 0;
+}
+
+int frpc_server_listen(struct frpc_sock *fs, int backlog)
+{
+	struct sock *sk = fs->ltcp->sk;
+	int err;
+
+	err = kernel_listen(fs->ltcp, backlog);
+	if (err)
+		return err;
+	write_lock_bh(&sk->sk_callback_lock);
+	fs->saved_ldata_ready = sk->sk_data_ready;
+	sk->sk_user_data = fs;
+	sk->sk_data_ready = frpc_listen_data_ready;
+	write_unlock_bh(&sk->sk_callback_lock);
+	/* connections that completed before the callback was ours */
+	queue_work(frpc_wq, &fs->accept_work);
+	return 0;
+}
+
+/*
+ * Close a server socket's listener and connections.  Calls in flight get
+ * END(UNAVAILABLE) before their connection closes, so that clients learn
+ * at once rather than from a timeout.
+ */
+void frpc_server_close(struct frpc_sock *fs)
+{
+	struct socket *ltcp = fs->ltcp;
+	struct frpc_conn *conn;
+
+	if (!ltcp)
+		return;
+	if (fs->saved_ldata_ready) {
+		struct sock *sk = ltcp->sk;
+
+		write_lock_bh(&sk->sk_callback_lock);
+		sk->sk_user_data = NULL;
+		sk->sk_data_ready = fs->saved_ldata_ready;
+		write_unlock_bh(&sk->sk_callback_lock);
+		cancel_work_sync(&fs->accept_work);
+	}
+	fs->ltcp = NULL;
+	sock_release(ltcp);
+
+	mutex_lock(&fs->conns_lock);
+	list_for_each_entry(conn, &fs->conns, node)
+		frpc_conn_fail(conn, -ESHUTDOWN, FASTRPC_WERR_NONE);
+	mutex_unlock(&fs->conns_lock);
+}
+
+/*
+ * A request is complete: queue it for recvmsg(), or refuse it when the
+ * socket is closing or at its limit.  Returns the call to free if refused.
+ */
+struct frpc_call *frpc_server_deliver(struct frpc_conn *conn,
+				      struct frpc_call *call)
+{
+	struct frpc_sock *fs = conn->server;
+	u32 status = FASTRPC_OK;
+
+	lockdep_assert_held(&conn->lock);
+	spin_lock(&fs->lock);
+	if (fs->dead)
+		status = FASTRPC_UNAVAILABLE;
+	else if (fs->rxq_len + fs->npending >= fs->max_calls)
+		status = FASTRPC_RESOURCE_EXHAUSTED;
+	if (status == FASTRPC_OK) {
+		call->fs = fs;
+		call->state = FRPC_CALL_QUEUED;
+		call->in_sock = true;
+		list_add_tail(&call->rx_node, &fs->rxq);
+		fs->rxq_len++;
+	}
+	spin_unlock(&fs->lock);
+
+	if (status == FASTRPC_OK) {
+		atomic64_inc(&conn->fn->calls_received);
+		fs->sk.sk_data_ready(&fs->sk);
+		return NULL;
+	}
+	atomic64_inc(&conn->fn->rejected_calls);
+	frpc_call_unlink(call);
+	frpc_queue_end(conn, call->id, status, GFP_ATOMIC);
+	return call;
+}
+
+/* Take a server call out of its socket and connection. */
+void frpc_server_forget(struct frpc_conn *conn, struct frpc_call *call)
+{
+	struct frpc_sock *fs = conn->server;
+
+	lockdep_assert_held(&conn->lock);
+	spin_lock(&fs->lock);
+	if (call->in_sock) {
+		if (call->state == FRPC_CALL_QUEUED) {
+			list_del_init(&call->rx_node);
+			fs->rxq_len--;
+		} else {
+			hash_del(&call->sock_node);
+			fs->npending--;
+		}
+		call->in_sock = false;
+	}
+	spin_unlock(&fs->lock);
+	frpc_call_unlink(call);
+}
+
+/*
+ * Finish every call of a connection that is going away; conn->lock held.
+ * Client calls complete with UNAVAILABLE; server calls are answered with
+ * END(UNAVAILABLE) if the peer may still hear it.  Calls to free are moved
+ * to @dead.
+ */
+void frpc_conn_finish_calls(struct frpc_conn *conn, struct list_head *dead)
+{
+	struct hlist_node *tmp;
+	struct frpc_call *call;
+	int bkt;
+
+	lockdep_assert_held(&conn->lock);
+	hash_for_each_safe(conn->calls, bkt, tmp, call, conn_node) {
+		if (conn->client) {
+			frpc_call_unlink(call);
+			call->status = FASTRPC_UNAVAILABLE;
+			/* partial replies are dropped; no unpause on a dead conn */
+			atomic_sub(frpc_call_drop_frags(call), &conn->rx_held);
+			frpc_sock_deliver(call->fs, call);
+			continue;
+		}
+		if (!conn->werr)
+			frpc_queue_end(conn, call->id, FASTRPC_UNAVAILABLE,
+				       GFP_ATOMIC);
+		frpc_server_forget(conn, call);
+		list_add_tail(&call->rx_node, dead);
+	}
+}

@@ -1,0 +1,125 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * af_fastrpc: module init and exit, per-namespace state and counters.
+ */
+#include <linux/module.h>
+#include <linux/proc_fs.h>
+#include <linux/seq_file.h>
+#include <net/net_namespace.h>
+#include <net/netns/generic.h>
+
+#include "frpc.h"
+
+int frpc_family = FASTRPC_AF_DEFAULT;
+module_param_named(family, frpc_family, int, 0444);
+MODULE_PARM_DESC(family, "address family number of AF_FASTRPC (13, 18, 19, 22 or 25)");
+
+struct workqueue_struct *frpc_wq;
+static unsigned int frpc_net_id __read_mostly;
+
+struct frpc_net *frpc_net(struct net *net)
+{
+	return net_generic(net, frpc_net_id);
+}
+
+static int frpc_stats_show(struct seq_file *seq, void *v)
+{
+	struct frpc_net *fn = frpc_net(seq_file_single_net(seq));
+
+#define FRPC_STAT(name) seq_printf(seq, "%s %lld\n", #name, atomic64_read(&fn->name))
+	FRPC_STAT(conns_open);
+	FRPC_STAT(conns_total);
+	FRPC_STAT(calls_started);
+	FRPC_STAT(calls_completed);
+	FRPC_STAT(calls_received);
+	FRPC_STAT(replies_sent);
+	FRPC_STAT(late_replies);
+	FRPC_STAT(proto_errors);
+	FRPC_STAT(rejected_calls);
+#undef FRPC_STAT
+	return 0;
+}
+
+static int __net_init frpc_net_init(struct net *net)
+{
+	struct frpc_net *fn = frpc_net(net);
+
+	fn->net = net;
+	mutex_init(&fn->lock);
+	INIT_LIST_HEAD(&fn->conns);
+	if (!proc_create_net_single("fastrpc", 0444, net->proc_net,
+				    frpc_stats_show, NULL))
+		return -ENOMEM;
+	return 0;
+}
+
+static void __net_exit frpc_net_exit(struct net *net)
+{
+	struct frpc_net *fn = frpc_net(net);
+
+	/* Sockets hold their namespace, so only connection teardown work can
+	 * still refer to it: wait for that before the namespace goes.
+	 */
+	flush_workqueue(frpc_wq);
+	WARN_ON(!list_empty(&fn->conns));
+	remove_proc_entry("fastrpc", net->proc_net);
+}
+
+static struct pernet_operations frpc_net_ops = {
+	.init = frpc_net_init,
+	.exit = frpc_net_exit,
+	.id   = &frpc_net_id,
+	.size = sizeof(struct frpc_net),
+};
+
+static int __init frpc_mod_init(void)
+{
+	int err;
+
+	if (frpc_family <= 0 || frpc_family >= NPROTO) {
+		pr_err("af_fastrpc: family %d out of range\n", frpc_family);
+		return -EINVAL;
+	}
+
+	frpc_wq = alloc_workqueue("fastrpc", WQ_UNBOUND | WQ_MEM_RECLAIM, 0);
+	if (!frpc_wq)
+		return -ENOMEM;
+
+	err = frpc_call_init();
+	if (err)
+		goto err_wq;
+
+	err = register_pernet_subsys(&frpc_net_ops);
+	if (err)
+		goto err_call;
+
+	err = frpc_sock_register();
+	if (err)
+		goto err_pernet;
+
+	pr_info("af_fastrpc: protocol v%d, address family %d\n",
+		FASTRPC_PROTO_MAX, frpc_family);
+	return 0;
+
+err_pernet:
+	unregister_pernet_subsys(&frpc_net_ops);
+err_call:
+	frpc_call_exit();
+err_wq:
+	destroy_workqueue(frpc_wq);
+	return err;
+}
+
+static void __exit frpc_mod_exit(void)
+{
+	frpc_sock_unregister();
+	unregister_pernet_subsys(&frpc_net_ops);
+	destroy_workqueue(frpc_wq);
+	frpc_call_exit();
+}
+
+module_init(frpc_mod_init);
+module_exit(frpc_mod_exit);
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("AF_FASTRPC: multiplexed RPC sockets over in-kernel TCP");
+MODULE_ALIAS_NETPROTO(FASTRPC_AF_DEFAULT);
