@@ -6,6 +6,7 @@
 #   make module KDIR=..  just the kernel module
 #   make check           every test, in QEMU guests (see selftests/vm/)
 #   make demo            build, boot a VM, run the example server and client
+#   make vm              interactive shell in a QEMU guest with the module loaded
 #
 # KDIR defaults to the running kernel's build tree, or to the newest
 # Debian kernel headers installed when the running kernel has none.
@@ -16,7 +17,7 @@ KDIR ?= $(firstword $(wildcard /lib/modules/$(KVER)/build) \
 CACHE ?= $(or $(FASTRPC_CACHE),/var/cache/fastrpc)
 export CACHE
 
-.PHONY: all module lib tests clean check demo lint
+.PHONY: all module lib tests clean check demo vm lint
 
 all: module lib tests
 
@@ -34,6 +35,10 @@ check:
 
 demo:
 	selftests/vm/demo.sh
+
+# Interactive guest shell with the module loaded (FASTRPC_VM_KERNEL=6.1|6.12).
+vm:
+	selftests/vm/vm.sh
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean
