@@ -202,7 +202,6 @@ TEST_F(netns, counters_per_namespace)
 	after = both_counters(self, "calls_completed");
 	EXPECT_LE(1, after);
 	EXPECT_GE(2, after);	/* counted once per side at most */
-	EXPECT_EQ(1, both_counters(self, "conns_open") >= 1);
 }
 
 TEST_HARNESS_MAIN

@@ -1,0 +1,518 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Hostile peers.  A raw TCP client speaks broken wire protocol to a
+ * FastRPC server port: each case must get an ERROR frame (with the code
+ * where the protocol fixes it) and the connection closed, proto_errors in
+ * /proc/net/fastrpc must count it, and the server must keep serving.  In
+ * reverse, a FastRPC client connecting to a TCP listener that answers
+ * garbage must fail cleanly instead of hanging.
+ */
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include "frpc_test.h"
+#include "kselftest_harness.h"
+
+#define BASE_PORT	7600
+#define ANY_CODE	-1	/* an ERROR frame or a plain close is enough */
+
+FIXTURE(hostile) {
+	struct echo_srv srv;
+	int raw;
+};
+
+FIXTURE_SETUP(hostile)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET,
+				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int ret, one = 1;
+
+	self->raw = -1;
+	ret = echo_srv_start(&self->srv, AF_INET,
+			     test_port(BASE_PORT, _metadata->name), 1);
+	ASSERT_EQ(0, ret) TH_LOG("server: %s", fastrpc_strerror(ret));
+	self->raw = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ASSERT_LE(0, self->raw);
+	setsockopt(self->raw, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	ASSERT_EQ(0, set_rcvtimeo(self->raw, 5000));
+	sin.sin_port = htons(self->srv.port);
+	ASSERT_EQ(0, connect(self->raw, (struct sockaddr *)&sin, sizeof(sin)));
+}
+
+FIXTURE_TEARDOWN(hostile)
+{
+	if (self->raw >= 0)
+		close(self->raw);
+	echo_srv_stop(&self->srv);
+}
+
+static uint8_t *put_hdr(uint8_t *p, uint8_t version, uint8_t type,
+			uint16_t flags, uint32_t call_id, uint32_t length)
+{
+	struct fastrpc_frame_hdr h = {
+		.version = version,
+		.type = type,
+		.flags = htons(flags),
+		.call_id = htonl(call_id),
+		.length = htonl(length),
+	};
+
+	memcpy(p, &h, FASTRPC_FRAME_HDR_LEN);
+	return p + FASTRPC_FRAME_HDR_LEN;
+}
+
+static uint8_t *put_hello(uint8_t *p, uint8_t version, uint32_t magic)
+{
+	struct fastrpc_wire_hello hello = {
+		.magic = htonl(magic),
+		.min_version = version,
+		.max_version = version,
+		.max_frame = htonl(FASTRPC_MAX_FRAME),
+		.max_msg = htonl(FASTRPC_MAX_MSG),
+	};
+
+	p = put_hdr(p, version, FASTRPC_FRAME_HELLO, 0, 0, sizeof(hello));
+	memcpy(p, &hello, sizeof(hello));
+	return p + sizeof(hello);
+}
+
+/* A CALL frame with @len request bytes of @data. */
+static uint8_t *put_call(uint8_t *p, uint16_t flags, uint32_t id,
+			 uint32_t method, const void *data, uint32_t len)
+{
+	struct fastrpc_wire_call call = { .method = htonl(method) };
+
+	p = put_hdr(p, FASTRPC_PROTO_V1, FASTRPC_FRAME_CALL, flags, id,
+		    (uint32_t)sizeof(call) + len);
+	memcpy(p, &call, sizeof(call));
+	memcpy(p + sizeof(call), data, len);
+	return p + sizeof(call) + len;
+}
+
+static int send_all(int fd, const uint8_t *buf, size_t len)
+{
+	ssize_t n;
+
+	while (len) {
+		n = send(fd, buf, len, MSG_NOSIGNAL);
+		if (n <= 0)
+			return n < 0 ? -errno : -EPIPE;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* 0 with a whole frame, 1 on end of stream, -errno otherwise. */
+static int read_frame(int fd, struct fastrpc_frame_hdr *h, uint8_t *payload,
+		      size_t cap)
+{
+	size_t got = 0, len;
+	ssize_t n;
+
+	while (got < FASTRPC_FRAME_HDR_LEN) {
+		n = recv(fd, (uint8_t *)h + got, FASTRPC_FRAME_HDR_LEN - got, 0);
+		if (n == 0)
+			return got ? -EPIPE : 1;
+		if (n < 0)
+			return -errno;
+		got += (size_t)n;
+	}
+	len = ntohl(h->length);
+	if (len > cap)
+		return -EMSGSIZE;
+	for (got = 0; got < len; got += (size_t)n) {
+		n = recv(fd, payload + got, len - got, 0);
+		if (n == 0)
+			return -EPIPE;
+		if (n < 0)
+			return -errno;
+	}
+	return 0;
+}
+
+/* Handshake as a well-behaved client: HELLO out, HELLO back. */
+static int raw_hello(int fd)
+{
+	struct fastrpc_wire_hello hello;
+	struct fastrpc_frame_hdr h;
+	uint8_t buf[64], *p;
+	int ret;
+
+	p = put_hello(buf, FASTRPC_PROTO_V1, FASTRPC_HELLO_MAGIC);
+	ret = send_all(fd, buf, (size_t)(p - buf));
+	if (ret)
+		return ret;
+	ret = read_frame(fd, &h, buf, sizeof(buf));
+	if (ret)
+		return ret < 0 ? ret : -EPIPE;
+	if (h.type != FASTRPC_FRAME_HELLO || ntohl(h.length) < sizeof(hello))
+		return -EPROTO;
+	memcpy(&hello, buf, sizeof(hello));
+	if (ntohl(hello.magic) != FASTRPC_HELLO_MAGIC ||
+	    hello.max_version != FASTRPC_PROTO_V1 ||
+	    hello.min_version != FASTRPC_PROTO_V1)
+		return -EPROTO;
+	return 0;
+}
+
+/*
+ * After a malformed input: read until the server's ERROR frame and the
+ * close.  Returns the ERROR code, ANY_CODE if it closed without one, or
+ * -errno (-EAGAIN: the server neither answered nor closed in time).
+ */
+static int wait_error_and_close(int fd)
+{
+	struct fastrpc_frame_hdr h;
+	struct fastrpc_wire_error err;
+	int code = ANY_CODE, ret, frames;
+	uint8_t buf[FASTRPC_MAX_FRAME];
+
+	for (frames = 0; frames < 16; frames++) {
+		ret = read_frame(fd, &h, buf, sizeof(buf));
+		if (ret == 1 || ret == -ECONNRESET)
+			return code;
+		if (ret < 0)
+			return ret;
+		if (h.type == FASTRPC_FRAME_ERROR &&
+		    ntohl(h.length) >= sizeof(err)) {
+			memcpy(&err, buf, sizeof(err));
+			code = (int)ntohl(err.code);
+		}
+	}
+	return -EPROTO;	/* kept talking: not closed */
+}
+
+/* The server is fine: a normal client round trip. */
+static int still_serving(uint16_t port)
+{
+	uint32_t status = 99;
+	char buf[8];
+	ssize_t n;
+	int fd;
+
+	fd = fastrpc_client_open("127.0.0.1", port, SOCK_CLOEXEC);
+	if (fd < 0)
+		return fd;
+	set_rcvtimeo(fd, 5000);
+	n = fastrpc_call(fd, M_ECHO, "alive", 5, buf, sizeof(buf), &status);
+	close(fd);
+	if (n < 0)
+		return (int)n;
+	return n == 5 && status == FASTRPC_OK && !memcmp(buf, "alive", 5) ?
+	       0 : -EBADMSG;
+}
+
+/* proto_errors went past @before within a second. */
+static bool proto_errors_counted(long long before)
+{
+	uint64_t deadline = now_ms() + 1000;
+
+	do {
+		if (proc_counter("proto_errors") > before)
+			return true;
+		usleep(10000);
+	} while (now_ms() < deadline);
+	return false;
+}
+
+/*
+ * Send @len bytes of @buf (after a good handshake if @hello), then expect
+ * an ERROR frame with @code (ANY_CODE: any code, or just a close), the
+ * connection closed, proto_errors counted, and the server still serving.
+ */
+static void hostile_case(struct __test_metadata *_metadata,
+			 FIXTURE_DATA(hostile) *self, bool hello,
+			 const uint8_t *buf, size_t len, int code)
+{
+	long long before = proc_counter("proto_errors");
+	int got;
+
+	ASSERT_LE(0, before) TH_LOG("no proto_errors in /proc/net/fastrpc");
+	if (hello)
+		ASSERT_EQ(0, raw_hello(self->raw));
+	ASSERT_EQ(0, send_all(self->raw, buf, len));
+	got = wait_error_and_close(self->raw);
+	if (code == ANY_CODE) {
+		EXPECT_LE(ANY_CODE, got)
+			TH_LOG("no ERROR and no close: %s", strerror(-got));
+	} else {
+		EXPECT_EQ(code, got);
+	}
+	EXPECT_TRUE(proto_errors_counted(before))
+		TH_LOG("proto_errors stayed at %lld", before);
+	EXPECT_EQ(0, still_serving(self->srv.port));
+}
+
+TEST_F(hostile, call_before_hello)
+{
+	uint8_t buf[64], *p = put_call(buf, FASTRPC_FF_EOM, 1, M_ECHO, "x", 1);
+
+	hostile_case(_metadata, self, false, buf, (size_t)(p - buf),
+		     FASTRPC_WERR_PROTOCOL);
+}
+
+TEST_F(hostile, bad_version)
+{
+	uint8_t buf[64], *p = put_hello(buf, 9, FASTRPC_HELLO_MAGIC);
+
+	hostile_case(_metadata, self, false, buf, (size_t)(p - buf),
+		     FASTRPC_WERR_VERSION);
+}
+
+TEST_F(hostile, bad_magic)
+{
+	uint8_t buf[64], *p = put_hello(buf, FASTRPC_PROTO_V1, 0xdeadbeef);
+
+	hostile_case(_metadata, self, false, buf, (size_t)(p - buf),
+		     FASTRPC_WERR_PROTOCOL);
+}
+
+TEST_F(hostile, unknown_frame_type)
+{
+	uint8_t buf[64], *p = put_hdr(buf, FASTRPC_PROTO_V1, 200, 0, 0, 0);
+
+	hostile_case(_metadata, self, true, buf, (size_t)(p - buf),
+		     FASTRPC_WERR_PROTOCOL);
+}
+
+TEST_F(hostile, unknown_flags)
+{
+	uint8_t buf[64], *p = put_call(buf, FASTRPC_FF_EOM | 0x8000, 1, M_ECHO,
+				       "x", 1);
+
+	hostile_case(_metadata, self, true, buf, (size_t)(p - buf),
+		     FASTRPC_WERR_PROTOCOL);
+}
+
+TEST_F(hostile, frame_too_long)
+{
+	uint8_t buf[64], *p = put_hdr(buf, FASTRPC_PROTO_V1, FASTRPC_FRAME_CALL,
+				      FASTRPC_FF_EOM, 1,
+				      FASTRPC_MAX_FRAME + 1);
+
+	/* The header alone must be enough to refuse it. */
+	hostile_case(_metadata, self, true, buf, (size_t)(p - buf),
+		     FASTRPC_WERR_FRAME_SIZE);
+}
+
+TEST_F(hostile, call_id_zero)
+{
+	uint8_t buf[64], *p = put_call(buf, FASTRPC_FF_EOM, 0, M_ECHO, "x", 1);
+
+	hostile_case(_metadata, self, true, buf, (size_t)(p - buf),
+		     FASTRPC_WERR_CALL_ID);
+}
+
+TEST_F(hostile, call_id_reused_in_progress)
+{
+	uint8_t buf[128], *p;
+
+	/* Call 3 started without EOM, then started again. */
+	p = put_call(buf, 0, 3, M_ECHO, "part", 4);
+	p = put_call(p, FASTRPC_FF_EOM, 3, M_ECHO, "again", 5);
+	hostile_case(_metadata, self, true, buf, (size_t)(p - buf),
+		     FASTRPC_WERR_CALL_ID);
+}
+
+TEST_F(hostile, data_for_unknown_call)
+{
+	uint8_t buf[64], *p = put_hdr(buf, FASTRPC_PROTO_V1, FASTRPC_FRAME_DATA,
+				      FASTRPC_FF_EOM, 77, 4);
+
+	memcpy(p, "data", 4);
+	hostile_case(_metadata, self, true, buf, (size_t)(p + 4 - buf),
+		     FASTRPC_WERR_CALL_ID);
+}
+
+TEST_F(hostile, end_frame_from_client)
+{
+	struct fastrpc_wire_end end = { 0 };
+	uint8_t buf[64], *p = put_call(buf, 0, 5, M_ECHO, "x", 1);
+
+	/* Only the accepting side may send END. */
+	p = put_hdr(p, FASTRPC_PROTO_V1, FASTRPC_FRAME_END, FASTRPC_FF_EOM, 5,
+		    sizeof(end));
+	memcpy(p, &end, sizeof(end));
+	p += sizeof(end);
+	hostile_case(_metadata, self, true, buf, (size_t)(p - buf), ANY_CODE);
+}
+
+TEST_F(hostile, random_garbage)
+{
+	uint8_t buf[256];
+
+	fill_pattern(buf, sizeof(buf), 0xbad);
+	buf[0] = 0x47;	/* not a version, whatever the pattern says */
+	hostile_case(_metadata, self, false, buf, sizeof(buf), ANY_CODE);
+}
+
+TEST_F(hostile, truncated_frame_then_close)
+{
+	uint8_t buf[64], *p;
+	int got;
+
+	/* A CALL announcing 100 bytes, 10 sent, then our side closes. */
+	ASSERT_EQ(0, raw_hello(self->raw));
+	p = put_hdr(buf, FASTRPC_PROTO_V1, FASTRPC_FRAME_CALL, FASTRPC_FF_EOM,
+		    1, 100);
+	memset(p, 0, 10);
+	ASSERT_EQ(0, send_all(self->raw, buf, (size_t)(p + 10 - buf)));
+	ASSERT_EQ(0, shutdown(self->raw, SHUT_WR));
+	got = wait_error_and_close(self->raw);
+	EXPECT_LE(ANY_CODE, got) TH_LOG("server did not close: %d", got);
+	/* No call reached the application. */
+	usleep(100000);
+	EXPECT_EQ(0U, echo_srv_served(&self->srv));
+	EXPECT_EQ(0, still_serving(self->srv.port));
+}
+
+TEST_F(hostile, raw_call_roundtrip)
+{
+	long long before = proc_counter("proto_errors");
+	struct fastrpc_frame_hdr h;
+	struct fastrpc_wire_end end;
+	uint8_t buf[256], *p;
+
+	/* The wire format as documented: a call in two fragments. */
+	ASSERT_EQ(0, raw_hello(self->raw));
+	p = put_call(buf, 0, 1, M_ECHO, "hello ", 6);
+	p = put_hdr(p, FASTRPC_PROTO_V1, FASTRPC_FRAME_DATA, FASTRPC_FF_EOM, 1,
+		    5);
+	memcpy(p, "world", 5);
+	ASSERT_EQ(0, send_all(self->raw, buf, (size_t)(p + 5 - buf)));
+
+	ASSERT_EQ(0, read_frame(self->raw, &h, buf, sizeof(buf)));
+	EXPECT_EQ(FASTRPC_PROTO_V1, h.version);
+	ASSERT_EQ(FASTRPC_FRAME_END, h.type);
+	EXPECT_EQ(FASTRPC_FF_EOM, ntohs(h.flags));
+	EXPECT_EQ(1U, ntohl(h.call_id));
+	ASSERT_EQ(sizeof(end) + 11, ntohl(h.length));
+	memcpy(&end, buf, sizeof(end));
+	EXPECT_EQ(FASTRPC_OK, ntohl(end.status));
+	EXPECT_EQ(0U, end.reserved);
+	EXPECT_EQ(0, memcmp(buf + sizeof(end), "hello world", 11));
+
+	/* An unknown method: the status comes back in END. */
+	p = put_call(buf, FASTRPC_FF_EOM, 2, 4242, "", 0);
+	ASSERT_EQ(0, send_all(self->raw, buf, (size_t)(p - buf)));
+	ASSERT_EQ(0, read_frame(self->raw, &h, buf, sizeof(buf)));
+	ASSERT_EQ(FASTRPC_FRAME_END, h.type);
+	EXPECT_EQ(2U, ntohl(h.call_id));
+	memcpy(&end, buf, sizeof(end));
+	EXPECT_EQ(FASTRPC_UNIMPLEMENTED, ntohl(end.status));
+
+	/* PING gets its PONG with the same bytes. */
+	p = put_hdr(buf, FASTRPC_PROTO_V1, FASTRPC_FRAME_PING, 0, 0, 8);
+	memcpy(p, "12345678", 8);
+	ASSERT_EQ(0, send_all(self->raw, buf, (size_t)(p + 8 - buf)));
+	ASSERT_EQ(0, read_frame(self->raw, &h, buf, sizeof(buf)));
+	EXPECT_EQ(FASTRPC_FRAME_PONG, h.type);
+	EXPECT_EQ(0, memcmp(buf, "12345678", 8));
+
+	EXPECT_EQ(before, proc_counter("proto_errors"));
+}
+
+/* Reverse: a TCP listener that is not a FastRPC server. */
+
+struct fake_server {
+	int lfd;
+	uint16_t port;
+	const uint8_t *answer;
+	size_t answer_len;
+	pthread_t thr;
+};
+
+static void *fake_thread(void *p)
+{
+	struct fake_server *f = p;
+	uint8_t buf[256];
+	int fd;
+
+	fd = accept(f->lfd, NULL, NULL);
+	if (fd < 0)
+		return NULL;
+	set_rcvtimeo(fd, 2000);
+	if (recv(fd, buf, sizeof(buf), 0) > 0)	/* the client's HELLO */
+		send_all(fd, f->answer, f->answer_len);
+	usleep(300000);
+	close(fd);
+	return NULL;
+}
+
+static int fake_start(struct fake_server *f, const uint8_t *answer,
+		      size_t len)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET,
+				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t slen = sizeof(sin);
+
+	f->answer = answer;
+	f->answer_len = len;
+	f->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (f->lfd < 0 ||
+	    bind(f->lfd, (struct sockaddr *)&sin, sizeof(sin)) ||
+	    getsockname(f->lfd, (struct sockaddr *)&sin, &slen) ||
+	    listen(f->lfd, 4))
+		return -errno;
+	f->port = ntohs(sin.sin_port);
+	return pthread_create(&f->thr, NULL, fake_thread, f) ? -EAGAIN : 0;
+}
+
+/* Connect to a fake server: EPROTO, or calls that end UNAVAILABLE. */
+static void expect_client_fails(struct __test_metadata *_metadata,
+				const uint8_t *answer, size_t len)
+{
+	struct fake_server f;
+	uint32_t status = FASTRPC_OK;
+	uint64_t t0 = now_ms();
+	char buf[8];
+	ssize_t n;
+	int fd;
+
+	ASSERT_EQ(0, fake_start(&f, answer, len));
+	fd = fastrpc_client_open("127.0.0.1", f.port, SOCK_CLOEXEC);
+	if (fd >= 0) {
+		TH_LOG("connect succeeded; the call must fail");
+		ASSERT_EQ(0, set_rcvtimeo(fd, 5000));
+		n = fastrpc_call(fd, M_ECHO, "x", 1, buf, sizeof(buf), &status);
+		EXPECT_TRUE(n < 0 || status == FASTRPC_UNAVAILABLE)
+			TH_LOG("call: %zd, status %s", n,
+			       fastrpc_status_str(status));
+		close(fd);
+	} else {
+		EXPECT_EQ(-EPROTO, fd)
+			TH_LOG("connect: %s", fastrpc_strerror(fd));
+	}
+	EXPECT_GT(10000U, now_ms() - t0);
+	pthread_join(f.thr, NULL);
+	close(f.lfd);
+}
+
+TEST(client_vs_http_server)
+{
+	static const char http[] = "HTTP/1.1 400 Bad Request\r\n"
+				   "Content-Length: 0\r\n\r\n";
+
+	expect_client_fails(_metadata, (const uint8_t *)http,
+			    sizeof(http) - 1);
+}
+
+TEST(client_vs_bad_magic_hello)
+{
+	uint8_t buf[64], *p = put_hello(buf, FASTRPC_PROTO_V1, 0x12345678);
+
+	expect_client_fails(_metadata, buf, (size_t)(p - buf));
+}
+
+TEST(client_vs_error_frame)
+{
+	struct fastrpc_wire_error err = { .code = htonl(FASTRPC_WERR_VERSION) };
+	uint8_t buf[64], *p = put_hdr(buf, FASTRPC_PROTO_V1,
+				      FASTRPC_FRAME_ERROR, 0, 0, sizeof(err));
+
+	memcpy(p, &err, sizeof(err));
+	expect_client_fails(_metadata, buf, (size_t)(p + sizeof(err) - buf));
+}
+
+TEST_HARNESS_MAIN
