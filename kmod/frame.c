@@ -430,7 +430,6 @@ static u8 frpc_rx_frame(struct frpc_conn *conn, const struct fastrpc_frame_hdr *
 		break;
 	case FASTRPC_FRAME_ERROR:
 		/* the peer gave up on us: close without answering */
-		conn->werr = FASTRPC_WERR_NONE;
 		kfree_skb(skb);
 		return FRPC_WERR_PEER;
 	default:
@@ -450,6 +449,7 @@ static void frpc_rcv_msg(struct strparser *strp, struct sk_buff *skb)
 	struct fastrpc_frame_hdr hdr;
 	struct frpc_call *done = NULL;
 	struct frpc_skb_cb *cb;
+	u32 queued;
 	u8 werr;
 
 	if (skb_copy_bits(skb, stm->offset, &hdr, sizeof(hdr))) {
@@ -463,12 +463,16 @@ static void frpc_rcv_msg(struct strparser *strp, struct sk_buff *skb)
 	cb->len = be32_to_cpu(hdr.length);
 
 	spin_lock_bh(&conn->lock);
+	queued = conn->tx_queued;
 	werr = frpc_rx_frame(conn, &hdr, skb, &done);
+	queued = conn->tx_queued != queued;
 	spin_unlock_bh(&conn->lock);
 
 	if (done)
 		frpc_call_free(done);
-	frpc_conn_kick_async(conn);
+	/* HELLO, PONG or a refusal was queued: send it from process context */
+	if (queued)
+		frpc_conn_kick_async(conn);
 	if (!werr)
 		return;
 fail:

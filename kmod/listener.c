@@ -26,7 +26,17 @@ static void frpc_listen_data_ready(struct sock *sk)
 
 static void frpc_accept_one(struct frpc_sock *fs, struct socket *tcp)
 {
+	struct sock *sk = tcp->sk;
 	struct frpc_conn *conn;
+
+	/* The child was cloned from the listener, callbacks and all: give it
+	 * back the stock ones, so that nothing of ours outlives the module
+	 * on a socket that TCP keeps after we release it.
+	 */
+	write_lock_bh(&sk->sk_callback_lock);
+	sk->sk_user_data = NULL;
+	sk->sk_data_ready = fs->saved_ldata_ready;
+	write_unlock_bh(&sk->sk_callback_lock);
 
 	if (READ_ONCE(fs->nconns) >= FRPC_SERVER_MAX_CONNS)
 		goto err_release;
