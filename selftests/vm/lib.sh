@@ -205,10 +205,11 @@ pick_accel() {
 		(cd "$d" && find . | cpio -o -H newc --quiet) >"$t.cpio"
 		rm -rf "$d"
 		log "KVM trial boot (45 s limit)"
-		timeout -k 5 45 qemu-system-x86_64 -enable-kvm -cpu host -m 512 -smp 1 \
+		# In a subshell so bash's "Aborted" note for a crashing qemu stays quiet.
+		(timeout -k 5 45 qemu-system-x86_64 -enable-kvm -cpu host -m 512 -smp 1 \
 			-kernel "$kdir/boot/vmlinuz-$abi" -initrd "$t.cpio" \
 			-append "console=ttyS0 quiet panic=-1" -display none -monitor none \
-			-serial "file:$t.log" -no-reboot </dev/null >/dev/null 2>&1 || true
+			-serial "file:$t.log" -no-reboot </dev/null >/dev/null 2>&1) 2>/dev/null || true
 		if grep -q FASTRPC-KVM-OK "$t.log" 2>/dev/null; then ACCEL=kvm; else ACCEL=tcg; fi
 		log "KVM trial: $( [[ $ACCEL == kvm ]] && echo ok || echo 'no marker, using TCG')"
 	fi
