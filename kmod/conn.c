@@ -78,13 +78,16 @@ void frpc_addr_from_sk(struct sockaddr_fastrpc *a, struct sock *sk, bool peer)
 	a->sfr_ip_family = sk->sk_family;
 	a->sfr_port = peer ? inet->inet_dport : inet->inet_sport;
 #if IS_ENABLED(CONFIG_IPV6)
-	if (sk->sk_family == AF_INET6) {
+	/* a dual-stack listener sees IPv4 callers as ::ffff:a.b.c.d */
+	if (sk->sk_family == AF_INET6 &&
+	    !ipv6_addr_v4mapped(peer ? &sk->sk_v6_daddr : &sk->sk_v6_rcv_saddr)) {
 		a->sfr_addr.v6 = peer ? sk->sk_v6_daddr : sk->sk_v6_rcv_saddr;
 		if (ipv6_addr_type(&a->sfr_addr.v6) & IPV6_ADDR_LINKLOCAL)
 			a->sfr_scope_id = sk->sk_bound_dev_if;
 		return;
 	}
 #endif
+	a->sfr_ip_family = AF_INET;
 	a->sfr_addr.v4 = peer ? inet->inet_daddr : inet->inet_rcv_saddr;
 }
 

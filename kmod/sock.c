@@ -576,6 +576,7 @@ static int frpc_getsockopt(struct socket *sock, int level, int optname,
 		u.feat.proto_max = FASTRPC_PROTO_MAX;
 		u.feat.max_msg = FASTRPC_MAX_MSG;
 		u.feat.max_calls = FRPC_MAX_CALLS_CEIL;
+		u.feat.default_calls = FRPC_DEFAULT_CALLS;
 		u.feat.features = FASTRPC_FEAT_SHARED_CONN;
 		if (IS_ENABLED(CONFIG_IPV6))
 			u.feat.features |= FASTRPC_FEAT_IPV6;

@@ -191,8 +191,10 @@ enum fastrpc_sockopt {
  * @proto_min:	lowest wire protocol version spoken
  * @proto_max:	highest wire protocol version spoken
  * @max_msg:	largest message, in bytes, one call may carry each way
- * @max_calls:	default and upper bound of FASTRPC_MAX_CALLS
+ * @max_calls:	upper bound of FASTRPC_MAX_CALLS
  * @features:	FASTRPC_FEAT_* bits
+ * @default_calls: FASTRPC_MAX_CALLS of a new socket
+ * @reserved0:	zero
  * @reserved:	zero
  */
 struct fastrpc_features {
@@ -202,7 +204,9 @@ struct fastrpc_features {
 	__u32	max_msg;
 	__u32	max_calls;
 	__u64	features;
-	__u64	reserved[4];
+	__u32	default_calls;
+	__u32	reserved0;
+	__u64	reserved[3];
 };
 
 /**
