@@ -62,8 +62,12 @@ judge_log() {
 	if ((${#why[@]})); then
 		FAILED=$((FAILED + counted))
 		SUMMARY+=("$label: FAIL, $((ok - skip)) ok, $notok not ok, $skip skipped: ${why[*]}")
-		echo "---- last 80 lines of $logf ----" >&2
-		tail -n 80 <<<"$clean" >&2
+		# Each failed case from its "#  RUN" line, then the end of the
+		# console without the dmesg dump (the console already has warnings).
+		echo "---- failed test cases, $label ----" >&2
+		awk '/^#  RUN/ {buf = ""} {buf = buf $0 "\n"} /^not ok/ {printf "%s", buf}' <<<"$clean" >&2
+		echo "---- last 80 lines of $logf (dmesg dump left out) ----" >&2
+		sed '/^FASTRPC-DMESG-BEGIN/,/^FASTRPC-DMESG-END/d' <<<"$clean" | tail -n 80 >&2
 		echo "----" >&2
 	else
 		SUMMARY+=("$label: PASS, $((ok - skip)) ok, $skip skipped (boot+tests ${BOOT_SECS}s)")
