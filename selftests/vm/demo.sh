@@ -13,6 +13,7 @@ k=${FASTRPC_DEMO_KERNEL:-6.12}
 FASTRPC_KERNELS=$k vm_setup
 abi=${KERNEL_ABI[$k]} kdir=${KERNEL_DIR[$k]}
 
+rm -f "$BUILD"/bin/fastrpc-*
 make -s lib tests
 for b in fastrpc-echo-server fastrpc-echo-client fastrpc-bench; do
 	[[ -x $BUILD/bin/$b ]] || die "build/bin/$b was not built (make tests); the demo needs it"
