@@ -13,8 +13,10 @@ k=${FASTRPC_DEMO_KERNEL:-6.12}
 FASTRPC_KERNELS=$k vm_setup
 abi=${KERNEL_ABI[$k]} kdir=${KERNEL_DIR[$k]}
 
+# The demo needs only the library and examples: a test that does not build
+# is make check's business, so keep going (-k) and check what came out.
 rm -f "$BUILD"/bin/fastrpc-*
-make -s lib tests
+make -s -k lib tests || log "make lib tests had errors; the demo goes on if its programs built"
 for b in fastrpc-echo-server fastrpc-echo-client fastrpc-bench; do
 	[[ -x $BUILD/bin/$b ]] || die "build/bin/$b was not built (make tests); the demo needs it"
 done
