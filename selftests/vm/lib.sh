@@ -209,7 +209,7 @@ pick_accel() {
 		(timeout -k 5 45 qemu-system-x86_64 -enable-kvm -cpu host -m 512 -smp 1 \
 			-kernel "$kdir/boot/vmlinuz-$abi" -initrd "$t.cpio" \
 			-append "console=ttyS0 quiet panic=-1" -display none -monitor none \
-			-serial "file:$t.log" -no-reboot </dev/null >/dev/null 2>&1; true) 2>/dev/null
+			-serial "file:$t.log" -no-reboot </dev/null >/dev/null 2>&1 || true) 2>/dev/null
 		if grep -q FASTRPC-KVM-OK "$t.log" 2>/dev/null; then ACCEL=kvm; else ACCEL=tcg; fi
 		log "KVM trial: $( [[ $ACCEL == kvm ]] && echo ok || echo 'no marker, using TCG')"
 	fi
