@@ -92,7 +92,7 @@ for k in ${FASTRPC_KERNELS:-6.1 6.12}; do
 	# A KVM guest that never reached init is the known KVM hang: retry on TCG.
 	if [[ $ACCEL == kvm ]] && ! grep -q FASTRPC-INIT "$logf"; then
 		log "KVM guest never reached init; retrying with TCG"
-		ACCEL=tcg ACCEL_ARGS=(-accel tcg,thread=multi -cpu max)
+		use_tcg
 		qrc=0
 		boot_vm "$kdir" "$abi" "$initrd" "$logf" || qrc=$?
 	fi

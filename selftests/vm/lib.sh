@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0-only
+# shellcheck shell=bash disable=SC2034 # variables are used by the sourcing scripts
 #
 # Shared helpers for the QEMU harness (check.sh, demo.sh, vm.sh).
 # Sourced, not executed. Everything downloaded lives under $CACHE, outside
@@ -216,8 +217,14 @@ pick_accel() {
 	if [[ $ACCEL == kvm ]]; then
 		ACCEL_ARGS=(-enable-kvm -cpu host)
 	else
-		ACCEL_ARGS=(-accel tcg,thread=multi -cpu max)
+		use_tcg
 	fi
+}
+
+use_tcg() {
+	ACCEL=tcg
+	# shellcheck disable=SC2054 # the comma is qemu's, not an array separator
+	ACCEL_ARGS=(-accel tcg,thread=multi -cpu max)
 }
 
 # --- setup -------------------------------------------------------------------
@@ -261,7 +268,8 @@ fetch_kselftest() {
 # Build af_fastrpc.ko against one kernel's headers in build/mod-<abi>.
 # Fails on any compiler warning. Output goes to build/logs/mod-<abi>.log.
 build_module() {
-	local abi=$1 dir=$BUILD/mod-$abi kdir out
+	local abi=$1 dir kdir out
+	dir=$BUILD/mod-$abi
 	kdir=/usr/src/linux-headers-$abi
 	[[ -d $kdir ]] || kdir=/lib/modules/$abi/build
 	mkdir -p "$BUILD/logs"
