@@ -284,8 +284,8 @@ TEST_F(err, features)
 	EXPECT_LE(1, f.max_calls);
 	EXPECT_TRUE(f.features & FASTRPC_FEAT_IPV6);
 	EXPECT_TRUE(f.features & FASTRPC_FEAT_SHARED_CONN);
-	EXPECT_EQ(0, f.reserved[0] | f.reserved[1] | f.reserved[2] |
-		     f.reserved[3]);
+	EXPECT_EQ(0, f.reserved0 | f.reserved[0] | f.reserved[1] |
+		     f.reserved[2]);
 	TH_LOG("proto %u..%u max_msg %u max_calls %u features %#llx",
 	       f.proto_min, f.proto_max, f.max_msg, f.max_calls,
 	       (unsigned long long)f.features);
