@@ -1,23 +1,101 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Calls: allocation, the per-connection table of calls by wire id, and the
- * received frames that make up a call's message.
+ * Calls and received messages: allocation, the per-connection table by
+ * wire id, how calls end (normally, cancelled, timed out, connection
+ * lost), and call deadlines.
+ *
+ * A call ends exactly once.  On the client that means exactly one final
+ * message with MSG_EOR in the socket; the kernel reserves it when the call
+ * starts (call->fin), so ending a call never needs memory.
  */
 #include <linux/slab.h>
 
 #include "frpc.h"
 
 static struct kmem_cache *frpc_call_cache;
+static struct kmem_cache *frpc_rxmsg_cache;
 
-int __init frpc_call_init(void)
+int frpc_call_init(void)
 {
 	frpc_call_cache = KMEM_CACHE(frpc_call, 0);
-	return frpc_call_cache ? 0 : -ENOMEM;
+	frpc_rxmsg_cache = KMEM_CACHE(frpc_rxmsg, 0);
+	if (frpc_call_cache && frpc_rxmsg_cache)
+		return 0;
+	frpc_call_exit();
+	return -ENOMEM;
 }
 
 void frpc_call_exit(void)
 {
+	kmem_cache_destroy(frpc_rxmsg_cache);
 	kmem_cache_destroy(frpc_call_cache);
+}
+
+struct frpc_rxmsg *frpc_rxmsg_alloc(struct frpc_conn *conn, gfp_t gfp)
+{
+	struct frpc_rxmsg *m;
+
+	m = kmem_cache_zalloc(frpc_rxmsg_cache, gfp);
+	if (!m)
+		return NULL;
+	INIT_LIST_HEAD(&m->node);
+	INIT_LIST_HEAD(&m->call_node);
+	__skb_queue_head_init(&m->frags);
+	kref_get(&conn->ref);
+	m->conn = conn;
+	return m;
+}
+
+/* Free a message that is in no queue; never under conn->lock. */
+void frpc_rxmsg_free(struct frpc_rxmsg *m)
+{
+	struct frpc_conn *conn = m->conn;
+
+	__skb_queue_purge(&m->frags);
+	kfree(m->extra);
+	kmem_cache_free(frpc_rxmsg_cache, m);
+	frpc_conn_put(conn);
+}
+
+/* Drop an unread message: its connection credit goes back.  conn->lock. */
+void frpc_rxmsg_drop(struct frpc_rxmsg *m, struct frpc_reap *r)
+{
+	lockdep_assert_held(&m->conn->lock);
+	frpc_credit_conn(m->conn, m->len);
+	list_add_tail(&m->node, &r->msgs);
+}
+
+void frpc_rxmsg_add_frag(struct frpc_rxmsg *m, struct sk_buff *skb)
+{
+	u32 len = frpc_skb_cb(skb)->len;
+
+	if (!len) {
+		consume_skb(skb);
+		return;
+	}
+	m->len += len;
+	__skb_queue_tail(&m->frags, skb);
+}
+
+/* Copy up to @len bytes of a message to user space. */
+int frpc_rxmsg_copy_out(struct frpc_rxmsg *m, struct msghdr *msg, u32 len)
+{
+	struct sk_buff *skb;
+	u32 copied = 0;
+
+	skb_queue_walk(&m->frags, skb) {
+		struct frpc_skb_cb *cb = frpc_skb_cb(skb);
+		u32 n = min(cb->len, len - copied);
+		int err;
+
+		if (!n)
+			break;
+		err = skb_copy_datagram_msg(skb, cb->off, msg, n);
+		if (err)
+			return err;
+		copied += n;
+	}
+	return copied;
 }
 
 struct frpc_call *frpc_call_alloc(struct frpc_conn *conn, gfp_t gfp)
@@ -27,38 +105,51 @@ struct frpc_call *frpc_call_alloc(struct frpc_conn *conn, gfp_t gfp)
 	call = kmem_cache_zalloc(frpc_call_cache, gfp);
 	if (!call)
 		return NULL;
+	call->fin = frpc_rxmsg_alloc(conn, gfp);
+	if (!call->fin) {
+		kmem_cache_free(frpc_call_cache, call);
+		return NULL;
+	}
 	INIT_HLIST_NODE(&call->conn_node);
 	INIT_HLIST_NODE(&call->sock_node);
-	INIT_LIST_HEAD(&call->rx_node);
-	skb_queue_head_init(&call->frags);
+	INIT_LIST_HEAD(&call->tx_node);
+	INIT_LIST_HEAD(&call->dl_node);
+	INIT_LIST_HEAD(&call->owed_node);
+	INIT_LIST_HEAD(&call->rxmsgs);
+	INIT_LIST_HEAD(&call->txq);
+	call->rx_avail = FRPC_CALL_WINDOW;
 	kref_get(&conn->ref);
 	call->conn = conn;
 	return call;
 }
 
-/* Drop the message frames; returns the bytes they held on the connection. */
-u32 frpc_call_drop_frags(struct frpc_call *call)
-{
-	u32 held = call->held;
-
-	__skb_queue_purge(&call->frags);
-	call->held = 0;
-	call->len = 0;
-	return held;
-}
-
-/*
- * Free a call that is in no table or queue.  Must not be called with the
- * connection's lock held: it may release the last connection reference.
- */
+/* Free a call that is in no table; never under conn->lock. */
 void frpc_call_free(struct frpc_call *call)
 {
 	struct frpc_conn *conn = call->conn;
 
-	WARN_ON_ONCE(call->in_conn || call->in_sock);
-	frpc_conn_rx_release(conn, frpc_call_drop_frags(call));
+	WARN_ON_ONCE(call->in_conn || call->in_sock || !list_empty(&call->txq));
+	if (call->fin)
+		frpc_rxmsg_free(call->fin);
+	if (call->rx)
+		frpc_rxmsg_free(call->rx);
 	kmem_cache_free(frpc_call_cache, call);
 	frpc_conn_put(conn);
+}
+
+void frpc_reap(struct frpc_reap *r)
+{
+	struct frpc_rxmsg *m, *mn;
+	struct frpc_call *c, *cn;
+
+	list_for_each_entry_safe(m, mn, &r->msgs, node) {
+		list_del(&m->node);
+		frpc_rxmsg_free(m);
+	}
+	list_for_each_entry_safe(c, cn, &r->calls, tx_node) {
+		list_del_init(&c->tx_node);
+		frpc_call_free(c);
+	}
 }
 
 struct frpc_call *frpc_call_find(struct frpc_conn *conn, u32 id)
@@ -78,53 +169,227 @@ void frpc_call_link(struct frpc_conn *conn, struct frpc_call *call)
 	hash_add(conn->calls, &call->conn_node, call->id);
 	call->in_conn = true;
 	conn->ncalls++;
+	conn->idle_since = 0;
 }
 
 void frpc_call_unlink(struct frpc_call *call)
 {
-	lockdep_assert_held(&call->conn->lock);
-	if (!call->in_conn)
-		return;
-	hash_del(&call->conn_node);
-	call->in_conn = false;
-	call->conn->ncalls--;
+	struct frpc_conn *conn = call->conn;
+
+	lockdep_assert_held(&conn->lock);
+	if (call->in_conn) {
+		hash_del(&call->conn_node);
+		call->in_conn = false;
+		if (!--conn->ncalls)
+			conn->idle_since = jiffies;
+	}
+	list_del_init(&call->dl_node);
 }
 
-/* Append a received frame (its payload as recorded in the cb). */
-void frpc_call_add_frag(struct frpc_call *call, struct sk_buff *skb)
+/* Keep conn->deadlines sorted; most calls share a timeout, so scan back. */
+void frpc_call_set_deadline(struct frpc_call *call, u64 timeout_ns)
 {
-	u32 len = frpc_skb_cb(skb)->len;
+	struct frpc_conn *conn = call->conn;
+	struct frpc_call *pos;
 
-	if (!len) {
-		consume_skb(skb);
+	lockdep_assert_held(&conn->lock);
+	call->deadline = jiffies + max_t(unsigned long, 1,
+					 nsecs_to_jiffies(timeout_ns));
+	list_for_each_entry_reverse(pos, &conn->deadlines, dl_node)
+		if (time_before_eq(pos->deadline, call->deadline))
+			break;
+	list_add(&call->dl_node, &pos->dl_node);
+	if (conn->deadlines.next == &call->dl_node && !conn->torn_down)
+		mod_timer(&conn->deadline_timer, call->deadline);
+}
+
+/* Take a call out of its socket's tables; conn->lock held. */
+static void frpc_call_leave_sock(struct frpc_call *call)
+{
+	struct frpc_sock *fs = call->fs;
+
+	if (!fs)
 		return;
+	spin_lock(&fs->lock);
+	if (call->in_sock) {
+		hash_del(&call->sock_node);
+		call->in_sock = false;
+		if (!call->conn->client)
+			fs->npending--;
 	}
-	call->len += len;
-	call->held += skb->truesize;
-	__skb_queue_tail(&call->frags, skb);
-	frpc_conn_rx_hold(call->conn, skb->truesize);
+	list_del_init(&call->owed_node);
+	spin_unlock(&fs->lock);
+}
+
+/* Drop a partly received message. */
+static void frpc_call_drop_rx(struct frpc_call *call, struct frpc_reap *r)
+{
+	if (call->rx) {
+		frpc_rxmsg_drop(call->rx, r);
+		call->rx = NULL;
+	}
 }
 
 /*
- * Copy up to @len bytes of a detached message to user space and free its
- * frames.  Returns bytes copied or a negative errno.
+ * The peer may use @len more bytes of the call's window once the socket
+ * has room: credit now, or when recvmsg() makes room (SO_RCVBUF).
  */
-int frpc_frags_copy_out(struct sk_buff_head *frags, struct msghdr *msg, u32 len)
+void frpc_call_rx_credit(struct frpc_call *call, u32 len)
 {
-	struct sk_buff *skb;
-	u32 copied = 0;
-	int err = 0;
+	struct frpc_sock *fs = call->fs;
 
-	while ((skb = __skb_dequeue(frags))) {
-		struct frpc_skb_cb *cb = frpc_skb_cb(skb);
-		u32 n = min(cb->len, len - copied);
-
-		if (n && !err) {
-			err = skb_copy_datagram_msg(skb, cb->off, msg, n);
-			if (!err)
-				copied += n;
-		}
-		consume_skb(skb);
+	lockdep_assert_held(&call->conn->lock);
+	if (!len)
+		return;
+	spin_lock(&fs->lock);
+	if (fs->rx_bytes >= READ_ONCE(fs->sk.sk_rcvbuf)) {
+		call->rx_withheld += len;
+		if (list_empty(&call->owed_node))
+			list_add_tail(&call->owed_node, &fs->owed);
+		len = 0;
 	}
-	return err ? err : copied;
+	spin_unlock(&fs->lock);
+	frpc_credit_call(call, len);
+}
+
+/* A message of the call is complete: hand it to the socket. */
+void frpc_call_rx_done(struct frpc_call *call, bool eor)
+{
+	struct frpc_rxmsg *m = call->rx;
+
+	lockdep_assert_held(&call->conn->lock);
+	call->rx = NULL;
+	m->eor = eor;
+	m->id = call->key;
+	if (eor)
+		call->rx_eos = true;
+	frpc_sock_queue(call->fs, m, call->conn->client ? NULL : call);
+}
+
+/*
+ * End a client call with @status unless its result is already queued,
+ * and forget it.  conn->lock held; the call goes to @r.
+ */
+void frpc_call_finish(struct frpc_call *call, u32 status, struct frpc_reap *r)
+{
+	lockdep_assert_held(&call->conn->lock);
+	if (!call->rx_eos) {
+		struct frpc_rxmsg *m = call->fin;
+
+		frpc_call_drop_rx(call, r);
+		call->fin = NULL;
+		m->status = status;
+		call->rx = m;
+		frpc_call_rx_done(call, true);
+	}
+	call->state = FRPC_CALL_DONE;
+	frpc_call_unlink(call);
+	frpc_call_drop_tx(call);
+	frpc_call_leave_sock(call);
+	list_add_tail(&call->tx_node, &r->calls);
+}
+
+/* Drop a server call's unread messages. */
+static void frpc_call_purge_rx(struct frpc_call *call, struct frpc_reap *r)
+{
+	struct frpc_sock *fs = call->fs;
+	struct frpc_rxmsg *m, *tmp;
+
+	frpc_call_drop_rx(call, r);
+	spin_lock(&fs->lock);
+	list_for_each_entry_safe(m, tmp, &call->rxmsgs, call_node) {
+		list_del_init(&m->call_node);
+		list_del_init(&m->node);
+		fs->rxq_len--;
+		fs->rx_bytes -= m->held;
+		m->held = 0;
+		list_add_tail(&m->node, &r->msgs);
+		frpc_credit_conn(call->conn, m->len);
+	}
+	spin_unlock(&fs->lock);
+}
+
+/*
+ * A server call is cancelled: by the client, its deadline or the loss of
+ * its connection.  If the application holds the handle it is told with a
+ * FASTRPC_IN_CANCELLED message and the call waits for its (ignored)
+ * reply; otherwise the call simply goes.  conn->lock held.
+ */
+void frpc_call_cancel_server(struct frpc_call *call, struct frpc_reap *r)
+{
+	struct frpc_sock *fs = call->fs;
+	struct frpc_rxmsg *m;
+
+	lockdep_assert_held(&call->conn->lock);
+	frpc_call_unlink(call);
+	frpc_call_drop_tx(call);
+	if (call->state == FRPC_CALL_DONE) {
+		/* answered, END not yet sent: nothing left to tell anyone */
+		list_add_tail(&call->tx_node, &r->calls);
+		return;
+	}
+	frpc_call_purge_rx(call, r);
+	spin_lock(&fs->lock);
+	if (call->seen && !fs->dead) {
+		call->state = FRPC_CALL_CANCELLED;
+		spin_unlock(&fs->lock);
+		m = call->fin;
+		call->fin = NULL;
+		m->flags = FASTRPC_IN_CANCELLED;
+		m->eor = true;
+		m->id = call->key;
+		frpc_sock_queue(fs, m, NULL);
+		return;
+	}
+	spin_unlock(&fs->lock);
+	frpc_call_leave_sock(call);
+	list_add_tail(&call->tx_node, &r->calls);
+}
+
+/* The connection is going away: end every call on it.  conn->lock held. */
+void frpc_conn_finish_calls(struct frpc_conn *conn, struct frpc_reap *r)
+{
+	struct frpc_call *call;
+	struct hlist_node *n;
+	int bkt;
+
+	lockdep_assert_held(&conn->lock);
+	hash_for_each_safe(conn->calls, bkt, n, call, conn_node) {
+		if (conn->client)
+			frpc_call_finish(call, FASTRPC_UNAVAILABLE, r);
+		else
+			frpc_call_cancel_server(call, r);
+	}
+}
+
+void frpc_deadline_timer_fn(struct timer_list *t)
+{
+	struct frpc_conn *conn = from_timer(conn, t, deadline_timer);
+	struct frpc_call *call, *tmp;
+	struct frpc_reap r;
+	bool queued = false;
+
+	frpc_reap_init(&r);
+	spin_lock_bh(&conn->lock);
+	list_for_each_entry_safe(call, tmp, &conn->deadlines, dl_node) {
+		if (time_before(jiffies, call->deadline)) {
+			if (!conn->torn_down)
+				mod_timer(&conn->deadline_timer, call->deadline);
+			break;
+		}
+		list_del_init(&call->dl_node);
+		atomic64_inc(&conn->fn->deadlines_exceeded);
+		if (conn->client) {
+			frpc_queue_simple(conn, FASTRPC_FRAME_CANCEL, 0, call->id,
+					  NULL, 0);
+			frpc_call_finish(call, FASTRPC_DEADLINE_EXCEEDED, &r);
+			queued = true;
+		} else {
+			frpc_call_cancel_server(call, &r);
+		}
+	}
+	spin_unlock_bh(&conn->lock);
+	frpc_reap(&r);
+	if (queued)
+		frpc_conn_kick_async(conn);
 }

@@ -1,16 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Connections: one kernel TCP socket each, shared by every client socket of
- * a namespace that talks to the same peer.  Setup (connect, HELLO), the
- * transmit queue, receive backpressure and teardown live here.
+ * a namespace that talks to the same peer.  Setup (connect with backoff,
+ * HELLO), keepalive and idleness, and teardown live here.
  *
  * References: the owner (the namespace table for client connections, the
  * server socket for accepted ones) holds one until teardown is finished;
- * every client socket using the connection, every call and every queued
- * work item holds one more.
+ * every client socket using the connection, every call, every received
+ * message and every queued work item holds one more.  Timers hold none:
+ * teardown shuts them down before the owner lets go.
  */
 #include <linux/in.h>
 #include <linux/in6.h>
+#include <linux/moduleparam.h>
+#include <linux/random.h>
 #include <linux/slab.h>
 #include <linux/tcp.h>
 #include <net/inet_sock.h>
@@ -19,8 +22,16 @@
 
 #include "frpc.h"
 
-static void frpc_conn_tx_workfn(struct work_struct *work);
+static unsigned int frpc_keepalive_ms = FRPC_KEEPALIVE_MS;
+module_param_named(keepalive_ms, frpc_keepalive_ms, uint, 0644);
+MODULE_PARM_DESC(keepalive_ms, "PING a connection silent for this long");
+
+static unsigned int frpc_idle_ms = FRPC_IDLE_MS;
+module_param_named(idle_ms, frpc_idle_ms, uint, 0644);
+MODULE_PARM_DESC(idle_ms, "close a connection without calls after this long");
+
 static void frpc_conn_fail_workfn(struct work_struct *work);
+static void frpc_ka_timer_fn(struct timer_list *t);
 
 struct frpc_conn *frpc_conn_alloc(struct frpc_net *fn, bool client)
 {
@@ -38,10 +49,16 @@ struct frpc_conn *frpc_conn_alloc(struct frpc_net *fn, bool client)
 	init_waitqueue_head(&conn->wait);
 	hash_init(conn->calls);
 	mutex_init(&conn->tx_mutex);
-	INIT_LIST_HEAD(&conn->txq);
+	INIT_LIST_HEAD(&conn->ctrlq);
+	INIT_LIST_HEAD(&conn->ready);
+	INIT_LIST_HEAD(&conn->deadlines);
 	INIT_WORK(&conn->tx_work, frpc_conn_tx_workfn);
 	INIT_WORK(&conn->fail_work, frpc_conn_fail_workfn);
+	timer_setup(&conn->deadline_timer, frpc_deadline_timer_fn, 0);
+	timer_setup(&conn->ka_timer, frpc_ka_timer_fn, 0);
 	conn->state = client ? FRPC_CONN_CONNECTING : FRPC_CONN_HELLO;
+	conn->last_rx = jiffies;
+	conn->idle_since = jiffies;
 	return conn;
 }
 
@@ -50,7 +67,7 @@ static void frpc_conn_release(struct kref *ref)
 	struct frpc_conn *conn = container_of(ref, struct frpc_conn, ref);
 
 	/* teardown ran before the owner dropped its reference */
-	WARN_ON_ONCE(conn->tcp || !list_empty(&conn->txq) || conn->ncalls);
+	WARN_ON_ONCE(conn->tcp || conn->ncalls || !list_empty(&conn->ctrlq));
 	if (conn->server)
 		sock_put(&conn->server->sk);
 	kfree(conn);
@@ -59,14 +76,6 @@ static void frpc_conn_release(struct kref *ref)
 void frpc_conn_put(struct frpc_conn *conn)
 {
 	kref_put(&conn->ref, frpc_conn_release);
-}
-
-static void frpc_conn_queue_work(struct frpc_conn *conn,
-				 struct work_struct *work)
-{
-	kref_get(&conn->ref);
-	if (!queue_work(frpc_wq, work))
-		frpc_conn_put(conn);
 }
 
 void frpc_addr_from_sk(struct sockaddr_fastrpc *a, struct sock *sk, bool peer)
@@ -100,132 +109,6 @@ static bool frpc_addr_equal(const struct sockaddr_fastrpc *a,
 		return a->sfr_addr.v4 == b->sfr_addr.v4;
 	return ipv6_addr_equal(&a->sfr_addr.v6, &b->sfr_addr.v6) &&
 	       a->sfr_scope_id == b->sfr_scope_id;
-}
-
-/* Transmit. */
-
-void __frpc_conn_queue(struct frpc_conn *conn, struct frpc_txbuf *buf)
-{
-	lockdep_assert_held(&conn->lock);
-	if (conn->torn_down) {
-		kvfree(buf);
-		return;
-	}
-	list_add_tail(&buf->node, &conn->txq);
-	conn->tx_queued += buf->len;
-}
-
-/* Write queued frames without blocking; write_space restarts us. */
-static void frpc_conn_tx_flush(struct frpc_conn *conn, int flags)
-{
-	lockdep_assert_held(&conn->tx_mutex);
-	while (conn->tcp) {
-		struct msghdr msg = { .msg_flags = flags | MSG_NOSIGNAL };
-		struct frpc_txbuf *buf;
-		struct kvec iov;
-		int ret;
-
-		spin_lock_bh(&conn->lock);
-		buf = list_first_entry_or_null(&conn->txq, struct frpc_txbuf, node);
-		spin_unlock_bh(&conn->lock);
-		if (!buf)
-			return;
-
-		iov.iov_base = buf->data + buf->off;
-		iov.iov_len = buf->len - buf->off;
-		ret = kernel_sendmsg(conn->tcp, &msg, &iov, 1, iov.iov_len);
-		if (ret == -EAGAIN)
-			return;
-		if (ret < 0) {
-			frpc_conn_fail(conn, ret, FASTRPC_WERR_NONE);
-			return;
-		}
-		buf->off += ret;
-		if (buf->off < buf->len)
-			continue;
-
-		spin_lock_bh(&conn->lock);
-		list_del(&buf->node);
-		conn->tx_queued -= buf->len;
-		spin_unlock_bh(&conn->lock);
-		kvfree(buf);
-		wake_up_all(&conn->wait);
-	}
-}
-
-static void frpc_conn_tx_workfn(struct work_struct *work)
-{
-	struct frpc_conn *conn = container_of(work, struct frpc_conn, tx_work);
-
-	mutex_lock(&conn->tx_mutex);
-	frpc_conn_tx_flush(conn, MSG_DONTWAIT);
-	mutex_unlock(&conn->tx_mutex);
-	frpc_conn_put(conn);
-}
-
-/*
- * Push queued frames out.  From process context the caller writes them
- * itself unless another writer is busy, which saves a context switch on
- * the latency path; the busy writer's pass, or the work item, sends ours.
- */
-void frpc_conn_kick(struct frpc_conn *conn)
-{
-	if (mutex_trylock(&conn->tx_mutex)) {
-		frpc_conn_tx_flush(conn, MSG_DONTWAIT);
-		mutex_unlock(&conn->tx_mutex);
-		/* a frame queued while we held the mutex found it busy */
-		if (!READ_ONCE(conn->tx_queued))
-			return;
-	}
-	frpc_conn_queue_work(conn, &conn->tx_work);
-}
-
-void frpc_conn_kick_async(struct frpc_conn *conn)
-{
-	if (READ_ONCE(conn->tx_queued))
-		frpc_conn_queue_work(conn, &conn->tx_work);
-}
-
-/* Wait until the connection's transmit queue has room. */
-int frpc_conn_wait_tx(struct frpc_conn *conn, long *timeo)
-{
-	long ret;
-
-	if (READ_ONCE(conn->tx_queued) < FRPC_CONN_TX_HIGH)
-		return 0;
-	if (!*timeo)
-		return -EAGAIN;
-	ret = wait_event_interruptible_timeout(conn->wait,
-		READ_ONCE(conn->tx_queued) < FRPC_CONN_TX_HIGH ||
-		READ_ONCE(conn->state) == FRPC_CONN_DEAD, *timeo);
-	if (ret < 0)
-		return sock_intr_errno(*timeo);
-	if (!ret)
-		return -EAGAIN;
-	*timeo = ret;
-	return 0;
-}
-
-/* Receive backpressure: stop reading TCP while too much is held. */
-
-void frpc_conn_rx_hold(struct frpc_conn *conn, u32 bytes)
-{
-	if (atomic_add_return(bytes, &conn->rx_held) > FRPC_CONN_RX_HIGH &&
-	    !xchg(&conn->rx_paused, 1))
-		strp_pause(&conn->strp);
-}
-
-void frpc_conn_rx_release(struct frpc_conn *conn, u32 bytes)
-{
-	if (!bytes)
-		return;
-	if (atomic_sub_return(bytes, &conn->rx_held) >= FRPC_CONN_RX_LOW ||
-	    !READ_ONCE(conn->rx_paused))
-		return;
-	spin_lock_bh(&conn->lock);
-	if (!conn->torn_down && xchg(&conn->rx_paused, 0))
-		strp_unpause(&conn->strp);
-	spin_unlock_bh(&conn->lock);
 }
 
 /* TCP socket callbacks; sk_callback_lock keeps sk_user_data stable. */
@@ -263,19 +146,18 @@ static void frpc_tcp_state_change(struct sock *sk)
 
 	read_lock_bh(&sk->sk_callback_lock);
 	conn = sk->sk_user_data;
-	if (conn) {
-		switch (sk->sk_state) {
-		case TCP_CLOSE:
-		case TCP_CLOSE_WAIT:
-		case TCP_LAST_ACK:
-		case TCP_FIN_WAIT1:
-		case TCP_FIN_WAIT2:
-			frpc_conn_fail(conn, sk->sk_err ? -sk->sk_err : -ECONNRESET,
-				       FASTRPC_WERR_NONE);
-			break;
-		}
-	}
+	if (conn && sk->sk_state != TCP_ESTABLISHED)
+		frpc_conn_fail(conn, sk->sk_err ? -sk->sk_err : -ECONNRESET,
+			       FASTRPC_WERR_NONE);
 	read_unlock_bh(&sk->sk_callback_lock);
+}
+
+static unsigned long frpc_ka_tick(void)
+{
+	unsigned int ms = min(READ_ONCE(frpc_keepalive_ms),
+			      READ_ONCE(frpc_idle_ms)) / 4;
+
+	return max_t(unsigned long, HZ / 10, msecs_to_jiffies(ms));
 }
 
 /* Take over a connected TCP socket and start reading frames from it. */
@@ -290,6 +172,7 @@ int frpc_conn_attach(struct frpc_conn *conn, struct socket *tcp)
 		return err;
 	frpc_addr_from_sk(&conn->peer, sk, true);
 	conn->tcp = tcp;
+	conn->last_rx = jiffies;
 
 	write_lock_bh(&sk->sk_callback_lock);
 	conn->saved_data_ready = sk->sk_data_ready;
@@ -303,6 +186,7 @@ int frpc_conn_attach(struct frpc_conn *conn, struct socket *tcp)
 
 	atomic64_inc(&conn->fn->conns_open);
 	atomic64_inc(&conn->fn->conns_total);
+	mod_timer(&conn->ka_timer, jiffies + frpc_ka_tick());
 
 	/* bytes or a close that arrived before the callbacks were ours */
 	strp_check_rcv(&conn->strp);
@@ -322,24 +206,22 @@ static void frpc_conn_detach(struct frpc_conn *conn)
 	sk->sk_state_change = conn->saved_state_change;
 	write_unlock_bh(&sk->sk_callback_lock);
 
-	spin_lock_bh(&conn->lock);
-	conn->torn_down = true;
-	spin_unlock_bh(&conn->lock);
 	strp_stop(&conn->strp);
 	strp_done(&conn->strp);
 	atomic64_dec(&conn->fn->conns_open);
 }
 
 /*
- * Mark the connection dead and finish every call on it at once; the TCP
+ * Mark the connection dead and end every call on it at once; the TCP
  * socket is closed from a work item.  Any context; not under conn->lock.
- * @werr: ERROR code to send the peer first, or FASTRPC_WERR_NONE.
+ * @werr: ERROR code to send the peer first, or FASTRPC_WERR_NONE for an
+ * orderly close, which still tells the peer's calls they are over.
  */
 void frpc_conn_fail(struct frpc_conn *conn, int err, u8 werr)
 {
-	LIST_HEAD(dead);
-	struct frpc_call *call, *tmp;
+	struct frpc_reap r;
 
+	frpc_reap_init(&r);
 	spin_lock_bh(&conn->lock);
 	if (conn->state == FRPC_CONN_DEAD) {
 		spin_unlock_bh(&conn->lock);
@@ -348,29 +230,46 @@ void frpc_conn_fail(struct frpc_conn *conn, int err, u8 werr)
 	conn->state = FRPC_CONN_DEAD;
 	conn->err = err;
 	conn->werr = werr;
-	if (werr) {
-		struct frpc_txbuf *buf, *next;
+	if (!werr && !conn->client) {
+		struct frpc_call *call;
+		struct hlist_node *n;
+		int bkt;
 
-		/* nothing more goes to a peer that broke the protocol */
-		list_for_each_entry_safe(buf, next, &conn->txq, node) {
-			if (buf->off)
-				continue;
-			list_del(&buf->node);
-			conn->tx_queued -= buf->len;
-			kvfree(buf);
-		}
+		hash_for_each_safe(conn->calls, bkt, n, call, conn_node)
+			if (call->state == FRPC_CALL_OPEN)
+				frpc_queue_end(conn, call->id,
+					       FASTRPC_UNAVAILABLE);
 	}
-	frpc_conn_finish_calls(conn, &dead);
+	frpc_conn_finish_calls(conn, &r);
 	spin_unlock_bh(&conn->lock);
 
-	list_for_each_entry_safe(call, tmp, &dead, rx_node) {
-		list_del_init(&call->rx_node);
-		frpc_call_free(call);
-	}
+	frpc_reap(&r);
 	if (werr)
 		atomic64_inc(&conn->fn->proto_errors);
 	wake_up_all(&conn->wait);
-	frpc_conn_queue_work(conn, &conn->fail_work);
+	kref_get(&conn->ref);
+	if (!queue_work(frpc_wq, &conn->fail_work))
+		frpc_conn_put(conn);
+}
+
+/*
+ * Stop taking calls on this connection (GOAWAY) and close it once its
+ * calls are done.  conn->lock held.
+ */
+void frpc_conn_goaway(struct frpc_conn *conn, u32 code)
+{
+	struct fastrpc_wire_error ge = {
+		.code = cpu_to_be32(code),
+		.last_id = cpu_to_be32(conn->max_id),
+	};
+
+	lockdep_assert_held(&conn->lock);
+	if (conn->state != FRPC_CONN_READY)
+		return;
+	conn->state = FRPC_CONN_DRAINING;
+	conn->goaway_id = conn->max_id;
+	frpc_queue_simple(conn, FASTRPC_FRAME_GOAWAY, 0, 0, &ge, sizeof(ge));
+	atomic64_inc(&conn->fn->goaways_sent);
 }
 
 /* Read and drop what the peer still sends, so that close sends FIN, not RST. */
@@ -392,7 +291,6 @@ static void frpc_conn_fail_workfn(struct work_struct *work)
 {
 	struct frpc_conn *conn = container_of(work, struct frpc_conn, fail_work);
 	struct frpc_net *fn = conn->fn;
-	struct frpc_txbuf *buf, *next;
 	struct socket *tcp;
 	bool owned = false;
 
@@ -415,6 +313,12 @@ static void frpc_conn_fail_workfn(struct work_struct *work)
 		mutex_unlock(&fs->conns_lock);
 	}
 
+	spin_lock_bh(&conn->lock);
+	conn->torn_down = true;		/* timers stop re-arming */
+	spin_unlock_bh(&conn->lock);
+	timer_shutdown_sync(&conn->ka_timer);
+	timer_shutdown_sync(&conn->deadline_timer);
+
 	mutex_lock(&conn->tx_mutex);
 	tcp = conn->tcp;
 	if (tcp) {
@@ -423,18 +327,18 @@ static void frpc_conn_fail_workfn(struct work_struct *work)
 			struct fastrpc_wire_error we = {
 				.code = cpu_to_be32(conn->werr),
 			};
+			struct frpc_txbuf *buf;
 
 			buf = frpc_build_ctrl(conn->version ? : FASTRPC_PROTO_V1,
-					      FASTRPC_FRAME_ERROR, 0, &we,
+					      FASTRPC_FRAME_ERROR, 0, 0, &we,
 					      sizeof(we), GFP_KERNEL);
 			if (buf) {
 				spin_lock_bh(&conn->lock);
-				list_add_tail(&buf->node, &conn->txq);
-				conn->tx_queued += buf->len;
+				list_add_tail(&buf->node, &conn->ctrlq);
 				spin_unlock_bh(&conn->lock);
 			}
 		}
-		/* last frames (END for closed servers, ERROR) get a second */
+		/* last frames (GOAWAY, END, ERROR) get a second to go out */
 		tcp->sk->sk_sndtimeo = HZ;
 		frpc_conn_tx_flush(conn, 0);
 		kernel_sock_shutdown(tcp, SHUT_WR);
@@ -443,14 +347,7 @@ static void frpc_conn_fail_workfn(struct work_struct *work)
 		conn->tcp = NULL;
 		sock_release(tcp);
 	}
-	spin_lock_bh(&conn->lock);
-	conn->torn_down = true;
-	list_for_each_entry_safe(buf, next, &conn->txq, node) {
-		list_del(&buf->node);
-		kvfree(buf);
-	}
-	conn->tx_queued = 0;
-	spin_unlock_bh(&conn->lock);
+	frpc_conn_tx_purge(conn);
 	mutex_unlock(&conn->tx_mutex);
 	wake_up_all(&conn->wait);
 
@@ -459,10 +356,131 @@ static void frpc_conn_fail_workfn(struct work_struct *work)
 	frpc_conn_put(conn);
 }
 
+/* PONG for our last PING: update the smoothed round trip. */
+void frpc_conn_pong(struct frpc_conn *conn, u64 sent_ns)
+{
+	u64 now = ktime_get_ns();
+	u32 rtt;
+
+	lockdep_assert_held(&conn->lock);
+	if (!conn->ping_sent_ns || sent_ns != conn->ping_sent_ns || now < sent_ns)
+		return;		/* not ours, or stale */
+	conn->ping_sent_ns = 0;
+	rtt = min_t(u64, (now - sent_ns) / NSEC_PER_USEC, U32_MAX);
+	conn->srtt_us = conn->srtt_us ? (conn->srtt_us * 7 + rtt) / 8 : rtt ? : 1;
+}
+
+/*
+ * Keepalive and idleness, every tick: PING a silent peer, give up on one
+ * silent for too long, close a connection that has had no calls for
+ * idle_ms (and, on a client, no sockets).
+ */
+static void frpc_ka_timer_fn(struct timer_list *t)
+{
+	struct frpc_conn *conn = from_timer(conn, t, ka_timer);
+	unsigned long now = jiffies;
+	bool kick = false;
+	int fail = 0;
+
+	spin_lock_bh(&conn->lock);
+	if (conn->torn_down || conn->state == FRPC_CONN_DEAD) {
+		spin_unlock_bh(&conn->lock);
+		return;
+	}
+	if (conn->state == FRPC_CONN_HELLO &&
+	    time_after(now, conn->last_rx +
+		       msecs_to_jiffies(FRPC_CONNECT_TIMEOUT_MS))) {
+		fail = -ETIMEDOUT;
+	} else if (time_after(now, conn->last_rx +
+			      msecs_to_jiffies(3 * READ_ONCE(frpc_keepalive_ms)))) {
+		fail = -ETIMEDOUT;
+	} else if (conn->state != FRPC_CONN_HELLO) {
+		if (!conn->ping_sent_ns &&
+		    time_after(now, conn->last_rx +
+			       msecs_to_jiffies(READ_ONCE(frpc_keepalive_ms)))) {
+			__be64 ns;
+
+			conn->ping_sent_ns = ktime_get_ns();
+			ns = cpu_to_be64(conn->ping_sent_ns);
+			frpc_queue_simple(conn, FASTRPC_FRAME_PING, 0, 0, &ns,
+					  sizeof(ns));
+			atomic64_inc(&conn->fn->pings_sent);
+			kick = true;
+		}
+		if (conn->state == FRPC_CONN_DRAINING && !conn->ncalls)
+			fail = -ESHUTDOWN;	/* GOAWAY done: its calls are over */
+		else if (!conn->ncalls && conn->idle_since &&
+		    (!conn->client || !READ_ONCE(conn->users)) &&
+		    time_after(now, conn->idle_since +
+			       msecs_to_jiffies(READ_ONCE(frpc_idle_ms)))) {
+			if (!conn->client)
+				frpc_conn_goaway(conn, FASTRPC_WERR_IDLE);
+			fail = -ESHUTDOWN;
+		}
+	}
+	if (!fail)
+		mod_timer(&conn->ka_timer, now + frpc_ka_tick());
+	spin_unlock_bh(&conn->lock);
+
+	if (fail)
+		frpc_conn_fail(conn, fail, FASTRPC_WERR_NONE);
+	else if (kick)
+		frpc_conn_kick_async(conn);
+}
+
+/* Reconnect backoff: exponential with jitter, per peer. fn->lock held. */
+
+static struct frpc_peer *frpc_peer_find(struct frpc_net *fn,
+					const struct sockaddr_fastrpc *addr)
+{
+	struct frpc_peer *p;
+
+	lockdep_assert_held(&fn->lock);
+	list_for_each_entry(p, &fn->peers, node)
+		if (frpc_addr_equal(&p->addr, addr))
+			return p;
+	return NULL;
+}
+
+static void frpc_peer_result(struct frpc_net *fn,
+			     const struct sockaddr_fastrpc *addr, int err)
+{
+	struct frpc_peer *p;
+	unsigned long delay;
+
+	mutex_lock(&fn->lock);
+	p = frpc_peer_find(fn, addr);
+	if (!err || err == -EINTR) {
+		if (p && !err) {
+			list_del(&p->node);
+			kfree(p);
+		}
+		goto out;
+	}
+	atomic64_inc(&fn->connect_failures);
+	if (!p) {
+		p = kzalloc(sizeof(*p), GFP_KERNEL);
+		if (!p)
+			goto out;
+		p->addr = *addr;
+		list_add(&p->node, &fn->peers);
+	}
+	p->failures = min(p->failures + 1, 16U);
+	p->err = err;
+	delay = min_t(unsigned long, FRPC_BACKOFF_MAX_MS,
+		      FRPC_BACKOFF_MIN_MS << (p->failures - 1));
+	/* up to half again, so that many clients do not retry in step */
+	delay += get_random_u32() % (delay / 2 + 1);
+	p->retry_at = jiffies + msecs_to_jiffies(delay);
+out:
+	mutex_unlock(&fn->lock);
+}
+
 static int frpc_conn_connect(struct frpc_conn *conn)
 {
 	struct sockaddr_storage ss = {};
-	struct frpc_txbuf *hello;
+	struct fastrpc_wire_hello hello;
+	struct frpc_txbuf *buf;
 	struct socket *tcp;
 	int len, err;
 
@@ -489,29 +507,27 @@ static int frpc_conn_connect(struct frpc_conn *conn)
 		return err;
 	tcp->sk->sk_sndtimeo = msecs_to_jiffies(FRPC_CONNECT_TIMEOUT_MS);
 	err = kernel_connect(tcp, (struct sockaddr *)&ss, len, 0);
+	if (err == -EINPROGRESS)	/* the send timeout ran out */
+		err = -ETIMEDOUT;
 	if (err)
 		goto err_release;
 	tcp->sk->sk_sndtimeo = MAX_SCHEDULE_TIMEOUT;
 
-	hello = frpc_build_hello(FASTRPC_PROTO_MIN, FASTRPC_PROTO_MAX, GFP_KERNEL);
-	if (!hello) {
+	frpc_hello_init(&hello, FASTRPC_PROTO_MIN, FASTRPC_PROTO_MAX);
+	buf = frpc_build_ctrl(FASTRPC_PROTO_MAX, FASTRPC_FRAME_HELLO, 0, 0,
+			      &hello, sizeof(hello), GFP_KERNEL);
+	if (!buf) {
 		err = -ENOMEM;
 		goto err_release;
 	}
 	spin_lock_bh(&conn->lock);
 	conn->state = FRPC_CONN_HELLO;
-	__frpc_conn_queue(conn, hello);
+	frpc_queue_ctrl(conn, buf);
 	spin_unlock_bh(&conn->lock);
 
 	err = frpc_conn_attach(conn, tcp);
-	if (err) {
-		spin_lock_bh(&conn->lock);
-		list_del(&hello->node);
-		conn->tx_queued = 0;
-		spin_unlock_bh(&conn->lock);
-		kvfree(hello);
+	if (err)
 		goto err_release;
-	}
 	frpc_conn_kick(conn);
 	return 0;
 
@@ -523,23 +539,32 @@ err_release:
 /*
  * Find or open the namespace's connection to @peer and wait until it is
  * ready.  Returns it with a reference and counted as used, or ERR_PTR.
+ * After failed attempts, new ones wait out a backoff and fail fast
+ * meanwhile with the last error.
  */
 struct frpc_conn *frpc_conn_get_client(struct frpc_net *fn,
 				       const struct sockaddr_fastrpc *peer)
 {
 	struct frpc_conn *conn, *found = NULL;
+	struct frpc_peer *p;
 	long ret;
 	int err;
 
 	mutex_lock(&fn->lock);
 	list_for_each_entry(conn, &fn->conns, node) {
-		if (READ_ONCE(conn->state) != FRPC_CONN_DEAD &&
+		if (READ_ONCE(conn->state) < FRPC_CONN_DRAINING &&
 		    frpc_addr_equal(&conn->peer, peer)) {
 			found = conn;
 			break;
 		}
 	}
 	if (!found) {
+		p = frpc_peer_find(fn, peer);
+		if (p && time_before(jiffies, p->retry_at)) {
+			err = p->err;
+			mutex_unlock(&fn->lock);
+			return ERR_PTR(err);
+		}
 		conn = frpc_conn_alloc(fn, true);
 		if (!conn) {
 			mutex_unlock(&fn->lock);
@@ -559,8 +584,7 @@ struct frpc_conn *frpc_conn_get_client(struct frpc_net *fn,
 	}
 
 	ret = wait_event_interruptible_timeout(conn->wait,
-		READ_ONCE(conn->state) == FRPC_CONN_READY ||
-		READ_ONCE(conn->state) == FRPC_CONN_DEAD,
+		READ_ONCE(conn->state) >= FRPC_CONN_READY,
 		msecs_to_jiffies(FRPC_CONNECT_TIMEOUT_MS));
 	err = 0;
 	if (ret < 0)
@@ -569,6 +593,8 @@ struct frpc_conn *frpc_conn_get_client(struct frpc_net *fn,
 		err = -ETIMEDOUT;
 	else if (READ_ONCE(conn->state) == FRPC_CONN_DEAD)
 		err = READ_ONCE(conn->err) ? : -ECONNRESET;
+	if (!found)
+		frpc_peer_result(fn, peer, err);
 	if (err) {
 		if (!found && err != -EINTR)
 			frpc_conn_fail(conn, err, FASTRPC_WERR_NONE);
@@ -579,15 +605,40 @@ struct frpc_conn *frpc_conn_get_client(struct frpc_net *fn,
 	return conn;
 }
 
-/* A client socket stops using the connection; the last one closes it. */
+/* A client socket stops using the connection; idleness closes it later. */
 void frpc_conn_unuse(struct frpc_conn *conn)
 {
 	struct frpc_net *fn = conn->fn;
-	bool last;
 
 	mutex_lock(&fn->lock);
-	last = --conn->users == 0;
+	WRITE_ONCE(conn->users, conn->users - 1);
 	mutex_unlock(&fn->lock);
-	if (last)
+}
+
+/* Namespace or module going away: close every connection left. */
+void frpc_net_close_all(struct frpc_net *fn)
+{
+	struct frpc_conn *conn, *tmp;
+	struct frpc_peer *p, *pn;
+	LIST_HEAD(conns);
+
+	mutex_lock(&fn->lock);
+	list_for_each_entry_safe(conn, tmp, &fn->conns, node) {
+		kref_get(&conn->ref);
+		list_add_tail(&conn->close_node, &conns);
+	}
+	list_for_each_entry_safe(p, pn, &fn->peers, node) {
+		list_del(&p->node);
+		kfree(p);
+	}
+	mutex_unlock(&fn->lock);
+
+	list_for_each_entry_safe(conn, tmp, &conns, close_node) {
+		list_del(&conn->close_node);
+		spin_lock_bh(&conn->lock);
+		frpc_conn_goaway(conn, FASTRPC_WERR_NONE);
+		spin_unlock_bh(&conn->lock);
 		frpc_conn_fail(conn, -ESHUTDOWN, FASTRPC_WERR_NONE);
+		frpc_conn_put(conn);
+	}
 }

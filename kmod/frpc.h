@@ -7,13 +7,13 @@
  *   frpc_net.lock (mutex)          the namespace's client connection table
  *   frpc_sock.conns_lock (mutex)   a server socket's accepted connections
  *   frpc_conn.tx_mutex (mutex)     one writer on the TCP socket at a time
- *   frpc_conn.lock (spin, BH)      connection state, its call table, tx queue
+ *   frpc_conn.lock (spin, BH)      connection state, its calls, tx queues
  *   frpc_sock.lock (spin, BH)      socket queues and tables
  *
  * Receive runs in softirq context (strparser under the TCP data_ready
- * callback), so the two spinlocks are always taken with BH disabled.
- * A call is reachable from its connection's table and from its socket's
- * queues; it moves between them only with both spinlocks held.
+ * callback) and so do the timers, so both spinlocks are always taken with
+ * BH disabled.  A call is reachable from its connection's table and from
+ * its socket's tables; it is linked and unlinked with both locks held.
  */
 #ifndef _FRPC_H
 #define _FRPC_H
@@ -24,6 +24,8 @@
 #include <linux/mutex.h>
 #include <linux/skbuff.h>
 #include <linux/spinlock.h>
+#include <linux/timer.h>
+#include <linux/uio.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
 #include <net/sock.h>
@@ -33,61 +35,122 @@
 #include "compat.h"
 
 enum frpc_limits {
-	/* calls in flight per socket, default and ceiling of MAX_CALLS */
+	/* calls in flight per socket: default and ceiling of MAX_CALLS */
 	FRPC_DEFAULT_CALLS	= 4096,
 	FRPC_MAX_CALLS_CEIL	= 65536,
 	/* calls a peer may have open on one accepted connection */
-	FRPC_CONN_MAX_CALLS	= 8192,
-	/* received bytes (skb truesize) a connection may hold before it stops
-	 * reading the TCP socket; the peer then sees a closed TCP window
-	 */
-	FRPC_CONN_RX_HIGH	= 16 << 20,
-	FRPC_CONN_RX_LOW	= 8 << 20,
-	/* queued, unsent bytes per connection before senders wait */
-	FRPC_CONN_TX_HIGH	= 8 << 20,
+	FRPC_CONN_MAX_CALLS	= 65536,
+	/* accepted connections per server socket */
+	FRPC_SERVER_MAX_CONNS	= 1024,
+	/* windows this host announces in HELLO */
+	FRPC_CALL_WINDOW	= 256 << 10,
+	FRPC_CONN_WINDOW	= 16 << 20,
+	/* a window may not grow past this */
+	FRPC_WINDOW_MAX		= 0x7fffffff,
+	/* bytes of one call's data in a frame before the sender takes turns */
+	FRPC_TX_QUANTUM		= 16 << 10,
+	/* returned credit is batched up to this fraction of the window */
+	FRPC_CREDIT_BATCH_DIV	= 4,
 	/* how long connect() waits for TCP and the HELLO answer */
 	FRPC_CONNECT_TIMEOUT_MS	= 10000,
+	/* reconnect backoff after failed connects: base, ceiling */
+	FRPC_BACKOFF_MIN_MS	= 100,
+	FRPC_BACKOFF_MAX_MS	= 10000,
 	/* how long a failing connection drains input after its ERROR frame */
 	FRPC_DRAIN_MS		= 200,
+	/* a PING goes out after this long without input */
+	FRPC_KEEPALIVE_MS	= 10000,
+	/* no PONG (nor anything else) for this long: the peer is gone */
+	FRPC_KEEPALIVE_DEAD_MS	= 30000,
+	/* a connection without calls or users closes after this */
+	FRPC_IDLE_MS		= 60000,
 	FRPC_CALL_HASH_BITS	= 10,
 	FRPC_SOCK_HASH_BITS	= 8,
 };
 
-/* Per network namespace state. */
+/* Per network namespace state and counters (/proc/net/fastrpc). */
 struct frpc_net {
 	struct net		*net;
-	struct mutex		lock;		/* guards conns */
+	struct mutex		lock;		/* guards conns and peers */
 	struct list_head	conns;		/* client connections */
+	struct list_head	peers;		/* reconnect backoff records */
 	atomic64_t		next_conn_id;
 	atomic64_t		conns_open;
 	atomic64_t		conns_total;
+	atomic64_t		connect_failures;
 	atomic64_t		calls_started;
 	atomic64_t		calls_completed;
 	atomic64_t		calls_received;
 	atomic64_t		replies_sent;
 	atomic64_t		late_replies;
+	atomic64_t		replies_dropped;
+	atomic64_t		calls_cancelled;
+	atomic64_t		deadlines_exceeded;
 	atomic64_t		proto_errors;
 	atomic64_t		rejected_calls;
+	atomic64_t		pings_sent;
+	atomic64_t		goaways_sent;
+};
+
+/* A peer we failed to connect to recently: when to try again. */
+struct frpc_peer {
+	struct list_head	node;
+	struct sockaddr_fastrpc	addr;
+	unsigned int		failures;
+	int			err;
+	unsigned long		retry_at;	/* jiffies */
 };
 
 enum frpc_conn_state {
 	FRPC_CONN_CONNECTING,	/* client: TCP connect in progress */
 	FRPC_CONN_HELLO,	/* waiting for the peer's HELLO */
 	FRPC_CONN_READY,
+	FRPC_CONN_DRAINING,	/* GOAWAY seen or sent: no new calls */
 	FRPC_CONN_DEAD,		/* failed or closed; never leaves this state */
 };
 
 struct frpc_sock;
+struct frpc_call;
+
+/* A control frame, built whole and sent before any call data. */
+struct frpc_txbuf {
+	struct list_head	node;
+	u32			len;
+	u8			data[];
+};
 
 /*
- * One TCP connection.  Client connections are shared by every socket of the
- * namespace talking to the same peer and live in frpc_net.conns; server
- * connections belong to the server socket that accepted them.
+ * One outgoing message of a call.  @buf holds the head (CALL or END head
+ * with its metadata) followed by the message bytes; the scheduler cuts
+ * frames from it as credit allows.
  */
+struct frpc_txmsg {
+	struct list_head	node;		/* call->txq */
+	u32			head_len;
+	u32			len;		/* message bytes after the head */
+	u32			off;		/* message bytes already framed */
+	u8			head_type;	/* CALL, END, or DATA (no head) */
+	u8			eos;		/* client's last message */
+	u8			head_sent;
+	u8			buf[];
+};
+
+/* The frame being written; TCP may take it in several pieces. */
+struct frpc_txframe {
+	u8			hdr[FASTRPC_FRAME_HDR_LEN];
+	struct kvec		iov[3];
+	int			niov;
+	size_t			left;
+	struct frpc_txbuf	*ctrl;		/* freed when written */
+	struct frpc_txmsg	*done;		/* finished message, freed then */
+	struct frpc_call	*done_call;	/* server call whose END this is */
+};
+
 struct frpc_conn {
 	struct kref		ref;
 	struct frpc_net		*fn;
 	struct list_head	node;		/* fn->conns or fs->conns */
+	struct list_head	close_node;	/* frpc_net_close_all() */
 	u64			id;
 	bool			client;
 	int			users;		/* client sockets, fn->lock */
@@ -104,35 +167,47 @@ struct frpc_conn {
 	int			err;		/* errno once DEAD */
 	u8			werr;		/* ERROR code to send, if any */
 	u8			version;	/* negotiated protocol version */
-	int			rx_paused;	/* xchg()ed */
 	bool			torn_down;
-	wait_queue_head_t	wait;		/* state changes, tx room */
+	wait_queue_head_t	wait;		/* state changes */
 	DECLARE_HASHTABLE(calls, FRPC_CALL_HASH_BITS);
 	u32			ncalls;
 	u32			next_id;	/* client: last id used */
 	u32			max_id;		/* server: highest id seen */
-	atomic_t		rx_held;	/* truesize of held frames */
+	u32			goaway_id;	/* server: last id it will serve */
 
+	/* flow control: what we may send, what the peer may send us */
+	u32			tx_credit;
+	u32			peer_call_window;
+	u32			rx_avail;
+	u32			rx_owed;	/* consumed, not yet granted */
+
+	/* transmit: control frames first, then calls in turn */
 	struct mutex		tx_mutex;
-	struct list_head	txq;
-	u32			tx_queued;
+	struct list_head	ctrlq;
+	u32			ctrl_bytes;
+	struct list_head	ready;		/* calls with data to frame */
+	struct frpc_txframe	cur;		/* under tx_mutex */
+	struct frpc_txmsg	*cur_msg;	/* what cur points into */
+	struct frpc_txmsg	*cur_orphan;	/* ... after its call went */
 	struct work_struct	tx_work;
 	struct work_struct	fail_work;
+
+	/* timers: call deadlines, keepalive and idleness */
+	struct list_head	deadlines;	/* calls, soonest first */
+	struct timer_list	deadline_timer;
+	struct timer_list	ka_timer;
+	unsigned long		last_rx;	/* jiffies */
+	unsigned long		idle_since;	/* jiffies, 0 while busy */
+	u64			ping_sent_ns;
+	u32			srtt_us;
+
 	struct frpc_sock	*server;	/* server side: owner, holds a ref */
 };
 
-/* A queued piece of output: whole frames, written in order. */
-struct frpc_txbuf {
-	struct list_head	node;
-	u32			len;
-	u32			off;
-	u8			data[];
-};
-
 enum frpc_call_state {
-	FRPC_CALL_OPEN,		/* client: sent; server: request arriving */
-	FRPC_CALL_QUEUED,	/* complete, in the socket's rxq */
-	FRPC_CALL_PENDING,	/* server: handed to the application */
+	FRPC_CALL_OPEN,
+	FRPC_CALL_DONE,		/* client: result queued; server: answered */
+	FRPC_CALL_CANCELLED,	/* server: told the app, awaiting its reply */
 };
 
 /* Where a call's data starts in a received frame skb. */
@@ -147,22 +222,57 @@ static inline struct frpc_skb_cb *frpc_skb_cb(struct sk_buff *skb)
 	return (struct frpc_skb_cb *)skb->cb;
 }
 
+/* A complete received message waiting in a socket's rxq. */
+struct frpc_rxmsg {
+	struct list_head	node;		/* fs->rxq */
+	struct list_head	call_node;	/* server: call->rxmsgs */
+	struct frpc_conn	*conn;		/* holds a reference */
+	u64			id;		/* client: tag; server: handle */
+	u32			method;
+	u32			status;
+	u32			flags;		/* FASTRPC_IN_* (server) */
+	bool			eor;
+	u64			timeout_ns;
+	struct sk_buff_head	frags;
+	u32			len;
+	u32			held;		/* bytes charged to the socket */
+	u16			meta_len;
+	u16			smsg_len;
+	u8			*extra;		/* metadata then status message */
+};
+
 struct frpc_call {
 	struct hlist_node	conn_node;	/* conn->calls, by id */
 	struct hlist_node	sock_node;	/* fs->tags or fs->pending */
-	struct list_head	rx_node;	/* fs->rxq */
+	struct list_head	tx_node;	/* conn->ready */
+	struct list_head	dl_node;	/* conn->deadlines */
+	struct list_head	owed_node;	/* fs->owed */
+	struct list_head	rxmsgs;		/* server: its queued messages */
 	struct frpc_conn	*conn;		/* holds a reference */
 	struct frpc_sock	*fs;
 	u64			key;		/* client: tag; server: handle */
 	u32			id;
 	u32			method;
-	u32			status;
 	u8			state;
+	bool			tx_closed;	/* client: EOS message queued */
 	bool			in_conn;
 	bool			in_sock;
-	struct sk_buff_head	frags;		/* the message, frame by frame */
-	u32			len;		/* message bytes */
-	u32			held;		/* truesize of frags */
+	bool			seen;		/* server: app has the handle */
+	bool			rx_eos;		/* peer finished sending */
+	bool			tx_eos;		/* we finished sending */
+	bool			stream;		/* client: CALL_STREAM */
+	unsigned long		deadline;	/* jiffies, 0 for none */
+
+	/* the message being received, and the call's last one, reserved */
+	struct frpc_rxmsg	*rx;
+	struct frpc_rxmsg	*fin;
+	u32			rx_avail;	/* window the peer may still use */
+	u32			rx_owed;	/* consumed, not yet granted */
+	u32			rx_withheld;	/* credit held back by SO_RCVBUF */
+
+	/* messages to send */
+	struct list_head	txq;
+	u32			tx_credit;
 };
 
 enum frpc_sock_role {
@@ -177,13 +287,17 @@ struct frpc_sock {
 	enum frpc_sock_role	role;
 	spinlock_t		lock;
 	bool			dead;		/* released: no more deliveries */
+	bool			shut_rd;	/* server: no new calls */
 	struct list_head	rxq;		/* complete messages */
 	u32			rxq_len;
+	u32			rx_bytes;	/* charged against sk_rcvbuf */
+	u32			tx_queued;	/* charged against sk_sndbuf */
+	struct list_head	owed;		/* calls with withheld credit */
 	u32			max_calls;
-	u32			ncalls;		/* client: sent, not yet read */
-	DECLARE_HASHTABLE(tags, FRPC_SOCK_HASH_BITS);	/* client */
+	u32			ncalls;		/* client: not yet finished */
 
 	/* client */
+	DECLARE_HASHTABLE(tags, FRPC_SOCK_HASH_BITS);
 	struct sockaddr_fastrpc	peer;
 	struct frpc_conn	*conn;		/* under lock_sock() */
 
@@ -213,10 +327,27 @@ extern int frpc_family;
 extern struct workqueue_struct *frpc_wq;
 struct frpc_net *frpc_net(struct net *net);
 
+/* wire.c: encoding and checks with no state; KUnit tests these */
+int frpc_hdr_check(const struct fastrpc_frame_hdr *hdr, u8 version, u8 *werr);
+void frpc_put_hdr(u8 *out, u8 version, u8 type, u16 flags, u32 call_id,
+		  u32 length);
+void frpc_hello_init(struct fastrpc_wire_hello *h, u8 min_version,
+		     u8 max_version);
+u8 frpc_hello_check(const struct fastrpc_wire_hello *h, bool from_server,
+		    u8 *version);
+int frpc_meta_check(const u8 *meta, u32 len);
+int frpc_window_add(u32 *window, u32 increment);
+int frpc_window_take(u32 *avail, u32 len);
+u32 frpc_credit_due(u32 *owed, u32 consumed, u32 window);
+u32 frpc_frame_chunk(u32 left, u32 call_credit, u32 conn_credit);
+u32 frpc_status_from_wire(u32 status);
+
 /* sock.c */
 int frpc_sock_register(void);
 void frpc_sock_unregister(void);
-void frpc_sock_deliver(struct frpc_sock *fs, struct frpc_call *call);
+void frpc_sock_queue(struct frpc_sock *fs, struct frpc_rxmsg *m,
+		     struct frpc_call *call);
+void frpc_sock_wake_out(struct sock *sk);
 
 /* conn.c */
 struct frpc_conn *frpc_conn_alloc(struct frpc_net *fn, bool client);
@@ -226,46 +357,78 @@ struct frpc_conn *frpc_conn_get_client(struct frpc_net *fn,
 void frpc_conn_unuse(struct frpc_conn *conn);
 int frpc_conn_attach(struct frpc_conn *conn, struct socket *tcp);
 void frpc_conn_fail(struct frpc_conn *conn, int err, u8 werr);
-void __frpc_conn_queue(struct frpc_conn *conn, struct frpc_txbuf *buf);
+void frpc_conn_goaway(struct frpc_conn *conn, u32 code);
+void frpc_conn_touch(struct frpc_conn *conn);
+void frpc_conn_pong(struct frpc_conn *conn, u64 sent_ns);
+void frpc_addr_from_sk(struct sockaddr_fastrpc *a, struct sock *sk, bool peer);
+void frpc_net_close_all(struct frpc_net *fn);
+
+/* tx.c */
+struct frpc_txbuf *frpc_build_ctrl(u8 version, u8 type, u16 flags,
+				   u32 call_id, const void *payload, u32 len,
+				   gfp_t gfp);
+void frpc_queue_ctrl(struct frpc_conn *conn, struct frpc_txbuf *buf);
+int frpc_queue_simple(struct frpc_conn *conn, u8 type, u16 flags, u32 id,
+		      const void *payload, u32 len);
+int frpc_queue_end(struct frpc_conn *conn, u32 id, u32 status);
+struct frpc_txmsg *frpc_txmsg_build(u8 head_type, const void *head,
+				    u32 head_len, const void *meta, u32 meta_len,
+				    const void *smsg, u32 smsg_len,
+				    struct iov_iter *from, u32 len);
+void frpc_call_queue_msg(struct frpc_call *call, struct frpc_txmsg *m);
+void frpc_call_tx_ready(struct frpc_call *call);
+void frpc_call_drop_tx(struct frpc_call *call);
 void frpc_conn_kick(struct frpc_conn *conn);
 void frpc_conn_kick_async(struct frpc_conn *conn);
-int frpc_conn_wait_tx(struct frpc_conn *conn, long *timeo);
-void frpc_conn_rx_hold(struct frpc_conn *conn, u32 bytes);
-void frpc_conn_rx_release(struct frpc_conn *conn, u32 bytes);
-void frpc_addr_from_sk(struct sockaddr_fastrpc *a, struct sock *sk, bool peer);
+void frpc_conn_tx_flush(struct frpc_conn *conn, int flags);
+void frpc_conn_tx_workfn(struct work_struct *work);
+void frpc_conn_tx_purge(struct frpc_conn *conn);
+void frpc_credit_conn(struct frpc_conn *conn, u32 bytes);
+void frpc_credit_call(struct frpc_call *call, u32 bytes);
 
-/* frame.c */
+/* rx.c */
 extern const struct strp_callbacks frpc_strp_cb;
-struct frpc_txbuf *frpc_txbuf_alloc(u32 len, gfp_t gfp);
-struct frpc_txbuf *frpc_build_msg(u8 head_type, u32 call_id, const void *head,
-				  u32 head_len, struct iov_iter *from, u32 len,
-				  u8 version);
-void frpc_txbuf_set_id(struct frpc_txbuf *buf, u32 call_id);
-struct frpc_txbuf *frpc_build_ctrl(u8 version, u8 type, u32 call_id,
-				   const void *payload, u32 len, gfp_t gfp);
-struct frpc_txbuf *frpc_build_hello(u8 min_version, u8 max_version, gfp_t gfp);
-int frpc_queue_end(struct frpc_conn *conn, u32 id, u32 status, gfp_t gfp);
 
-/* call.c */
+/* call.c: things to free once the spinlocks are dropped */
+struct frpc_reap {
+	struct list_head	calls;
+	struct list_head	msgs;
+};
+
+static inline void frpc_reap_init(struct frpc_reap *r)
+{
+	INIT_LIST_HEAD(&r->calls);
+	INIT_LIST_HEAD(&r->msgs);
+}
+
 int frpc_call_init(void);
 void frpc_call_exit(void);
 struct frpc_call *frpc_call_alloc(struct frpc_conn *conn, gfp_t gfp);
 void frpc_call_free(struct frpc_call *call);
-u32 frpc_call_drop_frags(struct frpc_call *call);
 struct frpc_call *frpc_call_find(struct frpc_conn *conn, u32 id);
 void frpc_call_link(struct frpc_conn *conn, struct frpc_call *call);
 void frpc_call_unlink(struct frpc_call *call);
-void frpc_call_add_frag(struct frpc_call *call, struct sk_buff *skb);
-int frpc_frags_copy_out(struct sk_buff_head *frags, struct msghdr *msg, u32 len);
+void frpc_call_set_deadline(struct frpc_call *call, u64 timeout_ns);
+void frpc_call_finish(struct frpc_call *call, u32 status,
+		      struct frpc_reap *r);
+void frpc_call_cancel_server(struct frpc_call *call, struct frpc_reap *r);
+void frpc_call_rx_done(struct frpc_call *call, bool eor);
+void frpc_call_rx_credit(struct frpc_call *call, u32 len);
+void frpc_conn_finish_calls(struct frpc_conn *conn, struct frpc_reap *r);
+void frpc_reap(struct frpc_reap *r);
+struct frpc_rxmsg *frpc_rxmsg_alloc(struct frpc_conn *conn, gfp_t gfp);
+void frpc_rxmsg_free(struct frpc_rxmsg *m);
+void frpc_rxmsg_drop(struct frpc_rxmsg *m, struct frpc_reap *r);
+void frpc_rxmsg_add_frag(struct frpc_rxmsg *m, struct sk_buff *skb);
+int frpc_rxmsg_copy_out(struct frpc_rxmsg *m, struct msghdr *msg, u32 len);
+void frpc_deadline_timer_fn(struct timer_list *t);
 
 /* listener.c */
 int frpc_server_bind(struct frpc_sock *fs, const struct sockaddr_fastrpc *a);
 int frpc_server_listen(struct frpc_sock *fs, int backlog);
+void frpc_server_shutdown(struct frpc_sock *fs);
 void frpc_server_close(struct frpc_sock *fs);
 void frpc_accept_workfn(struct work_struct *work);
-struct frpc_call *frpc_server_deliver(struct frpc_conn *conn,
-				      struct frpc_call *call);
-void frpc_server_forget(struct frpc_conn *conn, struct frpc_call *call);
-void frpc_conn_finish_calls(struct frpc_conn *conn, struct list_head *dead);
+u32 frpc_server_admit(struct frpc_conn *conn, struct frpc_call *call);
 
 #endif /* _FRPC_H */

@@ -11,15 +11,14 @@
 
 #include "frpc.h"
 
-enum { FRPC_SERVER_MAX_CONNS = 1024 };
-
 static void frpc_listen_data_ready(struct sock *sk)
 {
 	struct frpc_sock *fs;
 
 	read_lock_bh(&sk->sk_callback_lock);
 	fs = sk->sk_user_data;
-	if (fs)
+	/* children in the accept queue were cloned with this callback */
+	if (fs && sk->sk_state == TCP_LISTEN)
 		queue_work(frpc_wq, &fs->accept_work);
 	read_unlock_bh(&sk->sk_callback_lock);
 }
@@ -129,15 +128,9 @@ int frpc_server_listen(struct frpc_sock *fs, int backlog)
 	return 0;
 }
 
-/*
- * Close a server socket's listener and connections.  Calls in flight get
- * END(UNAVAILABLE) before their connection closes, so that clients learn
- * at once rather than from a timeout.
- */
-void frpc_server_close(struct frpc_sock *fs)
+static void frpc_server_stop_listener(struct frpc_sock *fs)
 {
 	struct socket *ltcp = fs->ltcp;
-	struct frpc_conn *conn;
 
 	if (!ltcp)
 		return;
@@ -152,96 +145,80 @@ void frpc_server_close(struct frpc_sock *fs)
 	}
 	fs->ltcp = NULL;
 	sock_release(ltcp);
+}
+
+/*
+ * shutdown(SHUT_RD) on a server socket: stop listening and send GOAWAY on
+ * every connection.  Calls already taken may still be answered; each
+ * connection closes when its last call is done.
+ */
+void frpc_server_shutdown(struct frpc_sock *fs)
+{
+	struct frpc_conn *conn;
+
+	spin_lock_bh(&fs->lock);
+	fs->shut_rd = true;
+	spin_unlock_bh(&fs->lock);
+	frpc_server_stop_listener(fs);
 
 	mutex_lock(&fs->conns_lock);
-	list_for_each_entry(conn, &fs->conns, node)
-		frpc_conn_fail(conn, -ESHUTDOWN, FASTRPC_WERR_NONE);
+	list_for_each_entry(conn, &fs->conns, node) {
+		spin_lock_bh(&conn->lock);
+		frpc_conn_goaway(conn, FASTRPC_WERR_NONE);
+		spin_unlock_bh(&conn->lock);
+		frpc_conn_kick(conn);
+	}
 	mutex_unlock(&fs->conns_lock);
 }
 
 /*
- * A request is complete: queue it for recvmsg(), or refuse it when the
- * socket is closing or at its limit.  Returns the call to free if refused.
+ * Close a server socket's listener and connections.  Each connection gets
+ * GOAWAY and its open calls END(UNAVAILABLE) before it closes, so that
+ * clients learn at once rather than from a timeout.
  */
-struct frpc_call *frpc_server_deliver(struct frpc_conn *conn,
-				      struct frpc_call *call)
+void frpc_server_close(struct frpc_sock *fs)
+{
+	struct frpc_conn *conn;
+
+	frpc_server_stop_listener(fs);
+	mutex_lock(&fs->conns_lock);
+	list_for_each_entry(conn, &fs->conns, node) {
+		spin_lock_bh(&conn->lock);
+		frpc_conn_goaway(conn, FASTRPC_WERR_NONE);
+		spin_unlock_bh(&conn->lock);
+		frpc_conn_fail(conn, -ESHUTDOWN, FASTRPC_WERR_NONE);
+	}
+	mutex_unlock(&fs->conns_lock);
+}
+
+/*
+ * A new call arrived: give it a handle in the socket, or refuse it with
+ * the status to send.  Past the socket's MAX_CALLS new calls fail at once
+ * with RESOURCE_EXHAUSTED, so overload sheds load instead of queueing.
+ */
+u32 frpc_server_admit(struct frpc_conn *conn, struct frpc_call *call)
 {
 	struct frpc_sock *fs = conn->server;
 	u32 status = FASTRPC_OK;
 
 	lockdep_assert_held(&conn->lock);
 	spin_lock(&fs->lock);
-	if (fs->dead)
+	if (fs->dead || fs->shut_rd || conn->state != FRPC_CONN_READY)
 		status = FASTRPC_UNAVAILABLE;
-	else if (fs->rxq_len + fs->npending >= fs->max_calls)
+	else if (fs->npending >= fs->max_calls ||
+		 conn->ncalls >= FRPC_CONN_MAX_CALLS)
 		status = FASTRPC_RESOURCE_EXHAUSTED;
 	if (status == FASTRPC_OK) {
 		call->fs = fs;
-		call->state = FRPC_CALL_QUEUED;
+		call->key = ++fs->next_handle;
+		hash_add(fs->pending, &call->sock_node, call->key);
 		call->in_sock = true;
-		list_add_tail(&call->rx_node, &fs->rxq);
-		fs->rxq_len++;
+		fs->npending++;
 	}
 	spin_unlock(&fs->lock);
-
 	if (status == FASTRPC_OK) {
+		frpc_call_link(conn, call);
 		atomic64_inc(&conn->fn->calls_received);
-		fs->sk.sk_data_ready(&fs->sk);
-		return NULL;
 	}
-	atomic64_inc(&conn->fn->rejected_calls);
-	frpc_call_unlink(call);
-	frpc_queue_end(conn, call->id, status, GFP_ATOMIC);
-	return call;
-}
-
-/* Take a server call out of its socket and connection. */
-void frpc_server_forget(struct frpc_conn *conn, struct frpc_call *call)
-{
-	struct frpc_sock *fs = conn->server;
-
-	lockdep_assert_held(&conn->lock);
-	spin_lock(&fs->lock);
-	if (call->in_sock) {
-		if (call->state == FRPC_CALL_QUEUED) {
-			list_del_init(&call->rx_node);
-			fs->rxq_len--;
-		} else {
-			hash_del(&call->sock_node);
-			fs->npending--;
-		}
-		call->in_sock = false;
-	}
-	spin_unlock(&fs->lock);
-	frpc_call_unlink(call);
-}
-
-/*
- * Finish every call of a connection that is going away; conn->lock held.
- * Client calls complete with UNAVAILABLE; server calls are answered with
- * END(UNAVAILABLE) if the peer may still hear it.  Calls to free are moved
- * to @dead.
- */
-void frpc_conn_finish_calls(struct frpc_conn *conn, struct list_head *dead)
-{
-	struct hlist_node *tmp;
-	struct frpc_call *call;
-	int bkt;
-
-	lockdep_assert_held(&conn->lock);
-	hash_for_each_safe(conn->calls, bkt, tmp, call, conn_node) {
-		if (conn->client) {
-			frpc_call_unlink(call);
-			call->status = FASTRPC_UNAVAILABLE;
-			/* partial replies are dropped; no unpause on a dead conn */
-			atomic_sub(frpc_call_drop_frags(call), &conn->rx_held);
-			frpc_sock_deliver(call->fs, call);
-			continue;
-		}
-		if (!conn->werr)
-			frpc_queue_end(conn, call->id, FASTRPC_UNAVAILABLE,
-				       GFP_ATOMIC);
-		frpc_server_forget(conn, call);
-		list_add_tail(&call->rx_node, dead);
-	}
+	return status;
 }

@@ -29,13 +29,19 @@ static int frpc_stats_show(struct seq_file *seq, void *v)
 #define FRPC_STAT(name) seq_printf(seq, "%s %lld\n", #name, atomic64_read(&fn->name))
 	FRPC_STAT(conns_open);
 	FRPC_STAT(conns_total);
+	FRPC_STAT(connect_failures);
 	FRPC_STAT(calls_started);
 	FRPC_STAT(calls_completed);
 	FRPC_STAT(calls_received);
 	FRPC_STAT(replies_sent);
 	FRPC_STAT(late_replies);
+	FRPC_STAT(replies_dropped);
+	FRPC_STAT(calls_cancelled);
+	FRPC_STAT(deadlines_exceeded);
 	FRPC_STAT(proto_errors);
 	FRPC_STAT(rejected_calls);
+	FRPC_STAT(pings_sent);
+	FRPC_STAT(goaways_sent);
 #undef FRPC_STAT
 	return 0;
 }
@@ -47,6 +53,7 @@ static int __net_init frpc_net_init(struct net *net)
 	fn->net = net;
 	mutex_init(&fn->lock);
 	INIT_LIST_HEAD(&fn->conns);
+	INIT_LIST_HEAD(&fn->peers);
 	if (!proc_create_net_single("fastrpc", 0444, net->proc_net,
 				    frpc_stats_show, NULL))
 		return -ENOMEM;
@@ -57,9 +64,11 @@ static void __net_exit frpc_net_exit(struct net *net)
 {
 	struct frpc_net *fn = frpc_net(net);
 
-	/* Sockets hold their namespace, so only connection teardown work can
-	 * still refer to it: wait for that before the namespace goes.
+	/* Sockets hold their namespace, so only idle client connections and
+	 * teardown work can still refer to it: GOAWAY and close the former,
+	 * wait for the latter, before the namespace goes.
 	 */
+	frpc_net_close_all(fn);
 	flush_workqueue(frpc_wq);
 	WARN_ON(!list_empty(&fn->conns));
 	remove_proc_entry("fastrpc", net->proc_net);

@@ -2,9 +2,10 @@
 /*
  * The AF_FASTRPC socket: proto_ops, control messages and socket options.
  *
- * A client socket starts calls with sendmsg(FASTRPC_CMSG_CALL) and reads
- * results with recvmsg(); a server socket reads incoming calls and answers
- * them with sendmsg(FASTRPC_CMSG_REPLY).
+ * A client socket starts calls with sendmsg(FASTRPC_CMSG_CALL), streams
+ * more with FASTRPC_CMSG_SEND, cancels with FASTRPC_CMSG_CANCEL and reads
+ * results with recvmsg().  A server socket reads incoming messages and
+ * answers with FASTRPC_CMSG_SEND and FASTRPC_CMSG_REPLY.
  */
 #include <linux/capability.h>
 #include <linux/net.h>
@@ -21,7 +22,7 @@ static struct proto frpc_proto = {
 	.obj_size	= sizeof(struct frpc_sock),
 };
 
-static void frpc_sock_wake_out(struct sock *sk)
+void frpc_sock_wake_out(struct sock *sk)
 {
 	struct socket_wq *wq;
 
@@ -32,15 +33,18 @@ static void frpc_sock_wake_out(struct sock *sk)
 	rcu_read_unlock();
 }
 
-/* A client call finished: queue its result for recvmsg(). */
-void frpc_sock_deliver(struct frpc_sock *fs, struct frpc_call *call)
+/* A message is complete: queue it for recvmsg().  conn->lock held. */
+void frpc_sock_queue(struct frpc_sock *fs, struct frpc_rxmsg *m,
+		     struct frpc_call *call)
 {
-	lockdep_assert_held(&call->conn->lock);
+	lockdep_assert_held(&m->conn->lock);
 	spin_lock(&fs->lock);
-	hash_del(&call->sock_node);
-	call->state = FRPC_CALL_QUEUED;
-	list_add_tail(&call->rx_node, &fs->rxq);
+	list_add_tail(&m->node, &fs->rxq);
+	if (call)
+		list_add_tail(&m->call_node, &call->rxmsgs);
 	fs->rxq_len++;
+	m->held = m->len;
+	fs->rx_bytes += m->held;
 	spin_unlock(&fs->lock);
 	fs->sk.sk_data_ready(&fs->sk);
 }
@@ -145,7 +149,8 @@ static int frpc_getname(struct socket *sock, struct sockaddr *uaddr, int peer)
 	lock_sock(&fs->sk);
 	if (peer && fs->role == FRPC_ROLE_CLIENT)
 		memcpy(uaddr, &fs->peer, sizeof(fs->peer));
-	else if (!peer && fs->ltcp)
+	else if (!peer && (fs->role == FRPC_ROLE_BOUND ||
+			   fs->role == FRPC_ROLE_SERVER))
 		memcpy(uaddr, &fs->local, sizeof(fs->local));
 	else
 		ret = -ENOTCONN;
@@ -153,58 +158,104 @@ static int frpc_getname(struct socket *sock, struct sockaddr *uaddr, int peer)
 	return ret;
 }
 
+static bool frpc_can_send(struct frpc_sock *fs)
+{
+	if (READ_ONCE(fs->tx_queued) >= READ_ONCE(fs->sk.sk_sndbuf))
+		return false;
+	return fs->role == FRPC_ROLE_SERVER ||
+	       READ_ONCE(fs->ncalls) < READ_ONCE(fs->max_calls);
+}
+
 static __poll_t frpc_poll(struct file *file, struct socket *sock,
 			  poll_table *wait)
 {
 	struct frpc_sock *fs = frpc_sk(sock->sk);
-	struct frpc_conn *conn;
 	__poll_t mask = 0;
 
 	sock_poll_wait(file, sock, wait);
 	if (!list_empty_careful(&fs->rxq))
 		mask |= EPOLLIN | EPOLLRDNORM;
-	switch (fs->role) {
-	case FRPC_ROLE_CLIENT:
-		conn = fs->conn;
-		if (READ_ONCE(fs->ncalls) < READ_ONCE(fs->max_calls) &&
-		    READ_ONCE(conn->tx_queued) < FRPC_CONN_TX_HIGH)
-			mask |= EPOLLOUT | EPOLLWRNORM;
-		break;
-	case FRPC_ROLE_SERVER:
+	if ((fs->role == FRPC_ROLE_CLIENT || fs->role == FRPC_ROLE_SERVER) &&
+	    frpc_can_send(fs))
 		mask |= EPOLLOUT | EPOLLWRNORM;
-		break;
-	default:
-		break;
-	}
 	return mask;
 }
 
-/* Find the one FastRPC control message a sendmsg() must carry. */
-static int frpc_get_cmsg(struct msghdr *msg, int type, void *data, int len)
-{
-	struct cmsghdr *cmsg;
-	bool found = false;
+/* The control messages of one sendmsg(): one verb, optional extras. */
+struct frpc_cmsgs {
+	int			type;
+	union {
+		struct fastrpc_call	call;
+		struct fastrpc_reply	reply;
+		struct fastrpc_send	send;
+		u64			tag;
+	};
+	const void		*meta;
+	u32			meta_len;
+	const void		*smsg;
+	u32			smsg_len;
+};
 
-	for_each_cmsghdr(cmsg, msg) {
-		if (!CMSG_OK(msg, cmsg))
-			return -EINVAL;
-		if (cmsg->cmsg_level != SOL_FASTRPC || cmsg->cmsg_type != type ||
-		    cmsg->cmsg_len != CMSG_LEN(len) || found)
-			return -EINVAL;
-		memcpy(data, CMSG_DATA(cmsg), len);
-		found = true;
+static int frpc_verb_len(int type)
+{
+	switch (type) {
+	case FASTRPC_CMSG_CALL:
+		return sizeof(struct fastrpc_call);
+	case FASTRPC_CMSG_REPLY:
+		return sizeof(struct fastrpc_reply);
+	case FASTRPC_CMSG_SEND:
+		return sizeof(struct fastrpc_send);
+	case FASTRPC_CMSG_CANCEL:
+		return sizeof(u64);
+	default:
+		return -1;
 	}
-	return found ? 0 : -EINVAL;
 }
 
-/* Use the socket's connection, opening a new one if the old one died. */
+static int frpc_parse_cmsgs(struct msghdr *msg, struct frpc_cmsgs *c)
+{
+	struct cmsghdr *cmsg;
+
+	memset(c, 0, sizeof(*c));
+	for_each_cmsghdr(cmsg, msg) {
+		int len;
+
+		if (!CMSG_OK(msg, cmsg) || cmsg->cmsg_level != SOL_FASTRPC)
+			return -EINVAL;
+		len = cmsg->cmsg_len - CMSG_LEN(0);
+		switch (cmsg->cmsg_type) {
+		case FASTRPC_CMSG_METADATA:
+			if (c->meta || len > FASTRPC_MAX_METADATA ||
+			    frpc_meta_check(CMSG_DATA(cmsg), len))
+				return -EINVAL;
+			c->meta = CMSG_DATA(cmsg);
+			c->meta_len = len;
+			break;
+		case FASTRPC_CMSG_STATUS_MSG:
+			if (c->smsg || len > FASTRPC_MAX_STATUS_MSG)
+				return -EINVAL;
+			c->smsg = CMSG_DATA(cmsg);
+			c->smsg_len = len;
+			break;
+		default:
+			if (c->type || len != frpc_verb_len(cmsg->cmsg_type))
+				return -EINVAL;
+			c->type = cmsg->cmsg_type;
+			memcpy(&c->call, CMSG_DATA(cmsg), len);
+			break;
+		}
+	}
+	return c->type ? 0 : -EINVAL;
+}
+
+/* Use the socket's connection, opening a new one if it died or drains. */
 static struct frpc_conn *frpc_client_conn(struct frpc_sock *fs)
 {
 	struct frpc_conn *conn;
 
 	lock_sock(&fs->sk);
 	conn = fs->conn;
-	if (READ_ONCE(conn->state) == FRPC_CONN_DEAD) {
+	if (READ_ONCE(conn->state) >= FRPC_CONN_DRAINING) {
 		conn = frpc_conn_get_client(frpc_net(sock_net(&fs->sk)),
 					    &fs->peer);
 		if (IS_ERR(conn))
@@ -219,27 +270,71 @@ out:
 	return conn;
 }
 
-static struct frpc_call *frpc_tag_find(struct frpc_sock *fs, u64 tag)
+static struct frpc_call *frpc_sock_find(struct frpc_sock *fs, u64 key)
 {
 	struct frpc_call *call;
 
 	lockdep_assert_held(&fs->lock);
-	hash_for_each_possible(fs->tags, call, sock_node, tag)
-		if (call->key == tag)
-			return call;
+	if (fs->role == FRPC_ROLE_SERVER) {
+		hash_for_each_possible(fs->pending, call, sock_node, key)
+			if (call->key == key)
+				return call;
+	} else {
+		hash_for_each_possible(fs->tags, call, sock_node, key)
+			if (call->key == key)
+				return call;
+	}
 	return NULL;
 }
 
-static int frpc_wait_calls(struct frpc_sock *fs, long *timeo)
+/*
+ * Lock the connection of the socket's call @key and find the call again
+ * under both locks.  Returns the call with conn->lock and fs->lock held,
+ * its connection referenced in *connp; or NULL with nothing held.
+ */
+static struct frpc_call *frpc_sock_lock_call(struct frpc_sock *fs, u64 key,
+					     struct frpc_conn **connp)
+{
+	struct frpc_conn *conn = NULL;
+	struct frpc_call *call;
+
+	spin_lock_bh(&fs->lock);
+	call = frpc_sock_find(fs, key);
+	if (call) {
+		conn = call->conn;
+		kref_get(&conn->ref);
+	}
+	spin_unlock_bh(&fs->lock);
+	if (!conn)
+		return NULL;
+
+	spin_lock_bh(&conn->lock);
+	spin_lock(&fs->lock);
+	call = frpc_sock_find(fs, key);
+	if (call && call->conn == conn) {
+		*connp = conn;
+		return call;
+	}
+	spin_unlock(&fs->lock);
+	spin_unlock_bh(&conn->lock);
+	frpc_conn_put(conn);
+	return NULL;
+}
+
+/* Wait for room: SO_SNDBUF and, for a new call, MAX_CALLS. */
+static int frpc_wait_send(struct frpc_sock *fs, bool new_call, long *timeo)
 {
 	long ret;
 
-	if (READ_ONCE(fs->ncalls) < READ_ONCE(fs->max_calls))
+#define FRPC_ROOM (READ_ONCE(fs->tx_queued) < READ_ONCE(fs->sk.sk_sndbuf) && \
+		   (!new_call || READ_ONCE(fs->ncalls) < READ_ONCE(fs->max_calls)))
+	if (FRPC_ROOM)
 		return 0;
 	if (!*timeo)
 		return -EAGAIN;
-	ret = wait_event_interruptible_timeout(*sk_sleep(&fs->sk),
-		READ_ONCE(fs->ncalls) < READ_ONCE(fs->max_calls), *timeo);
+	ret = wait_event_interruptible_timeout(*sk_sleep(&fs->sk), FRPC_ROOM,
+					       *timeo);
+#undef FRPC_ROOM
 	if (ret < 0)
 		return sock_intr_errno(*timeo);
 	if (!ret)
@@ -248,72 +343,83 @@ static int frpc_wait_calls(struct frpc_sock *fs, long *timeo)
 	return 0;
 }
 
-static int frpc_client_send(struct frpc_sock *fs, struct msghdr *msg, u32 len)
+static void frpc_charge_tx(struct frpc_sock *fs, u32 len)
 {
-	long timeo = sock_sndtimeo(&fs->sk, msg->msg_flags & MSG_DONTWAIT);
-	struct fastrpc_wire_call wc = {};
-	struct fastrpc_call c;
-	struct frpc_txbuf *buf;
+	lockdep_assert_held(&fs->lock);
+	fs->tx_queued += len;
+}
+
+static int frpc_client_call(struct frpc_sock *fs, struct frpc_cmsgs *c,
+			    struct msghdr *msg, u32 len, long timeo)
+{
+	const struct fastrpc_call *fc = &c->call;
+	struct fastrpc_wire_call wc = {
+		.method = cpu_to_be32(fc->method),
+		.meta_len = cpu_to_be16(c->meta_len),
+		.timeout_ns = cpu_to_be64(fc->timeout_ns),
+	};
+	bool stream = fc->flags & FASTRPC_CALL_STREAM;
+	struct frpc_txmsg *m;
 	struct frpc_conn *conn;
 	struct frpc_call *call;
-	int err;
+	int err, tries = 0;
 
-	err = frpc_get_cmsg(msg, FASTRPC_CMSG_CALL, &c, sizeof(c));
+	if ((fc->flags & ~FASTRPC_CALL_ALL) || fc->reserved || c->smsg)
+		return -EINVAL;
+	err = frpc_wait_send(fs, true, &timeo);
 	if (err)
 		return err;
-	if (c.flags || c.timeout_ns || c.reserved)
-		return -EINVAL;
+	m = frpc_txmsg_build(FASTRPC_FRAME_CALL, &wc, sizeof(wc), c->meta,
+			     c->meta_len, NULL, 0, &msg->msg_iter, len);
+	if (IS_ERR(m))
+		return PTR_ERR(m);
+	m->eos = !stream || (msg->msg_flags & MSG_EOR);
 
+retry:
 	conn = frpc_client_conn(fs);
-	if (IS_ERR(conn))
+	if (IS_ERR(conn)) {
+		kvfree(m);
 		return PTR_ERR(conn);
-	err = frpc_conn_wait_tx(conn, &timeo);
-	if (err)
-		goto err_put;
-
-	wc.method = cpu_to_be32(c.method);
-	buf = frpc_build_msg(FASTRPC_FRAME_CALL, 0, &wc, sizeof(wc),
-			     &msg->msg_iter, len, conn->version);
-	if (IS_ERR(buf)) {
-		err = PTR_ERR(buf);
-		goto err_put;
 	}
 	call = frpc_call_alloc(conn, GFP_KERNEL);
 	if (!call) {
 		err = -ENOMEM;
-		goto err_buf;
+		goto err_put;
 	}
-	call->key = c.tag;
-	call->method = c.method;
+	call->key = fc->tag;
+	call->method = fc->method;
 	call->fs = fs;
+	call->stream = stream;
 
-	for (;;) {
-		err = frpc_wait_calls(fs, &timeo);
-		if (err)
-			goto err_call;
-		spin_lock_bh(&conn->lock);
-		spin_lock(&fs->lock);
-		if (conn->state == FRPC_CONN_DEAD) {
-			err = -ECONNRESET;
-		} else if (frpc_tag_find(fs, c.tag)) {
-			err = -EEXIST;
-		} else if (fs->ncalls < fs->max_calls) {
-			call->id = ++conn->next_id;
-			frpc_txbuf_set_id(buf, call->id);
-			frpc_call_link(conn, call);
-			hash_add(fs->tags, &call->sock_node, c.tag);
-			call->in_sock = true;
-			fs->ncalls++;
-			__frpc_conn_queue(conn, buf);
-			spin_unlock(&fs->lock);
-			spin_unlock_bh(&conn->lock);
-			break;
-		}
+	spin_lock_bh(&conn->lock);
+	spin_lock(&fs->lock);
+	if (conn->state == FRPC_CONN_READY && conn->next_id == U32_MAX)
+		conn->state = FRPC_CONN_DRAINING;	/* ids used up */
+	if (conn->state != FRPC_CONN_READY)
+		err = -EAGAIN;
+	else if (frpc_sock_find(fs, fc->tag))
+		err = -EEXIST;
+	else if (fs->ncalls >= fs->max_calls)
+		err = -EAGAIN;
+	if (err) {
 		spin_unlock(&fs->lock);
 		spin_unlock_bh(&conn->lock);
-		if (err)
-			goto err_call;
+		goto err_call;
 	}
+	call->id = ++conn->next_id;
+	call->tx_credit = conn->peer_call_window;
+	call->tx_closed = m->eos;
+	hash_add(fs->tags, &call->sock_node, fc->tag);
+	call->in_sock = true;
+	fs->ncalls++;
+	frpc_charge_tx(fs, len);
+	spin_unlock(&fs->lock);
+	frpc_call_link(conn, call);
+	if (fc->timeout_ns)
+		frpc_call_set_deadline(call, fc->timeout_ns);
+	frpc_call_queue_msg(call, m);
+	spin_unlock_bh(&conn->lock);
+
 	atomic64_inc(&conn->fn->calls_started);
 	frpc_conn_kick(conn);
 	frpc_conn_put(conn);
@@ -321,101 +427,224 @@ static int frpc_client_send(struct frpc_sock *fs, struct msghdr *msg, u32 len)
 
 err_call:
 	frpc_call_free(call);
-err_buf:
-	kvfree(buf);
 err_put:
 	frpc_conn_put(conn);
+	/* the connection began draining or died under us: one more try */
+	if (err == -EAGAIN && fs->ncalls < fs->max_calls && !tries++)
+		goto retry;
+	kvfree(m);
 	return err;
 }
 
-static struct frpc_call *frpc_pending_find(struct frpc_sock *fs, u64 handle)
+/* Another message on an open call: client by tag, server by handle. */
+static int frpc_send_more(struct frpc_sock *fs, struct frpc_cmsgs *c,
+			  struct msghdr *msg, u32 len, long timeo)
 {
-	struct frpc_call *call;
-
-	lockdep_assert_held(&fs->lock);
-	hash_for_each_possible(fs->pending, call, sock_node, handle)
-		if (call->key == handle)
-			return call;
-	return NULL;
-}
-
-static int frpc_server_send(struct frpc_sock *fs, struct msghdr *msg, u32 len)
-{
-	long timeo = sock_sndtimeo(&fs->sk, msg->msg_flags & MSG_DONTWAIT);
-	struct fastrpc_wire_end we = {};
-	struct fastrpc_reply r;
-	struct frpc_txbuf *buf;
+	bool server = fs->role == FRPC_ROLE_SERVER;
+	bool eor = msg->msg_flags & MSG_EOR;
 	struct frpc_conn *conn;
 	struct frpc_call *call;
+	struct frpc_txmsg *m;
 	int err;
 
-	err = frpc_get_cmsg(msg, FASTRPC_CMSG_REPLY, &r, sizeof(r));
+	if (c->send.flags || c->send.reserved || c->meta || c->smsg ||
+	    (server && eor))
+		return -EINVAL;
+	err = frpc_wait_send(fs, false, &timeo);
 	if (err)
 		return err;
-	if (r.flags || r.reserved || r.status > FASTRPC_STATUS_MAX)
-		return -EINVAL;
+	m = frpc_txmsg_build(FASTRPC_FRAME_DATA, NULL, 0, NULL, 0, NULL, 0,
+			     &msg->msg_iter, len);
+	if (IS_ERR(m))
+		return PTR_ERR(m);
+	m->eos = eor;
 
-	spin_lock_bh(&fs->lock);
-	call = frpc_pending_find(fs, r.handle);
-	conn = call ? call->conn : NULL;
-	if (conn)
-		kref_get(&conn->ref);
-	spin_unlock_bh(&fs->lock);
-	if (!conn)
-		return -ENOENT;
-
-	err = frpc_conn_wait_tx(conn, &timeo);
-	if (err)
-		goto out_put;
-	we.status = cpu_to_be32(r.status);
-	buf = frpc_build_msg(FASTRPC_FRAME_END, 0, &we, sizeof(we),
-			     &msg->msg_iter, len, conn->version);
-	if (IS_ERR(buf)) {
-		err = PTR_ERR(buf);
-		goto out_put;
-	}
-
-	spin_lock_bh(&conn->lock);
-	/* the connection may have died, or another thread replied */
-	spin_lock(&fs->lock);
-	call = frpc_pending_find(fs, r.handle);
-	spin_unlock(&fs->lock);
+	call = frpc_sock_lock_call(fs, c->send.id, &conn);
 	if (!call) {
-		spin_unlock_bh(&conn->lock);
-		kvfree(buf);
-		err = -ENOENT;
-		goto out_put;
+		kvfree(m);
+		return -ENOENT;
 	}
-	frpc_server_forget(conn, call);
-	frpc_txbuf_set_id(buf, call->id);
-	__frpc_conn_queue(conn, buf);
+	err = 0;
+	if (server ? call->state != FRPC_CALL_OPEN || !call->seen :
+		     !call->stream || call->tx_closed)
+		err = server && call->state == FRPC_CALL_CANCELLED ?
+		      -ECANCELED : -EINVAL;
+	if (!err) {
+		call->tx_closed = eor;
+		frpc_charge_tx(fs, len);
+	}
+	spin_unlock(&fs->lock);
+	if (!err)
+		frpc_call_queue_msg(call, m);
 	spin_unlock_bh(&conn->lock);
-
-	frpc_call_free(call);
-	atomic64_inc(&conn->fn->replies_sent);
-	frpc_conn_kick(conn);
-	err = len;
-out_put:
+	if (err)
+		kvfree(m);
+	else
+		frpc_conn_kick(conn);
 	frpc_conn_put(conn);
-	return err;
+	return err ? err : len;
+}
+
+static int frpc_client_cancel(struct frpc_sock *fs, struct frpc_cmsgs *c,
+			      u32 len)
+{
+	struct frpc_conn *conn;
+	struct frpc_call *call;
+	struct frpc_reap r;
+
+	if (len || c->meta || c->smsg)
+		return -EINVAL;
+	call = frpc_sock_lock_call(fs, c->tag, &conn);
+	if (!call)
+		return -ENOENT;
+	spin_unlock(&fs->lock);
+	frpc_reap_init(&r);
+	frpc_queue_simple(conn, FASTRPC_FRAME_CANCEL, 0, call->id, NULL, 0);
+	frpc_call_finish(call, FASTRPC_CANCELLED, &r);
+	spin_unlock_bh(&conn->lock);
+	frpc_reap(&r);
+	atomic64_inc(&conn->fn->calls_cancelled);
+	frpc_conn_kick(conn);
+	frpc_conn_put(conn);
+	return 0;
+}
+
+static int frpc_server_reply(struct frpc_sock *fs, struct frpc_cmsgs *c,
+			     struct msghdr *msg, u32 len, long timeo)
+{
+	const struct fastrpc_reply *rp = &c->reply;
+	struct fastrpc_wire_end we = {
+		.status = cpu_to_be32(rp->status),
+		.meta_len = cpu_to_be16(c->meta_len),
+		.msg_len = cpu_to_be16(c->smsg_len),
+	};
+	struct frpc_conn *conn;
+	struct frpc_call *call;
+	struct frpc_txmsg *m;
+	struct frpc_reap r;
+	int err = 0;
+
+	if (rp->flags || rp->reserved || rp->status > FASTRPC_STATUS_MAX ||
+	    (msg->msg_flags & MSG_EOR))
+		return -EINVAL;
+	err = frpc_wait_send(fs, false, &timeo);
+	if (err)
+		return err;
+	m = frpc_txmsg_build(FASTRPC_FRAME_END, &we, sizeof(we), c->meta,
+			     c->meta_len, c->smsg, c->smsg_len, &msg->msg_iter,
+			     len);
+	if (IS_ERR(m))
+		return PTR_ERR(m);
+
+	call = frpc_sock_lock_call(fs, rp->handle, &conn);
+	if (!call) {
+		kvfree(m);
+		return -ENOENT;
+	}
+	frpc_reap_init(&r);
+	if (call->state == FRPC_CALL_CANCELLED) {
+		/* the client gave up: the reply is dropped, the handle freed */
+		hash_del(&call->sock_node);
+		call->in_sock = false;
+		fs->npending--;
+		spin_unlock(&fs->lock);
+		list_add(&call->tx_node, &r.calls);
+		atomic64_inc(&conn->fn->replies_dropped);
+		err = -ECANCELED;
+	} else {
+		hash_del(&call->sock_node);
+		call->in_sock = false;
+		fs->npending--;
+		frpc_charge_tx(fs, len);
+		spin_unlock(&fs->lock);
+		call->state = FRPC_CALL_DONE;
+		frpc_call_queue_msg(call, m);
+		m = NULL;
+		atomic64_inc(&conn->fn->replies_sent);
+	}
+	spin_unlock_bh(&conn->lock);
+	kvfree(m);
+	frpc_reap(&r);
+	if (!err)
+		frpc_conn_kick(conn);
+	frpc_conn_put(conn);
+	return err ? err : len;
 }
 
 static int frpc_sendmsg(struct socket *sock, struct msghdr *msg, size_t len)
 {
 	struct frpc_sock *fs = frpc_sk(sock->sk);
+	long timeo = sock_sndtimeo(&fs->sk, msg->msg_flags & MSG_DONTWAIT);
+	enum frpc_sock_role role = READ_ONCE(fs->role);
+	struct frpc_cmsgs c;
+	int err;
 
 	if (msg->msg_flags & ~(MSG_DONTWAIT | MSG_EOR | MSG_NOSIGNAL |
 			       MSG_CMSG_COMPAT))
 		return -EOPNOTSUPP;
+	if (role != FRPC_ROLE_CLIENT && role != FRPC_ROLE_SERVER)
+		return -ENOTCONN;
 	if (len > FASTRPC_MAX_MSG)
 		return -EMSGSIZE;
-	switch (READ_ONCE(fs->role)) {
-	case FRPC_ROLE_CLIENT:
-		return frpc_client_send(fs, msg, len);
-	case FRPC_ROLE_SERVER:
-		return frpc_server_send(fs, msg, len);
+	err = frpc_parse_cmsgs(msg, &c);
+	if (err)
+		return err;
+
+	switch (c.type) {
+	case FASTRPC_CMSG_CALL:
+		return role == FRPC_ROLE_CLIENT ?
+		       frpc_client_call(fs, &c, msg, len, timeo) : -EINVAL;
+	case FASTRPC_CMSG_SEND:
+		return frpc_send_more(fs, &c, msg, len, timeo);
+	case FASTRPC_CMSG_CANCEL:
+		return role == FRPC_ROLE_CLIENT ?
+		       frpc_client_cancel(fs, &c, len) : -EINVAL;
+	case FASTRPC_CMSG_REPLY:
+		return role == FRPC_ROLE_SERVER ?
+		       frpc_server_reply(fs, &c, msg, len, timeo) : -EINVAL;
 	default:
-		return -ENOTCONN;
+		return -EINVAL;
+	}
+}
+
+/*
+ * recvmsg() made room under SO_RCVBUF: grant the credit held back from
+ * the socket's calls.  Each call is found again under its connection's
+ * lock, as it may end meanwhile.
+ */
+static void frpc_sock_grant_owed(struct frpc_sock *fs)
+{
+	for (;;) {
+		struct frpc_conn *conn;
+		struct frpc_call *call;
+		u32 owed;
+
+		spin_lock_bh(&fs->lock);
+		call = list_first_entry_or_null(&fs->owed, struct frpc_call,
+						owed_node);
+		if (!call || fs->rx_bytes >= READ_ONCE(fs->sk.sk_rcvbuf)) {
+			spin_unlock_bh(&fs->lock);
+			return;
+		}
+		conn = call->conn;
+		kref_get(&conn->ref);
+		spin_unlock_bh(&fs->lock);
+
+		spin_lock_bh(&conn->lock);
+		spin_lock(&fs->lock);
+		owed = 0;
+		if (list_first_entry_or_null(&fs->owed, struct frpc_call,
+					     owed_node) == call) {
+			list_del_init(&call->owed_node);
+			owed = call->rx_withheld;
+			call->rx_withheld = 0;
+		}
+		spin_unlock(&fs->lock);
+		if (owed)
+			frpc_credit_call(call, owed);
+		spin_unlock_bh(&conn->lock);
+		frpc_conn_kick(conn);
+		frpc_conn_put(conn);
 	}
 }
 
@@ -435,17 +664,31 @@ static int frpc_wait_rx(struct frpc_sock *fs, long *timeo)
 	return 0;
 }
 
+static int frpc_put_extra(struct msghdr *msg, struct frpc_rxmsg *m)
+{
+	int err = 0;
+
+	if (m->meta_len)
+		err = put_cmsg(msg, SOL_FASTRPC, FASTRPC_CMSG_METADATA,
+			       m->meta_len, m->extra);
+	if (!err && m->smsg_len)
+		err = put_cmsg(msg, SOL_FASTRPC, FASTRPC_CMSG_STATUS_MSG,
+			       m->smsg_len, m->extra + m->meta_len);
+	return err;
+}
+
 static int frpc_recvmsg(struct socket *sock, struct msghdr *msg, size_t size,
 			int flags)
 {
 	struct frpc_sock *fs = frpc_sk(sock->sk);
 	long timeo = sock_rcvtimeo(&fs->sk, flags & MSG_DONTWAIT);
 	bool server = READ_ONCE(fs->role) == FRPC_ROLE_SERVER;
-	struct sk_buff_head frags;
-	struct sockaddr_fastrpc peer;
+	size_t need = CMSG_SPACE(server ? sizeof(struct fastrpc_incoming) :
+					  sizeof(struct fastrpc_result));
 	struct frpc_conn *conn;
-	struct frpc_call *call;
-	u32 len, held;
+	struct frpc_rxmsg *m;
+	bool grant;
+	u32 len;
 	int ret;
 
 	if (flags & ~(MSG_DONTWAIT | MSG_TRUNC | MSG_CMSG_CLOEXEC |
@@ -453,78 +696,105 @@ static int frpc_recvmsg(struct socket *sock, struct msghdr *msg, size_t size,
 		return -EOPNOTSUPP;
 	if (!server && READ_ONCE(fs->role) != FRPC_ROLE_CLIENT)
 		return -ENOTCONN;
+	/* a message read without its tag or handle would be lost */
+	if (msg->msg_controllen < need)
+		return -EINVAL;
 
-	__skb_queue_head_init(&frags);
 	for (;;) {
 		spin_lock_bh(&fs->lock);
-		call = list_first_entry_or_null(&fs->rxq, struct frpc_call,
-						rx_node);
-		if (call)
+		m = list_first_entry_or_null(&fs->rxq, struct frpc_rxmsg, node);
+		if (m)
 			break;
 		spin_unlock_bh(&fs->lock);
 		ret = frpc_wait_rx(fs, &timeo);
 		if (ret)
 			return ret;
 	}
-
-	/* Take the message; a server call stays, answerable by its handle. */
-	list_del_init(&call->rx_node);
+	list_del_init(&m->node);
+	list_del_init(&m->call_node);
 	fs->rxq_len--;
-	skb_queue_splice_init(&call->frags, &frags);
-	len = call->len;
-	held = call->held;
-	call->len = 0;
-	call->held = 0;
-	conn = call->conn;
+	fs->rx_bytes -= m->held;
+	m->held = 0;
+	if (server && !(m->flags & FASTRPC_IN_CONT)) {
+		struct frpc_call *call = frpc_sock_find(fs, m->id);
+
+		if (call)
+			call->seen = true;
+	}
+	if (!server && m->eor)
+		fs->ncalls--;
+	grant = !list_empty(&fs->owed) &&
+		fs->rx_bytes < READ_ONCE(fs->sk.sk_rcvbuf);
+	spin_unlock_bh(&fs->lock);
+	if (!server && m->eor)
+		frpc_sock_wake_out(&fs->sk);
+
 	if (server) {
 		struct fastrpc_incoming in = {
-			.handle = ++fs->next_handle,
-			.method = call->method,
+			.handle = m->id,
+			.method = m->method,
+			.flags = m->flags,
+			.timeout_ns = m->timeout_ns,
 		};
 
-		call->key = in.handle;
-		call->state = FRPC_CALL_PENDING;
-		hash_add(fs->pending, &call->sock_node, in.handle);
-		fs->npending++;
-		kref_get(&conn->ref);
-		peer = conn->peer;
-		spin_unlock_bh(&fs->lock);
 		ret = put_cmsg(msg, SOL_FASTRPC, FASTRPC_CMSG_INCOMING,
 			       sizeof(in), &in);
 		if (msg->msg_name) {
-			memcpy(msg->msg_name, &peer, sizeof(peer));
-			msg->msg_namelen = sizeof(peer);
+			memcpy(msg->msg_name, &m->conn->peer,
+			       sizeof(m->conn->peer));
+			msg->msg_namelen = sizeof(m->conn->peer);
 		}
 	} else {
 		struct fastrpc_result res = {
-			.tag = call->key,
-			.status = call->status,
+			.tag = m->id,
+			.status = m->status,
 		};
 
-		call->in_sock = false;
-		fs->ncalls--;
-		spin_unlock_bh(&fs->lock);
-		frpc_sock_wake_out(&fs->sk);
 		ret = put_cmsg(msg, SOL_FASTRPC, FASTRPC_CMSG_RESULT,
 			       sizeof(res), &res);
 	}
-
 	if (!ret)
-		ret = frpc_frags_copy_out(&frags, msg, min_t(size_t, len, size));
-	else
-		__skb_queue_purge(&frags);
-	frpc_conn_rx_release(conn, held);
-	if (server)
-		frpc_conn_put(conn);
-	else
-		frpc_call_free(call);
+		ret = frpc_put_extra(msg, m);
+	len = m->len;
+	if (!ret)
+		ret = frpc_rxmsg_copy_out(m, msg, min_t(size_t, len, size));
+
+	/* the bytes are consumed: the connection window reopens */
+	conn = m->conn;
+	spin_lock_bh(&conn->lock);
+	frpc_credit_conn(conn, len);
+	spin_unlock_bh(&conn->lock);
+	frpc_conn_kick(conn);
+	if (m->eor)
+		msg->msg_flags |= MSG_EOR;
+	frpc_rxmsg_free(m);
+	if (grant)
+		frpc_sock_grant_owed(fs);
 	if (ret < 0)
 		return ret;
 
-	msg->msg_flags |= MSG_EOR;
 	if (len > size)
 		msg->msg_flags |= MSG_TRUNC;
 	return flags & MSG_TRUNC ? len : ret;
+}
+
+static int frpc_shutdown(struct socket *sock, int how)
+{
+	struct frpc_sock *fs = frpc_sk(sock->sk);
+	int err = -ENOTCONN;
+
+	if (how != SHUT_RD && how != SHUT_RDWR && how != SHUT_WR)
+		return -EINVAL;
+	lock_sock(&fs->sk);
+	if (fs->role == FRPC_ROLE_SERVER) {
+		err = how == SHUT_WR ? -EOPNOTSUPP : 0;
+		if (!err)
+			frpc_server_shutdown(fs);
+	} else if (fs->role == FRPC_ROLE_CLIENT) {
+		err = -EOPNOTSUPP;
+	}
+	release_sock(&fs->sk);
+	return err;
 }
 
 static int frpc_setsockopt(struct socket *sock, int level, int optname,
@@ -577,7 +847,10 @@ static int frpc_getsockopt(struct socket *sock, int level, int optname,
 		u.feat.max_msg = FASTRPC_MAX_MSG;
 		u.feat.max_calls = FRPC_MAX_CALLS_CEIL;
 		u.feat.default_calls = FRPC_DEFAULT_CALLS;
-		u.feat.features = FASTRPC_FEAT_SHARED_CONN;
+		u.feat.features = FASTRPC_FEAT_SHARED_CONN |
+				  FASTRPC_FEAT_STREAMING |
+				  FASTRPC_FEAT_DEADLINES |
+				  FASTRPC_FEAT_METADATA | FASTRPC_FEAT_FLOW;
 		if (IS_ENABLED(CONFIG_IPV6))
 			u.feat.features |= FASTRPC_FEAT_IPV6;
 		/* older callers may know a shorter struct */
@@ -597,9 +870,13 @@ static int frpc_getsockopt(struct socket *sock, int level, int optname,
 		u.info.calls_in_flight = fs->role == FRPC_ROLE_SERVER ?
 					 fs->npending : fs->ncalls;
 		u.info.rx_queued = fs->rxq_len;
+		u.info.tx_queued = fs->tx_queued;
+		u.info.rx_bytes = fs->rx_bytes;
 		spin_unlock_bh(&fs->lock);
-		if (fs->conn)
+		if (fs->conn) {
 			u.info.conn_id = fs->conn->id;
+			u.info.rtt_us = READ_ONCE(fs->conn->srtt_us);
+		}
 		release_sock(&fs->sk);
 		size = sizeof(u.info);
 		break;
@@ -611,46 +888,85 @@ static int frpc_getsockopt(struct socket *sock, int level, int optname,
 	return 0;
 }
 
-/* Cancel a client socket's calls and drop its queued results. */
+/* Free queued messages; their connections' credit goes back if alive. */
+static void frpc_sock_purge_rxq(struct frpc_sock *fs)
+{
+	struct frpc_rxmsg *m;
+
+	for (;;) {
+		spin_lock_bh(&fs->lock);
+		m = list_first_entry_or_null(&fs->rxq, struct frpc_rxmsg, node);
+		if (m) {
+			list_del_init(&m->node);
+			list_del_init(&m->call_node);
+			fs->rxq_len--;
+			fs->rx_bytes -= m->held;
+		}
+		spin_unlock_bh(&fs->lock);
+		if (!m)
+			return;
+		spin_lock_bh(&m->conn->lock);
+		frpc_credit_conn(m->conn, m->len);
+		spin_unlock_bh(&m->conn->lock);
+		frpc_rxmsg_free(m);
+	}
+}
+
+/* Cancel a client socket's open calls. */
 static void frpc_client_release(struct frpc_sock *fs)
 {
 	struct frpc_conn *conn = fs->conn;
-	struct frpc_call *call, *tmp;
+	struct frpc_call *call;
 	struct hlist_node *n;
-	LIST_HEAD(dead);
+	struct frpc_reap r;
 	int bkt;
 
+	frpc_reap_init(&r);
 	spin_lock_bh(&conn->lock);
 	spin_lock(&fs->lock);
 	fs->dead = true;
-	hash_for_each_safe(fs->tags, bkt, n, call, sock_node) {
-		struct frpc_txbuf *buf;
-
-		hash_del(&call->sock_node);
-		call->in_sock = false;
-		frpc_call_unlink(call);
-		buf = frpc_build_ctrl(conn->version, FASTRPC_FRAME_CANCEL,
-				      call->id, NULL, 0, GFP_ATOMIC);
-		if (buf)
-			__frpc_conn_queue(conn, buf);
-		list_add_tail(&call->rx_node, &dead);
-	}
-	list_for_each_entry_safe(call, tmp, &fs->rxq, rx_node)
-		list_move_tail(&call->rx_node, &dead);
-	fs->rxq_len = 0;
-	fs->ncalls = 0;
 	spin_unlock(&fs->lock);
-	spin_unlock_bh(&conn->lock);
-
-	list_for_each_entry_safe(call, tmp, &dead, rx_node) {
-		list_del_init(&call->rx_node);
-		call->in_sock = false;
-		frpc_call_free(call);
+	/* calls on older, dead connections have all ended already */
+	hash_for_each_safe(fs->tags, bkt, n, call, sock_node) {
+		if (WARN_ON_ONCE(call->conn != conn))
+			continue;
+		frpc_queue_simple(conn, FASTRPC_FRAME_CANCEL, 0, call->id,
+				  NULL, 0);
+		frpc_call_finish(call, FASTRPC_CANCELLED, &r);
 	}
+	spin_unlock_bh(&conn->lock);
+	frpc_reap(&r);
+	frpc_sock_purge_rxq(fs);
 	frpc_conn_kick(conn);
 	frpc_conn_unuse(conn);
 	frpc_conn_put(conn);
 	fs->conn = NULL;
+}
+
+/* After its connections are gone: free calls cancelled but not answered. */
+static void frpc_server_release(struct frpc_sock *fs)
+{
+	struct frpc_call *call;
+	struct hlist_node *n;
+	struct frpc_reap r;
+	int bkt;
+
+	spin_lock_bh(&fs->lock);
+	fs->dead = true;
+	spin_unlock_bh(&fs->lock);
+	frpc_server_close(fs);
+	frpc_sock_purge_rxq(fs);
+
+	frpc_reap_init(&r);
+	spin_lock_bh(&fs->lock);
+	hash_for_each_safe(fs->pending, bkt, n, call, sock_node) {
+		hash_del(&call->sock_node);
+		call->in_sock = false;
+		fs->npending--;
+		list_add(&call->tx_node, &r.calls);
+	}
+	spin_unlock_bh(&fs->lock);
+	frpc_reap(&r);
 }
 
 static int frpc_release(struct socket *sock)
@@ -663,15 +979,10 @@ static int frpc_release(struct socket *sock)
 	fs = frpc_sk(sk);
 
 	lock_sock(sk);
-	if (fs->role == FRPC_ROLE_CLIENT) {
+	if (fs->role == FRPC_ROLE_CLIENT)
 		frpc_client_release(fs);
-	} else {
-		spin_lock_bh(&fs->lock);
-		fs->dead = true;
-		spin_unlock_bh(&fs->lock);
-		/* fails every accepted connection, which empties our queues */
-		frpc_server_close(fs);
-	}
+	else
+		frpc_server_release(fs);
 	sock_orphan(sk);
 	sock->sk = NULL;
 	release_sock(sk);
@@ -691,7 +1002,7 @@ static struct proto_ops frpc_ops = {
 	.poll		= frpc_poll,
 	.ioctl		= sock_no_ioctl,
 	.listen		= frpc_listen,
-	.shutdown	= sock_no_shutdown,
+	.shutdown	= frpc_shutdown,
 	.setsockopt	= frpc_setsockopt,
 	.getsockopt	= frpc_getsockopt,
 	.sendmsg	= frpc_sendmsg,
@@ -719,6 +1030,7 @@ static int frpc_create(struct net *net, struct socket *sock, int protocol,
 	fs = frpc_sk(sk);
 	spin_lock_init(&fs->lock);
 	INIT_LIST_HEAD(&fs->rxq);
+	INIT_LIST_HEAD(&fs->owed);
 	hash_init(fs->tags);
 	hash_init(fs->pending);
 	fs->max_calls = FRPC_DEFAULT_CALLS;

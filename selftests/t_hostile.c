@@ -69,6 +69,8 @@ static uint8_t *put_hello(uint8_t *p, uint8_t version, uint32_t magic)
 		.max_version = version,
 		.max_frame = htonl(FASTRPC_MAX_FRAME),
 		.max_msg = htonl(FASTRPC_MAX_MSG),
+		.call_window = htonl(FASTRPC_MIN_CALL_WINDOW),
+		.conn_window = htonl(FASTRPC_MIN_CONN_WINDOW),
 	};
 
 	p = put_hdr(p, version, FASTRPC_FRAME_HELLO, 0, 0, sizeof(hello));
@@ -390,7 +392,8 @@ TEST_F(hostile, raw_call_roundtrip)
 	ASSERT_EQ(sizeof(end) + 11, ntohl(h.length));
 	memcpy(&end, buf, sizeof(end));
 	EXPECT_EQ(FASTRPC_OK, ntohl(end.status));
-	EXPECT_EQ(0U, end.reserved);
+	EXPECT_EQ(0U, end.meta_len);
+	EXPECT_EQ(0U, end.msg_len);
 	EXPECT_EQ(0, memcmp(buf + sizeof(end), "hello world", 11));
 
 	/* An unknown method: the status comes back in END. */

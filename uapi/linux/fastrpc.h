@@ -27,10 +27,24 @@
  *    sendmsg() with a FASTRPC_CMSG_REPLY control message naming that handle
  *    answers the call.  Several threads may recvmsg() on one server socket.
  *
- *  - Every message returned by recvmsg() is complete and has MSG_EOR set.
- *    A buffer too small for it gets the first part, MSG_TRUNC in msg_flags,
- *    and the rest is discarded; passing MSG_TRUNC in flags makes recvmsg()
- *    return the full length, as packet sockets do.
+ *  - Each recvmsg() returns exactly one complete message.  MSG_EOR marks
+ *    the last message of a call in that direction: the client's result
+ *    (which carries the call's final status), or the client's last request
+ *    message as seen by the server.  Unary calls have one message each way,
+ *    so every message of a unary call has MSG_EOR.  A buffer too small for
+ *    a message gets the first part, MSG_TRUNC in msg_flags, and the rest is
+ *    discarded; passing MSG_TRUNC in flags makes recvmsg() return the full
+ *    length, as packet sockets do.
+ *
+ *  - Streaming: a call started with FASTRPC_CALL_STREAM stays open after
+ *    its first message; the client sends more with FASTRPC_CMSG_SEND and
+ *    ends its side with MSG_EOR.  The server may send any number of
+ *    messages with FASTRPC_CMSG_SEND before its final FASTRPC_CMSG_REPLY.
+ *    Each call is flow controlled on its own (see "Flow control" below).
+ *
+ *  - Every call ends with exactly one result at the client: the server's
+ *    status, or one the kernel made (CANCELLED, DEADLINE_EXCEEDED,
+ *    UNAVAILABLE, RESOURCE_EXHAUSTED).
  *
  * All structures are fixed-size; reserved fields must be zero on input and
  * are zero on output.  A structure given with the wrong length is refused
@@ -77,15 +91,42 @@ enum fastrpc_cmsg_type {
 	FASTRPC_CMSG_RESULT	= 2,	/* recvmsg, client: struct fastrpc_result */
 	FASTRPC_CMSG_INCOMING	= 3,	/* recvmsg, server: struct fastrpc_incoming */
 	FASTRPC_CMSG_REPLY	= 4,	/* sendmsg, server: struct fastrpc_reply */
+	FASTRPC_CMSG_SEND	= 5,	/* sendmsg: struct fastrpc_send */
+	FASTRPC_CMSG_CANCEL	= 6,	/* sendmsg, client: __u64 tag, no data */
+	FASTRPC_CMSG_METADATA	= 7,	/* both ways: metadata entries */
+	FASTRPC_CMSG_STATUS_MSG	= 8,	/* REPLY / last RESULT: UTF-8 text */
 };
+
+/*
+ * FASTRPC_CMSG_METADATA: request headers (with FASTRPC_CMSG_CALL, and on
+ * the first FASTRPC_CMSG_INCOMING) or reply trailers (with
+ * FASTRPC_CMSG_REPLY, and on the final FASTRPC_CMSG_RESULT).  The data is
+ * a sequence of entries, each a struct fastrpc_meta_entry followed by the
+ * key and then the value bytes, with no padding.  Keys are 1..255 bytes,
+ * values 0..65535 bytes, and the whole sequence at most
+ * FASTRPC_MAX_METADATA bytes; the kernel checks the framing and passes the
+ * bytes through unchanged.
+ */
+struct fastrpc_meta_entry {
+	__u8	key_len;
+	__u8	reserved;	/* zero */
+	__be16	value_len;
+};
+
+/* FASTRPC_CMSG_STATUS_MSG: at most this many bytes, no NUL needed. */
+#define FASTRPC_MAX_STATUS_MSG	1024
+#define FASTRPC_MAX_METADATA	4096
 
 /**
  * struct fastrpc_call - start a call (client sendmsg)
  * @tag:	the caller's name for the call, echoed in its result.  Tags must
  *		be unique among the socket's calls in flight (EEXIST otherwise)
  * @method:	method number, passed to the server untouched
- * @flags:	zero (no flags are defined yet)
- * @timeout_ns:	zero; reserved for deadlines
+ * @flags:	FASTRPC_CALL_* bits
+ * @timeout_ns:	deadline relative to now, in nanoseconds; 0 for none.  When
+ *		it passes the call ends with FASTRPC_DEADLINE_EXCEEDED and the
+ *		server is told to cancel it; the server's socket sees the time
+ *		left in struct fastrpc_incoming
  * @reserved:	zero
  */
 struct fastrpc_call {
@@ -96,11 +137,31 @@ struct fastrpc_call {
 	__u64	reserved;
 };
 
+/* The call stays open after this message: more follow with CMSG_SEND. */
+#define FASTRPC_CALL_STREAM	(1U << 0)
+#define FASTRPC_CALL_ALL	FASTRPC_CALL_STREAM
+
 /**
- * struct fastrpc_result - how a call ended (client recvmsg)
+ * struct fastrpc_send - another message on an open call (sendmsg)
+ * @id:		client: the call's tag; server: the call's handle
+ * @flags:	zero
+ * @reserved:	zero
+ *
+ * A client's MSG_EOR ends its side of the call (half-close).  A server
+ * ends the call with FASTRPC_CMSG_REPLY, never with this.
+ */
+struct fastrpc_send {
+	__u64	id;
+	__u32	flags;
+	__u32	reserved;
+};
+
+/**
+ * struct fastrpc_result - a message of a call, or how it ended (client recvmsg)
  * @tag:	the tag given in struct fastrpc_call
- * @status:	enum fastrpc_status; the payload is the server's reply for
- *		FASTRPC_OK and whatever the server sent with an error status
+ * @status:	with MSG_EOR: enum fastrpc_status, the end of the call; the
+ *		payload is the server's last message.  Without MSG_EOR: 0,
+ *		one message of a streaming reply
  * @flags:	zero
  */
 struct fastrpc_result {
@@ -115,8 +176,9 @@ struct fastrpc_result {
  *		struct fastrpc_reply.  Handles of finished calls are not reused
  *		soon: a stale handle gets ENOENT
  * @method:	method number sent by the client
- * @flags:	zero
- * @timeout_ns:	zero; reserved for deadlines
+ * @flags:	FASTRPC_IN_* bits
+ * @timeout_ns:	time left before the client's deadline when the call
+ *		arrived; 0 for none.  The kernel cancels the call then
  * @reserved:	zero
  */
 struct fastrpc_incoming {
@@ -126,6 +188,13 @@ struct fastrpc_incoming {
 	__u64	timeout_ns;
 	__u64	reserved;
 };
+
+/* Not the call's first message: the handle was given before. */
+#define FASTRPC_IN_CONT		(1U << 0)
+/* The call was cancelled (by the client, its deadline or its connection
+ * going away): no data, MSG_EOR set.  A later reply gets ECANCELED.
+ */
+#define FASTRPC_IN_CANCELLED	(1U << 1)
 
 /**
  * struct fastrpc_reply - answer a call (server sendmsg)
@@ -180,9 +249,24 @@ enum fastrpc_sockopt {
 	FASTRPC_SOCK_INFO	= 3,
 };
 
+/*
+ * Flow control, per socket: the bytes of messages accepted by sendmsg()
+ * and not yet written to TCP are charged to SO_SNDBUF (one message is
+ * always accepted when nothing is queued, so a message larger than the
+ * buffer can still go); past it sendmsg() blocks or fails with EAGAIN and
+ * poll() drops POLLOUT.  Complete received messages not yet read are
+ * charged to SO_RCVBUF; past it the kernel stops granting the peer credit
+ * for this socket's calls, so the peer's senders stop, call by call,
+ * instead of the connection stalling.
+ */
+
 /* Bits of fastrpc_features.features. */
 #define FASTRPC_FEAT_IPV6	(1ULL << 0)
 #define FASTRPC_FEAT_SHARED_CONN (1ULL << 1)
+#define FASTRPC_FEAT_STREAMING	(1ULL << 2)	/* CALL_STREAM, CMSG_SEND */
+#define FASTRPC_FEAT_DEADLINES	(1ULL << 3)	/* timeout_ns, CMSG_CANCEL */
+#define FASTRPC_FEAT_METADATA	(1ULL << 4)	/* CMSG_METADATA, STATUS_MSG */
+#define FASTRPC_FEAT_FLOW	(1ULL << 5)	/* per-call credit windows */
 
 /**
  * struct fastrpc_features - what the loaded module supports
@@ -216,13 +300,21 @@ struct fastrpc_features {
  * @rx_queued:	complete messages waiting for recvmsg()
  * @conn_id:	client: id of the shared connection in use (0 if none);
  *		two sockets with the same conn_id share one TCP connection
+ * @tx_queued:	bytes of messages accepted by sendmsg() and not yet sent
+ * @rx_bytes:	bytes of complete messages waiting for recvmsg()
+ * @rtt_us:	client: smoothed keepalive round trip of the connection, 0
+ *		if not measured yet
  * @reserved:	zero
  */
 struct fastrpc_sock_info {
 	__u32	calls_in_flight;
 	__u32	rx_queued;
 	__u64	conn_id;
-	__u64	reserved[4];
+	__u32	tx_queued;
+	__u32	rx_bytes;
+	__u32	rtt_us;
+	__u32	reserved0;
+	__u64	reserved[2];
 };
 
 /*
@@ -232,7 +324,13 @@ struct fastrpc_sock_info {
  * The TCP stream is a sequence of frames.  Each frame is a 12-byte header
  * followed by @length bytes of payload.  All integers are big-endian.
  * Calls are started by the connecting side only; call ids are chosen by it,
- * are nonzero, and are never reused on one connection.
+ * are nonzero, strictly increasing and never reused on one connection.
+ *
+ * Flow control: the message bytes of DATA, CALL and END frames (not their
+ * heads) count against two windows of the receiver, one per call and
+ * direction, one per connection and direction.  They start at the sizes
+ * the receiver announced in HELLO and grow by CREDIT frames.  A sender
+ * never exceeds them; a receiver treats excess as FASTRPC_WERR_FLOW.
  */
 #define FASTRPC_PROTO_V1	1
 #define FASTRPC_PROTO_MIN	FASTRPC_PROTO_V1
@@ -261,8 +359,8 @@ enum fastrpc_frame_type {
 	FASTRPC_FRAME_CALL	= 3,	/* call: struct fastrpc_wire_call + data */
 	FASTRPC_FRAME_DATA	= 4,	/* call: message bytes */
 	FASTRPC_FRAME_END	= 5,	/* call: struct fastrpc_wire_end + data */
-	FASTRPC_FRAME_CANCEL	= 6,	/* call: no payload */
-	FASTRPC_FRAME_CREDIT	= 7,	/* reserved */
+	FASTRPC_FRAME_CANCEL	= 6,	/* call, client to server: no payload */
+	FASTRPC_FRAME_CREDIT	= 7,	/* struct fastrpc_wire_credit */
 	FASTRPC_FRAME_PING	= 8,	/* connection: 8 opaque bytes */
 	FASTRPC_FRAME_PONG	= 9,	/* connection: the PING's 8 bytes */
 	FASTRPC_FRAME_GOAWAY	= 10,	/* connection: struct fastrpc_wire_error */
@@ -272,7 +370,8 @@ enum fastrpc_frame_type {
 
 /* Frame flags. */
 #define FASTRPC_FF_EOM		0x0001	/* last fragment of a message */
-#define FASTRPC_FF_ALL		FASTRPC_FF_EOM
+#define FASTRPC_FF_EOS		0x0002	/* client: its last message (half-close) */
+#define FASTRPC_FF_ALL		(FASTRPC_FF_EOM | FASTRPC_FF_EOS)
 
 /* Limits of protocol version 1. */
 enum fastrpc_wire_limits {
@@ -281,6 +380,9 @@ enum fastrpc_wire_limits {
 	FASTRPC_MAX_FRAME	= 65536,
 	/* largest message of one call in either direction */
 	FASTRPC_MAX_MSG		= 4 << 20,
+	/* smallest windows a receiver may announce */
+	FASTRPC_MIN_CALL_WINDOW	= 65536,
+	FASTRPC_MIN_CONN_WINDOW	= 1 << 20,
 };
 
 /**
@@ -291,6 +393,9 @@ enum fastrpc_wire_limits {
  * @reserved:	zero
  * @max_frame:	largest frame payload the sender accepts
  * @max_msg:	largest message the sender accepts
+ * @call_window: initial flow-control window of each call, bytes the peer
+ *		may send on a call before the sender of this HELLO grants more
+ * @conn_window: initial window of the whole connection
  * @features:	reserved feature bits, zero in v1
  *
  * The connecting side sends its HELLO first; the accepting side answers
@@ -304,46 +409,68 @@ struct fastrpc_wire_hello {
 	__be16	reserved;
 	__be32	max_frame;
 	__be32	max_msg;
+	__be32	call_window;
+	__be32	conn_window;
 	__be64	features;
 };
 
 /**
  * struct fastrpc_wire_call - payload head of a CALL frame
  * @method:	method number
- * @flags:	zero in v1
- * @timeout_ns:	zero in v1
+ * @meta_len:	bytes of metadata entries following this head
+ * @reserved:	zero
+ * @timeout_ns:	time left to the client's deadline when sent; 0 for none
  *
- * Request bytes follow in the same frame; if the request does not fit,
- * the CALL frame lacks FASTRPC_FF_EOM and DATA frames carry the rest.
+ * Metadata, then the first request bytes, follow in the same frame; if
+ * the first message does not fit, the CALL frame lacks FASTRPC_FF_EOM and
+ * DATA frames carry the rest.  Later messages of a streaming call are
+ * DATA frames; the client's last frame has FASTRPC_FF_EOS.
  */
 struct fastrpc_wire_call {
 	__be32	method;
-	__be32	flags;
+	__be16	meta_len;
+	__be16	reserved;
 	__be64	timeout_ns;
 };
 
 /**
  * struct fastrpc_wire_end - payload head of an END frame (server to client)
  * @status:	enum fastrpc_status
- * @reserved:	zero
+ * @meta_len:	bytes of trailer entries following this head
+ * @msg_len:	bytes of status message following the trailers
  *
- * Reply bytes follow.  A reply that does not fit in one frame is sent as
- * DATA frames first; the END frame carries the last fragment and always
- * has FASTRPC_FF_EOM.  END finishes the call.
+ * Trailers, status message and then the last reply bytes follow.  A last
+ * message that does not fit in one frame is sent as DATA frames first;
+ * the END frame carries its last fragment and always has FASTRPC_FF_EOM.
+ * END finishes the call.  Earlier reply messages of a streaming call are
+ * DATA frames, each message ending with FASTRPC_FF_EOM.
  */
 struct fastrpc_wire_end {
 	__be32	status;
-	__be32	reserved;
+	__be16	meta_len;
+	__be16	msg_len;
 };
 
 /**
  * struct fastrpc_wire_error - payload of ERROR and GOAWAY frames
  * @code:	enum fastrpc_wire_error_code
- * @reserved:	zero
+ * @last_id:	GOAWAY: the highest call id the sender will still answer;
+ *		calls above it were not seen and may be retried elsewhere.
+ *		ERROR: zero
  */
 struct fastrpc_wire_error {
 	__be32	code;
-	__be32	reserved;
+	__be32	last_id;
+};
+
+/**
+ * struct fastrpc_wire_credit - payload of a CREDIT frame
+ * @increment:	bytes added to the window: the call's if the frame's call id
+ *		is nonzero, else the connection's.  Zero is an error; a window
+ *		may not exceed 2^31 - 1
+ */
+struct fastrpc_wire_credit {
+	__be32	increment;
 };
 
 enum fastrpc_wire_error_code {
@@ -353,6 +480,8 @@ enum fastrpc_wire_error_code {
 	FASTRPC_WERR_FRAME_SIZE	= 3,	/* frame or message over the limit */
 	FASTRPC_WERR_CALL_ID	= 4,	/* unknown, zero or reused call id */
 	FASTRPC_WERR_RESOURCE	= 5,	/* peer exceeded a resource limit */
+	FASTRPC_WERR_FLOW	= 6,	/* data beyond the flow-control window */
+	FASTRPC_WERR_IDLE	= 7,	/* GOAWAY: connection idle too long */
 };
 
 #endif /* _UAPI_LINUX_FASTRPC_H */

@@ -1,0 +1,448 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Transmit: control frames, the per-call message queues and the scheduler
+ * that cuts them into frames.
+ *
+ * Control frames (HELLO, CREDIT, CANCEL, PONG, bare END, GOAWAY) go first.
+ * Calls with data and credit wait in conn->ready; each turn takes one
+ * frame of at most FRPC_TX_QUANTUM data bytes from the call at the head
+ * and puts the call back at the tail, so a 64 MiB stream and a 100-byte
+ * call share the connection frame by frame instead of one behind the other.
+ *
+ * The frame being written lives in conn->cur under tx_mutex; TCP may take
+ * it in pieces.  Picking the next frame, and freeing what the last one
+ * used, happen under conn->lock.  A message whose call goes away while one
+ * of its frames is half written is kept (conn->cur_orphan) until that frame
+ * is out, so the stream stays well formed.
+ */
+#include <linux/slab.h>
+#include <linux/vmalloc.h>
+
+#include "frpc.h"
+
+enum { FRPC_CTRL_MAX = 256 << 10 };	/* queued control bytes, bound */
+
+struct frpc_txbuf *frpc_build_ctrl(u8 version, u8 type, u16 flags,
+				   u32 call_id, const void *payload, u32 len,
+				   gfp_t gfp)
+{
+	struct frpc_txbuf *buf;
+
+	buf = kmalloc(struct_size(buf, data, FASTRPC_FRAME_HDR_LEN + len), gfp);
+	if (!buf)
+		return NULL;
+	buf->len = FASTRPC_FRAME_HDR_LEN + len;
+	frpc_put_hdr(buf->data, version, type, flags, call_id, len);
+	if (len)
+		memcpy(buf->data + FASTRPC_FRAME_HDR_LEN, payload, len);
+	return buf;
+}
+
+void frpc_queue_ctrl(struct frpc_conn *conn, struct frpc_txbuf *buf)
+{
+	lockdep_assert_held(&conn->lock);
+	if (conn->torn_down) {
+		kfree(buf);
+		return;
+	}
+	list_add_tail(&buf->node, &conn->ctrlq);
+	conn->ctrl_bytes += buf->len;
+}
+
+/* Queue a small control frame from any context; conn->lock held. */
+int frpc_queue_simple(struct frpc_conn *conn, u8 type, u16 flags, u32 id,
+		      const void *payload, u32 len)
+{
+	struct frpc_txbuf *buf;
+
+	lockdep_assert_held(&conn->lock);
+	/* a peer flooding PINGs must not grow our queue without bound */
+	if (type == FASTRPC_FRAME_PONG && conn->ctrl_bytes > FRPC_CTRL_MAX)
+		return -ENOBUFS;
+	buf = frpc_build_ctrl(conn->version, type, flags, id, payload, len,
+			      GFP_ATOMIC);
+	if (!buf)
+		return -ENOMEM;
+	frpc_queue_ctrl(conn, buf);
+	return 0;
+}
+
+int frpc_queue_end(struct frpc_conn *conn, u32 id, u32 status)
+{
+	struct fastrpc_wire_end end = { .status = cpu_to_be32(status) };
+
+	return frpc_queue_simple(conn, FASTRPC_FRAME_END, FASTRPC_FF_EOM, id,
+				 &end, sizeof(end));
+}
+
+/*
+ * Copy a message from user space: head (CALL or END head), extra bytes
+ * (metadata, status message) and the message itself.
+ */
+struct frpc_txmsg *frpc_txmsg_build(u8 head_type, const void *head,
+				    u32 head_len, const void *meta, u32 meta_len,
+				    const void *smsg, u32 smsg_len,
+				    struct iov_iter *from, u32 len)
+{
+	u32 extra_len = meta_len + smsg_len;
+	struct frpc_txmsg *m;
+
+	m = kvmalloc(struct_size(m, buf, head_len + extra_len + len),
+		     GFP_KERNEL);
+	if (!m)
+		return ERR_PTR(-ENOMEM);
+	INIT_LIST_HEAD(&m->node);
+	m->head_type = head_type;
+	m->head_len = head_len + extra_len;
+	m->len = len;
+	m->off = 0;
+	m->eos = 0;
+	m->head_sent = 0;
+	if (head_len)
+		memcpy(m->buf, head, head_len);
+	if (meta_len)
+		memcpy(m->buf + head_len, meta, meta_len);
+	if (smsg_len)
+		memcpy(m->buf + head_len + meta_len, smsg, smsg_len);
+	if (len && copy_from_iter(m->buf + m->head_len, len, from) != len) {
+		kvfree(m);
+		return ERR_PTR(-EFAULT);
+	}
+	return m;
+}
+
+/* Can the call's next frame go out with the credit it has? */
+static bool frpc_call_sendable(struct frpc_call *call)
+{
+	struct frpc_txmsg *m;
+
+	m = list_first_entry_or_null(&call->txq, struct frpc_txmsg, node);
+	if (!m)
+		return false;
+	/* a head, an empty message or an END's last piece may need none */
+	if (m->off == m->len || (m->head_type == FASTRPC_FRAME_CALL && !m->head_sent))
+		return true;
+	return call->tx_credit > 0;
+}
+
+void frpc_call_tx_ready(struct frpc_call *call)
+{
+	struct frpc_conn *conn = call->conn;
+
+	lockdep_assert_held(&conn->lock);
+	if (list_empty(&call->tx_node) && frpc_call_sendable(call))
+		list_add_tail(&call->tx_node, &conn->ready);
+}
+
+static void frpc_sock_tx_done(struct frpc_sock *fs, u32 bytes)
+{
+	bool wake;
+
+	if (!fs || !bytes)
+		return;
+	spin_lock(&fs->lock);
+	fs->tx_queued -= bytes;
+	wake = fs->tx_queued < READ_ONCE(fs->sk.sk_sndbuf);
+	spin_unlock(&fs->lock);
+	if (wake)
+		frpc_sock_wake_out(&fs->sk);
+}
+
+void frpc_call_queue_msg(struct frpc_call *call, struct frpc_txmsg *m)
+{
+	lockdep_assert_held(&call->conn->lock);
+	list_add_tail(&m->node, &call->txq);
+	frpc_call_tx_ready(call);
+}
+
+/* Forget what a call had left to send; conn->lock held. */
+void frpc_call_drop_tx(struct frpc_call *call)
+{
+	struct frpc_conn *conn = call->conn;
+	struct frpc_txmsg *m, *tmp;
+	u32 unsent = 0;
+
+	lockdep_assert_held(&conn->lock);
+	list_del_init(&call->tx_node);
+	list_for_each_entry_safe(m, tmp, &call->txq, node) {
+		list_del_init(&m->node);
+		unsent += m->len - m->off;
+		if (m == conn->cur_msg)
+			conn->cur_orphan = m;	/* its frame is half written */
+		else
+			kvfree(m);
+	}
+	frpc_sock_tx_done(call->fs, unsent);
+}
+
+/*
+ * Pick the next frame into conn->cur.  Returns false when nothing can go:
+ * queues empty, or every call with data is waiting for credit.
+ */
+static bool frpc_tx_pick(struct frpc_conn *conn)
+{
+	struct frpc_txframe *f = &conn->cur;
+	struct frpc_txbuf *buf;
+	struct frpc_call *call;
+
+	lockdep_assert_held(&conn->lock);
+	buf = list_first_entry_or_null(&conn->ctrlq, struct frpc_txbuf, node);
+	if (buf) {
+		list_del(&buf->node);
+		conn->ctrl_bytes -= buf->len;
+		f->ctrl = buf;
+		f->iov[0].iov_base = buf->data;
+		f->iov[0].iov_len = buf->len;
+		f->niov = 1;
+		f->left = buf->len;
+		return true;
+	}
+	if (conn->state != FRPC_CONN_READY && conn->state != FRPC_CONN_DRAINING)
+		return false;
+
+	while ((call = list_first_entry_or_null(&conn->ready, struct frpc_call,
+						tx_node))) {
+		struct frpc_txmsg *m;
+		u32 left, chunk, plen;
+		bool head, last;
+		u16 flags;
+		u8 type;
+
+		m = list_first_entry(&call->txq, struct frpc_txmsg, node);
+		left = m->len - m->off;
+		chunk = frpc_frame_chunk(left, call->tx_credit, conn->tx_credit);
+		if (left && !chunk && !conn->tx_credit)
+			return false;	/* the connection window is shut */
+		list_del_init(&call->tx_node);
+
+		if (m->head_type == FASTRPC_FRAME_END) {
+			/* END carries the last piece; DATA frames go before */
+			head = chunk == left;
+			if (!head && !chunk)
+				continue;	/* wait for this call's credit */
+		} else {
+			head = m->head_type == FASTRPC_FRAME_CALL && !m->head_sent;
+			if (head)
+				chunk = min(chunk, (u32)FASTRPC_MAX_FRAME - m->head_len);
+			else if (left && !chunk)
+				continue;
+		}
+		last = chunk == left;
+		type = head ? m->head_type : FASTRPC_FRAME_DATA;
+		flags = last ? FASTRPC_FF_EOM : 0;
+		if (last && m->eos)
+			flags |= FASTRPC_FF_EOS;
+		plen = chunk + (head ? m->head_len : 0);
+
+		frpc_put_hdr(f->hdr, conn->version, type, flags, call->id, plen);
+		f->iov[0].iov_base = f->hdr;
+		f->iov[0].iov_len = FASTRPC_FRAME_HDR_LEN;
+		f->niov = 1;
+		if (head) {
+			f->iov[f->niov].iov_base = m->buf;
+			f->iov[f->niov++].iov_len = m->head_len;
+			m->head_sent = 1;
+		}
+		if (chunk) {
+			f->iov[f->niov].iov_base = m->buf + m->head_len + m->off;
+			f->iov[f->niov++].iov_len = chunk;
+		}
+		f->left = FASTRPC_FRAME_HDR_LEN + plen;
+		m->off += chunk;
+		call->tx_credit -= chunk;
+		conn->tx_credit -= chunk;
+		conn->cur_msg = m;
+		frpc_sock_tx_done(call->fs, chunk);
+		if (last) {
+			list_del_init(&m->node);
+			f->done = m;
+			if (m->eos || m->head_type == FASTRPC_FRAME_END)
+				call->tx_eos = true;
+			if (m->head_type == FASTRPC_FRAME_END) {
+				/* an answered server call ends with its END */
+				frpc_call_unlink(call);
+				f->done_call = call;
+				return true;
+			}
+		}
+		frpc_call_tx_ready(call);
+		return true;
+	}
+	return false;
+}
+
+/* Step the iovecs of the current frame past @n written bytes. */
+static void frpc_txframe_advance(struct frpc_txframe *f, size_t n)
+{
+	int i = 0;
+
+	f->left -= n;
+	while (n && i < f->niov) {
+		size_t k = min(n, f->iov[i].iov_len);
+
+		f->iov[i].iov_base += k;
+		f->iov[i].iov_len -= k;
+		n -= k;
+		if (!f->iov[i].iov_len)
+			i++;
+	}
+	if (i) {
+		memmove(f->iov, f->iov + i, (f->niov - i) * sizeof(f->iov[0]));
+		f->niov -= i;
+	}
+}
+
+/* Write frames until the queues are empty or TCP is full. */
+void frpc_conn_tx_flush(struct frpc_conn *conn, int flags)
+{
+	struct frpc_txframe *f = &conn->cur;
+
+	lockdep_assert_held(&conn->tx_mutex);
+	for (;;) {
+		struct msghdr msg = { .msg_flags = flags | MSG_NOSIGNAL };
+		struct frpc_txmsg *done, *orphan;
+		struct frpc_call *done_call;
+		struct frpc_txbuf *ctrl;
+		bool picked;
+		int ret;
+
+		if (!f->left) {
+			spin_lock_bh(&conn->lock);
+			ctrl = f->ctrl;
+			done = f->done;
+			orphan = conn->cur_orphan;
+			done_call = f->done_call;
+			f->ctrl = NULL;
+			f->done = NULL;
+			f->done_call = NULL;
+			conn->cur_msg = NULL;
+			conn->cur_orphan = NULL;
+			picked = conn->tcp && frpc_tx_pick(conn);
+			spin_unlock_bh(&conn->lock);
+			kfree(ctrl);
+			kvfree(done);
+			kvfree(orphan);
+			if (done_call)
+				frpc_call_free(done_call);
+			if (!picked)
+				return;
+		}
+		ret = kernel_sendmsg(conn->tcp, &msg, f->iov, f->niov, f->left);
+		if (ret == -EAGAIN)
+			return;
+		if (ret < 0) {
+			frpc_conn_fail(conn, ret, FASTRPC_WERR_NONE);
+			return;
+		}
+		frpc_txframe_advance(f, ret);
+	}
+}
+
+void frpc_conn_tx_workfn(struct work_struct *work)
+{
+	struct frpc_conn *conn = container_of(work, struct frpc_conn, tx_work);
+
+	mutex_lock(&conn->tx_mutex);
+	if (conn->tcp)
+		frpc_conn_tx_flush(conn, MSG_DONTWAIT);
+	mutex_unlock(&conn->tx_mutex);
+	frpc_conn_put(conn);
+}
+
+static void frpc_conn_queue_tx_work(struct frpc_conn *conn)
+{
+	kref_get(&conn->ref);
+	if (!queue_work(frpc_wq, &conn->tx_work))
+		frpc_conn_put(conn);
+}
+
+/*
+ * Push frames out.  From process context the caller writes them itself
+ * unless another writer is busy, which saves a context switch on the
+ * latency path; the busy writer's loop, or the work item, sends ours.
+ */
+void frpc_conn_kick(struct frpc_conn *conn)
+{
+	if (mutex_trylock(&conn->tx_mutex)) {
+		if (conn->tcp)
+			frpc_conn_tx_flush(conn, MSG_DONTWAIT);
+		mutex_unlock(&conn->tx_mutex);
+		return;
+	}
+	frpc_conn_queue_tx_work(conn);
+}
+
+/* From softirq context (receive, timers, write_space). */
+void frpc_conn_kick_async(struct frpc_conn *conn)
+{
+	frpc_conn_queue_tx_work(conn);
+}
+
+/* Teardown: free everything queued; tx_mutex held, socket gone. */
+void frpc_conn_tx_purge(struct frpc_conn *conn)
+{
+	struct frpc_txframe *f = &conn->cur;
+	struct frpc_txbuf *buf, *next;
+	struct frpc_txmsg *orphan;
+	LIST_HEAD(ctrl);
+
+	lockdep_assert_held(&conn->tx_mutex);
+	spin_lock_bh(&conn->lock);
+	list_splice_init(&conn->ctrlq, &ctrl);
+	conn->ctrl_bytes = 0;
+	orphan = conn->cur_orphan;
+	conn->cur_orphan = NULL;
+	conn->cur_msg = NULL;
+	spin_unlock_bh(&conn->lock);
+
+	list_for_each_entry_safe(buf, next, &ctrl, node)
+		kfree(buf);
+	kfree(f->ctrl);
+	kvfree(f->done);
+	kvfree(orphan);
+	if (f->done_call)
+		frpc_call_free(f->done_call);
+	memset(f, 0, sizeof(*f));
+}
+
+static void frpc_queue_credit(struct frpc_conn *conn, u32 id, u32 inc)
+{
+	struct fastrpc_wire_credit c = { .increment = cpu_to_be32(inc) };
+
+	frpc_queue_simple(conn, FASTRPC_FRAME_CREDIT, 0, id, &c, sizeof(c));
+}
+
+/*
+ * The application consumed (or the kernel dropped) @bytes received on the
+ * connection: give the connection window back, in batches.  conn->lock.
+ */
+void frpc_credit_conn(struct frpc_conn *conn, u32 bytes)
+{
+	u32 due;
+
+	lockdep_assert_held(&conn->lock);
+	if (conn->state == FRPC_CONN_DEAD || !bytes)
+		return;
+	due = frpc_credit_due(&conn->rx_owed, bytes, FRPC_CONN_WINDOW);
+	if (due) {
+		conn->rx_avail += due;
+		frpc_queue_credit(conn, 0, due);
+	}
+}
+
+/* The call's socket took @bytes: the peer may send that much more. */
+void frpc_credit_call(struct frpc_call *call, u32 bytes)
+{
+	struct frpc_conn *conn = call->conn;
+	u32 due;
+
+	lockdep_assert_held(&conn->lock);
+	if (conn->state == FRPC_CONN_DEAD || !bytes || call->rx_eos ||
+	    call->state != FRPC_CALL_OPEN)
+		return;
+	due = frpc_credit_due(&call->rx_owed, bytes, FRPC_CALL_WINDOW);
+	if (due) {
+		call->rx_avail += due;
+		frpc_queue_credit(conn, call->id, due);
+	}
+}
