@@ -90,6 +90,11 @@ struct frpc_net {
 	atomic64_t		rejected_calls;
 	atomic64_t		pings_sent;
 	atomic64_t		goaways_sent;
+	/* gauges: bytes received and not yet consumed or dropped, bytes
+	 * accepted by sendmsg() and not yet written to TCP
+	 */
+	atomic64_t		rx_held_bytes;
+	atomic64_t		tx_queued_bytes;
 };
 
 /* A peer we failed to connect to recently: when to try again. */

@@ -42,6 +42,8 @@ static int frpc_stats_show(struct seq_file *seq, void *v)
 	FRPC_STAT(rejected_calls);
 	FRPC_STAT(pings_sent);
 	FRPC_STAT(goaways_sent);
+	FRPC_STAT(rx_held_bytes);
+	FRPC_STAT(tx_queued_bytes);
 #undef FRPC_STAT
 	return 0;
 }

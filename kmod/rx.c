@@ -80,6 +80,7 @@ static u8 frpc_rx_take(struct frpc_rx *rx, struct frpc_call *call)
 {
 	if (frpc_window_take(&rx->conn->rx_avail, rx->len))
 		return FASTRPC_WERR_FLOW;
+	atomic64_add(rx->len, &rx->conn->fn->rx_held_bytes);
 	if (call && frpc_window_take(&call->rx_avail, rx->len))
 		return FASTRPC_WERR_FLOW;
 	return FASTRPC_WERR_NONE;
@@ -92,6 +93,7 @@ static u8 frpc_rx_ignore(struct frpc_rx *rx, u32 last_id)
 		return FASTRPC_WERR_CALL_ID;
 	if (frpc_window_take(&rx->conn->rx_avail, rx->len))
 		return FASTRPC_WERR_FLOW;
+	atomic64_add(rx->len, &rx->conn->fn->rx_held_bytes);
 	frpc_credit_conn(rx->conn, rx->len);
 	if (rx->conn->client)
 		atomic64_inc(&rx->conn->fn->late_replies);

@@ -347,6 +347,7 @@ static void frpc_charge_tx(struct frpc_sock *fs, u32 len)
 {
 	lockdep_assert_held(&fs->lock);
 	fs->tx_queued += len;
+	atomic64_add(len, &frpc_net(sock_net(&fs->sk))->tx_queued_bytes);
 }
 
 static int frpc_client_call(struct frpc_sock *fs, struct frpc_cmsgs *c,

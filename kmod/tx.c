@@ -140,6 +140,7 @@ static void frpc_sock_tx_done(struct frpc_sock *fs, u32 bytes)
 
 	if (!fs || !bytes)
 		return;
+	atomic64_sub(bytes, &frpc_net(sock_net(&fs->sk))->tx_queued_bytes);
 	spin_lock(&fs->lock);
 	fs->tx_queued -= bytes;
 	wake = fs->tx_queued < READ_ONCE(fs->sk.sk_sndbuf);
@@ -421,6 +422,7 @@ void frpc_credit_conn(struct frpc_conn *conn, u32 bytes)
 	u32 due;
 
 	lockdep_assert_held(&conn->lock);
+	atomic64_sub(bytes, &conn->fn->rx_held_bytes);
 	if (conn->state == FRPC_CONN_DEAD || !bytes)
 		return;
 	due = frpc_credit_due(&conn->rx_owed, bytes, FRPC_CONN_WINDOW);
