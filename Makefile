@@ -4,7 +4,9 @@
 #
 #   make                 module (against KDIR), libfastrpc, tools and tests
 #   make module KDIR=..  just the kernel module
-#   make check           every test, in QEMU guests (see selftests/vm/)
+#   make check           lint, then every test in QEMU guests: Debian 6.1, Debian 6.12,
+#                        and a debug 6.12 (KASAN, lockdep, kmemleak, KUnit); see selftests/vm/
+#   make lint            checkpatch --strict, sparse (C=2), W=1 over kmod/ and uapi/
 #   make demo            build, boot a VM, run the example server and client
 #   make vm              interactive shell in a QEMU guest with the module loaded
 #
@@ -32,6 +34,9 @@ tests: lib
 
 check:
 	selftests/vm/check.sh
+
+lint:
+	selftests/vm/lint.sh
 
 demo:
 	selftests/vm/demo.sh
