@@ -31,6 +31,17 @@ if ! make -s -k lib tests; then
 fi
 mkdir -p "$BUILD/logs"
 
+# make lint (checkpatch, sparse, W=1): one failure if it finds anything.
+if [[ ${FASTRPC_LINT:-1} == 1 ]]; then
+	t=$SECONDS
+	if "$VMDIR/lint.sh" >"$BUILD/logs/lint.log" 2>&1; then
+		SUMMARY+=("lint: PASS ($((SECONDS - t))s)")
+	else
+		infra_fail lint "$(tail -n1 "$BUILD/logs/lint.log"), see build/logs/lint.log"
+		sed -n '/^==== make lint/,$p' "$BUILD/logs/lint.log" | head -n 60 >&2
+	fi
+fi
+
 # judge_log LABEL LOG QEMU_STATUS: count TAP results, look for kernel trouble.
 judge_log() {
 	local label=$1 logf=$2 qrc=$3 clean ok notok skip why=()
@@ -99,10 +110,65 @@ for k in ${FASTRPC_KERNELS:-6.1 6.12}; do
 	judge_log "$abi" "$logf" "$qrc"
 done
 
-# Debug-kernel tier (KUnit, KASAN/UBSAN/lockdep kernel built from
-# linux-source-6.12) goes here: build the kernel once into $CACHE keyed by
-# source version and config, then reuse build_module/make_initramfs/boot_vm
-# with the KUnit suites enabled. Tracked in its own issue.
+# count_kunit LOG: KUnit cases from the guest's "KUNIT: " lines (debugfs
+# KTAP: suite lines at column 0, case lines indented by 4, parameters by 8).
+# Adds them to PASSED/FAILED/SKIPPED; a failed suite without a failed case
+# (suite init failure) counts once.
+count_kunit() {
+	local clean ok notok skip snotok
+	clean=$(tr -d '\r' <"$1" | sed -n 's/^KUNIT: //p')
+	ok=$(grep -cE '^    ok [0-9]+ ' <<<"$clean" || true)
+	skip=$(grep -cE '^    ok [0-9]+ .*# SKIP' <<<"$clean" || true)
+	notok=$(grep -cE '^    not ok [0-9]+ ' <<<"$clean" || true)
+	snotok=$(grep -cE '^not ok [0-9]+ ' <<<"$clean" || true)
+	((notok > 0 || snotok == 0)) || notok=1
+	PASSED=$((PASSED + ok - skip)) SKIPPED=$((SKIPPED + skip)) FAILED=$((FAILED + notok))
+	KUNIT_SUMMARY="KUnit $((ok - skip)) ok, $notok not ok, $skip skipped"
+	if ((notok)); then
+		echo "---- failed KUnit cases ----" >&2
+		grep -E '^ *not ok|^    # .*(Expected|ASSERT|EXPECT|FAIL)' <<<"$clean" | head -n 60 >&2
+	fi
+}
+
+# Third tier: every selftest on a debug 6.12 kernel built from Debian's
+# linux-source-6.12 with KASAN, UBSAN, lockdep, kmemleak, debugobjects and
+# KUnit (selftests/vm/debug.config, built once by debug-kernel.sh and cached
+# in $CACHE/debug-kernel/<key>). The guest also loads the KUnit module,
+# scans kmemleak before and after rmmod and checks for leftovers; any
+# kernel splat fails the run. FASTRPC_DEBUG_KERNEL=0 skips the tier.
+run_debug_tier() {
+	local out dkdir rel label logf initrd qrc=0 ko
+	if ! out=$("$VMDIR/debug-kernel.sh"); then
+		infra_fail debug "debug kernel build (see $CACHE/debug-kernel/*/build.log)"
+		return
+	fi
+	read -r dkdir rel <<<"$out"
+	label=debug-$rel
+	[[ $ACCEL != none ]] || pick_accel "$dkdir" "$rel"
+	if ! build_module "$label" "$dkdir/obj"; then
+		infra_fail "$label" "module build (see build/logs/mod-$label.log)"
+		return
+	fi
+	ko=$BUILD/mod-$label/kmod/af_fastrpc.ko
+	initrd=$BUILD/initramfs-$label.cpio
+	# Once kmod/tests/ exists its KUnit module is part of the run.
+	GUEST_DEBUG_CHECKS=1 GUEST_KUNIT_REQUIRED=$([[ -d $REPO/kmod/tests ]] && echo 1 || echo 0) \
+		FASTRPC_TEST_TIMEOUT=${FASTRPC_DEBUG_TEST_TIMEOUT:-900} make_initramfs "$initrd" "$dkdir" "$rel" check "$ko"
+	logf=$BUILD/logs/$label.log
+	# KASAN and lockdep under TCG are several times slower than the stock
+	# kernels: generous limits, more memory for shadow and kmemleak.
+	FASTRPC_VM_TIMEOUT=${FASTRPC_DEBUG_VM_TIMEOUT:-2400} \
+		FASTRPC_VM_MEM=${FASTRPC_DEBUG_VM_MEM:-2048} \
+		boot_vm "$dkdir" "$rel" "$initrd" "$logf" || qrc=$?
+	KUNIT_SUMMARY=
+	count_kunit "$logf"
+	judge_log "$label" "$logf" "$qrc"
+	SUMMARY[-1]+=" [$KUNIT_SUMMARY]"
+}
+
+if [[ ${FASTRPC_DEBUG_KERNEL:-1} == 1 ]]; then
+	run_debug_tier
+fi
 
 echo
 echo "==== FastRPC check summary ($ACCEL, $((SECONDS - T0))s) ===="

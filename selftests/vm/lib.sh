@@ -265,13 +265,17 @@ fetch_kselftest() {
 
 # --- module build --------------------------------------------------------------
 
-# Build af_fastrpc.ko against one kernel's headers in build/mod-<abi>.
+# build_module ABI [KDIR]: build af_fastrpc.ko (and kmod/tests/'s KUnit
+# module where the kernel has CONFIG_KUNIT) against one kernel's headers, or
+# the build tree KDIR, in build/mod-<abi>.
 # Fails on any compiler warning. Output goes to build/logs/mod-<abi>.log.
 build_module() {
-	local abi=$1 dir kdir out
+	local abi=$1 kdir=${2:-} dir out
 	dir=$BUILD/mod-$abi
-	kdir=/usr/src/linux-headers-$abi
-	[[ -d $kdir ]] || kdir=/lib/modules/$abi/build
+	if [[ -z $kdir ]]; then
+		kdir=/usr/src/linux-headers-$abi
+		[[ -d $kdir ]] || kdir=/lib/modules/$abi/build
+	fi
 	mkdir -p "$BUILD/logs"
 	out=$BUILD/logs/mod-$abi.log
 	rm -rf "$dir" && mkdir -p "$dir"
@@ -334,6 +338,10 @@ make_initramfs() {
 		order+=("$m")
 	done
 	[[ -n $ko ]] && cp "$ko" "$root/mods/af_fastrpc.ko"
+	# The KUnit module (kmod/tests/, built only where CONFIG_KUNIT=y).
+	if [[ -n $ko && -f $(dirname "$ko")/tests/af_fastrpc_kunit.ko ]]; then
+		cp "$(dirname "$ko")/tests/af_fastrpc_kunit.ko" "$root/mods/"
+	fi
 
 	# Project binaries, libraries and tests.
 	if [[ -d $BUILD/lib ]]; then
@@ -361,6 +369,8 @@ make_initramfs() {
 	DEMO_SERVER_ARGS="${FASTRPC_DEMO_SERVER_ARGS:-}"
 	DEMO_CLIENT_ARGS="${FASTRPC_DEMO_CLIENT_ARGS:-}"
 	DEMO_BENCH_ARGS="${FASTRPC_DEMO_BENCH_ARGS:-}"
+	DEBUG_CHECKS=${GUEST_DEBUG_CHECKS:-0}
+	KUNIT_REQUIRED=${GUEST_KUNIT_REQUIRED:-0}
 	EOF
 	echo 'root:x:0:0:root:/root:/bin/sh' >"$root/etc/passwd"
 	echo 'root:x:0:' >"$root/etc/group"
@@ -382,7 +392,7 @@ boot_vm() {
 		timeout -k 10 "$limit" qemu-system-x86_64 "${ACCEL_ARGS[@]}" \
 			-m "${FASTRPC_VM_MEM:-1024}" -smp 2 -nodefaults -no-user-config \
 			-kernel "$kdir/boot/vmlinuz-$abi" -initrd "$initrd" \
-			-append "console=ttyS0 loglevel=5 panic=-1 rdinit=/init" \
+			-append "console=ttyS0 loglevel=5 panic=-1 rdinit=/init${BOOT_APPEND:+ $BOOT_APPEND}" \
 			-display none -monitor none -serial stdio -no-reboot </dev/null 2>&1
 		echo $? >"$logf.rc"
 	} | tee "$logf" | tr -d '\r' |
@@ -394,5 +404,7 @@ boot_vm() {
 }
 
 # Kernel trouble on any console/dmesg line (timestamped printk lines only,
-# so test output mentioning these words does not count).
-KERNEL_BAD='\[ *[0-9]+\.[0-9]+\].*(WARNING:|BUG:|Oops|general protection|KASAN|UBSAN|Call Trace|refcount_t|list_add corruption|INFO: task .* blocked|soft lockup|hung_task)'
+# so test output mentioning these words does not count). The debug kernel
+# adds lockdep, RCU, debugobjects and list-debugging reports; most of them
+# start with WARNING: or BUG:, the rest are named here.
+KERNEL_BAD='\[ *[0-9]+\.[0-9]+\].*(WARNING:|BUG:|Oops|general protection|KASAN|UBSAN|Call Trace|refcount_t|list_(add|del) corruption|INFO: task .* blocked|soft lockup|hung_task|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|lock held when returning|ODEBUG:|Kernel panic|kmemleak: .*suspected memory leak)'
