@@ -254,6 +254,307 @@ ssize_t fastrpc_send_reply(int fd, uint64_t handle, uint32_t status,
 ssize_t fastrpc_call(int fd, uint32_t method, const void *req, size_t reqlen,
 		     void *resp, size_t resplen, uint32_t *status);
 
+/*
+ * Streaming, deadlines, cancellation, metadata and status messages
+ *
+ * A call may carry options (struct fastrpc_call_opts): FASTRPC_CALL_STREAM
+ * keeps it open after its first message, timeout_ns sets a deadline the
+ * kernel enforces, and metadata carries request headers.  More messages
+ * of a streaming call go with fastrpc_send_more(); MSG_EOR in its
+ * msgflags ends the client's side (half-close).  A server streams reply
+ * messages with fastrpc_send_more() on the call's handle (never MSG_EOR)
+ * and ends the call with fastrpc_send_reply() or fastrpc_send_reply_opts()
+ * (trailers and a status message).
+ *
+ *	struct fastrpc_call_opts o = { .flags = FASTRPC_CALL_STREAM,
+ *				       .timeout_ns = 2000000000 };
+ *	fastrpc_send_call_opts(fd, tag, method, &o, first, len, 0);
+ *	fastrpc_send_more(fd, tag, more, len, 0);
+ *	fastrpc_send_more(fd, tag, last, len, MSG_EOR);
+ *	do {
+ *		n = fastrpc_recv_result_ex(fd, &ri, buf, sizeof(buf), 0);
+ *	} while (n >= 0 && !ri.eor);	(ri.status is the call's end)
+ *
+ * The _ex receive functions return metadata and status messages as
+ * pointers into a caller-supplied auxiliary buffer (@aux in the info
+ * structures), which receives the raw control messages: give it
+ * FASTRPC_AUX_SPACE bytes to never lose any.  Without one, metadata and
+ * status messages are discarded (MSG_CTRUNC in msg_flags when there were
+ * some).  Nothing is allocated.
+ *
+ * Metadata is a sequence of struct fastrpc_meta_entry records (see
+ * <linux/fastrpc.h>); build one with fastrpc_meta_add() into any buffer of
+ * up to FASTRPC_MAX_METADATA bytes and read one with fastrpc_meta_next()
+ * or fastrpc_meta_get().
+ */
+
+/* Auxiliary buffer size that holds any metadata and status message. */
+#define FASTRPC_AUX_SPACE						\
+	(CMSG_SPACE(sizeof(struct fastrpc_incoming)) +			\
+	 CMSG_SPACE(FASTRPC_MAX_METADATA) +				\
+	 CMSG_SPACE(FASTRPC_MAX_STATUS_MSG) + 64)
+
+/**
+ * struct fastrpc_call_opts - options of a call, for fastrpc_send_call_opts()
+ * @flags:	FASTRPC_CALL_STREAM, or 0
+ * @reserved:	zero
+ * @timeout_ns:	deadline relative to now, in nanoseconds; 0 for none.  When
+ *		it passes the call ends with FASTRPC_DEADLINE_EXCEEDED and
+ *		the server is told to cancel it
+ * @metadata:	request headers (entries built with fastrpc_meta_add()), or
+ *		NULL
+ * @metadata_len: bytes at @metadata, at most FASTRPC_MAX_METADATA
+ */
+struct fastrpc_call_opts {
+	uint32_t flags;
+	uint32_t reserved;
+	uint64_t timeout_ns;
+	const void *metadata;
+	size_t metadata_len;
+};
+
+/**
+ * fastrpc_send_call_opts() - start a call with options
+ * @fd:		connected client socket
+ * @tag:	as for fastrpc_send_call()
+ * @method:	method number
+ * @opts:	options, or NULL for none (same as fastrpc_send_call())
+ * @req:	first (for a unary call: only) request message
+ * @len:	its length, at most FASTRPC_MAX_MSG
+ * @msgflags:	MSG_DONTWAIT; MSG_EOR with FASTRPC_CALL_STREAM makes this
+ *		first message also the client's last
+ *
+ * Return: @len, or the errors of fastrpc_send_call(), or -EINVAL for
+ * unknown flags, reserved bits set or malformed metadata (checked by the
+ * kernel), -EAGAIN also when SO_SNDBUF is full and the call is
+ * non-blocking.
+ */
+ssize_t fastrpc_send_call_opts(int fd, uint64_t tag, uint32_t method,
+			       const struct fastrpc_call_opts *opts,
+			       const void *req, size_t len, int msgflags);
+
+/**
+ * fastrpc_send_more() - another message on an open streaming call
+ * @fd:		client or server socket
+ * @id:		client: the call's tag; server: the call's handle
+ * @buf:	message bytes (may be NULL when @len is 0)
+ * @len:	message length, at most FASTRPC_MAX_MSG
+ * @msgflags:	MSG_DONTWAIT; client only: MSG_EOR for its last message
+ *
+ * Each stream is flow controlled on its own: when the peer does not read,
+ * its window closes and, once SO_SNDBUF is full, this blocks or fails
+ * with -EAGAIN (poll() reports POLLOUT again when there is room).
+ *
+ * Return: @len, or
+ *   -ENOENT		no open call @id on @fd,
+ *   -EINVAL		the call is not a stream, its side is already closed,
+ *			or MSG_EOR from a server,
+ *   -ECANCELED		server: the call was cancelled,
+ *   -EAGAIN		no room and non-blocking.
+ */
+ssize_t fastrpc_send_more(int fd, uint64_t id, const void *buf, size_t len,
+			  int msgflags);
+
+/**
+ * fastrpc_cancel() - cancel a call in flight by its tag
+ * @fd:		client socket
+ * @tag:	the call's tag
+ *
+ * The call ends with FASTRPC_CANCELLED (its one result is queued for
+ * fastrpc_recv_result() as usual) and the server is told.
+ *
+ * Return: 0, or -ENOENT if no call @tag is in flight (it may have just
+ * ended: its result is then already queued).
+ */
+int fastrpc_cancel(int fd, uint64_t tag);
+
+/**
+ * struct fastrpc_reply_opts - extras of a final reply
+ * @trailers:	reply trailers (metadata entries), or NULL
+ * @trailers_len: bytes at @trailers, at most FASTRPC_MAX_METADATA
+ * @status_msg:	UTF-8 text explaining the status, or NULL; not
+ *		NUL-terminated on the wire
+ * @status_msg_len: bytes at @status_msg, at most FASTRPC_MAX_STATUS_MSG
+ */
+struct fastrpc_reply_opts {
+	const void *trailers;
+	size_t trailers_len;
+	const char *status_msg;
+	size_t status_msg_len;
+};
+
+/**
+ * fastrpc_send_reply_opts() - answer a call with trailers/status message
+ * @fd:		server socket
+ * @handle:	the call's handle
+ * @status:	enum fastrpc_status
+ * @opts:	extras, or NULL (same as fastrpc_send_reply())
+ * @buf:	last reply message (may be NULL when @len is 0)
+ * @len:	its length
+ * @msgflags:	MSG_DONTWAIT, or 0
+ *
+ * Return: @len, or the errors of fastrpc_send_reply(), or
+ *   -ECANCELED		the call was cancelled (deadline, client cancel or
+ *			lost connection): the reply is dropped and the handle
+ *			is released,
+ *   -EINVAL		malformed trailers or a status message too long.
+ */
+ssize_t fastrpc_send_reply_opts(int fd, uint64_t handle, uint32_t status,
+				const struct fastrpc_reply_opts *opts,
+				const void *buf, size_t len, int msgflags);
+
+/**
+ * struct fastrpc_result_info - one message of a call, client side
+ * @tag:	the call's tag
+ * @status:	with @eor: the call's enum fastrpc_status; else 0
+ * @eor:	1 for the call's final message (the call is over), 0 for an
+ *		intermediate message of a streaming reply
+ * @msg_flags:	recvmsg()'s msg_flags (MSG_EOR, MSG_TRUNC, MSG_CTRUNC)
+ * @trailers:	final message: the server's trailers, in @aux; else NULL
+ * @trailers_len: their length
+ * @status_msg:	final message: the server's status text, in @aux, not
+ *		NUL-terminated; else NULL
+ * @status_msg_len: its length
+ * @aux:	input: buffer for trailers and status message, or NULL
+ * @aux_len:	input: its size; FASTRPC_AUX_SPACE holds anything
+ */
+struct fastrpc_result_info {
+	uint64_t tag;
+	uint32_t status;
+	uint32_t eor;
+	int msg_flags;
+	const void *trailers;
+	size_t trailers_len;
+	const char *status_msg;
+	size_t status_msg_len;
+	void *aux;
+	size_t aux_len;
+};
+
+/**
+ * fastrpc_recv_result_ex() - receive one message of a call, with extras
+ * @fd:		client socket
+ * @ri:		out (see struct fastrpc_result_info); @ri->aux and
+ *		@ri->aux_len are read first
+ * @buf:	message bytes, truncated to @len
+ * @len:	size of @buf
+ * @msgflags:	MSG_DONTWAIT, MSG_TRUNC, or 0
+ *
+ * Return: as fastrpc_recv_result().
+ */
+ssize_t fastrpc_recv_result_ex(int fd, struct fastrpc_result_info *ri,
+			       void *buf, size_t len, int msgflags);
+
+/**
+ * struct fastrpc_incoming_info - one message of a call, server side
+ * @handle:	the call's handle
+ * @method:	method number
+ * @flags:	FASTRPC_IN_CONT for a later message of a streaming call,
+ *		FASTRPC_IN_CANCELLED for the notice that the call was
+ *		cancelled (no data; a reply now gets -ECANCELED)
+ * @eor:	1 for the client's last message of the call (or a
+ *		cancellation notice)
+ * @msg_flags:	recvmsg()'s msg_flags
+ * @timeout_ns:	first message: time left to the client's deadline when the
+ *		call arrived, 0 for none
+ * @peer:	the caller's address
+ * @metadata:	first message: the client's headers, in @aux; else NULL
+ * @metadata_len: their length
+ * @aux:	input: buffer for the metadata, or NULL
+ * @aux_len:	input: its size; FASTRPC_AUX_SPACE holds anything
+ */
+struct fastrpc_incoming_info {
+	uint64_t handle;
+	uint32_t method;
+	uint32_t flags;
+	uint32_t eor;
+	int msg_flags;
+	uint64_t timeout_ns;
+	struct sockaddr_fastrpc peer;
+	const void *metadata;
+	size_t metadata_len;
+	void *aux;
+	size_t aux_len;
+};
+
+/**
+ * fastrpc_recv_call_ex() - receive one message of an incoming call
+ * @fd:		server socket
+ * @ii:		out (see struct fastrpc_incoming_info); @ii->aux and
+ *		@ii->aux_len are read first
+ * @buf:	message bytes, truncated to @len
+ * @len:	size of @buf
+ * @msgflags:	MSG_DONTWAIT, MSG_TRUNC, or 0
+ *
+ * Unlike fastrpc_recv_call(), which hands every message over too, this
+ * tells a call's first message from later ones and from a cancellation
+ * notice, which a server must not answer as a new call.
+ *
+ * Return: as fastrpc_recv_call().
+ */
+ssize_t fastrpc_recv_call_ex(int fd, struct fastrpc_incoming_info *ii,
+			     void *buf, size_t len, int msgflags);
+
+/**
+ * fastrpc_meta_add() - append one metadata entry
+ * @buf:	the metadata being built
+ * @cap:	size of @buf (FASTRPC_MAX_METADATA is the most that is sent)
+ * @len:	in: bytes used in @buf; out: after the new entry
+ * @key:	NUL-terminated key, 1..255 bytes
+ * @val:	value bytes (may be NULL when @vlen is 0)
+ * @vlen:	value length, at most 65535
+ *
+ * Return: 0, -EINVAL for a bad key or value length, -ENOSPC if the entry
+ * does not fit in @cap or in FASTRPC_MAX_METADATA.
+ */
+int fastrpc_meta_add(void *buf, size_t cap, size_t *len, const char *key,
+		     const void *val, size_t vlen);
+
+/**
+ * struct fastrpc_meta_iter - a position in a metadata sequence
+ * @p:		next entry
+ * @end:	end of the sequence
+ */
+struct fastrpc_meta_iter {
+	const uint8_t *p;
+	const uint8_t *end;
+};
+
+/**
+ * fastrpc_meta_iter_init() - start iterating over metadata
+ * @it:		iterator
+ * @meta:	metadata (as received, or built with fastrpc_meta_add())
+ * @len:	its length
+ */
+void fastrpc_meta_iter_init(struct fastrpc_meta_iter *it, const void *meta,
+			    size_t len);
+
+/**
+ * fastrpc_meta_next() - the next metadata entry
+ * @it:		iterator
+ * @key:	set to the key (not NUL-terminated)
+ * @klen:	set to the key length
+ * @val:	set to the value
+ * @vlen:	set to the value length
+ *
+ * Return: 1 with an entry, 0 at the end, -EPROTO for a malformed sequence.
+ */
+int fastrpc_meta_next(struct fastrpc_meta_iter *it, const char **key,
+		      size_t *klen, const void **val, size_t *vlen);
+
+/**
+ * fastrpc_meta_get() - find the first entry with a key
+ * @meta:	metadata
+ * @len:	its length
+ * @key:	NUL-terminated key
+ * @val:	set to the value
+ * @vlen:	set to the value length
+ *
+ * Return: 0, -ENOENT if absent, -EPROTO for a malformed sequence.
+ */
+int fastrpc_meta_get(const void *meta, size_t len, const char *key,
+		     const void **val, size_t *vlen);
+
 /**
  * fastrpc_get_features() - ask the module what it supports
  * @fd:		any FastRPC socket

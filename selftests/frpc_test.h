@@ -46,6 +46,7 @@ struct echo_srv {
 	atomic_uint errors;
 	atomic_int last_err;
 	atomic_uint held;
+	atomic_uint notices;	/* IN_CANCELLED / IN_CONT skipped */
 };
 
 struct echo_thread_arg {
@@ -121,7 +122,7 @@ static inline void *echo_thread(void *p)
 	struct echo_srv *s = arg->srv;
 	int idx = arg->idx;
 	size_t cap = FASTRPC_MAX_MSG;
-	struct fastrpc_call_info info;
+	struct fastrpc_incoming_info info = { 0 };
 	uint8_t *buf = malloc(cap);
 	ssize_t n, r;
 
@@ -133,13 +134,19 @@ static inline void *echo_thread(void *p)
 	while (!atomic_load(&s->stop)) {
 		if (wait_events(s->fd, POLLIN, 50) <= 0)
 			continue;
-		n = fastrpc_recv_call(s->fd, &info, buf, cap, MSG_DONTWAIT);
+		n = fastrpc_recv_call_ex(s->fd, &info, buf, cap,
+					 MSG_DONTWAIT);
 		if (n == -EAGAIN)
 			continue;	/* another thread took it */
 		if (n < 0) {
 			atomic_store(&s->last_err, (int)-n);
 			atomic_fetch_add(&s->errors, 1);
 			usleep(10000);
+			continue;
+		}
+		/* a cancelled call: nothing to answer; stream parts: none */
+		if (info.flags & (FASTRPC_IN_CANCELLED | FASTRPC_IN_CONT)) {
+			atomic_fetch_add(&s->notices, 1);
 			continue;
 		}
 		switch (info.method) {

@@ -5,7 +5,9 @@
  *   fastrpc-echo-server [--port P] [--ipv6]
  *
  * Method 1 is echo; any other method gets FASTRPC_UNIMPLEMENTED.  Runs
- * until killed.
+ * until killed.  Notices that a call was cancelled (the client gave up or
+ * its deadline passed before the answer) are skipped, as are later
+ * messages of streaming calls, which this server does not take.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -33,7 +35,7 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct fastrpc_call_info info;
+	struct fastrpc_incoming_info info = { 0 };
 	int ipfam = AF_INET, port = DEFAULT_PORT;
 	static char buf[FASTRPC_MAX_MSG];
 	ssize_t n, r;
@@ -65,7 +67,7 @@ int main(int argc, char **argv)
 	fflush(stdout);
 
 	for (;;) {
-		n = fastrpc_recv_call(fd, &info, buf, sizeof(buf), 0);
+		n = fastrpc_recv_call_ex(fd, &info, buf, sizeof(buf), 0);
 		if (n == -EINTR)
 			continue;
 		if (n < 0) {
@@ -73,6 +75,8 @@ int main(int argc, char **argv)
 				fastrpc_strerror((int)n));
 			return 1;
 		}
+		if (info.flags & (FASTRPC_IN_CANCELLED | FASTRPC_IN_CONT))
+			continue;
 		if (info.method == ECHO_METHOD)
 			r = fastrpc_send_reply(fd, info.handle, FASTRPC_OK,
 					       buf, (size_t)n, 0);
@@ -81,7 +85,7 @@ int main(int argc, char **argv)
 					       FASTRPC_UNIMPLEMENTED, NULL, 0,
 					       0);
 		/* The caller may have gone away meanwhile: not fatal. */
-		if (r < 0 && r != -ENOENT) {
+		if (r < 0 && r != -ENOENT && r != -ECANCELED) {
 			char peer[FASTRPC_ADDRSTRLEN] = "?";
 
 			fastrpc_addr_str(&info.peer, peer, sizeof(peer));
