@@ -11,6 +11,10 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <sys/stat.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -411,6 +415,85 @@ static inline bool check_pattern(const uint8_t *buf, size_t len,
 			return false;
 	}
 	return true;
+}
+
+/* Run a shell command built like printf; its exit status (0 = success). */
+static inline int frpc_sh(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+static inline int frpc_sh(const char *fmt, ...)
+{
+	char cmd[768];
+	va_list ap;
+	int ret;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	ret = system(cmd);
+	if (ret)
+		fprintf(stderr, "# command failed (%d): %s\n", ret, cmd);
+	return ret;
+}
+
+/* Move the calling thread into network namespace /run/netns/@name. */
+static inline int frpc_enter_ns(const char *name)
+{
+	char path[96];
+	int fd, ret;
+
+	snprintf(path, sizeof(path), "/run/netns/%s", name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ret = setns(fd, CLONE_NEWNET);
+	close(fd);
+	return ret ? -errno : 0;
+}
+
+/*
+ * Two namespaces @a (10.@net.0.1, interface @ifa) and @b (10.@net.0.2,
+ * @ifb) joined by veth, loopbacks up.  0 or the failing command's status.
+ */
+static inline int frpc_netns_pair(const char *a, const char *b,
+				  const char *ifa, const char *ifb, int net)
+{
+	mkdir("/run", 0755);
+	mkdir("/run/netns", 0755);
+	return frpc_sh("ip netns add %s && ip netns add %s && "
+		       "ip link add %s netns %s type veth peer name %s netns %s && "
+		       "ip -n %s link set lo up && ip -n %s link set lo up && "
+		       "ip -n %s addr add 10.%d.0.1/24 dev %s && "
+		       "ip -n %s addr add 10.%d.0.2/24 dev %s && "
+		       "ip -n %s link set %s up && ip -n %s link set %s up",
+		       a, b, ifa, a, ifb, b, a, b, a, net, ifa, b, net, ifb,
+		       a, ifa, b, ifb);
+}
+
+/* Write a module parameter of af_fastrpc; 0 or -errno. */
+static inline int frpc_set_param(const char *name, unsigned int val)
+{
+	char path[128];
+	FILE *f;
+	int ret;
+
+	snprintf(path, sizeof(path), "/sys/module/af_fastrpc/parameters/%s",
+		 name);
+	f = fopen(path, "w");
+	if (!f)
+		return -errno;
+	ret = fprintf(f, "%u\n", val) < 0 ? -EIO : 0;
+	if (fclose(f))
+		ret = -errno;
+	return ret;
+}
+
+/* Server side, same process: one message with its info, blocking. */
+static inline ssize_t srv_recv(int sfd, struct fastrpc_incoming_info *ii,
+			       void *buf, size_t len)
+{
+	ii->aux = NULL;
+	ii->aux_len = 0;
+	return fastrpc_recv_call_ex(sfd, ii, buf, len, 0);
 }
 
 #endif /* FRPC_TEST_H */
