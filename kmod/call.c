@@ -290,7 +290,7 @@ void frpc_call_finish(struct frpc_call *call, u32 status, struct frpc_reap *r)
 }
 
 /* Drop a server call's unread messages. */
-static void frpc_call_purge_rx(struct frpc_call *call, struct frpc_reap *r)
+void frpc_call_purge_rx(struct frpc_call *call, struct frpc_reap *r)
 {
 	struct frpc_sock *fs = call->fs;
 	struct frpc_rxmsg *m, *tmp;

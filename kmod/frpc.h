@@ -417,6 +417,7 @@ void frpc_call_set_deadline(struct frpc_call *call, u64 timeout_ns);
 void frpc_call_finish(struct frpc_call *call, u32 status,
 		      struct frpc_reap *r);
 void frpc_call_cancel_server(struct frpc_call *call, struct frpc_reap *r);
+void frpc_call_purge_rx(struct frpc_call *call, struct frpc_reap *r);
 void frpc_call_rx_done(struct frpc_call *call, bool eor);
 void frpc_call_rx_credit(struct frpc_call *call, u32 len);
 void frpc_conn_finish_calls(struct frpc_conn *conn, struct frpc_reap *r);

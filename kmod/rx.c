@@ -223,7 +223,8 @@ static u8 frpc_rx_data(struct frpc_rx *rx)
 	struct frpc_call *call = frpc_call_find(conn, rx->id);
 	u8 werr;
 
-	if (!call)
+	/* an answered server call may still get the client's late data */
+	if (!call || (!conn->client && call->state != FRPC_CALL_OPEN))
 		return frpc_rx_ignore(rx, conn->client ? conn->next_id :
 							  conn->max_id);
 	/* only a client half-closes; nothing may follow its EOS */
@@ -372,6 +373,8 @@ static u8 frpc_rx_frame(struct frpc_rx *rx, u8 type)
 		return FASTRPC_WERR_NONE;
 	if (type == FASTRPC_FRAME_HELLO)
 		return frpc_rx_hello(rx);
+	if (type == FASTRPC_FRAME_ERROR)
+		return FRPC_WERR_PEER;
 	if (conn->state != FRPC_CONN_READY && conn->state != FRPC_CONN_DRAINING)
 		return FASTRPC_WERR_PROTOCOL;
 
@@ -399,8 +402,6 @@ static u8 frpc_rx_frame(struct frpc_rx *rx, u8 type)
 		else
 			frpc_conn_pong(conn, be64_to_cpu(ping));
 		return FASTRPC_WERR_NONE;
-	case FASTRPC_FRAME_ERROR:
-		return FRPC_WERR_PEER;
 	default:
 		/* SETTINGS is reserved: length-checked by the parser, ignored */
 		return rx->id ? FASTRPC_WERR_PROTOCOL : FASTRPC_WERR_NONE;

@@ -559,6 +559,8 @@ static int frpc_server_reply(struct frpc_sock *fs, struct frpc_cmsgs *c,
 		frpc_charge_tx(fs, len);
 		spin_unlock(&fs->lock);
 		call->state = FRPC_CALL_DONE;
+		/* request messages the application never read die with it */
+		frpc_call_purge_rx(call, &r);
 		frpc_call_queue_msg(call, m);
 		m = NULL;
 		atomic64_inc(&conn->fn->replies_sent);
@@ -688,7 +690,7 @@ static int frpc_recvmsg(struct socket *sock, struct msghdr *msg, size_t size,
 					  sizeof(struct fastrpc_result));
 	struct frpc_conn *conn;
 	struct frpc_rxmsg *m;
-	bool grant;
+	bool grant, queued;
 	u32 len;
 	int ret;
 
@@ -763,9 +765,12 @@ static int frpc_recvmsg(struct socket *sock, struct msghdr *msg, size_t size,
 	/* the bytes are consumed: the connection window reopens */
 	conn = m->conn;
 	spin_lock_bh(&conn->lock);
+	queued = conn->ctrl_bytes;
 	frpc_credit_conn(conn, len);
+	queued = conn->ctrl_bytes != queued;
 	spin_unlock_bh(&conn->lock);
-	frpc_conn_kick(conn);
+	if (queued)
+		frpc_conn_kick(conn);
 	if (m->eor)
 		msg->msg_flags |= MSG_EOR;
 	frpc_rxmsg_free(m);

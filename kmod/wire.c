@@ -30,7 +30,11 @@ int frpc_hdr_check(const struct fastrpc_frame_hdr *hdr, u8 version, u8 *werr)
 		return -EPROTO;
 	if (flags & ~FASTRPC_FF_ALL)
 		return -EPROTO;
-	if (hdr->type == FASTRPC_FRAME_HELLO) {
+	if (hdr->type == FASTRPC_FRAME_HELLO ||
+	    (hdr->type == FASTRPC_FRAME_ERROR && !version)) {
+		/* HELLO carries the version offered; a peer refusing ours
+		 * answers ERROR before any version is agreed
+		 */
 		if (hdr->version == 0)
 			return -EPROTO;
 	} else if (hdr->version != version) {

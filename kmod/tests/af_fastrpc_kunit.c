@@ -1,0 +1,144 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * KUnit suites for af_fastrpc.
+ *
+ * The module exports nothing, so this translation unit compiles the
+ * module's own sources (every file but main.c) and the suites test that
+ * code, unchanged.  main.c is replaced by the three definitions below: the
+ * tests never register the socket family, never start TCP and never queue
+ * work, so a single namespace record stands in for the pernet one.
+ */
+#include "../wire.c"
+#include "../call.c"
+#include "../tx.c"
+#include "../rx.c"
+#include "../conn.c"
+#include "../listener.c"
+#include "../sock.c"
+
+#include <kunit/test.h>
+#include <linux/module.h>
+
+int frpc_family = FASTRPC_AF_DEFAULT;
+struct workqueue_struct *frpc_wq;
+
+static struct frpc_net frpc_test_net;
+
+struct frpc_net *frpc_net(struct net *net)
+{
+	return &frpc_test_net;
+}
+
+/* Suites that build connections and calls share this set-up. */
+static int frpc_test_suite_init(struct kunit_suite *suite)
+{
+	memset(&frpc_test_net, 0, sizeof(frpc_test_net));
+	mutex_init(&frpc_test_net.lock);
+	INIT_LIST_HEAD(&frpc_test_net.conns);
+	INIT_LIST_HEAD(&frpc_test_net.peers);
+	return frpc_call_init();
+}
+
+static void frpc_test_suite_exit(struct kunit_suite *suite)
+{
+	frpc_call_exit();
+}
+
+/*
+ * Undo a test's connection: what a torn-down connection's owner does once
+ * TCP is gone.  Runs after the test's calls are released (kunit actions
+ * run in reverse order of registration).
+ */
+static void frpc_test_conn_release(void *data)
+{
+	struct frpc_conn *conn = data;
+
+	timer_shutdown_sync(&conn->deadline_timer);
+	timer_shutdown_sync(&conn->ka_timer);
+	mutex_lock(&conn->tx_mutex);
+	frpc_conn_tx_purge(conn);
+	mutex_unlock(&conn->tx_mutex);
+	frpc_conn_put(conn);
+}
+
+/* A connection in state READY, version 1, with plenty of credit. */
+static struct frpc_conn *frpc_test_conn(struct kunit *test, bool client)
+{
+	struct frpc_conn *conn;
+
+	conn = frpc_conn_alloc(&frpc_test_net, client);
+	KUNIT_ASSERT_NOT_NULL(test, conn);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test,
+				frpc_test_conn_release, conn), 0);
+	conn->state = FRPC_CONN_READY;
+	conn->version = FASTRPC_PROTO_V1;
+	conn->tx_credit = FRPC_WINDOW_MAX;
+	conn->rx_avail = FRPC_CONN_WINDOW;
+	conn->peer_call_window = FRPC_CALL_WINDOW;
+	return conn;
+}
+
+static void frpc_test_call_release(void *data)
+{
+	struct frpc_call *call = data;
+	struct frpc_conn *conn = call->conn;
+
+	spin_lock_bh(&conn->lock);
+	frpc_call_unlink(call);
+	frpc_call_drop_tx(call);
+	spin_unlock_bh(&conn->lock);
+	frpc_call_free(call);
+}
+
+/* A call on @conn, freed when the test ends unless the code frees it. */
+static struct frpc_call *frpc_test_call(struct kunit *test,
+					struct frpc_conn *conn, u32 id,
+					u32 tx_credit, bool link)
+{
+	struct frpc_call *call;
+
+	call = frpc_call_alloc(conn, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, call);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test,
+				frpc_test_call_release, call), 0);
+	call->id = id;
+	call->key = id;
+	call->tx_credit = tx_credit;
+	if (link) {
+		spin_lock_bh(&conn->lock);
+		frpc_call_link(conn, call);
+		spin_unlock_bh(&conn->lock);
+	}
+	return call;
+}
+
+/* The next queued control frame, taken off the queue (test-owned). */
+static struct frpc_txbuf *frpc_test_pop_ctrl(struct kunit *test,
+					    struct frpc_conn *conn)
+{
+	struct frpc_txbuf *buf;
+
+	spin_lock_bh(&conn->lock);
+	buf = list_first_entry_or_null(&conn->ctrlq, struct frpc_txbuf, node);
+	if (buf) {
+		list_del(&buf->node);
+		conn->ctrl_bytes -= buf->len;
+	}
+	spin_unlock_bh(&conn->lock);
+	if (buf)
+		KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test,
+					(kunit_action_t *)kfree, buf), 0);
+	return buf;
+}
+
+#include "frpc_test_wire.c"
+#include "frpc_test_credit.c"
+#include "frpc_test_call.c"
+#include "frpc_test_tx.c"
+
+kunit_test_suites(&frpc_hdr_suite, &frpc_hello_suite, &frpc_meta_suite,
+		  &frpc_status_suite, &frpc_window_suite, &frpc_credit_suite,
+		  &frpc_call_table_suite, &frpc_tx_suite);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("KUnit tests for af_fastrpc");
