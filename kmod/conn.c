@@ -410,9 +410,9 @@ static void frpc_ka_timer_fn(struct timer_list *t)
 		if (conn->state == FRPC_CONN_DRAINING && !conn->ncalls)
 			fail = -ESHUTDOWN;	/* GOAWAY done: its calls are over */
 		else if (!conn->ncalls && conn->idle_since &&
-		    (!conn->client || !READ_ONCE(conn->users)) &&
-		    time_after(now, conn->idle_since +
-			       msecs_to_jiffies(READ_ONCE(frpc_idle_ms)))) {
+			 (!conn->client || !READ_ONCE(conn->users)) &&
+			 time_after(now, conn->idle_since +
+				    msecs_to_jiffies(READ_ONCE(frpc_idle_ms)))) {
 			if (!conn->client)
 				frpc_conn_goaway(conn, FASTRPC_WERR_IDLE);
 			fail = -ESHUTDOWN;
@@ -584,8 +584,8 @@ struct frpc_conn *frpc_conn_get_client(struct frpc_net *fn,
 	}
 
 	ret = wait_event_interruptible_timeout(conn->wait,
-		READ_ONCE(conn->state) >= FRPC_CONN_READY,
-		msecs_to_jiffies(FRPC_CONNECT_TIMEOUT_MS));
+					       READ_ONCE(conn->state) >= FRPC_CONN_READY,
+					       msecs_to_jiffies(FRPC_CONNECT_TIMEOUT_MS));
 	err = 0;
 	if (ret < 0)
 		err = -EINTR;

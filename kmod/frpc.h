@@ -167,7 +167,7 @@ struct frpc_conn {
 	void (*saved_write_space)(struct sock *sk);
 	void (*saved_state_change)(struct sock *sk);
 
-	spinlock_t		lock;
+	spinlock_t		lock;		/* see the top of this file */
 	enum frpc_conn_state	state;
 	int			err;		/* errno once DEAD */
 	u8			werr;		/* ERROR code to send, if any */
@@ -290,7 +290,7 @@ enum frpc_sock_role {
 struct frpc_sock {
 	struct sock		sk;		/* must be first */
 	enum frpc_sock_role	role;
-	spinlock_t		lock;
+	spinlock_t		lock;		/* queues, tables, counts */
 	bool			dead;		/* released: no more deliveries */
 	bool			shut_rd;	/* server: no new calls */
 	struct list_head	rxq;		/* complete messages */
@@ -311,7 +311,7 @@ struct frpc_sock {
 	struct socket		*ltcp;		/* kernel TCP listener */
 	void (*saved_ldata_ready)(struct sock *sk);
 	struct work_struct	accept_work;
-	struct mutex		conns_lock;
+	struct mutex		conns_lock;	/* conns, nconns */
 	struct list_head	conns;
 	unsigned int		nconns;
 	DECLARE_HASHTABLE(pending, FRPC_SOCK_HASH_BITS);	/* by handle */

@@ -26,7 +26,8 @@ static int frpc_stats_show(struct seq_file *seq, void *v)
 {
 	struct frpc_net *fn = frpc_net(seq_file_single_net(seq));
 
-#define FRPC_STAT(name) seq_printf(seq, "%s %lld\n", #name, atomic64_read(&fn->name))
+#define FRPC_STAT(name) \
+	seq_printf(seq, "%s %lld\n", #name, atomic64_read(&fn->name))
 	FRPC_STAT(conns_open);
 	FRPC_STAT(conns_total);
 	FRPC_STAT(connect_failures);

@@ -288,12 +288,11 @@ static struct frpc_call *frpc_sock_find(struct frpc_sock *fs, u64 key)
 }
 
 /*
- * Lock the connection of the socket's call @key and find the call again
- * under both locks.  Returns the call with conn->lock and fs->lock held,
- * its connection referenced in *connp; or NULL with nothing held.
+ * The connection of the socket's call @key, referenced, or NULL.  Callers
+ * then take conn->lock and fs->lock and find the call again, since it may
+ * have ended in between (frpc_sock_relookup()).
  */
-static struct frpc_call *frpc_sock_lock_call(struct frpc_sock *fs, u64 key,
-					     struct frpc_conn **connp)
+static struct frpc_conn *frpc_sock_call_conn(struct frpc_sock *fs, u64 key)
 {
 	struct frpc_conn *conn = NULL;
 	struct frpc_call *call;
@@ -305,20 +304,18 @@ static struct frpc_call *frpc_sock_lock_call(struct frpc_sock *fs, u64 key,
 		kref_get(&conn->ref);
 	}
 	spin_unlock_bh(&fs->lock);
-	if (!conn)
-		return NULL;
+	return conn;
+}
 
-	spin_lock_bh(&conn->lock);
-	spin_lock(&fs->lock);
+/* The call @key if it still exists on @conn; both locks held. */
+static struct frpc_call *frpc_sock_relookup(struct frpc_sock *fs, u64 key,
+					    struct frpc_conn *conn)
+{
+	struct frpc_call *call;
+
+	lockdep_assert_held(&conn->lock);
 	call = frpc_sock_find(fs, key);
-	if (call && call->conn == conn) {
-		*connp = conn;
-		return call;
-	}
-	spin_unlock(&fs->lock);
-	spin_unlock_bh(&conn->lock);
-	frpc_conn_put(conn);
-	return NULL;
+	return call && call->conn == conn ? call : NULL;
 }
 
 /* Wait for room: SO_SNDBUF and, for a new call, MAX_CALLS. */
@@ -460,14 +457,19 @@ static int frpc_send_more(struct frpc_sock *fs, struct frpc_cmsgs *c,
 		return PTR_ERR(m);
 	m->eos = eor;
 
-	call = frpc_sock_lock_call(fs, c->send.id, &conn);
-	if (!call) {
+	conn = frpc_sock_call_conn(fs, c->send.id);
+	if (!conn) {
 		kvfree(m);
 		return -ENOENT;
 	}
+	spin_lock_bh(&conn->lock);
+	spin_lock(&fs->lock);
+	call = frpc_sock_relookup(fs, c->send.id, conn);
 	err = 0;
-	if (server ? call->state != FRPC_CALL_OPEN || !call->seen :
-		     !call->stream || call->tx_closed)
+	if (!call)
+		err = -ENOENT;
+	else if (server ? call->state != FRPC_CALL_OPEN || !call->seen :
+			  !call->stream || call->tx_closed)
 		err = server && call->state == FRPC_CALL_CANCELLED ?
 		      -ECANCELED : -EINVAL;
 	if (!err) {
@@ -495,10 +497,18 @@ static int frpc_client_cancel(struct frpc_sock *fs, struct frpc_cmsgs *c,
 
 	if (len || c->meta || c->smsg)
 		return -EINVAL;
-	call = frpc_sock_lock_call(fs, c->tag, &conn);
-	if (!call)
+	conn = frpc_sock_call_conn(fs, c->tag);
+	if (!conn)
 		return -ENOENT;
+	spin_lock_bh(&conn->lock);
+	spin_lock(&fs->lock);
+	call = frpc_sock_relookup(fs, c->tag, conn);
 	spin_unlock(&fs->lock);
+	if (!call) {
+		spin_unlock_bh(&conn->lock);
+		frpc_conn_put(conn);
+		return -ENOENT;
+	}
 	frpc_reap_init(&r);
 	frpc_queue_simple(conn, FASTRPC_FRAME_CANCEL, 0, call->id, NULL, 0);
 	frpc_call_finish(call, FASTRPC_CANCELLED, &r);
@@ -537,13 +547,19 @@ static int frpc_server_reply(struct frpc_sock *fs, struct frpc_cmsgs *c,
 	if (IS_ERR(m))
 		return PTR_ERR(m);
 
-	call = frpc_sock_lock_call(fs, rp->handle, &conn);
-	if (!call) {
+	conn = frpc_sock_call_conn(fs, rp->handle);
+	if (!conn) {
 		kvfree(m);
 		return -ENOENT;
 	}
 	frpc_reap_init(&r);
-	if (call->state == FRPC_CALL_CANCELLED) {
+	spin_lock_bh(&conn->lock);
+	spin_lock(&fs->lock);
+	call = frpc_sock_relookup(fs, rp->handle, conn);
+	if (!call) {
+		spin_unlock(&fs->lock);
+		err = -ENOENT;
+	} else if (call->state == FRPC_CALL_CANCELLED) {
 		/* the client gave up: the reply is dropped, the handle freed */
 		hash_del(&call->sock_node);
 		call->in_sock = false;
@@ -658,7 +674,8 @@ static int frpc_wait_rx(struct frpc_sock *fs, long *timeo)
 	if (!*timeo)
 		return -EAGAIN;
 	ret = wait_event_interruptible_timeout(*sk_sleep(&fs->sk),
-		!list_empty_careful(&fs->rxq), *timeo);
+					       !list_empty_careful(&fs->rxq),
+					       *timeo);
 	if (ret < 0)
 		return sock_intr_errno(*timeo);
 	if (!ret)

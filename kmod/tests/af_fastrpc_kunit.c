@@ -112,6 +112,11 @@ static struct frpc_call *frpc_test_call(struct kunit *test,
 	return call;
 }
 
+static void frpc_test_kfree(void *p)
+{
+	kfree(p);
+}
+
 /* The next queued control frame, taken off the queue (test-owned). */
 static struct frpc_txbuf *frpc_test_pop_ctrl(struct kunit *test,
 					    struct frpc_conn *conn)
@@ -127,7 +132,7 @@ static struct frpc_txbuf *frpc_test_pop_ctrl(struct kunit *test,
 	spin_unlock_bh(&conn->lock);
 	if (buf)
 		KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test,
-					(kunit_action_t *)kfree, buf), 0);
+					frpc_test_kfree, buf), 0);
 	return buf;
 }
 
