@@ -65,8 +65,8 @@ TEST_F(st, client_streaming_half_close)
 		n = srv_recv(self->sfd, &ii, buf, sizeof(buf));
 		ASSERT_EQ(len, n) TH_LOG("message %d: %zd", i, n);
 		EXPECT_EQ(0, memcmp(buf, want, (size_t)len)) TH_LOG("order at %d", i);
-		EXPECT_EQ(M_STREAM, ii.method);
 		if (i == 0) {
+			EXPECT_EQ(M_STREAM, ii.method);
 			handle = ii.handle;
 			EXPECT_EQ(0, ii.flags);
 		} else {
@@ -86,6 +86,29 @@ TEST_F(st, client_streaming_half_close)
 	EXPECT_EQ(0, memcmp(buf, "done", 4));
 	/* the call is over: its tag is unknown now */
 	EXPECT_EQ(-ENOENT, fastrpc_send_more(self->cfd, 5, "x", 1, 0));
+}
+
+/*
+ * struct fastrpc_incoming documents @method as the method sent by the
+ * client; a later message of the same call must carry it too, or a server
+ * dispatching on method mistakes it for another call.
+ */
+TEST_F(st, cont_messages_carry_method)
+{
+	struct fastrpc_call_opts o = { .flags = FASTRPC_CALL_STREAM };
+	struct fastrpc_incoming_info ii;
+	char buf[8];
+
+	ASSERT_EQ(1, fastrpc_send_call_opts(self->cfd, 6, M_STREAM, &o, "a", 1,
+					    0));
+	ASSERT_EQ(1, fastrpc_send_more(self->cfd, 6, "b", 1, MSG_EOR));
+	ASSERT_EQ(1, srv_recv(self->sfd, &ii, buf, sizeof(buf)));
+	EXPECT_EQ(M_STREAM, ii.method);
+	ASSERT_EQ(1, srv_recv(self->sfd, &ii, buf, sizeof(buf)));
+	EXPECT_EQ(FASTRPC_IN_CONT, ii.flags);
+	EXPECT_EQ(M_STREAM, ii.method);
+	ASSERT_EQ(0, fastrpc_send_reply(self->sfd, ii.handle, FASTRPC_OK, NULL,
+					0, 0));
 }
 
 TEST_F(st, unary_call_takes_no_more)

@@ -1,0 +1,534 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Flow control and backpressure: a stream the server does not read stalls
+ * alone (EAGAIN, POLLOUT off) while other calls on the connection go on;
+ * the module's memory stays under its caps when a peer in another
+ * namespace does not read; the server admission limit sheds excess calls
+ * with RESOURCE_EXHAUSTED; small calls are not stuck behind a 64 MiB
+ * stream on the same connection.
+ */
+#include <signal.h>
+#include <sys/wait.h>
+
+#include "frpc_test.h"
+#include "kselftest_harness.h"
+
+#define BASE_PORT	8300
+#define M_SINK		41	/* stream: read all, reply OK with the count */
+#define CALL_WINDOW	(256u << 10)
+#define CONN_WINDOW	(16u << 20)
+
+/* --- a server thread that sinks streams and echoes small calls --- */
+struct sink_srv {
+	int fd;
+	pthread_t thr;
+	atomic_int stop;
+	atomic_uint errors;
+	atomic_ullong sunk;
+};
+
+static void *sink_thread(void *p)
+{
+	struct sink_srv *s = p;
+	struct fastrpc_incoming_info ii = { 0 };
+	size_t cap = FASTRPC_MAX_MSG;
+	uint8_t *buf = malloc(cap);
+	ssize_t n, r;
+
+	if (!buf) {
+		atomic_fetch_add(&s->errors, 1);
+		return NULL;
+	}
+	while (!atomic_load(&s->stop)) {
+		if (wait_events(s->fd, POLLIN, 50) <= 0)
+			continue;
+		n = fastrpc_recv_call_ex(s->fd, &ii, buf, cap, MSG_DONTWAIT);
+		if (n == -EAGAIN)
+			continue;
+		if (n < 0) {
+			atomic_fetch_add(&s->errors, 1);
+			continue;
+		}
+		if (ii.flags & FASTRPC_IN_CANCELLED)
+			continue;
+		r = 0;
+		if (ii.method == M_SINK || (ii.flags & FASTRPC_IN_CONT)) {
+			atomic_fetch_add(&s->sunk, (unsigned long long)n);
+			if (ii.eor)
+				r = fastrpc_send_reply(s->fd, ii.handle,
+						       FASTRPC_OK, NULL, 0, 0);
+		} else {
+			r = fastrpc_send_reply(s->fd, ii.handle, FASTRPC_OK,
+					       buf, (size_t)n, 0);
+		}
+		if (r < 0)
+			atomic_fetch_add(&s->errors, 1);
+	}
+	free(buf);
+	return NULL;
+}
+
+FIXTURE(fl) {
+	int sfd;
+	uint16_t port;
+};
+
+FIXTURE_SETUP(fl)
+{
+	self->port = test_port(BASE_PORT, _metadata->name);
+	self->sfd = open_server(AF_INET, &self->port);
+	ASSERT_LE(0, self->sfd) TH_LOG("server: %s", fastrpc_strerror(self->sfd));
+	ASSERT_EQ(0, set_rcvtimeo(self->sfd, 20000));
+}
+
+FIXTURE_TEARDOWN(fl)
+{
+	if (self->sfd >= 0)
+		close(self->sfd);
+}
+
+static int client(uint16_t port)
+{
+	int fd = fastrpc_client_open("127.0.0.1", port, SOCK_CLOEXEC);
+
+	if (fd >= 0)
+		set_rcvtimeo(fd, 20000);
+	return fd;
+}
+
+TEST_F_TIMEOUT(fl, per_call_backpressure, 120)
+{
+	const size_t sz = 64 << 10;
+	struct fastrpc_call_opts o = { .flags = FASTRPC_CALL_STREAM };
+	struct fastrpc_incoming_info ii;
+	struct fastrpc_sock_info sa, sb, ss;
+	uint8_t *buf = malloc(sz);
+	size_t sent = 0, read_stream = 0;
+	uint64_t shandle = 0;
+	uint32_t status;
+	int a, b, i;
+	ssize_t n;
+	bool got_b = false;
+
+	ASSERT_NE(NULL, buf);
+	memset(buf, 7, sz);
+	a = client(self->port);
+	b = client(self->port);
+	ASSERT_LE(0, a);
+	ASSERT_LE(0, b);
+
+	/* nobody reads the stream: sending stops within a bounded amount */
+	ASSERT_EQ((ssize_t)sz, fastrpc_send_call_opts(a, 1, M_SINK, &o, buf,
+						      sz, 0));
+	sent = sz;
+	for (i = 0; i < 1024; i++) {
+		n = fastrpc_send_more(a, 1, buf, sz, MSG_DONTWAIT);
+		if (n == -EAGAIN)
+			break;
+		ASSERT_EQ((ssize_t)sz, n);
+		sent += sz;
+		if (!(i % 8))
+			usleep(20000);	/* let the kernel write what it may */
+	}
+	ASSERT_GT(1024, i) TH_LOG("64 MiB accepted without backpressure");
+	TH_LOG("stream accepted %zu KiB before EAGAIN", sent >> 10);
+	/* window + SO_SNDBUF + one message, with slack: far below 64 MiB */
+	EXPECT_GT(8u << 20, sent);
+	EXPECT_EQ(0, wait_events(a, POLLOUT, 500));	/* POLLOUT off */
+	ASSERT_EQ(0, fastrpc_get_sock_info(a, &sa));
+	EXPECT_LT(0, sa.tx_queued);
+	/* the server holds at most the call's window */
+	ASSERT_EQ(0, fastrpc_get_sock_info(self->sfd, &ss));
+	TH_LOG("server holds %u bytes in %u messages", ss.rx_bytes,
+	       ss.rx_queued);
+	EXPECT_GE(CALL_WINDOW + sz, ss.rx_bytes);
+
+	/* another call on the same connection still gets through */
+	ASSERT_EQ(0, fastrpc_get_sock_info(b, &sb));
+	EXPECT_EQ(sa.conn_id, sb.conn_id);
+	ASSERT_EQ(5, fastrpc_send_call(b, 2, M_ECHO, "small", 5, 0));
+	for (i = 0; i < 200; i++) {
+		ASSERT_EQ(0, fastrpc_get_sock_info(self->sfd, &ss));
+		if (ss.rx_queued > 0 && ss.rx_bytes < CALL_WINDOW + 2 * sz &&
+		    i > 3)
+			break;
+		usleep(50000);
+	}
+	/* the server reads: a few stream messages, then the small call */
+	while (!got_b) {
+		n = srv_recv(self->sfd, &ii, buf, sz);
+		ASSERT_LE(0, n);
+		if (ii.method == M_SINK && !(ii.flags & FASTRPC_IN_CONT))
+			shandle = ii.handle;
+		if (ii.handle == shandle) {
+			read_stream += (size_t)n;
+			continue;
+		}
+		got_b = true;
+		ASSERT_EQ(5, fastrpc_send_reply(self->sfd, ii.handle,
+						FASTRPC_OK, buf, 5, 0));
+	}
+	ASSERT_EQ(5, fastrpc_recv_result(b, NULL, &status, buf, sz, 0));
+	EXPECT_EQ(FASTRPC_OK, status);
+	TH_LOG("read %zu KiB of the stream before the small call",
+	       read_stream >> 10);
+	EXPECT_GE(CALL_WINDOW + sz, read_stream);
+
+	/* reading gave credit back: the stream can send again */
+	for (i = 0; i < 200 && wait_events(a, POLLOUT, 0) != 1; i++) {
+		n = fastrpc_recv_call_ex(self->sfd, &ii, buf, sz, MSG_DONTWAIT);
+		if (n >= 0)
+			read_stream += (size_t)n;
+		else
+			usleep(50000);
+	}
+	EXPECT_EQ(1, wait_events(a, POLLOUT, 0));
+	ASSERT_EQ((ssize_t)sz, fastrpc_send_more(a, 1, buf, sz, MSG_EOR));
+	sent += sz;
+	while (read_stream < sent) {
+		n = srv_recv(self->sfd, &ii, buf, sz);
+		ASSERT_LE(0, n);
+		read_stream += (size_t)n;
+		if (ii.eor)
+			break;
+	}
+	EXPECT_EQ(sent, read_stream);
+	ASSERT_EQ(0, fastrpc_send_reply(self->sfd, shandle, FASTRPC_OK, NULL, 0,
+					0));
+	ASSERT_EQ(0, fastrpc_recv_result(a, NULL, &status, buf, sz, 0));
+	EXPECT_EQ(FASTRPC_OK, status);
+	close(a);
+	close(b);
+	free(buf);
+}
+
+TEST_F_TIMEOUT(fl, admission_limit, 60)
+{
+	long long rej0 = proc_counter("rejected_calls");
+	struct fastrpc_incoming_info ii;
+	struct fastrpc_sock_info ss;
+	uint32_t status, max = 0;
+	uint64_t tag, t0;
+	char buf[8];
+	int c, i;
+
+	ASSERT_EQ(0, fastrpc_set_max_calls(self->sfd, 4));
+	ASSERT_EQ(0, fastrpc_get_max_calls(self->sfd, &max));
+	EXPECT_EQ(4, max);
+	c = client(self->port);
+	ASSERT_LE(0, c);
+	/* one at a time so that arrival order is submission order */
+	for (i = 1; i <= 10; i++) {
+		ASSERT_EQ(1, fastrpc_send_call(c, (uint64_t)i, M_ECHO, "x", 1,
+					       0));
+		if (i <= 4) {
+			t0 = now_ms();
+			do {
+				fastrpc_get_sock_info(self->sfd, &ss);
+			} while (ss.calls_in_flight < (uint32_t)i &&
+				 now_ms() - t0 < 10000);
+		}
+	}
+	/* the excess ends at once, the server's application never sees it */
+	t0 = now_ms();
+	for (i = 0; i < 6; i++) {
+		ASSERT_EQ(0, fastrpc_recv_result(c, &tag, &status, buf,
+						 sizeof(buf), 0));
+		EXPECT_EQ(FASTRPC_RESOURCE_EXHAUSTED, status);
+		EXPECT_LT(4, tag);
+	}
+	TH_LOG("6 RESOURCE_EXHAUSTED in %llu ms",
+	       (unsigned long long)(now_ms() - t0));
+	EXPECT_GT(10000, now_ms() - t0);
+	EXPECT_EQ(-EAGAIN, fastrpc_recv_result(c, NULL, NULL, buf, sizeof(buf),
+					       MSG_DONTWAIT));
+	ASSERT_EQ(0, fastrpc_get_sock_info(self->sfd, &ss));
+	EXPECT_EQ(4, ss.calls_in_flight);
+	EXPECT_EQ(4, ss.rx_queued);
+	EXPECT_EQ(rej0 + 6, proc_counter("rejected_calls"));
+
+	/* answering one makes room for one more */
+	ASSERT_EQ(1, srv_recv(self->sfd, &ii, buf, sizeof(buf)));
+	ASSERT_EQ(1, fastrpc_send_reply(self->sfd, ii.handle, FASTRPC_OK, "y",
+					1, 0));
+	ASSERT_EQ(1, fastrpc_recv_result(c, &tag, &status, buf, sizeof(buf), 0));
+	EXPECT_EQ(FASTRPC_OK, status);
+	ASSERT_EQ(1, fastrpc_send_call(c, 11, M_ECHO, "z", 1, 0));
+	for (i = 0; i < 4; i++) {
+		ASSERT_EQ(1, srv_recv(self->sfd, &ii, buf, sizeof(buf)));
+		ASSERT_EQ(1, fastrpc_send_reply(self->sfd, ii.handle,
+						FASTRPC_OK, buf, 1, 0));
+	}
+	for (i = 0; i < 4; i++) {
+		ASSERT_EQ(1, fastrpc_recv_result(c, &tag, &status, buf,
+						 sizeof(buf), 0));
+		EXPECT_EQ(FASTRPC_OK, status);
+	}
+	close(c);
+}
+
+struct streamer {
+	int fd;
+	int err;
+	atomic_int done;
+	uint64_t ns;
+};
+
+/* 64 MiB as one streaming call: 16 messages of 4 MiB. */
+static void *stream_64m(void *p)
+{
+	struct streamer *st = p;
+	struct fastrpc_call_opts o = { .flags = FASTRPC_CALL_STREAM };
+	size_t sz = 4u << 20;
+	uint8_t *buf = malloc(sz);
+	uint64_t t0 = now_ns();
+	uint32_t status = 0;
+	ssize_t n;
+	int i;
+
+	if (!buf) {
+		st->err = ENOMEM;
+		atomic_store(&st->done, 1);
+		return NULL;
+	}
+	memset(buf, 0x5a, sz);
+	for (i = 0; i < 16; i++) {
+		if (i == 0)
+			n = fastrpc_send_call_opts(st->fd, 64, M_SINK, &o, buf,
+						   sz, 0);
+		else
+			n = fastrpc_send_more(st->fd, 64, buf, sz,
+					      i == 15 ? MSG_EOR : 0);
+		if (n != (ssize_t)sz) {
+			st->err = n < 0 ? (int)-n : EIO;
+			break;
+		}
+	}
+	if (!st->err) {
+		n = fastrpc_recv_result(st->fd, NULL, &status, NULL, 0, 0);
+		if (n < 0 || status != FASTRPC_OK)
+			st->err = n < 0 ? (int)-n : EPROTO;
+	}
+	st->ns = now_ns() - t0;
+	atomic_store(&st->done, 1);
+	free(buf);
+	return NULL;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+TEST_F_TIMEOUT(fl, no_head_of_line_blocking, 300)
+{
+	struct sink_srv s = { .fd = self->sfd };
+	struct streamer st = { 0 };
+	struct fastrpc_sock_info ia, ib;
+	uint64_t lat[4096], t, idle[64];
+	uint32_t status;
+	pthread_t thr, sthr;
+	char buf[64];
+	int b, i, nl = 0;
+
+	ASSERT_EQ(0, pthread_create(&sthr, NULL, sink_thread, &s));
+	st.fd = client(self->port);
+	b = client(self->port);
+	ASSERT_LE(0, st.fd);
+	ASSERT_LE(0, b);
+	ASSERT_EQ(0, fastrpc_get_sock_info(st.fd, &ia));
+	ASSERT_EQ(0, fastrpc_get_sock_info(b, &ib));
+	ASSERT_EQ(ia.conn_id, ib.conn_id);	/* one TCP connection */
+
+	for (i = 0; i < 64; i++) {
+		t = now_ns();
+		ASSERT_EQ(32, fastrpc_call(b, M_ECHO, buf, 32, buf, sizeof(buf),
+					   &status));
+		idle[i] = now_ns() - t;
+	}
+	ASSERT_EQ(0, pthread_create(&thr, NULL, stream_64m, &st));
+	usleep(100000);
+	while (!atomic_load(&st.done) && nl < 4096) {
+		t = now_ns();
+		ASSERT_EQ(32, fastrpc_call(b, M_ECHO, buf, 32, buf, sizeof(buf),
+					   &status));
+		lat[nl] = now_ns() - t;
+		ASSERT_EQ(FASTRPC_OK, status);
+		/* generous: a small call never waits for the whole stream */
+		ASSERT_GT(5000000000ull, lat[nl]) TH_LOG("call %d took %llu ms",
+			nl, (unsigned long long)(lat[nl] / 1000000));
+		nl++;
+	}
+	pthread_join(thr, NULL);
+	atomic_store(&s.stop, 1);
+	pthread_join(sthr, NULL);
+	EXPECT_EQ(0, st.err);
+	EXPECT_EQ(64ull << 20, atomic_load(&s.sunk));
+	EXPECT_EQ(0, atomic_load(&s.errors));
+	/* small calls completed while the stream was running */
+	EXPECT_LE(5, nl);
+	qsort(idle, 64, sizeof(idle[0]), cmp_u64);
+	if (nl) {
+		qsort(lat, (size_t)nl, sizeof(lat[0]), cmp_u64);
+		TH_LOG("64 MiB stream took %llu ms; %d small calls meanwhile: "
+		       "p50 %llu us, p99 %llu us, max %llu us; idle p50 %llu us",
+		       (unsigned long long)(st.ns / 1000000), nl,
+		       (unsigned long long)(lat[nl / 2] / 1000),
+		       (unsigned long long)(lat[nl * 99 / 100] / 1000),
+		       (unsigned long long)(lat[nl - 1] / 1000),
+		       (unsigned long long)(idle[32] / 1000));
+	}
+	close(st.fd);
+	close(b);
+}
+
+/*
+ * Memory caps across hosts: a client in one namespace sends as fast as it
+ * can for a few seconds to a server in another that does not read.  The
+ * server host holds at most the connection window (16 MiB) of data, the
+ * client host at most its sockets' SO_SNDBUF (plus one message each), and
+ * both gauges go back to zero when it is over.
+ */
+FIXTURE(mem) {
+	char ns_s[32];
+	char ns_c[32];
+	pid_t server;
+	bool created;
+};
+
+FIXTURE_SETUP(mem)
+{
+	int sync[2];
+	char c;
+
+	self->server = -1;
+	snprintf(self->ns_s, sizeof(self->ns_s), "frpc_ms%d", getpid());
+	snprintf(self->ns_c, sizeof(self->ns_c), "frpc_mc%d", getpid());
+	self->created = true;
+	ASSERT_EQ(0, frpc_netns_pair(self->ns_s, self->ns_c, "frpc_ma",
+				     "frpc_mb", 78));
+	ASSERT_EQ(0, pipe(sync));
+	self->server = fork();
+	ASSERT_LE(0, self->server);
+	if (self->server == 0) {
+		uint16_t port = BASE_PORT + 90;
+		int fd = -1, ret;
+
+		close(sync[0]);
+		ret = frpc_enter_ns(self->ns_s);
+		if (!ret) {
+			fd = fastrpc_server_open(AF_INET, port, 128,
+						 SOCK_CLOEXEC);
+			ret = fd < 0 ? fd : 0;
+		}
+		c = ret ? 'E' : 'R';
+		if (write(sync[1], &c, 1) != 1 || ret)
+			_exit(1);
+		for (;;)	/* never reads */
+			pause();
+	}
+	close(sync[1]);
+	c = 0;
+	ASSERT_EQ(1, read(sync[0], &c, 1));
+	close(sync[0]);
+	ASSERT_EQ('R', c);
+}
+
+FIXTURE_TEARDOWN(mem)
+{
+	if (self->server > 0) {
+		kill(self->server, SIGKILL);
+		waitpid(self->server, NULL, 0);
+	}
+	if (self->created) {
+		frpc_sh("ip netns del %s 2>/dev/null", self->ns_s);
+		frpc_sh("ip netns del %s 2>/dev/null", self->ns_c);
+	}
+}
+
+static long long counter_in(const char *ns, const char *home, const char *name)
+{
+	long long v;
+
+	if (frpc_enter_ns(ns))
+		return -1;
+	v = proc_counter(name);
+	if (frpc_enter_ns(home))
+		return -1;
+	return v;
+}
+
+TEST_F_TIMEOUT(mem, memory_cap_when_peer_does_not_read, 120)
+{
+	enum { NSOCK = 4 };
+	const size_t sz = 1u << 20;
+	long long held, queued, max_held = 0, max_queued = 0;
+	uint8_t *buf = malloc(sz);
+	int fds[NSOCK], sndbuf = 0, i;
+	socklen_t sl = sizeof(sndbuf);
+	uint64_t t0, tag = 1, calls = 0;
+
+	ASSERT_NE(NULL, buf);
+	memset(buf, 1, sz);
+	ASSERT_EQ(0, frpc_enter_ns(self->ns_c));
+	for (i = 0; i < NSOCK; i++) {
+		fds[i] = fastrpc_client_open("10.78.0.1", BASE_PORT + 90,
+					     SOCK_CLOEXEC);
+		ASSERT_LE(0, fds[i]) TH_LOG("connect: %s",
+					    fastrpc_strerror(fds[i]));
+	}
+	ASSERT_EQ(0, getsockopt(fds[0], SOL_SOCKET, SO_SNDBUF, &sndbuf, &sl));
+
+	t0 = now_ms();
+	while (now_ms() - t0 < 4000) {
+		for (i = 0; i < NSOCK; i++) {
+			ssize_t n = fastrpc_send_call(fds[i], tag, M_ECHO, buf,
+						      sz, MSG_DONTWAIT);
+
+			if (n == (ssize_t)sz) {
+				tag++;
+				calls++;
+			} else if (n != -EAGAIN) {
+				ASSERT_EQ((ssize_t)sz, n);
+			}
+		}
+		queued = proc_counter("tx_queued_bytes");
+		held = counter_in(self->ns_s, self->ns_c, "rx_held_bytes");
+		if (queued > max_queued)
+			max_queued = queued;
+		if (held > max_held)
+			max_held = held;
+		usleep(2000);
+	}
+	TH_LOG("%llu calls of 1 MiB accepted; server rx_held_bytes max %lld "
+	       "(cap %u); client tx_queued_bytes max %lld (SO_SNDBUF %d x %d "
+	       "sockets)", (unsigned long long)calls, max_held, CONN_WINDOW,
+	       max_queued, sndbuf, NSOCK);
+	EXPECT_LT(1 << 20, max_held);		/* the test did load it */
+	EXPECT_GE((long long)CONN_WINDOW + (1 << 20), max_held);
+	EXPECT_GE((long long)NSOCK * ((long long)sndbuf + (long long)sz),
+		  max_queued);
+	EXPECT_LE(0, max_queued);
+
+	/* all over: both gauges drain to zero */
+	for (i = 0; i < NSOCK; i++)
+		close(fds[i]);
+	kill(self->server, SIGKILL);
+	waitpid(self->server, NULL, 0);
+	self->server = -1;
+	t0 = now_ms();
+	do {
+		queued = proc_counter("tx_queued_bytes");
+		held = counter_in(self->ns_s, self->ns_c, "rx_held_bytes");
+		if (!queued && !held)
+			break;
+		usleep(100000);
+	} while (now_ms() - t0 < 20000);
+	EXPECT_EQ(0, queued);
+	EXPECT_EQ(0, held);
+	free(buf);
+}
+
+TEST_HARNESS_MAIN
