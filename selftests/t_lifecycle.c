@@ -1,0 +1,371 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Connection lifecycle: keepalive PING/PONG and its RTT, idle close,
+ * GOAWAY from shutdown(SHUT_RD), a link cut between namespaces, a peer
+ * namespace deleted, and reconnect with backoff after a server restart.
+ * Tests that change module parameters restore the defaults.
+ */
+#include <signal.h>
+#include <sys/wait.h>
+
+#include "frpc_test.h"
+#include "kselftest_harness.h"
+
+#define BASE_PORT	8400
+#define KEEPALIVE_DEF	10000
+#define IDLE_DEF	60000
+
+static void restore_params(void)
+{
+	frpc_set_param("keepalive_ms", KEEPALIVE_DEF);
+	frpc_set_param("idle_ms", IDLE_DEF);
+}
+
+FIXTURE(lc) {
+	struct echo_srv srv;
+};
+
+FIXTURE_SETUP(lc)
+{
+	ASSERT_EQ(0, echo_srv_start(&self->srv, AF_INET,
+				    test_port(BASE_PORT, _metadata->name), 2));
+}
+
+FIXTURE_TEARDOWN(lc)
+{
+	restore_params();
+	echo_srv_stop(&self->srv);
+}
+
+static int cli(uint16_t port)
+{
+	int fd = fastrpc_client_open("127.0.0.1", port, SOCK_CLOEXEC);
+
+	if (fd >= 0)
+		set_rcvtimeo(fd, 20000);
+	return fd;
+}
+
+TEST_F_TIMEOUT(lc, keepalive_rtt, 60)
+{
+	long long p0 = proc_counter("pings_sent");
+	struct fastrpc_sock_info si;
+	uint32_t status;
+	char buf[8];
+	int fd, i;
+
+	ASSERT_LE(0, p0);
+	ASSERT_EQ(0, frpc_set_param("keepalive_ms", 200));
+	fd = cli(self->srv.port);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(1, fastrpc_call(fd, M_ECHO, "k", 1, buf, sizeof(buf),
+				  &status));
+	for (i = 0; i < 300; i++) {
+		ASSERT_EQ(0, fastrpc_get_sock_info(fd, &si));
+		if (si.rtt_us && proc_counter("pings_sent") > p0)
+			break;
+		usleep(100000);
+	}
+	TH_LOG("rtt_us %u after %d00 ms; pings_sent %lld -> %lld", si.rtt_us,
+	       i, p0, proc_counter("pings_sent"));
+	EXPECT_NE(0, si.rtt_us);
+	EXPECT_LT(p0, proc_counter("pings_sent"));
+	/* a silent but alive peer is not declared dead */
+	usleep(1500000);
+	ASSERT_EQ(1, fastrpc_call(fd, M_ECHO, "k", 1, buf, sizeof(buf),
+				  &status));
+	EXPECT_EQ(FASTRPC_OK, status);
+	close(fd);
+}
+
+TEST_F_TIMEOUT(lc, idle_close, 90)
+{
+	long long open0;
+	struct fastrpc_sock_info a, b;
+	uint32_t status;
+	char buf[8];
+	int fd, i, n = -1;
+
+	ASSERT_EQ(0, frpc_set_param("idle_ms", 1000));
+	fd = cli(self->srv.port);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(1, fastrpc_call(fd, M_ECHO, "i", 1, buf, sizeof(buf),
+				  &status));
+	ASSERT_EQ(1, tcp_established_to(self->srv.port, false));
+	open0 = proc_counter("conns_open");
+	ASSERT_LE(2, open0);	/* both ends live in this namespace */
+	ASSERT_EQ(0, fastrpc_get_sock_info(fd, &a));
+
+	/* an idle connection goes even while a client socket is open; the
+	 * socket's next call simply opens a new one
+	 */
+	for (i = 0; i < 300; i++) {
+		n = tcp_established_to(self->srv.port, false);
+		if (!n)
+			break;
+		usleep(100000);
+	}
+	EXPECT_EQ(0, n) TH_LOG("connection still open after 30 s");
+	TH_LOG("idle connection closed after ~%d00 ms", i);
+	EXPECT_GT(open0, proc_counter("conns_open"));
+	ASSERT_EQ(1, fastrpc_call(fd, M_ECHO, "j", 1, buf, sizeof(buf),
+				  &status));
+	EXPECT_EQ(FASTRPC_OK, status);
+	ASSERT_EQ(0, fastrpc_get_sock_info(fd, &b));
+	EXPECT_NE(a.conn_id, b.conn_id);
+
+	/* a closed socket's idle connection goes too */
+	close(fd);
+	for (i = 0; i < 300; i++) {
+		n = tcp_established_to(self->srv.port, false);
+		if (!n)
+			break;
+		usleep(100000);
+	}
+	EXPECT_EQ(0, n);
+}
+
+TEST_F_TIMEOUT(lc, goaway_on_shutdown_rd, 60)
+{
+	struct fastrpc_incoming_info ii;
+	long long g0 = proc_counter("goaways_sent");
+	uint16_t port = test_port(BASE_PORT + 100, "goaway");
+	uint32_t status = 0;
+	uint64_t tag = 0;
+	char buf[8];
+	ssize_t n;
+	int sfd, fd;
+
+	sfd = open_server(AF_INET, &port);
+	ASSERT_LE(0, sfd);
+	ASSERT_EQ(0, set_rcvtimeo(sfd, 20000));
+	fd = cli(port);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(1, fastrpc_send_call(fd, 1, M_ECHO, "a", 1, 0));
+	ASSERT_EQ(1, srv_recv(sfd, &ii, buf, sizeof(buf)));
+
+	ASSERT_EQ(0, shutdown(sfd, SHUT_RD));
+	EXPECT_LT(g0, proc_counter("goaways_sent"));
+	usleep(200000);
+	/* a new call is refused: at the server, or by a new connection */
+	n = fastrpc_send_call(fd, 2, M_ECHO, "b", 1, 0);
+	if (n >= 0) {
+		ASSERT_EQ(0, fastrpc_recv_result(fd, &tag, &status, buf,
+						 sizeof(buf), 0));
+		EXPECT_EQ(2, tag);
+		EXPECT_EQ(FASTRPC_UNAVAILABLE, status);
+	} else {
+		EXPECT_EQ(-ECONNREFUSED, n);
+	}
+	TH_LOG("new call after GOAWAY: %s",
+	       n >= 0 ? fastrpc_status_str(status) : fastrpc_strerror((int)n));
+	/* the call received before is still answered */
+	ASSERT_EQ(1, fastrpc_send_reply(sfd, ii.handle, FASTRPC_OK, "A", 1, 0));
+	ASSERT_EQ(1, fastrpc_recv_result(fd, &tag, &status, buf, sizeof(buf),
+					 0));
+	EXPECT_EQ(1, tag);
+	EXPECT_EQ(FASTRPC_OK, status);
+	EXPECT_EQ('A', buf[0]);
+	close(fd);
+	close(sfd);
+}
+
+TEST_F_TIMEOUT(lc, reconnect_with_backoff, 90)
+{
+	uint16_t port = test_port(BASE_PORT + 200, "reconnect");
+	long long f0;
+	uint64_t t0, worst = 0;
+	uint32_t status;
+	char buf[8];
+	ssize_t n;
+	int sfd, fd, i, refused = 0;
+
+	sfd = open_server(AF_INET, &port);
+	ASSERT_LE(0, sfd);
+	fd = cli(port);
+	ASSERT_LE(0, fd);
+	close(sfd);	/* the server goes away */
+	usleep(200000);
+	f0 = proc_counter("connect_failures");
+
+	/* calls meanwhile fail fast with the connect error */
+	for (i = 0; i < 20; i++) {
+		t0 = now_ns();
+		n = fastrpc_send_call(fd, (uint64_t)i + 1, M_ECHO, "r", 1, 0);
+		if (now_ns() - t0 > worst)
+			worst = now_ns() - t0;
+		if (n == -ECONNREFUSED)
+			refused++;
+		else
+			EXPECT_EQ(-ECONNREFUSED, n);
+	}
+	EXPECT_EQ(20, refused);
+	EXPECT_GT(1000000000ull, worst);
+	/* back-off: 20 quick attempts did not all reach TCP */
+	EXPECT_LE(f0 + 1, proc_counter("connect_failures"));
+	EXPECT_GT(f0 + 10, proc_counter("connect_failures"));
+	TH_LOG("20 refused calls, slowest %llu us, connect_failures +%lld",
+	       (unsigned long long)(worst / 1000),
+	       proc_counter("connect_failures") - f0);
+
+	/* the server comes back: a later call gets through */
+	for (i = 0; i < 50; i++) {
+		sfd = fastrpc_server_open(AF_INET, port, 128, SOCK_CLOEXEC);
+		if (sfd != -EADDRINUSE)
+			break;
+		usleep(100000);
+	}
+	ASSERT_LE(0, sfd);
+	t0 = now_ms();
+	for (;;) {
+		struct fastrpc_incoming_info ii;
+
+		n = fastrpc_send_call(fd, 1000, M_ECHO, "s", 1, 0);
+		if (n == 1) {
+			ASSERT_EQ(0, set_rcvtimeo(sfd, 20000));
+			ASSERT_EQ(1, srv_recv(sfd, &ii, buf, sizeof(buf)));
+			ASSERT_EQ(1, fastrpc_send_reply(sfd, ii.handle,
+							FASTRPC_OK, "S", 1, 0));
+			ASSERT_EQ(1, fastrpc_recv_result(fd, NULL, &status, buf,
+							 sizeof(buf), 0));
+			EXPECT_EQ(FASTRPC_OK, status);
+			break;
+		}
+		ASSERT_EQ(-ECONNREFUSED, n);
+		ASSERT_GT(40000, now_ms() - t0) TH_LOG("never reconnected");
+		usleep(50000);
+	}
+	TH_LOG("reconnected %llu ms after the server came back",
+	       (unsigned long long)(now_ms() - t0));
+	close(fd);
+	close(sfd);
+}
+
+/* Two namespaces, the echo server a child process in the first. */
+FIXTURE(two) {
+	char ns_s[32];
+	char ns_c[32];
+	pid_t server;
+};
+
+#define TWO_PORT	(BASE_PORT + 90)
+
+FIXTURE_SETUP(two)
+{
+	int sync[2];
+	char c;
+
+	self->server = -1;
+	snprintf(self->ns_s, sizeof(self->ns_s), "frpc_ls%d", getpid());
+	snprintf(self->ns_c, sizeof(self->ns_c), "frpc_lc%d", getpid());
+	ASSERT_EQ(0, frpc_netns_pair(self->ns_s, self->ns_c, "frpc_la",
+				     "frpc_lb", 79));
+	ASSERT_EQ(0, pipe(sync));
+	self->server = fork();
+	ASSERT_LE(0, self->server);
+	if (self->server == 0) {
+		struct echo_srv srv;
+		int ret;
+
+		close(sync[0]);
+		ret = frpc_enter_ns(self->ns_s);
+		if (!ret)
+			ret = echo_srv_start(&srv, AF_INET, TWO_PORT, 2);
+		c = ret || srv.port != TWO_PORT ? 'E' : 'R';
+		if (write(sync[1], &c, 1) != 1 || c != 'R')
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	close(sync[1]);
+	c = 0;
+	ASSERT_EQ(1, read(sync[0], &c, 1));
+	close(sync[0]);
+	ASSERT_EQ('R', c);
+	ASSERT_EQ(0, frpc_enter_ns(self->ns_c));
+}
+
+FIXTURE_TEARDOWN(two)
+{
+	restore_params();
+	if (self->server > 0) {
+		kill(self->server, SIGKILL);
+		waitpid(self->server, NULL, 0);
+	}
+	frpc_sh("ip netns del %s 2>/dev/null", self->ns_s);
+	frpc_sh("ip netns del %s 2>/dev/null", self->ns_c);
+}
+
+TEST_F_TIMEOUT(two, link_cut_ends_calls, 90)
+{
+	uint32_t status = 0;
+	uint64_t t0, tag = 0;
+	char buf[8];
+	int fd, i;
+
+	ASSERT_EQ(0, frpc_set_param("keepalive_ms", 300));
+	fd = fastrpc_client_open("10.79.0.1", TWO_PORT, SOCK_CLOEXEC);
+	ASSERT_LE(0, fd) TH_LOG("connect: %s", fastrpc_strerror(fd));
+	ASSERT_EQ(0, set_rcvtimeo(fd, 40000));
+	ASSERT_EQ(1, fastrpc_call(fd, M_ECHO, "x", 1, buf, sizeof(buf),
+				  &status));
+	for (i = 0; i < 8; i++)
+		ASSERT_EQ(0, fastrpc_send_call(fd, (uint64_t)i + 1, M_HOLD,
+					       NULL, 0, 0));
+	usleep(300000);
+	ASSERT_EQ(0, frpc_sh("ip -n %s link set frpc_lb down", self->ns_c));
+	t0 = now_ms();
+	for (i = 0; i < 8; i++) {
+		ASSERT_EQ(0, fastrpc_recv_result(fd, &tag, &status, buf,
+						 sizeof(buf), 0));
+		EXPECT_EQ(FASTRPC_UNAVAILABLE, status);
+	}
+	TH_LOG("8 held calls ended UNAVAILABLE %llu ms after the link went down",
+	       (unsigned long long)(now_ms() - t0));
+	EXPECT_GT(30000, now_ms() - t0);
+	close(fd);
+}
+
+TEST_F_TIMEOUT(two, peer_namespace_deleted, 90)
+{
+	uint32_t status = 0;
+	uint64_t t0, tag = 0;
+	char buf[8];
+	ssize_t n;
+	int fd, i;
+
+	ASSERT_EQ(0, frpc_set_param("keepalive_ms", 300));
+	fd = fastrpc_client_open("10.79.0.1", TWO_PORT, SOCK_CLOEXEC);
+	ASSERT_LE(0, fd) TH_LOG("connect: %s", fastrpc_strerror(fd));
+	ASSERT_EQ(0, set_rcvtimeo(fd, 40000));
+	for (i = 0; i < 4; i++)
+		ASSERT_EQ(0, fastrpc_send_call(fd, (uint64_t)i + 1, M_HOLD,
+					       NULL, 0, 0));
+	usleep(300000);
+	kill(self->server, SIGKILL);
+	waitpid(self->server, NULL, 0);
+	self->server = -1;
+	ASSERT_EQ(0, frpc_sh("ip netns del %s", self->ns_s));
+	t0 = now_ms();
+	for (i = 0; i < 4; i++) {
+		ASSERT_EQ(0, fastrpc_recv_result(fd, &tag, &status, buf,
+						 sizeof(buf), 0));
+		EXPECT_EQ(FASTRPC_UNAVAILABLE, status);
+	}
+	EXPECT_GT(30000, now_ms() - t0);
+	/* and nothing hangs afterwards: a new call fails, fast */
+	t0 = now_ms();
+	n = fastrpc_send_call(fd, 100, M_ECHO, "y", 1, 0);
+	if (n >= 0) {
+		ASSERT_EQ(0, fastrpc_recv_result(fd, &tag, &status, buf,
+						 sizeof(buf), 0));
+		EXPECT_NE(FASTRPC_OK, status);
+	}
+	TH_LOG("call after deletion: %s in %llu ms",
+	       n >= 0 ? fastrpc_status_str(status) : fastrpc_strerror((int)n),
+	       (unsigned long long)(now_ms() - t0));
+	EXPECT_GT(35000, now_ms() - t0);
+	close(fd);
+}
+
+TEST_HARNESS_MAIN
