@@ -18,6 +18,12 @@
  * outstanding and otherwise blocks receiving; the socket buffers are sized
  * so that -c requests and replies always fit, so blocking sends cannot
  * deadlock.  Exit status: 0 if every transport ran, 1 otherwise.
+ *
+ * -H adds the head-of-line figure: FastRPC small-call latency (one call
+ * in flight, -s bytes) while a second socket of the same process streams
+ * 64 MiB (one streaming call of 16 x 4 MiB messages) to the same server
+ * over the same shared connection, printed as "fastrpc-hol" below the
+ * same calls measured on the idle connection ("fastrpc-idle").
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -39,6 +45,9 @@
 #include "libfastrpc.h"
 
 #define ECHO_METHOD	1
+#define SINK_METHOD	2	/* streaming call: read all, reply at the end */
+#define HOL_MSG		(4u << 20)
+#define HOL_MSGS	16
 #define SOCKBUF		(8 << 20)
 /* Bytes one message may cost in socket accounting beyond its payload. */
 #define MSG_OVERHEAD	1024
@@ -125,19 +134,34 @@ static int full_read(int fd, void *buf, size_t len)
 static void *fastrpc_server(void *arg)
 {
 	struct run *r = arg;
-	struct fastrpc_call_info info;
+	struct fastrpc_incoming_info info = { 0 };
 	uint8_t *buf = malloc(r->size + 1);
 	ssize_t n;
+	int st;
 
 	while (buf && !atomic_load(&r->stop)) {
-		n = fastrpc_recv_call(r->sfd, &info, buf, r->size + 1, 0);
+		/* longer stream messages are cut short; that is all we need */
+		n = fastrpc_recv_call_ex(r->sfd, &info, buf, r->size + 1, 0);
 		if (n == -EAGAIN || n == -EINTR)
 			continue;	/* SO_RCVTIMEO: look at stop */
-		if (n < 0 ||
-		    fastrpc_send_reply(r->sfd, info.handle,
-				       info.method == ECHO_METHOD ?
-				       FASTRPC_OK : FASTRPC_UNIMPLEMENTED,
-				       buf, (size_t)n, 0) < 0)
+		if (n < 0) {
+			atomic_fetch_add(&r->srv_errors, 1);
+			continue;
+		}
+		if (info.flags & FASTRPC_IN_CANCELLED)
+			continue;
+		if (info.method == SINK_METHOD ||
+		    (info.flags & FASTRPC_IN_CONT)) {
+			if (info.eor && fastrpc_send_reply(r->sfd, info.handle,
+							   FASTRPC_OK, NULL, 0,
+							   0) < 0)
+				atomic_fetch_add(&r->srv_errors, 1);
+			continue;
+		}
+		st = info.method == ECHO_METHOD ? FASTRPC_OK :
+						  FASTRPC_UNIMPLEMENTED;
+		if (fastrpc_send_reply(r->sfd, info.handle, (uint32_t)st, buf,
+				       (size_t)n, 0) < 0)
 			atomic_fetch_add(&r->srv_errors, 1);
 	}
 	free(buf);
@@ -462,11 +486,158 @@ out:
 	return ret;
 }
 
+/* Head-of-line: the streaming side of -H. */
+struct hol_stream {
+	int fd;
+	int err;
+	atomic_int done;
+	uint64_t ns;
+};
+
+static void *hol_streamer(void *arg)
+{
+	struct hol_stream *h = arg;
+	struct fastrpc_call_opts o = { .flags = FASTRPC_CALL_STREAM };
+	uint8_t *buf = malloc(HOL_MSG);
+	uint64_t t0 = now_ns();
+	uint32_t status = 0;
+	ssize_t n = 0;
+	int i;
+
+	if (!buf)
+		h->err = -ENOMEM;
+	for (i = 0; buf && i < HOL_MSGS; i++) {
+		memset(buf, i, HOL_MSG);
+		if (!i)
+			n = fastrpc_send_call_opts(h->fd, 1, SINK_METHOD, &o,
+						   buf, HOL_MSG, 0);
+		else
+			n = fastrpc_send_more(h->fd, 1, buf, HOL_MSG,
+					      i == HOL_MSGS - 1 ? MSG_EOR : 0);
+		if (n < 0) {
+			h->err = (int)n;
+			break;
+		}
+	}
+	if (!h->err) {
+		n = fastrpc_recv_result(h->fd, NULL, &status, NULL, 0, 0);
+		if (n < 0 || status != FASTRPC_OK)
+			h->err = n < 0 ? (int)n : -EPROTO;
+	}
+	h->ns = now_ns() - t0;
+	atomic_store(&h->done, 1);
+	free(buf);
+	return NULL;
+}
+
+static void print_lat(const char *name, size_t size, uint64_t *lat,
+		      uint64_t n, uint64_t ns)
+{
+	qsort(lat, n, sizeof(*lat), cmp_u64);
+	printf("%-13s %5zu %9d %9llu %10.1f %10.1f %10.1f %12.0f\n", name,
+	       size, 1, (unsigned long long)n, pct_us(lat, n, 50),
+	       pct_us(lat, n, 99), pct_us(lat, n, 99.9),
+	       (double)n * 1e9 / (double)ns);
+}
+
+/*
+ * Small calls on an idle connection, then while 64 MiB streams from a
+ * second socket over the same connection.
+ */
+static int bench_hol(size_t size, uint64_t n, uint64_t warmup, uint16_t port)
+{
+	const struct transport *t = &transports[0];
+	struct run r = { .size = size, .port = port, .cfd = -1, .sfd = -1 };
+	struct hol_stream h = { .fd = -1 };
+	struct fastrpc_sock_info a, b;
+	struct sockaddr_fastrpc peer;
+	socklen_t plen = sizeof(peer);
+	uint64_t *sent_at, *lat, t0, done = 0, idx;
+	pthread_t thr;
+	int ret;
+
+	sent_at = calloc(n > warmup ? n : warmup, sizeof(*sent_at));
+	lat = calloc(n, sizeof(*lat));
+	r.req = calloc(1, size + 4);
+	r.resp = calloc(1, size + 4);
+	if (!sent_at || !lat || !r.req || !r.resp) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	ret = t->setup(&r);
+	if (ret)
+		goto out;
+	ret = run_calls(t, &r, warmup, 1, sent_at, NULL);
+	if (ret)
+		goto out;
+	t0 = now_ns();
+	ret = run_calls(t, &r, n, 1, sent_at, lat);
+	if (ret)
+		goto out;
+	print_lat("fastrpc-idle", size, lat, n, now_ns() - t0);
+
+	/* the streamer shares the client's connection */
+	if (getpeername(r.cfd, (struct sockaddr *)&peer, &plen) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	h.fd = fastrpc_socket(SOCK_CLOEXEC);
+	if (h.fd < 0) {
+		ret = h.fd;
+		goto out;
+	}
+	if (connect(h.fd, (struct sockaddr *)&peer, sizeof(peer)) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	if (fastrpc_get_sock_info(r.cfd, &a) || fastrpc_get_sock_info(h.fd, &b)
+	    || a.conn_id != b.conn_id) {
+		fprintf(stderr, "fastrpc-bench: -H: not one connection\n");
+		ret = -EPROTO;
+		goto out;
+	}
+	if (pthread_create(&thr, NULL, hol_streamer, &h)) {
+		ret = -EAGAIN;
+		goto out;
+	}
+	t0 = now_ns();
+	while (!atomic_load(&h.done) && done < n) {
+		sent_at[0] = now_ns();
+		ret = t->send(&r, done);
+		if (!ret)
+			ret = t->recv(&r, &idx);
+		if (ret)
+			break;
+		lat[done++] = now_ns() - sent_at[0];
+	}
+	pthread_join(thr, NULL);
+	if (!ret)
+		ret = h.err;
+	if (!ret && atomic_load(&r.srv_errors))
+		ret = -EIO;
+	if (ret)
+		goto out;
+	if (done)
+		print_lat("fastrpc-hol", size, lat, done, now_ns() - t0);
+	printf("# 64 MiB stream (16 x 4 MiB) took %.1f ms, %.1f MiB/s; "
+	       "%llu small calls meanwhile\n", (double)h.ns / 1e6,
+	       64.0 * 1e9 / (double)h.ns, (unsigned long long)done);
+out:
+	if (h.fd >= 0)
+		close(h.fd);
+	t->teardown(&r);
+	free(sent_at);
+	free(lat);
+	free(r.req);
+	free(r.resp);
+	return ret;
+}
+
 static void usage(const char *prog)
 {
 	fprintf(stderr,
 		"usage: %s [-n calls] [-s bytes] [-c in-flight] [-w warmup]\n"
-		"          [-t fastrpc,tcp,unix] [-p fastrpc-port]\n", prog);
+		"          [-t fastrpc,tcp,unix] [-p fastrpc-port] [-H]\n", prog);
 	exit(2);
 }
 
@@ -476,10 +647,14 @@ int main(int argc, char **argv)
 	const char *which = "fastrpc,tcp,unix";
 	unsigned long size = 64, port = 7072;
 	int c, failed = 0, ran = 0;
+	bool hol = false;
 	size_t i;
 
-	while ((c = getopt(argc, argv, "n:s:c:w:t:p:h")) != -1) {
+	while ((c = getopt(argc, argv, "n:s:c:w:t:p:Hh")) != -1) {
 		switch (c) {
+		case 'H':
+			hol = true;
+			break;
 		case 'n':
 			n = strtoull(optarg, NULL, 0);
 			break;
@@ -537,6 +712,20 @@ int main(int argc, char **argv)
 			fprintf(stderr, "fastrpc-bench: %s: %s\n", t->name,
 				fastrpc_strerror(ret));
 			printf("%-9s %s\n", t->name, "failed");
+			failed++;
+		}
+	}
+	if (hol) {
+		int ret;
+
+		printf("%-13s %5s %9s %9s %10s %10s %10s %12s\n", "hol",
+		       "bytes", "inflight", "calls", "p50_us", "p99_us",
+		       "p99.9_us", "calls/s");
+		ret = bench_hol(size, n, warmup, (uint16_t)port);
+		ran++;
+		if (ret) {
+			fprintf(stderr, "fastrpc-bench: -H: %s\n",
+				fastrpc_strerror(ret));
 			failed++;
 		}
 	}
