@@ -1,0 +1,255 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Suite for the per-connection call table of call.c: link, find, unlink,
+ * hash collisions, reuse, accounting, and the deadline list.  Included by
+ * af_fastrpc_kunit.c.
+ */
+
+static struct frpc_call *frpc_test_find(struct frpc_conn *conn, u32 id)
+{
+	struct frpc_call *call;
+
+	spin_lock_bh(&conn->lock);
+	call = frpc_call_find(conn, id);
+	spin_unlock_bh(&conn->lock);
+	return call;
+}
+
+static void frpc_test_unlink(struct frpc_call *call)
+{
+	spin_lock_bh(&call->conn->lock);
+	frpc_call_unlink(call);
+	spin_unlock_bh(&call->conn->lock);
+}
+
+static void frpc_test_call_alloc(struct kunit *test)
+{
+	struct frpc_conn *conn = frpc_test_conn(test, true);
+	unsigned int ref = kref_read(&conn->ref);
+	struct frpc_call *call;
+
+	call = frpc_call_alloc(conn, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, call);
+	KUNIT_EXPECT_PTR_EQ(test, call->conn, conn);
+	KUNIT_EXPECT_NOT_NULL(test, call->fin);
+	KUNIT_EXPECT_PTR_EQ(test, call->fin->conn, conn);
+	KUNIT_EXPECT_EQ(test, call->rx_avail, (u32)FRPC_CALL_WINDOW);
+	KUNIT_EXPECT_FALSE(test, call->in_conn);
+	KUNIT_EXPECT_TRUE(test, list_empty(&call->txq));
+	KUNIT_EXPECT_TRUE(test, list_empty(&call->tx_node));
+	KUNIT_EXPECT_TRUE(test, hlist_unhashed(&call->conn_node));
+	/* the call and its reserved final message each hold the conn */
+	KUNIT_EXPECT_EQ(test, kref_read(&conn->ref), ref + 2);
+	frpc_call_free(call);
+	KUNIT_EXPECT_EQ(test, kref_read(&conn->ref), ref);
+}
+
+static void frpc_test_call_link_find(struct kunit *test)
+{
+	struct frpc_conn *conn = frpc_test_conn(test, true);
+	struct frpc_call *a = frpc_test_call(test, conn, 1, 0, true);
+	struct frpc_call *b = frpc_test_call(test, conn, 2, 0, true);
+
+	KUNIT_EXPECT_TRUE(test, a->in_conn);
+	KUNIT_EXPECT_PTR_EQ(test, frpc_test_find(conn, 1), a);
+	KUNIT_EXPECT_PTR_EQ(test, frpc_test_find(conn, 2), b);
+	frpc_test_unlink(a);
+	KUNIT_EXPECT_FALSE(test, a->in_conn);
+	KUNIT_EXPECT_NULL(test, frpc_test_find(conn, 1));
+	KUNIT_EXPECT_PTR_EQ(test, frpc_test_find(conn, 2), b);
+}
+
+static void frpc_test_call_find_unknown(struct kunit *test)
+{
+	struct frpc_conn *conn = frpc_test_conn(test, false);
+
+	KUNIT_EXPECT_NULL(test, frpc_test_find(conn, 0));
+	KUNIT_EXPECT_NULL(test, frpc_test_find(conn, 1));
+	KUNIT_EXPECT_NULL(test, frpc_test_find(conn, U32_MAX));
+	frpc_test_call(test, conn, 5, 0, true);
+	KUNIT_EXPECT_NULL(test, frpc_test_find(conn, 4));
+	KUNIT_EXPECT_NULL(test, frpc_test_find(conn, 6));
+	KUNIT_EXPECT_NULL(test, frpc_test_find(conn, 5 + (1U << 31)));
+	/* an allocated but unlinked call is not found */
+	frpc_test_call(test, conn, 7, 0, false);
+	KUNIT_EXPECT_NULL(test, frpc_test_find(conn, 7));
+}
+
+/* Ids that share a bucket are told apart by the full id. */
+static void frpc_test_call_collisions(struct kunit *test)
+{
+	enum { N = 8 };
+	struct frpc_conn *conn = frpc_test_conn(test, false);
+	struct frpc_call *calls[N];
+	u32 ids[N], bucket, id;
+	unsigned int n = 0, i;
+
+	bucket = hash_min(1U, FRPC_CALL_HASH_BITS);
+	for (id = 1; n < N; id++)
+		if (hash_min(id, FRPC_CALL_HASH_BITS) == bucket)
+			ids[n++] = id;
+	for (i = 0; i < N; i++)
+		calls[i] = frpc_test_call(test, conn, ids[i], 0, true);
+	for (i = 0; i < N; i++)
+		KUNIT_EXPECT_PTR_EQ(test, frpc_test_find(conn, ids[i]),
+				    calls[i]);
+	/* take one out of the middle of the chain, then the head */
+	frpc_test_unlink(calls[N / 2]);
+	frpc_test_unlink(calls[N - 1]);
+	for (i = 0; i < N; i++) {
+		if (i == N / 2 || i == N - 1)
+			KUNIT_EXPECT_NULL(test, frpc_test_find(conn, ids[i]));
+		else
+			KUNIT_EXPECT_PTR_EQ(test, frpc_test_find(conn, ids[i]),
+					    calls[i]);
+	}
+	/* an id in the same bucket that was never linked */
+	for (; hash_min(id, FRPC_CALL_HASH_BITS) != bucket; id++)
+		;
+	KUNIT_EXPECT_NULL(test, frpc_test_find(conn, id));
+	KUNIT_EXPECT_EQ(test, conn->ncalls, (u32)N - 2);
+}
+
+static void frpc_test_call_reuse(struct kunit *test)
+{
+	struct frpc_conn *conn = frpc_test_conn(test, false);
+	struct frpc_call *old = frpc_test_call(test, conn, 42, 0, true);
+	struct frpc_call *new;
+
+	frpc_test_unlink(old);
+	new = frpc_test_call(test, conn, 42, 0, true);
+	KUNIT_EXPECT_PTR_EQ(test, frpc_test_find(conn, 42), new);
+	KUNIT_EXPECT_EQ(test, conn->ncalls, 1U);
+	/* unlinking the old call again does not touch the new one */
+	frpc_test_unlink(old);
+	KUNIT_EXPECT_PTR_EQ(test, frpc_test_find(conn, 42), new);
+	KUNIT_EXPECT_EQ(test, conn->ncalls, 1U);
+}
+
+static void frpc_test_call_accounting(struct kunit *test)
+{
+	struct frpc_conn *conn = frpc_test_conn(test, true);
+	struct frpc_call *a, *b;
+	unsigned long before;
+
+	KUNIT_EXPECT_EQ(test, conn->ncalls, 0U);
+	a = frpc_test_call(test, conn, 1, 0, true);
+	KUNIT_EXPECT_EQ(test, conn->ncalls, 1U);
+	KUNIT_EXPECT_EQ(test, conn->idle_since, 0UL);
+	b = frpc_test_call(test, conn, 3, 0, true);
+	KUNIT_EXPECT_EQ(test, conn->ncalls, 2U);
+	frpc_test_unlink(b);
+	KUNIT_EXPECT_EQ(test, conn->ncalls, 1U);
+	KUNIT_EXPECT_EQ(test, conn->idle_since, 0UL);
+	/* a second unlink of the same call changes nothing */
+	frpc_test_unlink(b);
+	KUNIT_EXPECT_EQ(test, conn->ncalls, 1U);
+	KUNIT_EXPECT_EQ(test, conn->idle_since, 0UL);
+	before = jiffies;
+	frpc_test_unlink(a);
+	KUNIT_EXPECT_EQ(test, conn->ncalls, 0U);
+	KUNIT_EXPECT_TRUE(test, time_in_range(conn->idle_since, before,
+					      jiffies));
+	/* busy again */
+	frpc_test_call(test, conn, 5, 0, true);
+	KUNIT_EXPECT_EQ(test, conn->idle_since, 0UL);
+}
+
+/* Many calls: all found, then all gone, in a scrambled order. */
+static void frpc_test_call_many(struct kunit *test)
+{
+	enum { N = 10000 };
+	struct frpc_conn *conn = frpc_test_conn(test, false);
+	struct frpc_call **calls;
+	unsigned int i, bad = 0;
+	u32 id;
+
+	calls = kunit_kcalloc(test, N, sizeof(*calls), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, calls);
+	/* ids spread over the whole space, as a long-lived client's are */
+	for (i = 0; i < N; i++)
+		calls[i] = frpc_test_call(test, conn, 1 + i * 429497U, 0,
+					  true);
+	KUNIT_EXPECT_EQ(test, conn->ncalls, (u32)N);
+	spin_lock_bh(&conn->lock);
+	for (i = 0; i < N; i++)
+		if (frpc_call_find(conn, calls[i]->id) != calls[i])
+			bad++;
+	spin_unlock_bh(&conn->lock);
+	KUNIT_EXPECT_EQ(test, bad, 0U);
+
+	/* i * 7919 mod N visits every index once: N and 7919 are coprime */
+	for (i = 0; i < N; i++) {
+		struct frpc_call *call = calls[(i * 7919U) % N];
+
+		spin_lock_bh(&conn->lock);
+		frpc_call_unlink(call);
+		id = call->id;
+		if (frpc_call_find(conn, id))
+			bad++;
+		spin_unlock_bh(&conn->lock);
+		if (conn->ncalls != N - 1 - i)
+			bad++;
+	}
+	KUNIT_EXPECT_EQ(test, bad, 0U);
+	KUNIT_EXPECT_EQ(test, conn->ncalls, 0U);
+	KUNIT_EXPECT_TRUE(test, hash_empty(conn->calls));
+}
+
+/* Deadlines stay sorted, equal ones in arrival order; the timer follows. */
+static void frpc_test_call_deadlines(struct kunit *test)
+{
+	static const unsigned int secs[] = { 3000, 1000, 2000, 1000, 4000 };
+	static const unsigned int order[] = { 1, 3, 2, 0, 4 };
+	struct frpc_conn *conn = frpc_test_conn(test, true);
+	struct frpc_call *calls[ARRAY_SIZE(secs)], *pos;
+	unsigned int i = 0;
+
+	for (i = 0; i < ARRAY_SIZE(secs); i++) {
+		calls[i] = frpc_test_call(test, conn, i + 1, 0, true);
+		spin_lock_bh(&conn->lock);
+		frpc_call_set_deadline(calls[i], secs[i] * NSEC_PER_SEC);
+		spin_unlock_bh(&conn->lock);
+	}
+	i = 0;
+	spin_lock_bh(&conn->lock);
+	list_for_each_entry(pos, &conn->deadlines, dl_node) {
+		if (i < ARRAY_SIZE(order))
+			KUNIT_EXPECT_PTR_EQ(test, pos, calls[order[i]]);
+		i++;
+	}
+	spin_unlock_bh(&conn->lock);
+	KUNIT_EXPECT_EQ(test, i, (unsigned int)ARRAY_SIZE(order));
+	KUNIT_EXPECT_TRUE(test, timer_pending(&conn->deadline_timer));
+	KUNIT_EXPECT_EQ(test, conn->deadline_timer.expires,
+			calls[1]->deadline);
+	/* unlink takes a call off the deadline list */
+	frpc_test_unlink(calls[1]);
+	KUNIT_EXPECT_TRUE(test, list_empty(&calls[1]->dl_node));
+	KUNIT_EXPECT_PTR_EQ(test, list_first_entry(&conn->deadlines,
+						   struct frpc_call, dl_node),
+			    calls[3]);
+	/* deadlines are timeouts from now, in jiffies */
+	KUNIT_EXPECT_TRUE(test, time_in_range(calls[4]->deadline,
+					      jiffies + 3999 * HZ,
+					      jiffies + 4000 * HZ));
+}
+
+static struct kunit_case frpc_call_table_cases[] = {
+	KUNIT_CASE(frpc_test_call_alloc),
+	KUNIT_CASE(frpc_test_call_link_find),
+	KUNIT_CASE(frpc_test_call_find_unknown),
+	KUNIT_CASE(frpc_test_call_collisions),
+	KUNIT_CASE(frpc_test_call_reuse),
+	KUNIT_CASE(frpc_test_call_accounting),
+	KUNIT_CASE(frpc_test_call_many),
+	KUNIT_CASE(frpc_test_call_deadlines),
+	{}
+};
+
+static struct kunit_suite frpc_call_table_suite = {
+	.name = "frpc_call_table",
+	.suite_init = frpc_test_suite_init,
+	.suite_exit = frpc_test_suite_exit,
+	.test_cases = frpc_call_table_cases,
+};

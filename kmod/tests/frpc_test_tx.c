@@ -1,0 +1,823 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Suite for the send scheduler of tx.c: frpc_tx_pick() cuts frames from
+ * the control queue and the calls' messages.  Each pick is "written" at
+ * once, doing what frpc_conn_tx_flush() does after a frame is out, so the
+ * frames a test sees are those TCP would carry.  Included by
+ * af_fastrpc_kunit.c.
+ */
+
+enum { FRPC_TEST_Q = FRPC_TX_QUANTUM };
+
+/* One frame as it would go on the wire. */
+struct frpc_test_frame {
+	bool		ctrl;
+	u8		version;
+	u8		type;
+	u16		flags;
+	u32		id;
+	u32		plen;		/* payload bytes after the header */
+	u32		head_len;	/* CALL/END head + metadata */
+	u32		data_len;	/* message bytes */
+	const u8	*head;
+	const u8	*data;
+};
+
+struct frpc_test_tx {
+	struct kunit		*test;
+	struct frpc_conn	*conn;
+	u8			*flat;		/* the frame, contiguous */
+};
+
+static struct frpc_test_tx *frpc_test_tx(struct kunit *test, bool client)
+{
+	struct frpc_test_tx *tx;
+
+	tx = kunit_kzalloc(test, sizeof(*tx), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, tx);
+	tx->flat = kunit_kzalloc(test, FASTRPC_FRAME_HDR_LEN + FASTRPC_MAX_FRAME,
+				 GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, tx->flat);
+	tx->test = test;
+	tx->conn = frpc_test_conn(test, client);
+	return tx;
+}
+
+/* The byte at @off of the test message of call @id. */
+static u8 frpc_test_byte(u32 id, u32 off)
+{
+	return id * 37 + off * 7 + off / 251;
+}
+
+/* Queue a message of @len bytes on @call, built the way sendmsg() does. */
+static void frpc_test_msg(struct frpc_test_tx *tx, struct frpc_call *call,
+			  u8 head_type, u32 len, u16 meta_len, bool eos)
+{
+	struct kunit *test = tx->test;
+	struct fastrpc_wire_call ch = {
+		.method = cpu_to_be32(call->id),
+		.meta_len = cpu_to_be16(meta_len),
+	};
+	struct fastrpc_wire_end eh = {
+		.status = cpu_to_be32(FASTRPC_OK),
+		.meta_len = cpu_to_be16(meta_len),
+	};
+	const void *head = NULL;
+	struct frpc_txmsg *m;
+	struct iov_iter it;
+	struct kvec kv;
+	u32 head_len = 0, i;
+	u8 *data, *meta;
+
+	data = kunit_kmalloc(test, len + 1, GFP_KERNEL);
+	meta = kunit_kmalloc(test, meta_len + 1, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, data);
+	KUNIT_ASSERT_NOT_NULL(test, meta);
+	for (i = 0; i < len; i++)
+		data[i] = frpc_test_byte(call->id, i);
+	memset(meta, 'm', meta_len);
+	if (head_type == FASTRPC_FRAME_CALL) {
+		head = &ch;
+		head_len = sizeof(ch);
+	} else if (head_type == FASTRPC_FRAME_END) {
+		head = &eh;
+		head_len = sizeof(eh);
+	}
+	kv.iov_base = data;
+	kv.iov_len = len;
+	iov_iter_kvec(&it, ITER_SOURCE, &kv, 1, len);
+	m = frpc_txmsg_build(head_type, head, head_len, meta, meta_len, NULL,
+			     0, &it, len);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(m));
+	KUNIT_EXPECT_EQ(test, m->head_len, head_len + meta_len);
+	m->eos = eos;
+	spin_lock_bh(&tx->conn->lock);
+	frpc_call_queue_msg(call, m);
+	spin_unlock_bh(&tx->conn->lock);
+}
+
+/* Pick a frame and copy it out; conn->cur keeps it until "written". */
+static bool frpc_test_pick_only(struct frpc_test_tx *tx,
+				struct frpc_test_frame *fr)
+{
+	struct kunit *test = tx->test;
+	struct frpc_conn *conn = tx->conn;
+	struct frpc_txframe *f = &conn->cur;
+	struct fastrpc_frame_hdr hdr;
+	size_t total = 0;
+	bool picked;
+	int i;
+
+	memset(fr, 0, sizeof(*fr));
+	spin_lock_bh(&conn->lock);
+	picked = frpc_tx_pick(conn);
+	if (picked) {
+		for (i = 0; i < f->niov; i++) {
+			if (total + f->iov[i].iov_len >
+			    FASTRPC_FRAME_HDR_LEN + FASTRPC_MAX_FRAME)
+				break;
+			memcpy(tx->flat + total, f->iov[i].iov_base,
+			       f->iov[i].iov_len);
+			total += f->iov[i].iov_len;
+		}
+		fr->ctrl = f->ctrl;
+	}
+	spin_unlock_bh(&conn->lock);
+	if (!picked)
+		return false;
+
+	KUNIT_ASSERT_EQ(test, i, f->niov);
+	KUNIT_ASSERT_EQ(test, total, f->left);
+	KUNIT_ASSERT_GE(test, total, (size_t)FASTRPC_FRAME_HDR_LEN);
+	memcpy(&hdr, tx->flat, sizeof(hdr));
+	fr->version = hdr.version;
+	fr->type = hdr.type;
+	fr->flags = be16_to_cpu(hdr.flags);
+	fr->id = be32_to_cpu(hdr.call_id);
+	fr->plen = be32_to_cpu(hdr.length);
+	KUNIT_EXPECT_EQ(test, (size_t)fr->plen, total - FASTRPC_FRAME_HDR_LEN);
+	KUNIT_EXPECT_LE(test, fr->plen, (u32)FASTRPC_MAX_FRAME);
+	fr->head = tx->flat + FASTRPC_FRAME_HDR_LEN;
+	if (fr->type == FASTRPC_FRAME_CALL && !fr->ctrl) {
+		struct fastrpc_wire_call ch;
+
+		memcpy(&ch, fr->head, sizeof(ch));
+		fr->head_len = sizeof(ch) + be16_to_cpu(ch.meta_len);
+	} else if (fr->type == FASTRPC_FRAME_END) {
+		struct fastrpc_wire_end eh;
+
+		memcpy(&eh, fr->head, sizeof(eh));
+		fr->head_len = sizeof(eh) + be16_to_cpu(eh.meta_len) +
+			       be16_to_cpu(eh.msg_len);
+	}
+	KUNIT_EXPECT_LE(test, fr->head_len, fr->plen);
+	fr->data = fr->head + fr->head_len;
+	fr->data_len = fr->plen - fr->head_len;
+	if (!fr->ctrl) {
+		KUNIT_EXPECT_EQ(test, fr->version, FASTRPC_PROTO_V1);
+		KUNIT_EXPECT_LE(test, fr->data_len, (u32)FRPC_TEST_Q);
+	}
+	return true;
+}
+
+/* The frame is out: free what it used, as frpc_conn_tx_flush() does. */
+static void frpc_test_written(struct frpc_test_tx *tx)
+{
+	struct frpc_conn *conn = tx->conn;
+	struct frpc_txframe *f = &conn->cur;
+	struct frpc_txmsg *done, *orphan;
+	struct frpc_call *done_call;
+	struct frpc_txbuf *ctrl;
+
+	spin_lock_bh(&conn->lock);
+	ctrl = f->ctrl;
+	done = f->done;
+	orphan = conn->cur_orphan;
+	done_call = f->done_call;
+	memset(f, 0, sizeof(*f));
+	conn->cur_msg = NULL;
+	conn->cur_orphan = NULL;
+	spin_unlock_bh(&conn->lock);
+	kfree(ctrl);
+	kvfree(done);
+	kvfree(orphan);
+	if (done_call) {
+		kunit_remove_action(tx->test, frpc_test_call_release,
+				    done_call);
+		frpc_call_free(done_call);
+	}
+}
+
+static bool frpc_test_pick(struct frpc_test_tx *tx, struct frpc_test_frame *fr)
+{
+	bool picked = frpc_test_pick_only(tx, fr);
+
+	if (picked)
+		frpc_test_written(tx);
+	return picked;
+}
+
+/* Expect a data-carrying frame of call @id with @n message bytes from @off. */
+static void frpc_test_expect(struct frpc_test_tx *tx,
+			     struct frpc_test_frame *fr, u8 type, u16 flags,
+			     u32 id, u32 off, u32 n)
+{
+	struct kunit *test = tx->test;
+	u32 i, bad = 0;
+
+	KUNIT_EXPECT_FALSE(test, fr->ctrl);
+	KUNIT_EXPECT_EQ(test, fr->type, type);
+	KUNIT_EXPECT_EQ(test, fr->flags, flags);
+	KUNIT_EXPECT_EQ(test, fr->id, id);
+	KUNIT_EXPECT_EQ(test, fr->data_len, n);
+	if (fr->data_len != n)
+		return;
+	for (i = 0; i < n; i++)
+		if (fr->data[i] != frpc_test_byte(id, off + i))
+			bad++;
+	KUNIT_EXPECT_EQ_MSG(test, bad, 0U, "call %u bytes %u..%u", id, off,
+			    off + n);
+}
+
+static bool frpc_test_ready(struct frpc_call *call)
+{
+	return !list_empty(&call->tx_node);
+}
+
+static void frpc_test_tx_ctrl_first(struct kunit *test)
+{
+	struct frpc_test_tx *tx = frpc_test_tx(test, true);
+	struct frpc_conn *conn = tx->conn;
+	struct frpc_call *a = frpc_test_call(test, conn, 1, U32_MAX >> 1, true);
+	struct frpc_test_frame fr;
+	u8 ping[8] = {};
+
+	frpc_test_msg(tx, a, FASTRPC_FRAME_CALL, 3 * FRPC_TEST_Q, 0, false);
+	spin_lock_bh(&conn->lock);
+	frpc_queue_simple(conn, FASTRPC_FRAME_CANCEL, 0, 5, NULL, 0);
+	frpc_queue_simple(conn, FASTRPC_FRAME_PING, 0, 0, ping, sizeof(ping));
+	spin_unlock_bh(&conn->lock);
+
+	/* control frames, in the order queued, before any call data */
+	KUNIT_ASSERT_TRUE(test, frpc_test_pick(tx, &fr));
+	KUNIT_EXPECT_TRUE(test, fr.ctrl);
+	KUNIT_EXPECT_EQ(test, fr.type, FASTRPC_FRAME_CANCEL);
+	KUNIT_EXPECT_EQ(test, fr.id, 5U);
+	KUNIT_ASSERT_TRUE(test, frpc_test_pick(tx, &fr));
+	KUNIT_EXPECT_TRUE(test, fr.ctrl);
+	KUNIT_EXPECT_EQ(test, fr.type, FASTRPC_FRAME_PING);
+	KUNIT_EXPECT_EQ(test, conn->ctrl_bytes, 0U);
+	KUNIT_ASSERT_TRUE(test, frpc_test_pick(tx, &fr));
+	frpc_test_expect(tx, &fr, FASTRPC_FRAME_CALL, 0, 1, 0, FRPC_TEST_Q);
+
+	/* one queued mid-message still goes next */
+	spin_lock_bh(&conn->lock);
+	frpc_queue_end(conn, 9, FASTRPC_OK);
+	spin_unlock_bh(&conn->lock);
+	KUNIT_ASSERT_TRUE(test, frpc_test_pick(tx, &fr));
+	KUNIT_EXPECT_TRUE(test, fr.ctrl);
+	KUNIT_EXPECT_EQ(test, fr.type, FASTRPC_FRAME_END);
+	KUNIT_ASSERT_TRUE(test, frpc_test_pick(tx, &fr));
+	frpc_test_expect(tx, &fr, FASTRPC_FRAME_DATA, 0, 1, FRPC_TEST_Q,
+			 FRPC_TEST_Q);
+}
+
+/* Before HELLO and after failure only control frames go. */
+static void frpc_test_tx_state(struct kunit *test)
+{
+	static const enum frpc_conn_state idle[] = {
+		FRPC_CONN_CONNECTING, FRPC_CONN_HELLO, FRPC_CONN_DEAD,
+	};
+	struct frpc_test_tx *tx = frpc_test_tx(test, true);
+	struct frpc_conn *conn = tx->conn;
+	struct frpc_call *a = frpc_test_call(test, conn, 1, U32_MAX >> 1, true);
+	struct frpc_test_frame fr;
+	unsigned int i;
+
+	frpc_test_msg(tx, a, FASTRPC_FRAME_CALL, 10, 0, false);
+	for (i = 0; i < ARRAY_SIZE(idle); i++) {
+		conn->state = idle[i];
+		spin_lock_bh(&conn->lock);
+		frpc_queue_simple(conn, FASTRPC_FRAME_CREDIT, 0, 0, "abcd", 4);
+		spin_unlock_bh(&conn->lock);
+		KUNIT_ASSERT_TRUE(test, frpc_test_pick(tx, &fr));
+		KUNIT_EXPECT_TRUE(test, fr.ctrl);
+		KUNIT_EXPECT_FALSE_MSG(test, frpc_test_pick(tx, &fr),
+				       "state %d", idle[i]);
+		KUNIT_EXPECT_TRUE(test, frpc_test_ready(a));
+	}
+	/* a draining connection finishes the calls it has */
+	conn->state = FRPC_CONN_DRAINING;
+	KUNIT_ASSERT_TRUE(test, frpc_test_pick(tx, &fr));
+	frpc_test_expect(tx, &fr, FASTRPC_FRAME_CALL, FASTRPC_FF_EOM, 1, 0, 10);
+}
+
+static void frpc_test_tx_single_frame(struct kunit *test)
+{
+	struct frpc_test_tx *tx = frpc_test_tx(test, true);
+	struct frpc_conn *conn = tx->conn;
+	struct frpc_call *a = frpc_test_call(test, conn, 3, 1000, true);
+	struct fastrpc_wire_call ch;
+	struct frpc_test_frame fr;
+	u32 conn_credit = conn->tx_credit;
+
+	frpc_test_msg(tx, a, FASTRPC_FRAME_CALL, 100, 10, false);
+	KUNIT_EXPECT_TRUE(test, frpc_test_ready(a));
+	KUNIT_ASSERT_TRUE(test, frpc_test_pick(tx, &fr));
+	frpc_test_expect(tx, &fr, FASTRPC_FRAME_CALL, FASTRPC_FF_EOM, 3, 0, 100);
+	KUNIT_EXPECT_EQ(test, fr.plen, (u32)sizeof(ch) + 10 + 100);
+	memcpy(&ch, fr.head, sizeof(ch));
+	KUNIT_EXPECT_EQ(test, be32_to_cpu(ch.method), 3U);
+	KUNIT_EXPECT_EQ(test, fr.head[sizeof(ch)], 'm');
+	KUNIT_EXPECT_EQ(test, a->tx_credit, 900U);
+	KUNIT_EXPECT_EQ(test, conn->tx_credit, conn_credit - 100);
+	KUNIT_EXPECT_TRUE(test, list_empty(&a->txq));
+	KUNIT_EXPECT_FALSE(test, frpc_test_ready(a));
+	KUNIT_EXPECT_FALSE(test, a->tx_eos);
+	KUNIT_EXPECT_FALSE(test, frpc_test_pick(tx, &fr));
+}
+
+/* A big request: CALL head once, then DATA, each at most a quantum. */
+static void frpc_test_tx_large_call(struct kunit *test)
+{
+	enum { LEN = 100000 };
+	struct frpc_test_tx *tx = frpc_test_tx(test, true);
+	struct frpc_call *a = frpc_test_call(test, tx->conn, 1, U32_MAX >> 1,
+					     true);
+	struct frpc_test_frame fr;
+	u32 off = 0, frames = 0;
+
+	frpc_test_msg(tx, a, FASTRPC_FRAME_CALL, LEN, 0, false);
+	while (frpc_test_pick(tx, &fr)) {
+		u32 n = min_t(u32, LEN - off, FRPC_TEST_Q);
+		bool last = off + n == LEN;
+
+		frpc_test_expect(tx, &fr, frames ? FASTRPC_FRAME_DATA :
+				 FASTRPC_FRAME_CALL,
+				 last ? FASTRPC_FF_EOM : 0, 1, off, n);
+		off += fr.data_len;
+		if (++frames > LEN / FRPC_TEST_Q + 1)
+			break;
+	}
+	KUNIT_EXPECT_EQ(test, off, (u32)LEN);
+	KUNIT_EXPECT_EQ(test, frames, (u32)DIV_ROUND_UP(LEN, FRPC_TEST_Q));
+	KUNIT_EXPECT_EQ(test, a->tx_credit, (U32_MAX >> 1) - LEN);
+}
+
+/* The client's last message ends with EOS on its last frame only. */
+static void frpc_test_tx_eos(struct kunit *test)
+{
+	struct frpc_test_tx *tx = frpc_test_tx(test, true);
+	struct frpc_call *a = frpc_test_call(test, tx->conn, 1, U32_MAX >> 1,
+					     true);
+	struct frpc_call *b = frpc_test_call(test, tx->conn, 2, U32_MAX >> 1,
+					     true);
+	struct frpc_test_frame fr;
+
+	/* a unary call: request and half-close in one frame */
+	frpc_test_msg(tx, b, FASTRPC_FRAME_CALL, 50, 0, true);
+	KUNIT_ASSERT_TRUE(test, frpc_test_pick(tx, &fr));
+	frpc_test_expect(tx, &fr, FASTRPC_FRAME_CALL,
+			 FASTRPC_FF_EOM | FASTRPC_FF_EOS, 2, 0, 50);
+	KUNIT_EXPECT_TRUE(test, b->tx_eos);
+
+	/* a stream's last message (no head), in three frames */
+	frpc_test_msg(tx, a, FASTRPC_FRAME_DATA, 2 * FRPC_TEST_Q + 5, 0, true);
+	KUNIT_ASSERT_TRUE(test, frpc_test_pick(tx, &fr));
+	frpc_test_expect(tx, &fr, FASTRPC_FRAME_DATA, 0, 1, 0, FRPC_TEST_Q);
+	KUNIT_EXPECT_FALSE(test, a->tx_eos);
+	KUNIT_ASSERT_TRUE(test, frpc_test_pick(tx, &fr));
+	frpc_test_expect(tx, &fr, FASTRPC_FRAME_DATA, 0, 1, FRPC_TEST_Q,
+			 FRPC_TEST_Q);
+	KUNIT_ASSERT_TRUE(test, frpc_test_pick(tx, &fr));
+	frpc_test_expect(tx, &fr, FASTRPC_FRAME_DATA,
+			 FASTRPC_FF_EOM | FASTRPC_FF_EOS, 1, 2 * FRPC_TEST_Q, 5);
+	KUNIT_EXPECT_TRUE(test, a->tx_eos);
+	KUNIT_EXPECT_FALSE(test, frpc_test_pick(tx, &fr));
+}
+
+/* A call's messages go in order; an empty last message still carries EOS. */
+static void frpc_test_tx_messages_in_order(struct kunit *test)
+{
+	struct frpc_test_tx *tx = frpc_test_tx(test, true);
+	struct frpc_call *a = frpc_test_call(test, tx->conn, 4, U32_MAX >> 1,
+					     true);
+	struct frpc_test_frame fr;
+
+	frpc_test_msg(tx, a, FASTRPC_FRAME_CALL, 20000, 0, false);
+	frpc_test_msg(tx, a, FASTRPC_FRAME_DATA, 5000, 0, false);
+	frpc_test_msg(tx, a, FASTRPC_FRAME_DATA, 0, 0, true);
+	KUNIT_ASSERT_TRUE(test, frpc_test_pick(tx, &fr));
+	frpc_test_expect(tx, &fr, FASTRPC_FRAME_CALL, 0, 4, 0, FRPC_TEST_Q);
+	KUNIT_ASSERT_TRUE(test, frpc_test_pick(tx, &fr));
+	frpc_test_expect(tx, &fr, FASTRPC_FRAME_DATA, FASTRPC_FF_EOM, 4,
+			 FRPC_TEST_Q, 20000 - FRPC_TEST_Q);
+	KUNIT_ASSERT_TRUE(test, frpc_test_pick(tx, &fr));
+	frpc_test_expect(tx, &fr, FASTRPC_FRAME_DATA, FASTRPC_FF_EOM, 4, 0,
+			 5000);
+	KUNIT_ASSERT_TRUE(test, frpc_test_pick(tx, &fr));
+	frpc_test_expect(tx, &fr, FASTRPC_FRAME_DATA,
+			 FASTRPC_FF_EOM | FASTRPC_FF_EOS, 4, 0, 0);
+	KUNIT_EXPECT_EQ(test, fr.plen, 0U);
+	KUNIT_EXPECT_FALSE(test, frpc_test_pick(tx, &fr));
+	KUNIT_EXPECT_EQ(test, a->tx_credit, (U32_MAX >> 1) - 25000);
+}
+
+/* A server reply: DATA frames first, END carries the last piece. */
+static void frpc_test_tx_end_pieces(struct kunit *test)
+{
+	enum { LEN = 40000 };
+	struct frpc_test_tx *tx = frpc_test_tx(test, false);
+	struct frpc_conn *conn = tx->conn;
+	struct frpc_call *a = frpc_test_call(test, conn, 7, U32_MAX >> 1, true);
+	struct fastrpc_wire_end eh;
+	struct frpc_test_frame fr;
+
+	frpc_test_msg(tx, a, FASTRPC_FRAME_END, LEN, 6, false);
+	KUNIT_ASSERT_TRUE(test, frpc_test_pick(tx, &fr));
+	frpc_test_expect(tx, &fr, FASTRPC_FRAME_DATA, 0, 7, 0, FRPC_TEST_Q);
+	KUNIT_ASSERT_TRUE(test, frpc_test_pick(tx, &fr));
+	frpc_test_expect(tx, &fr, FASTRPC_FRAME_DATA, 0, 7, FRPC_TEST_Q,
+			 FRPC_TEST_Q);
+	KUNIT_EXPECT_EQ(test, conn->ncalls, 1U);
+	/* the END goes unlinked and freed once written */
+	KUNIT_ASSERT_TRUE(test, frpc_test_pick_only(tx, &fr));
+	frpc_test_expect(tx, &fr, FASTRPC_FRAME_END, FASTRPC_FF_EOM, 7,
+			 2 * FRPC_TEST_Q, LEN - 2 * FRPC_TEST_Q);
+	KUNIT_EXPECT_EQ(test, fr.head_len, (u32)sizeof(eh) + 6);
+	memcpy(&eh, fr.head, sizeof(eh));
+	KUNIT_EXPECT_EQ(test, be32_to_cpu(eh.status), (u32)FASTRPC_OK);
+	KUNIT_EXPECT_TRUE(test, a->tx_eos);
+	KUNIT_EXPECT_FALSE(test, a->in_conn);
+	KUNIT_EXPECT_EQ(test, conn->ncalls, 0U);
+	KUNIT_EXPECT_NULL(test, frpc_test_find(conn, 7));
+	KUNIT_EXPECT_PTR_EQ(test, conn->cur.done_call, a);
+	frpc_test_written(tx);
+	KUNIT_EXPECT_FALSE(test, frpc_test_pick(tx, &fr));
+}
+
+static void frpc_test_tx_end_small(struct kunit *test)
+{
+	struct frpc_test_tx *tx = frpc_test_tx(test, false);
+	struct frpc_conn *conn = tx->conn;
+	struct frpc_call *a = frpc_test_call(test, conn, 1, U32_MAX >> 1, true);
+	struct frpc_call *b = frpc_test_call(test, conn, 2, 0, true);
+	struct frpc_test_frame fr;
+
+	/* small: one END frame; empty: END with the head alone, no credit */
+	frpc_test_msg(tx, a, FASTRPC_FRAME_END, 100, 0, false);
+	frpc_test_msg(tx, b, FASTRPC_FRAME_END, 0, 0, false);
+	KUNIT_ASSERT_TRUE(test, frpc_test_pick(tx, &fr));
+	frpc_test_expect(tx, &fr, FASTRPC_FRAME_END, FASTRPC_FF_EOM, 1, 0, 100);
+	KUNIT_EXPECT_EQ(test, fr.plen, (u32)sizeof(struct fastrpc_wire_end) +
+			100);
+	KUNIT_ASSERT_TRUE(test, frpc_test_pick(tx, &fr));
+	frpc_test_expect(tx, &fr, FASTRPC_FRAME_END, FASTRPC_FF_EOM, 2, 0, 0);
+	KUNIT_EXPECT_EQ(test, fr.plen, (u32)sizeof(struct fastrpc_wire_end));
+	KUNIT_EXPECT_EQ(test, conn->ncalls, 0U);
+	KUNIT_EXPECT_FALSE(test, frpc_test_pick(tx, &fr));
+}
+
+static void frpc_test_tx_round_robin(struct kunit *test)
+{
+	struct frpc_test_tx *tx = frpc_test_tx(test, true);
+	struct frpc_test_frame fr;
+	struct frpc_call *c[3];
+	u32 off[3] = {};
+	unsigned int i, n = 0;
+
+	for (i = 0; i < 3; i++) {
+		c[i] = frpc_test_call(test, tx->conn, 10 + i, U32_MAX >> 1,
+				      true);
+		frpc_test_msg(tx, c[i], FASTRPC_FRAME_CALL, 3 * FRPC_TEST_Q, 0,
+			      false);
+	}
+	while (frpc_test_pick(tx, &fr) && n < 20) {
+		i = n % 3;
+		frpc_test_expect(tx, &fr, n < 3 ? FASTRPC_FRAME_CALL :
+				 FASTRPC_FRAME_DATA,
+				 n >= 6 ? FASTRPC_FF_EOM : 0, 10 + i, off[i],
+				 FRPC_TEST_Q);
+		off[i] += fr.data_len;
+		n++;
+	}
+	KUNIT_EXPECT_EQ(test, n, 9U);
+}
+
+/* Calls with equal data get frame counts within one of each other. */
+static void frpc_test_tx_fairness(struct kunit *test)
+{
+	enum { N = 3, LEN = 10 * FRPC_TEST_Q + 123 };
+	struct frpc_test_tx *tx = frpc_test_tx(test, true);
+	unsigned int count[N] = {}, i, lo, hi, total = 0, bad = 0;
+	struct frpc_test_frame fr;
+
+	for (i = 0; i < N; i++)
+		frpc_test_msg(tx, frpc_test_call(test, tx->conn, i + 1,
+						 U32_MAX >> 1, true),
+			      FASTRPC_FRAME_CALL, LEN, 0, true);
+	while (total < 100 && frpc_test_pick(tx, &fr)) {
+		KUNIT_ASSERT_GE(test, fr.id, 1U);
+		KUNIT_ASSERT_LE(test, fr.id, (u32)N);
+		count[fr.id - 1]++;
+		total++;
+		lo = min3(count[0], count[1], count[2]);
+		hi = max3(count[0], count[1], count[2]);
+		if (hi - lo > 1)
+			bad++;
+	}
+	KUNIT_EXPECT_EQ(test, bad, 0U);
+	for (i = 0; i < N; i++)
+		KUNIT_EXPECT_EQ(test, count[i], (u32)DIV_ROUND_UP(LEN,
+							FRPC_TEST_Q));
+}
+
+/* A 100-byte call is not held back by a 1 MiB one already going. */
+static void frpc_test_tx_small_not_blocked(struct kunit *test)
+{
+	struct frpc_test_tx *tx = frpc_test_tx(test, true);
+	struct frpc_call *big = frpc_test_call(test, tx->conn, 1, U32_MAX >> 1,
+					       true);
+	struct frpc_call *small = frpc_test_call(test, tx->conn, 2,
+						 U32_MAX >> 1, true);
+	struct frpc_test_frame fr;
+	unsigned int n;
+
+	frpc_test_msg(tx, big, FASTRPC_FRAME_CALL, 1 << 20, 0, true);
+	KUNIT_ASSERT_TRUE(test, frpc_test_pick(tx, &fr));
+	KUNIT_ASSERT_TRUE(test, frpc_test_pick(tx, &fr));
+	frpc_test_msg(tx, small, FASTRPC_FRAME_CALL, 100, 0, true);
+	for (n = 1; n <= 2; n++) {
+		KUNIT_ASSERT_TRUE(test, frpc_test_pick(tx, &fr));
+		if (fr.id == 2)
+			break;
+	}
+	KUNIT_EXPECT_LE(test, n, 2U);
+	frpc_test_expect(tx, &fr, FASTRPC_FRAME_CALL,
+			 FASTRPC_FF_EOM | FASTRPC_FF_EOS, 2, 0, 100);
+}
+
+/* Grant credit to a call, as a CREDIT frame from the peer does. */
+static void frpc_test_grant(struct kunit *test, struct frpc_call *call,
+			    u32 inc)
+{
+	int err;
+
+	spin_lock_bh(&call->conn->lock);
+	err = frpc_window_add(&call->tx_credit, inc);
+	frpc_call_tx_ready(call);
+	spin_unlock_bh(&call->conn->lock);
+	KUNIT_EXPECT_EQ(test, err, 0);
+}
+
+static void frpc_test_tx_call_credit(struct kunit *test)
+{
+	struct frpc_test_tx *tx = frpc_test_tx(test, true);
+	struct frpc_call *a = frpc_test_call(test, tx->conn, 1, 5000, true);
+	struct frpc_test_frame fr;
+
+	frpc_test_msg(tx, a, FASTRPC_FRAME_CALL, 20000, 0, false);
+	KUNIT_ASSERT_TRUE(test, frpc_test_pick(tx, &fr));
+	frpc_test_expect(tx, &fr, FASTRPC_FRAME_CALL, 0, 1, 0, 5000);
+	KUNIT_EXPECT_EQ(test, a->tx_credit, 0U);
+	KUNIT_EXPECT_FALSE(test, frpc_test_ready(a));
+	KUNIT_EXPECT_FALSE(test, frpc_test_pick(tx, &fr));
+	frpc_test_grant(test, a, 20000);
+	KUNIT_EXPECT_TRUE(test, frpc_test_ready(a));
+	KUNIT_ASSERT_TRUE(test, frpc_test_pick(tx, &fr));
+	frpc_test_expect(tx, &fr, FASTRPC_FRAME_DATA, FASTRPC_FF_EOM, 1, 5000,
+			 15000);
+	KUNIT_EXPECT_EQ(test, a->tx_credit, 5000U);
+}
+
+/* A call without credit waits; the others go on. */
+static void frpc_test_tx_out_of_credit(struct kunit *test)
+{
+	struct frpc_test_tx *tx = frpc_test_tx(test, true);
+	struct frpc_call *a = frpc_test_call(test, tx->conn, 1, 0, true);
+	struct frpc_call *b = frpc_test_call(test, tx->conn, 2, 1000, true);
+	struct frpc_test_frame fr;
+
+	frpc_test_msg(tx, a, FASTRPC_FRAME_CALL, 1000, 0, true);
+	frpc_test_msg(tx, b, FASTRPC_FRAME_CALL, 1000, 0, true);
+	/* the CALL head needs no credit: it opens the call on the server */
+	KUNIT_ASSERT_TRUE(test, frpc_test_pick(tx, &fr));
+	frpc_test_expect(tx, &fr, FASTRPC_FRAME_CALL, 0, 1, 0, 0);
+	KUNIT_EXPECT_EQ(test, fr.plen, (u32)sizeof(struct fastrpc_wire_call));
+	KUNIT_ASSERT_TRUE(test, frpc_test_pick(tx, &fr));
+	frpc_test_expect(tx, &fr, FASTRPC_FRAME_CALL,
+			 FASTRPC_FF_EOM | FASTRPC_FF_EOS, 2, 0, 1000);
+	KUNIT_EXPECT_FALSE(test, frpc_test_pick(tx, &fr));
+	KUNIT_EXPECT_FALSE(test, frpc_test_ready(a));
+	frpc_test_grant(test, a, 600);
+	KUNIT_ASSERT_TRUE(test, frpc_test_pick(tx, &fr));
+	frpc_test_expect(tx, &fr, FASTRPC_FRAME_DATA, 0, 1, 0, 600);
+	KUNIT_EXPECT_FALSE(test, frpc_test_pick(tx, &fr));
+	frpc_test_grant(test, a, 400);
+	KUNIT_ASSERT_TRUE(test, frpc_test_pick(tx, &fr));
+	frpc_test_expect(tx, &fr, FASTRPC_FRAME_DATA,
+			 FASTRPC_FF_EOM | FASTRPC_FF_EOS, 1, 600, 400);
+}
+
+/* A server reply without credit for its last piece holds its END back. */
+static void frpc_test_tx_end_out_of_credit(struct kunit *test)
+{
+	enum { LEN = 40000 };
+	struct frpc_test_tx *tx = frpc_test_tx(test, false);
+	struct frpc_call *a = frpc_test_call(test, tx->conn, 1, 10000, true);
+	struct frpc_call *b = frpc_test_call(test, tx->conn, 2, 1000, true);
+	struct frpc_test_frame fr;
+
+	frpc_test_msg(tx, a, FASTRPC_FRAME_END, LEN, 0, false);
+	frpc_test_msg(tx, b, FASTRPC_FRAME_END, 10, 0, false);
+	KUNIT_ASSERT_TRUE(test, frpc_test_pick(tx, &fr));
+	frpc_test_expect(tx, &fr, FASTRPC_FRAME_DATA, 0, 1, 0, 10000);
+	KUNIT_ASSERT_TRUE(test, frpc_test_pick(tx, &fr));
+	frpc_test_expect(tx, &fr, FASTRPC_FRAME_END, FASTRPC_FF_EOM, 2, 0, 10);
+	KUNIT_EXPECT_FALSE(test, frpc_test_pick(tx, &fr));
+	KUNIT_EXPECT_TRUE(test, a->in_conn);
+	frpc_test_grant(test, a, LEN - 10000);
+	KUNIT_ASSERT_TRUE(test, frpc_test_pick(tx, &fr));
+	frpc_test_expect(tx, &fr, FASTRPC_FRAME_DATA, 0, 1, 10000, FRPC_TEST_Q);
+	KUNIT_ASSERT_TRUE(test, frpc_test_pick(tx, &fr));
+	frpc_test_expect(tx, &fr, FASTRPC_FRAME_END, FASTRPC_FF_EOM, 1,
+			 10000 + FRPC_TEST_Q, LEN - 10000 - FRPC_TEST_Q);
+	KUNIT_EXPECT_EQ(test, tx->conn->ncalls, 0U);
+}
+
+/* With the connection window shut nothing goes, and nothing is lost. */
+static void frpc_test_tx_conn_credit_zero(struct kunit *test)
+{
+	struct frpc_test_tx *tx = frpc_test_tx(test, true);
+	struct frpc_conn *conn = tx->conn;
+	struct frpc_call *a = frpc_test_call(test, conn, 1, U32_MAX >> 1, true);
+	struct frpc_test_frame fr;
+
+	conn->tx_credit = 0;
+	frpc_test_msg(tx, a, FASTRPC_FRAME_CALL, 1000, 0, false);
+	KUNIT_EXPECT_FALSE(test, frpc_test_pick(tx, &fr));
+	KUNIT_EXPECT_FALSE(test, frpc_test_pick(tx, &fr));
+	KUNIT_EXPECT_TRUE(test, frpc_test_ready(a));
+	KUNIT_EXPECT_FALSE(test, list_empty(&conn->ready));
+	KUNIT_EXPECT_EQ(test, a->tx_credit, U32_MAX >> 1);
+
+	conn->tx_credit = 500;
+	KUNIT_ASSERT_TRUE(test, frpc_test_pick(tx, &fr));
+	frpc_test_expect(tx, &fr, FASTRPC_FRAME_CALL, 0, 1, 0, 500);
+	KUNIT_EXPECT_EQ(test, conn->tx_credit, 0U);
+	KUNIT_EXPECT_FALSE(test, frpc_test_pick(tx, &fr));
+	KUNIT_EXPECT_TRUE(test, frpc_test_ready(a));
+
+	conn->tx_credit = 1000;
+	KUNIT_ASSERT_TRUE(test, frpc_test_pick(tx, &fr));
+	frpc_test_expect(tx, &fr, FASTRPC_FRAME_DATA, FASTRPC_FF_EOM, 1, 500,
+			 500);
+	KUNIT_EXPECT_EQ(test, conn->tx_credit, 500U);
+	KUNIT_EXPECT_EQ(test, a->tx_credit, (U32_MAX >> 1) - 1000);
+}
+
+/* The connection window is shared: what one call uses the next lacks. */
+static void frpc_test_tx_conn_credit_shared(struct kunit *test)
+{
+	struct frpc_test_tx *tx = frpc_test_tx(test, true);
+	struct frpc_conn *conn = tx->conn;
+	struct frpc_call *a = frpc_test_call(test, conn, 1, U32_MAX >> 1, true);
+	struct frpc_call *b = frpc_test_call(test, conn, 2, U32_MAX >> 1, true);
+	struct frpc_test_frame fr;
+
+	conn->tx_credit = 20000;
+	frpc_test_msg(tx, a, FASTRPC_FRAME_CALL, 20000, 0, false);
+	frpc_test_msg(tx, b, FASTRPC_FRAME_CALL, 20000, 0, false);
+	KUNIT_ASSERT_TRUE(test, frpc_test_pick(tx, &fr));
+	frpc_test_expect(tx, &fr, FASTRPC_FRAME_CALL, 0, 1, 0, FRPC_TEST_Q);
+	KUNIT_ASSERT_TRUE(test, frpc_test_pick(tx, &fr));
+	frpc_test_expect(tx, &fr, FASTRPC_FRAME_CALL, 0, 2, 0,
+			 20000 - FRPC_TEST_Q);
+	KUNIT_EXPECT_EQ(test, conn->tx_credit, 0U);
+	KUNIT_EXPECT_FALSE(test, frpc_test_pick(tx, &fr));
+	KUNIT_EXPECT_TRUE(test, frpc_test_ready(a));
+	KUNIT_EXPECT_TRUE(test, frpc_test_ready(b));
+	KUNIT_EXPECT_EQ(test, a->tx_credit, (U32_MAX >> 1) - FRPC_TEST_Q);
+	KUNIT_EXPECT_EQ(test, b->tx_credit,
+			(U32_MAX >> 1) - (20000 - FRPC_TEST_Q));
+}
+
+/* An empty message needs no credit at all. */
+static void frpc_test_tx_empty_message(struct kunit *test)
+{
+	struct frpc_test_tx *tx = frpc_test_tx(test, true);
+	struct frpc_call *a = frpc_test_call(test, tx->conn, 1, 0, true);
+	struct frpc_test_frame fr;
+
+	tx->conn->tx_credit = 0;
+	frpc_test_msg(tx, a, FASTRPC_FRAME_CALL, 0, 4, true);
+	KUNIT_ASSERT_TRUE(test, frpc_test_pick(tx, &fr));
+	frpc_test_expect(tx, &fr, FASTRPC_FRAME_CALL,
+			 FASTRPC_FF_EOM | FASTRPC_FF_EOS, 1, 0, 0);
+	KUNIT_EXPECT_EQ(test, fr.plen,
+			(u32)sizeof(struct fastrpc_wire_call) + 4);
+	KUNIT_EXPECT_FALSE(test, frpc_test_pick(tx, &fr));
+}
+
+/* The largest CALL head plus a quantum of data fits in one frame. */
+static void frpc_test_tx_big_metadata(struct kunit *test)
+{
+	struct frpc_test_tx *tx = frpc_test_tx(test, true);
+	struct frpc_call *a = frpc_test_call(test, tx->conn, 1, U32_MAX >> 1,
+					     true);
+	struct frpc_test_frame fr;
+
+	frpc_test_msg(tx, a, FASTRPC_FRAME_CALL, 100000, FASTRPC_MAX_METADATA,
+		      false);
+	KUNIT_ASSERT_TRUE(test, frpc_test_pick(tx, &fr));
+	frpc_test_expect(tx, &fr, FASTRPC_FRAME_CALL, 0, 1, 0, FRPC_TEST_Q);
+	KUNIT_EXPECT_EQ(test, fr.head_len, (u32)sizeof(struct fastrpc_wire_call) +
+			FASTRPC_MAX_METADATA);
+	KUNIT_EXPECT_LE(test, fr.plen, (u32)FASTRPC_MAX_FRAME);
+	KUNIT_ASSERT_TRUE(test, frpc_test_pick(tx, &fr));
+	frpc_test_expect(tx, &fr, FASTRPC_FRAME_DATA, 0, 1, FRPC_TEST_Q,
+			 FRPC_TEST_Q);
+}
+
+/* A call dropped while its frame is half written leaves an orphan. */
+static void frpc_test_tx_drop_orphan(struct kunit *test)
+{
+	struct frpc_test_tx *tx = frpc_test_tx(test, true);
+	struct frpc_conn *conn = tx->conn;
+	struct frpc_call *a = frpc_test_call(test, conn, 1, U32_MAX >> 1, true);
+	struct frpc_call *b = frpc_test_call(test, conn, 2, U32_MAX >> 1, true);
+	struct frpc_test_frame fr;
+	struct frpc_txmsg *m;
+
+	frpc_test_msg(tx, a, FASTRPC_FRAME_CALL, 100000, 0, false);
+	frpc_test_msg(tx, a, FASTRPC_FRAME_DATA, 100, 0, true);
+	frpc_test_msg(tx, b, FASTRPC_FRAME_CALL, 100000, 0, false);
+	m = list_first_entry(&a->txq, struct frpc_txmsg, node);
+	KUNIT_ASSERT_TRUE(test, frpc_test_pick_only(tx, &fr));
+	KUNIT_EXPECT_EQ(test, fr.id, 1U);
+	KUNIT_EXPECT_PTR_EQ(test, conn->cur_msg, m);
+
+	spin_lock_bh(&conn->lock);
+	frpc_call_drop_tx(a);
+	spin_unlock_bh(&conn->lock);
+	KUNIT_EXPECT_PTR_EQ(test, conn->cur_orphan, m);
+	KUNIT_EXPECT_TRUE(test, list_empty(&a->txq));
+	KUNIT_EXPECT_FALSE(test, frpc_test_ready(a));
+	/* the half-written frame still points into the kept message */
+	KUNIT_EXPECT_EQ(test, *(u8 *)conn->cur.iov[conn->cur.niov - 1].iov_base,
+			frpc_test_byte(1, 0));
+	frpc_test_written(tx);
+
+	/* only the other call is left */
+	KUNIT_ASSERT_TRUE(test, frpc_test_pick(tx, &fr));
+	frpc_test_expect(tx, &fr, FASTRPC_FRAME_CALL, 0, 2, 0, FRPC_TEST_Q);
+	KUNIT_ASSERT_TRUE(test, frpc_test_pick(tx, &fr));
+	KUNIT_EXPECT_EQ(test, fr.id, 2U);
+}
+
+/* Mixed traffic: credits drop by exactly the data bytes framed. */
+static void frpc_test_tx_credit_accounting(struct kunit *test)
+{
+	static const u32 lens[] = { 1, 999, FRPC_TEST_Q, 3 * FRPC_TEST_Q + 7,
+				    70000 };
+	struct frpc_test_tx *tx = frpc_test_tx(test, false);
+	struct frpc_conn *conn = tx->conn;
+	struct frpc_call *c[ARRAY_SIZE(lens)];
+	u32 sent[ARRAY_SIZE(lens)] = {}, total = 0, frames = 0;
+	struct frpc_test_frame fr;
+	unsigned int i;
+
+	conn->tx_credit = FRPC_CONN_WINDOW;
+	for (i = 0; i < ARRAY_SIZE(lens); i++) {
+		c[i] = frpc_test_call(test, conn, i + 1, FRPC_CALL_WINDOW, true);
+		frpc_test_msg(tx, c[i], i % 2 ? FASTRPC_FRAME_END :
+			      FASTRPC_FRAME_DATA, lens[i], 0, false);
+	}
+	while (frames < 100 && frpc_test_pick(tx, &fr)) {
+		KUNIT_ASSERT_GE(test, fr.id, 1U);
+		KUNIT_ASSERT_LE(test, fr.id, (u32)ARRAY_SIZE(lens));
+		sent[fr.id - 1] += fr.data_len;
+		total += fr.data_len;
+		frames++;
+	}
+	for (i = 0; i < ARRAY_SIZE(lens); i++) {
+		KUNIT_EXPECT_EQ(test, sent[i], lens[i]);
+		/* END calls are freed once written; the others keep count */
+		if (!(i % 2))
+			KUNIT_EXPECT_EQ(test, c[i]->tx_credit,
+					FRPC_CALL_WINDOW - lens[i]);
+	}
+	KUNIT_EXPECT_EQ(test, conn->tx_credit, FRPC_CONN_WINDOW - total);
+	KUNIT_EXPECT_EQ(test, conn->ncalls, 3U);
+}
+
+static struct kunit_case frpc_tx_cases[] = {
+	KUNIT_CASE(frpc_test_tx_ctrl_first),
+	KUNIT_CASE(frpc_test_tx_state),
+	KUNIT_CASE(frpc_test_tx_single_frame),
+	KUNIT_CASE(frpc_test_tx_large_call),
+	KUNIT_CASE(frpc_test_tx_eos),
+	KUNIT_CASE(frpc_test_tx_messages_in_order),
+	KUNIT_CASE(frpc_test_tx_end_pieces),
+	KUNIT_CASE(frpc_test_tx_end_small),
+	KUNIT_CASE(frpc_test_tx_round_robin),
+	KUNIT_CASE(frpc_test_tx_fairness),
+	KUNIT_CASE(frpc_test_tx_small_not_blocked),
+	KUNIT_CASE(frpc_test_tx_call_credit),
+	KUNIT_CASE(frpc_test_tx_out_of_credit),
+	KUNIT_CASE(frpc_test_tx_end_out_of_credit),
+	KUNIT_CASE(frpc_test_tx_conn_credit_zero),
+	KUNIT_CASE(frpc_test_tx_conn_credit_shared),
+	KUNIT_CASE(frpc_test_tx_empty_message),
+	KUNIT_CASE(frpc_test_tx_big_metadata),
+	KUNIT_CASE(frpc_test_tx_drop_orphan),
+	KUNIT_CASE(frpc_test_tx_credit_accounting),
+	{}
+};
+
+static struct kunit_suite frpc_tx_suite = {
+	.name = "frpc_tx_sched",
+	.suite_init = frpc_test_suite_init,
+	.suite_exit = frpc_test_suite_exit,
+	.test_cases = frpc_tx_cases,
+};
