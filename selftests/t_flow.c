@@ -155,7 +155,8 @@ TEST_F_TIMEOUT(fl, per_call_backpressure, 120)
 	ASSERT_EQ(5, fastrpc_send_call(b, 2, M_ECHO, "small", 5, 0));
 	for (i = 0; i < 200; i++) {
 		ASSERT_EQ(0, fastrpc_get_sock_info(self->sfd, &ss));
-		if (i > 3)
+		/* both calls handed to the server: the stream and B's */
+		if (ss.calls_in_flight >= 2)
 			break;
 		usleep(50000);
 	}
