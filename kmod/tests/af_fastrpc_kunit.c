@@ -65,11 +65,12 @@ static void frpc_test_conn_release(void *data)
 static struct frpc_conn *frpc_test_conn(struct kunit *test, bool client)
 {
 	struct frpc_conn *conn;
+	int err;
 
 	conn = frpc_conn_alloc(&frpc_test_net, client);
 	KUNIT_ASSERT_NOT_NULL(test, conn);
-	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test,
-				frpc_test_conn_release, conn), 0);
+	err = kunit_add_action_or_reset(test, frpc_test_conn_release, conn);
+	KUNIT_ASSERT_EQ(test, err, 0);
 	conn->state = FRPC_CONN_READY;
 	conn->version = FASTRPC_PROTO_V1;
 	conn->tx_credit = FRPC_WINDOW_MAX;
@@ -96,11 +97,12 @@ static struct frpc_call *frpc_test_call(struct kunit *test,
 					u32 tx_credit, bool link)
 {
 	struct frpc_call *call;
+	int err;
 
 	call = frpc_call_alloc(conn, GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, call);
-	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test,
-				frpc_test_call_release, call), 0);
+	err = kunit_add_action_or_reset(test, frpc_test_call_release, call);
+	KUNIT_ASSERT_EQ(test, err, 0);
 	call->id = id;
 	call->key = id;
 	call->tx_credit = tx_credit;
@@ -119,9 +121,10 @@ static void frpc_test_kfree(void *p)
 
 /* The next queued control frame, taken off the queue (test-owned). */
 static struct frpc_txbuf *frpc_test_pop_ctrl(struct kunit *test,
-					    struct frpc_conn *conn)
+					     struct frpc_conn *conn)
 {
 	struct frpc_txbuf *buf;
+	int err;
 
 	spin_lock_bh(&conn->lock);
 	buf = list_first_entry_or_null(&conn->ctrlq, struct frpc_txbuf, node);
@@ -130,9 +133,10 @@ static struct frpc_txbuf *frpc_test_pop_ctrl(struct kunit *test,
 		conn->ctrl_bytes -= buf->len;
 	}
 	spin_unlock_bh(&conn->lock);
-	if (buf)
-		KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test,
-					frpc_test_kfree, buf), 0);
+	if (buf) {
+		err = kunit_add_action_or_reset(test, frpc_test_kfree, buf);
+		KUNIT_ASSERT_EQ(test, err, 0);
+	}
 	return buf;
 }
 

@@ -242,7 +242,7 @@ static struct kunit_case frpc_call_table_cases[] = {
 	KUNIT_CASE(frpc_test_call_collisions),
 	KUNIT_CASE(frpc_test_call_reuse),
 	KUNIT_CASE(frpc_test_call_accounting),
-	KUNIT_CASE(frpc_test_call_many),
+	KUNIT_CASE_SLOW(frpc_test_call_many),
 	KUNIT_CASE(frpc_test_call_deadlines),
 	{}
 };

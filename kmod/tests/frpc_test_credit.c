@@ -141,11 +141,18 @@ static void frpc_test_credit_due_saturate(struct kunit *test)
 	due = frpc_credit_due(&owed, 10, FRPC_CALL_WINDOW);
 	KUNIT_EXPECT_EQ(test, due, (u32)FRPC_WINDOW_MAX);
 	KUNIT_EXPECT_EQ(test, owed, U32_MAX - (u32)FRPC_WINDOW_MAX);
-	/* a grant never exceeds what a window may hold */
+	/* a grant never exceeds what a window may hold: the rest waits */
 	due = frpc_credit_due(&owed, 0, FRPC_CALL_WINDOW);
-	KUNIT_EXPECT_LE(test, due, (u32)FRPC_WINDOW_MAX);
-	KUNIT_EXPECT_EQ(test, due, U32_MAX - (u32)FRPC_WINDOW_MAX);
-	KUNIT_EXPECT_EQ(test, owed, 0U);
+	KUNIT_EXPECT_EQ(test, due, (u32)FRPC_WINDOW_MAX);
+	KUNIT_EXPECT_EQ(test, owed, 1U);
+	due = frpc_credit_due(&owed, 0, FRPC_CALL_WINDOW);
+	KUNIT_EXPECT_EQ(test, due, 0U);
+	KUNIT_EXPECT_EQ(test, owed, 1U);
+	/* already saturated: stays saturated */
+	owed = U32_MAX;
+	due = frpc_credit_due(&owed, U32_MAX, FRPC_CALL_WINDOW);
+	KUNIT_EXPECT_EQ(test, due, (u32)FRPC_WINDOW_MAX);
+	KUNIT_EXPECT_EQ(test, owed, U32_MAX - (u32)FRPC_WINDOW_MAX);
 }
 
 static void frpc_test_frame_chunk(struct kunit *test)
@@ -182,13 +189,16 @@ struct frpc_fuzz_param {
 	u32	call_window;
 	u32	conn_window;
 	u32	max_msg;
+	bool	stalls;		/* the windows must run dry at times */
 };
 
 static const struct frpc_fuzz_param frpc_fuzz_params[] = {
-	{ 0x9e3779b9, FRPC_CALL_WINDOW, FRPC_CONN_WINDOW, 1 << 20 },
-	{ 0x12345678, FASTRPC_MIN_CALL_WINDOW, 100000, 300000 },
-	{ 0xdeadbeef, FASTRPC_MIN_CALL_WINDOW, FASTRPC_MIN_CALL_WINDOW, 5000 },
-	{ 0x00c0ffee, FRPC_WINDOW_MAX, FRPC_WINDOW_MAX, 64 << 20 },
+	{ 0x9e3779b9, FRPC_CALL_WINDOW, FRPC_CONN_WINDOW, 1 << 20, true },
+	{ 0x12345678, FASTRPC_MIN_CALL_WINDOW, 100000, 300000, true },
+	{ 0xdeadbeef, FASTRPC_MIN_CALL_WINDOW, FASTRPC_MIN_CALL_WINDOW,
+	  200000, true },
+	{ 0x00c0ffee, FRPC_WINDOW_MAX, FRPC_WINDOW_MAX, 64 << 20, false },
+	{ 0x0badcafe, FASTRPC_MIN_CALL_WINDOW, FRPC_CONN_WINDOW, 5000, false },
 };
 
 static void frpc_fuzz_desc(const struct frpc_fuzz_param *p, char *desc)
@@ -461,7 +471,7 @@ static void frpc_test_window_fuzz(struct kunit *test)
 	 * more than it may
 	 */
 	KUNIT_EXPECT_GT(test, z->sent, 16ULL * FRPC_TX_QUANTUM);
-	if (p->conn_window < FRPC_WINDOW_MAX)
+	if (p->stalls)
 		KUNIT_EXPECT_GT(test, z->stalls, 0U);
 	KUNIT_EXPECT_EQ(test, z->sent, z->consumed);
 	for (i = 0; i <= FRPC_FUZZ_CALLS; i++) {
@@ -528,6 +538,7 @@ static void frpc_test_credit_call_batched(struct kunit *test)
 {
 	struct frpc_conn *conn = frpc_test_conn(test, true);
 	struct frpc_call *call = frpc_test_call(test, conn, 9, 0, true);
+	struct frpc_txbuf *buf;
 	u32 quarter = FRPC_CALL_WINDOW / FRPC_CREDIT_BATCH_DIV;
 
 	KUNIT_EXPECT_EQ(test, call->rx_avail, (u32)FRPC_CALL_WINDOW);
@@ -544,8 +555,8 @@ static void frpc_test_credit_call_batched(struct kunit *test)
 	spin_unlock_bh(&conn->lock);
 	KUNIT_EXPECT_EQ(test, call->rx_owed, 0U);
 	KUNIT_EXPECT_EQ(test, call->rx_avail, quarter);
-	KUNIT_EXPECT_EQ(test, frpc_test_credit_inc(test,
-			frpc_test_pop_ctrl(test, conn), 9), quarter);
+	buf = frpc_test_pop_ctrl(test, conn);
+	KUNIT_EXPECT_EQ(test, frpc_test_credit_inc(test, buf, 9), quarter);
 	KUNIT_EXPECT_TRUE(test, list_empty(&conn->ctrlq));
 	KUNIT_EXPECT_EQ(test, conn->ctrl_bytes, 0U);
 }
@@ -575,6 +586,7 @@ static void frpc_test_credit_conn_batched(struct kunit *test)
 {
 	struct frpc_conn *conn = frpc_test_conn(test, false);
 	u32 quarter = FRPC_CONN_WINDOW / FRPC_CREDIT_BATCH_DIV;
+	struct frpc_txbuf *buf;
 	s64 held;
 
 	conn->rx_avail = 0;
@@ -592,8 +604,8 @@ static void frpc_test_credit_conn_batched(struct kunit *test)
 	spin_unlock_bh(&conn->lock);
 	KUNIT_EXPECT_EQ(test, conn->rx_avail, quarter);
 	KUNIT_EXPECT_EQ(test, conn->rx_owed, 0U);
-	KUNIT_EXPECT_EQ(test, frpc_test_credit_inc(test,
-			frpc_test_pop_ctrl(test, conn), 0), quarter);
+	buf = frpc_test_pop_ctrl(test, conn);
+	KUNIT_EXPECT_EQ(test, frpc_test_credit_inc(test, buf, 0), quarter);
 	KUNIT_EXPECT_EQ(test, atomic64_read(&frpc_test_net.rx_held_bytes),
 			held - quarter);
 	atomic64_add(quarter, &frpc_test_net.rx_held_bytes);
@@ -641,6 +653,7 @@ static void frpc_test_pong_bounded(struct kunit *test)
 {
 	struct frpc_conn *conn = frpc_test_conn(test, false);
 	u8 ping[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+	u32 pong = FASTRPC_FRAME_HDR_LEN + sizeof(ping);
 	unsigned int n = 0;
 	int err;
 
@@ -648,16 +661,21 @@ static void frpc_test_pong_bounded(struct kunit *test)
 	do {
 		err = frpc_queue_simple(conn, FASTRPC_FRAME_PONG, 0, 0, ping,
 					sizeof(ping));
-	} while (!err && ++n < 100000);
+	} while (!err && ++n < 1000000);
 	spin_unlock_bh(&conn->lock);
 	KUNIT_EXPECT_EQ(test, err, -ENOBUFS);
-	KUNIT_EXPECT_GT(test, conn->ctrl_bytes, (u32)FRPC_CTRL_MAX);
-	KUNIT_EXPECT_LE(test, conn->ctrl_bytes, (u32)FRPC_CTRL_MAX + 20);
+	KUNIT_EXPECT_EQ(test, conn->ctrl_bytes, n * pong);
+	KUNIT_EXPECT_LE(test, conn->ctrl_bytes, (u32)FRPC_CTRL_MAX + pong);
+	/* not refused early either: a burst of PINGs is answered */
+	KUNIT_EXPECT_GE(test, conn->ctrl_bytes, (u32)FRPC_CTRL_MAX / 4);
 	/* other control frames still queue */
 	spin_lock_bh(&conn->lock);
 	err = frpc_queue_end(conn, 1, FASTRPC_OK);
 	spin_unlock_bh(&conn->lock);
 	KUNIT_EXPECT_EQ(test, err, 0);
+	KUNIT_EXPECT_EQ(test, conn->ctrl_bytes, n * pong +
+			FASTRPC_FRAME_HDR_LEN +
+			(u32)sizeof(struct fastrpc_wire_end));
 }
 
 /* After teardown nothing more is queued (and nothing leaks). */
@@ -679,15 +697,16 @@ static void frpc_test_build_ctrl(struct kunit *test)
 {
 	static const u8 payload[8] = { 0xde, 0xad, 0xbe, 0xef, 0, 1, 2, 3 };
 	struct frpc_txbuf *buf;
+	const u8 *p;
 
 	buf = frpc_build_ctrl(1, FASTRPC_FRAME_PING, 0, 0, payload,
 			      sizeof(payload), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, buf);
 	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, frpc_test_kfree,
 							buf), 0);
-	KUNIT_EXPECT_MEMEQ(test, frpc_test_ctrl_frame(test, buf,
-			   FASTRPC_FRAME_PING, 0, 0, sizeof(payload)),
-			   payload, sizeof(payload));
+	p = frpc_test_ctrl_frame(test, buf, FASTRPC_FRAME_PING, 0, 0,
+				 sizeof(payload));
+	KUNIT_EXPECT_MEMEQ(test, p, payload, sizeof(payload));
 }
 
 static struct kunit_case frpc_credit_cases[] = {
@@ -696,7 +715,7 @@ static struct kunit_case frpc_credit_cases[] = {
 	KUNIT_CASE(frpc_test_credit_conn_batched),
 	KUNIT_CASE(frpc_test_credit_conn_dead),
 	KUNIT_CASE(frpc_test_queue_end),
-	KUNIT_CASE(frpc_test_pong_bounded),
+	KUNIT_CASE_SLOW(frpc_test_pong_bounded),
 	KUNIT_CASE(frpc_test_ctrl_torn_down),
 	KUNIT_CASE(frpc_test_build_ctrl),
 	{}

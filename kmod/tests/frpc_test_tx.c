@@ -508,8 +508,8 @@ static void frpc_test_tx_fairness(struct kunit *test)
 	}
 	KUNIT_EXPECT_EQ(test, bad, 0U);
 	for (i = 0; i < N; i++)
-		KUNIT_EXPECT_EQ(test, count[i], (u32)DIV_ROUND_UP(LEN,
-							FRPC_TEST_Q));
+		KUNIT_EXPECT_EQ(test, count[i],
+				(u32)DIV_ROUND_UP(LEN, FRPC_TEST_Q));
 }
 
 /* A 100-byte call is not held back by a 1 MiB one already going. */
@@ -791,6 +791,49 @@ static void frpc_test_tx_credit_accounting(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, conn->ncalls, 3U);
 }
 
+/*
+ * SO_SNDBUF accounting: each frame gives its data bytes back to the
+ * socket, and dropping a call gives back what it never sent.
+ */
+static void frpc_test_tx_sndbuf(struct kunit *test)
+{
+	enum { LEN = 3 * FRPC_TEST_Q + 100 };
+	struct frpc_test_tx *tx = frpc_test_tx(test, true);
+	struct frpc_call *a = frpc_test_call(test, tx->conn, 1, U32_MAX >> 1,
+					     true);
+	struct frpc_test_frame fr;
+	struct frpc_sock *fs;
+	s64 queued;
+
+	fs = kunit_kzalloc(test, sizeof(*fs), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, fs);
+	spin_lock_init(&fs->lock);
+	fs->sk.sk_sndbuf = 1 << 20;
+	a->fs = fs;
+	/* what sendmsg() charged for two messages */
+	fs->tx_queued = 2 * LEN;
+	atomic64_add(2 * LEN, &frpc_test_net.tx_queued_bytes);
+	queued = atomic64_read(&frpc_test_net.tx_queued_bytes);
+
+	frpc_test_msg(tx, a, FASTRPC_FRAME_CALL, LEN, 0, false);
+	frpc_test_msg(tx, a, FASTRPC_FRAME_DATA, LEN, 0, true);
+	KUNIT_ASSERT_TRUE(test, frpc_test_pick(tx, &fr));
+	KUNIT_EXPECT_EQ(test, fs->tx_queued, 2 * LEN - FRPC_TEST_Q);
+	KUNIT_ASSERT_TRUE(test, frpc_test_pick(tx, &fr));
+	KUNIT_EXPECT_EQ(test, fs->tx_queued, 2 * LEN - 2 * FRPC_TEST_Q);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&frpc_test_net.tx_queued_bytes),
+			queued - 2 * FRPC_TEST_Q);
+
+	spin_lock_bh(&tx->conn->lock);
+	frpc_call_drop_tx(a);
+	spin_unlock_bh(&tx->conn->lock);
+	KUNIT_EXPECT_EQ(test, fs->tx_queued, 0U);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&frpc_test_net.tx_queued_bytes),
+			queued - 2 * LEN);
+	KUNIT_EXPECT_FALSE(test, frpc_test_pick(tx, &fr));
+	a->fs = NULL;
+}
+
 static struct kunit_case frpc_tx_cases[] = {
 	KUNIT_CASE(frpc_test_tx_ctrl_first),
 	KUNIT_CASE(frpc_test_tx_state),
@@ -812,6 +855,7 @@ static struct kunit_case frpc_tx_cases[] = {
 	KUNIT_CASE(frpc_test_tx_big_metadata),
 	KUNIT_CASE(frpc_test_tx_drop_orphan),
 	KUNIT_CASE(frpc_test_tx_credit_accounting),
+	KUNIT_CASE(frpc_test_tx_sndbuf),
 	{}
 };
 

@@ -296,8 +296,9 @@ static void frpc_test_hello_magic(struct kunit *test)
 	h.magic = cpu_to_be32(FASTRPC_HELLO_MAGIC ^ 1);
 	KUNIT_EXPECT_EQ(test, frpc_test_hello_check(test, &h, false),
 			FASTRPC_WERR_PROTOCOL);
-	/* the magic in host order is wrong on the wire */
-	h.magic = (__force __be32)swab32(FASTRPC_HELLO_MAGIC);
+	/* the magic's bytes reversed, as a sender forgetting htonl() */
+	h.magic = (__force __be32)swab32((__force u32)
+					 cpu_to_be32(FASTRPC_HELLO_MAGIC));
 	KUNIT_EXPECT_EQ(test, frpc_test_hello_check(test, &h, false),
 			FASTRPC_WERR_PROTOCOL);
 }
