@@ -644,8 +644,8 @@ static void frpc_test_queue_end(struct kunit *test)
 					  FASTRPC_FRAME_END, FASTRPC_FF_EOM,
 					  77, sizeof(end)), sizeof(end));
 	KUNIT_EXPECT_EQ(test, be32_to_cpu(end.status), (u32)FASTRPC_NOT_FOUND);
-	KUNIT_EXPECT_EQ(test, end.meta_len, 0);
-	KUNIT_EXPECT_EQ(test, end.msg_len, 0);
+	KUNIT_EXPECT_EQ(test, be16_to_cpu(end.meta_len), 0);
+	KUNIT_EXPECT_EQ(test, be16_to_cpu(end.msg_len), 0);
 }
 
 /* A peer flooding PINGs cannot grow the control queue without bound. */

@@ -266,7 +266,7 @@ static void frpc_test_hello_init(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, be32_to_cpu(h.magic), FASTRPC_HELLO_MAGIC);
 	KUNIT_EXPECT_EQ(test, h.min_version, 1);
 	KUNIT_EXPECT_EQ(test, h.max_version, 3);
-	KUNIT_EXPECT_EQ(test, h.reserved, 0);
+	KUNIT_EXPECT_EQ(test, be16_to_cpu(h.reserved), 0);
 	KUNIT_EXPECT_EQ(test, be32_to_cpu(h.max_frame), (u32)FASTRPC_MAX_FRAME);
 	KUNIT_EXPECT_EQ(test, be32_to_cpu(h.max_msg), (u32)FASTRPC_MAX_MSG);
 	KUNIT_EXPECT_EQ(test, be32_to_cpu(h.call_window),
