@@ -52,6 +52,7 @@ void frpc_rxmsg_free(struct frpc_rxmsg *m)
 	struct frpc_conn *conn = m->conn;
 
 	__skb_queue_purge(&m->frags);
+	atomic_sub(m->truesize, &conn->rx_mem);
 	kfree(m->extra);
 	kmem_cache_free(frpc_rxmsg_cache, m);
 	frpc_conn_put(conn);
@@ -74,6 +75,8 @@ void frpc_rxmsg_add_frag(struct frpc_rxmsg *m, struct sk_buff *skb)
 		return;
 	}
 	m->len += len;
+	m->truesize += skb->truesize;
+	atomic_add(skb->truesize, &m->conn->rx_mem);
 	__skb_queue_tail(&m->frags, skb);
 }
 
@@ -267,6 +270,19 @@ void frpc_call_rx_done(struct frpc_call *call, bool eor)
 }
 
 /*
+ * Tell the server to stop a client call.  Not before its CALL frame went
+ * to TCP: the server would take the unknown id for a protocol error, and
+ * dropping the unsent CALL is cancel enough.  conn->lock held.
+ */
+void frpc_call_send_cancel(struct frpc_call *call)
+{
+	lockdep_assert_held(&call->conn->lock);
+	if (call->wire_started && !call->rx_eos)
+		frpc_queue_simple(call->conn, FASTRPC_FRAME_CANCEL, 0, call->id,
+				  NULL, 0);
+}
+
+/*
  * End a client call with @status unless its result is already queued,
  * and forget it.  conn->lock held; the call goes to @r.
  */
@@ -336,6 +352,7 @@ void frpc_call_cancel_server(struct frpc_call *call, struct frpc_reap *r)
 		m = call->fin;
 		call->fin = NULL;
 		m->flags = FASTRPC_IN_CANCELLED;
+		m->method = call->method;
 		m->eor = true;
 		m->id = call->key;
 		frpc_sock_queue(fs, m, NULL);
@@ -380,8 +397,7 @@ void frpc_deadline_timer_fn(struct timer_list *t)
 		list_del_init(&call->dl_node);
 		atomic64_inc(&conn->fn->deadlines_exceeded);
 		if (conn->client) {
-			frpc_queue_simple(conn, FASTRPC_FRAME_CANCEL, 0, call->id,
-					  NULL, 0);
+			frpc_call_send_cancel(call);
 			frpc_call_finish(call, FASTRPC_DEADLINE_EXCEEDED, &r);
 			queued = true;
 		} else {

@@ -22,12 +22,22 @@
 
 #include "frpc.h"
 
+static int frpc_param_set_ms(const char *val, const struct kernel_param *kp)
+{
+	return param_set_uint_minmax(val, kp, FRPC_TIMER_MIN_MS, 3600 * 1000);
+}
+
+static const struct kernel_param_ops frpc_ms_ops = {
+	.set = frpc_param_set_ms,
+	.get = param_get_uint,
+};
+
 static unsigned int frpc_keepalive_ms = FRPC_KEEPALIVE_MS;
-module_param_named(keepalive_ms, frpc_keepalive_ms, uint, 0644);
-MODULE_PARM_DESC(keepalive_ms, "PING a connection silent for this long");
+module_param_cb(keepalive_ms, &frpc_ms_ops, &frpc_keepalive_ms, 0644);
+MODULE_PARM_DESC(keepalive_ms, "PING interval; 3 silent intervals end a connection");
 
 static unsigned int frpc_idle_ms = FRPC_IDLE_MS;
-module_param_named(idle_ms, frpc_idle_ms, uint, 0644);
+module_param_cb(idle_ms, &frpc_ms_ops, &frpc_idle_ms, 0644);
 MODULE_PARM_DESC(idle_ms, "close a connection without calls after this long");
 
 static void frpc_conn_fail_workfn(struct work_struct *work);
@@ -58,6 +68,7 @@ struct frpc_conn *frpc_conn_alloc(struct frpc_net *fn, bool client)
 	timer_setup(&conn->ka_timer, frpc_ka_timer_fn, 0);
 	conn->state = client ? FRPC_CONN_CONNECTING : FRPC_CONN_HELLO;
 	conn->last_rx = jiffies;
+	conn->last_ping = jiffies;
 	conn->idle_since = jiffies;
 	return conn;
 }
@@ -235,8 +246,14 @@ void frpc_conn_fail(struct frpc_conn *conn, int err, u8 werr)
 		struct hlist_node *n;
 		int bkt;
 
+		/*
+		 * A call with a message half sent gets no END: the client
+		 * would take the fragment for the reply.  Losing the
+		 * connection ends it with UNAVAILABLE all the same.
+		 */
 		hash_for_each_safe(conn->calls, bkt, n, call, conn_node)
-			if (call->state == FRPC_CALL_OPEN)
+			if (call->state == FRPC_CALL_OPEN &&
+			    !frpc_call_mid_message(call))
 				frpc_queue_end(conn, call->id,
 					       FASTRPC_UNAVAILABLE);
 	}
@@ -387,19 +404,23 @@ static void frpc_ka_timer_fn(struct timer_list *t)
 		spin_unlock_bh(&conn->lock);
 		return;
 	}
-	if (conn->state == FRPC_CONN_HELLO &&
-	    time_after(now, conn->last_rx +
+	if (conn->ctrl_overflow) {
+		fail = -ENOBUFS;
+	} else if (conn->state == FRPC_CONN_HELLO &&
+		   time_after(now, conn->last_rx +
 		       msecs_to_jiffies(FRPC_CONNECT_TIMEOUT_MS))) {
 		fail = -ETIMEDOUT;
 	} else if (time_after(now, conn->last_rx +
 			      msecs_to_jiffies(3 * READ_ONCE(frpc_keepalive_ms)))) {
 		fail = -ETIMEDOUT;
 	} else if (conn->state != FRPC_CONN_HELLO) {
+		/* on a schedule, so that busy connections get an RTT too */
 		if (!conn->ping_sent_ns &&
-		    time_after(now, conn->last_rx +
+		    time_after(now, conn->last_ping +
 			       msecs_to_jiffies(READ_ONCE(frpc_keepalive_ms)))) {
 			__be64 ns;
 
+			conn->last_ping = now;
 			conn->ping_sent_ns = ktime_get_ns();
 			ns = cpu_to_be64(conn->ping_sent_ns);
 			frpc_queue_simple(conn, FASTRPC_FRAME_PING, 0, 0, &ns,

@@ -47,6 +47,12 @@ enum frpc_limits {
 	FRPC_CONN_WINDOW	= 16 << 20,
 	/* a window may not grow past this */
 	FRPC_WINDOW_MAX		= 0x7fffffff,
+	/* skb memory of received, unread frames per connection: the windows
+	 * count payload bytes, this bounds what tiny frames cost
+	 */
+	FRPC_CONN_RX_MEM_MAX	= 64 << 20,
+	/* queued control frame bytes before a connection is failed */
+	FRPC_CTRL_MAX		= 1 << 20,
 	/* bytes of one call's data in a frame before the sender takes turns */
 	FRPC_TX_QUANTUM		= 16 << 10,
 	/* returned credit is batched up to this fraction of the window */
@@ -58,10 +64,10 @@ enum frpc_limits {
 	FRPC_BACKOFF_MAX_MS	= 10000,
 	/* how long a failing connection drains input after its ERROR frame */
 	FRPC_DRAIN_MS		= 200,
-	/* a PING goes out after this long without input */
+	/* a PING goes out this often; 3 intervals of silence: peer gone */
 	FRPC_KEEPALIVE_MS	= 10000,
-	/* no PONG (nor anything else) for this long: the peer is gone */
-	FRPC_KEEPALIVE_DEAD_MS	= 30000,
+	/* smallest keepalive_ms and idle_ms accepted */
+	FRPC_TIMER_MIN_MS	= 100,
 	/* a connection without calls or users closes after this */
 	FRPC_IDLE_MS		= 60000,
 	FRPC_CALL_HASH_BITS	= 10,
@@ -185,11 +191,13 @@ struct frpc_conn {
 	u32			peer_call_window;
 	u32			rx_avail;
 	u32			rx_owed;	/* consumed, not yet granted */
+	atomic_t		rx_mem;		/* truesize of held frames */
 
 	/* transmit: control frames first, then calls in turn */
 	struct mutex		tx_mutex;
 	struct list_head	ctrlq;
 	u32			ctrl_bytes;
+	bool			ctrl_overflow;	/* peer does not read: fail */
 	struct list_head	ready;		/* calls with data to frame */
 	struct frpc_txframe	cur;		/* under tx_mutex */
 	struct frpc_txmsg	*cur_msg;	/* what cur points into */
@@ -204,6 +212,7 @@ struct frpc_conn {
 	unsigned long		last_rx;	/* jiffies */
 	unsigned long		idle_since;	/* jiffies, 0 while busy */
 	u64			ping_sent_ns;
+	unsigned long		last_ping;	/* jiffies */
 	u32			srtt_us;
 
 	struct frpc_sock	*server;	/* server side: owner, holds a ref */
@@ -241,6 +250,7 @@ struct frpc_rxmsg {
 	struct sk_buff_head	frags;
 	u32			len;
 	u32			held;		/* bytes charged to the socket */
+	u32			truesize;	/* charged to conn->rx_mem */
 	u16			meta_len;
 	u16			smsg_len;
 	u8			*extra;		/* metadata then status message */
@@ -260,6 +270,7 @@ struct frpc_call {
 	u32			method;
 	u8			state;
 	bool			tx_closed;	/* client: EOS message queued */
+	bool			wire_started;	/* CALL frame picked for TCP */
 	bool			in_conn;
 	bool			in_sock;
 	bool			seen;		/* server: app has the handle */
@@ -382,6 +393,7 @@ struct frpc_txmsg *frpc_txmsg_build(u8 head_type, const void *head,
 				    struct iov_iter *from, u32 len);
 void frpc_call_queue_msg(struct frpc_call *call, struct frpc_txmsg *m);
 void frpc_call_tx_ready(struct frpc_call *call);
+bool frpc_call_mid_message(struct frpc_call *call);
 void frpc_call_drop_tx(struct frpc_call *call);
 void frpc_conn_kick(struct frpc_conn *conn);
 void frpc_conn_kick_async(struct frpc_conn *conn);
@@ -414,6 +426,7 @@ struct frpc_call *frpc_call_find(struct frpc_conn *conn, u32 id);
 void frpc_call_link(struct frpc_conn *conn, struct frpc_call *call);
 void frpc_call_unlink(struct frpc_call *call);
 void frpc_call_set_deadline(struct frpc_call *call, u64 timeout_ns);
+void frpc_call_send_cancel(struct frpc_call *call);
 void frpc_call_finish(struct frpc_call *call, u32 status,
 		      struct frpc_reap *r);
 void frpc_call_cancel_server(struct frpc_call *call, struct frpc_reap *r);

@@ -78,11 +78,13 @@ static int frpc_pull_extra(struct frpc_rx *rx, struct frpc_rxmsg *m,
 /* Charge a data frame to the connection and call windows. */
 static u8 frpc_rx_take(struct frpc_rx *rx, struct frpc_call *call)
 {
+	if (call && rx->len > call->rx_avail)
+		return FASTRPC_WERR_FLOW;
 	if (frpc_window_take(&rx->conn->rx_avail, rx->len))
 		return FASTRPC_WERR_FLOW;
+	if (call)
+		call->rx_avail -= rx->len;
 	atomic64_add(rx->len, &rx->conn->fn->rx_held_bytes);
-	if (call && frpc_window_take(&call->rx_avail, rx->len))
-		return FASTRPC_WERR_FLOW;
 	return FASTRPC_WERR_NONE;
 }
 
@@ -95,20 +97,24 @@ static u8 frpc_rx_ignore(struct frpc_rx *rx, u32 last_id)
 		return FASTRPC_WERR_FLOW;
 	atomic64_add(rx->len, &rx->conn->fn->rx_held_bytes);
 	frpc_credit_conn(rx->conn, rx->len);
-	if (rx->conn->client)
-		atomic64_inc(&rx->conn->fn->late_replies);
 	return FASTRPC_WERR_NONE;
 }
 
 /* Add the frame's data to the call's message in progress. */
 static u8 frpc_rx_append(struct frpc_rx *rx, struct frpc_call *call)
 {
+	struct frpc_conn *conn = rx->conn;
 	struct frpc_rxmsg *m = call->rx;
 
-	if (m->len + rx->len > FASTRPC_MAX_MSG)
+	if (m->len + rx->len > FASTRPC_MAX_MSG) {
+		atomic64_sub(rx->len, &conn->fn->rx_held_bytes);
 		return FASTRPC_WERR_FRAME_SIZE;
+	}
 	frpc_rxmsg_add_frag(m, rx->skb);
 	rx->skb = NULL;
+	/* windows count payload; tiny frames cost far more than that */
+	if (atomic_read(&conn->rx_mem) > FRPC_CONN_RX_MEM_MAX)
+		return FASTRPC_WERR_RESOURCE;
 	frpc_call_rx_credit(call, rx->len);
 	return FASTRPC_WERR_NONE;
 }
@@ -238,6 +244,7 @@ static u8 frpc_rx_data(struct frpc_rx *rx)
 		if (!call->rx)
 			return FASTRPC_WERR_RESOURCE;
 		call->rx->flags = FASTRPC_IN_CONT;
+		call->rx->method = call->method;
 	}
 	werr = frpc_rx_append(rx, call);
 	if (werr)
@@ -264,7 +271,10 @@ static u8 frpc_rx_end(struct frpc_rx *rx)
 	if (!call) {
 		/* only the data after trailers and text counts against windows */
 		rx->len -= be16_to_cpu(we.meta_len) + be16_to_cpu(we.msg_len);
-		return frpc_rx_ignore(rx, conn->next_id);
+		werr = frpc_rx_ignore(rx, conn->next_id);
+		if (!werr)
+			atomic64_inc(&conn->fn->late_replies);
+		return werr;
 	}
 	/* the reserved last message takes the result */
 	if (!call->rx) {
@@ -437,6 +447,8 @@ static void frpc_rcv_msg(struct strparser *strp, struct sk_buff *skb)
 	conn->last_rx = jiffies;
 	werr = frpc_rx_frame(&rx, hdr.type);
 	queued = conn->ctrl_bytes != queued;
+	if (!werr && conn->ctrl_overflow)
+		werr = FASTRPC_WERR_RESOURCE;
 	spin_unlock_bh(&conn->lock);
 
 	kfree_skb(rx.skb);	/* unless a message kept it */

@@ -510,7 +510,7 @@ static int frpc_client_cancel(struct frpc_sock *fs, struct frpc_cmsgs *c,
 		return -ENOENT;
 	}
 	frpc_reap_init(&r);
-	frpc_queue_simple(conn, FASTRPC_FRAME_CANCEL, 0, call->id, NULL, 0);
+	frpc_call_send_cancel(call);
 	frpc_call_finish(call, FASTRPC_CANCELLED, &r);
 	spin_unlock_bh(&conn->lock);
 	frpc_reap(&r);
@@ -953,8 +953,7 @@ static void frpc_client_release(struct frpc_sock *fs)
 	hash_for_each_safe(fs->tags, bkt, n, call, sock_node) {
 		if (WARN_ON_ONCE(call->conn != conn))
 			continue;
-		frpc_queue_simple(conn, FASTRPC_FRAME_CANCEL, 0, call->id,
-				  NULL, 0);
+		frpc_call_send_cancel(call);
 		frpc_call_finish(call, FASTRPC_CANCELLED, &r);
 	}
 	spin_unlock_bh(&conn->lock);

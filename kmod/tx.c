@@ -20,7 +20,6 @@
 
 #include "frpc.h"
 
-enum { FRPC_CTRL_MAX = 256 << 10 };	/* queued control bytes, bound */
 
 struct frpc_txbuf *frpc_build_ctrl(u8 version, u8 type, u16 flags,
 				   u32 call_id, const void *payload, u32 len,
@@ -45,6 +44,16 @@ void frpc_queue_ctrl(struct frpc_conn *conn, struct frpc_txbuf *buf)
 		kfree(buf);
 		return;
 	}
+	/*
+	 * A peer that makes us answer (refusals, PONGs, credit) but never
+	 * reads would grow this queue without bound: past the cap the
+	 * connection is failed instead.
+	 */
+	if (conn->ctrl_bytes > FRPC_CTRL_MAX) {
+		kfree(buf);
+		conn->ctrl_overflow = true;
+		return;
+	}
 	list_add_tail(&buf->node, &conn->ctrlq);
 	conn->ctrl_bytes += buf->len;
 }
@@ -56,8 +65,8 @@ int frpc_queue_simple(struct frpc_conn *conn, u8 type, u16 flags, u32 id,
 	struct frpc_txbuf *buf;
 
 	lockdep_assert_held(&conn->lock);
-	/* a peer flooding PINGs must not grow our queue without bound */
-	if (type == FASTRPC_FRAME_PONG && conn->ctrl_bytes > FRPC_CTRL_MAX)
+	/* PONGs are the first thing to give up under a PING flood */
+	if (type == FASTRPC_FRAME_PONG && conn->ctrl_bytes > FRPC_CTRL_MAX / 2)
 		return -ENOBUFS;
 	buf = frpc_build_ctrl(conn->version, type, flags, id, payload, len,
 			      GFP_ATOMIC);
@@ -123,6 +132,15 @@ static bool frpc_call_sendable(struct frpc_call *call)
 	if (m->off == m->len || (m->head_type == FASTRPC_FRAME_CALL && !m->head_sent))
 		return true;
 	return call->tx_credit > 0;
+}
+
+/* Has part of the call's current message gone out already? */
+bool frpc_call_mid_message(struct frpc_call *call)
+{
+	struct frpc_txmsg *m;
+
+	m = list_first_entry_or_null(&call->txq, struct frpc_txmsg, node);
+	return m && (m->off || m->head_sent);
 }
 
 void frpc_call_tx_ready(struct frpc_call *call)
@@ -243,6 +261,7 @@ static bool frpc_tx_pick(struct frpc_conn *conn)
 			f->iov[f->niov].iov_base = m->buf;
 			f->iov[f->niov++].iov_len = m->head_len;
 			m->head_sent = 1;
+			call->wire_started = true;
 		}
 		if (chunk) {
 			f->iov[f->niov].iov_base = m->buf + m->head_len + m->off;

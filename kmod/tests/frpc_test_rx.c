@@ -1,0 +1,330 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Suite for the receive side of rx.c: what frpc_rx_frame() does with a
+ * connection-level frame (HELLO, CREDIT, PING, SETTINGS, ERROR, GOAWAY)
+ * in each connection state, and which ERROR code each fault gets.  Frames
+ * are real skbs, as strparser hands them over.  Included by
+ * af_fastrpc_kunit.c.
+ */
+
+/* Hand one frame's payload to frpc_rx_frame(); returns the ERROR code. */
+static u8 frpc_test_rx(struct kunit *test, struct frpc_conn *conn, u8 type,
+		       u32 id, const void *payload, u32 len)
+{
+	struct frpc_rx rx = { .conn = conn, .id = id, .len = len };
+	struct sk_buff *skb;
+	u8 werr;
+
+	skb = alloc_skb(len + 1, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, skb);
+	skb_put_data(skb, payload, len);
+	frpc_skb_cb(skb)->off = 0;
+	frpc_skb_cb(skb)->len = len;
+	rx.skb = skb;
+	frpc_reap_init(&rx.reap);
+	spin_lock_bh(&conn->lock);
+	werr = frpc_rx_frame(&rx, type);
+	spin_unlock_bh(&conn->lock);
+	kfree_skb(rx.skb);
+	frpc_reap(&rx.reap);
+	return werr;
+}
+
+static int frpc_test_rx_suite_init(struct kunit_suite *suite)
+{
+	/* CREDIT kicks the (socketless, so idle) transmit work */
+	frpc_wq = alloc_workqueue("frpc_kunit", WQ_UNBOUND, 0);
+	if (!frpc_wq)
+		return -ENOMEM;
+	return frpc_test_suite_init(suite);
+}
+
+static void frpc_test_rx_suite_exit(struct kunit_suite *suite)
+{
+	destroy_workqueue(frpc_wq);
+	frpc_wq = NULL;
+	frpc_test_suite_exit(suite);
+}
+
+/* A connection that has not yet seen the peer's HELLO. */
+static struct frpc_conn *frpc_test_conn_hello(struct kunit *test, bool client)
+{
+	struct frpc_conn *conn = frpc_test_conn(test, client);
+
+	conn->state = FRPC_CONN_HELLO;
+	conn->version = 0;
+	conn->tx_credit = 0;
+	conn->rx_avail = 0;
+	conn->peer_call_window = 0;
+	return conn;
+}
+
+static void frpc_test_rx_hello_server(struct kunit *test)
+{
+	struct frpc_conn *conn = frpc_test_conn_hello(test, false);
+	struct fastrpc_wire_hello h, answer;
+	struct frpc_txbuf *buf;
+	u8 version = 0;
+
+	frpc_hello_init(&h, FASTRPC_PROTO_MIN, FASTRPC_PROTO_MAX + 3);
+	h.call_window = cpu_to_be32(FASTRPC_MIN_CALL_WINDOW);
+	h.conn_window = cpu_to_be32(3 << 20);
+	KUNIT_EXPECT_EQ(test, frpc_test_rx(test, conn, FASTRPC_FRAME_HELLO, 0,
+					   &h, sizeof(h)), FASTRPC_WERR_NONE);
+	KUNIT_EXPECT_EQ(test, conn->state, FRPC_CONN_READY);
+	KUNIT_EXPECT_EQ(test, conn->version, FASTRPC_PROTO_MAX);
+	/* the peer's windows are what we may send; ours what it may */
+	KUNIT_EXPECT_EQ(test, conn->tx_credit, 3U << 20);
+	KUNIT_EXPECT_EQ(test, conn->peer_call_window,
+			(u32)FASTRPC_MIN_CALL_WINDOW);
+	KUNIT_EXPECT_EQ(test, conn->rx_avail, (u32)FRPC_CONN_WINDOW);
+	/* the answer names exactly the chosen version */
+	buf = frpc_test_pop_ctrl(test, conn);
+	memcpy(&answer, frpc_test_ctrl_frame(test, buf, FASTRPC_FRAME_HELLO,
+					     0, 0, sizeof(answer)),
+	       sizeof(answer));
+	KUNIT_EXPECT_EQ(test, answer.min_version, FASTRPC_PROTO_MAX);
+	KUNIT_EXPECT_EQ(test, answer.max_version, FASTRPC_PROTO_MAX);
+	KUNIT_EXPECT_EQ(test, frpc_hello_check(&answer, true, &version),
+			FASTRPC_WERR_NONE);
+	KUNIT_EXPECT_TRUE(test, list_empty(&conn->ctrlq));
+}
+
+static void frpc_test_rx_hello_client(struct kunit *test)
+{
+	struct frpc_conn *conn = frpc_test_conn_hello(test, true);
+	struct fastrpc_wire_hello h;
+
+	/* a server must pick one version */
+	frpc_hello_init(&h, FASTRPC_PROTO_MIN, FASTRPC_PROTO_MAX + 1);
+	KUNIT_EXPECT_EQ(test, frpc_test_rx(test, conn, FASTRPC_FRAME_HELLO, 0,
+					   &h, sizeof(h)),
+			FASTRPC_WERR_PROTOCOL);
+	KUNIT_EXPECT_EQ(test, conn->state, FRPC_CONN_HELLO);
+	KUNIT_EXPECT_EQ(test, conn->version, 0);
+
+	frpc_hello_init(&h, FASTRPC_PROTO_MAX, FASTRPC_PROTO_MAX);
+	KUNIT_EXPECT_EQ(test, frpc_test_rx(test, conn, FASTRPC_FRAME_HELLO, 0,
+					   &h, sizeof(h)), FASTRPC_WERR_NONE);
+	KUNIT_EXPECT_EQ(test, conn->state, FRPC_CONN_READY);
+	KUNIT_EXPECT_EQ(test, conn->version, FASTRPC_PROTO_MAX);
+	KUNIT_EXPECT_EQ(test, conn->tx_credit, (u32)FRPC_CONN_WINDOW);
+	/* the client answers nothing */
+	KUNIT_EXPECT_TRUE(test, list_empty(&conn->ctrlq));
+}
+
+static void frpc_test_rx_hello_bad(struct kunit *test)
+{
+	struct frpc_conn *conn = frpc_test_conn_hello(test, false);
+	struct fastrpc_wire_hello h;
+	u8 big[sizeof(h) + 1] = {};
+
+	frpc_hello_init(&h, FASTRPC_PROTO_MIN, FASTRPC_PROTO_MAX);
+	memcpy(big, &h, sizeof(h));
+	KUNIT_EXPECT_EQ(test, frpc_test_rx(test, conn, FASTRPC_FRAME_HELLO, 0,
+					   &h, sizeof(h) - 1),
+			FASTRPC_WERR_PROTOCOL);
+	KUNIT_EXPECT_EQ(test, frpc_test_rx(test, conn, FASTRPC_FRAME_HELLO, 0,
+					   big, sizeof(big)),
+			FASTRPC_WERR_PROTOCOL);
+	/* the HELLO checks' own codes come through */
+	frpc_hello_init(&h, FASTRPC_PROTO_MAX + 1, FASTRPC_PROTO_MAX + 1);
+	KUNIT_EXPECT_EQ(test, frpc_test_rx(test, conn, FASTRPC_FRAME_HELLO, 0,
+					   &h, sizeof(h)),
+			FASTRPC_WERR_VERSION);
+	frpc_hello_init(&h, FASTRPC_PROTO_MIN, FASTRPC_PROTO_MAX);
+	h.call_window = 0;
+	KUNIT_EXPECT_EQ(test, frpc_test_rx(test, conn, FASTRPC_FRAME_HELLO, 0,
+					   &h, sizeof(h)), FASTRPC_WERR_FLOW);
+	KUNIT_EXPECT_EQ(test, conn->state, FRPC_CONN_HELLO);
+	KUNIT_EXPECT_TRUE(test, list_empty(&conn->ctrlq));
+
+	/* once READY, a second HELLO is a protocol error */
+	frpc_hello_init(&h, FASTRPC_PROTO_MIN, FASTRPC_PROTO_MAX);
+	KUNIT_EXPECT_EQ(test, frpc_test_rx(test, conn, FASTRPC_FRAME_HELLO, 0,
+					   &h, sizeof(h)), FASTRPC_WERR_NONE);
+	frpc_test_pop_ctrl(test, conn);
+	KUNIT_EXPECT_EQ(test, frpc_test_rx(test, conn, FASTRPC_FRAME_HELLO, 0,
+					   &h, sizeof(h)),
+			FASTRPC_WERR_PROTOCOL);
+}
+
+/* Before the HELLO exchange only HELLO (and the peer's ERROR) count. */
+static void frpc_test_rx_before_hello(struct kunit *test)
+{
+	static const u8 types[] = {
+		FASTRPC_FRAME_SETTINGS, FASTRPC_FRAME_CALL, FASTRPC_FRAME_DATA,
+		FASTRPC_FRAME_END, FASTRPC_FRAME_CANCEL, FASTRPC_FRAME_CREDIT,
+		FASTRPC_FRAME_PING, FASTRPC_FRAME_PONG, FASTRPC_FRAME_GOAWAY,
+	};
+	struct frpc_conn *conn = frpc_test_conn_hello(test, false);
+	u8 payload[16] = {};
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(types); i++)
+		KUNIT_EXPECT_EQ_MSG(test, frpc_test_rx(test, conn, types[i], 0,
+						       payload, 8),
+				    FASTRPC_WERR_PROTOCOL, "type %u", types[i]);
+	KUNIT_EXPECT_EQ(test, frpc_test_rx(test, conn, FASTRPC_FRAME_ERROR, 0,
+					   payload, 8), FRPC_WERR_PEER);
+	KUNIT_EXPECT_EQ(test, conn->state, FRPC_CONN_HELLO);
+	KUNIT_EXPECT_TRUE(test, list_empty(&conn->ctrlq));
+}
+
+/* A dead connection ignores whatever is still in the pipe. */
+static void frpc_test_rx_dead(struct kunit *test)
+{
+	struct frpc_conn *conn = frpc_test_conn(test, true);
+	u8 payload[8] = {};
+	u8 type;
+
+	conn->state = FRPC_CONN_DEAD;
+	for (type = FASTRPC_FRAME_HELLO; type <= FASTRPC_FRAME_TYPE_MAX; type++)
+		KUNIT_EXPECT_EQ_MSG(test, frpc_test_rx(test, conn, type, 1,
+						       payload, 3),
+				    FASTRPC_WERR_NONE, "type %u", type);
+	KUNIT_EXPECT_TRUE(test, list_empty(&conn->ctrlq));
+}
+
+static void frpc_test_rx_credit_conn(struct kunit *test)
+{
+	struct frpc_conn *conn = frpc_test_conn(test, true);
+	struct fastrpc_wire_credit c;
+
+	conn->tx_credit = 1000;
+	c.increment = cpu_to_be32(500);
+	KUNIT_EXPECT_EQ(test, frpc_test_rx(test, conn, FASTRPC_FRAME_CREDIT, 0,
+					   &c, sizeof(c)), FASTRPC_WERR_NONE);
+	KUNIT_EXPECT_EQ(test, conn->tx_credit, 1500U);
+	c.increment = 0;
+	KUNIT_EXPECT_EQ(test, frpc_test_rx(test, conn, FASTRPC_FRAME_CREDIT, 0,
+					   &c, sizeof(c)), FASTRPC_WERR_FLOW);
+	c.increment = cpu_to_be32(FRPC_WINDOW_MAX - 1499);
+	KUNIT_EXPECT_EQ(test, frpc_test_rx(test, conn, FASTRPC_FRAME_CREDIT, 0,
+					   &c, sizeof(c)), FASTRPC_WERR_FLOW);
+	c.increment = cpu_to_be32(U32_MAX);
+	KUNIT_EXPECT_EQ(test, frpc_test_rx(test, conn, FASTRPC_FRAME_CREDIT, 0,
+					   &c, sizeof(c)), FASTRPC_WERR_FLOW);
+	KUNIT_EXPECT_EQ(test, conn->tx_credit, 1500U);
+	c.increment = cpu_to_be32(FRPC_WINDOW_MAX - 1500);
+	KUNIT_EXPECT_EQ(test, frpc_test_rx(test, conn, FASTRPC_FRAME_CREDIT, 0,
+					   &c, sizeof(c)), FASTRPC_WERR_NONE);
+	KUNIT_EXPECT_EQ(test, conn->tx_credit, (u32)FRPC_WINDOW_MAX);
+	/* the payload is exactly four bytes */
+	KUNIT_EXPECT_EQ(test, frpc_test_rx(test, conn, FASTRPC_FRAME_CREDIT, 0,
+					   &c, 3), FASTRPC_WERR_PROTOCOL);
+	KUNIT_EXPECT_EQ(test, frpc_test_rx(test, conn, FASTRPC_FRAME_CREDIT, 0,
+					   "12345", 5), FASTRPC_WERR_PROTOCOL);
+}
+
+static void frpc_test_rx_credit_call(struct kunit *test)
+{
+	struct frpc_test_tx *tx = frpc_test_tx(test, true);
+	struct frpc_conn *conn = tx->conn;
+	struct frpc_call *a = frpc_test_call(test, conn, 5, 0, true);
+	struct fastrpc_wire_credit c = { .increment = cpu_to_be32(700) };
+	struct frpc_test_frame fr;
+
+	conn->next_id = 6;
+	/* a call waiting for credit gets back on the ready list */
+	frpc_test_msg(tx, a, FASTRPC_FRAME_DATA, 1000, 0, false);
+	KUNIT_EXPECT_FALSE(test, frpc_test_ready(a));
+	KUNIT_EXPECT_EQ(test, frpc_test_rx(test, conn, FASTRPC_FRAME_CREDIT, 5,
+					   &c, sizeof(c)), FASTRPC_WERR_NONE);
+	KUNIT_EXPECT_EQ(test, a->tx_credit, 700U);
+	KUNIT_EXPECT_TRUE(test, frpc_test_ready(a));
+	KUNIT_ASSERT_TRUE(test, frpc_test_pick(tx, &fr));
+	frpc_test_expect(tx, &fr, FASTRPC_FRAME_DATA, 0, 5, 0, 700);
+	/* too much for the call's window */
+	c.increment = cpu_to_be32((u32)FRPC_WINDOW_MAX + 1);
+	KUNIT_EXPECT_EQ(test, frpc_test_rx(test, conn, FASTRPC_FRAME_CREDIT, 5,
+					   &c, sizeof(c)), FASTRPC_WERR_FLOW);
+	/* credit for a call that already ended is late, not wrong ... */
+	c.increment = cpu_to_be32(1);
+	KUNIT_EXPECT_EQ(test, frpc_test_rx(test, conn, FASTRPC_FRAME_CREDIT, 3,
+					   &c, sizeof(c)), FASTRPC_WERR_NONE);
+	KUNIT_EXPECT_EQ(test, frpc_test_rx(test, conn, FASTRPC_FRAME_CREDIT, 6,
+					   &c, sizeof(c)), FASTRPC_WERR_NONE);
+	/* ... but one for a call never started is */
+	KUNIT_EXPECT_EQ(test, frpc_test_rx(test, conn, FASTRPC_FRAME_CREDIT, 7,
+					   &c, sizeof(c)), FASTRPC_WERR_CALL_ID);
+	flush_workqueue(frpc_wq);
+}
+
+static void frpc_test_rx_ping(struct kunit *test)
+{
+	static const u8 ping[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+	struct frpc_conn *conn = frpc_test_conn(test, false);
+	struct frpc_txbuf *buf;
+
+	KUNIT_EXPECT_EQ(test, frpc_test_rx(test, conn, FASTRPC_FRAME_PING, 0,
+					   ping, sizeof(ping)),
+			FASTRPC_WERR_NONE);
+	/* the PONG echoes the PING's bytes */
+	buf = frpc_test_pop_ctrl(test, conn);
+	KUNIT_EXPECT_MEMEQ(test, frpc_test_ctrl_frame(test, buf,
+						      FASTRPC_FRAME_PONG, 0, 0,
+						      sizeof(ping)),
+			   ping, sizeof(ping));
+	KUNIT_EXPECT_EQ(test, frpc_test_rx(test, conn, FASTRPC_FRAME_PING, 4,
+					   ping, sizeof(ping)),
+			FASTRPC_WERR_PROTOCOL);
+	KUNIT_EXPECT_EQ(test, frpc_test_rx(test, conn, FASTRPC_FRAME_PING, 0,
+					   ping, 7), FASTRPC_WERR_PROTOCOL);
+	KUNIT_EXPECT_EQ(test, frpc_test_rx(test, conn, FASTRPC_FRAME_PONG, 0,
+					   ping, 9), FASTRPC_WERR_PROTOCOL);
+	KUNIT_EXPECT_TRUE(test, list_empty(&conn->ctrlq));
+}
+
+static void frpc_test_rx_misc(struct kunit *test)
+{
+	struct frpc_conn *conn = frpc_test_conn(test, true);
+	struct fastrpc_wire_error ge = {};
+
+	/* SETTINGS is reserved: ignored on the connection, wrong on a call */
+	KUNIT_EXPECT_EQ(test, frpc_test_rx(test, conn, FASTRPC_FRAME_SETTINGS,
+					   0, "abc", 3), FASTRPC_WERR_NONE);
+	KUNIT_EXPECT_EQ(test, frpc_test_rx(test, conn, FASTRPC_FRAME_SETTINGS,
+					   3, "abc", 3), FASTRPC_WERR_PROTOCOL);
+	/* servers do not cancel, and ERROR closes without an answer */
+	KUNIT_EXPECT_EQ(test, frpc_test_rx(test, conn, FASTRPC_FRAME_CANCEL, 1,
+					   NULL, 0), FASTRPC_WERR_PROTOCOL);
+	KUNIT_EXPECT_EQ(test, frpc_test_rx(test, conn, FASTRPC_FRAME_ERROR, 0,
+					   &ge, sizeof(ge)), FRPC_WERR_PEER);
+	/* a CALL to a client is a protocol error */
+	KUNIT_EXPECT_EQ(test, frpc_test_rx(test, conn, FASTRPC_FRAME_CALL, 1,
+					   "0123456789abcdef", 16),
+			FASTRPC_WERR_PROTOCOL);
+	/* GOAWAY: connection frame of fixed size; the client drains */
+	KUNIT_EXPECT_EQ(test, frpc_test_rx(test, conn, FASTRPC_FRAME_GOAWAY, 1,
+					   &ge, sizeof(ge)),
+			FASTRPC_WERR_PROTOCOL);
+	KUNIT_EXPECT_EQ(test, frpc_test_rx(test, conn, FASTRPC_FRAME_GOAWAY, 0,
+					   &ge, sizeof(ge) - 1),
+			FASTRPC_WERR_PROTOCOL);
+	KUNIT_EXPECT_EQ(test, conn->state, FRPC_CONN_READY);
+	KUNIT_EXPECT_EQ(test, frpc_test_rx(test, conn, FASTRPC_FRAME_GOAWAY, 0,
+					   &ge, sizeof(ge)), FASTRPC_WERR_NONE);
+	KUNIT_EXPECT_EQ(test, conn->state, FRPC_CONN_DRAINING);
+	KUNIT_EXPECT_TRUE(test, list_empty(&conn->ctrlq));
+}
+
+static struct kunit_case frpc_rx_cases[] = {
+	KUNIT_CASE(frpc_test_rx_hello_server),
+	KUNIT_CASE(frpc_test_rx_hello_client),
+	KUNIT_CASE(frpc_test_rx_hello_bad),
+	KUNIT_CASE(frpc_test_rx_before_hello),
+	KUNIT_CASE(frpc_test_rx_dead),
+	KUNIT_CASE(frpc_test_rx_credit_conn),
+	KUNIT_CASE(frpc_test_rx_credit_call),
+	KUNIT_CASE(frpc_test_rx_ping),
+	KUNIT_CASE(frpc_test_rx_misc),
+	{}
+};
+
+static struct kunit_suite frpc_rx_suite = {
+	.name = "frpc_rx",
+	.suite_init = frpc_test_rx_suite_init,
+	.suite_exit = frpc_test_rx_suite_exit,
+	.test_cases = frpc_rx_cases,
+};
