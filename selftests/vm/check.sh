@@ -19,6 +19,12 @@ infra_fail() {
 	SUMMARY+=("$1: FAIL ($2)")
 }
 
+# One make check per checkout at a time: two runs would overwrite each
+# other's build/ (modules, initramfs images, logs) mid-run.
+mkdir -p "$BUILD"
+exec 8>"$BUILD/.check.lock"
+flock -n 8 || { log "another make check is running in this checkout; waiting"; flock 8; }
+
 vm_setup
 log "setup done in $((SECONDS - T0))s"
 
