@@ -357,7 +357,7 @@ static void frpc_conn_fail_workfn(struct work_struct *work)
 		}
 		/* last frames (GOAWAY, END, ERROR) get a second to go out */
 		tcp->sk->sk_sndtimeo = HZ;
-		frpc_conn_tx_flush(conn, 0);
+		frpc_conn_tx_flush(conn, 0, SIZE_MAX);
 		kernel_sock_shutdown(tcp, SHUT_WR);
 		if (conn->werr)
 			frpc_conn_drain(tcp);

@@ -53,6 +53,11 @@ enum frpc_limits {
 	FRPC_CONN_RX_MEM_MAX	= 64 << 20,
 	/* queued control frame bytes before a connection is failed */
 	FRPC_CTRL_MAX		= 1 << 20,
+	/* bytes one pass of the transmit loop writes before it yields: a
+	 * sender writing inline, the work item
+	 */
+	FRPC_TX_KICK_BUDGET	= 64 << 10,
+	FRPC_TX_WORK_BUDGET	= 1 << 20,
 	/* bytes of one call's data in a frame before the sender takes turns */
 	FRPC_TX_QUANTUM		= 16 << 10,
 	/* returned credit is batched up to this fraction of the window */
@@ -397,7 +402,7 @@ bool frpc_call_mid_message(struct frpc_call *call);
 void frpc_call_drop_tx(struct frpc_call *call);
 void frpc_conn_kick(struct frpc_conn *conn);
 void frpc_conn_kick_async(struct frpc_conn *conn);
-void frpc_conn_tx_flush(struct frpc_conn *conn, int flags);
+bool frpc_conn_tx_flush(struct frpc_conn *conn, int flags, size_t budget);
 void frpc_conn_tx_workfn(struct work_struct *work);
 void frpc_conn_tx_purge(struct frpc_conn *conn);
 void frpc_credit_conn(struct frpc_conn *conn, u32 bytes);

@@ -312,8 +312,11 @@ static void frpc_txframe_advance(struct frpc_txframe *f, size_t n)
 	}
 }
 
-/* Write frames until the queues are empty or TCP is full. */
-void frpc_conn_tx_flush(struct frpc_conn *conn, int flags)
+/*
+ * Write frames until the queues are empty, TCP is full or @budget bytes
+ * are out.  Returns true if it stopped for the budget, with more to send.
+ */
+bool frpc_conn_tx_flush(struct frpc_conn *conn, int flags, size_t budget)
 {
 	struct frpc_txframe *f = &conn->cur;
 
@@ -345,28 +348,21 @@ void frpc_conn_tx_flush(struct frpc_conn *conn, int flags)
 			if (done_call)
 				frpc_call_free(done_call);
 			if (!picked)
-				return;
+				return false;
+			if (!budget)
+				return true;
+			cond_resched();
 		}
 		ret = kernel_sendmsg(conn->tcp, &msg, f->iov, f->niov, f->left);
 		if (ret == -EAGAIN)
-			return;
+			return false;
 		if (ret < 0) {
 			frpc_conn_fail(conn, ret, FASTRPC_WERR_NONE);
-			return;
+			return false;
 		}
 		frpc_txframe_advance(f, ret);
+		budget -= min_t(size_t, budget, ret);
 	}
-}
-
-void frpc_conn_tx_workfn(struct work_struct *work)
-{
-	struct frpc_conn *conn = container_of(work, struct frpc_conn, tx_work);
-
-	mutex_lock(&conn->tx_mutex);
-	if (conn->tcp)
-		frpc_conn_tx_flush(conn, MSG_DONTWAIT);
-	mutex_unlock(&conn->tx_mutex);
-	frpc_conn_put(conn);
 }
 
 static void frpc_conn_queue_tx_work(struct frpc_conn *conn)
@@ -376,6 +372,21 @@ static void frpc_conn_queue_tx_work(struct frpc_conn *conn)
 		frpc_conn_put(conn);
 }
 
+void frpc_conn_tx_workfn(struct work_struct *work)
+{
+	struct frpc_conn *conn = container_of(work, struct frpc_conn, tx_work);
+	bool more = false;
+
+	mutex_lock(&conn->tx_mutex);
+	if (conn->tcp)
+		more = frpc_conn_tx_flush(conn, MSG_DONTWAIT, FRPC_TX_WORK_BUDGET);
+	mutex_unlock(&conn->tx_mutex);
+	/* let other connections' work run between bulk batches */
+	if (more)
+		frpc_conn_queue_tx_work(conn);
+	frpc_conn_put(conn);
+}
+
 /*
  * Push frames out.  From process context the caller writes them itself
  * unless another writer is busy, which saves a context switch on the
@@ -383,11 +394,16 @@ static void frpc_conn_queue_tx_work(struct frpc_conn *conn)
  */
 void frpc_conn_kick(struct frpc_conn *conn)
 {
+	bool more = false;
+
 	if (mutex_trylock(&conn->tx_mutex)) {
+		/* the caller writes a little, not everybody's bulk data */
 		if (conn->tcp)
-			frpc_conn_tx_flush(conn, MSG_DONTWAIT);
+			more = frpc_conn_tx_flush(conn, MSG_DONTWAIT,
+						  FRPC_TX_KICK_BUDGET);
 		mutex_unlock(&conn->tx_mutex);
-		return;
+		if (!more)
+			return;
 	}
 	frpc_conn_queue_tx_work(conn);
 }

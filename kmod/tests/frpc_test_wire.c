@@ -139,9 +139,10 @@ static void frpc_test_hdr_flags(struct kunit *test)
 }
 
 /*
- * Before HELLO (negotiated version 0) nothing but HELLO may arrive,
- * whatever version byte the frame carries: the wire protocol document
- * makes every non-HELLO frame before the exchange a PROTOCOL error.
+ * Before HELLO (negotiated version 0) a frame's version byte must be that
+ * of a version someone speaks: HELLO offers one, and a peer refusing ours
+ * answers ERROR with its own.  Other frame types before HELLO are refused
+ * by the sequence check (frpc_rx_before_hello), not here.
  */
 static void frpc_test_hdr_before_hello(struct kunit *test)
 {
@@ -152,14 +153,24 @@ static void frpc_test_hdr_before_hello(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, frpc_test_hdr_check(&hdr, 0, &werr), -EPROTO);
 	KUNIT_EXPECT_EQ(test, werr, FASTRPC_WERR_PROTOCOL);
 
-	hdr = frpc_test_hdr(0, FASTRPC_FRAME_CALL, 0, 16);
-	KUNIT_EXPECT_EQ(test, frpc_test_hdr_check(&hdr, 0, &werr), -EPROTO);
-	KUNIT_EXPECT_EQ(test, werr, FASTRPC_WERR_PROTOCOL);
-
 	hdr = frpc_test_hdr(1, FASTRPC_FRAME_HELLO, 0,
 			    sizeof(struct fastrpc_wire_hello));
 	KUNIT_EXPECT_EQ(test, frpc_test_hdr_check(&hdr, 0, &werr), 0);
 	KUNIT_EXPECT_EQ(test, werr, FASTRPC_WERR_NONE);
+
+	hdr = frpc_test_hdr(7, FASTRPC_FRAME_ERROR, 0,
+			    sizeof(struct fastrpc_wire_error));
+	KUNIT_EXPECT_EQ(test, frpc_test_hdr_check(&hdr, 0, &werr), 0);
+	KUNIT_EXPECT_EQ(test, werr, FASTRPC_WERR_NONE);
+	hdr.version = 0;
+	KUNIT_EXPECT_EQ(test, frpc_test_hdr_check(&hdr, 0, &werr), -EPROTO);
+	KUNIT_EXPECT_EQ(test, werr, FASTRPC_WERR_PROTOCOL);
+	/* once a version is agreed, ERROR carries it like any frame */
+	hdr.version = 2;
+	KUNIT_EXPECT_EQ(test, frpc_test_hdr_check(&hdr, 1, &werr), -EPROTO);
+	KUNIT_EXPECT_EQ(test, werr, FASTRPC_WERR_PROTOCOL);
+	hdr.version = 1;
+	KUNIT_EXPECT_EQ(test, frpc_test_hdr_check(&hdr, 1, &werr), 0);
 }
 
 static void frpc_test_hdr_wrong_version(struct kunit *test)

@@ -383,7 +383,21 @@ make_initramfs() {
 
 # boot_vm KDIR ABI INITRD LOG: boot under timeout, serial to LOG. Guest
 # lines worth watching stream to stderr. Returns qemu's status (124 = timeout).
+# A guest that dies before reaching init (seen rarely under TCG: a double
+# fault in early boot, before any of our code runs) is booted once more.
 boot_vm() {
+	local try rc
+	for try in 1 2; do
+		rc=0
+		boot_vm_once "$@" || rc=$?
+		grep -q FASTRPC-INIT "$4" && break
+		[[ $ACCEL == kvm ]] && break	# check.sh falls back to TCG itself
+		((try == 1)) && log "guest $2 never reached init; booting it again"
+	done
+	return "$rc"
+}
+
+boot_vm_once() {
 	local kdir=$1 abi=$2 initrd=$3 logf=$4 limit=${FASTRPC_VM_TIMEOUT:-1200} rc=0
 	local t0=$SECONDS
 	log "booting $abi ($ACCEL, limit ${limit}s), serial log: $logf"
