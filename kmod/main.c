@@ -22,30 +22,39 @@ struct frpc_net *frpc_net(struct net *net)
 	return net_generic(net, frpc_net_id);
 }
 
+/* /proc/net/fastrpc: one "name value" line per counter and gauge */
+static const struct {
+	const char	*name;
+	size_t		off;
+} frpc_stats[] = {
+	{ "conns_open", offsetof(struct frpc_net, conns_open) },
+	{ "conns_total", offsetof(struct frpc_net, conns_total) },
+	{ "connect_failures", offsetof(struct frpc_net, connect_failures) },
+	{ "calls_started", offsetof(struct frpc_net, calls_started) },
+	{ "calls_completed", offsetof(struct frpc_net, calls_completed) },
+	{ "calls_received", offsetof(struct frpc_net, calls_received) },
+	{ "replies_sent", offsetof(struct frpc_net, replies_sent) },
+	{ "late_replies", offsetof(struct frpc_net, late_replies) },
+	{ "replies_dropped", offsetof(struct frpc_net, replies_dropped) },
+	{ "calls_cancelled", offsetof(struct frpc_net, calls_cancelled) },
+	{ "deadlines_exceeded", offsetof(struct frpc_net, deadlines_exceeded) },
+	{ "proto_errors", offsetof(struct frpc_net, proto_errors) },
+	{ "rejected_calls", offsetof(struct frpc_net, rejected_calls) },
+	{ "pings_sent", offsetof(struct frpc_net, pings_sent) },
+	{ "goaways_sent", offsetof(struct frpc_net, goaways_sent) },
+	{ "rx_held_bytes", offsetof(struct frpc_net, rx_held_bytes) },
+	{ "tx_queued_bytes", offsetof(struct frpc_net, tx_queued_bytes) },
+};
+
 static int frpc_stats_show(struct seq_file *seq, void *v)
 {
 	struct frpc_net *fn = frpc_net(seq_file_single_net(seq));
+	int i;
 
-#define FRPC_STAT(name) \
-	seq_printf(seq, "%s %lld\n", #name, atomic64_read(&fn->name))
-	FRPC_STAT(conns_open);
-	FRPC_STAT(conns_total);
-	FRPC_STAT(connect_failures);
-	FRPC_STAT(calls_started);
-	FRPC_STAT(calls_completed);
-	FRPC_STAT(calls_received);
-	FRPC_STAT(replies_sent);
-	FRPC_STAT(late_replies);
-	FRPC_STAT(replies_dropped);
-	FRPC_STAT(calls_cancelled);
-	FRPC_STAT(deadlines_exceeded);
-	FRPC_STAT(proto_errors);
-	FRPC_STAT(rejected_calls);
-	FRPC_STAT(pings_sent);
-	FRPC_STAT(goaways_sent);
-	FRPC_STAT(rx_held_bytes);
-	FRPC_STAT(tx_queued_bytes);
-#undef FRPC_STAT
+	for (i = 0; i < ARRAY_SIZE(frpc_stats); i++)
+		seq_printf(seq, "%s %lld\n", frpc_stats[i].name,
+			   atomic64_read((atomic64_t *)((char *)fn +
+							frpc_stats[i].off)));
 	return 0;
 }
 

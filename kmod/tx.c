@@ -20,7 +20,6 @@
 
 #include "frpc.h"
 
-
 struct frpc_txbuf *frpc_build_ctrl(u8 version, u8 type, u16 flags,
 				   u32 call_id, const void *payload, u32 len,
 				   gfp_t gfp)

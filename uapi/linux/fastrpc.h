@@ -214,7 +214,7 @@ struct fastrpc_reply {
  * Call status, as seen by the client in struct fastrpc_result.  The values
  * are those of gRPC so that gateways map them one to one.  Values 0..16 may
  * be sent by a server; the kernel itself produces CANCELLED, UNAVAILABLE,
- * RESOURCE_EXHAUSTED, INTERNAL and DEADLINE_EXCEEDED.
+ * RESOURCE_EXHAUSTED and DEADLINE_EXCEEDED.
  */
 enum fastrpc_status {
 	FASTRPC_OK			= 0,
@@ -318,7 +318,7 @@ struct fastrpc_sock_info {
 };
 
 /*
- * Wire protocol, version 1.  Documentation/networking/fastrpc-wire.rst
+ * Wire protocol, version 1.  Documentation/wire-protocol.rst
  * describes it byte by byte; this is the reference for the numbers.
  *
  * The TCP stream is a sequence of frames.  Each frame is a 12-byte header
