@@ -58,11 +58,22 @@ void frpc_rxmsg_free(struct frpc_rxmsg *m)
 	frpc_conn_put(conn);
 }
 
-/* Drop an unread message: its connection credit goes back.  conn->lock. */
-void frpc_rxmsg_drop(struct frpc_rxmsg *m, struct frpc_reap *r)
+/*
+ * A message was read or dropped: the connection window it still holds
+ * goes back.  m->conn->lock held.
+ */
+void frpc_rxmsg_consumed(struct frpc_rxmsg *m)
 {
 	lockdep_assert_held(&m->conn->lock);
-	frpc_credit_conn(m->conn, m->len);
+	frpc_credit_conn(m->conn, m->len - m->conn_credited);
+	m->conn_credited = m->len;
+	atomic64_sub(m->len, &m->conn->fn->rx_held_bytes);
+}
+
+/* Drop an unread message.  conn->lock held. */
+void frpc_rxmsg_drop(struct frpc_rxmsg *m, struct frpc_reap *r)
+{
+	frpc_rxmsg_consumed(m);
 	list_add_tail(&m->node, &r->msgs);
 }
 
@@ -172,7 +183,6 @@ void frpc_call_link(struct frpc_conn *conn, struct frpc_call *call)
 	hash_add(conn->calls, &call->conn_node, call->id);
 	call->in_conn = true;
 	conn->ncalls++;
-	conn->idle_since = 0;
 }
 
 void frpc_call_unlink(struct frpc_call *call)
@@ -235,7 +245,10 @@ static void frpc_call_drop_rx(struct frpc_call *call, struct frpc_reap *r)
 
 /*
  * The peer may use @len more bytes of the call's window once the socket
- * has room: credit now, or when recvmsg() makes room (SO_RCVBUF).
+ * has room: credit now, or when recvmsg() makes room (SO_RCVBUF).  Bytes
+ * a socket takes under SO_RCVBUF also go back to the connection window at
+ * once, so that one socket that does not read stalls only its own calls
+ * until it holds a whole connection window beyond its buffer.
  */
 void frpc_call_rx_credit(struct frpc_call *call, u32 len)
 {
@@ -252,7 +265,11 @@ void frpc_call_rx_credit(struct frpc_call *call, u32 len)
 		len = 0;
 	}
 	spin_unlock(&fs->lock);
+	if (!len)
+		return;
 	frpc_credit_call(call, len);
+	frpc_credit_conn(call->conn, len);
+	call->rx->conn_credited += len;
 }
 
 /* A message of the call is complete: hand it to the socket. */
@@ -320,7 +337,7 @@ void frpc_call_purge_rx(struct frpc_call *call, struct frpc_reap *r)
 		fs->rx_bytes -= m->held;
 		m->held = 0;
 		list_add_tail(&m->node, &r->msgs);
-		frpc_credit_conn(call->conn, m->len);
+		frpc_rxmsg_consumed(m);
 	}
 	spin_unlock(&fs->lock);
 }

@@ -430,7 +430,7 @@ static void frpc_ka_timer_fn(struct timer_list *t)
 		}
 		if (conn->state == FRPC_CONN_DRAINING && !conn->ncalls)
 			fail = -ESHUTDOWN;	/* GOAWAY done: its calls are over */
-		else if (!conn->ncalls && conn->idle_since &&
+		else if (!conn->ncalls &&
 			 (!conn->client || !READ_ONCE(conn->users)) &&
 			 time_after(now, conn->idle_since +
 				    msecs_to_jiffies(READ_ONCE(frpc_idle_ms)))) {

@@ -215,7 +215,7 @@ struct frpc_conn {
 	struct timer_list	deadline_timer;
 	struct timer_list	ka_timer;
 	unsigned long		last_rx;	/* jiffies */
-	unsigned long		idle_since;	/* jiffies, 0 while busy */
+	unsigned long		idle_since;	/* jiffies: ncalls last hit 0 */
 	u64			ping_sent_ns;
 	unsigned long		last_ping;	/* jiffies */
 	u32			srtt_us;
@@ -256,6 +256,7 @@ struct frpc_rxmsg {
 	u32			len;
 	u32			held;		/* bytes charged to the socket */
 	u32			truesize;	/* charged to conn->rx_mem */
+	u32			conn_credited;	/* window already given back */
 	u16			meta_len;
 	u16			smsg_len;
 	u8			*extra;		/* metadata then status message */
@@ -443,6 +444,7 @@ void frpc_reap(struct frpc_reap *r);
 struct frpc_rxmsg *frpc_rxmsg_alloc(struct frpc_conn *conn, gfp_t gfp);
 void frpc_rxmsg_free(struct frpc_rxmsg *m);
 void frpc_rxmsg_drop(struct frpc_rxmsg *m, struct frpc_reap *r);
+void frpc_rxmsg_consumed(struct frpc_rxmsg *m);
 void frpc_rxmsg_add_frag(struct frpc_rxmsg *m, struct sk_buff *skb);
 int frpc_rxmsg_copy_out(struct frpc_rxmsg *m, struct msghdr *msg, u32 len);
 void frpc_deadline_timer_fn(struct timer_list *t);

@@ -95,7 +95,6 @@ static u8 frpc_rx_ignore(struct frpc_rx *rx, u32 last_id)
 		return FASTRPC_WERR_CALL_ID;
 	if (frpc_window_take(&rx->conn->rx_avail, rx->len))
 		return FASTRPC_WERR_FLOW;
-	atomic64_add(rx->len, &rx->conn->fn->rx_held_bytes);
 	frpc_credit_conn(rx->conn, rx->len);
 	return FASTRPC_WERR_NONE;
 }
@@ -202,6 +201,7 @@ static u8 frpc_rx_call(struct frpc_rx *rx)
 	if (status != FASTRPC_OK) {
 		atomic64_inc(&conn->fn->rejected_calls);
 		frpc_credit_conn(conn, rx->len);
+		atomic64_sub(rx->len, &conn->fn->rx_held_bytes);
 		frpc_queue_end(conn, rx->id, status);
 		goto err_free_quiet;
 	}

@@ -783,7 +783,7 @@ static int frpc_recvmsg(struct socket *sock, struct msghdr *msg, size_t size,
 	conn = m->conn;
 	spin_lock_bh(&conn->lock);
 	queued = conn->ctrl_bytes;
-	frpc_credit_conn(conn, len);
+	frpc_rxmsg_consumed(m);
 	queued = conn->ctrl_bytes != queued;
 	spin_unlock_bh(&conn->lock);
 	if (queued)
@@ -929,7 +929,7 @@ static void frpc_sock_purge_rxq(struct frpc_sock *fs)
 		if (!m)
 			return;
 		spin_lock_bh(&m->conn->lock);
-		frpc_credit_conn(m->conn, m->len);
+		frpc_rxmsg_consumed(m);
 		spin_unlock_bh(&m->conn->lock);
 		frpc_rxmsg_free(m);
 	}

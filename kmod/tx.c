@@ -448,15 +448,15 @@ static void frpc_queue_credit(struct frpc_conn *conn, u32 id, u32 inc)
 }
 
 /*
- * The application consumed (or the kernel dropped) @bytes received on the
- * connection: give the connection window back, in batches.  conn->lock.
+ * Give @bytes of the connection window back, in batches: bytes the
+ * application consumed, the kernel dropped, or a socket under SO_RCVBUF
+ * took.  conn->lock held.
  */
 void frpc_credit_conn(struct frpc_conn *conn, u32 bytes)
 {
 	u32 due;
 
 	lockdep_assert_held(&conn->lock);
-	atomic64_sub(bytes, &conn->fn->rx_held_bytes);
 	if (conn->state == FRPC_CONN_DEAD || !bytes)
 		return;
 	due = frpc_credit_due(&conn->rx_owed, bytes, FRPC_CONN_WINDOW);

@@ -37,7 +37,7 @@ int frpc_hdr_check(const struct fastrpc_frame_hdr *hdr, u8 version, u8 *werr)
 		 */
 		if (hdr->version == 0)
 			return -EPROTO;
-	} else if (hdr->version != version) {
+	} else if (!version || hdr->version != version) {
 		return -EPROTO;
 	}
 	if (be32_to_cpu(hdr->length) > FASTRPC_MAX_FRAME) {

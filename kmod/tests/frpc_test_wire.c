@@ -152,6 +152,10 @@ static void frpc_test_hdr_before_hello(struct kunit *test)
 	hdr = frpc_test_hdr(1, FASTRPC_FRAME_CALL, 0, 16);
 	KUNIT_EXPECT_EQ(test, frpc_test_hdr_check(&hdr, 0, &werr), -EPROTO);
 	KUNIT_EXPECT_EQ(test, werr, FASTRPC_WERR_PROTOCOL);
+	/* version 0 in the header does not sneak past "no version yet" */
+	hdr.version = 0;
+	KUNIT_EXPECT_EQ(test, frpc_test_hdr_check(&hdr, 0, &werr), -EPROTO);
+	KUNIT_EXPECT_EQ(test, werr, FASTRPC_WERR_PROTOCOL);
 
 	hdr = frpc_test_hdr(1, FASTRPC_FRAME_HELLO, 0,
 			    sizeof(struct fastrpc_wire_hello));
