@@ -1,0 +1,298 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+
+package fastrpc
+
+import (
+	"context"
+	"errors"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// Server is a listening FastRPC server socket.  Incoming calls are taken
+// with Recv (and answered with Request.Reply) or handled by Serve.
+type Server struct {
+	s     *sock
+	laddr Addr
+	reqs  chan *Request
+
+	mu     sync.Mutex
+	active map[uint64]*Request // handed out, not yet answered
+	err    error
+	done   chan struct{}
+}
+
+// Request is one incoming unary call.  It must be answered exactly once
+// with Reply, also after its context is done, so the kernel frees its
+// handle.
+type Request struct {
+	// Method is the method number the client sent.
+	Method uint32
+	// Data is the request message.
+	Data []byte
+	// Metadata are the client's request headers, if any.
+	Metadata Metadata
+	// Peer is the caller's address.
+	Peer Addr
+	// Timeout is the time that was left to the client's deadline when the
+	// call arrived; 0 for none.
+	Timeout time.Duration
+
+	srv     *Server
+	handle  uint64
+	ctx     context.Context
+	cancel  context.CancelFunc
+	replied atomic.Bool
+}
+
+// Handler handles one call for Serve.  The reply is data with status OK
+// when err is nil; otherwise a *StatusError (see Errorf) gives its code,
+// message and trailers, a context error gives CANCELLED or
+// DEADLINE_EXCEEDED, and any other error UNKNOWN with err's text.
+type Handler func(ctx context.Context, req *Request) ([]byte, error)
+
+// Listen opens a server socket on addr, ":7070" or "[::]:7070" (IPv6 and,
+// where the namespace allows, IPv4 callers) or "0.0.0.0:7070" (IPv4 only).
+// A server always listens on every address of its network namespace; port
+// 0 picks a free port (see Addr).
+func Listen(addr string) (*Server, error) {
+	opErr := func(err error) error {
+		return &net.OpError{Op: "listen", Net: "fastrpc", Addr: stringAddr(addr), Err: err}
+	}
+	host, portStr, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, opErr(err)
+	}
+	port, err := strconv.ParseUint(portStr, 10, 16)
+	if err != nil {
+		return nil, opErr(&net.AddrError{Err: "invalid port", Addr: addr})
+	}
+	ipFamily := syscall.AF_INET6
+	switch host {
+	case "", "::":
+	case "0.0.0.0":
+		ipFamily = syscall.AF_INET
+	default:
+		return nil, opErr(&net.AddrError{Err: "a server listens on the wildcard address only", Addr: addr})
+	}
+	sa, err := sockaddrAny(ipFamily, uint16(port))
+	if err != nil {
+		return nil, opErr(err)
+	}
+	fd, err := newSocket()
+	if err != nil {
+		return nil, opErr(err)
+	}
+	if err := sockaddrCall(syscall.SYS_BIND, fd, sa); err != nil {
+		syscall.Close(fd)
+		return nil, opErr(wrapErrno("bind", err))
+	}
+	if err := syscall.Listen(fd, 128); err != nil {
+		syscall.Close(fd)
+		return nil, opErr(wrapErrno("listen", err))
+	}
+	name, err := getsockname(fd)
+	if err != nil {
+		syscall.Close(fd)
+		return nil, opErr(wrapErrno("getsockname", err))
+	}
+	laddr, _ := decodeSockaddr(name)
+	s, err := wrap(fd, "fastrpc-listen:"+addr)
+	if err != nil {
+		return nil, opErr(err)
+	}
+	srv := &Server{s: s, laddr: laddr, reqs: make(chan *Request),
+		active: make(map[uint64]*Request), done: make(chan struct{})}
+	go srv.receive()
+	return srv, nil
+}
+
+// Addr returns the address the server listens on, with its actual port.
+func (s *Server) Addr() net.Addr { return s.laddr }
+
+// Recv waits for the next incoming call.  After Close it returns an error
+// matching net.ErrClosed; when ctx ends first, ctx.Err().
+func (s *Server) Recv(ctx context.Context) (*Request, error) {
+	select {
+	case r := <-s.reqs:
+		return r, nil
+	case <-s.done:
+		return nil, s.opErr(s.err)
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// Serve receives calls until ctx ends or the server is closed, runs h for
+// each in its own goroutine and replies with its result.  It returns once
+// the running handlers have returned.
+func (s *Server) Serve(ctx context.Context, h Handler) error {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for {
+		req, err := s.Recv(ctx)
+		if err != nil {
+			return err
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			data, herr := h(req.Context(), req)
+			st := statusOf(herr)
+			if herr != nil && data == nil {
+				data = st.Data
+			}
+			_ = req.Reply(st.Code, data, WithMetadata(st.Trailers), WithStatusMessage(st.Message))
+		}()
+	}
+}
+
+// Shutdown stops taking new connections and tells every client to go away
+// (GOAWAY): calls already received can still be answered, new calls fail
+// with UNAVAILABLE.  Close the server afterwards.
+func (s *Server) Shutdown() error {
+	err := s.s.control(func(fd int) error { return syscall.Shutdown(fd, syscall.SHUT_RD) })
+	if err != nil {
+		return s.opErr(wrapErrno("shutdown", err))
+	}
+	return nil
+}
+
+// Close closes the socket and its listener: clients see UNAVAILABLE for
+// calls not yet answered, the contexts of received calls are cancelled,
+// and Recv returns an error matching net.ErrClosed.
+func (s *Server) Close() error {
+	err := s.s.close()
+	<-s.done
+	if err != nil {
+		return s.opErr(err)
+	}
+	return nil
+}
+
+func (s *Server) opErr(err error) error {
+	return &net.OpError{Op: "serve", Net: "fastrpc", Addr: s.laddr, Err: err}
+}
+
+// receive is the one reader of the socket.  It hands each new call to
+// Recv through an unbuffered channel, so calls not yet wanted stay in the
+// kernel, where the admission limit applies, and it turns cancellation
+// notices into cancelled request contexts.
+func (s *Server) receive() {
+	buf := make([]byte, MaxMessage)
+	oob := make([]byte, recvControlSpace)
+	name := make([]byte, 64)
+	for {
+		n, oobn, _, namelen, err := s.s.recvmsg(buf, oob, name)
+		if err != nil {
+			s.fail(err)
+			return
+		}
+		pc, err := parseControl(oob[:oobn], cmsgIncoming, sizeIncoming)
+		if err != nil {
+			continue
+		}
+		in := decodeIncoming(pc.verb)
+		if in.flags&inCancelled != 0 {
+			s.mu.Lock()
+			r := s.active[in.handle]
+			s.mu.Unlock()
+			if r != nil {
+				r.cancel()
+			}
+			continue
+		}
+		if in.flags&inCont != 0 {
+			continue // later messages of a streaming call: not handled here
+		}
+		r := &Request{Method: in.method, Timeout: time.Duration(in.timeoutNs), srv: s, handle: in.handle}
+		if n > 0 {
+			r.Data = append([]byte(nil), buf[:n]...)
+		}
+		if pc.hasMeta {
+			r.Metadata, _ = decodeMetadata(pc.meta)
+		}
+		r.Peer, _ = decodeSockaddr(name[:namelen])
+		if r.Timeout > 0 {
+			r.ctx, r.cancel = context.WithTimeout(context.Background(), r.Timeout)
+		} else {
+			r.ctx, r.cancel = context.WithCancel(context.Background())
+		}
+		s.mu.Lock()
+		s.active[in.handle] = r
+		s.mu.Unlock()
+		select {
+		case s.reqs <- r:
+		case <-s.done:
+		}
+	}
+}
+
+func (s *Server) fail(err error) {
+	s.mu.Lock()
+	s.err = err
+	active := s.active
+	s.active = map[uint64]*Request{}
+	s.mu.Unlock()
+	for _, r := range active {
+		r.cancel()
+	}
+	close(s.done)
+}
+
+// Context is cancelled when the call is cancelled (by the client, its
+// deadline or the loss of its connection), when it is answered, or when
+// the server is closed.
+func (r *Request) Context() context.Context { return r.ctx }
+
+// Reply answers the call with a status and a reply message; options add
+// trailers (WithMetadata) and a status message (WithStatusMessage).  A
+// call that was cancelled meanwhile gets an error matching
+// syscall.ECANCELED (the reply is dropped and the call released).
+func (r *Request) Reply(code Code, data []byte, opts ...Option) error {
+	if r.replied.Swap(true) {
+		return r.opErr(errors.New("fastrpc: call already answered"))
+	}
+	defer func() {
+		r.srv.mu.Lock()
+		delete(r.srv.active, r.handle)
+		r.srv.mu.Unlock()
+		r.cancel()
+	}()
+	if code > statusMax {
+		return r.opErr(syscall.EINVAL)
+	}
+	if len(data) > MaxMessage {
+		return r.opErr(syscall.EMSGSIZE)
+	}
+	o := collect(opts)
+	mdLen, err := checkMetadata(o.md)
+	if err != nil {
+		return r.opErr(err)
+	}
+	msg := o.statusMsg
+	if len(msg) > MaxStatusMessage {
+		msg = msg[:MaxStatusMessage]
+	}
+	var cb cmsgBuilder
+	cb.b = make([]byte, 0, syscall.CmsgSpace(sizeReply)+syscall.CmsgSpace(mdLen)+syscall.CmsgSpace(len(msg)))
+	encodeReply(cb.add(cmsgReply, sizeReply), r.handle, uint32(code))
+	if mdLen > 0 {
+		o.md.encode(cb.add(cmsgMetadata, mdLen))
+	}
+	if msg != "" {
+		copy(cb.add(cmsgStatusMsg, len(msg)), msg)
+	}
+	if err := r.srv.s.sendmsg(data, cb.b, 0); err != nil {
+		return r.opErr(err)
+	}
+	return nil
+}
+
+func (r *Request) opErr(err error) error {
+	return &net.OpError{Op: "reply", Net: "fastrpc", Addr: r.Peer, Err: err}
+}
