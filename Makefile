@@ -7,6 +7,7 @@
 #   make check           lint, then every test in QEMU guests: Debian 6.1, Debian 6.12,
 #                        and a debug 6.12 (KASAN, lockdep, kmemleak, KUnit); see selftests/vm/
 #   make lint            checkpatch --strict, sparse (C=2), W=1 over kmod/ and uapi/
+#   make gobind          Go package: guest test binary + t_go wrapper, Go example
 #   make demo            build, boot a VM, run the example server and client
 #   make vm              interactive shell in a QEMU guest with the module loaded
 #
@@ -18,8 +19,10 @@ KDIR ?= $(firstword $(wildcard /lib/modules/$(KVER)/build) \
 		$(lastword $(sort $(wildcard /usr/src/linux-headers-*-amd64))))
 CACHE ?= $(or $(FASTRPC_CACHE),/var/cache/fastrpc)
 export CACHE
+# Debian's golang-1.23-go (bookworm-backports), else a go on PATH.
+GO ?= $(firstword $(wildcard /usr/lib/go-1.23/bin/go) $(shell command -v go 2>/dev/null))
 
-.PHONY: all module lib tests clean check demo vm lint
+.PHONY: all module lib tests go-tests gobind clean check demo vm lint
 
 all: module lib tests
 
@@ -29,8 +32,15 @@ module:
 lib:
 	$(MAKE) -C libuser
 
-tests: lib
+tests: lib go-tests
 	$(MAKE) -C selftests
+
+# Its own target so that make -k still builds the Go tests when a C test fails.
+go-tests: lib
+	$(if $(GO),$(MAKE) -C gobind tests GO=$(GO),@echo "gobind: no Go toolchain, Go tests not built")
+
+gobind: lib
+	$(MAKE) -C gobind GO=$(GO)
 
 check:
 	selftests/vm/check.sh
@@ -49,3 +59,4 @@ clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean
 	$(MAKE) -C libuser clean
 	$(MAKE) -C selftests clean
+	$(MAKE) -C gobind clean

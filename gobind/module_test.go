@@ -1,0 +1,277 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+
+package fastrpc
+
+// Tests against the loaded module.  They skip where /sys/module/af_fastrpc
+// is absent (the host never loads it), unless FASTRPC_REQUIRE_MODULE=1, as
+// the guest's t_go wrapper sets: there a skip would hide a failure.
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func requireModule(t *testing.T) {
+	t.Helper()
+	if _, err := os.Stat("/sys/module/af_fastrpc"); err != nil {
+		if os.Getenv("FASTRPC_REQUIRE_MODULE") == "1" {
+			t.Fatalf("af_fastrpc is not loaded: %v", err)
+		}
+		t.Skip("af_fastrpc is not loaded (the tests run in the QEMU guest)")
+	}
+}
+
+// listen opens a server on a free port, closed at the end of the test,
+// and returns it with an IPv4 loopback address to dial.
+func listen(t *testing.T) (*Server, string) {
+	t.Helper()
+	requireModule(t)
+	srv, err := Listen(":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	return srv, fmt.Sprintf("127.0.0.1:%d", srv.Addr().(Addr).Port())
+}
+
+// serve is listen plus Serve(h) until the end of the test.
+func serve(t *testing.T, h Handler) (*Server, string) {
+	t.Helper()
+	srv, addr := listen(t)
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(context.Background(), h) }()
+	t.Cleanup(func() {
+		srv.Close()
+		if err := <-done; !errors.Is(err, net.ErrClosed) {
+			t.Errorf("Serve ended with %v, want net.ErrClosed", err)
+		}
+	})
+	return srv, addr
+}
+
+func dial(t *testing.T, addr string) *Client {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c, err := Dial(ctx, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func echo(ctx context.Context, req *Request) ([]byte, error) {
+	return req.Data, nil
+}
+
+func TestModuleRoundTrip(t *testing.T) {
+	var seen Metadata
+	var peer Addr
+	srv, addr := serve(t, func(ctx context.Context, req *Request) ([]byte, error) {
+		seen, peer = req.Metadata, req.Peer
+		if req.Method != 7 {
+			return nil, Errorf(InvalidArgument, "method %d", req.Method)
+		}
+		return append([]byte("echo:"), req.Data...), nil
+	})
+	c := dial(t, addr)
+	r, err := c.Call(context.Background(), 7, []byte("hello"),
+		WithMetadata(Metadata{"trace-id": []byte("t1")}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(r.Data) != "echo:hello" {
+		t.Fatalf("reply %q", r.Data)
+	}
+	if string(seen["trace-id"]) != "t1" || !peer.Addr().IsLoopback() {
+		t.Fatalf("server saw metadata %v, peer %v", seen, peer)
+	}
+	// Empty and large messages; IPv6 to the same dual-stack server.
+	c6 := dial(t, fmt.Sprintf("[::1]:%d", srv.Addr().(Addr).Port()))
+	for _, n := range []int{0, 1 << 20} {
+		req := bytes.Repeat([]byte{'x'}, n)
+		r, err := c6.Call(context.Background(), 7, req)
+		if err != nil || len(r.Data) != n+5 {
+			t.Fatalf("%d bytes over IPv6: %v", n, err)
+		}
+	}
+}
+
+func TestModuleStatusAndTrailers(t *testing.T) {
+	srv, addr := listen(t)
+	go func() {
+		for {
+			req, err := srv.Recv(context.Background())
+			if err != nil {
+				return
+			}
+			req.Reply(NotFound, []byte("detail"), WithStatusMessage("no such key"),
+				WithMetadata(Metadata{"retry": []byte("no")}))
+		}
+	}()
+	c := dial(t, addr)
+	_, err := c.Call(context.Background(), 1, nil)
+	var se *StatusError
+	if !errors.As(err, &se) {
+		t.Fatalf("got %v, want *StatusError", err)
+	}
+	if se.Code != NotFound || se.Message != "no such key" || string(se.Trailers["retry"]) != "no" ||
+		string(se.Data) != "detail" {
+		t.Fatalf("status error %+v", se)
+	}
+}
+
+func TestModuleConcurrentCalls(t *testing.T) {
+	_, addr := serve(t, echo)
+	c := dial(t, addr)
+	const n = 1000
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			want := fmt.Sprintf("call-%d", i)
+			r, err := c.Call(ctx, uint32(i), []byte(want))
+			if err == nil && string(r.Data) != want {
+				err = fmt.Errorf("call %d got %q", i, r.Data)
+			}
+			if err != nil {
+				errs <- err
+			}
+		}(i)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
+// blocking returns a handler that waits for its context and reports, on
+// the returned channels, that the call started and how its context ended.
+func blocking() (Handler, chan struct{}, chan error) {
+	started, ended := make(chan struct{}, 16), make(chan error, 16)
+	return func(ctx context.Context, req *Request) ([]byte, error) {
+		started <- struct{}{}
+		select {
+		case <-ctx.Done():
+			ended <- ctx.Err()
+		case <-time.After(30 * time.Second):
+			ended <- errors.New("never cancelled")
+		}
+		return nil, ctx.Err()
+	}, started, ended
+}
+
+func waitCancelled(t *testing.T, ended chan error) {
+	t.Helper()
+	select {
+	case err := <-ended:
+		if err == nil || err.Error() == "never cancelled" {
+			t.Fatalf("server-side context: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("server never saw the cancellation")
+	}
+}
+
+func TestModuleDeadline(t *testing.T) {
+	h, _, ended := blocking()
+	_, addr := serve(t, h)
+	c := dial(t, addr)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := c.Call(ctx, 1, []byte("slow"))
+	if !errors.Is(err, ErrDeadlineExceeded) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("got %v, want DEADLINE_EXCEEDED", err)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("deadline of 300ms took %v", d)
+	}
+	waitCancelled(t, ended)
+}
+
+func TestModuleCancel(t *testing.T) {
+	h, started, ended := blocking()
+	_, addr := serve(t, h)
+	c := dial(t, addr)
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { <-started; cancel() }()
+	_, err := c.Call(ctx, 1, nil)
+	if !errors.Is(err, ErrCancelled) || !errors.Is(err, context.Canceled) {
+		t.Fatalf("got %v, want CANCELLED", err)
+	}
+	waitCancelled(t, ended)
+}
+
+func TestModuleServerClose(t *testing.T) {
+	requireModule(t)
+	srv, err := Listen(":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, started, _ := blocking()
+	go srv.Serve(context.Background(), h)
+	c := dial(t, fmt.Sprintf("127.0.0.1:%d", srv.Addr().(Addr).Port()))
+	go func() { <-started; srv.Close() }()
+	_, err = c.Call(context.Background(), 1, nil)
+	if !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("got %v, want UNAVAILABLE", err)
+	}
+	if _, err := srv.Recv(context.Background()); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("Recv after Close: %v, want net.ErrClosed", err)
+	}
+}
+
+func TestModuleClientClose(t *testing.T) {
+	h, started, ended := blocking()
+	_, addr := serve(t, h)
+	c := dial(t, addr)
+	go func() { <-started; c.Close() }()
+	_, err := c.Call(context.Background(), 1, nil)
+	var op *net.OpError
+	if !errors.Is(err, net.ErrClosed) || !errors.As(err, &op) {
+		t.Fatalf("call in flight at Close: %v, want *net.OpError with net.ErrClosed", err)
+	}
+	waitCancelled(t, ended)
+	if _, err := c.Call(context.Background(), 1, nil); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("call after Close: %v", err)
+	}
+	if err := c.Close(); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("second Close: %v", err)
+	}
+}
+
+func TestModuleRecvContext(t *testing.T) {
+	requireModule(t)
+	srv, err := Listen("0.0.0.0:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if _, err := srv.Recv(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Recv: %v", err)
+	}
+	// Nothing listens on the port once the server is closed.
+	port := srv.Addr().(Addr).Port()
+	srv.Close()
+	_, err = Dial(context.Background(), fmt.Sprintf("127.0.0.1:%d", port))
+	if !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Fatalf("Dial to a closed server: %v, want ECONNREFUSED", err)
+	}
+}

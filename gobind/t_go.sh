@@ -1,0 +1,35 @@
+#!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# t_go: run the gobind Go tests (go-fastrpc.test, next to this script) in
+# the guest and report each top-level Go test as one TAP line.  The module
+# must be loaded: FASTRPC_REQUIRE_MODULE=1 turns the tests' "not loaded"
+# skip into a failure.  The Go output is kept as TAP comments.
+dir=$(dirname "$0")
+bin=$dir/go-fastrpc.test
+echo "TAP version 13"
+if [ ! -x "$bin" ]; then
+	echo "1..1"
+	echo "not ok 1 go-fastrpc.test is missing next to $0"
+	exit 1
+fi
+{
+	FASTRPC_REQUIRE_MODULE=1 "$bin" -test.v -test.count=1 \
+		-test.timeout="${FASTRPC_GO_TEST_TIMEOUT:-240s}" 2>&1
+	echo "GO-EXIT-STATUS $?"
+} | awk '
+/^GO-EXIT-STATUS / { rc = $2; next }
+{ print "# " $0 }
+/^--- (PASS|SKIP|FAIL): / {
+	n++
+	if ($2 == "PASS:") res[n] = "ok " n " " $3
+	else if ($2 == "SKIP:") res[n] = "ok " n " " $3 " # SKIP"
+	else { res[n] = "not ok " n " " $3; bad++ }
+}
+END {
+	if (rc != 0 && !bad) { n++; res[n] = "not ok " n " go-fastrpc.test exit status " rc; bad++ }
+	if (n == 0) { n = 1; res[1] = "not ok 1 no Go test results"; bad++ }
+	for (i = 1; i <= n; i++) print res[i]
+	print "1.." n
+	exit bad ? 1 : 0
+}'
