@@ -596,8 +596,9 @@ static void frpc_test_credit_conn_batched(struct kunit *test)
 	spin_unlock_bh(&conn->lock);
 	KUNIT_EXPECT_TRUE(test, list_empty(&conn->ctrlq));
 	KUNIT_EXPECT_EQ(test, conn->rx_owed, quarter - 1);
+	/* window only: the held-bytes gauge follows messages, not credit */
 	KUNIT_EXPECT_EQ(test, atomic64_read(&frpc_test_net.rx_held_bytes),
-			held - (quarter - 1));
+			held);
 
 	spin_lock_bh(&conn->lock);
 	frpc_credit_conn(conn, 1);
@@ -607,8 +608,7 @@ static void frpc_test_credit_conn_batched(struct kunit *test)
 	buf = frpc_test_pop_ctrl(test, conn);
 	KUNIT_EXPECT_EQ(test, frpc_test_credit_inc(test, buf, 0), quarter);
 	KUNIT_EXPECT_EQ(test, atomic64_read(&frpc_test_net.rx_held_bytes),
-			held - quarter);
-	atomic64_add(quarter, &frpc_test_net.rx_held_bytes);
+			held);
 }
 
 static void frpc_test_credit_conn_dead(struct kunit *test)
@@ -622,10 +622,36 @@ static void frpc_test_credit_conn_dead(struct kunit *test)
 	spin_unlock_bh(&conn->lock);
 	KUNIT_EXPECT_TRUE(test, list_empty(&conn->ctrlq));
 	KUNIT_EXPECT_EQ(test, conn->rx_owed, 0U);
-	/* the bytes are no longer held, whether or not credit goes back */
 	KUNIT_EXPECT_EQ(test, atomic64_read(&frpc_test_net.rx_held_bytes),
-			held - FRPC_CONN_WINDOW);
-	atomic64_add(FRPC_CONN_WINDOW, &frpc_test_net.rx_held_bytes);
+			held);
+}
+
+/*
+ * A message read or dropped: the gauge loses all of it, the connection
+ * window gets back only what was not credited on arrival (SO_RCVBUF).
+ */
+static void frpc_test_rxmsg_consumed(struct kunit *test)
+{
+	struct frpc_conn *conn = frpc_test_conn(test, false);
+	struct frpc_rxmsg *m;
+	s64 held;
+
+	m = frpc_rxmsg_alloc(conn, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, m);
+	m->len = 5000;
+	m->conn_credited = 3000;
+	atomic64_add(m->len, &frpc_test_net.rx_held_bytes);
+	held = atomic64_read(&frpc_test_net.rx_held_bytes);
+
+	spin_lock_bh(&conn->lock);
+	frpc_rxmsg_consumed(m);
+	spin_unlock_bh(&conn->lock);
+	KUNIT_EXPECT_EQ(test, conn->rx_owed, 2000U);
+	KUNIT_EXPECT_EQ(test, m->conn_credited, 5000U);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&frpc_test_net.rx_held_bytes),
+			held - 5000);
+	KUNIT_EXPECT_TRUE(test, list_empty(&conn->ctrlq));
+	frpc_rxmsg_free(m);
 }
 
 static void frpc_test_queue_end(struct kunit *test)
@@ -714,6 +740,7 @@ static struct kunit_case frpc_credit_cases[] = {
 	KUNIT_CASE(frpc_test_credit_call_ended),
 	KUNIT_CASE(frpc_test_credit_conn_batched),
 	KUNIT_CASE(frpc_test_credit_conn_dead),
+	KUNIT_CASE(frpc_test_rxmsg_consumed),
 	KUNIT_CASE(frpc_test_queue_end),
 	KUNIT_CASE_SLOW(frpc_test_pong_bounded),
 	KUNIT_CASE(frpc_test_ctrl_torn_down),
