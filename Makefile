@@ -22,7 +22,7 @@ export CACHE
 # Debian's golang-1.23-go (bookworm-backports), else a go on PATH.
 GO ?= $(firstword $(wildcard /usr/lib/go-1.23/bin/go) $(shell command -v go 2>/dev/null))
 
-.PHONY: all module lib tests go-tests gobind clean check demo vm lint
+.PHONY: all module lib tests go-tests gobind clean check demo vm lint bench
 
 all: module lib tests
 
@@ -47,6 +47,9 @@ check:
 
 lint:
 	selftests/vm/lint.sh
+
+bench:
+	selftests/vm/bench.sh
 
 demo:
 	selftests/vm/demo.sh
