@@ -275,3 +275,40 @@ func TestModuleRecvContext(t *testing.T) {
 		t.Fatalf("Dial to a closed server: %v, want ECONNREFUSED", err)
 	}
 }
+
+func TestModuleReplyAfterCancel(t *testing.T) {
+	srv, addr := listen(t)
+	c := dial(t, addr)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	errc := make(chan error, 1)
+	go func() {
+		_, err := c.Call(ctx, 3, []byte("x"))
+		errc <- err
+	}()
+	req, err := srv.Recv(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if req.Timeout <= 0 || req.Timeout > 5*time.Second {
+		t.Errorf("server sees %v left of a 5s deadline", req.Timeout)
+	}
+	if req.Method != 3 || string(req.Data) != "x" {
+		t.Errorf("request %d %q", req.Method, req.Data)
+	}
+	cancel()
+	if err := <-errc; !errors.Is(err, ErrCancelled) {
+		t.Fatalf("client: %v, want CANCELLED", err)
+	}
+	select {
+	case <-req.Context().Done():
+	case <-time.After(20 * time.Second):
+		t.Fatal("request context not cancelled")
+	}
+	if err := req.Reply(OK, []byte("late")); !errors.Is(err, syscall.ECANCELED) {
+		t.Fatalf("reply to a cancelled call: %v, want ECANCELED", err)
+	}
+	if err := req.Reply(OK, nil); err == nil {
+		t.Fatal("second reply accepted")
+	}
+}
