@@ -57,7 +57,7 @@ enum frpc_limits {
 	 * sender writing inline, the work item
 	 */
 	FRPC_TX_KICK_BUDGET	= 64 << 10,
-	FRPC_TX_WORK_BUDGET	= 1 << 20,
+	FRPC_TX_WORK_BUDGET	= 256 << 10,
 	/* bytes of one call's data in a frame before the sender takes turns */
 	FRPC_TX_QUANTUM		= 16 << 10,
 	/* returned credit is batched up to this fraction of the window */

@@ -187,6 +187,12 @@ void frpc_server_close(struct frpc_sock *fs)
 		frpc_conn_goaway(conn, FASTRPC_WERR_NONE);
 		spin_unlock_bh(&conn->lock);
 		frpc_conn_fail(conn, -ESHUTDOWN, FASTRPC_WERR_NONE);
+		/*
+		 * GOAWAY and the ENDs go out now rather than from the work
+		 * item, so that a peer on this host has stopped using the
+		 * connection by the time close() returns.
+		 */
+		frpc_conn_kick(conn);
 	}
 	mutex_unlock(&fs->conns_lock);
 }

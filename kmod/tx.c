@@ -92,7 +92,7 @@ struct frpc_txmsg *frpc_txmsg_build(u8 head_type, const void *head,
 				    const void *smsg, u32 smsg_len,
 				    struct iov_iter *from, u32 len)
 {
-	u32 extra_len = meta_len + smsg_len;
+	u32 extra_len = meta_len + smsg_len, done, chunk;
 	struct frpc_txmsg *m;
 
 	m = kvmalloc(struct_size(m, buf, head_len + extra_len + len),
@@ -112,9 +112,15 @@ struct frpc_txmsg *frpc_txmsg_build(u8 head_type, const void *head,
 		memcpy(m->buf + head_len, meta, meta_len);
 	if (smsg_len)
 		memcpy(m->buf + head_len + meta_len, smsg, smsg_len);
-	if (len && copy_from_iter(m->buf + m->head_len, len, from) != len) {
-		kvfree(m);
-		return ERR_PTR(-EFAULT);
+	/* in pieces: a 4 MiB copy should not hold the CPU from a small call */
+	for (done = 0; done < len; done += chunk) {
+		chunk = min_t(u32, len - done, FRPC_TX_WORK_BUDGET);
+		if (copy_from_iter(m->buf + m->head_len + done, chunk, from) !=
+		    chunk) {
+			kvfree(m);
+			return ERR_PTR(-EFAULT);
+		}
+		cond_resched();
 	}
 	return m;
 }

@@ -207,8 +207,11 @@ static int fastrpc_recv(struct run *r, uint64_t *idx)
 	n = fastrpc_recv_result(r->cfd, idx, &status, r->resp, r->size + 1, 0);
 	if (n < 0)
 		return (int)n;
-	if (status != FASTRPC_OK || (size_t)n != r->size)
+	if (status != FASTRPC_OK || (size_t)n != r->size) {
+		fprintf(stderr, "fastrpc-bench: result %zd bytes, status %s\n",
+			n, fastrpc_status_str(status));
 		return -EBADMSG;
+	}
 	return 0;
 }
 
