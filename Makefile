@@ -37,7 +37,7 @@ tests: lib go-tests
 
 # Its own target so that make -k still builds the Go tests when a C test fails.
 go-tests: lib
-	$(if $(GO),$(MAKE) -C gobind tests GO=$(GO),@echo "gobind: no Go toolchain, Go tests not built")
+	$(if $(GO),$(MAKE) -C gobind tests example GO=$(GO),@echo "gobind: no Go toolchain, Go tests not built")
 
 gobind: lib
 	$(MAKE) -C gobind GO=$(GO)
