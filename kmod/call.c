@@ -79,11 +79,34 @@ void frpc_rxmsg_drop(struct frpc_rxmsg *m, struct frpc_reap *r)
 
 void frpc_rxmsg_add_frag(struct frpc_rxmsg *m, struct sk_buff *skb)
 {
-	u32 len = frpc_skb_cb(skb)->len;
+	struct frpc_skb_cb *cb = frpc_skb_cb(skb);
+	u32 len = cb->len;
 
 	if (!len) {
 		consume_skb(skb);
 		return;
+	}
+	/*
+	 * strparser hands each frame a clone of the TCP skb, charged its
+	 * whole truesize: never less than what it pins, but up to skb/frame
+	 * times more.  A frame under a quarter of its skb keeps a copy of its
+	 * own instead, so that tiny frames cannot pin big skbs cheaply and
+	 * bulk frames (16 KiB in 64 KiB skbs) are not copied again.
+	 */
+	if (skb->truesize > 4 * SKB_TRUESIZE(len)) {
+		struct sk_buff *nskb = alloc_skb(len, GFP_ATOMIC);
+
+		if (nskb) {
+			if (skb_copy_bits(skb, cb->off, skb_put(nskb, len), len)) {
+				kfree_skb(nskb);
+			} else {
+				consume_skb(skb);
+				skb = nskb;
+				cb = frpc_skb_cb(skb);
+				cb->off = 0;
+				cb->len = len;
+			}
+		}
 	}
 	m->len += len;
 	m->truesize += skb->truesize;
@@ -245,10 +268,7 @@ static void frpc_call_drop_rx(struct frpc_call *call, struct frpc_reap *r)
 
 /*
  * The peer may use @len more bytes of the call's window once the socket
- * has room: credit now, or when recvmsg() makes room (SO_RCVBUF).  Bytes
- * a socket takes under SO_RCVBUF also go back to the connection window at
- * once, so that one socket that does not read stalls only its own calls
- * until it holds a whole connection window beyond its buffer.
+ * has room: credit now, or when recvmsg() makes room (SO_RCVBUF).
  */
 void frpc_call_rx_credit(struct frpc_call *call, u32 len)
 {
@@ -265,11 +285,7 @@ void frpc_call_rx_credit(struct frpc_call *call, u32 len)
 		len = 0;
 	}
 	spin_unlock(&fs->lock);
-	if (!len)
-		return;
 	frpc_credit_call(call, len);
-	frpc_credit_conn(call->conn, len);
-	call->rx->conn_credited += len;
 }
 
 /* A message of the call is complete: hand it to the socket. */
@@ -283,7 +299,15 @@ void frpc_call_rx_done(struct frpc_call *call, bool eor)
 	m->id = call->key;
 	if (eor)
 		call->rx_eos = true;
-	frpc_sock_queue(call->fs, m, call->conn->client ? NULL : call);
+	/*
+	 * A whole message gives its connection window back now if its socket
+	 * is under SO_RCVBUF, else when read.  Not before it is whole: the
+	 * window is what bounds the partial messages a peer makes us hold.
+	 */
+	if (frpc_sock_queue(call->fs, m, call->conn->client ? NULL : call)) {
+		frpc_credit_conn(call->conn, m->len - m->conn_credited);
+		m->conn_credited = m->len;
+	}
 }
 
 /*

@@ -61,6 +61,7 @@ struct frpc_conn *frpc_conn_alloc(struct frpc_net *fn, bool client)
 	mutex_init(&conn->tx_mutex);
 	INIT_LIST_HEAD(&conn->ctrlq);
 	INIT_LIST_HEAD(&conn->ready);
+	INIT_LIST_HEAD(&conn->parked);
 	INIT_LIST_HEAD(&conn->deadlines);
 	INIT_WORK(&conn->tx_work, frpc_conn_tx_workfn);
 	INIT_WORK(&conn->fail_work, frpc_conn_fail_workfn);
@@ -273,7 +274,7 @@ void frpc_conn_fail(struct frpc_conn *conn, int err, u8 werr)
  * Stop taking calls on this connection (GOAWAY) and close it once its
  * calls are done.  conn->lock held.
  */
-void frpc_conn_goaway(struct frpc_conn *conn, u32 code)
+void __frpc_conn_goaway(struct frpc_conn *conn, u32 code)
 {
 	struct fastrpc_wire_error ge = {
 		.code = cpu_to_be32(code),
@@ -287,6 +288,13 @@ void frpc_conn_goaway(struct frpc_conn *conn, u32 code)
 	conn->goaway_id = conn->max_id;
 	frpc_queue_simple(conn, FASTRPC_FRAME_GOAWAY, 0, 0, &ge, sizeof(ge));
 	atomic64_inc(&conn->fn->goaways_sent);
+}
+
+void frpc_conn_goaway(struct frpc_conn *conn, u32 code)
+{
+	spin_lock_bh(&conn->lock);
+	__frpc_conn_goaway(conn, code);
+	spin_unlock_bh(&conn->lock);
 }
 
 /* Read and drop what the peer still sends, so that close sends FIN, not RST. */
@@ -395,7 +403,9 @@ void frpc_conn_pong(struct frpc_conn *conn, u64 sent_ns)
 static void frpc_ka_timer_fn(struct timer_list *t)
 {
 	struct frpc_conn *conn = from_timer(conn, t, ka_timer);
+	unsigned long ka = msecs_to_jiffies(READ_ONCE(frpc_keepalive_ms));
 	unsigned long now = jiffies;
+	u8 werr = FASTRPC_WERR_NONE;
 	bool kick = false;
 	int fail = 0;
 
@@ -406,6 +416,7 @@ static void frpc_ka_timer_fn(struct timer_list *t)
 	}
 	if (conn->ctrl_overflow) {
 		fail = -ENOBUFS;
+		werr = FASTRPC_WERR_RESOURCE;
 	} else if (conn->state == FRPC_CONN_HELLO &&
 		   time_after(now, conn->last_rx +
 		       msecs_to_jiffies(FRPC_CONNECT_TIMEOUT_MS))) {
@@ -414,10 +425,13 @@ static void frpc_ka_timer_fn(struct timer_list *t)
 			      msecs_to_jiffies(3 * READ_ONCE(frpc_keepalive_ms)))) {
 		fail = -ETIMEDOUT;
 	} else if (conn->state != FRPC_CONN_HELLO) {
-		/* on a schedule, so that busy connections get an RTT too */
-		if (!conn->ping_sent_ns &&
-		    time_after(now, conn->last_ping +
-			       msecs_to_jiffies(READ_ONCE(frpc_keepalive_ms)))) {
+		/*
+		 * On a schedule, so that busy connections get an RTT too; a
+		 * PONG that never came (peers may skip them) stops nothing.
+		 */
+		if ((!conn->ping_sent_ns ||
+		     time_after(now, conn->last_ping + 2 * ka)) &&
+		    time_after(now, conn->last_ping + ka)) {
 			__be64 ns;
 
 			conn->last_ping = now;
@@ -435,7 +449,7 @@ static void frpc_ka_timer_fn(struct timer_list *t)
 			 time_after(now, conn->idle_since +
 				    msecs_to_jiffies(READ_ONCE(frpc_idle_ms)))) {
 			if (!conn->client)
-				frpc_conn_goaway(conn, FASTRPC_WERR_IDLE);
+				__frpc_conn_goaway(conn, FASTRPC_WERR_IDLE);
 			fail = -ESHUTDOWN;
 		}
 	}
@@ -444,7 +458,7 @@ static void frpc_ka_timer_fn(struct timer_list *t)
 	spin_unlock_bh(&conn->lock);
 
 	if (fail)
-		frpc_conn_fail(conn, fail, FASTRPC_WERR_NONE);
+		frpc_conn_fail(conn, fail, werr);
 	else if (kick)
 		frpc_conn_kick_async(conn);
 }
@@ -656,9 +670,7 @@ void frpc_net_close_all(struct frpc_net *fn)
 
 	list_for_each_entry_safe(conn, tmp, &conns, close_node) {
 		list_del(&conn->close_node);
-		spin_lock_bh(&conn->lock);
 		frpc_conn_goaway(conn, FASTRPC_WERR_NONE);
-		spin_unlock_bh(&conn->lock);
 		frpc_conn_fail(conn, -ESHUTDOWN, FASTRPC_WERR_NONE);
 		frpc_conn_put(conn);
 	}

@@ -48,9 +48,11 @@ enum frpc_limits {
 	/* a window may not grow past this */
 	FRPC_WINDOW_MAX		= 0x7fffffff,
 	/* skb memory of received, unread frames per connection: the windows
-	 * count payload bytes, this bounds what tiny frames cost
+	 * count payload bytes, this bounds what tiny frames cost.  Frames are
+	 * charged at most 4x their payload (frpc_rxmsg_add_frag), so a full
+	 * connection window stays well under it.
 	 */
-	FRPC_CONN_RX_MEM_MAX	= 64 << 20,
+	FRPC_CONN_RX_MEM_MAX	= 128 << 20,
 	/* queued control frame bytes before a connection is failed */
 	FRPC_CTRL_MAX		= 1 << 20,
 	/* bytes one pass of the transmit loop writes before it yields: a
@@ -58,6 +60,11 @@ enum frpc_limits {
 	 */
 	FRPC_TX_KICK_BUDGET	= 64 << 10,
 	FRPC_TX_WORK_BUDGET	= 256 << 10,
+	/* messages of several frames a sender has started and not finished
+	 * on one connection: the receiver must hold each whole until it is
+	 * complete, so more would only fill its connection window
+	 */
+	FRPC_TX_MAX_PARTIAL	= 2,
 	/* bytes of one call's data in a frame before the sender takes turns */
 	FRPC_TX_QUANTUM		= 16 << 10,
 	/* returned credit is batched up to this fraction of the window */
@@ -102,7 +109,7 @@ struct frpc_net {
 	atomic64_t		pings_sent;
 	atomic64_t		goaways_sent;
 	/* gauges: bytes received and not yet consumed or dropped, bytes
-	 * accepted by sendmsg() and not yet written to TCP
+	 * accepted by sendmsg() and not yet cut into frames
 	 */
 	atomic64_t		rx_held_bytes;
 	atomic64_t		tx_queued_bytes;
@@ -148,6 +155,7 @@ struct frpc_txmsg {
 	u8			head_type;	/* CALL, END, or DATA (no head) */
 	u8			eos;		/* client's last message */
 	u8			head_sent;
+	u8			started;	/* a frame of it went out */
 	u8			buf[];
 };
 
@@ -204,6 +212,8 @@ struct frpc_conn {
 	u32			ctrl_bytes;
 	bool			ctrl_overflow;	/* peer does not read: fail */
 	struct list_head	ready;		/* calls with data to frame */
+	struct list_head	parked;		/* ... waiting for tx_partial */
+	u32			tx_partial;	/* multi-frame messages begun */
 	struct frpc_txframe	cur;		/* under tx_mutex */
 	struct frpc_txmsg	*cur_msg;	/* what cur points into */
 	struct frpc_txmsg	*cur_orphan;	/* ... after its call went */
@@ -367,7 +377,7 @@ u32 frpc_status_from_wire(u32 status);
 /* sock.c */
 int frpc_sock_register(void);
 void frpc_sock_unregister(void);
-void frpc_sock_queue(struct frpc_sock *fs, struct frpc_rxmsg *m,
+bool frpc_sock_queue(struct frpc_sock *fs, struct frpc_rxmsg *m,
 		     struct frpc_call *call);
 void frpc_sock_wake_out(struct sock *sk);
 
@@ -379,6 +389,7 @@ struct frpc_conn *frpc_conn_get_client(struct frpc_net *fn,
 void frpc_conn_unuse(struct frpc_conn *conn);
 int frpc_conn_attach(struct frpc_conn *conn, struct socket *tcp);
 void frpc_conn_fail(struct frpc_conn *conn, int err, u8 werr);
+void __frpc_conn_goaway(struct frpc_conn *conn, u32 code);
 void frpc_conn_goaway(struct frpc_conn *conn, u32 code);
 void frpc_conn_touch(struct frpc_conn *conn);
 void frpc_conn_pong(struct frpc_conn *conn, u64 sent_ns);

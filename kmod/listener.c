@@ -163,9 +163,7 @@ void frpc_server_shutdown(struct frpc_sock *fs)
 
 	mutex_lock(&fs->conns_lock);
 	list_for_each_entry(conn, &fs->conns, node) {
-		spin_lock_bh(&conn->lock);
 		frpc_conn_goaway(conn, FASTRPC_WERR_NONE);
-		spin_unlock_bh(&conn->lock);
 		frpc_conn_kick(conn);
 	}
 	mutex_unlock(&fs->conns_lock);
@@ -183,9 +181,7 @@ void frpc_server_close(struct frpc_sock *fs)
 	frpc_server_stop_listener(fs);
 	mutex_lock(&fs->conns_lock);
 	list_for_each_entry(conn, &fs->conns, node) {
-		spin_lock_bh(&conn->lock);
 		frpc_conn_goaway(conn, FASTRPC_WERR_NONE);
-		spin_unlock_bh(&conn->lock);
 		frpc_conn_fail(conn, -ESHUTDOWN, FASTRPC_WERR_NONE);
 		/*
 		 * GOAWAY and the ENDs go out now rather than from the work
