@@ -268,7 +268,10 @@ static void frpc_call_drop_rx(struct frpc_call *call, struct frpc_reap *r)
 
 /*
  * The peer may use @len more bytes of the call's window once the socket
- * has room: credit now, or when recvmsg() makes room (SO_RCVBUF).
+ * has room: credit now, or when recvmsg() makes room (SO_RCVBUF).  Bytes
+ * a socket takes under SO_RCVBUF also go back to the connection window at
+ * once, so that one socket that does not read stalls only its own calls
+ * until it holds a whole connection window beyond its buffer.
  */
 void frpc_call_rx_credit(struct frpc_call *call, u32 len)
 {
@@ -285,7 +288,11 @@ void frpc_call_rx_credit(struct frpc_call *call, u32 len)
 		len = 0;
 	}
 	spin_unlock(&fs->lock);
+	if (!len)
+		return;
 	frpc_credit_call(call, len);
+	frpc_credit_conn(call->conn, len);
+	call->rx->conn_credited += len;
 }
 
 /* A message of the call is complete: hand it to the socket. */
@@ -299,15 +306,7 @@ void frpc_call_rx_done(struct frpc_call *call, bool eor)
 	m->id = call->key;
 	if (eor)
 		call->rx_eos = true;
-	/*
-	 * A whole message gives its connection window back now if its socket
-	 * is under SO_RCVBUF, else when read.  Not before it is whole: the
-	 * window is what bounds the partial messages a peer makes us hold.
-	 */
-	if (frpc_sock_queue(call->fs, m, call->conn->client ? NULL : call)) {
-		frpc_credit_conn(call->conn, m->len - m->conn_credited);
-		m->conn_credited = m->len;
-	}
+	frpc_sock_queue(call->fs, m, call->conn->client ? NULL : call);
 }
 
 /*

@@ -61,7 +61,6 @@ struct frpc_conn *frpc_conn_alloc(struct frpc_net *fn, bool client)
 	mutex_init(&conn->tx_mutex);
 	INIT_LIST_HEAD(&conn->ctrlq);
 	INIT_LIST_HEAD(&conn->ready);
-	INIT_LIST_HEAD(&conn->parked);
 	INIT_LIST_HEAD(&conn->deadlines);
 	INIT_WORK(&conn->tx_work, frpc_conn_tx_workfn);
 	INIT_WORK(&conn->fail_work, frpc_conn_fail_workfn);

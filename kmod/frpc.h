@@ -60,11 +60,6 @@ enum frpc_limits {
 	 */
 	FRPC_TX_KICK_BUDGET	= 64 << 10,
 	FRPC_TX_WORK_BUDGET	= 256 << 10,
-	/* messages of several frames a sender has started and not finished
-	 * on one connection: the receiver must hold each whole until it is
-	 * complete, so more would only fill its connection window
-	 */
-	FRPC_TX_MAX_PARTIAL	= 2,
 	/* bytes of one call's data in a frame before the sender takes turns */
 	FRPC_TX_QUANTUM		= 16 << 10,
 	/* returned credit is batched up to this fraction of the window */
@@ -155,7 +150,6 @@ struct frpc_txmsg {
 	u8			head_type;	/* CALL, END, or DATA (no head) */
 	u8			eos;		/* client's last message */
 	u8			head_sent;
-	u8			started;	/* a frame of it went out */
 	u8			buf[];
 };
 
@@ -212,8 +206,6 @@ struct frpc_conn {
 	u32			ctrl_bytes;
 	bool			ctrl_overflow;	/* peer does not read: fail */
 	struct list_head	ready;		/* calls with data to frame */
-	struct list_head	parked;		/* ... waiting for tx_partial */
-	u32			tx_partial;	/* multi-frame messages begun */
 	struct frpc_txframe	cur;		/* under tx_mutex */
 	struct frpc_txmsg	*cur_msg;	/* what cur points into */
 	struct frpc_txmsg	*cur_orphan;	/* ... after its call went */
@@ -377,7 +369,7 @@ u32 frpc_status_from_wire(u32 status);
 /* sock.c */
 int frpc_sock_register(void);
 void frpc_sock_unregister(void);
-bool frpc_sock_queue(struct frpc_sock *fs, struct frpc_rxmsg *m,
+void frpc_sock_queue(struct frpc_sock *fs, struct frpc_rxmsg *m,
 		     struct frpc_call *call);
 void frpc_sock_wake_out(struct sock *sk);
 

@@ -33,18 +33,12 @@ void frpc_sock_wake_out(struct sock *sk)
 	rcu_read_unlock();
 }
 
-/*
- * A message is complete: queue it for recvmsg().  Returns whether the
- * socket was under SO_RCVBUF when it took it.  conn->lock held.
- */
-bool frpc_sock_queue(struct frpc_sock *fs, struct frpc_rxmsg *m,
+/* A message is complete: queue it for recvmsg().  conn->lock held. */
+void frpc_sock_queue(struct frpc_sock *fs, struct frpc_rxmsg *m,
 		     struct frpc_call *call)
 {
-	bool room;
-
 	lockdep_assert_held(&m->conn->lock);
 	spin_lock(&fs->lock);
-	room = fs->rx_bytes < READ_ONCE(fs->sk.sk_rcvbuf);
 	list_add_tail(&m->node, &fs->rxq);
 	if (call)
 		list_add_tail(&m->call_node, &call->rxmsgs);
@@ -53,7 +47,6 @@ bool frpc_sock_queue(struct frpc_sock *fs, struct frpc_rxmsg *m,
 	fs->rx_bytes += m->held;
 	spin_unlock(&fs->lock);
 	fs->sk.sk_data_ready(&fs->sk);
-	return room;
 }
 
 static int frpc_check_addr(const struct sockaddr *uaddr, int len,

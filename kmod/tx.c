@@ -179,13 +179,6 @@ void frpc_call_queue_msg(struct frpc_call *call, struct frpc_txmsg *m)
 	frpc_call_tx_ready(call);
 }
 
-/* A multi-frame message ended (sent or dropped): let a parked one start. */
-static void frpc_tx_partial_done(struct frpc_conn *conn)
-{
-	conn->tx_partial--;
-	list_splice_tail_init(&conn->parked, &conn->ready);
-}
-
 /* Forget what a call had left to send; conn->lock held. */
 void frpc_call_drop_tx(struct frpc_call *call)
 {
@@ -198,8 +191,6 @@ void frpc_call_drop_tx(struct frpc_call *call)
 	list_for_each_entry_safe(m, tmp, &call->txq, node) {
 		list_del_init(&m->node);
 		unsent += m->len - m->off;
-		if (m->started)
-			frpc_tx_partial_done(conn);
 		if (m == conn->cur_msg)
 			conn->cur_orphan = m;	/* its frame is half written */
 		else
@@ -261,18 +252,6 @@ static bool frpc_tx_pick(struct frpc_conn *conn)
 				continue;
 		}
 		last = chunk == left;
-		if (!m->started && !last) {
-			/* a message of several frames: only a few at a time */
-			if (conn->tx_partial >= FRPC_TX_MAX_PARTIAL) {
-				list_add_tail(&call->tx_node, &conn->parked);
-				continue;
-			}
-			conn->tx_partial++;
-			m->started = 1;
-		} else if (m->started && last) {
-			frpc_tx_partial_done(conn);
-			m->started = 0;	/* finished: nothing to undo on drop */
-		}
 		type = head ? m->head_type : FASTRPC_FRAME_DATA;
 		flags = last ? FASTRPC_FF_EOM : 0;
 		if (last && m->eos)

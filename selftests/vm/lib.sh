@@ -12,6 +12,7 @@
 #   FASTRPC_TEST_TIMEOUT seconds per test program in the guest (default 300)
 #   FASTRPC_VM_MEM       guest memory in MiB (default 1024)
 #   FASTRPC_KERNELS      kernels to use, subset of "6.1 6.12" (default both)
+#   FASTRPC_TESTS        guest test programs to run, a glob (default t_*)
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 VMDIR=$REPO/selftests/vm
@@ -370,6 +371,7 @@ make_initramfs() {
 	DEMO_CLIENT_ARGS="${FASTRPC_DEMO_CLIENT_ARGS:-}"
 	DEMO_BENCH_ARGS="${FASTRPC_DEMO_BENCH_ARGS:-}"
 	BENCH_RUNS="${FASTRPC_BENCH_RUNS:-}"
+	TESTS="${FASTRPC_TESTS:-}"
 	DEBUG_CHECKS=${GUEST_DEBUG_CHECKS:-0}
 	KUNIT_REQUIRED=${GUEST_KUNIT_REQUIRED:-0}
 	EOF
