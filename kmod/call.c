@@ -41,6 +41,9 @@ struct frpc_rxmsg *frpc_rxmsg_alloc(struct frpc_conn *conn, gfp_t gfp)
 	INIT_LIST_HEAD(&m->node);
 	INIT_LIST_HEAD(&m->call_node);
 	__skb_queue_head_init(&m->frags);
+	/* a peer's empty messages cost memory too: charge the message */
+	m->truesize = sizeof(*m);
+	atomic_add(m->truesize, &conn->rx_mem);
 	kref_get(&conn->ref);
 	m->conn = conn;
 	return m;
@@ -68,6 +71,25 @@ void frpc_rxmsg_consumed(struct frpc_rxmsg *m)
 	frpc_credit_conn(m->conn, m->len - m->conn_credited);
 	m->conn_credited = m->len;
 	atomic64_sub(m->len, &m->conn->fn->rx_held_bytes);
+}
+
+/*
+ * Empty a message that took part of a frame the connection refused, so
+ * that it can still carry the call's end.  m->conn->lock held.
+ */
+void frpc_rxmsg_reset(struct frpc_rxmsg *m)
+{
+	frpc_rxmsg_consumed(m);
+	__skb_queue_purge(&m->frags);
+	atomic_sub(m->truesize - sizeof(*m), &m->conn->rx_mem);
+	m->truesize = sizeof(*m);
+	kfree(m->extra);
+	m->extra = NULL;
+	m->meta_len = 0;
+	m->smsg_len = 0;
+	m->len = 0;
+	m->conn_credited = 0;
+	m->status = 0;
 }
 
 /* Drop an unread message.  conn->lock held. */
@@ -239,14 +261,15 @@ void frpc_call_set_deadline(struct frpc_call *call, u64 timeout_ns)
 		mod_timer(&conn->deadline_timer, call->deadline);
 }
 
-/* Take a call out of its socket's tables; conn->lock held. */
-static void frpc_call_leave_sock(struct frpc_call *call)
+/*
+ * Take a call out of its socket's tables, the list of calls owed credit
+ * included, before it can be freed.  fs->lock held.
+ */
+void __frpc_call_leave_sock(struct frpc_call *call)
 {
 	struct frpc_sock *fs = call->fs;
 
-	if (!fs)
-		return;
-	spin_lock(&fs->lock);
+	lockdep_assert_held(&fs->lock);
 	if (call->in_sock) {
 		hash_del(&call->sock_node);
 		call->in_sock = false;
@@ -254,6 +277,18 @@ static void frpc_call_leave_sock(struct frpc_call *call)
 			fs->npending--;
 	}
 	list_del_init(&call->owed_node);
+	call->rx_withheld = 0;
+}
+
+/* The same, with conn->lock held. */
+static void frpc_call_leave_sock(struct frpc_call *call)
+{
+	struct frpc_sock *fs = call->fs;
+
+	if (!fs)
+		return;
+	spin_lock(&fs->lock);
+	__frpc_call_leave_sock(call);
 	spin_unlock(&fs->lock);
 }
 

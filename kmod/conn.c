@@ -315,6 +315,7 @@ static void frpc_conn_fail_workfn(struct work_struct *work)
 {
 	struct frpc_conn *conn = container_of(work, struct frpc_conn, fail_work);
 	struct frpc_net *fn = conn->fn;
+	unsigned long until;
 	struct socket *tcp;
 	bool owned = false;
 
@@ -362,9 +363,9 @@ static void frpc_conn_fail_workfn(struct work_struct *work)
 				spin_unlock_bh(&conn->lock);
 			}
 		}
-		/* last frames (GOAWAY, END, ERROR) get a second to go out */
-		tcp->sk->sk_sndtimeo = HZ;
-		frpc_conn_tx_flush(conn, 0, SIZE_MAX);
+		/* last frames (GOAWAY, END, ERROR) get a moment to go out */
+		until = jiffies + msecs_to_jiffies(FRPC_LAST_FLUSH_MS);
+		frpc_conn_tx_flush(conn, SIZE_MAX, &until);
 		kernel_sock_shutdown(tcp, SHUT_WR);
 		if (conn->werr)
 			frpc_conn_drain(tcp);
@@ -476,6 +477,33 @@ static struct frpc_peer *frpc_peer_find(struct frpc_net *fn,
 	return NULL;
 }
 
+static void frpc_peer_del(struct frpc_net *fn, struct frpc_peer *p)
+{
+	lockdep_assert_held(&fn->lock);
+	list_del(&p->node);
+	kfree(p);
+	fn->npeers--;
+	atomic64_set(&fn->backoff_peers, fn->npeers);
+}
+
+/*
+ * Make room for a new record: a peer whose backoff ended long ago starts
+ * afresh, and past FRPC_MAX_PEERS the oldest records go, so that connects
+ * to ever new addresses cannot grow the list without bound.
+ */
+static void frpc_peer_prune(struct frpc_net *fn)
+{
+	unsigned long stale = msecs_to_jiffies(2 * FRPC_BACKOFF_MAX_MS);
+	struct frpc_peer *p, *pn;
+
+	list_for_each_entry_safe(p, pn, &fn->peers, node)
+		if (time_after(jiffies, p->retry_at + stale))
+			frpc_peer_del(fn, p);
+	while (fn->npeers >= FRPC_MAX_PEERS)
+		frpc_peer_del(fn, list_last_entry(&fn->peers, struct frpc_peer,
+						  node));
+}
+
 static void frpc_peer_result(struct frpc_net *fn,
 			     const struct sockaddr_fastrpc *addr, int err)
 {
@@ -485,19 +513,20 @@ static void frpc_peer_result(struct frpc_net *fn,
 	mutex_lock(&fn->lock);
 	p = frpc_peer_find(fn, addr);
 	if (!err || err == -EINTR) {
-		if (p && !err) {
-			list_del(&p->node);
-			kfree(p);
-		}
+		if (p && !err)
+			frpc_peer_del(fn, p);
 		goto out;
 	}
 	atomic64_inc(&fn->connect_failures);
 	if (!p) {
+		frpc_peer_prune(fn);
 		p = kzalloc(sizeof(*p), GFP_KERNEL);
 		if (!p)
 			goto out;
 		p->addr = *addr;
-		list_add(&p->node, &fn->peers);
+		list_add(&p->node, &fn->peers);	/* newest first */
+		fn->npeers++;
+		atomic64_set(&fn->backoff_peers, fn->npeers);
 	}
 	p->failures = min(p->failures + 1, 16U);
 	p->err = err;
@@ -581,8 +610,8 @@ struct frpc_conn *frpc_conn_get_client(struct frpc_net *fn,
 {
 	struct frpc_conn *conn, *found = NULL;
 	struct frpc_peer *p;
+	int err, cerr = 0;
 	long ret;
-	int err;
 
 	mutex_lock(&fn->lock);
 	list_for_each_entry(conn, &fn->conns, node) {
@@ -612,16 +641,20 @@ struct frpc_conn *frpc_conn_get_client(struct frpc_net *fn,
 	mutex_unlock(&fn->lock);
 
 	if (!found) {
-		err = frpc_conn_connect(conn);
-		if (err)
-			frpc_conn_fail(conn, err, FASTRPC_WERR_NONE);
+		cerr = frpc_conn_connect(conn);
+		if (cerr == -ERESTARTSYS)
+			cerr = -EINTR;
+		/* a signal to this caller is not the other waiters' error */
+		if (cerr)
+			frpc_conn_fail(conn, cerr == -EINTR ? -ECONNABORTED : cerr,
+				       FASTRPC_WERR_NONE);
 	}
 
 	ret = wait_event_interruptible_timeout(conn->wait,
 					       READ_ONCE(conn->state) >= FRPC_CONN_READY,
 					       msecs_to_jiffies(FRPC_CONNECT_TIMEOUT_MS));
 	err = 0;
-	if (ret < 0)
+	if (ret < 0 || cerr == -EINTR)
 		err = -EINTR;
 	else if (!ret)
 		err = -ETIMEDOUT;
@@ -661,10 +694,8 @@ void frpc_net_close_all(struct frpc_net *fn)
 		kref_get(&conn->ref);
 		list_add_tail(&conn->close_node, &conns);
 	}
-	list_for_each_entry_safe(p, pn, &fn->peers, node) {
-		list_del(&p->node);
-		kfree(p);
-	}
+	list_for_each_entry_safe(p, pn, &fn->peers, node)
+		frpc_peer_del(fn, p);
 	mutex_unlock(&fn->lock);
 
 	list_for_each_entry_safe(conn, tmp, &conns, close_node) {

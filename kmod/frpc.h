@@ -47,8 +47,9 @@ enum frpc_limits {
 	FRPC_CONN_WINDOW	= 16 << 20,
 	/* a window may not grow past this */
 	FRPC_WINDOW_MAX		= 0x7fffffff,
-	/* skb memory of received, unread frames per connection: the windows
-	 * count payload bytes, this bounds what tiny frames cost.  Frames are
+	/* memory of received, unread frames and messages per connection: the
+	 * windows count payload bytes, this bounds what tiny frames and empty
+	 * messages cost.  Frames are
 	 * charged at most 4x their payload (frpc_rxmsg_add_frag), so a full
 	 * connection window stays well under it.
 	 */
@@ -69,6 +70,12 @@ enum frpc_limits {
 	/* reconnect backoff after failed connects: base, ceiling */
 	FRPC_BACKOFF_MIN_MS	= 100,
 	FRPC_BACKOFF_MAX_MS	= 10000,
+	/* backoff records per namespace: past it the oldest are forgotten,
+	 * as are records whose backoff ended twice FRPC_BACKOFF_MAX_MS ago
+	 */
+	FRPC_MAX_PEERS		= 1024,
+	/* how long a closing connection's last frames may take to go out */
+	FRPC_LAST_FLUSH_MS	= 1000,
 	/* how long a failing connection drains input after its ERROR frame */
 	FRPC_DRAIN_MS		= 200,
 	/* a PING goes out this often; 3 intervals of silence: peer gone */
@@ -87,6 +94,7 @@ struct frpc_net {
 	struct mutex		lock;		/* guards conns and peers */
 	struct list_head	conns;		/* client connections */
 	struct list_head	peers;		/* reconnect backoff records */
+	unsigned int		npeers;
 	atomic64_t		next_conn_id;
 	atomic64_t		conns_open;
 	atomic64_t		conns_total;
@@ -108,6 +116,7 @@ struct frpc_net {
 	 */
 	atomic64_t		rx_held_bytes;
 	atomic64_t		tx_queued_bytes;
+	atomic64_t		backoff_peers;	/* gauge: npeers */
 };
 
 /* A peer we failed to connect to recently: when to try again. */
@@ -198,7 +207,7 @@ struct frpc_conn {
 	u32			peer_call_window;
 	u32			rx_avail;
 	u32			rx_owed;	/* consumed, not yet granted */
-	atomic_t		rx_mem;		/* truesize of held frames */
+	atomic_t		rx_mem;		/* held frames and messages */
 
 	/* transmit: control frames first, then calls in turn */
 	struct mutex		tx_mutex;
@@ -406,7 +415,8 @@ bool frpc_call_mid_message(struct frpc_call *call);
 void frpc_call_drop_tx(struct frpc_call *call);
 void frpc_conn_kick(struct frpc_conn *conn);
 void frpc_conn_kick_async(struct frpc_conn *conn);
-bool frpc_conn_tx_flush(struct frpc_conn *conn, int flags, size_t budget);
+bool frpc_conn_tx_flush(struct frpc_conn *conn, size_t budget,
+			const unsigned long *until);
 void frpc_conn_tx_workfn(struct work_struct *work);
 void frpc_conn_tx_purge(struct frpc_conn *conn);
 void frpc_credit_conn(struct frpc_conn *conn, u32 bytes);
@@ -434,6 +444,7 @@ void frpc_call_free(struct frpc_call *call);
 struct frpc_call *frpc_call_find(struct frpc_conn *conn, u32 id);
 void frpc_call_link(struct frpc_conn *conn, struct frpc_call *call);
 void frpc_call_unlink(struct frpc_call *call);
+void __frpc_call_leave_sock(struct frpc_call *call);
 void frpc_call_set_deadline(struct frpc_call *call, u64 timeout_ns);
 void frpc_call_send_cancel(struct frpc_call *call);
 void frpc_call_finish(struct frpc_call *call, u32 status,
@@ -446,6 +457,7 @@ void frpc_conn_finish_calls(struct frpc_conn *conn, struct frpc_reap *r);
 void frpc_reap(struct frpc_reap *r);
 struct frpc_rxmsg *frpc_rxmsg_alloc(struct frpc_conn *conn, gfp_t gfp);
 void frpc_rxmsg_free(struct frpc_rxmsg *m);
+void frpc_rxmsg_reset(struct frpc_rxmsg *m);
 void frpc_rxmsg_drop(struct frpc_rxmsg *m, struct frpc_reap *r);
 void frpc_rxmsg_consumed(struct frpc_rxmsg *m);
 void frpc_rxmsg_add_frag(struct frpc_rxmsg *m, struct sk_buff *skb);

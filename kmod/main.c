@@ -44,6 +44,7 @@ static const struct {
 	{ "goaways_sent", offsetof(struct frpc_net, goaways_sent) },
 	{ "rx_held_bytes", offsetof(struct frpc_net, rx_held_bytes) },
 	{ "tx_queued_bytes", offsetof(struct frpc_net, tx_queued_bytes) },
+	{ "backoff_peers", offsetof(struct frpc_net, backoff_peers) },
 };
 
 static int frpc_stats_show(struct seq_file *seq, void *v)

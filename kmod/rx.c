@@ -146,6 +146,9 @@ static u8 frpc_rx_hello(struct frpc_rx *rx)
 	}
 	WRITE_ONCE(conn->version, version);
 	conn->state = FRPC_CONN_READY;
+	/* a server shut down while this HELLO was on its way: go away now */
+	if (!conn->client && READ_ONCE(conn->server->shut_rd))
+		__frpc_conn_goaway(conn, FASTRPC_WERR_NONE);
 	wake_up_all(&conn->wait);
 	return FASTRPC_WERR_NONE;
 }
@@ -236,9 +239,6 @@ static u8 frpc_rx_data(struct frpc_rx *rx)
 	/* only a client half-closes; nothing may follow its EOS */
 	if (call->rx_eos || (conn->client && (rx->flags & FASTRPC_FF_EOS)))
 		return FASTRPC_WERR_PROTOCOL;
-	werr = frpc_rx_take(rx, call);
-	if (werr)
-		return werr;
 	if (!call->rx) {
 		call->rx = frpc_rxmsg_alloc(conn, GFP_ATOMIC);
 		if (!call->rx)
@@ -246,6 +246,9 @@ static u8 frpc_rx_data(struct frpc_rx *rx)
 		call->rx->flags = FASTRPC_IN_CONT;
 		call->rx->method = call->method;
 	}
+	werr = frpc_rx_take(rx, call);
+	if (werr)
+		return werr;
 	werr = frpc_rx_append(rx, call);
 	if (werr)
 		return werr;
@@ -254,12 +257,36 @@ static u8 frpc_rx_data(struct frpc_rx *rx)
 	return FASTRPC_WERR_NONE;
 }
 
+/* Take an END's trailers, status message and data into the call's result. */
+static u8 frpc_rx_result(struct frpc_rx *rx, struct frpc_call *call,
+			 const struct fastrpc_wire_end *we)
+{
+	struct frpc_rxmsg *m = call->rx;
+	u8 werr;
+
+	switch (frpc_pull_extra(rx, m, be16_to_cpu(we->meta_len),
+				be16_to_cpu(we->msg_len))) {
+	case 0:
+		break;
+	case -ENOMEM:
+		return FASTRPC_WERR_RESOURCE;
+	default:
+		return FASTRPC_WERR_PROTOCOL;
+	}
+	werr = frpc_rx_take(rx, call);
+	if (werr)
+		return werr;
+	m->status = frpc_status_from_wire(be32_to_cpu(we->status));
+	return frpc_rx_append(rx, call);
+}
+
 static u8 frpc_rx_end(struct frpc_rx *rx)
 {
 	struct frpc_conn *conn = rx->conn;
 	struct fastrpc_wire_end we;
 	struct frpc_call *call;
-	struct frpc_rxmsg *m;
+	bool reserved;
+	u32 status;
 	u8 werr;
 
 	if (!conn->client || !(rx->flags & FASTRPC_FF_EOM) ||
@@ -277,30 +304,28 @@ static u8 frpc_rx_end(struct frpc_rx *rx)
 		return werr;
 	}
 	/* the reserved last message takes the result */
-	if (!call->rx) {
+	reserved = !call->rx;
+	if (reserved) {
 		call->rx = call->fin;
 		call->fin = NULL;
 	}
-	m = call->rx;
-	switch (frpc_pull_extra(rx, m, be16_to_cpu(we.meta_len),
-				be16_to_cpu(we.msg_len))) {
-	case 0:
-		break;
-	case -ENOMEM:
-		return FASTRPC_WERR_RESOURCE;
-	default:
-		return FASTRPC_WERR_PROTOCOL;
+	werr = frpc_rx_result(rx, call, &we);
+	if (werr) {
+		/*
+		 * The connection fails next, and the call must still end
+		 * with a message of its own: give the reservation back empty.
+		 */
+		if (reserved) {
+			frpc_rxmsg_reset(call->rx);
+			call->fin = call->rx;
+			call->rx = NULL;
+		}
+		return werr;
 	}
-	werr = frpc_rx_take(rx, call);
-	if (werr)
-		return werr;
-	m->status = frpc_status_from_wire(be32_to_cpu(we.status));
-	werr = frpc_rx_append(rx, call);
-	if (werr)
-		return werr;
+	status = call->rx->status;
 	atomic64_inc(&conn->fn->calls_completed);
 	frpc_call_rx_done(call, true);
-	frpc_call_finish(call, m->status, &rx->reap);
+	frpc_call_finish(call, status, &rx->reap);
 	return FASTRPC_WERR_NONE;
 }
 

@@ -59,8 +59,15 @@ static int frpc_check_addr(const struct sockaddr *uaddr, int len,
 		return -EAFNOSUPPORT;
 	if (a->sfr_reserved)
 		return -EINVAL;
-	if (a->sfr_ip_family == AF_INET)
+	if (a->sfr_ip_family == AF_INET) {
+		__be32 v4 = a->sfr_addr.v4;
+
+		/* what getpeername() returns holds no bytes but the address */
+		memset(&a->sfr_addr, 0, sizeof(a->sfr_addr));
+		a->sfr_addr.v4 = v4;
+		a->sfr_scope_id = 0;
 		return 0;
+	}
 	if (a->sfr_ip_family == AF_INET6 && IS_ENABLED(CONFIG_IPV6))
 		return 0;
 	return -EAFNOSUPPORT;
@@ -374,6 +381,7 @@ static int frpc_client_call(struct frpc_sock *fs, struct frpc_cmsgs *c,
 	m->eos = !stream || (msg->msg_flags & MSG_EOR);
 
 retry:
+	err = 0;
 	conn = frpc_client_conn(fs);
 	if (IS_ERR(conn)) {
 		kvfree(m);
@@ -561,17 +569,13 @@ static int frpc_server_reply(struct frpc_sock *fs, struct frpc_cmsgs *c,
 		err = -ENOENT;
 	} else if (call->state == FRPC_CALL_CANCELLED) {
 		/* the client gave up: the reply is dropped, the handle freed */
-		hash_del(&call->sock_node);
-		call->in_sock = false;
-		fs->npending--;
+		__frpc_call_leave_sock(call);
 		spin_unlock(&fs->lock);
 		list_add(&call->tx_node, &r.calls);
 		atomic64_inc(&conn->fn->replies_dropped);
 		err = -ECANCELED;
 	} else {
-		hash_del(&call->sock_node);
-		call->in_sock = false;
-		fs->npending--;
+		__frpc_call_leave_sock(call);
 		frpc_charge_tx(fs, len);
 		spin_unlock(&fs->lock);
 		call->state = FRPC_CALL_DONE;
@@ -598,8 +602,9 @@ static int frpc_sendmsg(struct socket *sock, struct msghdr *msg, size_t len)
 	struct frpc_cmsgs c;
 	int err;
 
+	/* sendmmsg() marks all but its last message MSG_BATCH */
 	if (msg->msg_flags & ~(MSG_DONTWAIT | MSG_EOR | MSG_NOSIGNAL |
-			       MSG_CMSG_COMPAT))
+			       MSG_CMSG_COMPAT | MSG_BATCH))
 		return -EOPNOTSUPP;
 	if (role != FRPC_ROLE_CLIENT && role != FRPC_ROLE_SERVER)
 		return -ENOTCONN;
@@ -652,8 +657,10 @@ static void frpc_sock_grant_owed(struct frpc_sock *fs)
 		spin_lock_bh(&conn->lock);
 		spin_lock(&fs->lock);
 		owed = 0;
+		/* the same call, unless it ended and its memory came back */
 		if (list_first_entry_or_null(&fs->owed, struct frpc_call,
-					     owed_node) == call) {
+					     owed_node) == call &&
+		    call->conn == conn) {
 			list_del_init(&call->owed_node);
 			owed = call->rx_withheld;
 			call->rx_withheld = 0;
@@ -935,33 +942,77 @@ static void frpc_sock_purge_rxq(struct frpc_sock *fs)
 	}
 }
 
-/* Cancel a client socket's open calls. */
-static void frpc_client_release(struct frpc_sock *fs)
+/* The connection of any call still in a client socket's table, or NULL. */
+static struct frpc_conn *frpc_sock_any_conn(struct frpc_sock *fs)
 {
-	struct frpc_conn *conn = fs->conn;
+	struct frpc_call *call;
+	int bkt;
+
+	lockdep_assert_held(&fs->lock);
+	hash_for_each(fs->tags, bkt, call, sock_node)
+		return call->conn;
+	return NULL;
+}
+
+/*
+ * Cancel a client socket's calls on @conn.  A call leaves the socket's
+ * table only under its own connection's lock, so with conn->lock held the
+ * calls gathered here stay until they are finished.
+ */
+static void frpc_client_release_conn(struct frpc_sock *fs,
+				     struct frpc_conn *conn)
+{
 	struct frpc_call *call;
 	struct hlist_node *n;
 	struct frpc_reap r;
+	HLIST_HEAD(calls);
 	int bkt;
 
 	frpc_reap_init(&r);
 	spin_lock_bh(&conn->lock);
 	spin_lock(&fs->lock);
-	fs->dead = true;
-	spin_unlock(&fs->lock);
-	/* calls on older, dead connections have all ended already */
 	hash_for_each_safe(fs->tags, bkt, n, call, sock_node) {
-		if (WARN_ON_ONCE(call->conn != conn))
+		if (call->conn != conn)
 			continue;
+		hash_del(&call->sock_node);
+		hlist_add_head(&call->sock_node, &calls);
+	}
+	spin_unlock(&fs->lock);
+	hlist_for_each_entry_safe(call, n, &calls, sock_node) {
 		frpc_call_send_cancel(call);
 		frpc_call_finish(call, FASTRPC_CANCELLED, &r);
 	}
 	spin_unlock_bh(&conn->lock);
 	frpc_reap(&r);
-	frpc_sock_purge_rxq(fs);
 	frpc_conn_kick(conn);
-	frpc_conn_unuse(conn);
-	frpc_conn_put(conn);
+}
+
+/*
+ * Cancel a client socket's open calls: on its connection, and on older
+ * ones that still drain after a GOAWAY moved the socket to a new one.
+ */
+static void frpc_client_release(struct frpc_sock *fs)
+{
+	struct frpc_conn *conn;
+
+	spin_lock_bh(&fs->lock);
+	fs->dead = true;
+	spin_unlock_bh(&fs->lock);
+	for (;;) {
+		spin_lock_bh(&fs->lock);
+		conn = frpc_sock_any_conn(fs);
+		if (conn)
+			kref_get(&conn->ref);
+		spin_unlock_bh(&fs->lock);
+		if (!conn)
+			break;
+		frpc_client_release_conn(fs, conn);
+		frpc_conn_put(conn);
+	}
+	frpc_sock_purge_rxq(fs);
+	frpc_conn_kick(fs->conn);
+	frpc_conn_unuse(fs->conn);
+	frpc_conn_put(fs->conn);
 	fs->conn = NULL;
 }
 
@@ -982,9 +1033,7 @@ static void frpc_server_release(struct frpc_sock *fs)
 	frpc_reap_init(&r);
 	spin_lock_bh(&fs->lock);
 	hash_for_each_safe(fs->pending, bkt, n, call, sock_node) {
-		hash_del(&call->sock_node);
-		call->in_sock = false;
-		fs->npending--;
+		__frpc_call_leave_sock(call);
 		list_add(&call->tx_node, &r.calls);
 	}
 	spin_unlock_bh(&fs->lock);

@@ -319,15 +319,20 @@ static void frpc_txframe_advance(struct frpc_txframe *f, size_t n)
 
 /*
  * Write frames until the queues are empty, TCP is full or @budget bytes
- * are out.  Returns true if it stopped for the budget, with more to send.
+ * are out.  With @until (jiffies), wait for TCP to take them until then
+ * instead of stopping when it is full.  Returns true if it stopped for
+ * the budget, with more to send.
  */
-bool frpc_conn_tx_flush(struct frpc_conn *conn, int flags, size_t budget)
+bool frpc_conn_tx_flush(struct frpc_conn *conn, size_t budget,
+			const unsigned long *until)
 {
 	struct frpc_txframe *f = &conn->cur;
 
 	lockdep_assert_held(&conn->tx_mutex);
 	for (;;) {
-		struct msghdr msg = { .msg_flags = flags | MSG_NOSIGNAL };
+		struct msghdr msg = {
+			.msg_flags = (until ? 0 : MSG_DONTWAIT) | MSG_NOSIGNAL,
+		};
 		struct frpc_txmsg *done, *orphan;
 		struct frpc_call *done_call;
 		struct frpc_txbuf *ctrl;
@@ -358,6 +363,16 @@ bool frpc_conn_tx_flush(struct frpc_conn *conn, int flags, size_t budget)
 				return true;
 			cond_resched();
 		}
+		if (until) {
+			/* a deadline for all, not each send: a peer that
+			 * reads a byte at a time cannot hold us
+			 */
+			long left = (long)(*until - jiffies);
+
+			if (left <= 0)
+				return false;
+			WRITE_ONCE(conn->tcp->sk->sk_sndtimeo, left);
+		}
 		ret = kernel_sendmsg(conn->tcp, &msg, f->iov, f->niov, f->left);
 		if (ret == -EAGAIN)
 			return false;
@@ -384,7 +399,7 @@ void frpc_conn_tx_workfn(struct work_struct *work)
 
 	mutex_lock(&conn->tx_mutex);
 	if (conn->tcp)
-		more = frpc_conn_tx_flush(conn, MSG_DONTWAIT, FRPC_TX_WORK_BUDGET);
+		more = frpc_conn_tx_flush(conn, FRPC_TX_WORK_BUDGET, NULL);
 	mutex_unlock(&conn->tx_mutex);
 	/* let other connections' work run between bulk batches */
 	if (more)
@@ -404,8 +419,8 @@ void frpc_conn_kick(struct frpc_conn *conn)
 	if (mutex_trylock(&conn->tx_mutex)) {
 		/* the caller writes a little, not everybody's bulk data */
 		if (conn->tcp)
-			more = frpc_conn_tx_flush(conn, MSG_DONTWAIT,
-						  FRPC_TX_KICK_BUDGET);
+			more = frpc_conn_tx_flush(conn, FRPC_TX_KICK_BUDGET,
+						  NULL);
 		mutex_unlock(&conn->tx_mutex);
 		if (!more)
 			return;

@@ -46,11 +46,38 @@ static void frpc_test_rx_suite_exit(struct kunit_suite *suite)
 	frpc_test_suite_exit(suite);
 }
 
+static void frpc_test_unset_server(void *data)
+{
+	struct frpc_conn *conn = data;
+
+	conn->server = NULL;
+}
+
+/*
+ * A stand-in for the server socket of an accepted connection: zeroed, as
+ * a new socket is, and taken off the connection before it is released.
+ */
+static struct frpc_sock *frpc_test_server(struct kunit *test,
+					  struct frpc_conn *conn)
+{
+	struct frpc_sock *fs = kunit_kzalloc(test, sizeof(*fs), GFP_KERNEL);
+	int err;
+
+	KUNIT_ASSERT_NOT_NULL(test, fs);
+	spin_lock_init(&fs->lock);
+	err = kunit_add_action_or_reset(test, frpc_test_unset_server, conn);
+	KUNIT_ASSERT_EQ(test, err, 0);
+	conn->server = fs;
+	return fs;
+}
+
 /* A connection that has not yet seen the peer's HELLO. */
 static struct frpc_conn *frpc_test_conn_hello(struct kunit *test, bool client)
 {
 	struct frpc_conn *conn = frpc_test_conn(test, client);
 
+	if (!client)
+		frpc_test_server(test, conn);
 	conn->state = FRPC_CONN_HELLO;
 	conn->version = 0;
 	conn->tx_credit = 0;
@@ -87,6 +114,33 @@ static void frpc_test_rx_hello_server(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, answer.max_version, FASTRPC_PROTO_MAX);
 	KUNIT_EXPECT_EQ(test, frpc_hello_check(&answer, true, &version),
 			FASTRPC_WERR_NONE);
+	KUNIT_EXPECT_TRUE(test, list_empty(&conn->ctrlq));
+}
+
+/*
+ * A HELLO that reaches a server socket already shut down (SHUT_RD): the
+ * answer is HELLO, then GOAWAY at once, so that the client takes its
+ * calls elsewhere instead of having each refused.
+ */
+static void frpc_test_rx_hello_shut_down(struct kunit *test)
+{
+	struct frpc_conn *conn = frpc_test_conn_hello(test, false);
+	struct fastrpc_wire_error ge;
+	struct fastrpc_wire_hello h;
+	struct frpc_txbuf *buf;
+
+	conn->server->shut_rd = true;
+	frpc_hello_init(&h, FASTRPC_PROTO_MIN, FASTRPC_PROTO_MAX);
+	KUNIT_EXPECT_EQ(test, frpc_test_rx(test, conn, FASTRPC_FRAME_HELLO, 0,
+					   &h, sizeof(h)), FASTRPC_WERR_NONE);
+	KUNIT_EXPECT_EQ(test, conn->state, FRPC_CONN_DRAINING);
+	buf = frpc_test_pop_ctrl(test, conn);
+	frpc_test_ctrl_frame(test, buf, FASTRPC_FRAME_HELLO, 0, 0, sizeof(h));
+	buf = frpc_test_pop_ctrl(test, conn);
+	memcpy(&ge, frpc_test_ctrl_frame(test, buf, FASTRPC_FRAME_GOAWAY, 0, 0,
+					 sizeof(ge)), sizeof(ge));
+	KUNIT_EXPECT_EQ(test, be32_to_cpu(ge.code), (u32)FASTRPC_WERR_NONE);
+	KUNIT_EXPECT_EQ(test, be32_to_cpu(ge.last_id), 0U);
 	KUNIT_EXPECT_TRUE(test, list_empty(&conn->ctrlq));
 }
 
@@ -311,6 +365,7 @@ static void frpc_test_rx_misc(struct kunit *test)
 
 static struct kunit_case frpc_rx_cases[] = {
 	KUNIT_CASE(frpc_test_rx_hello_server),
+	KUNIT_CASE(frpc_test_rx_hello_shut_down),
 	KUNIT_CASE(frpc_test_rx_hello_client),
 	KUNIT_CASE(frpc_test_rx_hello_bad),
 	KUNIT_CASE(frpc_test_rx_before_hello),
