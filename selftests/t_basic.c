@@ -92,6 +92,54 @@ TEST_F(rt, roundtrip)
 	EXPECT_TRUE(mflags & MSG_EOR);
 }
 
+/* sendmmsg(): several calls in one system call (MSG_BATCH on all but the last). */
+TEST_F(rt, sendmmsg_batch)
+{
+	enum { N = 8 };
+	union {
+		char b[CMSG_SPACE(sizeof(struct fastrpc_call))];
+		struct cmsghdr align;
+	} ctrl[N];
+	struct mmsghdr mm[N];
+	struct iovec iov[N];
+	char req[N][4], resp[8];
+	unsigned int seen = 0;
+	uint32_t status;
+	uint64_t tag;
+	int i;
+
+	memset(ctrl, 0, sizeof(ctrl));
+	memset(mm, 0, sizeof(mm));
+	for (i = 0; i < N; i++) {
+		struct fastrpc_call fc = { .tag = 100 + i, .method = M_ECHO };
+		struct cmsghdr *cm = &ctrl[i].align;
+
+		snprintf(req[i], sizeof(req[i]), "m%d", i);
+		iov[i].iov_base = req[i];
+		iov[i].iov_len = 2;
+		cm->cmsg_level = SOL_FASTRPC;
+		cm->cmsg_type = FASTRPC_CMSG_CALL;
+		cm->cmsg_len = CMSG_LEN(sizeof(fc));
+		memcpy(CMSG_DATA(cm), &fc, sizeof(fc));
+		mm[i].msg_hdr.msg_iov = &iov[i];
+		mm[i].msg_hdr.msg_iovlen = 1;
+		mm[i].msg_hdr.msg_control = ctrl[i].b;
+		mm[i].msg_hdr.msg_controllen = sizeof(ctrl[i].b);
+	}
+	ASSERT_EQ(N, sendmmsg(self->cfd, mm, N, MSG_NOSIGNAL))
+		TH_LOG("sendmmsg: %s", strerror(errno));
+	for (i = 0; i < N; i++) {
+		ASSERT_EQ(2, fastrpc_recv_result(self->cfd, &tag, &status, resp,
+						 sizeof(resp), 0));
+		ASSERT_LE(100, tag);
+		ASSERT_GT(100 + N, tag);
+		EXPECT_EQ(FASTRPC_OK, status);
+		EXPECT_EQ(0, memcmp(resp, req[tag - 100], 2));
+		seen |= 1u << (tag - 100);
+	}
+	EXPECT_EQ((1u << N) - 1, seen);
+}
+
 TEST_F(rt, sync_call_helper)
 {
 	char resp[64];
@@ -160,6 +208,43 @@ TEST_F(rt, peer_address_and_conn)
 	EXPECT_NE(0, info.conn_id);
 	EXPECT_EQ(0, info.calls_in_flight);
 	EXPECT_EQ(0, info.rx_queued);
+}
+
+/*
+ * getpeername() gives back the server's address, with the bytes that do
+ * not belong to it zeroed even if connect() was handed junk there;
+ * getsockname() on a client that never bound is ENOTCONN.
+ */
+TEST_F(rt, socket_names)
+{
+	struct sockaddr_fastrpc want, got;
+	socklen_t len = sizeof(got);
+	int fd;
+
+	ASSERT_EQ(0, fastrpc_addr(&want, variant->ip, self->srv.port));
+	memset(&got, 0xa5, sizeof(got));
+	ASSERT_EQ(0, getpeername(self->cfd, (struct sockaddr *)&got, &len));
+	ASSERT_EQ(sizeof(got), len);
+	EXPECT_EQ(0, memcmp(&want, &got, sizeof(got)));
+
+	if (variant->ipfam == AF_INET) {
+		struct sockaddr_fastrpc junk = want;
+
+		memset((char *)&junk.sfr_addr + 4, 0x5a,
+		       sizeof(junk.sfr_addr) - 4);
+		junk.sfr_scope_id = 7;
+		fd = fastrpc_socket(SOCK_CLOEXEC);
+		ASSERT_LE(0, fd);
+		ASSERT_EQ(0, connect(fd, (struct sockaddr *)&junk, sizeof(junk)))
+			TH_LOG("connect: %s", strerror(errno));
+		len = sizeof(got);
+		ASSERT_EQ(0, getpeername(fd, (struct sockaddr *)&got, &len));
+		EXPECT_EQ(0, memcmp(&want, &got, sizeof(got)));
+		close(fd);
+	}
+	len = sizeof(got);
+	EXPECT_EQ(-1, getsockname(self->cfd, (struct sockaddr *)&got, &len));
+	EXPECT_EQ(ENOTCONN, errno);
 }
 
 TEST_F(rt, truncation)

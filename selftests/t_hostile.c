@@ -421,8 +421,10 @@ TEST_F(hostile, raw_call_roundtrip)
 struct fake_server {
 	int lfd;
 	uint16_t port;
-	const uint8_t *answer;
+	const uint8_t *answer;		/* to the client's HELLO */
 	size_t answer_len;
+	const uint8_t *answer2;		/* then to its CALL, if set */
+	size_t answer2_len;
 	pthread_t thr;
 };
 
@@ -438,6 +440,8 @@ static void *fake_thread(void *p)
 	set_rcvtimeo(fd, 2000);
 	if (recv(fd, buf, sizeof(buf), 0) > 0)	/* the client's HELLO */
 		send_all(fd, f->answer, f->answer_len);
+	if (f->answer2 && recv(fd, buf, sizeof(buf), 0) > 0)
+		send_all(fd, f->answer2, f->answer2_len);
 	usleep(300000);
 	close(fd);
 	return NULL;
@@ -452,6 +456,8 @@ static int fake_start(struct fake_server *f, const uint8_t *answer,
 
 	f->answer = answer;
 	f->answer_len = len;
+	f->answer2 = NULL;
+	f->answer2_len = 0;
 	f->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (f->lfd < 0 ||
 	    bind(f->lfd, (struct sockaddr *)&sin, sizeof(sin)) ||
@@ -462,9 +468,13 @@ static int fake_start(struct fake_server *f, const uint8_t *answer,
 	return pthread_create(&f->thr, NULL, fake_thread, f) ? -EAGAIN : 0;
 }
 
-/* Connect to a fake server: EPROTO, or calls that end UNAVAILABLE. */
-static void expect_client_fails(struct __test_metadata *_metadata,
-				const uint8_t *answer, size_t len)
+/*
+ * Connect to a fake server that answers HELLO with @answer and the first
+ * call with @answer2 (if not NULL): EPROTO, or calls that end UNAVAILABLE.
+ */
+static void expect_client_fails2(struct __test_metadata *_metadata,
+				 const uint8_t *answer, size_t len,
+				 const uint8_t *answer2, size_t len2)
 {
 	struct fake_server f;
 	uint32_t status = FASTRPC_OK;
@@ -474,6 +484,8 @@ static void expect_client_fails(struct __test_metadata *_metadata,
 	int fd;
 
 	ASSERT_EQ(0, fake_start(&f, answer, len));
+	f.answer2 = answer2;
+	f.answer2_len = len2;
 	fd = fastrpc_client_open("127.0.0.1", f.port, SOCK_CLOEXEC);
 	if (fd >= 0) {
 		TH_LOG("connect succeeded; the call must fail");
@@ -490,6 +502,12 @@ static void expect_client_fails(struct __test_metadata *_metadata,
 	EXPECT_GT(10000U, now_ms() - t0);
 	pthread_join(f.thr, NULL);
 	close(f.lfd);
+}
+
+static void expect_client_fails(struct __test_metadata *_metadata,
+				const uint8_t *answer, size_t len)
+{
+	expect_client_fails2(_metadata, answer, len, NULL, 0);
 }
 
 TEST(client_vs_http_server)
@@ -516,6 +534,151 @@ TEST(client_vs_error_frame)
 
 	memcpy(p, &err, sizeof(err));
 	expect_client_fails(_metadata, buf, (size_t)(p + sizeof(err) - buf));
+}
+
+/*
+ * A server that answers the call with an END whose trailers are cut short
+ * (meta_len 1 cannot hold an entry): the client's connection fails, and
+ * the call still ends, UNAVAILABLE, in the message reserved for its end.
+ */
+TEST(client_vs_bad_end_trailers)
+{
+	struct fastrpc_wire_end end = { .status = htonl(FASTRPC_OK),
+					.meta_len = htons(1) };
+	uint8_t hello[64], *h = put_hello(hello, FASTRPC_PROTO_V1,
+					  FASTRPC_HELLO_MAGIC);
+	uint8_t buf[64], *p = put_hdr(buf, FASTRPC_PROTO_V1, FASTRPC_FRAME_END,
+				      FASTRPC_FF_EOM, 1, sizeof(end) + 1);
+
+	memcpy(p, &end, sizeof(end));
+	p[sizeof(end)] = 0;
+	expect_client_fails2(_metadata, hello, (size_t)(h - hello), buf,
+			     (size_t)(p + sizeof(end) + 1 - buf));
+}
+
+/*
+ * A FastRPC server played by hand over TCP, for a client that must cope
+ * with GOAWAY: the first connection takes call 1 and sends GOAWAY while
+ * keeping it, the second takes the next call; once the test has closed
+ * its client socket, call 1 is answered on the first connection.
+ */
+struct goaway_server {
+	int lfd;
+	uint16_t port;
+	atomic_int stage;	/* 1: GOAWAY sent, 2: second call read */
+	atomic_int go;		/* the client socket is closed: answer */
+	int errors;
+	pthread_t thr;
+};
+
+static int goaway_accept(struct goaway_server *g)
+{
+	struct fastrpc_frame_hdr h;
+	uint8_t buf[256], *p;
+	int fd;
+
+	fd = accept(g->lfd, NULL, NULL);
+	if (fd < 0)
+		return -1;
+	set_rcvtimeo(fd, 10000);
+	p = put_hello(buf, FASTRPC_PROTO_V1, FASTRPC_HELLO_MAGIC);
+	if (read_frame(fd, &h, buf + 64, sizeof(buf) - 64) ||
+	    h.type != FASTRPC_FRAME_HELLO ||
+	    send_all(fd, buf, (size_t)(p - buf)) ||
+	    read_frame(fd, &h, buf, sizeof(buf)) ||
+	    h.type != FASTRPC_FRAME_CALL || ntohl(h.call_id) != 1) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void *goaway_thread(void *arg)
+{
+	struct fastrpc_wire_error ge = { .last_id = htonl(1) };
+	struct fastrpc_wire_end end = { .status = htonl(FASTRPC_OK) };
+	struct goaway_server *g = arg;
+	uint8_t buf[64], *p;
+	int c1, c2 = -1;
+
+	c1 = goaway_accept(g);
+	if (c1 < 0)
+		goto fail;
+	p = put_hdr(buf, FASTRPC_PROTO_V1, FASTRPC_FRAME_GOAWAY, 0, 0,
+		    sizeof(ge));
+	memcpy(p, &ge, sizeof(ge));
+	if (send_all(c1, buf, (size_t)(p + sizeof(ge) - buf)))
+		goto fail;
+	atomic_store(&g->stage, 1);
+	c2 = goaway_accept(g);
+	if (c2 < 0)
+		goto fail;
+	atomic_store(&g->stage, 2);
+	while (!atomic_load(&g->go))
+		usleep(10000);
+	p = put_hdr(buf, FASTRPC_PROTO_V1, FASTRPC_FRAME_END, FASTRPC_FF_EOM,
+		    1, sizeof(end));
+	memcpy(p, &end, sizeof(end));
+	if (send_all(c1, buf, (size_t)(p + sizeof(end) - buf)))
+		g->errors++;
+	usleep(300000);
+	close(c1);
+	close(c2);
+	return NULL;
+fail:
+	g->errors++;
+	atomic_store(&g->stage, 3);
+	if (c1 >= 0)
+		close(c1);
+	return NULL;
+}
+
+/*
+ * After GOAWAY the client socket moves its next call to a new connection
+ * while call 1 stays open on the old, draining one.  close() must end
+ * call 1 there too: the answer that comes afterwards is a late reply for
+ * a call that is gone, not a message for a socket that is gone.
+ */
+TEST(client_close_after_goaway)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET,
+				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t slen = sizeof(sin);
+	struct goaway_server g = { 0 };
+	long long late0 = proc_counter("late_replies");
+	uint64_t t0;
+	int fd;
+
+	ASSERT_LE(0, late0);
+	g.lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ASSERT_LE(0, g.lfd);
+	ASSERT_EQ(0, bind(g.lfd, (struct sockaddr *)&sin, sizeof(sin)));
+	ASSERT_EQ(0, getsockname(g.lfd, (struct sockaddr *)&sin, &slen));
+	ASSERT_EQ(0, listen(g.lfd, 4));
+	g.port = ntohs(sin.sin_port);
+	ASSERT_EQ(0, pthread_create(&g.thr, NULL, goaway_thread, &g));
+
+	fd = fastrpc_client_open("127.0.0.1", g.port, SOCK_CLOEXEC);
+	ASSERT_LE(0, fd) TH_LOG("connect: %s", fastrpc_strerror(fd));
+	ASSERT_EQ(1, fastrpc_send_call(fd, 1, M_ECHO, "a", 1, 0));
+	for (t0 = now_ms(); atomic_load(&g.stage) < 1 &&
+	     now_ms() - t0 < 10000;)
+		usleep(10000);
+	ASSERT_EQ(1, atomic_load(&g.stage));
+	usleep(200000);		/* the client takes the GOAWAY in */
+	ASSERT_EQ(1, fastrpc_send_call(fd, 2, M_ECHO, "b", 1, 0));
+	for (t0 = now_ms(); atomic_load(&g.stage) < 2 &&
+	     now_ms() - t0 < 10000;)
+		usleep(10000);
+	EXPECT_EQ(2, atomic_load(&g.stage))
+		TH_LOG("the second call did not come on a new connection");
+	close(fd);
+	atomic_store(&g.go, 1);
+	pthread_join(g.thr, NULL);
+	close(g.lfd);
+	EXPECT_EQ(0, g.errors);
+	EXPECT_LT(late0, proc_counter("late_replies"))
+		TH_LOG("call 1 was still open after close()");
 }
 
 TEST_HARNESS_MAIN

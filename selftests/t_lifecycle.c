@@ -241,6 +241,43 @@ TEST_F_TIMEOUT(lc, reconnect_with_backoff, 90)
 	close(sfd);
 }
 
+/*
+ * Backoff records are bounded: connects to more refused ports than the
+ * module keeps records for leave at most FRPC_MAX_PEERS of them (1024).
+ * In a namespace of its own (the test is a process of its own), so that
+ * the records go with it and no other test meets them.
+ */
+TEST_F_TIMEOUT(lc, backoff_records_bounded, 120)
+{
+	enum { MAX_PEERS = 1024, PORTS = MAX_PEERS + 100 };
+	uint16_t port = 20000;
+	long long f0;
+	int i, fd, refused = 0;
+
+	ASSERT_EQ(0, unshare(CLONE_NEWNET)) TH_LOG("unshare: %s", strerror(errno));
+	ASSERT_EQ(0, frpc_sh("ip link set lo up"));
+	f0 = proc_counter("connect_failures");
+	ASSERT_EQ(0, f0);
+	ASSERT_EQ(0, proc_counter("backoff_peers"));
+	for (i = 0; i < PORTS; i++) {
+		/* nobody listens on these: each is refused at once */
+		fd = fastrpc_client_open("127.0.0.1", (uint16_t)(port + i),
+					 SOCK_CLOEXEC);
+		if (fd >= 0) {
+			close(fd);
+			continue;
+		}
+		if (fd == -ECONNREFUSED)
+			refused++;
+	}
+	EXPECT_LT(PORTS - 50, refused);
+	EXPECT_LE(f0 + refused, proc_counter("connect_failures"));
+	EXPECT_GE(MAX_PEERS, proc_counter("backoff_peers"));
+	EXPECT_LT(MAX_PEERS / 2, proc_counter("backoff_peers"));
+	TH_LOG("%d refused, %lld backoff records", refused,
+	       proc_counter("backoff_peers"));
+}
+
 /* Two namespaces, the echo server a child process in the first. */
 FIXTURE(two) {
 	char ns_s[32];
