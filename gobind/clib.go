@@ -80,5 +80,6 @@ func cLayout() map[string]int {
 		"CMSG_STATUS_MSG":    int(C.FASTRPC_CMSG_STATUS_MSG),
 		"STATUS_MAX":         int(C.FASTRPC_STATUS_MAX),
 		"AF_DEFAULT":         int(C.FASTRPC_AF_DEFAULT),
+		"OPT_MAX_CALLS":      int(C.FASTRPC_MAX_CALLS),
 	}
 }

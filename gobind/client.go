@@ -106,7 +106,9 @@ func (c *Client) RemoteAddr() net.Addr { return c.raddr }
 // Call makes one unary call: it sends req to method and waits for the
 // result.  A deadline on ctx becomes the call's kernel-enforced deadline
 // (the server sees the time left and a cancellation when it passes);
-// cancelling ctx cancels the call on both ends.  A status other than OK
+// cancelling ctx cancels the call on both ends.  While the socket pushes
+// back (FASTRPC_MAX_CALLS calls open, SO_SNDBUF full) Call waits for room,
+// or until ctx ends.  A status other than OK
 // is returned as a *StatusError; network failures and use after Close as
 // a *net.OpError (errors.Is(err, net.ErrClosed) after Close).
 func (c *Client) Call(ctx context.Context, method uint32, req []byte, opts ...Option) (*Reply, error) {
@@ -121,12 +123,6 @@ func (c *Client) Call(ctx context.Context, method uint32, req []byte, opts ...Op
 	if err := ctx.Err(); err != nil {
 		return nil, ctxStatus(err)
 	}
-	var timeout time.Duration
-	if dl, ok := ctx.Deadline(); ok {
-		if timeout = time.Until(dl); timeout <= 0 {
-			return nil, ctxStatus(context.DeadlineExceeded)
-		}
-	}
 
 	tag := c.nextTag.Add(1)
 	ch := make(chan result, 1)
@@ -139,19 +135,10 @@ func (c *Client) Call(ctx context.Context, method uint32, req []byte, opts ...Op
 	c.calls[tag] = ch
 	c.mu.Unlock()
 
-	var cb cmsgBuilder
-	cb.b = make([]byte, 0, syscall.CmsgSpace(sizeCall)+syscall.CmsgSpace(mdLen))
-	callMsg{tag: tag, method: method, timeoutNs: uint64(timeout)}.encode(cb.add(cmsgCall, sizeCall))
-	if mdLen > 0 {
-		o.md.encode(cb.add(cmsgMetadata, mdLen))
-	}
-	if err := c.s.sendmsg(req, cb.b, 0); err != nil {
-		c.mu.Lock()
-		if c.calls != nil {
-			delete(c.calls, tag)
-		}
-		c.mu.Unlock()
-		return nil, c.opErr(err)
+	timeout, err := c.start(ctx, tag, method, req, o.md, mdLen)
+	if err != nil {
+		c.forget(tag)
+		return nil, err
 	}
 
 	select {
@@ -168,15 +155,68 @@ func (c *Client) Call(ctx context.Context, method uint32, req []byte, opts ...Op
 		case <-t.C:
 		}
 	}
-	c.cancel(tag)
+	if err := c.cancel(tag); err != nil && !errors.Is(err, syscall.ENOENT) {
+		// not cancelled, so no result will come: stop waiting for one
+		c.forget(tag)
+		return nil, c.opErr(err)
+	}
 	return c.finish(<-ch, ctx.Err())
 }
 
+// sendBackoffMax bounds the wait between tries of a call that the socket
+// pushes back (SO_SNDBUF full, FASTRPC_MAX_CALLS calls open).
+const sendBackoffMax = 20 * time.Millisecond
+
+// start sends the CALL.  While the socket pushes back it tries again after
+// a short, growing pause until ctx ends, so that a call waiting for room
+// honours its context; the deadline sent is what is left at each try.
+// Returns the timeout sent with the call (0: none).
+func (c *Client) start(ctx context.Context, tag uint64, method uint32, req []byte, md Metadata, mdLen int) (time.Duration, error) {
+	var cb cmsgBuilder
+	cb.b = make([]byte, 0, syscall.CmsgSpace(sizeCall)+syscall.CmsgSpace(mdLen))
+	for pause := time.Millisecond; ; pause = min(2*pause, sendBackoffMax) {
+		var timeout time.Duration
+		if dl, ok := ctx.Deadline(); ok {
+			if timeout = time.Until(dl); timeout <= 0 {
+				return 0, ctxStatus(context.DeadlineExceeded)
+			}
+		}
+		cb.b = cb.b[:0]
+		callMsg{tag: tag, method: method, timeoutNs: uint64(timeout)}.encode(cb.add(cmsgCall, sizeCall))
+		if mdLen > 0 {
+			md.encode(cb.add(cmsgMetadata, mdLen))
+		}
+		err := c.s.trySendmsg(req, cb.b)
+		if err == nil {
+			return timeout, nil
+		}
+		if !errors.Is(err, syscall.EAGAIN) {
+			return 0, c.opErr(err)
+		}
+		t := time.NewTimer(pause)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return 0, ctxStatus(ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
+// forget drops a call that will get no result.
+func (c *Client) forget(tag uint64) {
+	c.mu.Lock()
+	if c.calls != nil {
+		delete(c.calls, tag)
+	}
+	c.mu.Unlock()
+}
+
 // cancel sends FASTRPC_CMSG_CANCEL; ENOENT means the result is queued.
-func (c *Client) cancel(tag uint64) {
+func (c *Client) cancel(tag uint64) error {
 	var cb cmsgBuilder
 	ne.PutUint64(cb.add(cmsgCancel, 8), tag)
-	_ = c.s.sendmsg(nil, cb.b, 0)
+	return c.s.sendmsg(nil, cb.b, 0)
 }
 
 // finish turns a result into Call's return values.  ctxErr is the

@@ -312,3 +312,116 @@ func TestModuleReplyAfterCancel(t *testing.T) {
 		t.Fatal("second reply accepted")
 	}
 }
+
+// A call waiting for room on the socket (here FASTRPC_MAX_CALLS of 1, the
+// one slot taken by a call the server holds) still ends with its context.
+func TestModuleCallWaitsForRoomWithContext(t *testing.T) {
+	h, started, ended := blocking()
+	_, addr := serve(t, h)
+	c := dial(t, addr)
+	err := c.s.control(func(fd int) error {
+		return syscall.SetsockoptInt(fd, solFastRPC, optMaxCalls, 1)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, cancelFirst := context.WithCancel(context.Background())
+	defer cancelFirst()
+	go c.Call(first, 1, []byte("holds the slot"))
+	<-started
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err = c.Call(ctx, 1, []byte("waits"))
+	if !errors.Is(err, ErrDeadlineExceeded) {
+		t.Fatalf("got %v, want DEADLINE_EXCEEDED", err)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("a 300ms deadline took %v while waiting for room", d)
+	}
+	cancelFirst()
+	waitCancelled(t, ended)
+}
+
+// A handler's reply the kernel would refuse (code 42) does not leave the
+// caller waiting: Serve answers INTERNAL instead.
+func TestModuleBadHandlerReply(t *testing.T) {
+	_, addr := serve(t, func(ctx context.Context, req *Request) ([]byte, error) {
+		return nil, &StatusError{Code: 42, Message: "no such code"}
+	})
+	c := dial(t, addr)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err := c.Call(ctx, 1, nil)
+	if !errors.Is(err, ErrInternal) {
+		t.Fatalf("got %v, want INTERNAL", err)
+	}
+}
+
+// Close returns even when a call arrived that nobody took with Recv.
+func TestModuleCloseWithUntakenCall(t *testing.T) {
+	srv, addr := listen(t)
+	c := dial(t, addr)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	errc := make(chan error, 1)
+	go func() {
+		_, err := c.Call(ctx, 1, []byte("nobody takes me"))
+		errc <- err
+	}()
+	time.Sleep(500 * time.Millisecond) // the call reaches the server
+	closed := make(chan struct{})
+	go func() { srv.Close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close did not return")
+	}
+	if err := <-errc; !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("call at Close: %v, want UNAVAILABLE", err)
+	}
+}
+
+// A request the application holds is cancelled when its caller cancels,
+// even while the application takes no further request with Recv.
+func TestModuleCancelWhileNotReceiving(t *testing.T) {
+	srv, addr := listen(t)
+	c := dial(t, addr)
+	ctxA, cancelA := context.WithCancel(context.Background())
+	defer cancelA()
+	go c.Call(ctxA, 1, []byte("a"))
+	reqA, err := srv.Recv(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctxB, cancelB := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancelB()
+	errB := make(chan error, 1)
+	go func() {
+		_, err := c.Call(ctxB, 2, []byte("b"))
+		errB <- err
+	}()
+	time.Sleep(300 * time.Millisecond) // B reaches the server, nobody takes it
+	cancelA()
+	select {
+	case <-reqA.Context().Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the held request's context was not cancelled")
+	}
+	if err := reqA.Reply(OK, nil); !errors.Is(err, syscall.ECANCELED) {
+		t.Errorf("reply to the cancelled call: %v, want ECANCELED", err)
+	}
+	reqB, err := srv.Recv(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reqB.Method != 2 || string(reqB.Data) != "b" {
+		t.Errorf("second request %d %q", reqB.Method, reqB.Data)
+	}
+	if err := reqB.Reply(OK, []byte("B")); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-errB; err != nil {
+		t.Fatalf("call B: %v", err)
+	}
+}

@@ -18,12 +18,18 @@ import (
 type Server struct {
 	s     *sock
 	laddr Addr
-	reqs  chan *Request
+	ready chan struct{} // one token: queue became non-empty
+	room  chan struct{} // one token: Recv took a request
 
-	mu     sync.Mutex
-	active map[uint64]*Request // handed out, not yet answered
-	err    error
-	done   chan struct{}
+	mu         sync.Mutex
+	active     map[uint64]*Request // received, not yet answered
+	queue      []*Request          // received, not yet taken by Recv
+	queueBytes int
+	err        error
+	done       chan struct{} // closed when the receive loop ended
+
+	closeOnce sync.Once
+	closing   chan struct{} // closed by Close
 }
 
 // Request is one incoming unary call.  It must be answered exactly once
@@ -105,8 +111,9 @@ func Listen(addr string) (*Server, error) {
 	if err != nil {
 		return nil, opErr(err)
 	}
-	srv := &Server{s: s, laddr: laddr, reqs: make(chan *Request),
-		active: make(map[uint64]*Request), done: make(chan struct{})}
+	srv := &Server{s: s, laddr: laddr, ready: make(chan struct{}, 1),
+		room: make(chan struct{}, 1), active: make(map[uint64]*Request),
+		done: make(chan struct{}), closing: make(chan struct{})}
 	go srv.receive()
 	return srv, nil
 }
@@ -117,13 +124,42 @@ func (s *Server) Addr() net.Addr { return s.laddr }
 // Recv waits for the next incoming call.  After Close it returns an error
 // matching net.ErrClosed; when ctx ends first, ctx.Err().
 func (s *Server) Recv(ctx context.Context) (*Request, error) {
+	for {
+		select {
+		case <-s.done:
+			return nil, s.opErr(s.err)
+		default:
+		}
+		s.mu.Lock()
+		if len(s.queue) > 0 {
+			r := s.queue[0]
+			s.queue[0] = nil
+			s.queue = s.queue[1:]
+			s.queueBytes -= len(r.Data)
+			more := len(s.queue) > 0
+			s.mu.Unlock()
+			signal(s.room)
+			if more {
+				signal(s.ready) // for another Recv
+			}
+			return r, nil
+		}
+		s.mu.Unlock()
+		select {
+		case <-s.ready:
+		case <-s.done:
+			return nil, s.opErr(s.err)
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// signal leaves a token in a channel of capacity 1, if there is none.
+func signal(ch chan struct{}) {
 	select {
-	case r := <-s.reqs:
-		return r, nil
-	case <-s.done:
-		return nil, s.opErr(s.err)
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	case ch <- struct{}{}:
+	default:
 	}
 }
 
@@ -146,7 +182,13 @@ func (s *Server) Serve(ctx context.Context, h Handler) error {
 			if herr != nil && data == nil {
 				data = st.Data
 			}
-			_ = req.Reply(st.Code, data, WithMetadata(st.Trailers), WithStatusMessage(st.Message))
+			err := req.Reply(st.Code, data, WithMetadata(st.Trailers), WithStatusMessage(st.Message))
+			if err != nil && !req.replied.Load() {
+				// the handler's answer cannot be sent as it is (a
+				// code out of range, too much data): the caller
+				// still gets one
+				_ = req.Reply(Internal, nil, WithStatusMessage("fastrpc: bad reply from handler: "+err.Error()))
+			}
 		}()
 	}
 }
@@ -166,6 +208,7 @@ func (s *Server) Shutdown() error {
 // calls not yet answered, the contexts of received calls are cancelled,
 // and Recv returns an error matching net.ErrClosed.
 func (s *Server) Close() error {
+	s.closeOnce.Do(func() { close(s.closing) })
 	err := s.s.close()
 	<-s.done
 	if err != nil {
@@ -178,10 +221,17 @@ func (s *Server) opErr(err error) error {
 	return &net.OpError{Op: "serve", Net: "fastrpc", Addr: s.laddr, Err: err}
 }
 
-// receive is the one reader of the socket.  It hands each new call to
-// Recv through an unbuffered channel, so calls not yet wanted stay in the
-// kernel, where the admission limit applies, and it turns cancellation
-// notices into cancelled request contexts.
+// How far receive reads ahead of Recv.  It keeps reading while the
+// application is busy, so that a cancellation notice reaches a request
+// the application holds; beyond these, calls wait in the kernel, under its
+// flow control and admission limit.
+const (
+	recvAheadCalls = 64
+	recvAheadBytes = 8 << 20
+)
+
+// receive is the one reader of the socket.  It queues each new call for
+// Recv and turns cancellation notices into cancelled request contexts.
 func (s *Server) receive() {
 	buf := make([]byte, MaxMessage)
 	oob := make([]byte, recvControlSpace)
@@ -224,10 +274,33 @@ func (s *Server) receive() {
 		}
 		s.mu.Lock()
 		s.active[in.handle] = r
+		s.queue = append(s.queue, r)
+		s.queueBytes += len(r.Data)
+		full := len(s.queue) >= recvAheadCalls || s.queueBytes >= recvAheadBytes
 		s.mu.Unlock()
+		signal(s.ready)
+		if full && !s.waitRoom() {
+			// closing: the next recvmsg fails and fail() cancels
+			// what is queued with the rest
+			continue
+		}
+	}
+}
+
+// waitRoom waits until Recv has taken enough of the queue; false when the
+// server is closing instead.
+func (s *Server) waitRoom() bool {
+	for {
+		s.mu.Lock()
+		full := len(s.queue) >= recvAheadCalls || s.queueBytes >= recvAheadBytes
+		s.mu.Unlock()
+		if !full {
+			return true
+		}
 		select {
-		case s.reqs <- r:
-		case <-s.done:
+		case <-s.room:
+		case <-s.closing:
+			return false
 		}
 	}
 }
@@ -253,16 +326,11 @@ func (r *Request) Context() context.Context { return r.ctx }
 // trailers (WithMetadata) and a status message (WithStatusMessage).  A
 // call that was cancelled meanwhile gets an error matching
 // syscall.ECANCELED (the reply is dropped and the call released).
+//
+// Arguments the kernel would refuse (a code above the last status, data
+// over MaxMessage, bad trailers) are refused before anything is sent, and
+// the call stays open for a Reply that is right.
 func (r *Request) Reply(code Code, data []byte, opts ...Option) error {
-	if r.replied.Swap(true) {
-		return r.opErr(errors.New("fastrpc: call already answered"))
-	}
-	defer func() {
-		r.srv.mu.Lock()
-		delete(r.srv.active, r.handle)
-		r.srv.mu.Unlock()
-		r.cancel()
-	}()
 	if code > statusMax {
 		return r.opErr(syscall.EINVAL)
 	}
@@ -274,6 +342,15 @@ func (r *Request) Reply(code Code, data []byte, opts ...Option) error {
 	if err != nil {
 		return r.opErr(err)
 	}
+	if r.replied.Swap(true) {
+		return r.opErr(errors.New("fastrpc: call already answered"))
+	}
+	defer func() {
+		r.srv.mu.Lock()
+		delete(r.srv.active, r.handle)
+		r.srv.mu.Unlock()
+		r.cancel()
+	}()
 	msg := o.statusMsg
 	if len(msg) > MaxStatusMessage {
 		msg = msg[:MaxStatusMessage]

@@ -146,6 +146,27 @@ func (s *sock) sendmsg(p, oob []byte, flags int) error {
 	return nil
 }
 
+// trySendmsg sends one message without waiting: EAGAIN comes back to the
+// caller, which waits in its own way (Client.Call, for its context).
+func (s *sock) trySendmsg(p, oob []byte) error {
+	var serr error
+	err := s.rc.Write(func(fd uintptr) bool {
+		for {
+			_, serr = rawSendmsg(int(fd), p, oob, 0)
+			if serr != syscall.EINTR {
+				return true
+			}
+		}
+	})
+	if err != nil {
+		return s.pollErr(err)
+	}
+	if serr != nil {
+		return os.NewSyscallError("sendmsg", serr)
+	}
+	return nil
+}
+
 // recvmsg receives one message, parking the goroutine until one is queued.
 func (s *sock) recvmsg(p, oob, name []byte) (n, oobn, mflags, namelen int, err error) {
 	var serr error

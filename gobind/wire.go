@@ -29,6 +29,8 @@ const (
 	cmsgMetadata  = 7
 	cmsgStatusMsg = 8
 
+	optMaxCalls = 2 // FASTRPC_MAX_CALLS, a socket option at solFastRPC
+
 	callStream   = 1 << 0
 	inCont       = 1 << 0
 	inCancelled  = 1 << 1

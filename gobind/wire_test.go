@@ -28,7 +28,7 @@ func TestLayoutMatchesHeader(t *testing.T) {
 		"CMSG_CALL": cmsgCall, "CMSG_RESULT": cmsgResult, "CMSG_INCOMING": cmsgIncoming,
 		"CMSG_REPLY": cmsgReply, "CMSG_SEND": cmsgSend, "CMSG_CANCEL": cmsgCancel,
 		"CMSG_METADATA": cmsgMetadata, "CMSG_STATUS_MSG": cmsgStatusMsg,
-		"STATUS_MAX": statusMax, "AF_DEFAULT": afDefault,
+		"STATUS_MAX": statusMax, "AF_DEFAULT": afDefault, "OPT_MAX_CALLS": optMaxCalls,
 	}
 	got := cLayout()
 	for k, v := range want {

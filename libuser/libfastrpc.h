@@ -278,9 +278,11 @@ ssize_t fastrpc_call(int fd, uint32_t method, const void *req, size_t reqlen,
  * The _ex receive functions return metadata and status messages as
  * pointers into a caller-supplied auxiliary buffer (@aux in the info
  * structures), which receives the raw control messages: give it
- * FASTRPC_AUX_SPACE bytes to never lose any.  Without one, metadata and
- * status messages are discarded (MSG_CTRUNC in msg_flags when there were
- * some).  Nothing is allocated.
+ * FASTRPC_AUX_SPACE bytes, aligned for struct cmsghdr (as malloc() memory
+ * is), to never lose any.  Without one, or with one that is misaligned or
+ * too small for what arrived, metadata and status messages are discarded
+ * whole, never passed on cut short (MSG_CTRUNC in msg_flags when there
+ * were some).  Nothing is allocated.
  *
  * Metadata is a sequence of struct fastrpc_meta_entry records (see
  * <linux/fastrpc.h>); build one with fastrpc_meta_add() into any buffer of

@@ -382,6 +382,13 @@ static ssize_t recv_ext(int fd, int type, struct ext_seen *seen,
 			seen->smsg_len = dlen;
 		}
 	}
+	/* a cut control message would pass for a whole one: drop extras */
+	if (msg.msg_flags & MSG_CTRUNC) {
+		seen->meta = NULL;
+		seen->meta_len = 0;
+		seen->smsg = NULL;
+		seen->smsg_len = 0;
+	}
 	return found ? n : -EPROTO;
 }
 

@@ -382,6 +382,42 @@ TEST_F(st, metadata_trailers_status_message)
 	EXPECT_EQ(NULL, ri.status_msg);
 }
 
+/*
+ * An aux buffer too small for what came (a status message of 200 bytes
+ * after the trailers): the extras are dropped whole rather than handed
+ * over cut short, MSG_CTRUNC says so, and the status is intact.
+ */
+TEST_F(st, small_aux_drops_extras_whole)
+{
+	_Alignas(struct cmsghdr) char aux[112];
+	struct fastrpc_result_info ri = { .aux = aux, .aux_len = sizeof(aux) };
+	struct fastrpc_incoming_info ii = { 0 };
+	struct fastrpc_reply_opts ro = { 0 };
+	uint8_t trl[32];
+	size_t tlen = 0;
+	char smsg[200], buf[8];
+
+	ASSERT_EQ(0, fastrpc_meta_add(trl, sizeof(trl), &tlen, "k", "v", 1));
+	memset(smsg, 's', sizeof(smsg));
+	ASSERT_EQ(0, fastrpc_send_call(self->cfd, 5, M_ECHO, NULL, 0, 0));
+	ASSERT_EQ(0, fastrpc_recv_call_ex(self->sfd, &ii, buf, sizeof(buf), 0));
+	ro.trailers = trl;
+	ro.trailers_len = tlen;
+	ro.status_msg = smsg;
+	ro.status_msg_len = sizeof(smsg);
+	ASSERT_EQ(1, fastrpc_send_reply_opts(self->sfd, ii.handle,
+					     FASTRPC_NOT_FOUND, &ro, "!", 1, 0));
+	ASSERT_EQ(1, fastrpc_recv_result_ex(self->cfd, &ri, buf, sizeof(buf),
+					    0));
+	EXPECT_EQ(5, ri.tag);
+	EXPECT_EQ(FASTRPC_NOT_FOUND, ri.status);
+	EXPECT_EQ(1, ri.eor);
+	EXPECT_TRUE(ri.msg_flags & MSG_CTRUNC);
+	EXPECT_EQ(NULL, ri.trailers);
+	EXPECT_EQ(NULL, ri.status_msg);
+	EXPECT_EQ(0, ri.status_msg_len);
+}
+
 /* Metadata on a later message of a stream stays on the first only. */
 TEST_F(st, metadata_on_first_message_only)
 {
