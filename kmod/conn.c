@@ -41,6 +41,7 @@ module_param_cb(idle_ms, &frpc_ms_ops, &frpc_idle_ms, 0644);
 MODULE_PARM_DESC(idle_ms, "close a connection without calls after this long");
 
 static void frpc_conn_fail_workfn(struct work_struct *work);
+static void frpc_conn_eof_workfn(struct work_struct *work);
 static void frpc_ka_timer_fn(struct timer_list *t);
 
 struct frpc_conn *frpc_conn_alloc(struct frpc_net *fn, bool client)
@@ -64,6 +65,7 @@ struct frpc_conn *frpc_conn_alloc(struct frpc_net *fn, bool client)
 	INIT_LIST_HEAD(&conn->deadlines);
 	INIT_WORK(&conn->tx_work, frpc_conn_tx_workfn);
 	INIT_WORK(&conn->fail_work, frpc_conn_fail_workfn);
+	INIT_WORK(&conn->eof_work, frpc_conn_eof_workfn);
 	timer_setup(&conn->deadline_timer, frpc_deadline_timer_fn, 0);
 	timer_setup(&conn->ka_timer, frpc_ka_timer_fn, 0);
 	conn->state = client ? FRPC_CONN_CONNECTING : FRPC_CONN_HELLO;
@@ -151,13 +153,47 @@ static void frpc_tcp_write_space(struct sock *sk)
 		saved(sk);
 }
 
+/*
+ * The peer closed its side.  TCP reports the FIN before data_ready for
+ * the bytes that came in the same segment (a last END, GOAWAY or ERROR),
+ * so the connection fails only once the receive side has read them.
+ */
+static void frpc_conn_peer_closed(struct frpc_conn *conn)
+{
+	kref_get(&conn->ref);
+	if (!queue_work(frpc_wq, &conn->eof_work))
+		frpc_conn_put(conn);
+}
+
+static void frpc_conn_eof_workfn(struct work_struct *work)
+{
+	struct frpc_conn *conn = container_of(work, struct frpc_conn, eof_work);
+
+	mutex_lock(&conn->tx_mutex);	/* keeps conn->tcp */
+	if (conn->tcp) {
+		/*
+		 * The socket lock waits out the softirq or backlog run that
+		 * saw the FIN, and its data_ready with it.
+		 */
+		lock_sock(conn->tcp->sk);
+		release_sock(conn->tcp->sk);
+	}
+	mutex_unlock(&conn->tx_mutex);
+	/* strparser defers reading to its work while the socket is owned */
+	flush_work(&conn->strp.work);
+	frpc_conn_fail(conn, -ECONNRESET, FASTRPC_WERR_NONE);
+	frpc_conn_put(conn);
+}
+
 static void frpc_tcp_state_change(struct sock *sk)
 {
 	struct frpc_conn *conn;
 
 	read_lock_bh(&sk->sk_callback_lock);
 	conn = sk->sk_user_data;
-	if (conn && sk->sk_state != TCP_ESTABLISHED)
+	if (conn && sk->sk_state == TCP_CLOSE_WAIT)
+		frpc_conn_peer_closed(conn);
+	else if (conn && sk->sk_state != TCP_ESTABLISHED)
 		frpc_conn_fail(conn, sk->sk_err ? -sk->sk_err : -ECONNRESET,
 			       FASTRPC_WERR_NONE);
 	read_unlock_bh(&sk->sk_callback_lock);
@@ -201,7 +237,9 @@ int frpc_conn_attach(struct frpc_conn *conn, struct socket *tcp)
 
 	/* bytes or a close that arrived before the callbacks were ours */
 	strp_check_rcv(&conn->strp);
-	if (sk->sk_state != TCP_ESTABLISHED)
+	if (sk->sk_state == TCP_CLOSE_WAIT)
+		frpc_conn_peer_closed(conn);
+	else if (sk->sk_state != TCP_ESTABLISHED)
 		frpc_conn_fail(conn, -ECONNRESET, FASTRPC_WERR_NONE);
 	return 0;
 }

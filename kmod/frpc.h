@@ -220,6 +220,7 @@ struct frpc_conn {
 	struct frpc_txmsg	*cur_orphan;	/* ... after its call went */
 	struct work_struct	tx_work;
 	struct work_struct	fail_work;
+	struct work_struct	eof_work;	/* peer's FIN: read, then fail */
 
 	/* timers: call deadlines, keepalive and idleness */
 	struct list_head	deadlines;	/* calls, soonest first */

@@ -67,6 +67,9 @@ static int frpc_pull_extra(struct frpc_rx *rx, struct frpc_rxmsg *m,
 	m->extra = kmalloc(len, GFP_ATOMIC);
 	if (!m->extra)
 		return -ENOMEM;
+	/* held until read, like the frames: count it with them */
+	m->truesize += len;
+	atomic_add(len, &rx->conn->rx_mem);
 	if (frpc_pull(rx, m->extra, len) ||
 	    frpc_meta_check(m->extra, meta_len))
 		return -EPROTO;

@@ -8,10 +8,12 @@
  */
 
 /* Hand one frame's payload to frpc_rx_frame(); returns the ERROR code. */
-static u8 frpc_test_rx(struct kunit *test, struct frpc_conn *conn, u8 type,
-		       u32 id, const void *payload, u32 len)
+static u8 frpc_test_rx_flags(struct kunit *test, struct frpc_conn *conn,
+			     u8 type, u32 id, u16 flags, const void *payload,
+			     u32 len)
 {
-	struct frpc_rx rx = { .conn = conn, .id = id, .len = len };
+	struct frpc_rx rx = { .conn = conn, .id = id, .len = len,
+			      .flags = flags };
 	struct sk_buff *skb;
 	u8 werr;
 
@@ -28,6 +30,12 @@ static u8 frpc_test_rx(struct kunit *test, struct frpc_conn *conn, u8 type,
 	kfree_skb(rx.skb);
 	frpc_reap(&rx.reap);
 	return werr;
+}
+
+static u8 frpc_test_rx(struct kunit *test, struct frpc_conn *conn, u8 type,
+		       u32 id, const void *payload, u32 len)
+{
+	return frpc_test_rx_flags(test, conn, type, id, 0, payload, len);
 }
 
 static int frpc_test_rx_suite_init(struct kunit_suite *suite)
@@ -363,9 +371,45 @@ static void frpc_test_rx_misc(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, list_empty(&conn->ctrlq));
 }
 
+/*
+ * An END refused after its data was taken (the connection is over its
+ * memory cap): the call keeps its reserved final message, emptied, and
+ * what the frame was charged goes back: memory, held bytes, window.
+ */
+static void frpc_test_rx_end_refused(struct kunit *test)
+{
+	struct frpc_conn *conn = frpc_test_conn(test, true);
+	struct frpc_call *call = frpc_test_call(test, conn, 1, 0, true);
+	struct {
+		struct fastrpc_wire_end we;
+		u8 data[100];
+	} f = {};
+	s64 held = atomic64_read(&frpc_test_net.rx_held_bytes);
+	u32 avail = conn->rx_avail;
+	int mem = atomic_read(&conn->rx_mem);
+
+	atomic_add(FRPC_CONN_RX_MEM_MAX, &conn->rx_mem);
+	KUNIT_EXPECT_EQ(test, frpc_test_rx_flags(test, conn, FASTRPC_FRAME_END,
+						 1, FASTRPC_FF_EOM, &f,
+						 sizeof(f)),
+			FASTRPC_WERR_RESOURCE);
+	atomic_sub(FRPC_CONN_RX_MEM_MAX, &conn->rx_mem);
+	KUNIT_EXPECT_EQ(test, atomic_read(&conn->rx_mem), mem);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&frpc_test_net.rx_held_bytes),
+			held);
+	KUNIT_EXPECT_EQ(test, conn->rx_avail + conn->rx_owed, avail);
+	KUNIT_EXPECT_NULL(test, call->rx);
+	KUNIT_ASSERT_NOT_NULL(test, call->fin);
+	KUNIT_EXPECT_EQ(test, call->fin->len, 0U);
+	KUNIT_EXPECT_NULL(test, call->fin->extra);
+	KUNIT_EXPECT_TRUE(test, skb_queue_empty(&call->fin->frags));
+	KUNIT_EXPECT_FALSE(test, call->rx_eos);
+}
+
 static struct kunit_case frpc_rx_cases[] = {
 	KUNIT_CASE(frpc_test_rx_hello_server),
 	KUNIT_CASE(frpc_test_rx_hello_shut_down),
+	KUNIT_CASE(frpc_test_rx_end_refused),
 	KUNIT_CASE(frpc_test_rx_hello_client),
 	KUNIT_CASE(frpc_test_rx_hello_bad),
 	KUNIT_CASE(frpc_test_rx_before_hello),
