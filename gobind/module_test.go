@@ -313,6 +313,23 @@ func TestModuleReplyAfterCancel(t *testing.T) {
 	}
 }
 
+// waitQueued waits until n received calls wait for Recv.
+func waitQueued(t *testing.T, srv *Server, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		srv.mu.Lock()
+		got := len(srv.queue)
+		srv.mu.Unlock()
+		if got >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d calls wait for Recv, want %d", got, n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // A call waiting for room on the socket (here FASTRPC_MAX_CALLS of 1, the
 // one slot taken by a call the server holds) still ends with its context.
 func TestModuleCallWaitsForRoomWithContext(t *testing.T) {
@@ -369,7 +386,7 @@ func TestModuleCloseWithUntakenCall(t *testing.T) {
 		_, err := c.Call(ctx, 1, []byte("nobody takes me"))
 		errc <- err
 	}()
-	time.Sleep(500 * time.Millisecond) // the call reaches the server
+	waitQueued(t, srv, 1) // the call reached the server
 	closed := make(chan struct{})
 	go func() { srv.Close(); close(closed) }()
 	select {
@@ -401,7 +418,7 @@ func TestModuleCancelWhileNotReceiving(t *testing.T) {
 		_, err := c.Call(ctxB, 2, []byte("b"))
 		errB <- err
 	}()
-	time.Sleep(300 * time.Millisecond) // B reaches the server, nobody takes it
+	waitQueued(t, srv, 1) // B reached the server, nobody takes it
 	cancelA()
 	select {
 	case <-reqA.Context().Done():

@@ -131,6 +131,10 @@ func (s *Server) Recv(ctx context.Context) (*Request, error) {
 		default:
 		}
 		s.mu.Lock()
+		if s.err != nil {
+			s.mu.Unlock()
+			return nil, s.opErr(s.err)
+		}
 		if len(s.queue) > 0 {
 			r := s.queue[0]
 			s.queue[0] = nil
@@ -310,6 +314,8 @@ func (s *Server) fail(err error) {
 	s.err = err
 	active := s.active
 	s.active = map[uint64]*Request{}
+	s.queue = nil
+	s.queueBytes = 0
 	s.mu.Unlock()
 	for _, r := range active {
 		r.cancel()

@@ -425,6 +425,7 @@ struct fake_server {
 	size_t answer_len;
 	const uint8_t *answer2;		/* then to its CALL, if set */
 	size_t answer2_len;
+	bool fin_with_answer2;		/* FIN in answer2's segment */
 	pthread_t thr;
 };
 
@@ -440,15 +441,23 @@ static void *fake_thread(void *p)
 	set_rcvtimeo(fd, 2000);
 	if (recv(fd, buf, sizeof(buf), 0) > 0)	/* the client's HELLO */
 		send_all(fd, f->answer, f->answer_len);
-	if (f->answer2 && recv(fd, buf, sizeof(buf), 0) > 0)
-		send_all(fd, f->answer2, f->answer2_len);
+	if (f->answer2 && recv(fd, buf, sizeof(buf), 0) > 0) {
+		if (f->fin_with_answer2) {
+			/* held back by MSG_MORE, so the FIN joins it */
+			send(fd, f->answer2, f->answer2_len, MSG_MORE);
+			shutdown(fd, SHUT_WR);
+		} else {
+			send_all(fd, f->answer2, f->answer2_len);
+		}
+	}
 	usleep(300000);
 	close(fd);
 	return NULL;
 }
 
-static int fake_start(struct fake_server *f, const uint8_t *answer,
-		      size_t len)
+static int fake_start2(struct fake_server *f, const uint8_t *answer,
+		       size_t len, const uint8_t *answer2, size_t len2,
+		       bool fin_with_answer2)
 {
 	struct sockaddr_in sin = { .sin_family = AF_INET,
 				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
@@ -456,8 +465,9 @@ static int fake_start(struct fake_server *f, const uint8_t *answer,
 
 	f->answer = answer;
 	f->answer_len = len;
-	f->answer2 = NULL;
-	f->answer2_len = 0;
+	f->answer2 = answer2;
+	f->answer2_len = len2;
+	f->fin_with_answer2 = fin_with_answer2;
 	f->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (f->lfd < 0 ||
 	    bind(f->lfd, (struct sockaddr *)&sin, sizeof(sin)) ||
@@ -483,9 +493,7 @@ static void expect_client_fails2(struct __test_metadata *_metadata,
 	ssize_t n;
 	int fd;
 
-	ASSERT_EQ(0, fake_start(&f, answer, len));
-	f.answer2 = answer2;
-	f.answer2_len = len2;
+	ASSERT_EQ(0, fake_start2(&f, answer, len, answer2, len2, false));
 	fd = fastrpc_client_open("127.0.0.1", f.port, SOCK_CLOEXEC);
 	if (fd >= 0) {
 		TH_LOG("connect succeeded; the call must fail");
@@ -557,6 +565,41 @@ TEST(client_vs_bad_end_trailers)
 }
 
 /*
+ * A server that answers the call and closes at once, its FIN in the same
+ * TCP segment as the END: TCP reports the FIN before the bytes that came
+ * with it are parsed, and the answer must still count.
+ */
+TEST(client_reply_with_fin)
+{
+	struct fastrpc_wire_end end = { .status = htonl(FASTRPC_OK) };
+	uint8_t hello[64], *h = put_hello(hello, FASTRPC_PROTO_V1,
+					  FASTRPC_HELLO_MAGIC);
+	uint8_t ans[64], *p = put_hdr(ans, FASTRPC_PROTO_V1, FASTRPC_FRAME_END,
+				      FASTRPC_FF_EOM, 1, sizeof(end) + 4);
+	struct fake_server f;
+	uint32_t status = FASTRPC_UNKNOWN;
+	char buf[8];
+	ssize_t n;
+	int fd;
+
+	memcpy(p, &end, sizeof(end));
+	memcpy(p + sizeof(end), "last", 4);
+	ASSERT_EQ(0, fake_start2(&f, hello, (size_t)(h - hello), ans,
+				(size_t)(p + sizeof(end) + 4 - ans), true));
+	fd = fastrpc_client_open("127.0.0.1", f.port, SOCK_CLOEXEC);
+	ASSERT_LE(0, fd) TH_LOG("connect: %s", fastrpc_strerror(fd));
+	ASSERT_EQ(0, set_rcvtimeo(fd, 5000));
+	n = fastrpc_call(fd, M_ECHO, "x", 1, buf, sizeof(buf), &status);
+	EXPECT_EQ(4, n) TH_LOG("call: %zd, status %s", n,
+			       fastrpc_status_str(status));
+	EXPECT_EQ(FASTRPC_OK, status);
+	EXPECT_EQ(0, memcmp(buf, "last", 4));
+	close(fd);
+	pthread_join(f.thr, NULL);
+	close(f.lfd);
+}
+
+/*
  * A FastRPC server played by hand over TCP, for a client that must cope
  * with GOAWAY: the first connection takes call 1 and sends GOAWAY while
  * keeping it, the second takes the next call; once the test has closed
@@ -565,8 +608,7 @@ TEST(client_vs_bad_end_trailers)
 struct goaway_server {
 	int lfd;
 	uint16_t port;
-	atomic_int stage;	/* 1: GOAWAY sent, 2: second call read */
-	atomic_int go;		/* the client socket is closed: answer */
+	atomic_int stage;	/* 1: GOAWAY taken in, 2: second call read */
 	int errors;
 	pthread_t thr;
 };
@@ -593,6 +635,22 @@ static int goaway_accept(struct goaway_server *g)
 	return fd;
 }
 
+/* Read frames from @fd until one of @type; 0, or -1 on error or close. */
+static int goaway_wait_frame(int fd, uint8_t type)
+{
+	struct fastrpc_frame_hdr h;
+	uint8_t buf[256];
+	int i;
+
+	for (i = 0; i < 64; i++) {
+		if (read_frame(fd, &h, buf, sizeof(buf)))
+			return -1;
+		if (h.type == type)
+			return 0;
+	}
+	return -1;
+}
+
 static void *goaway_thread(void *arg)
 {
 	struct fastrpc_wire_error ge = { .last_id = htonl(1) };
@@ -604,18 +662,24 @@ static void *goaway_thread(void *arg)
 	c1 = goaway_accept(g);
 	if (c1 < 0)
 		goto fail;
+	/* GOAWAY, then a PING: its PONG shows the GOAWAY was taken in */
 	p = put_hdr(buf, FASTRPC_PROTO_V1, FASTRPC_FRAME_GOAWAY, 0, 0,
 		    sizeof(ge));
 	memcpy(p, &ge, sizeof(ge));
-	if (send_all(c1, buf, (size_t)(p + sizeof(ge) - buf)))
+	p += sizeof(ge);
+	p = put_hdr(p, FASTRPC_PROTO_V1, FASTRPC_FRAME_PING, 0, 0, 8);
+	memcpy(p, "goawaypp", 8);
+	if (send_all(c1, buf, (size_t)(p + 8 - buf)) ||
+	    goaway_wait_frame(c1, FASTRPC_FRAME_PONG))
 		goto fail;
 	atomic_store(&g->stage, 1);
 	c2 = goaway_accept(g);
 	if (c2 < 0)
 		goto fail;
 	atomic_store(&g->stage, 2);
-	while (!atomic_load(&g->go))
-		usleep(10000);
+	/* close() cancels call 1 on this connection too: then answer it */
+	if (goaway_wait_frame(c1, FASTRPC_FRAME_CANCEL))
+		g->errors++;
 	p = put_hdr(buf, FASTRPC_PROTO_V1, FASTRPC_FRAME_END, FASTRPC_FF_EOM,
 		    1, sizeof(end));
 	memcpy(p, &end, sizeof(end));
@@ -655,6 +719,7 @@ TEST(client_close_after_goaway)
 	ASSERT_EQ(0, bind(g.lfd, (struct sockaddr *)&sin, sizeof(sin)));
 	ASSERT_EQ(0, getsockname(g.lfd, (struct sockaddr *)&sin, &slen));
 	ASSERT_EQ(0, listen(g.lfd, 4));
+	ASSERT_EQ(0, set_rcvtimeo(g.lfd, 10000));	/* bounds accept() */
 	g.port = ntohs(sin.sin_port);
 	ASSERT_EQ(0, pthread_create(&g.thr, NULL, goaway_thread, &g));
 
@@ -665,7 +730,6 @@ TEST(client_close_after_goaway)
 	     now_ms() - t0 < 10000;)
 		usleep(10000);
 	ASSERT_EQ(1, atomic_load(&g.stage));
-	usleep(200000);		/* the client takes the GOAWAY in */
 	ASSERT_EQ(1, fastrpc_send_call(fd, 2, M_ECHO, "b", 1, 0));
 	for (t0 = now_ms(); atomic_load(&g.stage) < 2 &&
 	     now_ms() - t0 < 10000;)
@@ -673,7 +737,6 @@ TEST(client_close_after_goaway)
 	EXPECT_EQ(2, atomic_load(&g.stage))
 		TH_LOG("the second call did not come on a new connection");
 	close(fd);
-	atomic_store(&g.go, 1);
 	pthread_join(g.thr, NULL);
 	close(g.lfd);
 	EXPECT_EQ(0, g.errors);

@@ -251,6 +251,7 @@ TEST_F_TIMEOUT(lc, backoff_records_bounded, 120)
 {
 	enum { MAX_PEERS = 1024, PORTS = MAX_PEERS + 100 };
 	uint16_t port = 20000;
+	uint64_t t0;
 	long long f0;
 	int i, fd, refused = 0;
 
@@ -259,6 +260,7 @@ TEST_F_TIMEOUT(lc, backoff_records_bounded, 120)
 	f0 = proc_counter("connect_failures");
 	ASSERT_EQ(0, f0);
 	ASSERT_EQ(0, proc_counter("backoff_peers"));
+	t0 = now_ms();
 	for (i = 0; i < PORTS; i++) {
 		/* nobody listens on these: each is refused at once */
 		fd = fastrpc_client_open("127.0.0.1", (uint16_t)(port + i),
@@ -273,7 +275,9 @@ TEST_F_TIMEOUT(lc, backoff_records_bounded, 120)
 	EXPECT_LT(PORTS - 50, refused);
 	EXPECT_LE(f0 + refused, proc_counter("connect_failures"));
 	EXPECT_GE(MAX_PEERS, proc_counter("backoff_peers"));
-	EXPECT_LT(MAX_PEERS / 2, proc_counter("backoff_peers"));
+	/* records also go 20 s after their backoff: only a quick run keeps most */
+	if (now_ms() - t0 < 15000)
+		EXPECT_LT(MAX_PEERS / 2, proc_counter("backoff_peers"));
 	TH_LOG("%d refused, %lld backoff records", refused,
 	       proc_counter("backoff_peers"));
 }
