@@ -659,6 +659,25 @@ TEST_F(err, rcvtimeo)
 	EXPECT_LE(250, now_ms() - t0);
 }
 
+/* SO_SNDTIMEO bounds a blocking send that waits for a FASTRPC_MAX_CALLS slot. */
+TEST_F(err, sndtimeo)
+{
+	struct timeval tv = { .tv_usec = 300000 };
+	uint64_t t0, ms;
+
+	ASSERT_EQ(0, fastrpc_set_max_calls(self->cfd, 1));
+	ASSERT_EQ(0, setsockopt(self->cfd, SOL_SOCKET, SO_SNDTIMEO, &tv,
+				sizeof(tv)));
+	ASSERT_EQ(1, fastrpc_send_call(self->cfd, 1, M_ECHO, "a", 1, 0));
+	t0 = now_ms();
+	EXPECT_EQ(-EAGAIN, fastrpc_send_call(self->cfd, 2, M_ECHO, "b", 1, 0));
+	ms = now_ms() - t0;
+	TH_LOG("SO_SNDTIMEO 300 ms returned after %llu ms",
+	       (unsigned long long)ms);
+	EXPECT_LE(250, ms);
+	EXPECT_GE(10000, ms);
+}
+
 static volatile sig_atomic_t alarms;
 
 static void on_alarm(int sig)
