@@ -145,10 +145,12 @@ static struct frpc_txbuf *frpc_test_pop_ctrl(struct kunit *test,
 #include "frpc_test_call.c"
 #include "frpc_test_tx.c"
 #include "frpc_test_rx.c"
+#include "frpc_test_peer.c"
 
 kunit_test_suites(&frpc_hdr_suite, &frpc_hello_suite, &frpc_meta_suite,
 		  &frpc_status_suite, &frpc_window_suite, &frpc_credit_suite,
-		  &frpc_call_table_suite, &frpc_tx_suite, &frpc_rx_suite);
+		  &frpc_call_table_suite, &frpc_tx_suite, &frpc_rx_suite,
+		  &frpc_peer_suite);
 
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("KUnit tests for af_fastrpc");
