@@ -154,12 +154,20 @@ static void frpc_tcp_write_space(struct sock *sk)
 }
 
 /*
- * The peer closed its side.  TCP reports the FIN before data_ready for
- * the bytes that came in the same segment (a last END, GOAWAY or ERROR),
- * so the connection fails only once the receive side has read them.
+ * The peer closed its side (FIN) or reset the connection.  TCP reports it
+ * before data_ready for the bytes that came with or before it (a last
+ * END, GOAWAY or ERROR), and while a user owns the socket strparser reads
+ * only later, from its work: so the connection fails once the receive side
+ * has read them.  Meanwhile a client connection takes no new calls.
  */
-static void frpc_conn_peer_closed(struct frpc_conn *conn)
+static void frpc_conn_peer_closed(struct frpc_conn *conn, int err)
 {
+	spin_lock_bh(&conn->lock);
+	if (!conn->eof_err)
+		conn->eof_err = err;
+	if (conn->client && conn->state == FRPC_CONN_READY)
+		conn->state = FRPC_CONN_DRAINING;
+	spin_unlock_bh(&conn->lock);
 	kref_get(&conn->ref);
 	if (!queue_work(frpc_wq, &conn->eof_work))
 		frpc_conn_put(conn);
@@ -168,12 +176,13 @@ static void frpc_conn_peer_closed(struct frpc_conn *conn)
 static void frpc_conn_eof_workfn(struct work_struct *work)
 {
 	struct frpc_conn *conn = container_of(work, struct frpc_conn, eof_work);
+	int err;
 
 	mutex_lock(&conn->tx_mutex);	/* keeps conn->tcp */
 	if (conn->tcp) {
 		/*
 		 * The socket lock waits out the softirq or backlog run that
-		 * saw the FIN, and its data_ready with it.
+		 * saw the close, and its data_ready with it.
 		 */
 		lock_sock(conn->tcp->sk);
 		release_sock(conn->tcp->sk);
@@ -181,7 +190,11 @@ static void frpc_conn_eof_workfn(struct work_struct *work)
 	mutex_unlock(&conn->tx_mutex);
 	/* strparser defers reading to its work while the socket is owned */
 	flush_work(&conn->strp.work);
-	frpc_conn_fail(conn, -ECONNRESET, FASTRPC_WERR_NONE);
+	spin_lock_bh(&conn->lock);
+	err = conn->eof_err;
+	spin_unlock_bh(&conn->lock);
+	/* a connection already dead (namespace exit too) is left as it is */
+	frpc_conn_fail(conn, err, FASTRPC_WERR_NONE);
 	frpc_conn_put(conn);
 }
 
@@ -191,11 +204,9 @@ static void frpc_tcp_state_change(struct sock *sk)
 
 	read_lock_bh(&sk->sk_callback_lock);
 	conn = sk->sk_user_data;
-	if (conn && sk->sk_state == TCP_CLOSE_WAIT)
-		frpc_conn_peer_closed(conn);
-	else if (conn && sk->sk_state != TCP_ESTABLISHED)
-		frpc_conn_fail(conn, sk->sk_err ? -sk->sk_err : -ECONNRESET,
-			       FASTRPC_WERR_NONE);
+	if (conn && sk->sk_state != TCP_ESTABLISHED)
+		frpc_conn_peer_closed(conn, sk->sk_err ? -sk->sk_err :
+							 -ECONNRESET);
 	read_unlock_bh(&sk->sk_callback_lock);
 }
 
@@ -237,10 +248,9 @@ int frpc_conn_attach(struct frpc_conn *conn, struct socket *tcp)
 
 	/* bytes or a close that arrived before the callbacks were ours */
 	strp_check_rcv(&conn->strp);
-	if (sk->sk_state == TCP_CLOSE_WAIT)
-		frpc_conn_peer_closed(conn);
-	else if (sk->sk_state != TCP_ESTABLISHED)
-		frpc_conn_fail(conn, -ECONNRESET, FASTRPC_WERR_NONE);
+	if (sk->sk_state != TCP_ESTABLISHED)
+		frpc_conn_peer_closed(conn, sk->sk_err ? -sk->sk_err :
+							 -ECONNRESET);
 	return 0;
 }
 

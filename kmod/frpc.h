@@ -221,6 +221,7 @@ struct frpc_conn {
 	struct work_struct	tx_work;
 	struct work_struct	fail_work;
 	struct work_struct	eof_work;	/* peer's FIN: read, then fail */
+	int			eof_err;	/* why TCP closed, for eof_work */
 
 	/* timers: call deadlines, keepalive and idleness */
 	struct list_head	deadlines;	/* calls, soonest first */

@@ -438,7 +438,7 @@ static void *fake_thread(void *p)
 	fd = accept(f->lfd, NULL, NULL);
 	if (fd < 0)
 		return NULL;
-	set_rcvtimeo(fd, 2000);
+	set_rcvtimeo(fd, 10000);
 	if (recv(fd, buf, sizeof(buf), 0) > 0)	/* the client's HELLO */
 		send_all(fd, f->answer, f->answer_len);
 	if (f->answer2 && recv(fd, buf, sizeof(buf), 0) > 0) {
@@ -714,6 +714,11 @@ TEST(client_close_after_goaway)
 	int fd;
 
 	ASSERT_LE(0, late0);
+	/*
+	 * The old connection closes at the first keepalive tick once close()
+	 * ended its call; a slow tick (15 s) keeps it open for the answer.
+	 */
+	ASSERT_EQ(0, frpc_set_param("keepalive_ms", 60000));
 	g.lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	ASSERT_LE(0, g.lfd);
 	ASSERT_EQ(0, bind(g.lfd, (struct sockaddr *)&sin, sizeof(sin)));
@@ -742,6 +747,7 @@ TEST(client_close_after_goaway)
 	EXPECT_EQ(0, g.errors);
 	EXPECT_LT(late0, proc_counter("late_replies"))
 		TH_LOG("call 1 was still open after close()");
+	EXPECT_EQ(0, frpc_set_param("keepalive_ms", 10000));
 }
 
 TEST_HARNESS_MAIN
