@@ -54,28 +54,32 @@ static int frpc_pull(struct frpc_rx *rx, void *to, u32 len)
 	return 0;
 }
 
-/* Pull @len bytes of metadata/status text into a new buffer after @have. */
-static int frpc_pull_extra(struct frpc_rx *rx, struct frpc_rxmsg *m,
-			   u16 meta_len, u16 smsg_len)
+/*
+ * Pull a head's metadata and status text into a buffer of the message's
+ * own.  Returns the ERROR code: RESOURCE without memory, PROTOCOL for
+ * lengths over the limits or malformed metadata.
+ */
+static u8 frpc_pull_extra(struct frpc_rx *rx, struct frpc_rxmsg *m,
+			  u16 meta_len, u16 smsg_len)
 {
 	u32 len = meta_len + smsg_len;
 
 	if (!len)
-		return 0;
+		return FASTRPC_WERR_NONE;
 	if (meta_len > FASTRPC_MAX_METADATA || smsg_len > FASTRPC_MAX_STATUS_MSG)
-		return -EMSGSIZE;
+		return FASTRPC_WERR_PROTOCOL;
 	m->extra = kmalloc(len, GFP_ATOMIC);
 	if (!m->extra)
-		return -ENOMEM;
+		return FASTRPC_WERR_RESOURCE;
 	/* held until read, like the frames: count it with them */
 	m->truesize += len;
 	atomic_add(len, &rx->conn->rx_mem);
 	if (frpc_pull(rx, m->extra, len) ||
 	    frpc_meta_check(m->extra, meta_len))
-		return -EPROTO;
+		return FASTRPC_WERR_PROTOCOL;
 	m->meta_len = meta_len;
 	m->smsg_len = smsg_len;
-	return 0;
+	return FASTRPC_WERR_NONE;
 }
 
 /* Charge a data frame to the connection and call windows. */
@@ -188,16 +192,9 @@ static u8 frpc_rx_call(struct frpc_rx *rx)
 	call->tx_credit = conn->peer_call_window;
 	m->method = call->method;
 	m->timeout_ns = be64_to_cpu(wc.timeout_ns);
-	switch (frpc_pull_extra(rx, m, be16_to_cpu(wc.meta_len), 0)) {
-	case 0:
-		break;
-	case -ENOMEM:
-		werr = FASTRPC_WERR_RESOURCE;
+	werr = frpc_pull_extra(rx, m, be16_to_cpu(wc.meta_len), 0);
+	if (werr)
 		goto err_free;
-	default:
-		werr = FASTRPC_WERR_PROTOCOL;
-		goto err_free;
-	}
 	werr = frpc_rx_take(rx, call);
 	if (werr)
 		goto err_free;
@@ -267,15 +264,10 @@ static u8 frpc_rx_result(struct frpc_rx *rx, struct frpc_call *call,
 	struct frpc_rxmsg *m = call->rx;
 	u8 werr;
 
-	switch (frpc_pull_extra(rx, m, be16_to_cpu(we->meta_len),
-				be16_to_cpu(we->msg_len))) {
-	case 0:
-		break;
-	case -ENOMEM:
-		return FASTRPC_WERR_RESOURCE;
-	default:
-		return FASTRPC_WERR_PROTOCOL;
-	}
+	werr = frpc_pull_extra(rx, m, be16_to_cpu(we->meta_len),
+			       be16_to_cpu(we->msg_len));
+	if (werr)
+		return werr;
 	werr = frpc_rx_take(rx, call);
 	if (werr)
 		return werr;
