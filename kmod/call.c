@@ -17,8 +17,9 @@ static struct kmem_cache *frpc_rxmsg_cache;
 
 int frpc_call_init(void)
 {
-	frpc_call_cache = KMEM_CACHE(frpc_call, 0);
-	frpc_rxmsg_cache = KMEM_CACHE(frpc_rxmsg, 0);
+	/* charged to the memcg active at allocation (see mem.c) */
+	frpc_call_cache = KMEM_CACHE(frpc_call, SLAB_ACCOUNT);
+	frpc_rxmsg_cache = KMEM_CACHE(frpc_rxmsg, SLAB_ACCOUNT);
 	if (frpc_call_cache && frpc_rxmsg_cache)
 		return 0;
 	frpc_call_exit();
@@ -31,7 +32,12 @@ void frpc_call_exit(void)
 	kmem_cache_destroy(frpc_call_cache);
 }
 
-struct frpc_rxmsg *frpc_rxmsg_alloc(struct frpc_conn *conn, gfp_t gfp)
+/*
+ * @charge: a message the peer makes us hold counts against the
+ * connection; a client call's reserved last message is the caller's own.
+ */
+struct frpc_rxmsg *frpc_rxmsg_alloc(struct frpc_conn *conn, gfp_t gfp,
+				    bool charge)
 {
 	struct frpc_rxmsg *m;
 
@@ -42,8 +48,10 @@ struct frpc_rxmsg *frpc_rxmsg_alloc(struct frpc_conn *conn, gfp_t gfp)
 	INIT_LIST_HEAD(&m->call_node);
 	__skb_queue_head_init(&m->frags);
 	/* a peer's empty messages cost memory too: charge the message */
-	m->truesize = sizeof(*m);
-	atomic_add(m->truesize, &conn->rx_mem);
+	if (charge) {
+		m->truesize = sizeof(*m);
+		frpc_conn_charge(conn, m->truesize);
+	}
 	kref_get(&conn->ref);
 	m->conn = conn;
 	return m;
@@ -55,7 +63,7 @@ void frpc_rxmsg_free(struct frpc_rxmsg *m)
 	struct frpc_conn *conn = m->conn;
 
 	__skb_queue_purge(&m->frags);
-	atomic_sub(m->truesize, &conn->rx_mem);
+	frpc_conn_uncharge(conn, m->truesize);
 	kfree(m->extra);
 	kmem_cache_free(frpc_rxmsg_cache, m);
 	frpc_conn_put(conn);
@@ -81,7 +89,7 @@ void frpc_rxmsg_reset(struct frpc_rxmsg *m)
 {
 	frpc_rxmsg_consumed(m);
 	__skb_queue_purge(&m->frags);
-	atomic_sub(m->truesize - sizeof(*m), &m->conn->rx_mem);
+	frpc_conn_uncharge(m->conn, m->truesize - sizeof(*m));
 	m->truesize = sizeof(*m);
 	kfree(m->extra);
 	m->extra = NULL;
@@ -99,40 +107,12 @@ void frpc_rxmsg_drop(struct frpc_rxmsg *m, struct frpc_reap *r)
 	list_add_tail(&m->node, &r->msgs);
 }
 
+/* Add a payload skb (frpc_skb_cb says where) and charge what it pins. */
 void frpc_rxmsg_add_frag(struct frpc_rxmsg *m, struct sk_buff *skb)
 {
-	struct frpc_skb_cb *cb = frpc_skb_cb(skb);
-	u32 len = cb->len;
-
-	if (!len) {
-		consume_skb(skb);
-		return;
-	}
-	/*
-	 * strparser hands each frame a clone of the TCP skb, charged its
-	 * whole truesize: never less than what it pins, but up to skb/frame
-	 * times more.  A frame under a quarter of its skb keeps a copy of its
-	 * own instead, so that tiny frames cannot pin big skbs cheaply and
-	 * bulk frames (16 KiB in 64 KiB skbs) are not copied again.
-	 */
-	if (skb->truesize > 4 * SKB_TRUESIZE(len)) {
-		struct sk_buff *nskb = alloc_skb(len, GFP_ATOMIC);
-
-		if (nskb) {
-			if (skb_copy_bits(skb, cb->off, skb_put(nskb, len), len)) {
-				kfree_skb(nskb);
-			} else {
-				consume_skb(skb);
-				skb = nskb;
-				cb = frpc_skb_cb(skb);
-				cb->off = 0;
-				cb->len = len;
-			}
-		}
-	}
-	m->len += len;
+	m->len += frpc_skb_cb(skb)->len;
 	m->truesize += skb->truesize;
-	atomic_add(skb->truesize, &m->conn->rx_mem);
+	frpc_conn_charge(m->conn, skb->truesize);
 	__skb_queue_tail(&m->frags, skb);
 }
 
@@ -164,7 +144,8 @@ struct frpc_call *frpc_call_alloc(struct frpc_conn *conn, gfp_t gfp)
 	call = kmem_cache_zalloc(frpc_call_cache, gfp);
 	if (!call)
 		return NULL;
-	call->fin = frpc_rxmsg_alloc(conn, gfp);
+	/* the calls a peer opens count against it; a client's own do not */
+	call->fin = frpc_rxmsg_alloc(conn, gfp, !conn->client);
 	if (!call->fin) {
 		kmem_cache_free(frpc_call_cache, call);
 		return NULL;
@@ -179,6 +160,8 @@ struct frpc_call *frpc_call_alloc(struct frpc_conn *conn, gfp_t gfp)
 	call->rx_avail = FRPC_CALL_WINDOW;
 	kref_get(&conn->ref);
 	call->conn = conn;
+	if (!conn->client)
+		frpc_conn_charge(conn, sizeof(*call));
 	return call;
 }
 
@@ -190,24 +173,39 @@ void frpc_call_free(struct frpc_call *call)
 	WARN_ON_ONCE(call->in_conn || call->in_sock || !list_empty(&call->txq));
 	if (call->fin)
 		frpc_rxmsg_free(call->fin);
-	if (call->rx)
+	if (call->rx) {
+		frpc_call_unhold(call, call->rx);
 		frpc_rxmsg_free(call->rx);
+	}
+	if (!conn->client)
+		frpc_conn_uncharge(conn, sizeof(*call));
 	kmem_cache_free(frpc_call_cache, call);
 	frpc_conn_put(conn);
 }
 
+/*
+ * Free what was set aside under the spinlocks.  A connection failing with
+ * a huge backlog may hand over tens of thousands of messages: in process
+ * context yield every FRPC_REAP_BATCH.
+ */
 void frpc_reap(struct frpc_reap *r)
 {
+	bool may_sleep = preemptible();
 	struct frpc_rxmsg *m, *mn;
 	struct frpc_call *c, *cn;
+	unsigned int n = 0;
 
 	list_for_each_entry_safe(m, mn, &r->msgs, node) {
 		list_del(&m->node);
 		frpc_rxmsg_free(m);
+		if (may_sleep && !(++n % FRPC_REAP_BATCH))
+			cond_resched();
 	}
 	list_for_each_entry_safe(c, cn, &r->calls, tx_node) {
 		list_del_init(&c->tx_node);
 		frpc_call_free(c);
+		if (may_sleep && !(++n % FRPC_REAP_BATCH))
+			cond_resched();
 	}
 }
 
@@ -274,7 +272,7 @@ void __frpc_call_leave_sock(struct frpc_call *call)
 		hash_del(&call->sock_node);
 		call->in_sock = false;
 		if (!call->conn->client)
-			fs->npending--;
+			__frpc_server_call_gone(call);
 	}
 	list_del_init(&call->owed_node);
 	call->rx_withheld = 0;
@@ -292,10 +290,28 @@ static void frpc_call_leave_sock(struct frpc_call *call)
 	spin_unlock(&fs->lock);
 }
 
+/*
+ * Bytes of a message in progress are charged to the socket as they come
+ * (frpc_call_rx_credit); give them back when the message goes unfinished.
+ */
+void frpc_call_unhold(struct frpc_call *call, struct frpc_rxmsg *m)
+{
+	struct frpc_sock *fs = call->fs;
+	unsigned long flags;
+
+	if (!m->held || !fs)
+		return;
+	spin_lock_irqsave(&fs->lock, flags);
+	fs->rx_bytes -= m->held;
+	m->held = 0;
+	spin_unlock_irqrestore(&fs->lock, flags);
+}
+
 /* Drop a partly received message. */
 static void frpc_call_drop_rx(struct frpc_call *call, struct frpc_reap *r)
 {
 	if (call->rx) {
+		frpc_call_unhold(call, call->rx);
 		frpc_rxmsg_drop(call->rx, r);
 		call->rx = NULL;
 	}
@@ -311,12 +327,17 @@ static void frpc_call_drop_rx(struct frpc_call *call, struct frpc_reap *r)
 void frpc_call_rx_credit(struct frpc_call *call, u32 len)
 {
 	struct frpc_sock *fs = call->fs;
+	bool over;
 
 	lockdep_assert_held(&call->conn->lock);
 	if (!len)
 		return;
 	spin_lock(&fs->lock);
-	if (fs->rx_bytes >= READ_ONCE(fs->sk.sk_rcvbuf)) {
+	/* the message in progress counts against SO_RCVBUF from now on */
+	over = frpc_sock_rx_full(fs);
+	fs->rx_bytes += len;
+	call->rx->held += len;
+	if (over) {
 		call->rx_withheld += len;
 		if (list_empty(&call->owed_node))
 			list_add_tail(&call->owed_node, &fs->owed);
@@ -438,35 +459,24 @@ void frpc_call_cancel_server(struct frpc_call *call, struct frpc_reap *r)
 	list_add_tail(&call->tx_node, &r->calls);
 }
 
-/* The connection is going away: end every call on it.  conn->lock held. */
-void frpc_conn_finish_calls(struct frpc_conn *conn, struct frpc_reap *r)
-{
-	struct frpc_call *call;
-	struct hlist_node *n;
-	int bkt;
-
-	lockdep_assert_held(&conn->lock);
-	hash_for_each_safe(conn->calls, bkt, n, call, conn_node) {
-		if (conn->client)
-			frpc_call_finish(call, FASTRPC_UNAVAILABLE, r);
-		else
-			frpc_call_cancel_server(call, r);
-	}
-}
-
 void frpc_deadline_timer_fn(struct timer_list *t)
 {
 	struct frpc_conn *conn = from_timer(conn, t, deadline_timer);
 	struct frpc_call *call, *tmp;
+	unsigned int n = 0;
 	struct frpc_reap r;
 	bool queued = false;
 
 	frpc_reap_init(&r);
 	spin_lock_bh(&conn->lock);
 	list_for_each_entry_safe(call, tmp, &conn->deadlines, dl_node) {
-		if (time_before(jiffies, call->deadline)) {
+		if (time_before(jiffies, call->deadline) ||
+		    ++n > FRPC_REAP_BATCH) {
+			/* a batch a tick: thousands may expire together */
 			if (!conn->torn_down)
-				mod_timer(&conn->deadline_timer, call->deadline);
+				mod_timer(&conn->deadline_timer,
+					  n > FRPC_REAP_BATCH ? jiffies + 1 :
+								call->deadline);
 			break;
 		}
 		list_del_init(&call->dl_node);

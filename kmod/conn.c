@@ -48,9 +48,11 @@ struct frpc_conn *frpc_conn_alloc(struct frpc_net *fn, bool client)
 {
 	struct frpc_conn *conn;
 
-	conn = kzalloc(sizeof(*conn), GFP_KERNEL);
+	conn = kzalloc(sizeof(*conn), GFP_KERNEL_ACCOUNT);
 	if (!conn)
 		return NULL;
+	if (client)
+		conn->memcg = frpc_memcg_get();
 	kref_init(&conn->ref);
 	conn->fn = fn;
 	conn->client = client;
@@ -83,34 +85,13 @@ static void frpc_conn_release(struct kref *ref)
 	WARN_ON_ONCE(conn->tcp || conn->ncalls || !list_empty(&conn->ctrlq));
 	if (conn->server)
 		sock_put(&conn->server->sk);
+	frpc_memcg_put(conn->memcg);
 	kfree(conn);
 }
 
 void frpc_conn_put(struct frpc_conn *conn)
 {
 	kref_put(&conn->ref, frpc_conn_release);
-}
-
-void frpc_addr_from_sk(struct sockaddr_fastrpc *a, struct sock *sk, bool peer)
-{
-	const struct inet_sock *inet = inet_sk(sk);
-
-	memset(a, 0, sizeof(*a));
-	a->sfr_family = frpc_family;
-	a->sfr_ip_family = sk->sk_family;
-	a->sfr_port = peer ? inet->inet_dport : inet->inet_sport;
-#if IS_ENABLED(CONFIG_IPV6)
-	/* a dual-stack listener sees IPv4 callers as ::ffff:a.b.c.d */
-	if (sk->sk_family == AF_INET6 &&
-	    !ipv6_addr_v4mapped(peer ? &sk->sk_v6_daddr : &sk->sk_v6_rcv_saddr)) {
-		a->sfr_addr.v6 = peer ? sk->sk_v6_daddr : sk->sk_v6_rcv_saddr;
-		if (ipv6_addr_type(&a->sfr_addr.v6) & IPV6_ADDR_LINKLOCAL)
-			a->sfr_scope_id = sk->sk_bound_dev_if;
-		return;
-	}
-#endif
-	a->sfr_ip_family = AF_INET;
-	a->sfr_addr.v4 = peer ? inet->inet_daddr : inet->inet_rcv_saddr;
 }
 
 static bool frpc_addr_equal(const struct sockaddr_fastrpc *a,
@@ -124,49 +105,19 @@ static bool frpc_addr_equal(const struct sockaddr_fastrpc *a,
 	       a->sfr_scope_id == b->sfr_scope_id;
 }
 
-/* TCP socket callbacks; sk_callback_lock keeps sk_user_data stable. */
-
-static void frpc_tcp_data_ready(struct sock *sk)
-{
-	struct frpc_conn *conn;
-
-	read_lock_bh(&sk->sk_callback_lock);
-	conn = sk->sk_user_data;
-	if (conn)
-		strp_data_ready(&conn->strp);
-	read_unlock_bh(&sk->sk_callback_lock);
-}
-
-static void frpc_tcp_write_space(struct sock *sk)
-{
-	void (*saved)(struct sock *sk) = NULL;
-	struct frpc_conn *conn;
-
-	read_lock_bh(&sk->sk_callback_lock);
-	conn = sk->sk_user_data;
-	if (conn) {
-		saved = conn->saved_write_space;
-		frpc_conn_kick_async(conn);
-	}
-	read_unlock_bh(&sk->sk_callback_lock);
-	if (saved)
-		saved(sk);
-}
-
 /*
  * The peer closed its side (FIN) or reset the connection.  TCP reports it
  * before data_ready for the bytes that came with or before it (a last
- * END, GOAWAY or ERROR), and while a user owns the socket strparser reads
- * only later, from its work: so the connection fails once the receive side
+ * END, GOAWAY or ERROR), so the connection fails only after a work item
  * has read them.  Meanwhile a client connection takes no new calls.
  */
-static void frpc_conn_peer_closed(struct frpc_conn *conn, int err)
+void frpc_conn_peer_closed(struct frpc_conn *conn, int err)
 {
 	spin_lock_bh(&conn->lock);
 	if (!conn->eof_err)
 		conn->eof_err = err;
 	if (conn->client && conn->state == FRPC_CONN_READY)
-		conn->state = FRPC_CONN_DRAINING;
+		frpc_conn_set_state(conn, FRPC_CONN_DRAINING);
 	spin_unlock_bh(&conn->lock);
 	kref_get(&conn->ref);
 	if (!queue_work(frpc_wq, &conn->eof_work))
@@ -178,36 +129,13 @@ static void frpc_conn_eof_workfn(struct work_struct *work)
 	struct frpc_conn *conn = container_of(work, struct frpc_conn, eof_work);
 	int err;
 
-	mutex_lock(&conn->tx_mutex);	/* keeps conn->tcp */
-	if (conn->tcp) {
-		/*
-		 * The socket lock waits out the softirq or backlog run that
-		 * saw the close, and its data_ready with it.
-		 */
-		lock_sock(conn->tcp->sk);
-		release_sock(conn->tcp->sk);
-	}
-	mutex_unlock(&conn->tx_mutex);
-	/* strparser defers reading to its work while the socket is owned */
-	flush_work(&conn->strp.work);
+	frpc_tp_read_rest(conn);
 	spin_lock_bh(&conn->lock);
 	err = conn->eof_err;
 	spin_unlock_bh(&conn->lock);
 	/* a connection already dead (namespace exit too) is left as it is */
 	frpc_conn_fail(conn, err, FASTRPC_WERR_NONE);
 	frpc_conn_put(conn);
-}
-
-static void frpc_tcp_state_change(struct sock *sk)
-{
-	struct frpc_conn *conn;
-
-	read_lock_bh(&sk->sk_callback_lock);
-	conn = sk->sk_user_data;
-	if (conn && sk->sk_state != TCP_ESTABLISHED)
-		frpc_conn_peer_closed(conn, sk->sk_err ? -sk->sk_err :
-							 -ECONNRESET);
-	read_unlock_bh(&sk->sk_callback_lock);
 }
 
 static unsigned long frpc_ka_tick(void)
@@ -218,97 +146,81 @@ static unsigned long frpc_ka_tick(void)
 	return max_t(unsigned long, HZ / 10, msecs_to_jiffies(ms));
 }
 
-/* Take over a connected TCP socket and start reading frames from it. */
-int frpc_conn_attach(struct frpc_conn *conn, struct socket *tcp)
+/* Keepalive and idleness start with the connection's transport. */
+void frpc_conn_start_timers(struct frpc_conn *conn)
 {
-	struct sock *sk = tcp->sk;
-	int err;
-
-	tcp_sock_set_nodelay(sk);
-	err = strp_init(&conn->strp, sk, &frpc_strp_cb);
-	if (err)
-		return err;
-	frpc_addr_from_sk(&conn->peer, sk, true);
-	conn->tcp = tcp;
-	conn->last_rx = jiffies;
-
-	write_lock_bh(&sk->sk_callback_lock);
-	conn->saved_data_ready = sk->sk_data_ready;
-	conn->saved_write_space = sk->sk_write_space;
-	conn->saved_state_change = sk->sk_state_change;
-	sk->sk_user_data = conn;
-	sk->sk_data_ready = frpc_tcp_data_ready;
-	sk->sk_write_space = frpc_tcp_write_space;
-	sk->sk_state_change = frpc_tcp_state_change;
-	write_unlock_bh(&sk->sk_callback_lock);
-
-	atomic64_inc(&conn->fn->conns_open);
-	atomic64_inc(&conn->fn->conns_total);
 	mod_timer(&conn->ka_timer, jiffies + frpc_ka_tick());
-
-	/* bytes or a close that arrived before the callbacks were ours */
-	strp_check_rcv(&conn->strp);
-	if (sk->sk_state != TCP_ESTABLISHED)
-		frpc_conn_peer_closed(conn, sk->sk_err ? -sk->sk_err :
-							 -ECONNRESET);
-	return 0;
-}
-
-static void frpc_conn_detach(struct frpc_conn *conn)
-{
-	struct sock *sk = conn->tcp->sk;
-
-	write_lock_bh(&sk->sk_callback_lock);
-	sk->sk_user_data = NULL;
-	sk->sk_data_ready = conn->saved_data_ready;
-	sk->sk_write_space = conn->saved_write_space;
-	sk->sk_state_change = conn->saved_state_change;
-	write_unlock_bh(&sk->sk_callback_lock);
-
-	strp_stop(&conn->strp);
-	strp_done(&conn->strp);
-	atomic64_dec(&conn->fn->conns_open);
 }
 
 /*
- * Mark the connection dead and end every call on it at once; the TCP
- * socket is closed from a work item.  Any context; not under conn->lock.
- * @werr: ERROR code to send the peer first, or FASTRPC_WERR_NONE for an
- * orderly close, which still tells the peer's calls they are over.
+ * End up to FRPC_REAP_BATCH calls of a dead connection.  An orderly close
+ * (no ERROR) still tells the peer's calls they are over.  Returns true if
+ * calls are left.  conn->lock held.
  */
-void frpc_conn_fail(struct frpc_conn *conn, int err, u8 werr)
+static bool frpc_conn_end_some(struct frpc_conn *conn, struct frpc_reap *r)
 {
-	struct frpc_reap r;
+	struct frpc_call *call;
+	struct hlist_node *n;
+	unsigned int done = 0;
+	int bkt;
 
-	frpc_reap_init(&r);
-	spin_lock_bh(&conn->lock);
-	if (conn->state == FRPC_CONN_DEAD) {
-		spin_unlock_bh(&conn->lock);
-		return;
-	}
-	conn->state = FRPC_CONN_DEAD;
-	conn->err = err;
-	conn->werr = werr;
-	if (!werr && !conn->client) {
-		struct frpc_call *call;
-		struct hlist_node *n;
-		int bkt;
-
+	lockdep_assert_held(&conn->lock);
+	hash_for_each_safe(conn->calls, bkt, n, call, conn_node) {
+		if (done++ == FRPC_REAP_BATCH)
+			return true;
 		/*
 		 * A call with a message half sent gets no END: the client
 		 * would take the fragment for the reply.  Losing the
 		 * connection ends it with UNAVAILABLE all the same.
 		 */
-		hash_for_each_safe(conn->calls, bkt, n, call, conn_node)
-			if (call->state == FRPC_CALL_OPEN &&
-			    !frpc_call_mid_message(call))
-				frpc_queue_end(conn, call->id,
-					       FASTRPC_UNAVAILABLE);
+		if (!conn->werr && !conn->client &&
+		    call->state == FRPC_CALL_OPEN && !frpc_call_mid_message(call))
+			frpc_queue_end(conn, call->id, FASTRPC_UNAVAILABLE);
+		if (conn->client)
+			frpc_call_finish(call, FASTRPC_UNAVAILABLE, r);
+		else
+			frpc_call_cancel_server(call, r);
 	}
-	frpc_conn_finish_calls(conn, &r);
+	return false;
+}
+
+/* End every call of a dead connection, a batch at a time. */
+static void frpc_conn_end_calls(struct frpc_conn *conn, bool may_sleep)
+{
+	struct frpc_reap r;
+	bool more;
+
+	do {
+		frpc_reap_init(&r);
+		spin_lock_bh(&conn->lock);
+		more = frpc_conn_end_some(conn, &r);
+		spin_unlock_bh(&conn->lock);
+		frpc_reap(&r);
+		if (may_sleep)
+			cond_resched();
+	} while (more && may_sleep);
+}
+
+/*
+ * Mark the connection dead and end its calls: at once from process
+ * context; from softirq the first batch at once and the rest, with the
+ * TCP socket's close, from a work item.  Not under conn->lock.
+ * @werr: ERROR code to send the peer first, or FASTRPC_WERR_NONE for an
+ * orderly close.
+ */
+void frpc_conn_fail(struct frpc_conn *conn, int err, u8 werr)
+{
+	spin_lock_bh(&conn->lock);
+	if (conn->state == FRPC_CONN_DEAD) {
+		spin_unlock_bh(&conn->lock);
+		return;
+	}
+	frpc_conn_set_state(conn, FRPC_CONN_DEAD);
+	conn->err = err;
+	conn->werr = werr;
 	spin_unlock_bh(&conn->lock);
 
-	frpc_reap(&r);
+	frpc_conn_end_calls(conn, preemptible());
 	if (werr)
 		atomic64_inc(&conn->fn->proto_errors);
 	wake_up_all(&conn->wait);
@@ -331,8 +243,7 @@ void __frpc_conn_goaway(struct frpc_conn *conn, u32 code)
 	lockdep_assert_held(&conn->lock);
 	if (conn->state != FRPC_CONN_READY)
 		return;
-	conn->state = FRPC_CONN_DRAINING;
-	conn->goaway_id = conn->max_id;
+	frpc_conn_set_state(conn, FRPC_CONN_DRAINING);
 	frpc_queue_simple(conn, FASTRPC_FRAME_GOAWAY, 0, 0, &ge, sizeof(ge));
 	atomic64_inc(&conn->fn->goaways_sent);
 }
@@ -344,27 +255,11 @@ void frpc_conn_goaway(struct frpc_conn *conn, u32 code)
 	spin_unlock_bh(&conn->lock);
 }
 
-/* Read and drop what the peer still sends, so that close sends FIN, not RST. */
-static void frpc_conn_drain(struct socket *tcp)
-{
-	unsigned long end = jiffies + msecs_to_jiffies(FRPC_DRAIN_MS);
-	char scratch[128];
-	struct kvec iov = { scratch, sizeof(scratch) };
-	struct msghdr msg = {};
-	int ret;
-
-	tcp->sk->sk_rcvtimeo = msecs_to_jiffies(FRPC_DRAIN_MS);
-	do {
-		ret = kernel_recvmsg(tcp, &msg, &iov, 1, iov.iov_len, 0);
-	} while (ret > 0 && time_before(jiffies, end));
-}
-
 static void frpc_conn_fail_workfn(struct work_struct *work)
 {
 	struct frpc_conn *conn = container_of(work, struct frpc_conn, fail_work);
 	struct frpc_net *fn = conn->fn;
 	unsigned long until;
-	struct socket *tcp;
 	bool owned = false;
 
 	if (conn->client) {
@@ -380,11 +275,12 @@ static void frpc_conn_fail_workfn(struct work_struct *work)
 		mutex_lock(&fs->conns_lock);
 		if (!list_empty(&conn->node)) {
 			list_del_init(&conn->node);
-			fs->nconns--;
+			frpc_server_conn_gone(conn);
 			owned = true;
 		}
 		mutex_unlock(&fs->conns_lock);
 	}
+	frpc_conn_end_calls(conn, true);	/* what softirq left */
 
 	spin_lock_bh(&conn->lock);
 	conn->torn_down = true;		/* timers stop re-arming */
@@ -393,9 +289,8 @@ static void frpc_conn_fail_workfn(struct work_struct *work)
 	timer_shutdown_sync(&conn->deadline_timer);
 
 	mutex_lock(&conn->tx_mutex);
-	tcp = conn->tcp;
-	if (tcp) {
-		frpc_conn_detach(conn);
+	if (conn->tcp) {
+		frpc_tp_detach(conn);
 		if (conn->werr) {
 			struct fastrpc_wire_error we = {
 				.code = cpu_to_be32(conn->werr),
@@ -414,11 +309,7 @@ static void frpc_conn_fail_workfn(struct work_struct *work)
 		/* last frames (GOAWAY, END, ERROR) get a moment to go out */
 		until = jiffies + msecs_to_jiffies(FRPC_LAST_FLUSH_MS);
 		frpc_conn_tx_flush(conn, SIZE_MAX, &until);
-		kernel_sock_shutdown(tcp, SHUT_WR);
-		if (conn->werr)
-			frpc_conn_drain(tcp);
-		conn->tcp = NULL;
-		sock_release(tcp);
+		frpc_tp_close(conn, conn->werr);
 	}
 	frpc_conn_tx_purge(conn);
 	mutex_unlock(&conn->tx_mutex);
@@ -589,62 +480,33 @@ out:
 
 static int frpc_conn_connect(struct frpc_conn *conn)
 {
-	struct sockaddr_storage ss = {};
 	struct fastrpc_wire_hello hello;
 	struct frpc_txbuf *buf;
 	struct socket *tcp;
-	int len, err;
+	int err;
 
-	if (conn->peer.sfr_ip_family == AF_INET) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-
-		sin->sin_family = AF_INET;
-		sin->sin_port = conn->peer.sfr_port;
-		sin->sin_addr.s_addr = conn->peer.sfr_addr.v4;
-		len = sizeof(*sin);
-	} else {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = conn->peer.sfr_port;
-		sin6->sin6_addr = conn->peer.sfr_addr.v6;
-		sin6->sin6_scope_id = conn->peer.sfr_scope_id;
-		len = sizeof(*sin6);
-	}
-
-	err = sock_create_kern(conn->fn->net, conn->peer.sfr_ip_family,
-			       SOCK_STREAM, IPPROTO_TCP, &tcp);
+	err = frpc_tp_connect(conn, &tcp);
 	if (err)
 		return err;
-	tcp->sk->sk_sndtimeo = msecs_to_jiffies(FRPC_CONNECT_TIMEOUT_MS);
-	err = kernel_connect(tcp, (struct sockaddr *)&ss, len, 0);
-	if (err == -EINPROGRESS)	/* the send timeout ran out */
-		err = -ETIMEDOUT;
-	if (err)
-		goto err_release;
-	tcp->sk->sk_sndtimeo = MAX_SCHEDULE_TIMEOUT;
-
 	frpc_hello_init(&hello, FASTRPC_PROTO_MIN, FASTRPC_PROTO_MAX);
 	buf = frpc_build_ctrl(FASTRPC_PROTO_MAX, FASTRPC_FRAME_HELLO, 0, 0,
 			      &hello, sizeof(hello), GFP_KERNEL);
 	if (!buf) {
-		err = -ENOMEM;
-		goto err_release;
+		sock_release(tcp);
+		return -ENOMEM;
 	}
 	spin_lock_bh(&conn->lock);
-	conn->state = FRPC_CONN_HELLO;
+	frpc_conn_set_state(conn, FRPC_CONN_HELLO);
 	frpc_queue_ctrl(conn, buf);
 	spin_unlock_bh(&conn->lock);
 
-	err = frpc_conn_attach(conn, tcp);
-	if (err)
-		goto err_release;
+	err = frpc_tp_attach(conn, tcp);
+	if (err) {
+		sock_release(tcp);
+		return err;
+	}
 	frpc_conn_kick(conn);
 	return 0;
-
-err_release:
-	sock_release(tcp);
-	return err;
 }
 
 /*

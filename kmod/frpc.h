@@ -10,9 +10,10 @@
  *   frpc_conn.lock (spin, BH)      connection state, its calls, tx queues
  *   frpc_sock.lock (spin, BH)      socket queues and tables
  *
- * Receive runs in softirq context (strparser under the TCP data_ready
- * callback) and so do the timers, so both spinlocks are always taken with
- * BH disabled.  A call is reachable from its connection's table and from
+ * Receive runs in softirq context (the frame reader under the TCP
+ * data_ready callback) or under the TCP socket's lock in process context
+ * (transport.c), and the timers run in softirq, so both spinlocks are
+ * always taken with BH disabled.  A call is reachable from its connection's table and from
  * its socket's tables; it is linked and unlinked with both locks held.
  */
 #ifndef _FRPC_H
@@ -29,7 +30,6 @@
 #include <linux/wait.h>
 #include <linux/workqueue.h>
 #include <net/sock.h>
-#include <net/strparser.h>
 #include <linux/fastrpc.h>
 
 #include "compat.h"
@@ -38,22 +38,32 @@ enum frpc_limits {
 	/* calls in flight per socket: default and ceiling of MAX_CALLS */
 	FRPC_DEFAULT_CALLS	= 4096,
 	FRPC_MAX_CALLS_CEIL	= 65536,
-	/* calls a peer may have open on one accepted connection */
-	FRPC_CONN_MAX_CALLS	= 65536,
-	/* accepted connections per server socket */
+	/* defaults of the limits in mem.c (module parameters) */
+	FRPC_CONN_MAX_CALLS	= FRPC_MAX_CALLS_CEIL,
 	FRPC_SERVER_MAX_CONNS	= 1024,
+	FRPC_PEER_MAX_CONNS	= 8,
+	FRPC_PEER_MAX_CALLS	= FRPC_MAX_CALLS_CEIL,
 	/* windows this host announces in HELLO */
 	FRPC_CALL_WINDOW	= 256 << 10,
-	FRPC_CONN_WINDOW	= 16 << 20,
+	FRPC_CONN_WINDOW	= 4 << 20,
 	/* a window may not grow past this */
 	FRPC_WINDOW_MAX		= 0x7fffffff,
-	/* memory of received, unread frames and messages per connection: the
-	 * windows count payload bytes, this bounds what tiny frames and empty
-	 * messages cost.  Frames are
-	 * charged at most 4x their payload (frpc_rxmsg_add_frag), so a full
-	 * connection window stays well under it.
+	/* memory a connection's peer may make us hold (conn_rx_mem), and
+	 * all peers of a namespace (net_rx_mem).  Payload counts at most 4x
+	 * (frpc_rx_keep), so a full connection window stays well under it.
 	 */
-	FRPC_CONN_RX_MEM_MAX	= 128 << 20,
+	FRPC_CONN_RX_MEM	= 32 << 20,
+	FRPC_NET_RX_MEM		= 256 << 20,
+	/* past net_rx_mem, connections holding more than this fail */
+	FRPC_CONN_RX_FAIR	= 1 << 20,
+	/* frames one pass of the reader takes before it yields */
+	FRPC_RX_BUDGET		= 128,
+	/* frames at least this big may be kept as a clone of the TCP skb */
+	FRPC_RX_CLONE_MIN	= 2048,
+	/* bigger copies go into page frags, not one high-order buffer */
+	FRPC_RX_LINEAR_MAX	= 3072,
+	/* calls or messages freed in one go before teardown yields */
+	FRPC_REAP_BATCH		= 256,
 	/* queued control frame bytes before a connection is failed */
 	FRPC_CTRL_MAX		= 1 << 20,
 	/* bytes one pass of the transmit loop writes before it yields: a
@@ -117,6 +127,9 @@ struct frpc_net {
 	atomic64_t		rx_held_bytes;
 	atomic64_t		tx_queued_bytes;
 	atomic64_t		backoff_peers;	/* gauge: npeers */
+	atomic64_t		rx_mem;		/* gauge: what peers make us hold */
+	atomic64_t		mem_failures;	/* connections failed for rx_mem */
+	atomic64_t		conns_refused;	/* accepts over a connection limit */
 };
 
 /* A peer we failed to connect to recently: when to try again. */
@@ -138,6 +151,34 @@ enum frpc_conn_state {
 
 struct frpc_sock;
 struct frpc_call;
+struct mem_cgroup;
+
+/* reader.c: hands each whole frame to this; returns an ERROR code or 0 */
+typedef u8 (*frpc_frame_fn)(void *ctx, const struct fastrpc_frame_hdr *hdr,
+			    struct sk_buff *skb, u32 off, u32 len, bool owned);
+
+/* The frame reader's state; under the stream's lock. */
+struct frpc_reader {
+	u8			hdr[FASTRPC_FRAME_HDR_LEN];
+	u8			hdr_len;	/* header bytes gathered */
+	u8			version;	/* 0 until HELLO agreed one */
+	bool			dead;		/* refused a frame: reads no more */
+	u8			werr;		/* ... with this ERROR code */
+	u32			need;		/* gathered frame: bytes to come */
+	struct sk_buff		*gather;	/* a frame that spans skbs */
+	u32			budget;		/* frames left in this pass */
+	u64			frames;		/* delivered, for tests */
+	frpc_frame_fn		frame;
+	void			*ctx;
+};
+
+/* A peer address at a server socket: what it holds there.  fs->lock. */
+struct frpc_share {
+	struct hlist_node	node;		/* fs->shares */
+	struct sockaddr_fastrpc	addr;		/* port zeroed */
+	u32			nconns;
+	u32			ncalls;
+};
 
 /* A control frame, built whole and sent before any call data. */
 struct frpc_txbuf {
@@ -183,8 +224,11 @@ struct frpc_conn {
 	int			users;		/* client sockets, fn->lock */
 	struct sockaddr_fastrpc	peer;
 
+	/* transport.c: the TCP socket (under tx_mutex) and its reader */
 	struct socket		*tcp;
-	struct strparser	strp;
+	struct frpc_reader	rd;
+	unsigned long		tp_flags;
+	struct work_struct	rx_work;
 	void (*saved_data_ready)(struct sock *sk);
 	void (*saved_write_space)(struct sock *sk);
 	void (*saved_state_change)(struct sock *sk);
@@ -200,7 +244,6 @@ struct frpc_conn {
 	u32			ncalls;
 	u32			next_id;	/* client: last id used */
 	u32			max_id;		/* server: highest id seen */
-	u32			goaway_id;	/* server: last id it will serve */
 
 	/* flow control: what we may send, what the peer may send us */
 	u32			tx_credit;
@@ -234,6 +277,8 @@ struct frpc_conn {
 	u32			srtt_us;
 
 	struct frpc_sock	*server;	/* server side: owner, holds a ref */
+	struct frpc_share	*share;		/* server side: its peer's share */
+	struct mem_cgroup	*memcg;		/* client side: who pays */
 };
 
 enum frpc_call_state {
@@ -347,11 +392,36 @@ struct frpc_sock {
 	DECLARE_HASHTABLE(pending, FRPC_SOCK_HASH_BITS);	/* by handle */
 	u32			npending;
 	u64			next_handle;
+	DECLARE_HASHTABLE(shares, 4);		/* peers, under lock */
+	struct mem_cgroup	*memcg;		/* who pays for its peers */
 };
+
+/*
+ * The one way to move a connection to another state: under conn->lock,
+ * and published for the readers that look without it (READ_ONCE).
+ */
+static inline void frpc_conn_set_state(struct frpc_conn *conn,
+				       enum frpc_conn_state state)
+{
+	lockdep_assert_held(&conn->lock);
+	WRITE_ONCE(conn->state, state);
+}
 
 static inline struct frpc_sock *frpc_sk(struct sock *sk)
 {
 	return container_of(sk, struct frpc_sock, sk);
+}
+
+/*
+ * Past SO_RCVBUF credit is withheld, but only while the application has
+ * whole messages to read: messages in progress count against the buffer
+ * too, and a message bigger than it must still be able to complete.
+ * fs->lock held.
+ */
+static inline bool frpc_sock_rx_full(struct frpc_sock *fs)
+{
+	return fs->rx_bytes >= READ_ONCE(fs->sk.sk_rcvbuf) &&
+	       !list_empty(&fs->rxq);
 }
 
 /* Internal marker: the peer sent ERROR, close without answering. */
@@ -394,9 +464,9 @@ int frpc_conn_attach(struct frpc_conn *conn, struct socket *tcp);
 void frpc_conn_fail(struct frpc_conn *conn, int err, u8 werr);
 void __frpc_conn_goaway(struct frpc_conn *conn, u32 code);
 void frpc_conn_goaway(struct frpc_conn *conn, u32 code);
-void frpc_conn_touch(struct frpc_conn *conn);
+void frpc_conn_start_timers(struct frpc_conn *conn);
+void frpc_conn_peer_closed(struct frpc_conn *conn, int err);
 void frpc_conn_pong(struct frpc_conn *conn, u64 sent_ns);
-void frpc_addr_from_sk(struct sockaddr_fastrpc *a, struct sock *sk, bool peer);
 void frpc_net_close_all(struct frpc_net *fn);
 
 /* tx.c */
@@ -425,7 +495,40 @@ void frpc_credit_conn(struct frpc_conn *conn, u32 bytes);
 void frpc_credit_call(struct frpc_call *call, u32 bytes);
 
 /* rx.c */
-extern const struct strp_callbacks frpc_strp_cb;
+u8 frpc_rx_deliver(void *ctx, const struct fastrpc_frame_hdr *hdr,
+		   struct sk_buff *skb, u32 off, u32 len, bool owned);
+
+/* reader.c */
+void frpc_reader_init(struct frpc_reader *r, frpc_frame_fn fn, void *ctx);
+void frpc_reader_reset(struct frpc_reader *r);
+u32 frpc_reader_feed(struct frpc_reader *r, struct sk_buff *skb, u32 off,
+		     u32 len);
+int frpc_skb_fill(struct sk_buff *dst, u32 dst_off, const struct sk_buff *src,
+		  u32 off, u32 len);
+struct sk_buff *frpc_skb_alloc(u32 len, gfp_t gfp);
+
+/* transport.c: everything that touches a TCP socket */
+void frpc_addr_from_sk(struct sockaddr_fastrpc *a, struct sock *sk, bool peer);
+int frpc_tp_attach(struct frpc_conn *conn, struct socket *tcp);
+void frpc_tp_detach(struct frpc_conn *conn);
+void frpc_tp_close(struct frpc_conn *conn, bool drain);
+void frpc_tp_read_rest(struct frpc_conn *conn);
+int frpc_tp_send(struct frpc_conn *conn, struct kvec *iov, int niov,
+		 size_t len, long timeo);
+int frpc_tp_connect(struct frpc_conn *conn, struct socket **tcpp);
+int frpc_tp_bind(struct frpc_sock *fs, const struct sockaddr_fastrpc *a);
+int frpc_tp_listen(struct frpc_sock *fs, int backlog);
+void frpc_tp_unlisten(struct frpc_sock *fs);
+
+/* mem.c: limits and charging */
+extern unsigned int frpc_conn_rx_mem, frpc_net_rx_mem, frpc_server_max_conns,
+		    frpc_peer_max_conns, frpc_peer_max_calls, frpc_conn_max_calls;
+void frpc_conn_charge(struct frpc_conn *conn, u32 bytes);
+void frpc_conn_uncharge(struct frpc_conn *conn, u32 bytes);
+bool frpc_conn_over_mem(struct frpc_conn *conn);
+struct mem_cgroup *frpc_conn_memcg(struct frpc_conn *conn);
+struct mem_cgroup *frpc_memcg_get(void);
+void frpc_memcg_put(struct mem_cgroup *memcg);
 
 /* call.c: things to free once the spinlocks are dropped */
 struct frpc_reap {
@@ -455,9 +558,10 @@ void frpc_call_cancel_server(struct frpc_call *call, struct frpc_reap *r);
 void frpc_call_purge_rx(struct frpc_call *call, struct frpc_reap *r);
 void frpc_call_rx_done(struct frpc_call *call, bool eor);
 void frpc_call_rx_credit(struct frpc_call *call, u32 len);
-void frpc_conn_finish_calls(struct frpc_conn *conn, struct frpc_reap *r);
+void frpc_call_unhold(struct frpc_call *call, struct frpc_rxmsg *m);
 void frpc_reap(struct frpc_reap *r);
-struct frpc_rxmsg *frpc_rxmsg_alloc(struct frpc_conn *conn, gfp_t gfp);
+struct frpc_rxmsg *frpc_rxmsg_alloc(struct frpc_conn *conn, gfp_t gfp,
+				    bool charge);
 void frpc_rxmsg_free(struct frpc_rxmsg *m);
 void frpc_rxmsg_reset(struct frpc_rxmsg *m);
 void frpc_rxmsg_drop(struct frpc_rxmsg *m, struct frpc_reap *r);
@@ -467,11 +571,12 @@ int frpc_rxmsg_copy_out(struct frpc_rxmsg *m, struct msghdr *msg, u32 len);
 void frpc_deadline_timer_fn(struct timer_list *t);
 
 /* listener.c */
-int frpc_server_bind(struct frpc_sock *fs, const struct sockaddr_fastrpc *a);
-int frpc_server_listen(struct frpc_sock *fs, int backlog);
+struct frpc_conn *frpc_server_new_conn(struct frpc_sock *fs,
+				       const struct sockaddr_fastrpc *peer);
+void frpc_server_conn_gone(struct frpc_conn *conn);
 void frpc_server_shutdown(struct frpc_sock *fs);
 void frpc_server_close(struct frpc_sock *fs);
-void frpc_accept_workfn(struct work_struct *work);
 u32 frpc_server_admit(struct frpc_conn *conn, struct frpc_call *call);
+void __frpc_server_call_gone(struct frpc_call *call);
 
 #endif /* _FRPC_H */

@@ -1,150 +1,114 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Server sockets: the kernel TCP listener behind bind() and listen(),
- * accepting connections, and handing complete incoming calls to the
- * socket.  A server socket's port is a plain TCP port: `ss -ltn` shows it.
+ * Server sockets: which connections and calls a server socket takes, per
+ * socket and per peer address (the TCP listener itself is transport.c's),
+ * shutdown and close.  A server socket's port is a plain TCP port:
+ * `ss -ltn` shows it.
  */
 #include <linux/in.h>
 #include <linux/in6.h>
+#include <net/ipv6.h>
 #include <net/sock.h>
-#include <net/tcp.h>
 
 #include "frpc.h"
 
-static void frpc_listen_data_ready(struct sock *sk)
+static bool frpc_share_match(const struct frpc_share *sh,
+			     const struct sockaddr_fastrpc *a)
 {
-	struct frpc_sock *fs;
-
-	read_lock_bh(&sk->sk_callback_lock);
-	fs = sk->sk_user_data;
-	/* children in the accept queue were cloned with this callback */
-	if (fs && sk->sk_state == TCP_LISTEN)
-		queue_work(frpc_wq, &fs->accept_work);
-	read_unlock_bh(&sk->sk_callback_lock);
+	if (sh->addr.sfr_ip_family != a->sfr_ip_family)
+		return false;
+	if (a->sfr_ip_family == AF_INET)
+		return sh->addr.sfr_addr.v4 == a->sfr_addr.v4;
+	return ipv6_addr_equal(&sh->addr.sfr_addr.v6, &a->sfr_addr.v6);
 }
 
-static void frpc_accept_one(struct frpc_sock *fs, struct socket *tcp)
+static u32 frpc_share_hash(const struct sockaddr_fastrpc *a)
 {
-	struct sock *sk = tcp->sk;
+	if (a->sfr_ip_family == AF_INET)
+		return (__force u32)a->sfr_addr.v4;
+	return ipv6_addr_hash(&a->sfr_addr.v6);
+}
+
+/* A peer's share with nothing left in it goes.  fs->lock held. */
+static void frpc_share_put(struct frpc_sock *fs, struct frpc_share *sh)
+{
+	lockdep_assert_held(&fs->lock);
+	if (sh->nconns || sh->ncalls)
+		return;
+	hash_del(&sh->node);
+	kfree(sh);
+}
+
+/*
+ * A TCP connection came in from @peer: make it a FastRPC connection, or
+ * refuse it (NULL) when the socket or that peer address has as many as
+ * it may.  Every port of one address is the same peer.
+ */
+struct frpc_conn *frpc_server_new_conn(struct frpc_sock *fs,
+				       const struct sockaddr_fastrpc *peer)
+{
+	struct frpc_net *fn = frpc_net(sock_net(&fs->sk));
+	u32 key = frpc_share_hash(peer);
+	struct frpc_share *sh, *fresh;
 	struct frpc_conn *conn;
+	bool found = false;
 
-	/* The child was cloned from the listener, callbacks and all: give it
-	 * back the stock ones, so that nothing of ours outlives the module
-	 * on a socket that TCP keeps after we release it.
-	 */
-	write_lock_bh(&sk->sk_callback_lock);
-	sk->sk_user_data = NULL;
-	sk->sk_data_ready = fs->saved_ldata_ready;
-	write_unlock_bh(&sk->sk_callback_lock);
-
-	if (READ_ONCE(fs->nconns) >= FRPC_SERVER_MAX_CONNS)
-		goto err_release;
-	conn = frpc_conn_alloc(frpc_net(sock_net(&fs->sk)), false);
-	if (!conn)
-		goto err_release;
-	sock_hold(&fs->sk);
-	conn->server = fs;
+	fresh = kzalloc(sizeof(*fresh), GFP_KERNEL_ACCOUNT);
+	conn = frpc_conn_alloc(fn, false);
+	if (!fresh || !conn)
+		goto err;
 
 	mutex_lock(&fs->conns_lock);
+	spin_lock_bh(&fs->lock);
+	hash_for_each_possible(fs->shares, sh, node, key) {
+		if (frpc_share_match(sh, peer)) {
+			found = true;
+			break;
+		}
+	}
+	if (fs->nconns >= READ_ONCE(frpc_server_max_conns) ||
+	    (found && sh->nconns >= READ_ONCE(frpc_peer_max_conns))) {
+		spin_unlock_bh(&fs->lock);
+		mutex_unlock(&fs->conns_lock);
+		atomic64_inc(&fn->conns_refused);
+		goto err;
+	}
+	if (!found) {
+		sh = fresh;
+		fresh = NULL;
+		sh->addr = *peer;
+		sh->addr.sfr_port = 0;
+		hash_add(fs->shares, &sh->node, key);
+	}
+	sh->nconns++;
+	conn->share = sh;
+	spin_unlock_bh(&fs->lock);
+	sock_hold(&fs->sk);
+	conn->server = fs;
 	list_add_tail(&conn->node, &fs->conns);	/* the socket's reference */
 	fs->nconns++;
 	mutex_unlock(&fs->conns_lock);
+	kfree(fresh);
+	return conn;
 
-	if (frpc_conn_attach(conn, tcp)) {
-		sock_release(tcp);
-		frpc_conn_fail(conn, -ENOMEM, FASTRPC_WERR_NONE);
-	}
-	return;
-
-err_release:
-	sock_release(tcp);
+err:
+	kfree(fresh);
+	if (conn)
+		frpc_conn_put(conn);
+	return NULL;
 }
 
-void frpc_accept_workfn(struct work_struct *work)
+/* An accepted connection left the socket's list.  conns_lock held. */
+void frpc_server_conn_gone(struct frpc_conn *conn)
 {
-	struct frpc_sock *fs = container_of(work, struct frpc_sock, accept_work);
-	struct socket *tcp;
+	struct frpc_sock *fs = conn->server;
 
-	while (!kernel_accept(fs->ltcp, &tcp, O_NONBLOCK))
-		frpc_accept_one(fs, tcp);
-}
-
-/* bind(): open the TCP socket now so that EADDRINUSE comes from bind. */
-int frpc_server_bind(struct frpc_sock *fs, const struct sockaddr_fastrpc *a)
-{
-	struct net *net = sock_net(&fs->sk);
-	struct sockaddr_storage ss = {};
-	struct socket *tcp;
-	int len, err;
-
-	if (ntohs(a->sfr_port) && ntohs(a->sfr_port) < PROT_SOCK &&
-	    !ns_capable(net->user_ns, CAP_NET_BIND_SERVICE))
-		return -EACCES;
-
-	if (a->sfr_ip_family == AF_INET) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-
-		sin->sin_family = AF_INET;
-		sin->sin_port = a->sfr_port;
-		len = sizeof(*sin);
-	} else {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = a->sfr_port;
-		len = sizeof(*sin6);
-	}
-
-	err = sock_create_kern(net, a->sfr_ip_family, SOCK_STREAM,
-			       IPPROTO_TCP, &tcp);
-	if (err)
-		return err;
-	sock_set_reuseaddr(tcp->sk);
-	err = kernel_bind(tcp, (struct sockaddr *)&ss, len);
-	if (err) {
-		sock_release(tcp);
-		return err;
-	}
-	fs->ltcp = tcp;
-	frpc_addr_from_sk(&fs->local, tcp->sk, false);
-	return 0;
-}
-
-int frpc_server_listen(struct frpc_sock *fs, int backlog)
-{
-	struct sock *sk = fs->ltcp->sk;
-	int err;
-
-	err = kernel_listen(fs->ltcp, backlog);
-	if (err)
-		return err;
-	write_lock_bh(&sk->sk_callback_lock);
-	fs->saved_ldata_ready = sk->sk_data_ready;
-	sk->sk_user_data = fs;
-	sk->sk_data_ready = frpc_listen_data_ready;
-	write_unlock_bh(&sk->sk_callback_lock);
-	/* connections that completed before the callback was ours */
-	queue_work(frpc_wq, &fs->accept_work);
-	return 0;
-}
-
-static void frpc_server_stop_listener(struct frpc_sock *fs)
-{
-	struct socket *ltcp = fs->ltcp;
-
-	if (!ltcp)
-		return;
-	if (fs->saved_ldata_ready) {
-		struct sock *sk = ltcp->sk;
-
-		write_lock_bh(&sk->sk_callback_lock);
-		sk->sk_user_data = NULL;
-		sk->sk_data_ready = fs->saved_ldata_ready;
-		write_unlock_bh(&sk->sk_callback_lock);
-		cancel_work_sync(&fs->accept_work);
-	}
-	fs->ltcp = NULL;
-	sock_release(ltcp);
+	lockdep_assert_held(&fs->conns_lock);
+	fs->nconns--;
+	spin_lock_bh(&fs->lock);
+	conn->share->nconns--;
+	frpc_share_put(fs, conn->share);
+	spin_unlock_bh(&fs->lock);
 }
 
 /*
@@ -159,7 +123,7 @@ void frpc_server_shutdown(struct frpc_sock *fs)
 	spin_lock_bh(&fs->lock);
 	fs->shut_rd = true;
 	spin_unlock_bh(&fs->lock);
-	frpc_server_stop_listener(fs);
+	frpc_tp_unlisten(fs);
 
 	mutex_lock(&fs->conns_lock);
 	list_for_each_entry(conn, &fs->conns, node) {
@@ -178,7 +142,7 @@ void frpc_server_close(struct frpc_sock *fs)
 {
 	struct frpc_conn *conn;
 
-	frpc_server_stop_listener(fs);
+	frpc_tp_unlisten(fs);
 	mutex_lock(&fs->conns_lock);
 	list_for_each_entry(conn, &fs->conns, node) {
 		frpc_conn_goaway(conn, FASTRPC_WERR_NONE);
@@ -198,6 +162,22 @@ void frpc_server_close(struct frpc_sock *fs)
  * the status to send.  Past the socket's MAX_CALLS new calls fail at once
  * with RESOURCE_EXHAUSTED, so overload sheds load instead of queueing.
  */
+/*
+ * May this peer open one more call?  Never past peer_max_calls, and on a
+ * socket with room for 64 calls or more never past three quarters of
+ * them, so that one peer cannot take the last quarter from the others.
+ * fs->lock held.
+ */
+static bool frpc_share_full(struct frpc_sock *fs, struct frpc_share *sh)
+{
+	u32 cap = fs->max_calls;
+
+	lockdep_assert_held(&fs->lock);
+	if (cap >= 64)
+		cap -= cap / 4;
+	return sh->ncalls >= min(cap, READ_ONCE(frpc_peer_max_calls));
+}
+
 u32 frpc_server_admit(struct frpc_conn *conn, struct frpc_call *call)
 {
 	struct frpc_sock *fs = conn->server;
@@ -208,7 +188,8 @@ u32 frpc_server_admit(struct frpc_conn *conn, struct frpc_call *call)
 	if (fs->dead || fs->shut_rd || conn->state != FRPC_CONN_READY)
 		status = FASTRPC_UNAVAILABLE;
 	else if (fs->npending >= fs->max_calls ||
-		 conn->ncalls >= FRPC_CONN_MAX_CALLS)
+		 conn->ncalls >= READ_ONCE(frpc_conn_max_calls) ||
+		 frpc_share_full(fs, conn->share))
 		status = FASTRPC_RESOURCE_EXHAUSTED;
 	if (status == FASTRPC_OK) {
 		call->fs = fs;
@@ -216,6 +197,7 @@ u32 frpc_server_admit(struct frpc_conn *conn, struct frpc_call *call)
 		hash_add(fs->pending, &call->sock_node, call->key);
 		call->in_sock = true;
 		fs->npending++;
+		conn->share->ncalls++;
 	}
 	spin_unlock(&fs->lock);
 	if (status == FASTRPC_OK) {
@@ -223,4 +205,16 @@ u32 frpc_server_admit(struct frpc_conn *conn, struct frpc_call *call)
 		atomic64_inc(&conn->fn->calls_received);
 	}
 	return status;
+}
+
+/* A server call left its socket's table.  fs->lock held. */
+void __frpc_server_call_gone(struct frpc_call *call)
+{
+	struct frpc_sock *fs = call->fs;
+	struct frpc_share *sh = call->conn->share;
+
+	lockdep_assert_held(&fs->lock);
+	fs->npending--;
+	sh->ncalls--;
+	frpc_share_put(fs, sh);
 }

@@ -45,6 +45,9 @@ static const struct {
 	{ "rx_held_bytes", offsetof(struct frpc_net, rx_held_bytes) },
 	{ "tx_queued_bytes", offsetof(struct frpc_net, tx_queued_bytes) },
 	{ "backoff_peers", offsetof(struct frpc_net, backoff_peers) },
+	{ "rx_mem", offsetof(struct frpc_net, rx_mem) },
+	{ "mem_failures", offsetof(struct frpc_net, mem_failures) },
+	{ "conns_refused", offsetof(struct frpc_net, conns_refused) },
 };
 
 static int frpc_stats_show(struct seq_file *seq, void *v)

@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Receive: strparser cuts frames out of the TCP stream in softirq context,
- * and each frame is checked and acted on here under conn->lock.
+ * Receive: the reader (reader.c) cuts frames out of the stream, and each
+ * frame is checked and acted on here under conn->lock, mostly in softirq
+ * context.  A frame comes as a view of an skb (@skb, @off, @len) that is
+ * ours to keep only when the reader gathered it (@owned); a message keeps
+ * its payload by coalescing it into the message's last buffer, by copying
+ * it, or, for big frames, by cloning the TCP skb.
  *
  * Everything read from the peer is untrusted.  A frame that breaks the
  * protocol fails the connection with an ERROR frame; the calls on it end
@@ -14,43 +18,68 @@
 
 struct frpc_rx {
 	struct frpc_conn	*conn;
-	struct sk_buff		*skb;
+	struct sk_buff		*skb;		/* the frame's payload is in here */
+	u32			off;
+	u32			len;		/* payload bytes left */
+	bool			owned;		/* skb is ours to keep or free */
 	u32			id;
-	u32			len;		/* payload bytes left in skb */
 	u16			flags;
 	struct frpc_reap	reap;
 };
 
-static int frpc_parse_msg(struct strparser *strp, struct sk_buff *skb)
-{
-	struct frpc_conn *conn = container_of(strp, struct frpc_conn, strp);
-	struct strp_msg *stm = strp_msg(skb);
-	struct fastrpc_frame_hdr hdr;
-	u8 werr;
-	int err;
-
-	if (skb->len - stm->offset < FASTRPC_FRAME_HDR_LEN)
-		return 0;
-	if (skb_copy_bits(skb, stm->offset, &hdr, sizeof(hdr)))
-		return -EPROTO;
-	err = frpc_hdr_check(&hdr, READ_ONCE(conn->version), &werr);
-	if (err) {
-		WRITE_ONCE(conn->werr, werr);
-		return err;
-	}
-	return FASTRPC_FRAME_HDR_LEN + be32_to_cpu(hdr.length);
-}
-
 /* Copy a head from the front of the frame's payload. */
 static int frpc_pull(struct frpc_rx *rx, void *to, u32 len)
 {
-	struct frpc_skb_cb *cb = frpc_skb_cb(rx->skb);
-
-	if (cb->len < len || skb_copy_bits(rx->skb, cb->off, to, len))
+	if (rx->len < len || skb_copy_bits(rx->skb, rx->off, to, len))
 		return -EPROTO;
-	cb->off += len;
-	cb->len -= len;
-	rx->len = cb->len;
+	rx->off += len;
+	rx->len -= len;
+	return 0;
+}
+
+/*
+ * Keep the rest of the frame's payload in message @m.  Tiny frames go into
+ * the tail of the message's last buffer when it has room; frames that are
+ * a good part of the skb they came in are cloned; the rest are copied, so
+ * that small frames never pin big skbs.  Charged to the connection.
+ */
+static int frpc_rx_keep(struct frpc_rx *rx, struct frpc_rxmsg *m)
+{
+	struct sk_buff *tail = skb_peek_tail(&m->frags), *skb;
+	u32 len = rx->len, off;
+
+	if (!len)
+		return 0;
+	if (tail && !skb_cloned(tail) && skb_tailroom(tail) >= len &&
+	    frpc_skb_cb(tail)->off + frpc_skb_cb(tail)->len == tail->len) {
+		if (skb_copy_bits(rx->skb, rx->off, skb_put(tail, len), len))
+			return -EFAULT;
+		frpc_skb_cb(tail)->len += len;
+		m->len += len;
+		return 0;
+	}
+	off = rx->off;
+	if (rx->owned) {
+		skb = rx->skb;
+		rx->skb = NULL;
+	} else if (len >= FRPC_RX_CLONE_MIN &&
+		   rx->skb->truesize <= 4 * SKB_TRUESIZE(len)) {
+		skb = skb_clone(rx->skb, GFP_ATOMIC | __GFP_NOWARN);
+		if (!skb)
+			return -ENOMEM;
+	} else {
+		skb = frpc_skb_alloc(len, GFP_ATOMIC);
+		if (!skb)
+			return -ENOMEM;
+		if (frpc_skb_fill(skb, 0, rx->skb, rx->off, len)) {
+			kfree_skb(skb);
+			return -EFAULT;
+		}
+		off = 0;
+	}
+	frpc_skb_cb(skb)->off = off;
+	frpc_skb_cb(skb)->len = len;
+	frpc_rxmsg_add_frag(m, skb);
 	return 0;
 }
 
@@ -68,12 +97,12 @@ static u8 frpc_pull_extra(struct frpc_rx *rx, struct frpc_rxmsg *m,
 		return FASTRPC_WERR_NONE;
 	if (meta_len > FASTRPC_MAX_METADATA || smsg_len > FASTRPC_MAX_STATUS_MSG)
 		return FASTRPC_WERR_PROTOCOL;
-	m->extra = kmalloc(len, GFP_ATOMIC);
+	m->extra = kmalloc(len, GFP_ATOMIC | __GFP_ACCOUNT);
 	if (!m->extra)
 		return FASTRPC_WERR_RESOURCE;
 	/* held until read, like the frames: count it with them */
 	m->truesize += len;
-	atomic_add(len, &rx->conn->rx_mem);
+	frpc_conn_charge(rx->conn, len);
 	if (frpc_pull(rx, m->extra, len) ||
 	    frpc_meta_check(m->extra, meta_len))
 		return FASTRPC_WERR_PROTOCOL;
@@ -116,10 +145,12 @@ static u8 frpc_rx_append(struct frpc_rx *rx, struct frpc_call *call)
 		atomic64_sub(rx->len, &conn->fn->rx_held_bytes);
 		return FASTRPC_WERR_FRAME_SIZE;
 	}
-	frpc_rxmsg_add_frag(m, rx->skb);
-	rx->skb = NULL;
-	/* windows count payload; tiny frames cost far more than that */
-	if (atomic_read(&conn->rx_mem) > FRPC_CONN_RX_MEM_MAX)
+	if (frpc_rx_keep(rx, m)) {
+		atomic64_sub(rx->len, &conn->fn->rx_held_bytes);
+		return FASTRPC_WERR_RESOURCE;
+	}
+	/* windows count payload; tiny frames and calls cost more than that */
+	if (frpc_conn_over_mem(conn))
 		return FASTRPC_WERR_RESOURCE;
 	frpc_call_rx_credit(call, rx->len);
 	return FASTRPC_WERR_NONE;
@@ -152,7 +183,8 @@ static u8 frpc_rx_hello(struct frpc_rx *rx)
 			return FASTRPC_WERR_RESOURCE;
 	}
 	WRITE_ONCE(conn->version, version);
-	conn->state = FRPC_CONN_READY;
+	conn->rd.version = version;
+	frpc_conn_set_state(conn, FRPC_CONN_READY);
 	/* a server shut down while this HELLO was on its way: go away now */
 	if (!conn->client && READ_ONCE(conn->server->shut_rd))
 		__frpc_conn_goaway(conn, FASTRPC_WERR_NONE);
@@ -180,7 +212,7 @@ static u8 frpc_rx_call(struct frpc_rx *rx)
 	conn->max_id = rx->id;
 
 	call = frpc_call_alloc(conn, GFP_ATOMIC);
-	m = call ? frpc_rxmsg_alloc(conn, GFP_ATOMIC) : NULL;
+	m = call ? frpc_rxmsg_alloc(conn, GFP_ATOMIC, true) : NULL;
 	if (!m) {
 		if (call)
 			list_add(&call->tx_node, &rx->reap.calls);
@@ -240,7 +272,7 @@ static u8 frpc_rx_data(struct frpc_rx *rx)
 	if (call->rx_eos || (conn->client && (rx->flags & FASTRPC_FF_EOS)))
 		return FASTRPC_WERR_PROTOCOL;
 	if (!call->rx) {
-		call->rx = frpc_rxmsg_alloc(conn, GFP_ATOMIC);
+		call->rx = frpc_rxmsg_alloc(conn, GFP_ATOMIC, true);
 		if (!call->rx)
 			return FASTRPC_WERR_RESOURCE;
 		call->rx->flags = FASTRPC_IN_CONT;
@@ -311,6 +343,7 @@ static u8 frpc_rx_end(struct frpc_rx *rx)
 		 * with a message of its own: give the reservation back empty.
 		 */
 		if (reserved) {
+			frpc_call_unhold(call, call->rx);
 			frpc_rxmsg_reset(call->rx);
 			call->fin = call->rx;
 			call->rx = NULL;
@@ -384,7 +417,7 @@ static u8 frpc_rx_goaway(struct frpc_rx *rx)
 	if (!conn->client)
 		return FASTRPC_WERR_NONE;	/* a client promises no more calls */
 	if (conn->state == FRPC_CONN_READY)
-		conn->state = FRPC_CONN_DRAINING;
+		frpc_conn_set_state(conn, FRPC_CONN_DRAINING);
 	/* calls the server never saw may be retried: end them now */
 	hash_for_each_safe(conn->calls, bkt, n, call, conn_node)
 		if (call->id > be32_to_cpu(ge.last_id))
@@ -438,63 +471,41 @@ static u8 frpc_rx_frame(struct frpc_rx *rx, u8 type)
 	}
 }
 
-static void frpc_rcv_msg(struct strparser *strp, struct sk_buff *skb)
+/*
+ * The reader has a whole frame: act on it.  Returns the ERROR code that
+ * fails the connection, FRPC_WERR_PEER for a peer's ERROR, or 0.  Runs
+ * under the stream's lock, charging what it keeps to the memory cgroup of
+ * the connection's owner.
+ */
+u8 frpc_rx_deliver(void *ctx, const struct fastrpc_frame_hdr *hdr,
+		   struct sk_buff *skb, u32 off, u32 len, bool owned)
 {
-	struct frpc_conn *conn = container_of(strp, struct frpc_conn, strp);
-	struct strp_msg *stm = strp_msg(skb);
-	struct fastrpc_frame_hdr hdr;
-	struct frpc_skb_cb *cb;
-	struct frpc_rx rx = { .conn = conn, .skb = skb };
+	struct frpc_conn *conn = ctx;
+	struct frpc_rx rx = {
+		.conn = conn, .skb = skb, .off = off, .len = len,
+		.owned = owned, .id = be32_to_cpu(hdr->call_id),
+		.flags = be16_to_cpu(hdr->flags),
+	};
+	struct mem_cgroup *old_memcg;
 	u32 queued;
 	u8 werr;
 
 	frpc_reap_init(&rx.reap);
-	if (skb_copy_bits(skb, stm->offset, &hdr, sizeof(hdr))) {
-		kfree_skb(skb);
-		werr = FASTRPC_WERR_PROTOCOL;
-		goto fail;
-	}
-	/* strparser is done with its cb: keep where the payload is */
-	cb = frpc_skb_cb(skb);
-	cb->off = stm->offset + FASTRPC_FRAME_HDR_LEN;
-	cb->len = be32_to_cpu(hdr.length);
-	rx.id = be32_to_cpu(hdr.call_id);
-	rx.len = cb->len;
-	rx.flags = be16_to_cpu(hdr.flags);
-
+	old_memcg = set_active_memcg(frpc_conn_memcg(conn));
 	spin_lock_bh(&conn->lock);
 	queued = conn->ctrl_bytes;
 	conn->last_rx = jiffies;
-	werr = frpc_rx_frame(&rx, hdr.type);
+	werr = frpc_rx_frame(&rx, hdr->type);
 	queued = conn->ctrl_bytes != queued;
 	if (!werr && conn->ctrl_overflow)
 		werr = FASTRPC_WERR_RESOURCE;
 	spin_unlock_bh(&conn->lock);
+	set_active_memcg(old_memcg);
 
-	kfree_skb(rx.skb);	/* unless a message kept it */
+	if (rx.owned)
+		kfree_skb(rx.skb);	/* unless a message kept it */
 	frpc_reap(&rx.reap);
 	if (queued)
 		frpc_conn_kick_async(conn);
-	if (!werr)
-		return;
-fail:
-	strp_pause(strp);
-	strp_stop(strp);
-	frpc_conn_fail(conn, -EPROTO, werr == FRPC_WERR_PEER ? 0 : werr);
+	return werr;
 }
-
-static void frpc_abort_parser(struct strparser *strp, int err)
-{
-	struct frpc_conn *conn = container_of(strp, struct frpc_conn, strp);
-	u8 werr = READ_ONCE(conn->werr);
-
-	strp_stop(strp);
-	frpc_conn_fail(conn, err == -EMSGSIZE ? -EMSGSIZE : -EPROTO,
-		       werr ? werr : FASTRPC_WERR_PROTOCOL);
-}
-
-const struct strp_callbacks frpc_strp_cb = {
-	.parse_msg	= frpc_parse_msg,
-	.rcv_msg	= frpc_rcv_msg,
-	.abort_parser	= frpc_abort_parser,
-};

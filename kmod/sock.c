@@ -43,8 +43,9 @@ void frpc_sock_queue(struct frpc_sock *fs, struct frpc_rxmsg *m,
 	if (call)
 		list_add_tail(&m->call_node, &call->rxmsgs);
 	fs->rxq_len++;
+	/* bytes that came while it was in progress are charged already */
+	fs->rx_bytes += m->len - m->held;
 	m->held = m->len;
-	fs->rx_bytes += m->held;
 	spin_unlock(&fs->lock);
 	fs->sk.sk_data_ready(&fs->sk);
 }
@@ -82,15 +83,12 @@ static int frpc_bind(struct socket *sock, struct sockaddr *uaddr, int len)
 	err = frpc_check_addr(uaddr, len, &a);
 	if (err)
 		return err;
-	/* a server listens on all addresses of its namespace */
-	if (a.sfr_ip_family == AF_INET ? a.sfr_addr.v4 != htonl(INADDR_ANY) :
-	    !ipv6_addr_any(&a.sfr_addr.v6))
-		return -EADDRNOTAVAIL;
+	/* any local address, or the wildcard; TCP's bind checks which */
 
 	lock_sock(&fs->sk);
 	err = -EINVAL;
 	if (fs->role == FRPC_ROLE_NONE) {
-		err = frpc_server_bind(fs, &a);
+		err = frpc_tp_bind(fs, &a);
 		if (!err)
 			fs->role = FRPC_ROLE_BOUND;
 	}
@@ -105,7 +103,7 @@ static int frpc_listen(struct socket *sock, int backlog)
 
 	lock_sock(&fs->sk);
 	if (fs->role == FRPC_ROLE_BOUND) {
-		err = frpc_server_listen(fs, backlog);
+		err = frpc_tp_listen(fs, backlog);
 		if (!err)
 			fs->role = FRPC_ROLE_SERVER;
 	} else if (fs->role != FRPC_ROLE_SERVER) {
@@ -400,7 +398,7 @@ retry:
 	spin_lock_bh(&conn->lock);
 	spin_lock(&fs->lock);
 	if (conn->state == FRPC_CONN_READY && conn->next_id == U32_MAX)
-		conn->state = FRPC_CONN_DRAINING;	/* ids used up */
+		frpc_conn_set_state(conn, FRPC_CONN_DRAINING);	/* ids used up */
 	if (conn->state != FRPC_CONN_READY)
 		err = -EAGAIN;
 	else if (frpc_sock_find(fs, fc->tag))
@@ -646,7 +644,7 @@ static void frpc_sock_grant_owed(struct frpc_sock *fs)
 		spin_lock_bh(&fs->lock);
 		call = list_first_entry_or_null(&fs->owed, struct frpc_call,
 						owed_node);
-		if (!call || fs->rx_bytes >= READ_ONCE(fs->sk.sk_rcvbuf)) {
+		if (!call || frpc_sock_rx_full(fs)) {
 			spin_unlock_bh(&fs->lock);
 			return;
 		}
@@ -751,7 +749,7 @@ static int frpc_recvmsg(struct socket *sock, struct msghdr *msg, size_t size,
 	if (!server && m->eor)
 		fs->ncalls--;
 	grant = !list_empty(&fs->owed) &&
-		fs->rx_bytes < READ_ONCE(fs->sk.sk_rcvbuf);
+		!frpc_sock_rx_full(fs);
 	spin_unlock_bh(&fs->lock);
 	if (!server && m->eor)
 		frpc_sock_wake_out(&fs->sk);
@@ -964,6 +962,7 @@ static void frpc_client_release_conn(struct frpc_sock *fs,
 {
 	struct frpc_call *call;
 	struct hlist_node *n;
+	unsigned int taken = 0;
 	struct frpc_reap r;
 	HLIST_HEAD(calls);
 	int bkt;
@@ -971,11 +970,14 @@ static void frpc_client_release_conn(struct frpc_sock *fs,
 	frpc_reap_init(&r);
 	spin_lock_bh(&conn->lock);
 	spin_lock(&fs->lock);
+	/* a batch at a time: the caller comes back for the rest */
 	hash_for_each_safe(fs->tags, bkt, n, call, sock_node) {
 		if (call->conn != conn)
 			continue;
 		hash_del(&call->sock_node);
 		hlist_add_head(&call->sock_node, &calls);
+		if (++taken == FRPC_REAP_BATCH)
+			break;
 	}
 	spin_unlock(&fs->lock);
 	hlist_for_each_entry_safe(call, n, &calls, sock_node) {
@@ -1008,6 +1010,7 @@ static void frpc_client_release(struct frpc_sock *fs)
 			break;
 		frpc_client_release_conn(fs, conn);
 		frpc_conn_put(conn);
+		cond_resched();
 	}
 	frpc_sock_purge_rxq(fs);
 	frpc_conn_kick(fs->conn);
@@ -1022,6 +1025,7 @@ static void frpc_server_release(struct frpc_sock *fs)
 	struct frpc_call *call;
 	struct hlist_node *n;
 	struct frpc_reap r;
+	unsigned int taken;
 	int bkt;
 
 	spin_lock_bh(&fs->lock);
@@ -1030,14 +1034,20 @@ static void frpc_server_release(struct frpc_sock *fs)
 	frpc_server_close(fs);
 	frpc_sock_purge_rxq(fs);
 
-	frpc_reap_init(&r);
-	spin_lock_bh(&fs->lock);
-	hash_for_each_safe(fs->pending, bkt, n, call, sock_node) {
-		__frpc_call_leave_sock(call);
-		list_add(&call->tx_node, &r.calls);
-	}
-	spin_unlock_bh(&fs->lock);
-	frpc_reap(&r);
+	do {
+		taken = 0;
+		frpc_reap_init(&r);
+		spin_lock_bh(&fs->lock);
+		hash_for_each_safe(fs->pending, bkt, n, call, sock_node) {
+			__frpc_call_leave_sock(call);
+			list_add(&call->tx_node, &r.calls);
+			if (++taken == FRPC_REAP_BATCH)
+				break;
+		}
+		spin_unlock_bh(&fs->lock);
+		frpc_reap(&r);
+		cond_resched();
+	} while (taken == FRPC_REAP_BATCH);
 }
 
 static int frpc_release(struct socket *sock)
@@ -1081,6 +1091,11 @@ static struct proto_ops frpc_ops = {
 	.mmap		= sock_no_mmap,
 };
 
+static void frpc_sock_destruct(struct sock *sk)
+{
+	frpc_memcg_put(frpc_sk(sk)->memcg);
+}
+
 static int frpc_create(struct net *net, struct socket *sock, int protocol,
 		       int kern)
 {
@@ -1107,7 +1122,9 @@ static int frpc_create(struct net *net, struct socket *sock, int protocol,
 	fs->max_calls = FRPC_DEFAULT_CALLS;
 	mutex_init(&fs->conns_lock);
 	INIT_LIST_HEAD(&fs->conns);
-	INIT_WORK(&fs->accept_work, frpc_accept_workfn);
+	hash_init(fs->shares);
+	fs->memcg = frpc_memcg_get();
+	sk->sk_destruct = frpc_sock_destruct;
 	return 0;
 }
 

@@ -96,7 +96,7 @@ struct frpc_txmsg *frpc_txmsg_build(u8 head_type, const void *head,
 	struct frpc_txmsg *m;
 
 	m = kvmalloc(struct_size(m, buf, head_len + extra_len + len),
-		     GFP_KERNEL);
+		     GFP_KERNEL_ACCOUNT);
 	if (!m)
 		return ERR_PTR(-ENOMEM);
 	INIT_LIST_HEAD(&m->node);
@@ -330,13 +330,11 @@ bool frpc_conn_tx_flush(struct frpc_conn *conn, size_t budget,
 
 	lockdep_assert_held(&conn->tx_mutex);
 	for (;;) {
-		struct msghdr msg = {
-			.msg_flags = (until ? 0 : MSG_DONTWAIT) | MSG_NOSIGNAL,
-		};
 		struct frpc_txmsg *done, *orphan;
 		struct frpc_call *done_call;
 		struct frpc_txbuf *ctrl;
 		bool picked;
+		long timeo;
 		int ret;
 
 		if (!f->left) {
@@ -363,17 +361,16 @@ bool frpc_conn_tx_flush(struct frpc_conn *conn, size_t budget,
 				return true;
 			cond_resched();
 		}
+		timeo = 0;
 		if (until) {
 			/* a deadline for all, not each send: a peer that
 			 * reads a byte at a time cannot hold us
 			 */
-			long left = (long)(*until - jiffies);
-
-			if (left <= 0)
+			timeo = (long)(*until - jiffies);
+			if (timeo <= 0)
 				return false;
-			WRITE_ONCE(conn->tcp->sk->sk_sndtimeo, left);
 		}
-		ret = kernel_sendmsg(conn->tcp, &msg, f->iov, f->niov, f->left);
+		ret = frpc_tp_send(conn, f->iov, f->niov, f->left, timeo);
 		if (ret == -EAGAIN)
 			return false;
 		if (ret < 0) {

@@ -579,6 +579,12 @@ TEST_F_TIMEOUT(mem, memory_cap_when_peer_does_not_read, 120)
 	       "(cap %u); client tx_queued_bytes max %lld (SO_SNDBUF %d x %d "
 	       "sockets)", (unsigned long long)calls, max_held, CONN_WINDOW,
 	       max_queued, sndbuf, NSOCK);
+	TH_LOG("server: calls_received %lld rejected_calls %lld proto_errors %lld mem_failures %lld rx_mem %lld",
+	       counter_in(self->ns_s, self->ns_c, "calls_received"),
+	       counter_in(self->ns_s, self->ns_c, "rejected_calls"),
+	       counter_in(self->ns_s, self->ns_c, "proto_errors"),
+	       counter_in(self->ns_s, self->ns_c, "mem_failures"),
+	       counter_in(self->ns_s, self->ns_c, "rx_mem"));
 	EXPECT_LT(1 << 20, max_held);		/* the test did load it */
 	EXPECT_GE((long long)CONN_WINDOW + (1 << 20), max_held);
 	EXPECT_GE((long long)NSOCK * ((long long)sndbuf + (long long)sz),

@@ -9,10 +9,13 @@
  * work, so a single namespace record stands in for the pernet one.
  */
 #include "../wire.c"
+#include "../mem.c"
+#include "../reader.c"
 #include "../call.c"
 #include "../tx.c"
 #include "../rx.c"
 #include "../conn.c"
+#include "../transport.c"
 #include "../listener.c"
 #include "../sock.c"
 
@@ -146,11 +149,12 @@ static struct frpc_txbuf *frpc_test_pop_ctrl(struct kunit *test,
 #include "frpc_test_tx.c"
 #include "frpc_test_rx.c"
 #include "frpc_test_peer.c"
+#include "frpc_test_reader.c"
 
 kunit_test_suites(&frpc_hdr_suite, &frpc_hello_suite, &frpc_meta_suite,
 		  &frpc_status_suite, &frpc_window_suite, &frpc_credit_suite,
 		  &frpc_call_table_suite, &frpc_tx_suite, &frpc_rx_suite,
-		  &frpc_peer_suite);
+		  &frpc_peer_suite, &frpc_reader_suite);
 
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("KUnit tests for af_fastrpc");

@@ -636,7 +636,7 @@ static void frpc_test_rxmsg_consumed(struct kunit *test)
 	struct frpc_rxmsg *m;
 	s64 held;
 
-	m = frpc_rxmsg_alloc(conn, GFP_KERNEL);
+	m = frpc_rxmsg_alloc(conn, GFP_KERNEL, true);
 	KUNIT_ASSERT_NOT_NULL(test, m);
 	m->len = 5000;
 	m->conn_credited = 3000;

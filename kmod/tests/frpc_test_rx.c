@@ -3,7 +3,7 @@
  * Suite for the receive side of rx.c: what frpc_rx_frame() does with a
  * connection-level frame (HELLO, CREDIT, PING, SETTINGS, ERROR, GOAWAY)
  * in each connection state, and which ERROR code each fault gets.  Frames
- * are real skbs, as strparser hands them over.  Included by
+ * are real skbs, as the reader hands them over.  Included by
  * af_fastrpc_kunit.c.
  */
 
@@ -13,15 +13,13 @@ static u8 frpc_test_rx_flags(struct kunit *test, struct frpc_conn *conn,
 			     u32 len)
 {
 	struct frpc_rx rx = { .conn = conn, .id = id, .len = len,
-			      .flags = flags };
+			      .flags = flags, .owned = true };
 	struct sk_buff *skb;
 	u8 werr;
 
 	skb = alloc_skb(len + 1, GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, skb);
 	skb_put_data(skb, payload, len);
-	frpc_skb_cb(skb)->off = 0;
-	frpc_skb_cb(skb)->len = len;
 	rx.skb = skb;
 	frpc_reap_init(&rx.reap);
 	spin_lock_bh(&conn->lock);
@@ -73,6 +71,11 @@ static struct frpc_sock *frpc_test_server(struct kunit *test,
 
 	KUNIT_ASSERT_NOT_NULL(test, fs);
 	spin_lock_init(&fs->lock);
+	hash_init(fs->shares);
+	/* a share that never empties, so nothing frees it */
+	conn->share = kunit_kzalloc(test, sizeof(*conn->share), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, conn->share);
+	conn->share->nconns = 1;
 	err = kunit_add_action_or_reset(test, frpc_test_unset_server, conn);
 	KUNIT_ASSERT_EQ(test, err, 0);
 	conn->server = fs;
@@ -388,12 +391,12 @@ static void frpc_test_rx_end_refused(struct kunit *test)
 	u32 avail = conn->rx_avail;
 	int mem = atomic_read(&conn->rx_mem);
 
-	atomic_add(FRPC_CONN_RX_MEM_MAX, &conn->rx_mem);
+	frpc_conn_charge(conn, frpc_conn_rx_mem);
 	KUNIT_EXPECT_EQ(test, frpc_test_rx_flags(test, conn, FASTRPC_FRAME_END,
 						 1, FASTRPC_FF_EOM, &f,
 						 sizeof(f)),
 			FASTRPC_WERR_RESOURCE);
-	atomic_sub(FRPC_CONN_RX_MEM_MAX, &conn->rx_mem);
+	frpc_conn_uncharge(conn, frpc_conn_rx_mem);
 	KUNIT_EXPECT_EQ(test, atomic_read(&conn->rx_mem), mem);
 	KUNIT_EXPECT_EQ(test, atomic64_read(&frpc_test_net.rx_held_bytes),
 			held);

@@ -1,0 +1,382 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Suite for the frame reader (reader.c): a stream of frames fed in skb
+ * pieces cut every way a TCP receive queue can cut them must come out as
+ * the same frames, byte for byte; oversize and garbage headers stop it
+ * with the right ERROR code; a pass's budget stops it mid-stream and the
+ * next pass goes on where it stopped.  Included by af_fastrpc_kunit.c.
+ */
+
+#define FRPC_TEST_FRAMES	40
+
+struct frpc_test_seen {
+	u32	n;
+	u32	type[FRPC_TEST_FRAMES];
+	u32	id[FRPC_TEST_FRAMES];
+	u32	len[FRPC_TEST_FRAMES];
+	u32	owned;
+	u32	sum[FRPC_TEST_FRAMES];	/* of the payload bytes */
+	u8	refuse_type;		/* answer this type with PROTOCOL */
+};
+
+static u8 frpc_test_frame_cb(void *ctx, const struct fastrpc_frame_hdr *hdr,
+			     struct sk_buff *skb, u32 off, u32 len, bool owned)
+{
+	struct frpc_test_seen *seen = ctx;
+	u32 i = seen->n++, sum = 0, k;
+	u8 b;
+
+	if (i < FRPC_TEST_FRAMES) {
+		seen->type[i] = hdr->type;
+		seen->id[i] = be32_to_cpu(hdr->call_id);
+		seen->len[i] = len;
+		for (k = 0; k < len; k++) {
+			if (skb_copy_bits(skb, off + k, &b, 1))
+				return FASTRPC_WERR_RESOURCE;
+			sum = sum * 31 + b;
+		}
+		seen->sum[i] = sum;
+	}
+	if (owned) {
+		seen->owned++;
+		kfree_skb(skb);
+	}
+	return hdr->type == seen->refuse_type ? FASTRPC_WERR_PROTOCOL : 0;
+}
+
+/* A stream of @n frames: DATA on ids 1..n, payload i*37 % 300 bytes. */
+static u8 *frpc_test_stream(struct kunit *test, u32 n, u32 *lenp,
+			    struct frpc_test_seen *want)
+{
+	u32 i, k, len = 0, off = 0;
+	u8 *buf;
+
+	for (i = 0; i < n; i++)
+		len += FASTRPC_FRAME_HDR_LEN + (i * 37) % 300;
+	buf = kunit_kzalloc(test, len, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	memset(want, 0, sizeof(*want));
+	for (i = 0; i < n; i++) {
+		u32 plen = (i * 37) % 300, sum = 0;
+
+		frpc_put_hdr(buf + off, FASTRPC_PROTO_V1, FASTRPC_FRAME_DATA, 0,
+			     i + 1, plen);
+		off += FASTRPC_FRAME_HDR_LEN;
+		for (k = 0; k < plen; k++) {
+			buf[off + k] = (u8)(i * 7 + k);
+			sum = sum * 31 + buf[off + k];
+		}
+		off += plen;
+		want->type[i] = FASTRPC_FRAME_DATA;
+		want->id[i] = i + 1;
+		want->len[i] = plen;
+		want->sum[i] = sum;
+	}
+	want->n = n;
+	*lenp = len;
+	return buf;
+}
+
+/* An skb holding @len bytes of @data, @head of them linear, rest paged. */
+static struct sk_buff *frpc_test_piece(struct kunit *test, const u8 *data,
+				       u32 len, u32 head)
+{
+	struct sk_buff *skb;
+	u32 off;
+
+	head = min(head, len);
+	skb = alloc_skb(head, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, skb);
+	skb_put_data(skb, data, head);
+	for (off = head; off < len; off += PAGE_SIZE) {
+		u32 n = min_t(u32, len - off, PAGE_SIZE);
+		struct page *page = alloc_page(GFP_KERNEL);
+
+		KUNIT_ASSERT_NOT_NULL(test, page);
+		memcpy(page_address(page), data + off, n);
+		skb_add_rx_frag(skb, skb_shinfo(skb)->nr_frags, page, 0, n,
+				PAGE_SIZE);
+	}
+	KUNIT_ASSERT_EQ(test, skb->len, len);
+	return skb;
+}
+
+/*
+ * Feed @data cut into pieces of @cut bytes (the last shorter), each in an
+ * skb with a few bytes of other data before it, as a TCP skb with an
+ * offset.  Returns the bytes the reader used.
+ */
+static u32 frpc_test_feed(struct kunit *test, struct frpc_reader *r,
+			  const u8 *data, u32 len, u32 cut)
+{
+	u32 done = 0, used = 0;
+
+	while (done < len && !r->dead) {
+		u32 n = min(cut, len - done);
+		u8 *tmp = kmalloc(n + 5, GFP_KERNEL);
+		struct sk_buff *skb;
+		u32 got;
+
+		KUNIT_ASSERT_NOT_NULL(test, tmp);
+		memset(tmp, 0xee, 5);
+		memcpy(tmp + 5, data + done, n);
+		skb = frpc_test_piece(test, tmp, n + 5, (n + 5) / 2);
+		kfree(tmp);
+		r->budget = U32_MAX;
+		got = frpc_reader_feed(r, skb, 5, n);
+		kfree_skb(skb);
+		used += got;
+		if (got < n)
+			break;
+		done += n;
+	}
+	return used;
+}
+
+static void frpc_test_reader_expect(struct kunit *test,
+				    const struct frpc_test_seen *seen,
+				    const struct frpc_test_seen *want)
+{
+	u32 i;
+
+	KUNIT_ASSERT_EQ(test, seen->n, want->n);
+	for (i = 0; i < min_t(u32, want->n, FRPC_TEST_FRAMES); i++) {
+		KUNIT_EXPECT_EQ(test, seen->type[i], want->type[i]);
+		KUNIT_EXPECT_EQ(test, seen->id[i], want->id[i]);
+		KUNIT_EXPECT_EQ(test, seen->len[i], want->len[i]);
+		KUNIT_EXPECT_EQ(test, seen->sum[i], want->sum[i]);
+	}
+}
+
+static void frpc_test_reader_setup(struct frpc_reader *r,
+				   struct frpc_test_seen *seen)
+{
+	memset(seen, 0, sizeof(*seen));
+	frpc_reader_init(r, frpc_test_frame_cb, seen);
+	r->version = FASTRPC_PROTO_V1;
+}
+
+/* Many frames in one skb: each a view, nothing gathered. */
+static void frpc_test_reader_one_skb(struct kunit *test)
+{
+	struct frpc_test_seen want, seen;
+	struct frpc_reader r;
+	u32 len;
+	u8 *data = frpc_test_stream(test, 40, &len, &want);
+
+	frpc_test_reader_setup(&r, &seen);
+	KUNIT_EXPECT_EQ(test, frpc_test_feed(test, &r, data, len, len), len);
+	frpc_test_reader_expect(test, &seen, &want);
+	KUNIT_EXPECT_EQ(test, seen.owned, 0U);
+	KUNIT_EXPECT_FALSE(test, r.dead);
+	KUNIT_EXPECT_NULL(test, r.gather);
+}
+
+/* One byte at a time: headers split everywhere, payloads gathered. */
+static void frpc_test_reader_dribble(struct kunit *test)
+{
+	struct frpc_test_seen want, seen;
+	struct frpc_reader r;
+	u32 len;
+	u8 *data = frpc_test_stream(test, 12, &len, &want);
+
+	frpc_test_reader_setup(&r, &seen);
+	KUNIT_EXPECT_EQ(test, frpc_test_feed(test, &r, data, len, 1), len);
+	frpc_test_reader_expect(test, &seen, &want);
+	KUNIT_EXPECT_FALSE(test, r.dead);
+	KUNIT_EXPECT_EQ(test, r.hdr_len, 0);
+}
+
+/* Every piece size from 2 to 700: headers split across skbs included. */
+static void frpc_test_reader_every_cut(struct kunit *test)
+{
+	struct frpc_test_seen want, seen;
+	struct frpc_reader r;
+	u32 len, cut;
+	u8 *data = frpc_test_stream(test, 20, &len, &want);
+
+	for (cut = 2; cut <= 700; cut += 7) {
+		frpc_test_reader_setup(&r, &seen);
+		KUNIT_EXPECT_EQ(test, frpc_test_feed(test, &r, data, len, cut),
+				len);
+		frpc_test_reader_expect(test, &seen, &want);
+		frpc_reader_reset(&r);
+	}
+}
+
+/* A frame that ends exactly where its skb ends, then a header alone. */
+static void frpc_test_reader_boundary(struct kunit *test)
+{
+	struct frpc_test_seen want, seen;
+	struct frpc_reader r;
+	struct sk_buff *skb;
+	u32 len, first;
+	u8 *data = frpc_test_stream(test, 3, &len, &want);
+
+	/* frame 0 has no payload, frame 1 has 37 bytes */
+	first = 2 * FASTRPC_FRAME_HDR_LEN + 37;
+	frpc_test_reader_setup(&r, &seen);
+	skb = frpc_test_piece(test, data, first, first);
+	r.budget = U32_MAX;
+	KUNIT_EXPECT_EQ(test, frpc_reader_feed(&r, skb, 0, first), first);
+	kfree_skb(skb);
+	KUNIT_EXPECT_EQ(test, seen.n, 2U);
+	KUNIT_EXPECT_EQ(test, r.hdr_len, 0);
+	KUNIT_EXPECT_NULL(test, r.gather);
+	skb = frpc_test_piece(test, data + first, FASTRPC_FRAME_HDR_LEN, 0);
+	KUNIT_EXPECT_EQ(test, frpc_reader_feed(&r, skb, 0,
+					       FASTRPC_FRAME_HDR_LEN),
+			(u32)FASTRPC_FRAME_HDR_LEN);
+	kfree_skb(skb);
+	KUNIT_EXPECT_EQ(test, seen.n, 2U);
+	KUNIT_EXPECT_NOT_NULL(test, r.gather);	/* waiting for 74 bytes */
+	skb = frpc_test_piece(test, data + first + FASTRPC_FRAME_HDR_LEN,
+			      len - first - FASTRPC_FRAME_HDR_LEN, 10);
+	KUNIT_EXPECT_EQ(test, frpc_reader_feed(&r, skb, 0, skb->len), skb->len);
+	kfree_skb(skb);
+	frpc_test_reader_expect(test, &seen, &want);
+	KUNIT_EXPECT_EQ(test, seen.owned, 1U);
+}
+
+/* The budget stops a pass mid-skb; the next pass resumes there. */
+static void frpc_test_reader_budget(struct kunit *test)
+{
+	struct frpc_test_seen want, seen;
+	struct frpc_reader r;
+	struct sk_buff *skb;
+	u32 len, off = 0, passes = 0;
+	u8 *data = frpc_test_stream(test, 30, &len, &want);
+
+	frpc_test_reader_setup(&r, &seen);
+	skb = frpc_test_piece(test, data, len, len);
+	while (off < len && passes < 100) {
+		r.budget = 7;
+		off += frpc_reader_feed(&r, skb, off, len - off);
+		passes++;
+		KUNIT_EXPECT_LE(test, seen.n, passes * 7);
+	}
+	kfree_skb(skb);
+	KUNIT_EXPECT_EQ(test, off, len);
+	KUNIT_EXPECT_EQ(test, passes, 5U);	/* 30 frames, 7 a pass */
+	frpc_test_reader_expect(test, &seen, &want);
+}
+
+static void frpc_test_reader_bad(struct kunit *test, const u8 *hdr,
+				 u8 version, u8 werr)
+{
+	struct frpc_test_seen seen;
+	struct frpc_reader r;
+	struct sk_buff *skb;
+	u8 buf[FASTRPC_FRAME_HDR_LEN + 8] = {};
+
+	memcpy(buf, hdr, FASTRPC_FRAME_HDR_LEN);
+	frpc_test_reader_setup(&r, &seen);
+	r.version = version;
+	skb = frpc_test_piece(test, buf, sizeof(buf), sizeof(buf));
+	r.budget = U32_MAX;
+	frpc_reader_feed(&r, skb, 0, sizeof(buf));
+	kfree_skb(skb);
+	KUNIT_EXPECT_TRUE(test, r.dead);
+	KUNIT_EXPECT_EQ(test, r.werr, werr);
+	KUNIT_EXPECT_EQ(test, seen.n, 0U);
+	/* once dead, it takes nothing more */
+	skb = frpc_test_piece(test, buf, sizeof(buf), sizeof(buf));
+	r.budget = U32_MAX;
+	KUNIT_EXPECT_EQ(test, frpc_reader_feed(&r, skb, 0, sizeof(buf)), 0U);
+	kfree_skb(skb);
+}
+
+static void frpc_test_reader_oversize(struct kunit *test)
+{
+	u8 hdr[FASTRPC_FRAME_HDR_LEN];
+
+	frpc_put_hdr(hdr, FASTRPC_PROTO_V1, FASTRPC_FRAME_DATA, 0, 1,
+		     FASTRPC_MAX_FRAME + 1);
+	frpc_test_reader_bad(test, hdr, FASTRPC_PROTO_V1,
+			     FASTRPC_WERR_FRAME_SIZE);
+	/* the biggest length a header can say */
+	frpc_put_hdr(hdr, FASTRPC_PROTO_V1, FASTRPC_FRAME_DATA, 0, 1, U32_MAX);
+	frpc_test_reader_bad(test, hdr, FASTRPC_PROTO_V1,
+			     FASTRPC_WERR_FRAME_SIZE);
+}
+
+static void frpc_test_reader_garbage(struct kunit *test)
+{
+	u8 hdr[FASTRPC_FRAME_HDR_LEN];
+
+	memset(hdr, 0xa5, sizeof(hdr));
+	frpc_test_reader_bad(test, hdr, FASTRPC_PROTO_V1,
+			     FASTRPC_WERR_PROTOCOL);
+	/* a DATA frame before HELLO agreed a version */
+	frpc_put_hdr(hdr, FASTRPC_PROTO_V1, FASTRPC_FRAME_DATA, 0, 1, 0);
+	frpc_test_reader_bad(test, hdr, 0, FASTRPC_WERR_PROTOCOL);
+	/* an unknown flag */
+	frpc_put_hdr(hdr, FASTRPC_PROTO_V1, FASTRPC_FRAME_DATA, 0x8000, 1, 0);
+	frpc_test_reader_bad(test, hdr, FASTRPC_PROTO_V1,
+			     FASTRPC_WERR_PROTOCOL);
+}
+
+/* The receive side refuses a frame: the reader stops right after it. */
+static void frpc_test_reader_refused(struct kunit *test)
+{
+	struct frpc_test_seen want, seen;
+	struct frpc_reader r;
+	u32 len, used;
+	u8 *data = frpc_test_stream(test, 10, &len, &want);
+
+	frpc_test_reader_setup(&r, &seen);
+	seen.refuse_type = FASTRPC_FRAME_DATA;
+	used = frpc_test_feed(test, &r, data, len, 100);
+	KUNIT_EXPECT_TRUE(test, r.dead);
+	KUNIT_EXPECT_EQ(test, r.werr, (u8)FASTRPC_WERR_PROTOCOL);
+	KUNIT_EXPECT_EQ(test, seen.n, 1U);
+	KUNIT_EXPECT_EQ(test, used, (u32)FASTRPC_FRAME_HDR_LEN);
+}
+
+/* A copy into a paged skb lands where the linear one would. */
+static void frpc_test_reader_fill(struct kunit *test)
+{
+	u32 len = 3 * PAGE_SIZE + 123, i;
+	struct sk_buff *src, *dst;
+	u8 *data, *back;
+
+	data = kunit_kmalloc(test, len, GFP_KERNEL);
+	back = kunit_kmalloc(test, len, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, data);
+	KUNIT_ASSERT_NOT_NULL(test, back);
+	for (i = 0; i < len; i++)
+		data[i] = (u8)(i * 13);
+	src = frpc_test_piece(test, data, len, 100);
+	dst = frpc_skb_alloc(len - 7, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, dst);
+	KUNIT_EXPECT_EQ(test, dst->len, len - 7);
+	KUNIT_EXPECT_TRUE(test, skb_is_nonlinear(dst));
+	/* in two steps, the second starting mid-page */
+	KUNIT_EXPECT_EQ(test, frpc_skb_fill(dst, 0, src, 7, 1000), 0);
+	KUNIT_EXPECT_EQ(test, frpc_skb_fill(dst, 1000, src, 1007, len - 1007),
+			0);
+	KUNIT_EXPECT_EQ(test, skb_copy_bits(dst, 0, back, len - 7), 0);
+	KUNIT_EXPECT_EQ(test, memcmp(back, data + 7, len - 7), 0);
+	/* past the end fails */
+	KUNIT_EXPECT_NE(test, frpc_skb_fill(dst, len - 8, src, 0, 2), 0);
+	kfree_skb(src);
+	kfree_skb(dst);
+}
+
+static struct kunit_case frpc_reader_cases[] = {
+	KUNIT_CASE(frpc_test_reader_one_skb),
+	KUNIT_CASE(frpc_test_reader_dribble),
+	KUNIT_CASE(frpc_test_reader_every_cut),
+	KUNIT_CASE(frpc_test_reader_boundary),
+	KUNIT_CASE(frpc_test_reader_budget),
+	KUNIT_CASE(frpc_test_reader_oversize),
+	KUNIT_CASE(frpc_test_reader_garbage),
+	KUNIT_CASE(frpc_test_reader_refused),
+	KUNIT_CASE(frpc_test_reader_fill),
+	{}
+};
+
+static struct kunit_suite frpc_reader_suite = {
+	.name = "frpc_reader",
+	.test_cases = frpc_reader_cases,
+};
