@@ -69,6 +69,8 @@ void frpc_addr_from_sk(struct sockaddr_fastrpc *a, struct sock *sk, bool peer)
 static int frpc_tp_sockaddr(const struct sockaddr_fastrpc *a,
 			    struct sockaddr_storage *ss)
 {
+	struct sockaddr_in6 *sin6;
+
 	memset(ss, 0, sizeof(*ss));
 	if (a->sfr_ip_family == AF_INET) {
 		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
@@ -77,15 +79,13 @@ static int frpc_tp_sockaddr(const struct sockaddr_fastrpc *a,
 		sin->sin_port = a->sfr_port;
 		sin->sin_addr.s_addr = a->sfr_addr.v4;
 		return sizeof(*sin);
-	} else {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = a->sfr_port;
-		sin6->sin6_addr = a->sfr_addr.v6;
-		sin6->sin6_scope_id = a->sfr_scope_id;
-		return sizeof(*sin6);
 	}
+	sin6 = (struct sockaddr_in6 *)ss;
+	sin6->sin6_family = AF_INET6;
+	sin6->sin6_port = a->sfr_port;
+	sin6->sin6_addr = a->sfr_addr.v6;
+	sin6->sin6_scope_id = a->sfr_scope_id;
+	return sizeof(*sin6);
 }
 
 /* --- reading ------------------------------------------------------------ */
@@ -156,6 +156,7 @@ static void frpc_tp_rx_workfn(struct work_struct *work)
 		frpc_tp_read_all(conn, conn->tcp->sk);
 		/* softirq reads again; what it left us meanwhile is ours */
 		clear_bit(FRPC_TP_RX_WORK, &conn->tp_flags);
+		/* pairs with data_ready's test of RX_WORK */
 		smp_mb__after_atomic();
 		frpc_tp_read_all(conn, conn->tcp->sk);
 	}
@@ -174,6 +175,7 @@ static void frpc_tp_data_ready(struct sock *sk)
 	if (sock_owned_by_user_nocheck(sk)) {
 		/* release_sock() is running the backlog for its owner */
 		set_bit(FRPC_TP_RX_PENDING, &conn->tp_flags);
+		/* pairs with frpc_tp_send: one of us sees the other's bit */
 		smp_mb__after_atomic();
 		if (!test_bit(FRPC_TP_TX_ACTIVE, &conn->tp_flags))
 			frpc_tp_queue_rx_work(conn);
@@ -343,6 +345,7 @@ int frpc_tp_send(struct frpc_conn *conn, struct kvec *iov, int niov,
 	set_bit(FRPC_TP_TX_ACTIVE, &conn->tp_flags);
 	ret = kernel_sendmsg(conn->tcp, &msg, iov, niov, len);
 	clear_bit(FRPC_TP_TX_ACTIVE, &conn->tp_flags);
+	/* pairs with data_ready: one of us sees the other's bit */
 	smp_mb__after_atomic();
 	if (test_bit(FRPC_TP_RX_PENDING, &conn->tp_flags) &&
 	    !test_bit(FRPC_TP_RX_WORK, &conn->tp_flags))
