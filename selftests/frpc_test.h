@@ -487,6 +487,26 @@ static inline int frpc_set_param(const char *name, unsigned int val)
 	return ret;
 }
 
+/*
+ * Read a module parameter of af_fastrpc into *@val: 0, or -errno
+ * (-ENOENT: the loaded module has no such parameter).
+ */
+static inline int frpc_get_param(const char *name, long long *val)
+{
+	char path[128];
+	FILE *f;
+	int ret;
+
+	snprintf(path, sizeof(path), "/sys/module/af_fastrpc/parameters/%s",
+		 name);
+	f = fopen(path, "r");
+	if (!f)
+		return -errno;
+	ret = fscanf(f, "%lld", val) == 1 ? 0 : -EIO;
+	fclose(f);
+	return ret;
+}
+
 /* Server side, same process: one message with its info, blocking. */
 static inline ssize_t srv_recv(int sfd, struct fastrpc_incoming_info *ii,
 			       void *buf, size_t len)
