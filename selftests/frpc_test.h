@@ -507,6 +507,71 @@ static inline int frpc_get_param(const char *name, long long *val)
 	return ret;
 }
 
+/* A module parameter of af_fastrpc: its value, or -errno (-ENOENT: none). */
+static inline long frpc_param_long(const char *name)
+{
+	long long v;
+	int ret = frpc_get_param(name, &v);
+
+	return ret ? ret : (long)v;
+}
+
+/*
+ * Raw wire protocol, for tests that play a peer over plain TCP: write a
+ * frame header at @p, return where its payload goes.
+ */
+static inline uint8_t *frpc_put_hdr(uint8_t *p, uint8_t version,
+				    uint8_t type, uint16_t flags,
+				    uint32_t call_id, uint32_t length)
+{
+	struct fastrpc_frame_hdr h = {
+		.version = version,
+		.type = type,
+		.flags = htons(flags),
+		.call_id = htonl(call_id),
+		.length = htonl(length),
+	};
+
+	memcpy(p, &h, FASTRPC_FRAME_HDR_LEN);
+	return p + FASTRPC_FRAME_HDR_LEN;
+}
+
+/* send() all of @buf on a stream socket; 0 or -errno. */
+static inline int frpc_send_all(int fd, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+	ssize_t n;
+
+	while (len) {
+		n = send(fd, p, len, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EPIPE;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* recv() exactly @len bytes from a stream socket; 0, -EPIPE at its end. */
+static inline int frpc_recv_all(int fd, void *buf, size_t len)
+{
+	uint8_t *p = buf;
+	ssize_t n;
+
+	while (len) {
+		n = recv(fd, p, len, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EPIPE;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
 /* Server side, same process: one message with its info, blocking. */
 static inline ssize_t srv_recv(int sfd, struct fastrpc_incoming_info *ii,
 			       void *buf, size_t len)
