@@ -63,19 +63,19 @@
 enum td_limits {
 	/* client_close_many_calls */
 	TD_CALLS		= 30000,
-	TD_CLIENT_CLOSE_MS	= 45000,
+	TD_CLIENT_CLOSE_MS	= 25000,
 	/* server_close_many_pending: TD_CALLS too */
-	TD_SERVER_CLOSE_MS	= 90000,
+	TD_SERVER_CLOSE_MS	= 50000,
 	/* cancel_storm_taken_calls */
 	TD_TAKEN_CALLS		= 15000,
-	TD_TAKEN_MS		= 15000,
+	TD_TAKEN_MS		= 12000,
 	/* cancel_storm_interleaved */
 	TD_STORM_CALLS		= 20000,
-	TD_STORM_MS		= 20000,
+	TD_STORM_MS		= 15000,
 	/* raw peer: calls, rounds of one 1-byte DATA frame on each call */
 	TD_RAW_CALLS		= 2000,
 	TD_RAW_ROUNDS		= 40,
-	TD_RAW_MS		= 40000,
+	TD_RAW_MS		= 35000,
 };
 
 /* Module parameters that may cap calls; raised for each case. */
@@ -402,6 +402,7 @@ static int td_fresh_pair(uint16_t port)
  */
 FIXTURE(td) {
 	struct td_params params;
+	uint64_t t_start;
 	int sfd;
 	int cfd;
 	uint16_t port;
@@ -411,6 +412,7 @@ FIXTURE_SETUP(td)
 {
 	int ret;
 
+	self->t_start = now_ms();
 	self->sfd = -1;
 	self->cfd = -1;
 	self->params.cap = 0;
@@ -438,6 +440,7 @@ FIXTURE_TEARDOWN(td)
 	if (self->sfd >= 0)
 		close(self->sfd);
 	td_params_restore(&self->params);
+	TH_LOG("case took %llu ms", td_since(self->t_start));
 }
 
 /*
@@ -864,6 +867,7 @@ enum td_raw_end {
 
 FIXTURE(raw) {
 	struct td_params params;
+	uint64_t t_start;
 	struct raw_peer *rp;
 	int sfd;
 	uint16_t port;
@@ -896,6 +900,7 @@ FIXTURE_SETUP(raw)
 {
 	int ret;
 
+	self->t_start = now_ms();
 	self->sfd = -1;
 	self->rp = NULL;
 	self->params.cap = 0;
@@ -926,6 +931,7 @@ FIXTURE_TEARDOWN(raw)
 	if (self->sfd >= 0)
 		close(self->sfd);
 	td_params_restore(&self->params);
+	TH_LOG("case took %llu ms", td_since(self->t_start));
 }
 
 /*
