@@ -78,12 +78,20 @@ enum td_limits {
 	TD_RAW_MS		= 35000,
 };
 
-/* Module parameters that may cap calls; raised for each case. */
+/*
+ * Module parameters that may cap calls, and the memory tens of thousands
+ * of open calls take (about 1.5 KiB each on a server); raised for each
+ * case: this test is about teardown at scale, t_memory about the caps.
+ */
 static const char *const td_param_names[] = {
 	"conn_max_calls",
 	"peer_max_calls",
+	"conn_rx_mem",
+	"net_rx_mem",
 };
 #define TD_NPARAMS	(sizeof(td_param_names) / sizeof(td_param_names[0]))
+#define TD_NCALL_PARAMS	2
+#define TD_MEM_MAX	(512u << 20)
 
 struct td_params {
 	long saved[TD_NPARAMS];		/* < 0: no such parameter */
@@ -102,8 +110,12 @@ static void td_params_raise(struct __test_metadata *_metadata,
 		p->saved[i] = frpc_param_long(td_param_names[i]);
 		if (p->saved[i] < 0)
 			continue;
-		ret = frpc_set_param(td_param_names[i], TD_PARAM_MAX);
+		ret = frpc_set_param(td_param_names[i],
+				     i < TD_NCALL_PARAMS ? TD_PARAM_MAX :
+							   TD_MEM_MAX);
 		now = frpc_param_long(td_param_names[i]);
+		if (i >= TD_NCALL_PARAMS)
+			continue;	/* bytes, not a cap on calls */
 		if (ret)
 			TH_LOG("%s: cannot raise from %ld: %s",
 			       td_param_names[i], p->saved[i], strerror(-ret));
