@@ -49,7 +49,8 @@ struct frpc_rxmsg *frpc_rxmsg_alloc(struct frpc_conn *conn, gfp_t gfp,
 	__skb_queue_head_init(&m->frags);
 	/* a peer's empty messages cost memory too: charge the message */
 	if (charge) {
-		m->truesize = sizeof(*m);
+		m->base_size = sizeof(*m);
+		m->truesize = m->base_size;
 		frpc_conn_charge(conn, m->truesize);
 	}
 	kref_get(&conn->ref);
@@ -89,8 +90,9 @@ void frpc_rxmsg_reset(struct frpc_rxmsg *m)
 {
 	frpc_rxmsg_consumed(m);
 	__skb_queue_purge(&m->frags);
-	frpc_conn_uncharge(m->conn, m->truesize - sizeof(*m));
-	m->truesize = sizeof(*m);
+	/* back to what it was charged when allocated (nothing, if reserved) */
+	frpc_conn_uncharge(m->conn, m->truesize - m->base_size);
+	m->truesize = m->base_size;
 	kfree(m->extra);
 	m->extra = NULL;
 	m->meta_len = 0;

@@ -314,6 +314,7 @@ struct frpc_rxmsg {
 	u32			len;
 	u32			held;		/* bytes charged to the socket */
 	u32			truesize;	/* charged to conn->rx_mem */
+	u32			base_size;	/* ... of it, the message itself */
 	u32			conn_credited;	/* window already given back */
 	u16			meta_len;
 	u16			smsg_len;

@@ -390,6 +390,7 @@ static void frpc_test_rx_end_refused(struct kunit *test)
 	s64 held = atomic64_read(&frpc_test_net.rx_held_bytes);
 	u32 avail = conn->rx_avail;
 	int mem = atomic_read(&conn->rx_mem);
+	s64 net_mem = atomic64_read(&frpc_test_net.rx_mem);
 
 	frpc_conn_charge(conn, frpc_conn_rx_mem);
 	KUNIT_EXPECT_EQ(test, frpc_test_rx_flags(test, conn, FASTRPC_FRAME_END,
@@ -398,6 +399,8 @@ static void frpc_test_rx_end_refused(struct kunit *test)
 			FASTRPC_WERR_RESOURCE);
 	frpc_conn_uncharge(conn, frpc_conn_rx_mem);
 	KUNIT_EXPECT_EQ(test, atomic_read(&conn->rx_mem), mem);
+	/* the reserved message was never charged: none of it comes off */
+	KUNIT_EXPECT_EQ(test, atomic64_read(&frpc_test_net.rx_mem), net_mem);
 	KUNIT_EXPECT_EQ(test, atomic64_read(&frpc_test_net.rx_held_bytes),
 			held);
 	KUNIT_EXPECT_EQ(test, conn->rx_avail + conn->rx_owed, avail);
