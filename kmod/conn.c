@@ -43,6 +43,7 @@ MODULE_PARM_DESC(idle_ms, "close a connection without calls after this long");
 static void frpc_conn_fail_workfn(struct work_struct *work);
 static void frpc_conn_eof_workfn(struct work_struct *work);
 static void frpc_ka_timer_fn(struct timer_list *t);
+static void frpc_conn_connect_workfn(struct work_struct *work);
 
 struct frpc_conn *frpc_conn_alloc(struct frpc_net *fn, bool client)
 {
@@ -68,6 +69,8 @@ struct frpc_conn *frpc_conn_alloc(struct frpc_net *fn, bool client)
 	INIT_WORK(&conn->tx_work, frpc_conn_tx_workfn);
 	INIT_WORK(&conn->fail_work, frpc_conn_fail_workfn);
 	INIT_WORK(&conn->eof_work, frpc_conn_eof_workfn);
+	INIT_WORK(&conn->connect_work, frpc_conn_connect_workfn);
+	INIT_LIST_HEAD(&conn->user_socks);
 	timer_setup(&conn->deadline_timer, frpc_deadline_timer_fn, 0);
 	timer_setup(&conn->ka_timer, frpc_ka_timer_fn, 0);
 	conn->state = client ? FRPC_CONN_CONNECTING : FRPC_CONN_HELLO;
@@ -495,12 +498,26 @@ static int frpc_conn_connect(struct frpc_conn *conn)
 		sock_release(tcp);
 		return -ENOMEM;
 	}
+	/*
+	 * Under tx_mutex, so that a failure (namespace exit, say) either
+	 * comes first and is seen here, or finds the TCP socket attached
+	 * when its work closes it.
+	 */
+	mutex_lock(&conn->tx_mutex);
 	spin_lock_bh(&conn->lock);
+	if (conn->state == FRPC_CONN_DEAD) {
+		err = conn->err ? : -ESHUTDOWN;
+		spin_unlock_bh(&conn->lock);
+		mutex_unlock(&conn->tx_mutex);
+		kfree(buf);
+		sock_release(tcp);
+		return err;
+	}
 	frpc_conn_set_state(conn, FRPC_CONN_HELLO);
 	frpc_queue_ctrl(conn, buf);
 	spin_unlock_bh(&conn->lock);
-
 	err = frpc_tp_attach(conn, tcp);
+	mutex_unlock(&conn->tx_mutex);
 	if (err) {
 		sock_release(tcp);
 		return err;
@@ -510,18 +527,62 @@ static int frpc_conn_connect(struct frpc_conn *conn)
 }
 
 /*
- * Find or open the namespace's connection to @peer and wait until it is
- * ready.  Returns it with a reference and counted as used, or ERR_PTR.
- * After failed attempts, new ones wait out a backoff and fail fast
- * meanwhile with the last error.
+ * Open a client connection: TCP connect, HELLO, and the wait for the
+ * answer, in a work item so that no socket call sleeps through it with its
+ * socket locked.  The outcome (ready, failed, timed out) is recorded for
+ * the peer's backoff and every socket using the connection is woken, so
+ * that a non-blocking sender polling for EPOLLOUT learns it.
+ */
+static void frpc_conn_connect_workfn(struct work_struct *work)
+{
+	struct frpc_conn *conn = container_of(work, struct frpc_conn,
+					      connect_work);
+	struct frpc_net *fn = conn->fn;
+	struct frpc_sock *fs;
+	int err;
+	long ret;
+
+	err = frpc_conn_connect(conn);
+	if (!err) {
+		ret = wait_event_timeout(conn->wait,
+					 READ_ONCE(conn->state) >= FRPC_CONN_READY,
+					 msecs_to_jiffies(FRPC_CONNECT_TIMEOUT_MS));
+		if (!ret)
+			err = -ETIMEDOUT;
+		else if (READ_ONCE(conn->state) == FRPC_CONN_DEAD)
+			err = READ_ONCE(conn->err) ? : -ECONNRESET;
+	}
+	/* recorded first, so that a caller woken by the failure sees it */
+	frpc_peer_result(fn, &conn->peer, err);
+	if (err)
+		frpc_conn_fail(conn, err, FASTRPC_WERR_NONE);
+
+	mutex_lock(&fn->lock);
+	list_for_each_entry(fs, &conn->user_socks, conn_node) {
+		WRITE_ONCE(fs->connecting, false);
+		frpc_sock_wake_out(&fs->sk);
+	}
+	mutex_unlock(&fn->lock);
+	put_net(fn->net);
+	frpc_conn_put(conn);
+}
+
+/*
+ * Find or start the namespace's connection to @peer for client socket @fs,
+ * which moves to it from @old (or NULL) on success and stays otherwise.
+ * Never waits for the connection: a new one is opened by a work item, and
+ * frpc_conn_wait_ready() waits for it.  Returns it with a reference and
+ * @fs on its users, or ERR_PTR.  After failed attempts, new ones wait out
+ * a backoff and fail fast meanwhile with the last error.
  */
 struct frpc_conn *frpc_conn_get_client(struct frpc_net *fn,
-				       const struct sockaddr_fastrpc *peer)
+				       const struct sockaddr_fastrpc *peer,
+				       struct frpc_sock *fs,
+				       struct frpc_conn *old)
 {
 	struct frpc_conn *conn, *found = NULL;
 	struct frpc_peer *p;
-	int err, cerr = 0;
-	long ret;
+	int err;
 
 	mutex_lock(&fn->lock);
 	list_for_each_entry(conn, &fn->conns, node) {
@@ -545,49 +606,58 @@ struct frpc_conn *frpc_conn_get_client(struct frpc_net *fn,
 		}
 		conn->peer = *peer;
 		list_add(&conn->node, &fn->conns);	/* the table's reference */
+		/* connect_work's: the namespace stays while it connects */
+		kref_get(&conn->ref);
+		get_net(fn->net);
+		queue_work(frpc_wq, &conn->connect_work);
 	}
-	conn->users++;
+	list_move_tail(&fs->conn_node, &conn->user_socks);
+	WRITE_ONCE(conn->users, conn->users + 1);
+	if (old)
+		WRITE_ONCE(old->users, old->users - 1);
+	/* connect_work clears it, under fn->lock, once the outcome is known */
+	WRITE_ONCE(fs->connecting, READ_ONCE(conn->state) < FRPC_CONN_READY);
 	kref_get(&conn->ref);
 	mutex_unlock(&fn->lock);
-
-	if (!found) {
-		cerr = frpc_conn_connect(conn);
-		if (cerr == -ERESTARTSYS)
-			cerr = -EINTR;
-		/* a signal to this caller is not the other waiters' error */
-		if (cerr)
-			frpc_conn_fail(conn, cerr == -EINTR ? -ECONNABORTED : cerr,
-				       FASTRPC_WERR_NONE);
-	}
-
-	ret = wait_event_interruptible_timeout(conn->wait,
-					       READ_ONCE(conn->state) >= FRPC_CONN_READY,
-					       msecs_to_jiffies(FRPC_CONNECT_TIMEOUT_MS));
-	err = 0;
-	if (ret < 0 || cerr == -EINTR)
-		err = -EINTR;
-	else if (!ret)
-		err = -ETIMEDOUT;
-	else if (READ_ONCE(conn->state) == FRPC_CONN_DEAD)
-		err = READ_ONCE(conn->err) ? : -ECONNRESET;
-	if (!found)
-		frpc_peer_result(fn, peer, err);
-	if (err) {
-		if (!found && err != -EINTR)
-			frpc_conn_fail(conn, err, FASTRPC_WERR_NONE);
-		frpc_conn_unuse(conn);
-		frpc_conn_put(conn);
-		return ERR_PTR(err);
-	}
 	return conn;
 }
 
-/* A client socket stops using the connection; idleness closes it later. */
-void frpc_conn_unuse(struct frpc_conn *conn)
+/*
+ * Wait until @conn is ready, without any socket lock held: 0, -EAGAIN if
+ * it is still opening when @timeo (jiffies, 0: do not wait) runs out, or
+ * why it failed.  A connection that
+ * was ready and now drains counts as ready; sending on it tries anew.
+ */
+int frpc_conn_wait_ready(struct frpc_conn *conn, long timeo)
+{
+	long ret;
+
+	if (READ_ONCE(conn->state) < FRPC_CONN_READY) {
+		if (!timeo)
+			return -EAGAIN;
+		/* connect_work ends the wait within its own timeout */
+		timeo = min_t(long, timeo,
+			      2 * msecs_to_jiffies(FRPC_CONNECT_TIMEOUT_MS));
+		ret = wait_event_interruptible_timeout(conn->wait,
+						       READ_ONCE(conn->state) >= FRPC_CONN_READY,
+						       timeo);
+		if (ret < 0)
+			return -EINTR;
+		if (!ret)
+			return -EAGAIN;
+	}
+	if (READ_ONCE(conn->state) == FRPC_CONN_DEAD)
+		return READ_ONCE(conn->err) ? : -ECONNRESET;
+	return 0;
+}
+
+/* Client socket @fs stops using @conn; idleness closes it later. */
+void frpc_conn_unuse(struct frpc_conn *conn, struct frpc_sock *fs)
 {
 	struct frpc_net *fn = conn->fn;
 
 	mutex_lock(&fn->lock);
+	list_del_init(&fs->conn_node);
 	WRITE_ONCE(conn->users, conn->users - 1);
 	mutex_unlock(&fn->lock);
 }

@@ -222,6 +222,8 @@ struct frpc_conn {
 	u64			id;
 	bool			client;
 	int			users;		/* client sockets, fn->lock */
+	struct list_head	user_socks;	/* ... them, fn->lock */
+	struct work_struct	connect_work;	/* client: connect, HELLO */
 	struct sockaddr_fastrpc	peer;
 
 	/* transport.c: the TCP socket (under tx_mutex) and its reader */
@@ -381,6 +383,8 @@ struct frpc_sock {
 	DECLARE_HASHTABLE(tags, FRPC_SOCK_HASH_BITS);
 	struct sockaddr_fastrpc	peer;
 	struct frpc_conn	*conn;		/* under lock_sock() */
+	struct list_head	conn_node;	/* conn->user_socks, fn->lock */
+	bool			connecting;	/* conn not ready yet: no EPOLLOUT */
 
 	/* server */
 	struct sockaddr_fastrpc	local;
@@ -459,8 +463,11 @@ void frpc_sock_wake_out(struct sock *sk);
 struct frpc_conn *frpc_conn_alloc(struct frpc_net *fn, bool client);
 void frpc_conn_put(struct frpc_conn *conn);
 struct frpc_conn *frpc_conn_get_client(struct frpc_net *fn,
-				       const struct sockaddr_fastrpc *peer);
-void frpc_conn_unuse(struct frpc_conn *conn);
+				       const struct sockaddr_fastrpc *peer,
+				       struct frpc_sock *fs,
+				       struct frpc_conn *old);
+int frpc_conn_wait_ready(struct frpc_conn *conn, long timeo);
+void frpc_conn_unuse(struct frpc_conn *conn, struct frpc_sock *fs);
 int frpc_conn_attach(struct frpc_conn *conn, struct socket *tcp);
 void frpc_conn_fail(struct frpc_conn *conn, int err, u8 werr);
 void __frpc_conn_goaway(struct frpc_conn *conn, u32 code);

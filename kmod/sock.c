@@ -113,6 +113,21 @@ static int frpc_listen(struct socket *sock, int backlog)
 	return err;
 }
 
+/*
+ * A socket waiting for its connection saw it ready or failed: EPOLLOUT may
+ * be reported again.  connect_work does the same for every socket on the
+ * connection, but possibly later than this waiter returns.
+ */
+static void frpc_client_ready(struct frpc_sock *fs, struct frpc_conn *conn)
+{
+	if (!READ_ONCE(fs->connecting))
+		return;
+	lock_sock(&fs->sk);
+	if (fs->conn == conn && READ_ONCE(conn->state) >= FRPC_CONN_READY)
+		WRITE_ONCE(fs->connecting, false);
+	release_sock(&fs->sk);
+}
+
 static int frpc_connect(struct socket *sock, struct sockaddr *uaddr, int len,
 			int flags)
 {
@@ -130,19 +145,42 @@ static int frpc_connect(struct socket *sock, struct sockaddr *uaddr, int len,
 	lock_sock(&fs->sk);
 	if (fs->role != FRPC_ROLE_NONE) {
 		err = fs->role == FRPC_ROLE_CLIENT ? -EISCONN : -EINVAL;
-		goto out;
+		release_sock(&fs->sk);
+		return err;
 	}
-	conn = frpc_conn_get_client(frpc_net(sock_net(&fs->sk)), &a);
+	conn = frpc_conn_get_client(frpc_net(sock_net(&fs->sk)), &a, fs, NULL);
 	if (IS_ERR(conn)) {
-		err = PTR_ERR(conn);
-		goto out;
+		release_sock(&fs->sk);
+		return PTR_ERR(conn);
 	}
 	fs->conn = conn;
 	fs->peer = a;
 	fs->role = FRPC_ROLE_CLIENT;
 	sock->state = SS_CONNECTED;
-out:
+	kref_get(&conn->ref);
 	release_sock(&fs->sk);
+
+	/* the socket lock is not held while the connection opens */
+	err = frpc_conn_wait_ready(conn, sock_sndtimeo(&fs->sk,
+						       flags & O_NONBLOCK));
+	if (err == -EAGAIN)
+		err = flags & O_NONBLOCK ? -EINPROGRESS : -ETIMEDOUT;
+	if (!err) {
+		frpc_client_ready(fs, conn);
+	} else if (err != -EINPROGRESS) {
+		/* back to unconnected, unless another thread moved it on */
+		lock_sock(&fs->sk);
+		if (fs->conn == conn) {
+			frpc_conn_unuse(conn, fs);
+			frpc_conn_put(conn);
+			fs->conn = NULL;
+			fs->role = FRPC_ROLE_NONE;
+			sock->state = SS_UNCONNECTED;
+			WRITE_ONCE(fs->connecting, false);
+		}
+		release_sock(&fs->sk);
+	}
+	frpc_conn_put(conn);
 	return err;
 }
 
@@ -165,7 +203,8 @@ static int frpc_getname(struct socket *sock, struct sockaddr *uaddr, int peer)
 
 static bool frpc_can_send(struct frpc_sock *fs)
 {
-	if (READ_ONCE(fs->tx_queued) >= READ_ONCE(fs->sk.sk_sndbuf))
+	if (READ_ONCE(fs->tx_queued) >= READ_ONCE(fs->sk.sk_sndbuf) ||
+	    READ_ONCE(fs->connecting))
 		return false;
 	return fs->role == FRPC_ROLE_SERVER ||
 	       READ_ONCE(fs->ncalls) < READ_ONCE(fs->max_calls);
@@ -253,25 +292,38 @@ static int frpc_parse_cmsgs(struct msghdr *msg, struct frpc_cmsgs *c)
 	return c->type ? 0 : -EINVAL;
 }
 
-/* Use the socket's connection, opening a new one if it died or drains. */
-static struct frpc_conn *frpc_client_conn(struct frpc_sock *fs)
+/*
+ * Use the socket's connection, opening a new one if it died or drains.
+ * Waits for a connection still opening without the socket lock, up to
+ * @timeo; -EAGAIN if it is not ready by then (at once for MSG_DONTWAIT).
+ */
+static struct frpc_conn *frpc_client_conn(struct frpc_sock *fs, long timeo)
 {
 	struct frpc_conn *conn;
+	int err;
 
 	lock_sock(&fs->sk);
 	conn = fs->conn;
 	if (READ_ONCE(conn->state) >= FRPC_CONN_DRAINING) {
 		conn = frpc_conn_get_client(frpc_net(sock_net(&fs->sk)),
-					    &fs->peer);
-		if (IS_ERR(conn))
-			goto out;
-		frpc_conn_unuse(fs->conn);
+					    &fs->peer, fs, fs->conn);
+		if (IS_ERR(conn)) {
+			release_sock(&fs->sk);
+			return conn;
+		}
 		frpc_conn_put(fs->conn);
 		fs->conn = conn;
 	}
 	kref_get(&conn->ref);
-out:
 	release_sock(&fs->sk);
+
+	err = frpc_conn_wait_ready(conn, timeo);
+	if (err != -EAGAIN)
+		frpc_client_ready(fs, conn);
+	if (err) {
+		frpc_conn_put(conn);
+		return ERR_PTR(err);
+	}
 	return conn;
 }
 
@@ -380,7 +432,7 @@ static int frpc_client_call(struct frpc_sock *fs, struct frpc_cmsgs *c,
 
 retry:
 	err = 0;
-	conn = frpc_client_conn(fs);
+	conn = frpc_client_conn(fs, timeo);
 	if (IS_ERR(conn)) {
 		kvfree(m);
 		return PTR_ERR(conn);
@@ -1014,7 +1066,7 @@ static void frpc_client_release(struct frpc_sock *fs)
 	}
 	frpc_sock_purge_rxq(fs);
 	frpc_conn_kick(fs->conn);
-	frpc_conn_unuse(fs->conn);
+	frpc_conn_unuse(fs->conn, fs);
 	frpc_conn_put(fs->conn);
 	fs->conn = NULL;
 }
@@ -1117,6 +1169,7 @@ static int frpc_create(struct net *net, struct socket *sock, int protocol,
 	spin_lock_init(&fs->lock);
 	INIT_LIST_HEAD(&fs->rxq);
 	INIT_LIST_HEAD(&fs->owed);
+	INIT_LIST_HEAD(&fs->conn_node);
 	hash_init(fs->tags);
 	hash_init(fs->pending);
 	fs->max_calls = FRPC_DEFAULT_CALLS;

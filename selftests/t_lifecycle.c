@@ -2,9 +2,12 @@
 /*
  * Connection lifecycle: keepalive PING/PONG and its RTT, idle close,
  * GOAWAY from shutdown(SHUT_RD), a link cut between namespaces, a peer
- * namespace deleted, and reconnect with backoff after a server restart.
+ * namespace deleted, reconnect with backoff after a server restart, and
+ * connections opened without blocking (O_NONBLOCK connect, MSG_DONTWAIT
+ * sends) or holding the socket lock.
  * Tests that change module parameters restore the defaults.
  */
+#include <pthread.h>
 #include <signal.h>
 #include <sys/wait.h>
 
@@ -239,6 +242,165 @@ TEST_F_TIMEOUT(lc, reconnect_with_backoff, 90)
 	       (unsigned long long)(now_ms() - t0));
 	close(fd);
 	close(sfd);
+}
+
+/*
+ * A TCP listener on loopback @port that never accepts nor reads: our TCP
+ * handshake completes in its backlog, our HELLO is never answered.
+ */
+static int mute_listener(uint16_t port)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET,
+				   .sin_port = htons(port),
+				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int one = 1, fd, i;
+
+	for (i = 0; i < 50; i++) {
+		fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			return -errno;
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (!bind(fd, (struct sockaddr *)&sin, sizeof(sin)) &&
+		    !listen(fd, 16))
+			return fd;
+		close(fd);
+		usleep(100000);	/* the FastRPC server's port is still held */
+	}
+	return -EADDRINUSE;
+}
+
+static int set_nonblock(int fd, bool on)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0)
+		return -errno;
+	fl = on ? fl | O_NONBLOCK : fl & ~O_NONBLOCK;
+	return fcntl(fd, F_SETFL, fl) ? -errno : 0;
+}
+
+struct blocked_send {
+	int fd;
+	ssize_t ret;
+	uint64_t ms;
+};
+
+static void *blocked_send_fn(void *p)
+{
+	struct blocked_send *b = p;
+	uint64_t t0 = now_ms();
+
+	b->ret = fastrpc_send_call(b->fd, 77, M_ECHO, "x", 1, 0);
+	b->ms = now_ms() - t0;
+	return NULL;
+}
+
+/*
+ * A send that must open a new connection (the old one died) neither
+ * sleeps with MSG_DONTWAIT nor holds the socket lock while it waits: the
+ * server is replaced by a TCP listener that never answers HELLO, so the
+ * new connection stays opening until that listener goes.
+ */
+TEST_F_TIMEOUT(lc, reconnect_does_not_block, 60)
+{
+	uint16_t port = test_port(BASE_PORT + 300, "nbreconnect");
+	struct sockaddr_fastrpc sa;
+	socklen_t salen = sizeof(sa);
+	struct blocked_send b = { 0 };
+	pthread_t th;
+	uint64_t t0;
+	ssize_t n;
+	int sfd, fd, lfd;
+
+	sfd = open_server(AF_INET, &port);
+	ASSERT_LE(0, sfd);
+	fd = cli(port);
+	ASSERT_LE(0, fd);
+	close(sfd);		/* the connection dies with the server */
+	usleep(300000);
+	lfd = mute_listener(port);
+	ASSERT_LE(0, lfd) TH_LOG("listen on %u: %s", port, strerror(-lfd));
+
+	/* MSG_DONTWAIT: EAGAIN at once, not EPOLLOUT while it opens */
+	ASSERT_EQ(0, set_nonblock(fd, true));
+	t0 = now_ms();
+	n = fastrpc_send_call(fd, 1, M_ECHO, "a", 1, 0);
+	EXPECT_EQ(-EAGAIN, n) TH_LOG("nonblocking send: %zd", n);
+	EXPECT_GT(1000, now_ms() - t0);
+	EXPECT_EQ(0, wait_events(fd, POLLOUT, 200));
+	n = fastrpc_send_call(fd, 2, M_ECHO, "a", 1, 0);
+	EXPECT_EQ(-EAGAIN, n);
+
+	/* a blocking send waits for it, without the socket lock */
+	ASSERT_EQ(0, set_nonblock(fd, false));
+	b.fd = fd;
+	ASSERT_EQ(0, pthread_create(&th, NULL, blocked_send_fn, &b));
+	usleep(300000);
+	t0 = now_ms();
+	ASSERT_EQ(0, getpeername(fd, (struct sockaddr *)&sa, &salen));
+	EXPECT_GT(500, now_ms() - t0) TH_LOG("getpeername waited on the socket lock");
+
+	/* the listener goes: the opening connection fails, both learn it */
+	t0 = now_ms();
+	close(lfd);
+	ASSERT_EQ(0, pthread_join(th, NULL));
+	EXPECT_GT(0, b.ret);
+	EXPECT_NE(-EAGAIN, b.ret);
+	EXPECT_GT(5000, now_ms() - t0) TH_LOG("blocked send ended %llu ms after the listener closed",
+					      (unsigned long long)(now_ms() - t0));
+	EXPECT_EQ(1, wait_events(fd, POLLOUT, 5000));
+	TH_LOG("blocked send: %s after %llu ms", fastrpc_strerror((int)b.ret),
+	       (unsigned long long)b.ms);
+	close(fd);
+}
+
+/* connect() on an O_NONBLOCK socket: EINPROGRESS, then EPOLLOUT, then calls. */
+TEST_F_TIMEOUT(lc, nonblocking_connect, 60)
+{
+	struct sockaddr_fastrpc sa;
+	struct fastrpc_incoming_info ii;
+	uint16_t port = test_port(BASE_PORT + 400, "nbconnect");
+	uint32_t status = 0;
+	char buf[8];
+	int sfd, fd, lfd, r;
+
+	sfd = open_server(AF_INET, &port);
+	ASSERT_LE(0, sfd);
+	ASSERT_EQ(0, set_rcvtimeo(sfd, 20000));
+	ASSERT_EQ(0, fastrpc_addr(&sa, "127.0.0.1", port));
+	fd = fastrpc_socket(SOCK_NONBLOCK | SOCK_CLOEXEC);
+	ASSERT_LE(0, fd);
+	r = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+	EXPECT_TRUE(r == 0 || errno == EINPROGRESS) TH_LOG("connect: %s", strerror(errno));
+	EXPECT_EQ(-1, connect(fd, (struct sockaddr *)&sa, sizeof(sa)));
+	EXPECT_EQ(EISCONN, errno);
+	ASSERT_EQ(1, wait_events(fd, POLLOUT, 10000));
+	ASSERT_EQ(1, fastrpc_send_call(fd, 5, M_ECHO, "n", 1, 0));
+	ASSERT_EQ(1, srv_recv(sfd, &ii, buf, sizeof(buf)));
+	ASSERT_EQ(1, fastrpc_send_reply(sfd, ii.handle, FASTRPC_OK, "N", 1, 0));
+	ASSERT_EQ(1, wait_events(fd, POLLIN, 10000));
+	ASSERT_EQ(1, fastrpc_recv_result(fd, NULL, &status, buf, sizeof(buf), 0));
+	EXPECT_EQ(FASTRPC_OK, status);
+	close(fd);
+	close(sfd);
+
+	/* a peer that never answers HELLO: EINPROGRESS, no EPOLLOUT, then
+	 * EPOLLOUT when it fails and the send reports why
+	 */
+	lfd = mute_listener(port);
+	ASSERT_LE(0, lfd);
+	fd = fastrpc_socket(SOCK_NONBLOCK | SOCK_CLOEXEC);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(-1, connect(fd, (struct sockaddr *)&sa, sizeof(sa)));
+	EXPECT_EQ(EINPROGRESS, errno);
+	EXPECT_EQ(0, wait_events(fd, POLLOUT, 300));
+	close(lfd);
+	EXPECT_EQ(1, wait_events(fd, POLLOUT, 5000));
+	r = (int)fastrpc_send_call(fd, 6, M_ECHO, "m", 1, 0);
+	EXPECT_GT(0, r);
+	EXPECT_NE(-EAGAIN, r);
+	TH_LOG("send after the failed connect: %s", fastrpc_strerror(r));
+	close(fd);
 }
 
 /*
