@@ -34,7 +34,13 @@
 
 #include "compat.h"
 
-enum frpc_limits {
+/*
+ * Limits, grouped by what they bound and in which unit.  The constants
+ * keep one name each wherever they are used; the enum says the unit.
+ */
+
+/* Counts: calls, connections, peers, frames, records. */
+enum frpc_count_limits {
 	/* calls in flight per socket: default and ceiling of MAX_CALLS */
 	FRPC_DEFAULT_CALLS	= 4096,
 	FRPC_MAX_CALLS_CEIL	= 65536,
@@ -43,6 +49,20 @@ enum frpc_limits {
 	FRPC_SERVER_MAX_CONNS	= 1024,
 	FRPC_PEER_MAX_CONNS	= 8,
 	FRPC_PEER_MAX_CALLS	= FRPC_MAX_CALLS_CEIL,
+	/* frames one pass of the reader takes before it yields */
+	FRPC_RX_BUDGET		= 128,
+	/* calls or messages freed in one go before teardown yields */
+	FRPC_REAP_BATCH		= 256,
+	/* returned credit is batched up to this fraction of the window */
+	FRPC_CREDIT_BATCH_DIV	= 4,
+	/* backoff records per namespace: past it the oldest are forgotten,
+	 * as are records whose backoff ended twice FRPC_BACKOFF_MAX_MS ago
+	 */
+	FRPC_MAX_PEERS		= 1024,
+};
+
+/* Bytes: windows, memory, buffers, transmit budgets. */
+enum frpc_byte_limits {
 	/* windows this host announces in HELLO */
 	FRPC_CALL_WINDOW	= 256 << 10,
 	FRPC_CONN_WINDOW	= 4 << 20,
@@ -56,14 +76,10 @@ enum frpc_limits {
 	FRPC_NET_RX_MEM		= 256 << 20,
 	/* past net_rx_mem, connections holding more than this fail */
 	FRPC_CONN_RX_FAIR	= 1 << 20,
-	/* frames one pass of the reader takes before it yields */
-	FRPC_RX_BUDGET		= 128,
 	/* frames at least this big may be kept as a clone of the TCP skb */
 	FRPC_RX_CLONE_MIN	= 2048,
 	/* bigger copies go into page frags, not one high-order buffer */
 	FRPC_RX_LINEAR_MAX	= 3072,
-	/* calls or messages freed in one go before teardown yields */
-	FRPC_REAP_BATCH		= 256,
 	/* queued control frame bytes before a connection is failed */
 	FRPC_CTRL_MAX		= 1 << 20,
 	/* bytes one pass of the transmit loop writes before it yields: a
@@ -73,17 +89,15 @@ enum frpc_limits {
 	FRPC_TX_WORK_BUDGET	= 256 << 10,
 	/* bytes of one call's data in a frame before the sender takes turns */
 	FRPC_TX_QUANTUM		= 16 << 10,
-	/* returned credit is batched up to this fraction of the window */
-	FRPC_CREDIT_BATCH_DIV	= 4,
+};
+
+/* Times, in milliseconds. */
+enum frpc_time_limits_ms {
 	/* how long connect() waits for TCP and the HELLO answer */
 	FRPC_CONNECT_TIMEOUT_MS	= 10000,
 	/* reconnect backoff after failed connects: base, ceiling */
 	FRPC_BACKOFF_MIN_MS	= 100,
 	FRPC_BACKOFF_MAX_MS	= 10000,
-	/* backoff records per namespace: past it the oldest are forgotten,
-	 * as are records whose backoff ended twice FRPC_BACKOFF_MAX_MS ago
-	 */
-	FRPC_MAX_PEERS		= 1024,
 	/* how long a closing connection's last frames may take to go out */
 	FRPC_LAST_FLUSH_MS	= 1000,
 	/* how long a failing connection drains input after its ERROR frame */
@@ -94,7 +108,13 @@ enum frpc_limits {
 	FRPC_TIMER_MIN_MS	= 100,
 	/* a connection without calls or users closes after this */
 	FRPC_IDLE_MS		= 60000,
+};
+
+/* Hash table sizes, as log2 of the bucket count. */
+enum frpc_hash_bits {
+	/* a connection's calls, by wire id */
 	FRPC_CALL_HASH_BITS	= 10,
+	/* a socket's calls, by tag (client) or handle (server) */
 	FRPC_SOCK_HASH_BITS	= 8,
 };
 
