@@ -292,23 +292,6 @@ static void frpc_call_leave_sock(struct frpc_call *call)
 	spin_unlock(&fs->lock);
 }
 
-/*
- * Bytes of a message in progress are charged to the socket as they come
- * (frpc_call_rx_credit); give them back when the message goes unfinished.
- */
-void frpc_call_unhold(struct frpc_call *call, struct frpc_rxmsg *m)
-{
-	struct frpc_sock *fs = call->fs;
-	unsigned long flags;
-
-	if (!m->held || !fs)
-		return;
-	spin_lock_irqsave(&fs->lock, flags);
-	fs->rx_bytes -= m->held;
-	m->held = 0;
-	spin_unlock_irqrestore(&fs->lock, flags);
-}
-
 /* Drop a partly received message. */
 static void frpc_call_drop_rx(struct frpc_call *call, struct frpc_reap *r)
 {
@@ -317,40 +300,6 @@ static void frpc_call_drop_rx(struct frpc_call *call, struct frpc_reap *r)
 		frpc_rxmsg_drop(call->rx, r);
 		call->rx = NULL;
 	}
-}
-
-/*
- * The peer may use @len more bytes of the call's window once the socket
- * has room: credit now, or when recvmsg() makes room (SO_RCVBUF).  Bytes
- * a socket takes under SO_RCVBUF also go back to the connection window at
- * once, so that one socket that does not read stalls only its own calls
- * until it holds a whole connection window beyond its buffer.
- */
-void frpc_call_rx_credit(struct frpc_call *call, u32 len)
-{
-	struct frpc_sock *fs = call->fs;
-	bool over;
-
-	lockdep_assert_held(&call->conn->lock);
-	if (!len)
-		return;
-	spin_lock(&fs->lock);
-	/* the message in progress counts against SO_RCVBUF from now on */
-	over = frpc_sock_rx_full(fs);
-	fs->rx_bytes += len;
-	call->rx->held += len;
-	if (over) {
-		call->rx_withheld += len;
-		if (list_empty(&call->owed_node))
-			list_add_tail(&call->owed_node, &fs->owed);
-		len = 0;
-	}
-	spin_unlock(&fs->lock);
-	if (!len)
-		return;
-	frpc_credit_call(call, len);
-	frpc_credit_conn(call->conn, len);
-	call->rx->conn_credited += len;
 }
 
 /* A message of the call is complete: hand it to the socket. */

@@ -437,18 +437,6 @@ static inline struct frpc_sock *frpc_sk(struct sock *sk)
 	return container_of(sk, struct frpc_sock, sk);
 }
 
-/*
- * Past SO_RCVBUF credit is withheld, but only while the application has
- * whole messages to read: messages in progress count against the buffer
- * too, and a message bigger than it must still be able to complete.
- * fs->lock held.
- */
-static inline bool frpc_sock_rx_full(struct frpc_sock *fs)
-{
-	return fs->rx_bytes >= READ_ONCE(fs->sk.sk_rcvbuf) &&
-	       !list_empty(&fs->rxq);
-}
-
 /* Internal marker: the peer sent ERROR, close without answering. */
 #define FRPC_WERR_PEER	0xff
 
@@ -519,8 +507,26 @@ bool frpc_conn_tx_flush(struct frpc_conn *conn, size_t budget,
 			const unsigned long *until);
 void frpc_conn_tx_workfn(struct work_struct *work);
 void frpc_conn_tx_purge(struct frpc_conn *conn);
+
+/* flow.c: credit we give, credit we get */
+/*
+ * Past SO_RCVBUF credit is withheld, but only while the application has
+ * whole messages to read: messages in progress count against the buffer
+ * too, and a message bigger than it must still be able to complete.
+ * fs->lock held.
+ */
+static inline bool frpc_sock_rx_full(struct frpc_sock *fs)
+{
+	return fs->rx_bytes >= READ_ONCE(fs->sk.sk_rcvbuf) &&
+	       !list_empty(&fs->rxq);
+}
+
 void frpc_credit_conn(struct frpc_conn *conn, u32 bytes);
 void frpc_credit_call(struct frpc_call *call, u32 bytes);
+void frpc_call_rx_credit(struct frpc_call *call, u32 len);
+void frpc_call_unhold(struct frpc_call *call, struct frpc_rxmsg *m);
+void frpc_sock_grant_owed(struct frpc_sock *fs);
+u8 frpc_credit_received(struct frpc_conn *conn, u32 id, u32 inc);
 
 /* rx.c */
 u8 frpc_rx_deliver(void *ctx, const struct fastrpc_frame_hdr *hdr,
@@ -585,8 +591,6 @@ void frpc_call_finish(struct frpc_call *call, u32 status,
 void frpc_call_cancel_server(struct frpc_call *call, struct frpc_reap *r);
 void frpc_call_purge_rx(struct frpc_call *call, struct frpc_reap *r);
 void frpc_call_rx_done(struct frpc_call *call, bool eor);
-void frpc_call_rx_credit(struct frpc_call *call, u32 len);
-void frpc_call_unhold(struct frpc_call *call, struct frpc_rxmsg *m);
 void frpc_reap(struct frpc_reap *r);
 struct frpc_rxmsg *frpc_rxmsg_alloc(struct frpc_conn *conn, gfp_t gfp,
 				    bool charge);

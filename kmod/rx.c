@@ -359,32 +359,11 @@ static u8 frpc_rx_end(struct frpc_rx *rx)
 
 static u8 frpc_rx_credit(struct frpc_rx *rx)
 {
-	struct frpc_conn *conn = rx->conn;
 	struct fastrpc_wire_credit c;
-	struct frpc_call *call;
-	u32 inc;
 
 	if (rx->len != sizeof(c) || frpc_pull(rx, &c, sizeof(c)))
 		return FASTRPC_WERR_PROTOCOL;
-	inc = be32_to_cpu(c.increment);
-	if (!rx->id) {
-		if (frpc_window_add(&conn->tx_credit, inc))
-			return FASTRPC_WERR_FLOW;
-		if (!list_empty(&conn->ready))
-			frpc_conn_kick_async(conn);
-		return FASTRPC_WERR_NONE;
-	}
-	call = frpc_call_find(conn, rx->id);
-	if (!call) {
-		u32 last = conn->client ? conn->next_id : conn->max_id;
-
-		return rx->id <= last ? FASTRPC_WERR_NONE : FASTRPC_WERR_CALL_ID;
-	}
-	if (frpc_window_add(&call->tx_credit, inc))
-		return FASTRPC_WERR_FLOW;
-	frpc_call_tx_ready(call);
-	frpc_conn_kick_async(conn);
-	return FASTRPC_WERR_NONE;
+	return frpc_credit_received(rx->conn, rx->id, be32_to_cpu(c.increment));
 }
 
 static u8 frpc_rx_cancel(struct frpc_rx *rx)

@@ -681,49 +681,6 @@ static int frpc_sendmsg(struct socket *sock, struct msghdr *msg, size_t len)
 	}
 }
 
-/*
- * recvmsg() made room under SO_RCVBUF: grant the credit held back from
- * the socket's calls.  Each call is found again under its connection's
- * lock, as it may end meanwhile.
- */
-static void frpc_sock_grant_owed(struct frpc_sock *fs)
-{
-	for (;;) {
-		struct frpc_conn *conn;
-		struct frpc_call *call;
-		u32 owed;
-
-		spin_lock_bh(&fs->lock);
-		call = list_first_entry_or_null(&fs->owed, struct frpc_call,
-						owed_node);
-		if (!call || frpc_sock_rx_full(fs)) {
-			spin_unlock_bh(&fs->lock);
-			return;
-		}
-		conn = call->conn;
-		kref_get(&conn->ref);
-		spin_unlock_bh(&fs->lock);
-
-		spin_lock_bh(&conn->lock);
-		spin_lock(&fs->lock);
-		owed = 0;
-		/* the same call, unless it ended and its memory came back */
-		if (list_first_entry_or_null(&fs->owed, struct frpc_call,
-					     owed_node) == call &&
-		    call->conn == conn) {
-			list_del_init(&call->owed_node);
-			owed = call->rx_withheld;
-			call->rx_withheld = 0;
-		}
-		spin_unlock(&fs->lock);
-		if (owed)
-			frpc_credit_call(call, owed);
-		spin_unlock_bh(&conn->lock);
-		frpc_conn_kick(conn);
-		frpc_conn_put(conn);
-	}
-}
-
 static int frpc_wait_rx(struct frpc_sock *fs, long *timeo)
 {
 	long ret;

@@ -12,6 +12,7 @@
 #include "../mem.c"
 #include "../reader.c"
 #include "../call.c"
+#include "../flow.c"
 #include "../tx.c"
 #include "../rx.c"
 #include "../conn.c"
