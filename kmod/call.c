@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Calls and received messages: allocation, the per-connection table by
- * wire id, how calls end (normally, cancelled, timed out, connection
- * lost), and call deadlines.
+ * wire id, and how calls end (normally, cancelled, timed out, connection
+ * lost).  Deadlines are timer.c's, credit is flow.c's.
  *
  * A call ends exactly once.  On the client that means exactly one final
  * message with MSG_EOR in the socket; the kernel reserves it when the call
@@ -244,23 +244,6 @@ void frpc_call_unlink(struct frpc_call *call)
 	list_del_init(&call->dl_node);
 }
 
-/* Keep conn->deadlines sorted; most calls share a timeout, so scan back. */
-void frpc_call_set_deadline(struct frpc_call *call, u64 timeout_ns)
-{
-	struct frpc_conn *conn = call->conn;
-	struct frpc_call *pos;
-
-	lockdep_assert_held(&conn->lock);
-	call->deadline = jiffies + max_t(unsigned long, 1,
-					 nsecs_to_jiffies(timeout_ns));
-	list_for_each_entry_reverse(pos, &conn->deadlines, dl_node)
-		if (time_before_eq(pos->deadline, call->deadline))
-			break;
-	list_add(&call->dl_node, &pos->dl_node);
-	if (conn->deadlines.next == &call->dl_node && !conn->torn_down)
-		mod_timer(&conn->deadline_timer, call->deadline);
-}
-
 /*
  * Take a call out of its socket's tables, the list of calls owed credit
  * included, before it can be freed.  fs->lock held.
@@ -408,40 +391,4 @@ void frpc_call_cancel_server(struct frpc_call *call, struct frpc_reap *r)
 	spin_unlock(&fs->lock);
 	frpc_call_leave_sock(call);
 	list_add_tail(&call->tx_node, &r->calls);
-}
-
-void frpc_deadline_timer_fn(struct timer_list *t)
-{
-	struct frpc_conn *conn = from_timer(conn, t, deadline_timer);
-	struct frpc_call *call, *tmp;
-	unsigned int n = 0;
-	struct frpc_reap r;
-	bool queued = false;
-
-	frpc_reap_init(&r);
-	spin_lock_bh(&conn->lock);
-	list_for_each_entry_safe(call, tmp, &conn->deadlines, dl_node) {
-		if (time_before(jiffies, call->deadline) ||
-		    ++n > FRPC_REAP_BATCH) {
-			/* a batch a tick: thousands may expire together */
-			if (!conn->torn_down)
-				mod_timer(&conn->deadline_timer,
-					  n > FRPC_REAP_BATCH ? jiffies + 1 :
-								call->deadline);
-			break;
-		}
-		list_del_init(&call->dl_node);
-		atomic64_inc(&conn->fn->deadlines_exceeded);
-		if (conn->client) {
-			frpc_call_send_cancel(call);
-			frpc_call_finish(call, FASTRPC_DEADLINE_EXCEEDED, &r);
-			queued = true;
-		} else {
-			frpc_call_cancel_server(call, &r);
-		}
-	}
-	spin_unlock_bh(&conn->lock);
-	frpc_reap(&r);
-	if (queued)
-		frpc_conn_kick_async(conn);
 }

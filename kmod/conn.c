@@ -2,7 +2,7 @@
 /*
  * Connections: one kernel TCP socket each, shared by every client socket of
  * a namespace that talks to the same peer.  Setup (connect with backoff,
- * HELLO), keepalive and idleness, and teardown live here.
+ * HELLO) and teardown live here; keepalive and idleness are timer.c's.
  *
  * References: the owner (the namespace table for client connections, the
  * server socket for accepted ones) holds one until teardown is finished;
@@ -12,7 +12,6 @@
  */
 #include <linux/in.h>
 #include <linux/in6.h>
-#include <linux/moduleparam.h>
 #include <linux/random.h>
 #include <linux/slab.h>
 #include <linux/tcp.h>
@@ -22,27 +21,8 @@
 
 #include "frpc.h"
 
-static int frpc_param_set_ms(const char *val, const struct kernel_param *kp)
-{
-	return param_set_uint_minmax(val, kp, FRPC_TIMER_MIN_MS, 3600 * 1000);
-}
-
-static const struct kernel_param_ops frpc_ms_ops = {
-	.set = frpc_param_set_ms,
-	.get = param_get_uint,
-};
-
-static unsigned int frpc_keepalive_ms = FRPC_KEEPALIVE_MS;
-module_param_cb(keepalive_ms, &frpc_ms_ops, &frpc_keepalive_ms, 0644);
-MODULE_PARM_DESC(keepalive_ms, "PING interval; 3 silent intervals end a connection");
-
-static unsigned int frpc_idle_ms = FRPC_IDLE_MS;
-module_param_cb(idle_ms, &frpc_ms_ops, &frpc_idle_ms, 0644);
-MODULE_PARM_DESC(idle_ms, "close a connection without calls after this long");
-
 static void frpc_conn_fail_workfn(struct work_struct *work);
 static void frpc_conn_eof_workfn(struct work_struct *work);
-static void frpc_ka_timer_fn(struct timer_list *t);
 static void frpc_conn_connect_workfn(struct work_struct *work);
 
 struct frpc_conn *frpc_conn_alloc(struct frpc_net *fn, bool client)
@@ -71,8 +51,7 @@ struct frpc_conn *frpc_conn_alloc(struct frpc_net *fn, bool client)
 	INIT_WORK(&conn->eof_work, frpc_conn_eof_workfn);
 	INIT_WORK(&conn->connect_work, frpc_conn_connect_workfn);
 	INIT_LIST_HEAD(&conn->user_socks);
-	timer_setup(&conn->deadline_timer, frpc_deadline_timer_fn, 0);
-	timer_setup(&conn->ka_timer, frpc_ka_timer_fn, 0);
+	frpc_conn_init_timers(conn);
 	conn->state = client ? FRPC_CONN_CONNECTING : FRPC_CONN_HELLO;
 	conn->last_rx = jiffies;
 	conn->last_ping = jiffies;
@@ -139,20 +118,6 @@ static void frpc_conn_eof_workfn(struct work_struct *work)
 	/* a connection already dead (namespace exit too) is left as it is */
 	frpc_conn_fail(conn, err, FASTRPC_WERR_NONE);
 	frpc_conn_put(conn);
-}
-
-static unsigned long frpc_ka_tick(void)
-{
-	unsigned int ms = min(READ_ONCE(frpc_keepalive_ms),
-			      READ_ONCE(frpc_idle_ms)) / 4;
-
-	return max_t(unsigned long, HZ / 10, msecs_to_jiffies(ms));
-}
-
-/* Keepalive and idleness start with the connection's transport. */
-void frpc_conn_start_timers(struct frpc_conn *conn)
-{
-	mod_timer(&conn->ka_timer, jiffies + frpc_ka_tick());
 }
 
 /*
@@ -285,11 +250,7 @@ static void frpc_conn_fail_workfn(struct work_struct *work)
 	}
 	frpc_conn_end_calls(conn, true);	/* what softirq left */
 
-	spin_lock_bh(&conn->lock);
-	conn->torn_down = true;		/* timers stop re-arming */
-	spin_unlock_bh(&conn->lock);
-	timer_shutdown_sync(&conn->ka_timer);
-	timer_shutdown_sync(&conn->deadline_timer);
+	frpc_conn_stop_timers(conn);
 
 	mutex_lock(&conn->tx_mutex);
 	if (conn->tcp) {
@@ -335,74 +296,6 @@ void frpc_conn_pong(struct frpc_conn *conn, u64 sent_ns)
 	conn->ping_sent_ns = 0;
 	rtt = min_t(u64, (now - sent_ns) / NSEC_PER_USEC, U32_MAX);
 	conn->srtt_us = conn->srtt_us ? (conn->srtt_us * 7 + rtt) / 8 : rtt ? : 1;
-}
-
-/*
- * Keepalive and idleness, every tick: PING a silent peer, give up on one
- * silent for too long, close a connection that has had no calls for
- * idle_ms (and, on a client, no sockets).
- */
-static void frpc_ka_timer_fn(struct timer_list *t)
-{
-	struct frpc_conn *conn = from_timer(conn, t, ka_timer);
-	unsigned long ka = msecs_to_jiffies(READ_ONCE(frpc_keepalive_ms));
-	unsigned long now = jiffies;
-	u8 werr = FASTRPC_WERR_NONE;
-	bool kick = false;
-	int fail = 0;
-
-	spin_lock_bh(&conn->lock);
-	if (conn->torn_down || conn->state == FRPC_CONN_DEAD) {
-		spin_unlock_bh(&conn->lock);
-		return;
-	}
-	if (conn->ctrl_overflow) {
-		fail = -ENOBUFS;
-		werr = FASTRPC_WERR_RESOURCE;
-	} else if (conn->state == FRPC_CONN_HELLO &&
-		   time_after(now, conn->last_rx +
-		       msecs_to_jiffies(FRPC_CONNECT_TIMEOUT_MS))) {
-		fail = -ETIMEDOUT;
-	} else if (time_after(now, conn->last_rx +
-			      msecs_to_jiffies(3 * READ_ONCE(frpc_keepalive_ms)))) {
-		fail = -ETIMEDOUT;
-	} else if (conn->state != FRPC_CONN_HELLO) {
-		/*
-		 * On a schedule, so that busy connections get an RTT too; a
-		 * PONG that never came (peers may skip them) stops nothing.
-		 */
-		if ((!conn->ping_sent_ns ||
-		     time_after(now, conn->last_ping + 2 * ka)) &&
-		    time_after(now, conn->last_ping + ka)) {
-			__be64 ns;
-
-			conn->last_ping = now;
-			conn->ping_sent_ns = ktime_get_ns();
-			ns = cpu_to_be64(conn->ping_sent_ns);
-			frpc_queue_simple(conn, FASTRPC_FRAME_PING, 0, 0, &ns,
-					  sizeof(ns));
-			atomic64_inc(&conn->fn->pings_sent);
-			kick = true;
-		}
-		if (conn->state == FRPC_CONN_DRAINING && !conn->ncalls)
-			fail = -ESHUTDOWN;	/* GOAWAY done: its calls are over */
-		else if (!conn->ncalls &&
-			 (!conn->client || !READ_ONCE(conn->users)) &&
-			 time_after(now, conn->idle_since +
-				    msecs_to_jiffies(READ_ONCE(frpc_idle_ms)))) {
-			if (!conn->client)
-				__frpc_conn_goaway(conn, FASTRPC_WERR_IDLE);
-			fail = -ESHUTDOWN;
-		}
-	}
-	if (!fail)
-		mod_timer(&conn->ka_timer, now + frpc_ka_tick());
-	spin_unlock_bh(&conn->lock);
-
-	if (fail)
-		frpc_conn_fail(conn, fail, werr);
-	else if (kick)
-		frpc_conn_kick_async(conn);
 }
 
 /* Reconnect backoff: exponential with jitter, per peer. fn->lock held. */

@@ -480,7 +480,6 @@ int frpc_conn_attach(struct frpc_conn *conn, struct socket *tcp);
 void frpc_conn_fail(struct frpc_conn *conn, int err, u8 werr);
 void __frpc_conn_goaway(struct frpc_conn *conn, u32 code);
 void frpc_conn_goaway(struct frpc_conn *conn, u32 code);
-void frpc_conn_start_timers(struct frpc_conn *conn);
 void frpc_conn_peer_closed(struct frpc_conn *conn, int err);
 void frpc_conn_pong(struct frpc_conn *conn, u64 sent_ns);
 void frpc_net_close_all(struct frpc_net *fn);
@@ -584,7 +583,6 @@ struct frpc_call *frpc_call_find(struct frpc_conn *conn, u32 id);
 void frpc_call_link(struct frpc_conn *conn, struct frpc_call *call);
 void frpc_call_unlink(struct frpc_call *call);
 void __frpc_call_leave_sock(struct frpc_call *call);
-void frpc_call_set_deadline(struct frpc_call *call, u64 timeout_ns);
 void frpc_call_send_cancel(struct frpc_call *call);
 void frpc_call_finish(struct frpc_call *call, u32 status,
 		      struct frpc_reap *r);
@@ -600,7 +598,12 @@ void frpc_rxmsg_drop(struct frpc_rxmsg *m, struct frpc_reap *r);
 void frpc_rxmsg_consumed(struct frpc_rxmsg *m);
 void frpc_rxmsg_add_frag(struct frpc_rxmsg *m, struct sk_buff *skb);
 int frpc_rxmsg_copy_out(struct frpc_rxmsg *m, struct msghdr *msg, u32 len);
-void frpc_deadline_timer_fn(struct timer_list *t);
+
+/* timer.c: call deadlines, keepalive and idleness */
+void frpc_conn_init_timers(struct frpc_conn *conn);
+void frpc_conn_start_timers(struct frpc_conn *conn);
+void frpc_conn_stop_timers(struct frpc_conn *conn);
+void frpc_call_set_deadline(struct frpc_call *call, u64 timeout_ns);
 
 /* listener.c */
 struct frpc_conn *frpc_server_new_conn(struct frpc_sock *fs,

@@ -13,6 +13,7 @@
 #include "../reader.c"
 #include "../call.c"
 #include "../flow.c"
+#include "../timer.c"
 #include "../tx.c"
 #include "../rx.c"
 #include "../conn.c"

@@ -1,0 +1,188 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Timers: each connection has two, and they live here together.
+ *
+ * The deadline timer fires at the soonest call deadline (conn->deadlines
+ * is kept sorted) and ends the calls whose time is up, a batch a tick.
+ * The keepalive timer ticks a few times per keepalive_ms or idle_ms: it
+ * PINGs a quiet peer, fails a connection whose peer has been silent for
+ * three intervals or that never finished HELLO, and closes one without
+ * calls (and, on a client, without sockets) for idle_ms.
+ *
+ * Timers hold no connection reference: teardown sets conn->torn_down
+ * under conn->lock, after which neither re-arms, then shuts both down
+ * (frpc_conn_stop_timers()) before the owner lets go.
+ */
+#include <linux/moduleparam.h>
+
+#include "frpc.h"
+
+static int frpc_param_set_ms(const char *val, const struct kernel_param *kp)
+{
+	return param_set_uint_minmax(val, kp, FRPC_TIMER_MIN_MS, 3600 * 1000);
+}
+
+static const struct kernel_param_ops frpc_ms_ops = {
+	.set = frpc_param_set_ms,
+	.get = param_get_uint,
+};
+
+static unsigned int frpc_keepalive_ms = FRPC_KEEPALIVE_MS;
+module_param_cb(keepalive_ms, &frpc_ms_ops, &frpc_keepalive_ms, 0644);
+MODULE_PARM_DESC(keepalive_ms, "PING interval; 3 silent intervals end a connection");
+
+static unsigned int frpc_idle_ms = FRPC_IDLE_MS;
+module_param_cb(idle_ms, &frpc_ms_ops, &frpc_idle_ms, 0644);
+MODULE_PARM_DESC(idle_ms, "close a connection without calls after this long");
+
+/* Keep conn->deadlines sorted; most calls share a timeout, so scan back. */
+void frpc_call_set_deadline(struct frpc_call *call, u64 timeout_ns)
+{
+	struct frpc_conn *conn = call->conn;
+	struct frpc_call *pos;
+
+	lockdep_assert_held(&conn->lock);
+	call->deadline = jiffies + max_t(unsigned long, 1,
+					 nsecs_to_jiffies(timeout_ns));
+	list_for_each_entry_reverse(pos, &conn->deadlines, dl_node)
+		if (time_before_eq(pos->deadline, call->deadline))
+			break;
+	list_add(&call->dl_node, &pos->dl_node);
+	if (conn->deadlines.next == &call->dl_node && !conn->torn_down)
+		mod_timer(&conn->deadline_timer, call->deadline);
+}
+
+static void frpc_deadline_timer_fn(struct timer_list *t)
+{
+	struct frpc_conn *conn = from_timer(conn, t, deadline_timer);
+	struct frpc_call *call, *tmp;
+	unsigned int n = 0;
+	struct frpc_reap r;
+	bool queued = false;
+
+	frpc_reap_init(&r);
+	spin_lock_bh(&conn->lock);
+	list_for_each_entry_safe(call, tmp, &conn->deadlines, dl_node) {
+		if (time_before(jiffies, call->deadline) ||
+		    ++n > FRPC_REAP_BATCH) {
+			/* a batch a tick: thousands may expire together */
+			if (!conn->torn_down)
+				mod_timer(&conn->deadline_timer,
+					  n > FRPC_REAP_BATCH ? jiffies + 1 :
+								call->deadline);
+			break;
+		}
+		list_del_init(&call->dl_node);
+		atomic64_inc(&conn->fn->deadlines_exceeded);
+		if (conn->client) {
+			frpc_call_send_cancel(call);
+			frpc_call_finish(call, FASTRPC_DEADLINE_EXCEEDED, &r);
+			queued = true;
+		} else {
+			frpc_call_cancel_server(call, &r);
+		}
+	}
+	spin_unlock_bh(&conn->lock);
+	frpc_reap(&r);
+	if (queued)
+		frpc_conn_kick_async(conn);
+}
+
+static unsigned long frpc_ka_tick(void)
+{
+	unsigned int ms = min(READ_ONCE(frpc_keepalive_ms),
+			      READ_ONCE(frpc_idle_ms)) / 4;
+
+	return max_t(unsigned long, HZ / 10, msecs_to_jiffies(ms));
+}
+
+/* Keepalive and idleness start with the connection's transport. */
+void frpc_conn_start_timers(struct frpc_conn *conn)
+{
+	mod_timer(&conn->ka_timer, jiffies + frpc_ka_tick());
+}
+
+/*
+ * Keepalive and idleness, every tick: PING a silent peer, give up on one
+ * silent for too long, close a connection that has had no calls for
+ * idle_ms (and, on a client, no sockets).
+ */
+static void frpc_ka_timer_fn(struct timer_list *t)
+{
+	struct frpc_conn *conn = from_timer(conn, t, ka_timer);
+	unsigned long ka = msecs_to_jiffies(READ_ONCE(frpc_keepalive_ms));
+	unsigned long now = jiffies;
+	u8 werr = FASTRPC_WERR_NONE;
+	bool kick = false;
+	int fail = 0;
+
+	spin_lock_bh(&conn->lock);
+	if (conn->torn_down || conn->state == FRPC_CONN_DEAD) {
+		spin_unlock_bh(&conn->lock);
+		return;
+	}
+	if (conn->ctrl_overflow) {
+		fail = -ENOBUFS;
+		werr = FASTRPC_WERR_RESOURCE;
+	} else if (conn->state == FRPC_CONN_HELLO &&
+		   time_after(now, conn->last_rx +
+		       msecs_to_jiffies(FRPC_CONNECT_TIMEOUT_MS))) {
+		fail = -ETIMEDOUT;
+	} else if (time_after(now, conn->last_rx +
+			      msecs_to_jiffies(3 * READ_ONCE(frpc_keepalive_ms)))) {
+		fail = -ETIMEDOUT;
+	} else if (conn->state != FRPC_CONN_HELLO) {
+		/*
+		 * On a schedule, so that busy connections get an RTT too; a
+		 * PONG that never came (peers may skip them) stops nothing.
+		 */
+		if ((!conn->ping_sent_ns ||
+		     time_after(now, conn->last_ping + 2 * ka)) &&
+		    time_after(now, conn->last_ping + ka)) {
+			__be64 ns;
+
+			conn->last_ping = now;
+			conn->ping_sent_ns = ktime_get_ns();
+			ns = cpu_to_be64(conn->ping_sent_ns);
+			frpc_queue_simple(conn, FASTRPC_FRAME_PING, 0, 0, &ns,
+					  sizeof(ns));
+			atomic64_inc(&conn->fn->pings_sent);
+			kick = true;
+		}
+		if (conn->state == FRPC_CONN_DRAINING && !conn->ncalls)
+			fail = -ESHUTDOWN;	/* GOAWAY done: its calls are over */
+		else if (!conn->ncalls &&
+			 (!conn->client || !READ_ONCE(conn->users)) &&
+			 time_after(now, conn->idle_since +
+				    msecs_to_jiffies(READ_ONCE(frpc_idle_ms)))) {
+			if (!conn->client)
+				__frpc_conn_goaway(conn, FASTRPC_WERR_IDLE);
+			fail = -ESHUTDOWN;
+		}
+	}
+	if (!fail)
+		mod_timer(&conn->ka_timer, now + frpc_ka_tick());
+	spin_unlock_bh(&conn->lock);
+
+	if (fail)
+		frpc_conn_fail(conn, fail, werr);
+	else if (kick)
+		frpc_conn_kick_async(conn);
+}
+
+/* Both timers start unarmed; the keepalive timer with the transport. */
+void frpc_conn_init_timers(struct frpc_conn *conn)
+{
+	timer_setup(&conn->deadline_timer, frpc_deadline_timer_fn, 0);
+	timer_setup(&conn->ka_timer, frpc_ka_timer_fn, 0);
+}
+
+/* Teardown: neither timer re-arms from now on, and neither runs again. */
+void frpc_conn_stop_timers(struct frpc_conn *conn)
+{
+	spin_lock_bh(&conn->lock);
+	conn->torn_down = true;		/* timers stop re-arming */
+	spin_unlock_bh(&conn->lock);
+	timer_shutdown_sync(&conn->ka_timer);
+	timer_shutdown_sync(&conn->deadline_timer);
+}
