@@ -466,6 +466,36 @@ void frpc_sock_unregister(void);
 void frpc_sock_queue(struct frpc_sock *fs, struct frpc_rxmsg *m,
 		     struct frpc_call *call);
 void frpc_sock_wake_out(struct sock *sk);
+void frpc_client_ready(struct frpc_sock *fs, struct frpc_conn *conn);
+struct frpc_call *frpc_sock_find(struct frpc_sock *fs, u64 key);
+
+/* The control messages of one sendmsg(): one verb, optional extras. */
+struct frpc_cmsgs {
+	int			type;
+	union {
+		struct fastrpc_call	call;
+		struct fastrpc_reply	reply;
+		struct fastrpc_send	send;
+		u64			tag;
+	};
+	const void		*meta;
+	u32			meta_len;
+	const void		*smsg;
+	u32			smsg_len;
+};
+
+/* cmsg.c */
+int frpc_parse_cmsgs(struct msghdr *msg, struct frpc_cmsgs *c);
+int frpc_put_extra(struct msghdr *msg, struct frpc_rxmsg *m);
+
+/* send.c, recv.c, sockopt.c: the proto_ops that are more than glue */
+int frpc_sendmsg(struct socket *sock, struct msghdr *msg, size_t len);
+int frpc_recvmsg(struct socket *sock, struct msghdr *msg, size_t size,
+		 int flags);
+int frpc_setsockopt(struct socket *sock, int level, int optname,
+		    sockptr_t optval, unsigned int optlen);
+int frpc_getsockopt(struct socket *sock, int level, int optname,
+		    char __user *optval, int __user *optlen);
 
 /* conn.c */
 struct frpc_conn *frpc_conn_alloc(struct frpc_net *fn, bool client);

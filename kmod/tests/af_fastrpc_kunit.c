@@ -20,6 +20,10 @@
 #include "../transport.c"
 #include "../listener.c"
 #include "../sock.c"
+#include "../sockopt.c"
+#include "../cmsg.c"
+#include "../send.c"
+#include "../recv.c"
 
 #include <kunit/test.h>
 #include <linux/module.h>

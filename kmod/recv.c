@@ -1,0 +1,132 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * recvmsg(): hand the next complete message to the application, with its
+ * tag (client) or handle (server) in a control message so that it is
+ * never read without knowing whose it is.  Reading it gives its window
+ * back to the connection, and may release credit a full SO_RCVBUF held
+ * back (flow.c).
+ */
+#include <net/sock.h>
+
+#include "frpc.h"
+
+static int frpc_wait_rx(struct frpc_sock *fs, long *timeo)
+{
+	long ret;
+
+	if (!*timeo)
+		return -EAGAIN;
+	ret = wait_event_interruptible_timeout(*sk_sleep(&fs->sk),
+					       !list_empty_careful(&fs->rxq),
+					       *timeo);
+	if (ret < 0)
+		return sock_intr_errno(*timeo);
+	if (!ret)
+		return -EAGAIN;
+	*timeo = ret;
+	return 0;
+}
+
+int frpc_recvmsg(struct socket *sock, struct msghdr *msg, size_t size,
+		 int flags)
+{
+	struct frpc_sock *fs = frpc_sk(sock->sk);
+	long timeo = sock_rcvtimeo(&fs->sk, flags & MSG_DONTWAIT);
+	bool server = READ_ONCE(fs->role) == FRPC_ROLE_SERVER;
+	size_t need = CMSG_SPACE(server ? sizeof(struct fastrpc_incoming) :
+					  sizeof(struct fastrpc_result));
+	struct frpc_conn *conn;
+	struct frpc_rxmsg *m;
+	bool grant, queued;
+	u32 len;
+	int ret;
+
+	if (flags & ~(MSG_DONTWAIT | MSG_TRUNC | MSG_CMSG_CLOEXEC |
+		      MSG_CMSG_COMPAT | MSG_WAITALL))
+		return -EOPNOTSUPP;
+	if (!server && READ_ONCE(fs->role) != FRPC_ROLE_CLIENT)
+		return -ENOTCONN;
+	/* a message read without its tag or handle would be lost */
+	if (msg->msg_controllen < need)
+		return -EINVAL;
+
+	for (;;) {
+		spin_lock_bh(&fs->lock);
+		m = list_first_entry_or_null(&fs->rxq, struct frpc_rxmsg, node);
+		if (m)
+			break;
+		spin_unlock_bh(&fs->lock);
+		ret = frpc_wait_rx(fs, &timeo);
+		if (ret)
+			return ret;
+	}
+	list_del_init(&m->node);
+	list_del_init(&m->call_node);
+	fs->rxq_len--;
+	fs->rx_bytes -= m->held;
+	m->held = 0;
+	if (server && !(m->flags & FASTRPC_IN_CONT)) {
+		struct frpc_call *call = frpc_sock_find(fs, m->id);
+
+		if (call)
+			call->seen = true;
+	}
+	if (!server && m->eor)
+		fs->ncalls--;
+	grant = !list_empty(&fs->owed) &&
+		!frpc_sock_rx_full(fs);
+	spin_unlock_bh(&fs->lock);
+	if (!server && m->eor)
+		frpc_sock_wake_out(&fs->sk);
+
+	if (server) {
+		struct fastrpc_incoming in = {
+			.handle = m->id,
+			.method = m->method,
+			.flags = m->flags,
+			.timeout_ns = m->timeout_ns,
+		};
+
+		ret = put_cmsg(msg, SOL_FASTRPC, FASTRPC_CMSG_INCOMING,
+			       sizeof(in), &in);
+		if (msg->msg_name) {
+			memcpy(msg->msg_name, &m->conn->peer,
+			       sizeof(m->conn->peer));
+			msg->msg_namelen = sizeof(m->conn->peer);
+		}
+	} else {
+		struct fastrpc_result res = {
+			.tag = m->id,
+			.status = m->status,
+		};
+
+		ret = put_cmsg(msg, SOL_FASTRPC, FASTRPC_CMSG_RESULT,
+			       sizeof(res), &res);
+	}
+	if (!ret)
+		ret = frpc_put_extra(msg, m);
+	len = m->len;
+	if (!ret)
+		ret = frpc_rxmsg_copy_out(m, msg, min_t(size_t, len, size));
+
+	/* the bytes are consumed: the connection window reopens */
+	conn = m->conn;
+	spin_lock_bh(&conn->lock);
+	queued = conn->ctrl_bytes;
+	frpc_rxmsg_consumed(m);
+	queued = conn->ctrl_bytes != queued;
+	spin_unlock_bh(&conn->lock);
+	if (queued)
+		frpc_conn_kick(conn);
+	if (m->eor)
+		msg->msg_flags |= MSG_EOR;
+	frpc_rxmsg_free(m);
+	if (grant)
+		frpc_sock_grant_owed(fs);
+	if (ret < 0)
+		return ret;
+
+	if (len > size)
+		msg->msg_flags |= MSG_TRUNC;
+	return flags & MSG_TRUNC ? len : ret;
+}

@@ -1,0 +1,386 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * sendmsg(): the verbs.  A client starts a call (FASTRPC_CMSG_CALL),
+ * streams more of it (FASTRPC_CMSG_SEND) or cancels it
+ * (FASTRPC_CMSG_CANCEL); a server streams to a call (FASTRPC_CMSG_SEND)
+ * and answers it (FASTRPC_CMSG_REPLY).  Each verb builds its message
+ * first, without locks, then finds the call again under conn->lock and
+ * fs->lock, since it may have ended in between; what is queued is charged
+ * against SO_SNDBUF until tx.c cuts it into frames.
+ */
+#include <linux/slab.h>
+#include <net/sock.h>
+
+#include "frpc.h"
+
+/*
+ * Use the socket's connection, opening a new one if it died or drains.
+ * Waits for a connection still opening without the socket lock, up to
+ * @timeo; -EAGAIN if it is not ready by then (at once for MSG_DONTWAIT).
+ */
+static struct frpc_conn *frpc_client_conn(struct frpc_sock *fs, long timeo)
+{
+	struct frpc_conn *conn;
+	int err;
+
+	lock_sock(&fs->sk);
+	conn = fs->conn;
+	if (READ_ONCE(conn->state) >= FRPC_CONN_DRAINING) {
+		conn = frpc_conn_get_client(frpc_net(sock_net(&fs->sk)),
+					    &fs->peer, fs, fs->conn);
+		if (IS_ERR(conn)) {
+			release_sock(&fs->sk);
+			return conn;
+		}
+		frpc_conn_put(fs->conn);
+		fs->conn = conn;
+	}
+	kref_get(&conn->ref);
+	release_sock(&fs->sk);
+
+	err = frpc_conn_wait_ready(conn, timeo);
+	if (err != -EAGAIN)
+		frpc_client_ready(fs, conn);
+	if (err) {
+		frpc_conn_put(conn);
+		return ERR_PTR(err);
+	}
+	return conn;
+}
+
+/*
+ * The connection of the socket's call @key, referenced, or NULL.  Callers
+ * then take conn->lock and fs->lock and find the call again, since it may
+ * have ended in between (frpc_sock_relookup()).
+ */
+static struct frpc_conn *frpc_sock_call_conn(struct frpc_sock *fs, u64 key)
+{
+	struct frpc_conn *conn = NULL;
+	struct frpc_call *call;
+
+	spin_lock_bh(&fs->lock);
+	call = frpc_sock_find(fs, key);
+	if (call) {
+		conn = call->conn;
+		kref_get(&conn->ref);
+	}
+	spin_unlock_bh(&fs->lock);
+	return conn;
+}
+
+/* The call @key if it still exists on @conn; both locks held. */
+static struct frpc_call *frpc_sock_relookup(struct frpc_sock *fs, u64 key,
+					    struct frpc_conn *conn)
+{
+	struct frpc_call *call;
+
+	lockdep_assert_held(&conn->lock);
+	call = frpc_sock_find(fs, key);
+	return call && call->conn == conn ? call : NULL;
+}
+
+/* Wait for room: SO_SNDBUF and, for a new call, MAX_CALLS. */
+static int frpc_wait_send(struct frpc_sock *fs, bool new_call, long *timeo)
+{
+	long ret;
+
+#define FRPC_ROOM (READ_ONCE(fs->tx_queued) < READ_ONCE(fs->sk.sk_sndbuf) && \
+		   (!new_call || READ_ONCE(fs->ncalls) < READ_ONCE(fs->max_calls)))
+	if (FRPC_ROOM)
+		return 0;
+	if (!*timeo)
+		return -EAGAIN;
+	ret = wait_event_interruptible_timeout(*sk_sleep(&fs->sk), FRPC_ROOM,
+					       *timeo);
+#undef FRPC_ROOM
+	if (ret < 0)
+		return sock_intr_errno(*timeo);
+	if (!ret)
+		return -EAGAIN;
+	*timeo = ret;
+	return 0;
+}
+
+static void frpc_charge_tx(struct frpc_sock *fs, u32 len)
+{
+	lockdep_assert_held(&fs->lock);
+	fs->tx_queued += len;
+	atomic64_add(len, &frpc_net(sock_net(&fs->sk))->tx_queued_bytes);
+}
+
+static int frpc_client_call(struct frpc_sock *fs, struct frpc_cmsgs *c,
+			    struct msghdr *msg, u32 len, long timeo)
+{
+	const struct fastrpc_call *fc = &c->call;
+	struct fastrpc_wire_call wc = {
+		.method = cpu_to_be32(fc->method),
+		.meta_len = cpu_to_be16(c->meta_len),
+		.timeout_ns = cpu_to_be64(fc->timeout_ns),
+	};
+	bool stream = fc->flags & FASTRPC_CALL_STREAM;
+	struct frpc_txmsg *m;
+	struct frpc_conn *conn;
+	struct frpc_call *call;
+	int err, tries = 0;
+
+	if ((fc->flags & ~FASTRPC_CALL_ALL) || fc->reserved || c->smsg)
+		return -EINVAL;
+	err = frpc_wait_send(fs, true, &timeo);
+	if (err)
+		return err;
+	m = frpc_txmsg_build(FASTRPC_FRAME_CALL, &wc, sizeof(wc), c->meta,
+			     c->meta_len, NULL, 0, &msg->msg_iter, len);
+	if (IS_ERR(m))
+		return PTR_ERR(m);
+	m->eos = !stream || (msg->msg_flags & MSG_EOR);
+
+retry:
+	err = 0;
+	conn = frpc_client_conn(fs, timeo);
+	if (IS_ERR(conn)) {
+		kvfree(m);
+		return PTR_ERR(conn);
+	}
+	call = frpc_call_alloc(conn, GFP_KERNEL);
+	if (!call) {
+		err = -ENOMEM;
+		goto err_put;
+	}
+	call->key = fc->tag;
+	call->method = fc->method;
+	call->fs = fs;
+	call->stream = stream;
+
+	spin_lock_bh(&conn->lock);
+	spin_lock(&fs->lock);
+	if (conn->state == FRPC_CONN_READY && conn->next_id == U32_MAX)
+		frpc_conn_set_state(conn, FRPC_CONN_DRAINING);	/* ids used up */
+	if (conn->state != FRPC_CONN_READY)
+		err = -EAGAIN;
+	else if (frpc_sock_find(fs, fc->tag))
+		err = -EEXIST;
+	else if (fs->ncalls >= fs->max_calls)
+		err = -EAGAIN;
+	if (err) {
+		spin_unlock(&fs->lock);
+		spin_unlock_bh(&conn->lock);
+		goto err_call;
+	}
+	call->id = ++conn->next_id;
+	call->tx_credit = conn->peer_call_window;
+	call->tx_closed = m->eos;
+	hash_add(fs->tags, &call->sock_node, fc->tag);
+	call->in_sock = true;
+	fs->ncalls++;
+	frpc_charge_tx(fs, len);
+	spin_unlock(&fs->lock);
+	frpc_call_link(conn, call);
+	if (fc->timeout_ns)
+		frpc_call_set_deadline(call, fc->timeout_ns);
+	frpc_call_queue_msg(call, m);
+	spin_unlock_bh(&conn->lock);
+
+	atomic64_inc(&conn->fn->calls_started);
+	frpc_conn_kick(conn);
+	frpc_conn_put(conn);
+	return len;
+
+err_call:
+	frpc_call_free(call);
+err_put:
+	frpc_conn_put(conn);
+	/* the connection began draining or died under us: one more try */
+	if (err == -EAGAIN && fs->ncalls < fs->max_calls && !tries++)
+		goto retry;
+	kvfree(m);
+	return err;
+}
+
+/* Another message on an open call: client by tag, server by handle. */
+static int frpc_send_more(struct frpc_sock *fs, struct frpc_cmsgs *c,
+			  struct msghdr *msg, u32 len, long timeo)
+{
+	bool server = fs->role == FRPC_ROLE_SERVER;
+	bool eor = msg->msg_flags & MSG_EOR;
+	struct frpc_conn *conn;
+	struct frpc_call *call;
+	struct frpc_txmsg *m;
+	int err;
+
+	if (c->send.flags || c->send.reserved || c->meta || c->smsg ||
+	    (server && eor))
+		return -EINVAL;
+	err = frpc_wait_send(fs, false, &timeo);
+	if (err)
+		return err;
+	m = frpc_txmsg_build(FASTRPC_FRAME_DATA, NULL, 0, NULL, 0, NULL, 0,
+			     &msg->msg_iter, len);
+	if (IS_ERR(m))
+		return PTR_ERR(m);
+	m->eos = eor;
+
+	conn = frpc_sock_call_conn(fs, c->send.id);
+	if (!conn) {
+		kvfree(m);
+		return -ENOENT;
+	}
+	spin_lock_bh(&conn->lock);
+	spin_lock(&fs->lock);
+	call = frpc_sock_relookup(fs, c->send.id, conn);
+	err = 0;
+	if (!call)
+		err = -ENOENT;
+	else if (server ? call->state != FRPC_CALL_OPEN || !call->seen :
+			  !call->stream || call->tx_closed)
+		err = server && call->state == FRPC_CALL_CANCELLED ?
+		      -ECANCELED : -EINVAL;
+	if (!err) {
+		call->tx_closed = eor;
+		frpc_charge_tx(fs, len);
+	}
+	spin_unlock(&fs->lock);
+	if (!err)
+		frpc_call_queue_msg(call, m);
+	spin_unlock_bh(&conn->lock);
+	if (err)
+		kvfree(m);
+	else
+		frpc_conn_kick(conn);
+	frpc_conn_put(conn);
+	return err ? err : len;
+}
+
+static int frpc_client_cancel(struct frpc_sock *fs, struct frpc_cmsgs *c,
+			      u32 len)
+{
+	struct frpc_conn *conn;
+	struct frpc_call *call;
+	struct frpc_reap r;
+
+	if (len || c->meta || c->smsg)
+		return -EINVAL;
+	conn = frpc_sock_call_conn(fs, c->tag);
+	if (!conn)
+		return -ENOENT;
+	spin_lock_bh(&conn->lock);
+	spin_lock(&fs->lock);
+	call = frpc_sock_relookup(fs, c->tag, conn);
+	spin_unlock(&fs->lock);
+	if (!call) {
+		spin_unlock_bh(&conn->lock);
+		frpc_conn_put(conn);
+		return -ENOENT;
+	}
+	frpc_reap_init(&r);
+	frpc_call_send_cancel(call);
+	frpc_call_finish(call, FASTRPC_CANCELLED, &r);
+	spin_unlock_bh(&conn->lock);
+	frpc_reap(&r);
+	atomic64_inc(&conn->fn->calls_cancelled);
+	frpc_conn_kick(conn);
+	frpc_conn_put(conn);
+	return 0;
+}
+
+static int frpc_server_reply(struct frpc_sock *fs, struct frpc_cmsgs *c,
+			     struct msghdr *msg, u32 len, long timeo)
+{
+	const struct fastrpc_reply *rp = &c->reply;
+	struct fastrpc_wire_end we = {
+		.status = cpu_to_be32(rp->status),
+		.meta_len = cpu_to_be16(c->meta_len),
+		.msg_len = cpu_to_be16(c->smsg_len),
+	};
+	struct frpc_conn *conn;
+	struct frpc_call *call;
+	struct frpc_txmsg *m;
+	struct frpc_reap r;
+	int err = 0;
+
+	if (rp->flags || rp->reserved || rp->status > FASTRPC_STATUS_MAX ||
+	    (msg->msg_flags & MSG_EOR))
+		return -EINVAL;
+	err = frpc_wait_send(fs, false, &timeo);
+	if (err)
+		return err;
+	m = frpc_txmsg_build(FASTRPC_FRAME_END, &we, sizeof(we), c->meta,
+			     c->meta_len, c->smsg, c->smsg_len, &msg->msg_iter,
+			     len);
+	if (IS_ERR(m))
+		return PTR_ERR(m);
+
+	conn = frpc_sock_call_conn(fs, rp->handle);
+	if (!conn) {
+		kvfree(m);
+		return -ENOENT;
+	}
+	frpc_reap_init(&r);
+	spin_lock_bh(&conn->lock);
+	spin_lock(&fs->lock);
+	call = frpc_sock_relookup(fs, rp->handle, conn);
+	if (!call) {
+		spin_unlock(&fs->lock);
+		err = -ENOENT;
+	} else if (call->state == FRPC_CALL_CANCELLED) {
+		/* the client gave up: the reply is dropped, the handle freed */
+		__frpc_call_leave_sock(call);
+		spin_unlock(&fs->lock);
+		list_add(&call->tx_node, &r.calls);
+		atomic64_inc(&conn->fn->replies_dropped);
+		err = -ECANCELED;
+	} else {
+		__frpc_call_leave_sock(call);
+		frpc_charge_tx(fs, len);
+		spin_unlock(&fs->lock);
+		call->state = FRPC_CALL_DONE;
+		/* request messages the application never read die with it */
+		frpc_call_purge_rx(call, &r);
+		frpc_call_queue_msg(call, m);
+		m = NULL;
+		atomic64_inc(&conn->fn->replies_sent);
+	}
+	spin_unlock_bh(&conn->lock);
+	kvfree(m);
+	frpc_reap(&r);
+	if (!err)
+		frpc_conn_kick(conn);
+	frpc_conn_put(conn);
+	return err ? err : len;
+}
+
+int frpc_sendmsg(struct socket *sock, struct msghdr *msg, size_t len)
+{
+	struct frpc_sock *fs = frpc_sk(sock->sk);
+	long timeo = sock_sndtimeo(&fs->sk, msg->msg_flags & MSG_DONTWAIT);
+	enum frpc_sock_role role = READ_ONCE(fs->role);
+	struct frpc_cmsgs c;
+	int err;
+
+	/* sendmmsg() marks all but its last message MSG_BATCH */
+	if (msg->msg_flags & ~(MSG_DONTWAIT | MSG_EOR | MSG_NOSIGNAL |
+			       MSG_CMSG_COMPAT | MSG_BATCH))
+		return -EOPNOTSUPP;
+	if (role != FRPC_ROLE_CLIENT && role != FRPC_ROLE_SERVER)
+		return -ENOTCONN;
+	if (len > FASTRPC_MAX_MSG)
+		return -EMSGSIZE;
+	err = frpc_parse_cmsgs(msg, &c);
+	if (err)
+		return err;
+
+	switch (c.type) {
+	case FASTRPC_CMSG_CALL:
+		return role == FRPC_ROLE_CLIENT ?
+		       frpc_client_call(fs, &c, msg, len, timeo) : -EINVAL;
+	case FASTRPC_CMSG_SEND:
+		return frpc_send_more(fs, &c, msg, len, timeo);
+	case FASTRPC_CMSG_CANCEL:
+		return role == FRPC_ROLE_CLIENT ?
+		       frpc_client_cancel(fs, &c, len) : -EINVAL;
+	case FASTRPC_CMSG_REPLY:
+		return role == FRPC_ROLE_SERVER ?
+		       frpc_server_reply(fs, &c, msg, len, timeo) : -EINVAL;
+	default:
+		return -EINVAL;
+	}
+}
