@@ -10,7 +10,14 @@
  */
 #include <linux/slab.h>
 
+#include "call.h"
+#include "conn.h"
+#include "flow.h"
 #include "frpc.h"
+#include "listener.h"
+#include "mem.h"
+#include "sock.h"
+#include "tx.h"
 
 static struct kmem_cache *frpc_call_cache;
 static struct kmem_cache *frpc_rxmsg_cache;

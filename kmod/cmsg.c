@@ -7,7 +7,9 @@
  */
 #include <linux/socket.h>
 
-#include "frpc.h"
+#include "call.h"
+#include "cmsg.h"
+#include "wire.h"
 
 static int frpc_verb_len(int type)
 {

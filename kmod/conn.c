@@ -19,7 +19,25 @@
 #include <net/ipv6.h>
 #include <net/tcp.h>
 
+#include "call.h"
+#include "conn.h"
 #include "frpc.h"
+#include "listener.h"
+#include "mem.h"
+#include "sock.h"
+#include "timer.h"
+#include "transport.h"
+#include "tx.h"
+#include "wire.h"
+
+/* A peer we failed to connect to recently: when to try again. */
+struct frpc_peer {
+	struct list_head	node;
+	struct sockaddr_fastrpc	addr;
+	unsigned int		failures;
+	int			err;
+	unsigned long		retry_at;	/* jiffies */
+};
 
 static void frpc_conn_fail_workfn(struct work_struct *work);
 static void frpc_conn_eof_workfn(struct work_struct *work);

@@ -11,7 +11,13 @@
  * falls behind slows only its own calls.  CREDIT frames from the peer
  * widen what we may send (frpc_credit_received()).
  */
+#include "call.h"
+#include "conn.h"
+#include "flow.h"
 #include "frpc.h"
+#include "sock.h"
+#include "tx.h"
+#include "wire.h"
 
 static void frpc_queue_credit(struct frpc_conn *conn, u32 id, u32 inc)
 {

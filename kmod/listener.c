@@ -10,7 +10,14 @@
 #include <net/ipv6.h>
 #include <net/sock.h>
 
+#include "call.h"
+#include "conn.h"
 #include "frpc.h"
+#include "listener.h"
+#include "mem.h"
+#include "sock.h"
+#include "transport.h"
+#include "tx.h"
 
 static bool frpc_share_match(const struct frpc_share *sh,
 			     const struct sockaddr_fastrpc *a)

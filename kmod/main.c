@@ -8,7 +8,10 @@
 #include <net/net_namespace.h>
 #include <net/netns/generic.h>
 
+#include "call.h"
+#include "conn.h"
 #include "frpc.h"
+#include "sock.h"
 
 int frpc_family = FASTRPC_AF_DEFAULT;
 module_param_named(family, frpc_family, int, 0444);

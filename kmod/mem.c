@@ -21,7 +21,10 @@
 #include <linux/moduleparam.h>
 #include <linux/sched/mm.h>
 
+#include "conn.h"
 #include "frpc.h"
+#include "mem.h"
+#include "sock.h"
 
 static int frpc_param_set_bytes(const char *val, const struct kernel_param *kp)
 {

@@ -20,6 +20,8 @@
 #include <linux/skbuff.h>
 
 #include "frpc.h"
+#include "reader.h"
+#include "wire.h"
 
 /* Copy @len bytes at @off of @src to @dst at @dst_off; @dst may be paged. */
 int frpc_skb_fill(struct sk_buff *dst, u32 dst_off, const struct sk_buff *src,

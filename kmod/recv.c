@@ -8,7 +8,13 @@
  */
 #include <net/sock.h>
 
-#include "frpc.h"
+#include "call.h"
+#include "cmsg.h"
+#include "conn.h"
+#include "flow.h"
+#include "recv.h"
+#include "sock.h"
+#include "tx.h"
 
 static int frpc_wait_rx(struct frpc_sock *fs, long *timeo)
 {

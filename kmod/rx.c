@@ -14,7 +14,17 @@
  */
 #include <linux/slab.h>
 
+#include "call.h"
+#include "conn.h"
+#include "flow.h"
 #include "frpc.h"
+#include "listener.h"
+#include "mem.h"
+#include "reader.h"
+#include "rx.h"
+#include "timer.h"
+#include "tx.h"
+#include "wire.h"
 
 struct frpc_rx {
 	struct frpc_conn	*conn;

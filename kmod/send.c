@@ -11,7 +11,14 @@
 #include <linux/slab.h>
 #include <net/sock.h>
 
+#include "call.h"
+#include "cmsg.h"
+#include "conn.h"
 #include "frpc.h"
+#include "send.h"
+#include "sock.h"
+#include "timer.h"
+#include "tx.h"
 
 /*
  * Use the socket's connection, opening a new one if it died or drains.

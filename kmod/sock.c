@@ -17,7 +17,17 @@
 #include <net/ipv6.h>
 #include <net/sock.h>
 
+#include "call.h"
+#include "conn.h"
 #include "frpc.h"
+#include "listener.h"
+#include "mem.h"
+#include "recv.h"
+#include "send.h"
+#include "sock.h"
+#include "sockopt.h"
+#include "transport.h"
+#include "tx.h"
 
 static struct proto frpc_proto = {
 	.name		= "AF_FASTRPC",

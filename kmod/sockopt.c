@@ -9,7 +9,10 @@
 #include <linux/uaccess.h>
 #include <net/sock.h>
 
+#include "conn.h"
 #include "frpc.h"
+#include "sock.h"
+#include "sockopt.h"
 
 int frpc_setsockopt(struct socket *sock, int level, int optname,
 		    sockptr_t optval, unsigned int optlen)

@@ -15,7 +15,11 @@
  */
 #include <linux/moduleparam.h>
 
+#include "call.h"
+#include "conn.h"
 #include "frpc.h"
+#include "timer.h"
+#include "tx.h"
 
 static int frpc_param_set_ms(const char *val, const struct kernel_param *kp)
 {

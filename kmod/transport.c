@@ -30,7 +30,15 @@
 #include <net/ipv6.h>
 #include <net/tcp.h>
 
+#include "conn.h"
 #include "frpc.h"
+#include "listener.h"
+#include "reader.h"
+#include "rx.h"
+#include "sock.h"
+#include "timer.h"
+#include "transport.h"
+#include "tx.h"
 
 enum frpc_tp_bits {
 	FRPC_TP_RX_PENDING,	/* input came while the socket was owned */

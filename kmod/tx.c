@@ -18,7 +18,13 @@
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
 
+#include "call.h"
+#include "conn.h"
 #include "frpc.h"
+#include "sock.h"
+#include "transport.h"
+#include "tx.h"
+#include "wire.h"
 
 struct frpc_txbuf *frpc_build_ctrl(u8 version, u8 type, u16 flags,
 				   u32 call_id, const void *payload, u32 len,

@@ -9,6 +9,7 @@
 #include <linux/string.h>
 
 #include "frpc.h"
+#include "wire.h"
 
 static_assert(sizeof(struct fastrpc_frame_hdr) == FASTRPC_FRAME_HDR_LEN);
 static_assert(sizeof(struct fastrpc_wire_hello) == 32);

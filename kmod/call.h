@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * call.c: calls and received messages.  What a call is on either side,
+ * the messages it receives, and how calls are found and ended.
+ */
+#ifndef _FRPC_CALL_H
+#define _FRPC_CALL_H
+
+#include <linux/list.h>
+#include <linux/skbuff.h>
+
+#include "frpc.h"
+
+struct frpc_conn;
+struct frpc_sock;
+struct msghdr;
+
+enum frpc_call_state {
+	FRPC_CALL_OPEN,
+	FRPC_CALL_DONE,		/* client: result queued; server: answered */
+	FRPC_CALL_CANCELLED,	/* server: told the app, awaiting its reply */
+};
+
+/* Where a call's data starts in a received frame skb. */
+struct frpc_skb_cb {
+	u32	off;
+	u32	len;
+};
+
+static inline struct frpc_skb_cb *frpc_skb_cb(struct sk_buff *skb)
+{
+	BUILD_BUG_ON(sizeof(struct frpc_skb_cb) > sizeof(skb->cb));
+	return (struct frpc_skb_cb *)skb->cb;
+}
+
+/* A complete received message waiting in a socket's rxq. */
+struct frpc_rxmsg {
+	struct list_head	node;		/* fs->rxq */
+	struct list_head	call_node;	/* server: call->rxmsgs */
+	struct frpc_conn	*conn;		/* holds a reference */
+	u64			id;		/* client: tag; server: handle */
+	u32			method;
+	u32			status;
+	u32			flags;		/* FASTRPC_IN_* (server) */
+	bool			eor;
+	u64			timeout_ns;
+	struct sk_buff_head	frags;
+	u32			len;
+	u32			held;		/* bytes charged to the socket */
+	u32			truesize;	/* charged to conn->rx_mem */
+	u32			base_size;	/* ... of it, the message itself */
+	u32			conn_credited;	/* window already given back */
+	u16			meta_len;
+	u16			smsg_len;
+	u8			*extra;		/* metadata then status message */
+};
+
+struct frpc_call {
+	struct hlist_node	conn_node;	/* conn->calls, by id */
+	struct hlist_node	sock_node;	/* fs->tags or fs->pending */
+	struct list_head	tx_node;	/* conn->ready */
+	struct list_head	dl_node;	/* conn->deadlines */
+	struct list_head	owed_node;	/* fs->owed */
+	struct list_head	rxmsgs;		/* server: its queued messages */
+	struct frpc_conn	*conn;		/* holds a reference */
+	struct frpc_sock	*fs;
+	u64			key;		/* client: tag; server: handle */
+	u32			id;
+	u32			method;
+	u8			state;
+	bool			tx_closed;	/* client: EOS message queued */
+	bool			wire_started;	/* CALL frame picked for TCP */
+	bool			in_conn;
+	bool			in_sock;
+	bool			seen;		/* server: app has the handle */
+	bool			rx_eos;		/* peer finished sending */
+	bool			tx_eos;		/* we finished sending */
+	bool			stream;		/* client: CALL_STREAM */
+	unsigned long		deadline;	/* jiffies, 0 for none */
+
+	/* the message being received, and the call's last one, reserved */
+	struct frpc_rxmsg	*rx;
+	struct frpc_rxmsg	*fin;
+	u32			rx_avail;	/* window the peer may still use */
+	u32			rx_owed;	/* consumed, not yet granted */
+	u32			rx_withheld;	/* credit held back by SO_RCVBUF */
+
+	/* messages to send */
+	struct list_head	txq;
+	u32			tx_credit;
+};
+
+/* Things to free once the spinlocks are dropped */
+struct frpc_reap {
+	struct list_head	calls;
+	struct list_head	msgs;
+};
+
+static inline void frpc_reap_init(struct frpc_reap *r)
+{
+	INIT_LIST_HEAD(&r->calls);
+	INIT_LIST_HEAD(&r->msgs);
+}
+
+int frpc_call_init(void);
+void frpc_call_exit(void);
+struct frpc_call *frpc_call_alloc(struct frpc_conn *conn, gfp_t gfp);
+void frpc_call_free(struct frpc_call *call);
+struct frpc_call *frpc_call_find(struct frpc_conn *conn, u32 id);
+void frpc_call_link(struct frpc_conn *conn, struct frpc_call *call);
+void frpc_call_unlink(struct frpc_call *call);
+void __frpc_call_leave_sock(struct frpc_call *call);
+void frpc_call_send_cancel(struct frpc_call *call);
+void frpc_call_finish(struct frpc_call *call, u32 status,
+		      struct frpc_reap *r);
+void frpc_call_cancel_server(struct frpc_call *call, struct frpc_reap *r);
+void frpc_call_purge_rx(struct frpc_call *call, struct frpc_reap *r);
+void frpc_call_rx_done(struct frpc_call *call, bool eor);
+void frpc_reap(struct frpc_reap *r);
+struct frpc_rxmsg *frpc_rxmsg_alloc(struct frpc_conn *conn, gfp_t gfp,
+				    bool charge);
+void frpc_rxmsg_free(struct frpc_rxmsg *m);
+void frpc_rxmsg_reset(struct frpc_rxmsg *m);
+void frpc_rxmsg_drop(struct frpc_rxmsg *m, struct frpc_reap *r);
+void frpc_rxmsg_consumed(struct frpc_rxmsg *m);
+void frpc_rxmsg_add_frag(struct frpc_rxmsg *m, struct sk_buff *skb);
+int frpc_rxmsg_copy_out(struct frpc_rxmsg *m, struct msghdr *msg, u32 len);
+
+#endif /* _FRPC_CALL_H */

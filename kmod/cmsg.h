@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * cmsg.c: control messages of sendmsg() and recvmsg().
+ */
+#ifndef _FRPC_CMSG_H
+#define _FRPC_CMSG_H
+
+#include <linux/socket.h>
+#include <linux/fastrpc.h>
+
+struct frpc_rxmsg;
+
+/* The control messages of one sendmsg(): one verb, optional extras. */
+struct frpc_cmsgs {
+	int			type;
+	union {
+		struct fastrpc_call	call;
+		struct fastrpc_reply	reply;
+		struct fastrpc_send	send;
+		u64			tag;
+	};
+	const void		*meta;
+	u32			meta_len;
+	const void		*smsg;
+	u32			smsg_len;
+};
+
+int frpc_parse_cmsgs(struct msghdr *msg, struct frpc_cmsgs *c);
+int frpc_put_extra(struct msghdr *msg, struct frpc_rxmsg *m);
+
+#endif /* _FRPC_CMSG_H */

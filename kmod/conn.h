@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * conn.c: connections.  One kernel TCP socket each, its reader and
+ * transmit state, its call table, its timers; setup and teardown.
+ */
+#ifndef _FRPC_CONN_H
+#define _FRPC_CONN_H
+
+#include <linux/hashtable.h>
+#include <linux/kref.h>
+#include <linux/spinlock.h>
+#include <linux/timer.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
+
+#include "frpc.h"
+#include "reader.h"
+#include "tx.h"
+
+struct frpc_sock;
+struct frpc_share;
+struct mem_cgroup;
+
+enum frpc_conn_state {
+	FRPC_CONN_CONNECTING,	/* client: TCP connect in progress */
+	FRPC_CONN_HELLO,	/* waiting for the peer's HELLO */
+	FRPC_CONN_READY,
+	FRPC_CONN_DRAINING,	/* GOAWAY seen or sent: no new calls */
+	FRPC_CONN_DEAD,		/* failed or closed; never leaves this state */
+};
+
+struct frpc_conn {
+	struct kref		ref;
+	struct frpc_net		*fn;
+	struct list_head	node;		/* fn->conns or fs->conns */
+	struct list_head	close_node;	/* frpc_net_close_all() */
+	u64			id;
+	bool			client;
+	int			users;		/* client sockets, fn->lock */
+	struct list_head	user_socks;	/* ... them, fn->lock */
+	struct work_struct	connect_work;	/* client: connect, HELLO */
+	struct sockaddr_fastrpc	peer;
+
+	/* transport.c: the TCP socket (under tx_mutex) and its reader */
+	struct socket		*tcp;
+	struct frpc_reader	rd;
+	unsigned long		tp_flags;
+	struct work_struct	rx_work;
+	void (*saved_data_ready)(struct sock *sk);
+	void (*saved_write_space)(struct sock *sk);
+	void (*saved_state_change)(struct sock *sk);
+
+	spinlock_t		lock;		/* see the top of this file */
+	enum frpc_conn_state	state;
+	int			err;		/* errno once DEAD */
+	u8			werr;		/* ERROR code to send, if any */
+	u8			version;	/* negotiated protocol version */
+	bool			torn_down;
+	wait_queue_head_t	wait;		/* state changes */
+	DECLARE_HASHTABLE(calls, FRPC_CALL_HASH_BITS);
+	u32			ncalls;
+	u32			next_id;	/* client: last id used */
+	u32			max_id;		/* server: highest id seen */
+
+	/* flow control: what we may send, what the peer may send us */
+	u32			tx_credit;
+	u32			peer_call_window;
+	u32			rx_avail;
+	u32			rx_owed;	/* consumed, not yet granted */
+	atomic_t		rx_mem;		/* held frames and messages */
+
+	/* transmit: control frames first, then calls in turn */
+	struct mutex		tx_mutex;
+	struct list_head	ctrlq;
+	u32			ctrl_bytes;
+	bool			ctrl_overflow;	/* peer does not read: fail */
+	struct list_head	ready;		/* calls with data to frame */
+	struct frpc_txframe	cur;		/* under tx_mutex */
+	struct frpc_txmsg	*cur_msg;	/* what cur points into */
+	struct frpc_txmsg	*cur_orphan;	/* ... after its call went */
+	struct work_struct	tx_work;
+	struct work_struct	fail_work;
+	struct work_struct	eof_work;	/* peer's FIN: read, then fail */
+	int			eof_err;	/* why TCP closed, for eof_work */
+
+	/* timers: call deadlines, keepalive and idleness */
+	struct list_head	deadlines;	/* calls, soonest first */
+	struct timer_list	deadline_timer;
+	struct timer_list	ka_timer;
+	unsigned long		last_rx;	/* jiffies */
+	unsigned long		idle_since;	/* jiffies: ncalls last hit 0 */
+	u64			ping_sent_ns;
+	unsigned long		last_ping;	/* jiffies */
+	u32			srtt_us;
+
+	struct frpc_sock	*server;	/* server side: owner, holds a ref */
+	struct frpc_share	*share;		/* server side: its peer's share */
+	struct mem_cgroup	*memcg;		/* client side: who pays */
+};
+
+/*
+ * The one way to move a connection to another state: under conn->lock,
+ * and published for the readers that look without it (READ_ONCE).
+ */
+static inline void frpc_conn_set_state(struct frpc_conn *conn,
+				       enum frpc_conn_state state)
+{
+	lockdep_assert_held(&conn->lock);
+	WRITE_ONCE(conn->state, state);
+}
+
+struct frpc_conn *frpc_conn_alloc(struct frpc_net *fn, bool client);
+void frpc_conn_put(struct frpc_conn *conn);
+struct frpc_conn *frpc_conn_get_client(struct frpc_net *fn,
+				       const struct sockaddr_fastrpc *peer,
+				       struct frpc_sock *fs,
+				       struct frpc_conn *old);
+int frpc_conn_wait_ready(struct frpc_conn *conn, long timeo);
+void frpc_conn_unuse(struct frpc_conn *conn, struct frpc_sock *fs);
+int frpc_conn_attach(struct frpc_conn *conn, struct socket *tcp);
+void frpc_conn_fail(struct frpc_conn *conn, int err, u8 werr);
+void __frpc_conn_goaway(struct frpc_conn *conn, u32 code);
+void frpc_conn_goaway(struct frpc_conn *conn, u32 code);
+void frpc_conn_peer_closed(struct frpc_conn *conn, int err);
+void frpc_conn_pong(struct frpc_conn *conn, u64 sent_ns);
+void frpc_net_close_all(struct frpc_net *fn);
+
+#endif /* _FRPC_CONN_H */

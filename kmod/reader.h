@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * reader.c: the frame reader.  It cuts whole frames out of the TCP byte
+ * stream and hands each to a callback; KUnit feeds it byte by byte.
+ */
+#ifndef _FRPC_READER_H
+#define _FRPC_READER_H
+
+#include <linux/skbuff.h>
+#include <linux/fastrpc.h>
+
+/* reader.c: hands each whole frame to this; returns an ERROR code or 0 */
+typedef u8 (*frpc_frame_fn)(void *ctx, const struct fastrpc_frame_hdr *hdr,
+			    struct sk_buff *skb, u32 off, u32 len, bool owned);
+
+/* The frame reader's state; under the stream's lock. */
+struct frpc_reader {
+	u8			hdr[FASTRPC_FRAME_HDR_LEN];
+	u8			hdr_len;	/* header bytes gathered */
+	u8			version;	/* 0 until HELLO agreed one */
+	bool			dead;		/* refused a frame: reads no more */
+	u8			werr;		/* ... with this ERROR code */
+	u32			need;		/* gathered frame: bytes to come */
+	struct sk_buff		*gather;	/* a frame that spans skbs */
+	u32			budget;		/* frames left in this pass */
+	u64			frames;		/* delivered, for tests */
+	frpc_frame_fn		frame;
+	void			*ctx;
+};
+
+void frpc_reader_init(struct frpc_reader *r, frpc_frame_fn fn, void *ctx);
+void frpc_reader_reset(struct frpc_reader *r);
+u32 frpc_reader_feed(struct frpc_reader *r, struct sk_buff *skb, u32 off,
+		     u32 len);
+int frpc_skb_fill(struct sk_buff *dst, u32 dst_off, const struct sk_buff *src,
+		  u32 off, u32 len);
+struct sk_buff *frpc_skb_alloc(u32 len, gfp_t gfp);
+
+#endif /* _FRPC_READER_H */

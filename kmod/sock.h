@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * sock.c: the AF_FASTRPC socket.  struct frpc_sock and the functions
+ * other files call on it.
+ */
+#ifndef _FRPC_SOCK_H
+#define _FRPC_SOCK_H
+
+#include <linux/hashtable.h>
+#include <linux/workqueue.h>
+#include <net/sock.h>
+
+#include "frpc.h"
+
+struct frpc_conn;
+struct frpc_call;
+struct frpc_rxmsg;
+struct mem_cgroup;
+
+enum frpc_sock_role {
+	FRPC_ROLE_NONE,
+	FRPC_ROLE_CLIENT,
+	FRPC_ROLE_BOUND,
+	FRPC_ROLE_SERVER,
+};
+
+struct frpc_sock {
+	struct sock		sk;		/* must be first */
+	enum frpc_sock_role	role;
+	spinlock_t		lock;		/* queues, tables, counts */
+	bool			dead;		/* released: no more deliveries */
+	bool			shut_rd;	/* server: no new calls */
+	struct list_head	rxq;		/* complete messages */
+	u32			rxq_len;
+	u32			rx_bytes;	/* charged against sk_rcvbuf */
+	u32			tx_queued;	/* charged against sk_sndbuf */
+	struct list_head	owed;		/* calls with withheld credit */
+	u32			max_calls;
+	u32			ncalls;		/* client: not yet finished */
+
+	/* client */
+	DECLARE_HASHTABLE(tags, FRPC_SOCK_HASH_BITS);
+	struct sockaddr_fastrpc	peer;
+	struct frpc_conn	*conn;		/* under lock_sock() */
+	struct list_head	conn_node;	/* conn->user_socks, fn->lock */
+	bool			connecting;	/* conn not ready yet: no EPOLLOUT */
+
+	/* server */
+	struct sockaddr_fastrpc	local;
+	struct socket		*ltcp;		/* kernel TCP listener */
+	void (*saved_ldata_ready)(struct sock *sk);
+	struct work_struct	accept_work;
+	struct mutex		conns_lock;	/* conns, nconns */
+	struct list_head	conns;
+	unsigned int		nconns;
+	DECLARE_HASHTABLE(pending, FRPC_SOCK_HASH_BITS);	/* by handle */
+	u32			npending;
+	u64			next_handle;
+	DECLARE_HASHTABLE(shares, 4);		/* peers, under lock */
+	struct mem_cgroup	*memcg;		/* who pays for its peers */
+};
+
+static inline struct frpc_sock *frpc_sk(struct sock *sk)
+{
+	return container_of(sk, struct frpc_sock, sk);
+}
+
+int frpc_sock_register(void);
+void frpc_sock_unregister(void);
+void frpc_sock_queue(struct frpc_sock *fs, struct frpc_rxmsg *m,
+		     struct frpc_call *call);
+void frpc_sock_wake_out(struct sock *sk);
+void frpc_client_ready(struct frpc_sock *fs, struct frpc_conn *conn);
+struct frpc_call *frpc_sock_find(struct frpc_sock *fs, u64 key);
+
+#endif /* _FRPC_SOCK_H */

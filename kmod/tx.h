@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * tx.c: transmit.  Control frames, the per-call message queues and the
+ * scheduler that cuts them into frames.
+ */
+#ifndef _FRPC_TX_H
+#define _FRPC_TX_H
+
+#include <linux/list.h>
+#include <linux/uio.h>
+#include <linux/fastrpc.h>
+
+struct frpc_conn;
+struct frpc_call;
+
+/* A control frame, built whole and sent before any call data. */
+struct frpc_txbuf {
+	struct list_head	node;
+	u32			len;
+	u8			data[];
+};
+
+/*
+ * One outgoing message of a call.  @buf holds the head (CALL or END head
+ * with its metadata) followed by the message bytes; the scheduler cuts
+ * frames from it as credit allows.
+ */
+struct frpc_txmsg {
+	struct list_head	node;		/* call->txq */
+	u32			head_len;
+	u32			len;		/* message bytes after the head */
+	u32			off;		/* message bytes already framed */
+	u8			head_type;	/* CALL, END, or DATA (no head) */
+	u8			eos;		/* client's last message */
+	u8			head_sent;
+	u8			buf[];
+};
+
+/* The frame being written; TCP may take it in several pieces. */
+struct frpc_txframe {
+	u8			hdr[FASTRPC_FRAME_HDR_LEN];
+	struct kvec		iov[3];
+	int			niov;
+	size_t			left;
+	struct frpc_txbuf	*ctrl;		/* freed when written */
+	struct frpc_txmsg	*done;		/* finished message, freed then */
+	struct frpc_call	*done_call;	/* server call whose END this is */
+};
+
+struct frpc_txbuf *frpc_build_ctrl(u8 version, u8 type, u16 flags,
+				   u32 call_id, const void *payload, u32 len,
+				   gfp_t gfp);
+void frpc_queue_ctrl(struct frpc_conn *conn, struct frpc_txbuf *buf);
+int frpc_queue_simple(struct frpc_conn *conn, u8 type, u16 flags, u32 id,
+		      const void *payload, u32 len);
+int frpc_queue_end(struct frpc_conn *conn, u32 id, u32 status);
+struct frpc_txmsg *frpc_txmsg_build(u8 head_type, const void *head,
+				    u32 head_len, const void *meta, u32 meta_len,
+				    const void *smsg, u32 smsg_len,
+				    struct iov_iter *from, u32 len);
+void frpc_call_queue_msg(struct frpc_call *call, struct frpc_txmsg *m);
+void frpc_call_tx_ready(struct frpc_call *call);
+bool frpc_call_mid_message(struct frpc_call *call);
+void frpc_call_drop_tx(struct frpc_call *call);
+void frpc_conn_kick(struct frpc_conn *conn);
+void frpc_conn_kick_async(struct frpc_conn *conn);
+bool frpc_conn_tx_flush(struct frpc_conn *conn, size_t budget,
+			const unsigned long *until);
+void frpc_conn_tx_workfn(struct work_struct *work);
+void frpc_conn_tx_purge(struct frpc_conn *conn);
+
+#endif /* _FRPC_TX_H */
