@@ -8,6 +8,7 @@
  * message with MSG_EOR in the socket; the kernel reserves it when the call
  * starts (call->fin), so ending a call never needs memory.
  */
+#include <linux/hash.h>
 #include <linux/slab.h>
 
 #include "call.h"
@@ -218,12 +219,22 @@ void frpc_reap(struct frpc_reap *r)
 	}
 }
 
+/*
+ * The bucket of the connection's call table that holds wire id @id: the
+ * table is an array of its own, so <linux/hashtable.h>'s macros, which
+ * want an array they can size, are not used on it.
+ */
+static struct hlist_head *frpc_call_bucket(struct frpc_conn *conn, u32 id)
+{
+	return &conn->calls[hash_32(id, FRPC_CALL_HASH_BITS)];
+}
+
 struct frpc_call *frpc_call_find(struct frpc_conn *conn, u32 id)
 {
 	struct frpc_call *call;
 
 	lockdep_assert_held(&conn->lock);
-	hash_for_each_possible(conn->calls, call, conn_node, id)
+	hlist_for_each_entry(call, frpc_call_bucket(conn, id), conn_node)
 		if (call->id == id)
 			return call;
 	return NULL;
@@ -232,7 +243,7 @@ struct frpc_call *frpc_call_find(struct frpc_conn *conn, u32 id)
 void frpc_call_link(struct frpc_conn *conn, struct frpc_call *call)
 {
 	lockdep_assert_held(&conn->lock);
-	hash_add(conn->calls, &call->conn_node, call->id);
+	hlist_add_head(&call->conn_node, frpc_call_bucket(conn, call->id));
 	call->in_conn = true;
 	conn->ncalls++;
 }
@@ -243,7 +254,7 @@ void frpc_call_unlink(struct frpc_call *call)
 
 	lockdep_assert_held(&conn->lock);
 	if (call->in_conn) {
-		hash_del(&call->conn_node);
+		hlist_del_init(&call->conn_node);
 		call->in_conn = false;
 		if (!--conn->ncalls)
 			conn->idle_since = jiffies;

@@ -10,8 +10,10 @@
  * message and every queued work item holds one more.  Timers hold none:
  * teardown shuts them down before the owner lets go.
  */
+#include <linux/hashtable.h>
 #include <linux/in.h>
 #include <linux/in6.h>
+#include <linux/mm.h>
 #include <linux/random.h>
 #include <linux/slab.h>
 #include <linux/tcp.h>
@@ -50,6 +52,14 @@ struct frpc_conn *frpc_conn_alloc(struct frpc_net *fn, bool client)
 	conn = kzalloc(sizeof(*conn), GFP_KERNEL_ACCOUNT);
 	if (!conn)
 		return NULL;
+	/* apart from the connection: 8 KiB embedded made it an order-2 page */
+	conn->calls = kvmalloc_array(FRPC_CALL_BUCKETS, sizeof(*conn->calls),
+				     GFP_KERNEL_ACCOUNT);
+	if (!conn->calls) {
+		kfree(conn);
+		return NULL;
+	}
+	__hash_init(conn->calls, FRPC_CALL_BUCKETS);
 	if (client)
 		conn->memcg = frpc_memcg_get();
 	kref_init(&conn->ref);
@@ -59,7 +69,6 @@ struct frpc_conn *frpc_conn_alloc(struct frpc_net *fn, bool client)
 	INIT_LIST_HEAD(&conn->node);
 	spin_lock_init(&conn->lock);
 	init_waitqueue_head(&conn->wait);
-	hash_init(conn->calls);
 	mutex_init(&conn->tx_mutex);
 	INIT_LIST_HEAD(&conn->ctrlq);
 	INIT_LIST_HEAD(&conn->ready);
@@ -86,6 +95,7 @@ static void frpc_conn_release(struct kref *ref)
 	if (conn->server)
 		sock_put(&conn->server->sk);
 	frpc_memcg_put(conn->memcg);
+	kvfree(conn->calls);
 	kfree(conn);
 }
 
@@ -151,21 +161,26 @@ static bool frpc_conn_end_some(struct frpc_conn *conn, struct frpc_reap *r)
 	int bkt;
 
 	lockdep_assert_held(&conn->lock);
-	hash_for_each_safe(conn->calls, bkt, n, call, conn_node) {
-		if (done++ == FRPC_REAP_BATCH)
-			return true;
-		/*
-		 * A call with a message half sent gets no END: the client
-		 * would take the fragment for the reply.  Losing the
-		 * connection ends it with UNAVAILABLE all the same.
-		 */
-		if (!conn->werr && !conn->client &&
-		    call->state == FRPC_CALL_OPEN && !frpc_call_mid_message(call))
-			frpc_queue_end(conn, call->id, FASTRPC_UNAVAILABLE);
-		if (conn->client)
-			frpc_call_finish(call, FASTRPC_UNAVAILABLE, r);
-		else
-			frpc_call_cancel_server(call, r);
+	for (bkt = 0; bkt < FRPC_CALL_BUCKETS; bkt++) {
+		hlist_for_each_entry_safe(call, n, &conn->calls[bkt], conn_node) {
+			if (done++ == FRPC_REAP_BATCH)
+				return true;
+			/*
+			 * A call with a message half sent gets no END: the
+			 * client would take the fragment for the reply.
+			 * Losing the connection ends it with UNAVAILABLE all
+			 * the same.
+			 */
+			if (!conn->werr && !conn->client &&
+			    call->state == FRPC_CALL_OPEN &&
+			    !frpc_call_mid_message(call))
+				frpc_queue_end(conn, call->id,
+					       FASTRPC_UNAVAILABLE);
+			if (conn->client)
+				frpc_call_finish(call, FASTRPC_UNAVAILABLE, r);
+			else
+				frpc_call_cancel_server(call, r);
+		}
 	}
 	return false;
 }

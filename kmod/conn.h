@@ -6,7 +6,6 @@
 #ifndef _FRPC_CONN_H
 #define _FRPC_CONN_H
 
-#include <linux/hashtable.h>
 #include <linux/kref.h>
 #include <linux/spinlock.h>
 #include <linux/timer.h>
@@ -57,7 +56,7 @@ struct frpc_conn {
 	u8			version;	/* negotiated protocol version */
 	bool			torn_down;
 	wait_queue_head_t	wait;		/* state changes */
-	DECLARE_HASHTABLE(calls, FRPC_CALL_HASH_BITS);
+	struct hlist_head	*calls;		/* FRPC_CALL_BUCKETS, by wire id */
 	u32			ncalls;
 	u32			next_id;	/* client: last id used */
 	u32			max_id;		/* server: highest id seen */

@@ -109,8 +109,11 @@ enum frpc_time_limits_ms {
 
 /* Hash table sizes, as log2 of the bucket count. */
 enum frpc_hash_bits {
-	/* a connection's calls, by wire id */
+	/* a connection's calls, by wire id: in a bucket array of their own
+	 * (FRPC_CALL_BUCKETS), so that struct frpc_conn stays small
+	 */
 	FRPC_CALL_HASH_BITS	= 10,
+	FRPC_CALL_BUCKETS	= 1 << FRPC_CALL_HASH_BITS,
 	/* a socket's calls, by tag (client) or handle (server) */
 	FRPC_SOCK_HASH_BITS	= 8,
 };

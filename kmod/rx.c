@@ -408,9 +408,12 @@ static u8 frpc_rx_goaway(struct frpc_rx *rx)
 	if (conn->state == FRPC_CONN_READY)
 		frpc_conn_set_state(conn, FRPC_CONN_DRAINING);
 	/* calls the server never saw may be retried: end them now */
-	hash_for_each_safe(conn->calls, bkt, n, call, conn_node)
-		if (call->id > be32_to_cpu(ge.last_id))
-			frpc_call_finish(call, FASTRPC_UNAVAILABLE, &rx->reap);
+	for (bkt = 0; bkt < FRPC_CALL_BUCKETS; bkt++) {
+		hlist_for_each_entry_safe(call, n, &conn->calls[bkt], conn_node)
+			if (call->id > be32_to_cpu(ge.last_id))
+				frpc_call_finish(call, FASTRPC_UNAVAILABLE,
+						 &rx->reap);
+	}
 	return FASTRPC_WERR_NONE;
 }
 

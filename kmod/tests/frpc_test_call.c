@@ -193,7 +193,7 @@ static void frpc_test_call_many(struct kunit *test)
 	}
 	KUNIT_EXPECT_EQ(test, bad, 0U);
 	KUNIT_EXPECT_EQ(test, conn->ncalls, 0U);
-	KUNIT_EXPECT_TRUE(test, hash_empty(conn->calls));
+	KUNIT_EXPECT_TRUE(test, __hash_empty(conn->calls, FRPC_CALL_BUCKETS));
 }
 
 /* Deadlines stay sorted, equal ones in arrival order; the timer follows. */
