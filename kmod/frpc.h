@@ -6,7 +6,8 @@
  * call.h, sock.h, flow.h, timer.h, ...).
  *
  * Locking, outermost first:
- *   frpc_net.lock (mutex)          the namespace's client connection table
+ *   frpc_net.lock (mutex)          the namespace's client connections,
+ *                                  backoff records and server sockets
  *   frpc_sock.conns_lock (mutex)   a server socket's accepted connections
  *   frpc_conn.tx_mutex (mutex)     one writer on the TCP socket at a time
  *   frpc_conn.lock (spin, BH)      connection state, its calls, tx queues
@@ -15,8 +16,9 @@
  * Receive runs in softirq context (the frame reader under the TCP
  * data_ready callback) or under the TCP socket's lock in process context
  * (transport.c), and the timers run in softirq, so both spinlocks are
- * always taken with BH disabled.  A call is reachable from its connection's table and from
- * its socket's tables; it is linked and unlinked with both locks held.
+ * always taken with BH disabled.  A call is reachable from its
+ * connection's table and from its socket's tables; it is linked and
+ * unlinked with both locks held.
  */
 #ifndef _FRPC_H
 #define _FRPC_H
@@ -121,9 +123,10 @@ enum frpc_hash_bits {
 /* Per network namespace state and counters (/proc/net/fastrpc). */
 struct frpc_net {
 	struct net		*net;
-	struct mutex		lock;		/* guards conns and peers */
+	struct mutex		lock;		/* guards conns, peers, servers */
 	struct list_head	conns;		/* client connections */
 	struct list_head	peers;		/* reconnect backoff records */
+	struct list_head	servers;	/* listening server sockets */
 	unsigned int		npeers;
 	atomic64_t		next_conn_id;
 	atomic64_t		conns_open;

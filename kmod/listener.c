@@ -119,6 +119,52 @@ void frpc_server_conn_gone(struct frpc_conn *conn)
 }
 
 /*
+ * A socket started listening: its namespace lists it until it is
+ * released, so that the control plane can find every server socket and,
+ * through fs->conns, every accepted connection.
+ */
+void frpc_server_add(struct frpc_sock *fs)
+{
+	struct frpc_net *fn = frpc_net(sock_net(&fs->sk));
+
+	mutex_lock(&fn->lock);
+	list_add_tail(&fs->server_node, &fn->servers);
+	mutex_unlock(&fn->lock);
+}
+
+void frpc_server_del(struct frpc_sock *fs)
+{
+	struct frpc_net *fn = frpc_net(sock_net(&fs->sk));
+
+	mutex_lock(&fn->lock);
+	list_del_init(&fs->server_node);
+	mutex_unlock(&fn->lock);
+}
+
+/*
+ * Count the namespace's server sockets and their accepted connections by
+ * walking the lists, as a dump would.  Each socket's conns_lock nests in
+ * fn->lock (the order at the top of frpc.h).
+ */
+void frpc_net_count_servers(struct frpc_net *fn, u64 *socks, u64 *conns)
+{
+	struct frpc_conn *conn;
+	struct frpc_sock *fs;
+
+	*socks = 0;
+	*conns = 0;
+	mutex_lock(&fn->lock);
+	list_for_each_entry(fs, &fn->servers, server_node) {
+		(*socks)++;
+		mutex_lock(&fs->conns_lock);
+		list_for_each_entry(conn, &fs->conns, node)
+			(*conns)++;
+		mutex_unlock(&fs->conns_lock);
+	}
+	mutex_unlock(&fn->lock);
+}
+
+/*
  * shutdown(SHUT_RD) on a server socket: stop listening and send GOAWAY on
  * every connection.  Calls already taken may still be answered; each
  * connection closes when its last call is done.

@@ -11,6 +11,7 @@
 
 struct frpc_conn;
 struct frpc_call;
+struct frpc_net;
 struct frpc_sock;
 
 /* A peer address at a server socket: what it holds there.  fs->lock. */
@@ -24,6 +25,9 @@ struct frpc_share {
 struct frpc_conn *frpc_server_new_conn(struct frpc_sock *fs,
 				       const struct sockaddr_fastrpc *peer);
 void frpc_server_conn_gone(struct frpc_conn *conn);
+void frpc_server_add(struct frpc_sock *fs);
+void frpc_server_del(struct frpc_sock *fs);
+void frpc_net_count_servers(struct frpc_net *fn, u64 *socks, u64 *conns);
 void frpc_server_shutdown(struct frpc_sock *fs);
 void frpc_server_close(struct frpc_sock *fs);
 u32 frpc_server_admit(struct frpc_conn *conn, struct frpc_call *call);

@@ -11,6 +11,7 @@
 #include "call.h"
 #include "conn.h"
 #include "frpc.h"
+#include "listener.h"
 #include "sock.h"
 
 int frpc_family = FASTRPC_AF_DEFAULT;
@@ -56,12 +57,17 @@ static const struct {
 static int frpc_stats_show(struct seq_file *seq, void *v)
 {
 	struct frpc_net *fn = frpc_net(seq_file_single_net(seq));
+	u64 socks, conns;
 	int i;
 
 	for (i = 0; i < ARRAY_SIZE(frpc_stats); i++)
 		seq_printf(seq, "%s %lld\n", frpc_stats[i].name,
 			   atomic64_read((atomic64_t *)((char *)fn +
 							frpc_stats[i].off)));
+	/* not counters: what the namespace's server lists hold right now */
+	frpc_net_count_servers(fn, &socks, &conns);
+	seq_printf(seq, "server_sockets %llu\n", socks);
+	seq_printf(seq, "server_conns %llu\n", conns);
 	return 0;
 }
 
@@ -73,6 +79,7 @@ static int __net_init frpc_net_init(struct net *net)
 	mutex_init(&fn->lock);
 	INIT_LIST_HEAD(&fn->conns);
 	INIT_LIST_HEAD(&fn->peers);
+	INIT_LIST_HEAD(&fn->servers);
 	if (!proc_create_net_single("fastrpc", 0444, net->proc_net,
 				    frpc_stats_show, NULL))
 		return -ENOMEM;
@@ -90,6 +97,7 @@ static void __net_exit frpc_net_exit(struct net *net)
 	frpc_net_close_all(fn);
 	flush_workqueue(frpc_wq);
 	WARN_ON(!list_empty(&fn->conns));
+	WARN_ON(!list_empty(&fn->servers));	/* sockets hold the namespace */
 	remove_proc_entry("fastrpc", net->proc_net);
 }
 

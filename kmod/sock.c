@@ -117,8 +117,10 @@ static int frpc_listen(struct socket *sock, int backlog)
 	lock_sock(&fs->sk);
 	if (fs->role == FRPC_ROLE_BOUND) {
 		err = frpc_tp_listen(fs, backlog);
-		if (!err)
+		if (!err) {
 			fs->role = FRPC_ROLE_SERVER;
+			frpc_server_add(fs);
+		}
 	} else if (fs->role != FRPC_ROLE_SERVER) {
 		err = -EINVAL;
 	}
@@ -386,6 +388,8 @@ static void frpc_server_release(struct frpc_sock *fs)
 	unsigned int taken;
 	int bkt;
 
+	if (fs->role == FRPC_ROLE_SERVER)
+		frpc_server_del(fs);
 	spin_lock_bh(&fs->lock);
 	fs->dead = true;
 	spin_unlock_bh(&fs->lock);
@@ -476,6 +480,7 @@ static int frpc_create(struct net *net, struct socket *sock, int protocol,
 	INIT_LIST_HEAD(&fs->rxq);
 	INIT_LIST_HEAD(&fs->owed);
 	INIT_LIST_HEAD(&fs->conn_node);
+	INIT_LIST_HEAD(&fs->server_node);
 	hash_init(fs->tags);
 	hash_init(fs->pending);
 	fs->max_calls = FRPC_DEFAULT_CALLS;

@@ -47,6 +47,7 @@ struct frpc_sock {
 
 	/* server */
 	struct sockaddr_fastrpc	local;
+	struct list_head	server_node;	/* fn->servers, fn->lock */
 	struct socket		*ltcp;		/* kernel TCP listener */
 	void (*saved_ldata_ready)(struct sock *sk);
 	struct work_struct	accept_work;

@@ -45,6 +45,7 @@ static int frpc_test_suite_init(struct kunit_suite *suite)
 	mutex_init(&frpc_test_net.lock);
 	INIT_LIST_HEAD(&frpc_test_net.conns);
 	INIT_LIST_HEAD(&frpc_test_net.peers);
+	INIT_LIST_HEAD(&frpc_test_net.servers);
 	return frpc_call_init();
 }
 
