@@ -2,6 +2,7 @@
 /*
  * A server closing with calls unanswered: every caller gets
  * FASTRPC_UNAVAILABLE promptly, and the port serves again afterwards.
+ * /proc/net/fastrpc lists server sockets and their connections until then.
  */
 #include "frpc_test.h"
 #include "kselftest_harness.h"
@@ -151,6 +152,63 @@ TEST_F(sclose, new_calls_after_close_fail)
 		       fastrpc_strerror((int)n));
 		EXPECT_GT(0, n);
 	}
+}
+
+/* Poll a /proc/net/fastrpc line until it reads @want or @ms pass. */
+static long long proc_wait(const char *name, long long want, int ms)
+{
+	uint64_t deadline = now_ms() + (uint64_t)ms;
+	long long v;
+
+	while ((v = proc_counter(name)) != want && now_ms() < deadline)
+		usleep(10000);
+	return v;
+}
+
+/*
+ * /proc/net/fastrpc's server_sockets and server_conns walk the namespace's
+ * list of server sockets and each one's accepted connections.  In a fresh
+ * namespace: two servers, three client sockets.  Client sockets of one
+ * namespace share a connection per server address, so two of them on the
+ * first server and one on the second make two accepted connections.
+ */
+TEST(proc_lists_servers)
+{
+	uint16_t pa = BASE_PORT + 100, pb;
+	int sa, sb, c[3], i;
+
+	ASSERT_EQ(0, unshare(CLONE_NEWNET)) TH_LOG("unshare: %s", strerror(errno));
+	ASSERT_EQ(0, frpc_sh("ip link set lo up"));
+	EXPECT_EQ(0, proc_counter("server_sockets"));
+	EXPECT_EQ(0, proc_counter("server_conns"));
+
+	sa = open_server(AF_INET, &pa);
+	ASSERT_LE(0, sa) TH_LOG("server a: %s", fastrpc_strerror(sa));
+	pb = (uint16_t)(pa + 1);
+	sb = open_server(AF_INET, &pb);
+	ASSERT_LE(0, sb) TH_LOG("server b: %s", fastrpc_strerror(sb));
+	EXPECT_EQ(2, proc_counter("server_sockets"));
+	EXPECT_EQ(0, proc_counter("server_conns"));
+
+	for (i = 0; i < 3; i++) {
+		c[i] = fastrpc_client_open("127.0.0.1", i < 2 ? pa : pb,
+					   SOCK_CLOEXEC);
+		ASSERT_LE(0, c[i]) TH_LOG("connect %d: %s", i,
+					  fastrpc_strerror(c[i]));
+	}
+	EXPECT_EQ(2, proc_wait("server_conns", 2, 2000));
+	EXPECT_EQ(2, proc_counter("server_sockets"));
+
+	/* the first server goes, and its connection with it */
+	close(sa);
+	EXPECT_EQ(1, proc_wait("server_sockets", 1, 2000));
+	EXPECT_EQ(1, proc_wait("server_conns", 1, 2000));
+
+	for (i = 0; i < 3; i++)
+		close(c[i]);
+	close(sb);
+	EXPECT_EQ(0, proc_wait("server_sockets", 0, 2000));
+	EXPECT_EQ(0, proc_wait("server_conns", 0, 2000));
 }
 
 TEST_HARNESS_MAIN
