@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Connections: one kernel TCP socket each, shared by every client socket of
- * a namespace that talks to the same peer.  Setup (connect with backoff,
- * HELLO) and teardown live here; keepalive and idleness are timer.c's.
+ * a namespace that talks to the same peer.  Setup (connect, HELLO) and
+ * teardown live here; reconnect backoff is peer.c's, keepalive and
+ * idleness are timer.c's.
  *
  * References: the owner (the namespace table for client connections, the
  * server socket for accepted ones) holds one until teardown is finished;
@@ -11,35 +12,22 @@
  * teardown shuts them down before the owner lets go.
  */
 #include <linux/hashtable.h>
-#include <linux/in.h>
-#include <linux/in6.h>
 #include <linux/mm.h>
-#include <linux/random.h>
 #include <linux/slab.h>
-#include <linux/tcp.h>
-#include <net/inet_sock.h>
-#include <net/ipv6.h>
-#include <net/tcp.h>
+#include <net/net_namespace.h>
+#include <net/sock.h>
 
 #include "call.h"
 #include "conn.h"
 #include "frpc.h"
 #include "listener.h"
 #include "mem.h"
+#include "peer.h"
 #include "sock.h"
 #include "timer.h"
 #include "transport.h"
 #include "tx.h"
 #include "wire.h"
-
-/* A peer we failed to connect to recently: when to try again. */
-struct frpc_peer {
-	struct list_head	node;
-	struct sockaddr_fastrpc	addr;
-	unsigned int		failures;
-	int			err;
-	unsigned long		retry_at;	/* jiffies */
-};
 
 static void frpc_conn_fail_workfn(struct work_struct *work);
 static void frpc_conn_eof_workfn(struct work_struct *work);
@@ -102,17 +90,6 @@ static void frpc_conn_release(struct kref *ref)
 void frpc_conn_put(struct frpc_conn *conn)
 {
 	kref_put(&conn->ref, frpc_conn_release);
-}
-
-static bool frpc_addr_equal(const struct sockaddr_fastrpc *a,
-			    const struct sockaddr_fastrpc *b)
-{
-	if (a->sfr_ip_family != b->sfr_ip_family || a->sfr_port != b->sfr_port)
-		return false;
-	if (a->sfr_ip_family == AF_INET)
-		return a->sfr_addr.v4 == b->sfr_addr.v4;
-	return ipv6_addr_equal(&a->sfr_addr.v6, &b->sfr_addr.v6) &&
-	       a->sfr_scope_id == b->sfr_scope_id;
 }
 
 /*
@@ -329,82 +306,6 @@ void frpc_conn_pong(struct frpc_conn *conn, u64 sent_ns)
 	conn->ping_sent_ns = 0;
 	rtt = min_t(u64, (now - sent_ns) / NSEC_PER_USEC, U32_MAX);
 	conn->srtt_us = conn->srtt_us ? (conn->srtt_us * 7 + rtt) / 8 : rtt ? : 1;
-}
-
-/* Reconnect backoff: exponential with jitter, per peer. fn->lock held. */
-
-static struct frpc_peer *frpc_peer_find(struct frpc_net *fn,
-					const struct sockaddr_fastrpc *addr)
-{
-	struct frpc_peer *p;
-
-	lockdep_assert_held(&fn->lock);
-	list_for_each_entry(p, &fn->peers, node)
-		if (frpc_addr_equal(&p->addr, addr))
-			return p;
-	return NULL;
-}
-
-static void frpc_peer_del(struct frpc_net *fn, struct frpc_peer *p)
-{
-	lockdep_assert_held(&fn->lock);
-	list_del(&p->node);
-	kfree(p);
-	fn->npeers--;
-	atomic64_set(&fn->backoff_peers, fn->npeers);
-}
-
-/*
- * Make room for a new record: a peer whose backoff ended long ago starts
- * afresh, and past FRPC_MAX_PEERS the oldest records go, so that connects
- * to ever new addresses cannot grow the list without bound.
- */
-static void frpc_peer_prune(struct frpc_net *fn)
-{
-	unsigned long stale = msecs_to_jiffies(2 * FRPC_BACKOFF_MAX_MS);
-	struct frpc_peer *p, *pn;
-
-	list_for_each_entry_safe(p, pn, &fn->peers, node)
-		if (time_after(jiffies, p->retry_at + stale))
-			frpc_peer_del(fn, p);
-	while (fn->npeers >= FRPC_MAX_PEERS)
-		frpc_peer_del(fn, list_last_entry(&fn->peers, struct frpc_peer,
-						  node));
-}
-
-static void frpc_peer_result(struct frpc_net *fn,
-			     const struct sockaddr_fastrpc *addr, int err)
-{
-	struct frpc_peer *p;
-	unsigned long delay;
-
-	mutex_lock(&fn->lock);
-	p = frpc_peer_find(fn, addr);
-	if (!err || err == -EINTR) {
-		if (p && !err)
-			frpc_peer_del(fn, p);
-		goto out;
-	}
-	atomic64_inc(&fn->connect_failures);
-	if (!p) {
-		frpc_peer_prune(fn);
-		p = kzalloc(sizeof(*p), GFP_KERNEL);
-		if (!p)
-			goto out;
-		p->addr = *addr;
-		list_add(&p->node, &fn->peers);	/* newest first */
-		fn->npeers++;
-		atomic64_set(&fn->backoff_peers, fn->npeers);
-	}
-	p->failures = min(p->failures + 1, 16U);
-	p->err = err;
-	delay = min_t(unsigned long, FRPC_BACKOFF_MAX_MS,
-		      FRPC_BACKOFF_MIN_MS << (p->failures - 1));
-	/* up to half again, so that many clients do not retry in step */
-	delay += get_random_u32() % (delay / 2 + 1);
-	p->retry_at = jiffies + msecs_to_jiffies(delay);
-out:
-	mutex_unlock(&fn->lock);
 }
 
 static int frpc_conn_connect(struct frpc_conn *conn)

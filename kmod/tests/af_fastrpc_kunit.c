@@ -17,6 +17,7 @@
 #include "../tx.c"
 #include "../rx.c"
 #include "../conn.c"
+#include "../peer.c"
 #include "../transport.c"
 #include "../listener.c"
 #include "../sock.c"

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Suite for the reconnect backoff records of conn.c: what a failure
+ * Suite for the reconnect backoff records of peer.c: what a failure
  * records, what a success forgets, and the bound on how many a namespace
  * keeps (stale records pruned, the oldest evicted past FRPC_MAX_PEERS).
  * Included by af_fastrpc_kunit.c.
