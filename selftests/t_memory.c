@@ -53,6 +53,8 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
 
 #include "frpc_test.h"
 #include "kselftest_harness.h"
@@ -641,6 +643,33 @@ static void attack_close(struct attack *a)
 	}
 }
 
+static void attack_free(struct attack *a)
+{
+	int i;
+
+	for (i = 0; i < HOSTILE_CONNS; i++)
+		free(a->conn[i].buf);
+	free(a);
+}
+
+static struct attack *attack_new(void)
+{
+	struct attack *a = calloc(1, sizeof(*a));
+	int i;
+
+	if (!a)
+		return NULL;
+	for (i = 0; i < HOSTILE_CONNS; i++) {
+		a->conn[i].fd = -1;
+		a->conn[i].buf = calloc(1, GEN_CHUNK + 64 * 1024);
+		if (!a->conn[i].buf) {
+			attack_free(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
 static void attack_report(struct attack *a)
 {
 	uint64_t bytes = 0, calls = 0;
@@ -985,14 +1014,8 @@ TEST_F_TIMEOUT(memory, hostile_peer_bound, 280)
 	ASSERT_EQ(3, c.ok) TH_LOG("no answers before the attack");
 	c.made = c.ok = 0;
 
-	a = calloc(1, sizeof(*a));
+	a = attack_new();
 	ASSERT_NE(NULL, a);
-	for (i = 0; i < HOSTILE_CONNS; i++) {
-		a->conn[i].fd = -1;
-		a->conn[i].buf = malloc(GEN_CHUNK + 64 * 1024);
-		ASSERT_NE(NULL, a->conn[i].buf);
-		memset(a->conn[i].buf, 0, GEN_CHUNK + 64 * 1024);
-	}
 
 	ASSERT_EQ(0, mem_settled(&base));
 	verdict_init(&v, self, &base);
@@ -1069,9 +1092,7 @@ TEST_F_TIMEOUT(memory, hostile_peer_bound, 280)
 
 	close(c.fd);
 	echo_srv_stop(&srv);
-	for (i = 0; i < HOSTILE_CONNS; i++)
-		free(a->conn[i].buf);
-	free(a);
+	attack_free(a);
 }
 
 /* Save failslab's settings so that the parent puts them back. */
@@ -1137,7 +1158,7 @@ TEST_F_TIMEOUT(memory, failslab_under_attack, 280)
 	uint32_t status;
 	ssize_t r;
 	bool answered = false;
-	int i, ret, fd;
+	int ret, fd;
 
 	if (access(FS_DIR "/probability", W_OK))
 		SKIP(return, "no failslab (CONFIG_FAILSLAB, debugfs)");
@@ -1151,14 +1172,8 @@ TEST_F_TIMEOUT(memory, failslab_under_attack, 280)
 	ASSERT_EQ(3, c.ok);
 	c.made = c.ok = 0;
 
-	a = calloc(1, sizeof(*a));
+	a = attack_new();
 	ASSERT_NE(NULL, a);
-	for (i = 0; i < FS_CONNS; i++) {
-		a->conn[i].fd = -1;
-		a->conn[i].buf = malloc(GEN_CHUNK + 64 * 1024);
-		ASSERT_NE(NULL, a->conn[i].buf);
-		memset(a->conn[i].buf, 0, GEN_CHUNK + 64 * 1024);
-	}
 	ASSERT_EQ(0, mem_settled(&base));
 
 	/*
@@ -1247,9 +1262,153 @@ TEST_F_TIMEOUT(memory, failslab_under_attack, 280)
 	print_fastrpc("after");
 	note("case took %llu s",
 	     (unsigned long long)(now_ms() - t_case) / 1000);
-	for (i = 0; i < FS_CONNS; i++)
-		free(a->conn[i].buf);
-	free(a);
+	attack_free(a);
+}
+
+/* --- memory cgroup charging ---------------------------------------------- */
+
+#define CG_ROOT		"/sys/fs/cgroup"
+
+static long long cg_read(const char *dir, const char *file)
+{
+	char path[160], buf[64];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	read_file(path, buf, sizeof(buf));
+	return buf[0] ? atoll(buf) : -1;
+}
+
+/* cgroup v2 with the memory controller for children of the root, or why not */
+static const char *cg_setup(void)
+{
+	char buf[256];
+
+	if (access(CG_ROOT "/cgroup.controllers", F_OK)) {
+		mkdir(CG_ROOT, 0755);
+		if (mount("cgroup2", CG_ROOT, "cgroup2", 0, NULL))
+			return "no cgroup2 file system";
+	}
+	read_file(CG_ROOT "/cgroup.controllers", buf, sizeof(buf));
+	if (!strstr(buf, "memory"))
+		return "no memory controller (CONFIG_MEMCG)";
+	read_file(CG_ROOT "/cgroup.subtree_control", buf, sizeof(buf));
+	if (!strstr(buf, "memory") &&
+	    write_str(CG_ROOT "/cgroup.subtree_control", "+memory"))
+		return "cannot enable the memory controller";
+	return NULL;
+}
+
+/*
+ * What a remote peer makes the module hold is charged to the memory
+ * cgroup of the process that created the server socket, not to nobody:
+ * a server in its own cgroup is attacked from outside it, and the
+ * group's memory.current must grow by a good part of what the module
+ * reports holding for the peer (rx_mem).  Without the charging (no
+ * SLAB_ACCOUNT caches, no __GFP_ACCOUNT, no set_active_memcg() in the
+ * softirq receive path) it stays where it was: the server process itself
+ * allocates nothing meanwhile.
+ */
+TEST_F_TIMEOUT(memory, memcg_charged, 200)
+{
+	char dir[64], pid[16], port_s[8] = { 0 };
+	long long cur0, cur_peak = 0, held_peak = 0, cur, held;
+	int to_child[2], from_child[2], i, ret;
+	struct attack *a;
+	const char *why;
+	uint16_t port;
+	pid_t child;
+	char c;
+
+	why = cg_setup();
+	if (why)
+		SKIP(return, "%s", why);
+	snprintf(dir, sizeof(dir), CG_ROOT "/frpc_memcg_%d", getpid());
+	ASSERT_EQ(0, mkdir(dir, 0755)) TH_LOG("mkdir %s: %s", dir, strerror(errno));
+	ASSERT_EQ(0, pipe(to_child));
+	ASSERT_EQ(0, pipe(from_child));
+
+	child = fork();
+	ASSERT_LE(0, child);
+	if (!child) {
+		struct echo_srv srv;
+		char path[96];
+
+		/* the server's process, alone in the cgroup */
+		close(to_child[1]);
+		close(from_child[0]);
+		snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+		snprintf(pid, sizeof(pid), "%d", getpid());
+		if (write_str(path, pid))
+			_exit(2);
+		if (echo_srv_start(&srv, AF_INET, test_port(BASE_PORT + 100,
+				   "memcg"), 2))
+			_exit(3);
+		snprintf(port_s, sizeof(port_s), "%u", srv.port);
+		if (write(from_child[1], port_s, sizeof(port_s)) !=
+		    sizeof(port_s))
+			_exit(4);
+		/* until the parent closes its end */
+		while (read(to_child[0], &c, 1) > 0)
+			;
+		echo_srv_stop(&srv);
+		_exit(0);
+	}
+	close(to_child[0]);
+	close(from_child[1]);
+	ASSERT_EQ((ssize_t)sizeof(port_s), read(from_child[0], port_s,
+						 sizeof(port_s)));
+	port = (uint16_t)atoi(port_s);
+	usleep(500000);
+	cur0 = cg_read(dir, "memory.current");
+	ASSERT_LE(0, cur0);
+
+	a = attack_new();
+	ASSERT_NE(NULL, a);
+	attack_conns(a, HOSTILE_CONNS, port);
+	a->deadline = now_ms() + ATTACK_MS / 3;
+	ASSERT_EQ(0, pthread_create(&a->thr, NULL, attack_thread, a));
+	for (;;) {
+		cur = cg_read(dir, "memory.current") - cur0;
+		held = proc_counter("rx_mem");
+		if (held > held_peak) {
+			held_peak = held;
+			cur_peak = cur;
+		}
+		if (atomic_load(&a->over))
+			break;
+		usleep(SAMPLE_MS * 1000);
+	}
+	usleep(HOLD_MS * 1000);
+	cur = cg_read(dir, "memory.current") - cur0;
+	held = proc_counter("rx_mem");
+	if (held >= held_peak) {
+		held_peak = held;
+		cur_peak = cur;
+	}
+	atomic_store(&a->stop, 1);
+	pthread_join(a->thr, NULL);
+	attack_report(a);
+	attack_close(a);
+	for (i = 0, ret = 0; i < a->nconns; i++)
+		ret += a->conn[i].state != H_REFUSED;
+	attack_free(a);
+
+	note("memcg: memory.current %lld KiB before; at the module's peak "
+	     "rx_mem of %lld KiB the server's cgroup had grown %lld KiB",
+	     cur0 / KIB, held_peak / KIB, cur_peak / KIB);
+	close(to_child[1]);
+	waitpid(child, &i, 0);
+	EXPECT_TRUE(WIFEXITED(i) && !WEXITSTATUS(i));
+	/* the group empties once the server's process and sockets are gone */
+	for (i = 0; i < 50 && rmdir(dir); i++)
+		usleep(200000);
+
+	EXPECT_LT(0, ret) TH_LOG("no hostile connection was accepted");
+	ASSERT_LE(MIB, held_peak) TH_LOG("the attack made the module hold little");
+	EXPECT_LE(held_peak / 4, cur_peak)
+		TH_LOG("of %lld KiB held for the peer only %lld KiB were charged "
+		       "to the server's memory cgroup", held_peak / KIB,
+		       cur_peak / KIB);
 }
 
 TEST_HARNESS_MAIN

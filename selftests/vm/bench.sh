@@ -13,12 +13,20 @@
 #
 # FASTRPC_BENCH_RUNS overrides the list ('|' between fastrpc-bench command
 # lines); FASTRPC_BENCH_MODES picks "icount wall" or one of them.
+# FASTRPC_BENCH_PERF=1 runs each command under perf record (Debian's
+# linux-perf, copied into the guest) and prints where the samples fell, by
+# symbol; in icount mode cpu-clock samples are instruction samples, so the
+# profile repeats.  The figures of a profiled run include perf's overhead.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$REPO"
 
 k=${FASTRPC_BENCH_KERNEL:-6.12}
 FASTRPC_KERNELS=$k vm_setup
+if [[ ${FASTRPC_BENCH_PERF:-0} == 1 ]]; then
+	command -v perf >/dev/null || apt_install linux-perf
+	export GUEST_PERF=1
+fi
 abi=${KERNEL_ABI[$k]} kdir=${KERNEL_DIR[$k]}
 make -s lib tests
 build_module "$abi" || die "af_fastrpc.ko does not build for $abi"

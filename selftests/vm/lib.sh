@@ -330,6 +330,10 @@ make_initramfs() {
 	for f in $GUEST_TOOLS; do rm -f "$root/usr/bin/$(basename "$f")"; done
 	copy_with_libs "$root" $GUEST_TOOLS
 	ln -sf dash "$root/usr/bin/sh"
+	# perf for profiled benchmark runs (bench.sh, FASTRPC_BENCH_PERF=1)
+	if [[ ${GUEST_PERF:-0} == 1 ]]; then
+		copy_with_libs "$root" "$(command -v perf)"
+	fi
 
 	# Kernel modules, decompressed, with their load order.
 	for m in $(mod_load_order "$kdir" "$abi" $GUEST_MODS_REQUIRED $GUEST_MODS_OPTIONAL ${ko:+"$ko"}); do
@@ -373,6 +377,7 @@ make_initramfs() {
 	BENCH_RUNS="${FASTRPC_BENCH_RUNS:-}"
 	TESTS="${FASTRPC_TESTS:-}"
 	DEBUG_CHECKS=${GUEST_DEBUG_CHECKS:-0}
+	PERF=${GUEST_PERF:-0}
 	KUNIT_REQUIRED=${GUEST_KUNIT_REQUIRED:-0}
 	EOF
 	echo 'root:x:0:0:root:/root:/bin/sh' >"$root/etc/passwd"
