@@ -77,6 +77,8 @@ enum frpc_byte_limits {
 	FRPC_CONN_RX_FAIR	= 1 << 20,
 	/* frames at least this big may be kept as a clone of the TCP skb */
 	FRPC_RX_CLONE_MIN	= 2048,
+	/* ... and a whole small message, from an skb at most this big */
+	FRPC_RX_CLONE_TRUESIZE	= 2048,
 	/* bigger copies go into page frags, not one high-order buffer */
 	FRPC_RX_LINEAR_MAX	= 3072,
 	/* queued control frame bytes before a connection is failed */

@@ -48,10 +48,30 @@ static int frpc_pull(struct frpc_rx *rx, void *to, u32 len)
 }
 
 /*
+ * Should the frame's payload be kept as a clone of the TCP skb, rather
+ * than copied?  A clone costs one allocation, a copy two (head and data)
+ * and the bytes; but a clone pins the whole skb, and is charged its whole
+ * truesize.  So: a big frame that is a good part of its skb; or a frame
+ * that is a whole message (the common small unary call) in a small skb,
+ * where the clone pins at most FRPC_RX_CLONE_TRUESIZE.  The pieces of a
+ * longer message are copied, so that tiny ones coalesce (frpc_rx_keep).
+ */
+static bool frpc_rx_clone_ok(const struct frpc_rx *rx,
+			     const struct frpc_rxmsg *m)
+{
+	u32 truesize = rx->skb->truesize;
+
+	if (rx->len >= FRPC_RX_CLONE_MIN)
+		return truesize <= 4 * SKB_TRUESIZE(rx->len);
+	return truesize <= FRPC_RX_CLONE_TRUESIZE && !m->len &&
+	       (rx->flags & FASTRPC_FF_EOM);
+}
+
+/*
  * Keep the rest of the frame's payload in message @m.  Tiny frames go into
- * the tail of the message's last buffer when it has room; frames that are
- * a good part of the skb they came in are cloned; the rest are copied, so
- * that small frames never pin big skbs.  Charged to the connection.
+ * the tail of the message's last buffer when it has room; frames that
+ * frpc_rx_clone_ok() picks are cloned; the rest are copied, so that small
+ * frames never pin big skbs.  Charged to the connection.
  */
 static int frpc_rx_keep(struct frpc_rx *rx, struct frpc_rxmsg *m)
 {
@@ -72,8 +92,7 @@ static int frpc_rx_keep(struct frpc_rx *rx, struct frpc_rxmsg *m)
 	if (rx->owned) {
 		skb = rx->skb;
 		rx->skb = NULL;
-	} else if (len >= FRPC_RX_CLONE_MIN &&
-		   rx->skb->truesize <= 4 * SKB_TRUESIZE(len)) {
+	} else if (frpc_rx_clone_ok(rx, m)) {
 		skb = skb_clone(rx->skb, GFP_ATOMIC | __GFP_NOWARN);
 		if (!skb)
 			return -ENOMEM;

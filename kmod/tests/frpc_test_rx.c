@@ -412,6 +412,55 @@ static void frpc_test_rx_end_refused(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, call->rx_eos);
 }
 
+/*
+ * Which payloads are kept as a clone of the TCP skb: a whole small message
+ * from a small skb (one allocation instead of two), a big frame that is a
+ * good part of its skb; not the pieces of a longer message (they are
+ * copied so that tiny ones coalesce), nor a small frame in a big skb.
+ */
+static void frpc_test_rx_clone_policy(struct kunit *test)
+{
+	struct frpc_rxmsg m = {};
+	struct frpc_rx rx = {};
+	struct sk_buff *small, *mid, *huge;
+
+	small = alloc_skb(128, GFP_KERNEL);
+	mid = alloc_skb(8192, GFP_KERNEL);
+	huge = alloc_skb(65536, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, small);
+	KUNIT_ASSERT_NOT_NULL(test, mid);
+	KUNIT_ASSERT_NOT_NULL(test, huge);
+	skb_put(small, 128);
+	skb_put(mid, 8192);
+	skb_put(huge, 65536);
+	KUNIT_ASSERT_LE(test, small->truesize, (u32)FRPC_RX_CLONE_TRUESIZE);
+
+	rx.skb = small;
+	rx.len = 64;
+	rx.flags = FASTRPC_FF_EOM;
+	KUNIT_EXPECT_TRUE(test, frpc_rx_clone_ok(&rx, &m));
+	rx.flags = 0;		/* the first piece of a longer message */
+	KUNIT_EXPECT_FALSE(test, frpc_rx_clone_ok(&rx, &m));
+	rx.flags = FASTRPC_FF_EOM;
+	m.len = 10;		/* the last piece of one */
+	KUNIT_EXPECT_FALSE(test, frpc_rx_clone_ok(&rx, &m));
+	m.len = 0;
+
+	rx.skb = mid;		/* a small message would pin 8 KiB */
+	KUNIT_EXPECT_FALSE(test, frpc_rx_clone_ok(&rx, &m));
+	rx.len = 4096;		/* half of the skb */
+	rx.flags = 0;
+	KUNIT_EXPECT_TRUE(test, frpc_rx_clone_ok(&rx, &m));
+	rx.skb = huge;		/* 1/32 of it */
+	KUNIT_EXPECT_FALSE(test, frpc_rx_clone_ok(&rx, &m));
+	rx.len = 60000;		/* most of it */
+	KUNIT_EXPECT_TRUE(test, frpc_rx_clone_ok(&rx, &m));
+
+	kfree_skb(small);
+	kfree_skb(mid);
+	kfree_skb(huge);
+}
+
 static struct kunit_case frpc_rx_cases[] = {
 	KUNIT_CASE(frpc_test_rx_hello_server),
 	KUNIT_CASE(frpc_test_rx_hello_shut_down),
@@ -424,6 +473,7 @@ static struct kunit_case frpc_rx_cases[] = {
 	KUNIT_CASE(frpc_test_rx_credit_call),
 	KUNIT_CASE(frpc_test_rx_ping),
 	KUNIT_CASE(frpc_test_rx_misc),
+	KUNIT_CASE(frpc_test_rx_clone_policy),
 	{}
 };
 
