@@ -6,8 +6,12 @@
  * A frame whose payload lies whole in the skb at hand is passed on as a
  * view of that skb, with no copy and no clone: control frames and heads
  * are parsed in place, and the receive side decides what to keep.  Only a
- * frame that spans skbs is gathered, into an skb of our own (page frags
- * above FRPC_RX_LINEAR_MAX, so no high-order allocation in softirq).
+ * frame that spans skbs is gathered, as a chain (frag_list) of pieces:
+ * a piece that is a good part of its skb shares that skb's pages
+ * (pskb_extract(), no copy of the bytes); smaller pieces are copied into
+ * a buffer of our own sized for the rest of the frame, so a dribble of
+ * tiny pieces costs one allocation (page frags above FRPC_RX_LINEAR_MAX,
+ * so no high-order allocation in softirq).
  *
  * Each pass delivers at most @budget frames and then stops mid-stream, so
  * that a peer's backlog is worked through in bounded steps with room to
@@ -97,10 +101,81 @@ void frpc_reader_init(struct frpc_reader *r, frpc_frame_fn fn, void *ctx)
 
 void frpc_reader_reset(struct frpc_reader *r)
 {
-	kfree_skb(r->gather);
+	kfree_skb(r->gather);	/* and its frag_list */
 	r->gather = NULL;
+	r->last = NULL;
+	r->copy = NULL;
 	r->hdr_len = 0;
 	r->need = 0;
+}
+
+/* Hang @piece, holding @len of the frame's bytes, on the gathered frame. */
+static void frpc_reader_chain(struct frpc_reader *r, struct sk_buff *piece,
+			      u32 len)
+{
+	struct sk_buff *g = r->gather;
+
+	if (r->last)
+		r->last->next = piece;
+	else
+		skb_shinfo(g)->frag_list = piece;
+	r->last = piece;
+	g->len += len;
+	g->data_len += len;
+	g->truesize += piece->truesize;
+}
+
+/* The copy buffer takes no more bytes: cut it to what it holds. */
+static int frpc_reader_copy_done(struct frpc_reader *r)
+{
+	struct sk_buff *c = r->copy;
+	u32 spare;
+
+	if (!c)
+		return 0;
+	r->copy = NULL;
+	spare = c->len - r->copy_used;
+	if (!spare)
+		return 0;
+	r->gather->len -= spare;
+	r->gather->data_len -= spare;
+	return pskb_trim(c, r->copy_used);
+}
+
+/*
+ * Add bytes [@off, @off + @len) of @skb to the frame being gathered, by
+ * reference where they are a good part of the skb (as frpc_rx_keep()
+ * would clone them), else by copy.
+ */
+static int frpc_reader_gather(struct frpc_reader *r, struct sk_buff *skb,
+			      u32 off, u32 len)
+{
+	const gfp_t gfp = GFP_ATOMIC | __GFP_ACCOUNT | __GFP_NOWARN;
+	struct sk_buff *piece;
+
+	if (len >= FRPC_RX_CLONE_MIN &&
+	    skb->truesize <= 4 * SKB_TRUESIZE(len)) {
+		if (frpc_reader_copy_done(r))
+			return -ENOMEM;
+		piece = pskb_extract(skb, off, len, gfp);
+		if (!piece)
+			return -ENOMEM;
+		frpc_reader_chain(r, piece, len);
+		return 0;
+	}
+	if (!r->copy) {
+		/* room for the rest of the frame: later pieces fill it */
+		piece = frpc_skb_alloc(r->need, GFP_ATOMIC);
+		if (!piece)
+			return -ENOMEM;
+		frpc_reader_chain(r, piece, piece->len);
+		r->copy = piece;
+		r->copy_used = 0;
+	}
+	if (frpc_skb_fill(r->copy, r->copy_used, skb, off, len))
+		return -EFAULT;
+	r->copy_used += len;
+	return 0;
 }
 
 static void frpc_reader_stop(struct frpc_reader *r, u8 werr)
@@ -141,6 +216,7 @@ u32 frpc_reader_feed(struct frpc_reader *r, struct sk_buff *skb, u32 off,
 		const struct fastrpc_frame_hdr *hdr = (const void *)r->hdr;
 		u32 n, plen;
 		u8 werr;
+		int err;
 
 		if (r->hdr_len < FASTRPC_FRAME_HDR_LEN) {
 			n = min_t(u32, len - used,
@@ -167,7 +243,8 @@ u32 frpc_reader_feed(struct frpc_reader *r, struct sk_buff *skb, u32 off,
 				used += plen;
 				continue;
 			}
-			r->gather = frpc_skb_alloc(plen, GFP_ATOMIC);
+			r->gather = alloc_skb(0, GFP_ATOMIC | __GFP_ACCOUNT |
+						 __GFP_NOWARN);
 			if (!r->gather) {
 				frpc_reader_stop(r, FASTRPC_WERR_RESOURCE);
 				break;
@@ -176,8 +253,11 @@ u32 frpc_reader_feed(struct frpc_reader *r, struct sk_buff *skb, u32 off,
 		}
 		plen = be32_to_cpu(hdr->length);
 		n = min(len - used, r->need);
-		if (frpc_skb_fill(r->gather, plen - r->need, skb, off + used, n)) {
-			frpc_reader_stop(r, FASTRPC_WERR_PROTOCOL);
+		err = frpc_reader_gather(r, skb, off + used, n);
+		if (err) {
+			frpc_reader_stop(r, err == -EFAULT ?
+					 FASTRPC_WERR_PROTOCOL :
+					 FASTRPC_WERR_RESOURCE);
 			break;
 		}
 		r->need -= n;
@@ -185,7 +265,12 @@ u32 frpc_reader_feed(struct frpc_reader *r, struct sk_buff *skb, u32 off,
 		if (!r->need) {
 			struct sk_buff *frame = r->gather;
 
+			if (frpc_reader_copy_done(r)) {
+				frpc_reader_stop(r, FASTRPC_WERR_RESOURCE);
+				break;
+			}
 			r->gather = NULL;
+			r->last = NULL;
 			if (!frpc_reader_deliver(r, frame, 0, plen, true))
 				break;
 		}

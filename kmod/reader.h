@@ -22,6 +22,9 @@ struct frpc_reader {
 	u8			werr;		/* ... with this ERROR code */
 	u32			need;		/* gathered frame: bytes to come */
 	struct sk_buff		*gather;	/* a frame that spans skbs */
+	struct sk_buff		*last;		/* ... its last piece */
+	struct sk_buff		*copy;		/* ... a piece that copies */
+	u32			copy_used;	/* ... bytes in it so far */
 	u32			budget;		/* frames left in this pass */
 	u64			frames;		/* delivered, for tests */
 	frpc_frame_fn		frame;

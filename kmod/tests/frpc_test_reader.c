@@ -363,6 +363,128 @@ static void frpc_test_reader_fill(struct kunit *test)
 	kfree_skb(dst);
 }
 
+struct frpc_test_kept {
+	struct sk_buff	*skb;		/* the one frame, owned */
+	u32		len;
+};
+
+static u8 frpc_test_keep_cb(void *ctx, const struct fastrpc_frame_hdr *hdr,
+			    struct sk_buff *skb, u32 off, u32 len, bool owned)
+{
+	struct frpc_test_kept *kept = ctx;
+
+	if (!owned || kept->skb)
+		return FASTRPC_WERR_PROTOCOL;
+	kept->skb = skb;
+	kept->len = len;
+	return 0;
+}
+
+static u32 frpc_test_pieces(const struct sk_buff *skb)
+{
+	const struct sk_buff *p;
+	u32 n = 0;
+
+	skb_walk_frags(skb, p)
+		n++;
+	return n;
+}
+
+/*
+ * One 12 KiB frame fed in the pieces @cuts (0-terminated) of paged skbs:
+ * the same bytes come out, in @want_pieces pieces, the ones of @share
+ * (a bitmask by piece) holding the very pages they came in.
+ */
+static void frpc_test_gather_one(struct kunit *test, const u32 *cuts,
+				 u32 want_pieces, u32 share)
+{
+	u32 plen = 3 * PAGE_SIZE + 100, i, off = 0, k;
+	struct frpc_test_kept kept = {};
+	struct sk_buff *src[12] = {}, *p;
+	struct frpc_reader r;
+	u8 *data, *back;
+
+	data = kunit_kmalloc(test, FASTRPC_FRAME_HDR_LEN + plen, GFP_KERNEL);
+	back = kunit_kmalloc(test, plen, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, data);
+	KUNIT_ASSERT_NOT_NULL(test, back);
+	frpc_put_hdr(data, FASTRPC_PROTO_V1, FASTRPC_FRAME_DATA, 0, 1, plen);
+	for (i = 0; i < plen; i++)
+		data[FASTRPC_FRAME_HDR_LEN + i] = (u8)(i * 7 + 3);
+	frpc_reader_init(&r, frpc_test_keep_cb, &kept);
+	r.version = FASTRPC_PROTO_V1;
+	r.budget = U32_MAX;
+	/* the header alone first, then the payload as cut */
+	src[0] = frpc_test_piece(test, data, FASTRPC_FRAME_HDR_LEN, 64);
+	KUNIT_EXPECT_EQ(test, frpc_reader_feed(&r, src[0], 0,
+					       FASTRPC_FRAME_HDR_LEN),
+			(u32)FASTRPC_FRAME_HDR_LEN);
+	for (i = 1; cuts[i - 1] && i < ARRAY_SIZE(src); i++) {
+		u32 n = cuts[i - 1];
+
+		src[i] = frpc_test_piece(test, data + FASTRPC_FRAME_HDR_LEN + off,
+					 n, 0);
+		KUNIT_EXPECT_EQ(test, frpc_reader_feed(&r, src[i], 0, n), n);
+		off += n;
+	}
+	KUNIT_ASSERT_EQ(test, off, plen);
+	KUNIT_ASSERT_NOT_NULL(test, kept.skb);
+	KUNIT_EXPECT_FALSE(test, r.dead);
+	KUNIT_EXPECT_EQ(test, kept.len, plen);
+	KUNIT_EXPECT_EQ(test, kept.skb->len, plen);
+	KUNIT_EXPECT_EQ(test, frpc_test_pieces(kept.skb), want_pieces);
+	KUNIT_EXPECT_EQ(test, skb_copy_bits(kept.skb, 0, back, plen), 0);
+	KUNIT_EXPECT_EQ(test, memcmp(back, data + FASTRPC_FRAME_HDR_LEN, plen),
+			0);
+	/* a shared piece holds a page of a source skb, by reference */
+	k = 0;
+	skb_walk_frags(kept.skb, p) {
+		bool same = false;
+
+		for (i = 1; i < ARRAY_SIZE(src) && src[i]; i++)
+			same |= skb_shinfo(p)->nr_frags &&
+				skb_shinfo(src[i])->nr_frags &&
+				skb_frag_page(&skb_shinfo(p)->frags[0]) ==
+				skb_frag_page(&skb_shinfo(src[i])->frags[0]);
+		KUNIT_EXPECT_EQ_MSG(test, same, !!(share & BIT(k)),
+				    "piece %u", k);
+		k++;
+	}
+	kfree_skb(kept.skb);
+	for (i = 0; i < ARRAY_SIZE(src); i++)
+		kfree_skb(src[i]);
+}
+
+/*
+ * A frame across skbs is gathered by reference where its pieces are a
+ * good part of their skbs (no copy of the bytes), and by copy into one
+ * buffer where they are small, however the two come mixed.
+ */
+static void frpc_test_reader_gather(struct kunit *test)
+{
+	const u32 p = PAGE_SIZE;
+	const u32 big[] = { p + 904, 2 * p - 904, 100, 0 };
+	const u32 small_first[] = { 100, 3 * p, 0 };
+	const u32 dribble[] = { 1000, 1000, 1000, 1000, 1000, 1000, 1000,
+				0 };
+
+	/* two shared pieces, then the 100 bytes copied */
+	frpc_test_gather_one(test, big, 3, BIT(0) | BIT(1));
+	/* copied, then shared: the copy buffer is cut to its 100 bytes */
+	frpc_test_gather_one(test, small_first, 2, BIT(1));
+	if (p == 4096) {
+		/* 12388 bytes in 1000-byte pieces and the rest: one buffer */
+		const u32 rest = 3 * p + 100 - 7000;
+		u32 cuts[ARRAY_SIZE(dribble) + 1];
+
+		memcpy(cuts, dribble, sizeof(dribble));
+		cuts[ARRAY_SIZE(dribble) - 1] = rest;
+		cuts[ARRAY_SIZE(dribble)] = 0;
+		/* the last piece is big enough to share */
+		frpc_test_gather_one(test, cuts, 2, BIT(1));
+	}
+}
+
 static struct kunit_case frpc_reader_cases[] = {
 	KUNIT_CASE(frpc_test_reader_one_skb),
 	KUNIT_CASE(frpc_test_reader_dribble),
@@ -373,6 +495,7 @@ static struct kunit_case frpc_reader_cases[] = {
 	KUNIT_CASE(frpc_test_reader_garbage),
 	KUNIT_CASE(frpc_test_reader_refused),
 	KUNIT_CASE(frpc_test_reader_fill),
+	KUNIT_CASE(frpc_test_reader_gather),
 	{}
 };
 
