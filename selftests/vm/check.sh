@@ -198,7 +198,7 @@ KCSAN_TESTS="t_basic t_concurrency t_shared_conn t_stream t_flow t_deadline t_se
 # up no watchpoints, and first checks the judge on a canned log.
 # FASTRPC_KCSAN=0 skips the tier.
 run_kcsan_tier() {
-	local out dkdir rel label logf initrd qrc=0 ko jlog rc nmod rest
+	local out dkdir rel label logf initrd qrc=0 ko jlog rc nmod rest idx
 	if ! "$VMDIR/kcsan-judge.sh" --self-test >"$BUILD/logs/kcsan-judge-selftest.log" 2>&1; then
 		infra_fail kcsan "kcsan-judge.sh self-test (see build/logs/kcsan-judge-selftest.log)"
 		return
@@ -223,14 +223,15 @@ run_kcsan_tier() {
 	FASTRPC_VM_TIMEOUT=${FASTRPC_KCSAN_VM_TIMEOUT:-900} \
 		boot_vm "$dkdir" "$rel" "$initrd" "$logf" || qrc=$?
 	KERNEL_BAD_SKIP='BUG: KCSAN: ' judge_log "$label" "$logf" "$qrc"
+	idx=$((${#SUMMARY[@]} - 1))
 	jlog=$BUILD/logs/$label-races.txt
 	rc=0
 	"$VMDIR/kcsan-judge.sh" "$logf" >"$jlog" 2>&1 || rc=$?
 	nmod=$(sed -nE 's/^kcsan-judge: ([0-9]+) module.*/\1/p' "$jlog")
 	if ((rc == 1)) && [[ -n $nmod ]]; then
 		FAILED=$((FAILED + nmod))
-		rest=${SUMMARY[-1]#"$label: "} rest=${rest#PASS, } rest=${rest#FAIL, }
-		SUMMARY[-1]="$label: FAIL, $nmod KCSAN data race(s) in af_fastrpc (see ${jlog#"$REPO/"}), $rest"
+		rest=${SUMMARY[idx]#"$label: "} rest=${rest#PASS, } rest=${rest#FAIL, }
+		SUMMARY[idx]="$label: FAIL, $nmod KCSAN data race(s) in af_fastrpc (see ${jlog#"$REPO/"}), $rest"
 		echo "---- KCSAN reports naming af_fastrpc, $label ----" >&2
 		grep -A1 '^  MODULE' "$jlog" >&2
 	elif ((rc != 0)); then
@@ -242,7 +243,8 @@ run_kcsan_tier() {
 	elif ! grep -qE '^FASTRPC-KCSAN: setup_watchpoints: [1-9]' <(tr -d '\r' <"$logf"); then
 		infra_fail "$label" "KCSAN set up no watchpoints during the run"
 	fi
-	SUMMARY[-1]+=" [KCSAN: $(tail -n1 "$jlog" | sed 's/^kcsan-judge: //')]"
+	SUMMARY[idx]+=" [KCSAN: $(tail -n1 "$jlog" | sed 's/^kcsan-judge: //');"
+	SUMMARY[idx]+=" $(tr -d '\r' <"$logf" | sed -n 's/^FASTRPC-KCSAN: setup_watchpoints: //p' | tail -n1) watchpoints]"
 }
 
 if [[ ${FASTRPC_KCSAN:-1} == 1 ]]; then
