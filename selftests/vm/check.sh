@@ -238,7 +238,7 @@ run_kcsan_tier() {
 		infra_fail "$label" "kcsan-judge.sh: $(tail -n1 "$jlog")"
 	fi
 	# A detector that did not run proves nothing.
-	if ! grep -qE 'kcsan: selftest: ([0-9]+)/\1 tests passed' "$logf"; then
+	if ! grep -qE '^FASTRPC-KCSAN: .*kcsan: selftest: ([0-9]+)/\1 tests passed' <(tr -d '\r' <"$logf"); then
 		infra_fail "$label" "no passed KCSAN boot self-test in the log"
 	elif ! grep -qE '^FASTRPC-KCSAN: setup_watchpoints: [1-9]' <(tr -d '\r' <"$logf"); then
 		infra_fail "$label" "KCSAN set up no watchpoints during the run"
