@@ -141,8 +141,8 @@ count_kunit() {
 
 # Third tier: every selftest on a debug 6.12 kernel built from Debian's
 # linux-source-6.12 with KASAN, UBSAN, lockdep, kmemleak, debugobjects and
-# KUnit (selftests/vm/debug.config, built once by debug-kernel.sh and cached
-# in $CACHE/debug-kernel/<key>). The guest also loads the KUnit module,
+# KUnit (selftests/vm/debug.config + debug-kasan.config, built once by
+# debug-kernel.sh and cached in $CACHE/debug-kernel/<key>). The guest also loads the KUnit module,
 # scans kmemleak before and after rmmod and checks for leftovers; any
 # kernel splat fails the run. FASTRPC_DEBUG_KERNEL=0 skips the tier.
 run_debug_tier() {
@@ -195,7 +195,7 @@ KCSAN_TESTS="t_basic t_concurrency t_shared_conn t_netns t_server_close t_hostil
 # interrupts on the same CPU can hit (the receive path runs in softirq).
 KCSAN_BOOT_APPEND="kcsan.skip_watch=2000 kcsan.interrupt_watcher=1"
 
-# Fifth tier: the concurrency-heavy selftests on a KCSAN 6.12 kernel
+# KCSAN tier: the concurrency-heavy selftests on a KCSAN 6.12 kernel
 # (debug.config + debug-kcsan.config, built once by "debug-kernel.sh kcsan"
 # and cached in $CACHE/debug-kernel-kcsan/<key>). kcsan-judge.sh reads the
 # reports: any data race that names af_fastrpc fails the tier, one failure
