@@ -5,7 +5,8 @@
 #   make                 module (against KDIR), libfastrpc, tools and tests
 #   make module KDIR=..  just the kernel module
 #   make check           lint, then every test in QEMU guests: Debian 6.1, Debian 6.12,
-#                        and a debug 6.12 (KASAN, lockdep, kmemleak, KUnit); see selftests/vm/
+#                        a debug 6.12 (KASAN, lockdep, kmemleak, KUnit) and a KCSAN
+#                        6.12 (data races); see selftests/vm/
 #   make lint            checkpatch --strict, sparse (C=2), W=1 over kmod/ and uapi/
 #   make gobind          Go package: guest test binary + t_go wrapper, Go example
 #   make demo            build, boot a VM, run the example server and client

@@ -74,8 +74,10 @@ judge_log() {
 		counted=$((counted + $(tr ' ' '\n' <<<"${marker#FASTRPC-RESULT: FAIL}" |
 			grep -cvE '^$|:not-ok' || true)))
 	fi
-	if grep -qE "$KERNEL_BAD" <<<"$clean"; then
-		why+=("kernel: $(grep -m1 -E "$KERNEL_BAD" <<<"$clean" | sed -E 's/.*\[ *[0-9]+\.[0-9]+\] *//' | cut -c1-120)")
+	# KERNEL_BAD_SKIP: lines a tier judges itself (the KCSAN tier's reports).
+	if grep -vE "${KERNEL_BAD_SKIP:-^$}" <<<"$clean" | grep -qE "$KERNEL_BAD"; then
+		why+=("kernel: $(grep -vE "${KERNEL_BAD_SKIP:-^$}" <<<"$clean" | grep -m1 -E "$KERNEL_BAD" |
+			sed -E 's/.*\[ *[0-9]+\.[0-9]+\] *//' | cut -c1-120)")
 		counted=$((counted + 1))
 	fi
 	if ((${#why[@]})); then
@@ -94,7 +96,8 @@ judge_log() {
 }
 
 first=1
-for k in ${FASTRPC_KERNELS:-6.1 6.12}; do
+# FASTRPC_KERNELS= (empty) runs no stock kernel, only the debug tiers.
+for k in ${FASTRPC_KERNELS-6.1 6.12}; do
 	abi=${KERNEL_ABI[$k]} kdir=${KERNEL_DIR[$k]}
 	if ((first)); then pick_accel "$kdir" "$abi"; first=0; fi
 	if ! build_module "$abi"; then
@@ -138,8 +141,8 @@ count_kunit() {
 
 # Third tier: every selftest on a debug 6.12 kernel built from Debian's
 # linux-source-6.12 with KASAN, UBSAN, lockdep, kmemleak, debugobjects and
-# KUnit (selftests/vm/debug.config, built once by debug-kernel.sh and cached
-# in $CACHE/debug-kernel/<key>). The guest also loads the KUnit module,
+# KUnit (selftests/vm/debug.config + debug-kasan.config, built once by
+# debug-kernel.sh and cached in $CACHE/debug-kernel/<key>). The guest also loads the KUnit module,
 # scans kmemleak before and after rmmod and checks for leftovers; any
 # kernel splat fails the run. FASTRPC_DEBUG_KERNEL=0 skips the tier.
 run_debug_tier() {
@@ -174,6 +177,90 @@ run_debug_tier() {
 
 if [[ ${FASTRPC_DEBUG_KERNEL:-1} == 1 ]]; then
 	run_debug_tier
+fi
+
+# The selftests that race the module against itself: many threads on one
+# socket and one shared connection, streaming and flow control (credit
+# from softirq against senders), deadlines and cancellation (timers
+# against replies), server close, lifecycle and namespace deletion
+# (teardown against traffic), hostile peers (reader errors against
+# users), the Go package's goroutines. The at-scale t_teardown stays in
+# the other tiers: under KCSAN and TCG it alone would take longer than
+# all of these together.
+KCSAN_TESTS="t_basic t_concurrency t_shared_conn t_netns t_server_close t_hostile t_stream t_deadline t_flow t_lifecycle t_memory t_go"
+
+# KCSAN's run-time knobs (kernel/kcsan/core.c), as kernel parameters: a
+# watchpoint every 2000 accesses at most instead of 4000 (twice the
+# chances, within the time budget), and watchers that softirqs and
+# interrupts on the same CPU can hit (the receive path runs in softirq).
+KCSAN_BOOT_APPEND="kcsan.skip_watch=2000 kcsan.interrupt_watcher=1"
+
+# KCSAN tier: the concurrency-heavy selftests on a KCSAN 6.12 kernel
+# (debug.config + debug-kcsan.config, built once by "debug-kernel.sh kcsan"
+# and cached in $CACHE/debug-kernel-kcsan/<key>). kcsan-judge.sh reads the
+# reports: any data race that names af_fastrpc fails the tier, one failure
+# per distinct race, unless kcsan-exceptions.txt lists it; races wholly in
+# the core kernel are listed but do not fail. Other splats fail as in every
+# tier. The tier also fails if KCSAN's boot self-test did not pass or it set
+# up no watchpoints, and first checks the judge on a canned log.
+# FASTRPC_KCSAN=0 skips the tier.
+run_kcsan_tier() {
+	local out dkdir rel label logf initrd qrc=0 ko jlog rc nmod rest idx
+	if ! "$VMDIR/kcsan-judge.sh" --self-test >"$BUILD/logs/kcsan-judge-selftest.log" 2>&1; then
+		infra_fail kcsan "kcsan-judge.sh self-test (see build/logs/kcsan-judge-selftest.log)"
+		return
+	fi
+	if ! out=$("$VMDIR/debug-kernel.sh" kcsan); then
+		infra_fail kcsan "KCSAN kernel build (see $CACHE/debug-kernel-kcsan/*/build.log)"
+		return
+	fi
+	read -r dkdir rel <<<"$out"
+	label=kcsan-$rel
+	[[ $ACCEL != none ]] || pick_accel "$dkdir" "$rel"
+	if ! build_module "$label" "$dkdir/obj"; then
+		infra_fail "$label" "module build (see build/logs/mod-$label.log)"
+		return
+	fi
+	ko=$BUILD/mod-$label/kmod/af_fastrpc.ko
+	initrd=$BUILD/initramfs-$label.cpio
+	# DEBUG_CHECKS: the leftover checks after rmmod (no kmemleak or KUnit here).
+	GUEST_DEBUG_CHECKS=1 GUEST_KUNIT_REQUIRED=0 FASTRPC_TESTS=${FASTRPC_KCSAN_TESTS:-${FASTRPC_TESTS:-$KCSAN_TESTS}} \
+		FASTRPC_TEST_TIMEOUT=${FASTRPC_KCSAN_TEST_TIMEOUT:-300} make_initramfs "$initrd" "$dkdir" "$rel" check "$ko"
+	logf=$BUILD/logs/$label.log
+	# slab_nomerge: without KASAN, SLUB merges the module's caches into
+	# others, and their aliases outlive rmmod in /sys/kernel/slab, which the
+	# leftover check would take for ours.
+	BOOT_APPEND="slab_nomerge ${FASTRPC_KCSAN_BOOT_APPEND-$KCSAN_BOOT_APPEND}" \
+		FASTRPC_VM_TIMEOUT=${FASTRPC_KCSAN_VM_TIMEOUT:-900} \
+		boot_vm "$dkdir" "$rel" "$initrd" "$logf" || qrc=$?
+	KERNEL_BAD_SKIP='BUG: KCSAN: ' judge_log "$label" "$logf" "$qrc"
+	idx=$((${#SUMMARY[@]} - 1))
+	jlog=$BUILD/logs/$label-races.txt
+	rc=0
+	"$VMDIR/kcsan-judge.sh" "$logf" >"$jlog" 2>&1 || rc=$?
+	nmod=$(sed -nE 's/^kcsan-judge: ([0-9]+) module.*/\1/p' "$jlog")
+	if ((rc == 1)) && [[ -n $nmod ]]; then
+		FAILED=$((FAILED + nmod))
+		rest=${SUMMARY[idx]#"$label: "} rest=${rest#PASS, } rest=${rest#FAIL, }
+		SUMMARY[idx]="$label: FAIL, $nmod KCSAN data race(s) in af_fastrpc (see ${jlog#"$REPO/"}), $rest"
+		echo "---- KCSAN reports naming af_fastrpc, $label ----" >&2
+		grep -A1 '^  MODULE' "$jlog" >&2
+	elif ((rc != 0)); then
+		infra_fail "$label" "kcsan-judge.sh: $(tail -n1 "$jlog")"
+	fi
+	# A detector that did not run proves nothing.
+	if ! grep -qE '^FASTRPC-KCSAN: .*kcsan: selftest: ([0-9]+)/\1 tests passed' <(tr -d '\r' <"$logf"); then
+		infra_fail "$label" "no passed KCSAN boot self-test in the log"
+	elif grep -q '^FASTRPC-RESULT:' "$logf" &&
+		! grep -qE '^FASTRPC-KCSAN: setup_watchpoints: [1-9]' <(tr -d '\r' <"$logf"); then
+		infra_fail "$label" "KCSAN set up no watchpoints during the run"
+	fi
+	SUMMARY[idx]+=" [KCSAN: $(tail -n1 "$jlog" | sed 's/^kcsan-judge: //');"
+	SUMMARY[idx]+=" $(tr -d '\r' <"$logf" | sed -n 's/^FASTRPC-KCSAN: setup_watchpoints: //p' | tail -n1) watchpoints]"
+}
+
+if [[ ${FASTRPC_KCSAN:-1} == 1 ]]; then
+	run_kcsan_tier
 fi
 
 echo

@@ -11,8 +11,8 @@
 #   FASTRPC_VM_TIMEOUT   seconds before a guest is killed (default 1200)
 #   FASTRPC_TEST_TIMEOUT seconds per test program in the guest (default 300)
 #   FASTRPC_VM_MEM       guest memory in MiB (default 1024)
-#   FASTRPC_KERNELS      kernels to use, subset of "6.1 6.12" (default both)
-#   FASTRPC_TESTS        guest test programs to run, a glob (default t_*)
+#   FASTRPC_KERNELS      kernels to use, subset of "6.1 6.12" (default both; empty: none)
+#   FASTRPC_TESTS        guest test programs to run, space-separated globs (default t_*)
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 VMDIR=$REPO/selftests/vm
@@ -244,7 +244,7 @@ vm_setup() {
 	# shellcheck disable=SC2086
 	apt_install $pkgs || { rm -f "$CACHE/apt-updated"; apt_update; apt_install $pkgs; }
 	fetch_kselftest
-	for k in ${FASTRPC_KERNELS:-6.1 6.12}; do
+	for k in ${FASTRPC_KERNELS-6.1 6.12}; do
 		KERNEL_DIR[$k]=$(fetch_kernel "${KERNEL_ABI[$k]}")
 	done
 }
