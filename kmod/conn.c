@@ -180,6 +180,16 @@ static void frpc_conn_end_calls(struct frpc_conn *conn, bool may_sleep)
 }
 
 /*
+ * End every call of a dead connection now, from process context: what a
+ * failure in softirq left to its work item, too.
+ */
+void frpc_conn_end_all(struct frpc_conn *conn)
+{
+	might_sleep();
+	frpc_conn_end_calls(conn, true);
+}
+
+/*
  * Mark the connection dead and end its calls: at once from process
  * context; from softirq the first batch at once and the rest, with the
  * TCP socket's close, from a work item.  Not under conn->lock.
@@ -240,6 +250,13 @@ static void frpc_conn_fail_workfn(struct work_struct *work)
 	unsigned long until;
 	bool owned = false;
 
+	/*
+	 * What softirq left, before the connection leaves its owner's
+	 * list: a server socket's release ends the calls of the
+	 * connections on its list, and must find every call still on one.
+	 */
+	frpc_conn_end_calls(conn, true);
+
 	if (conn->client) {
 		mutex_lock(&fn->lock);
 		if (!list_empty(&conn->node)) {
@@ -258,7 +275,6 @@ static void frpc_conn_fail_workfn(struct work_struct *work)
 		}
 		mutex_unlock(&fs->conns_lock);
 	}
-	frpc_conn_end_calls(conn, true);	/* what softirq left */
 
 	frpc_conn_stop_timers(conn);
 

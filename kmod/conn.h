@@ -118,6 +118,7 @@ int frpc_conn_wait_ready(struct frpc_conn *conn, long timeo);
 void frpc_conn_unuse(struct frpc_conn *conn, struct frpc_sock *fs);
 int frpc_conn_attach(struct frpc_conn *conn, struct socket *tcp);
 void frpc_conn_fail(struct frpc_conn *conn, int err, u8 werr);
+void frpc_conn_end_all(struct frpc_conn *conn);
 void __frpc_conn_goaway(struct frpc_conn *conn, u32 code);
 void frpc_conn_goaway(struct frpc_conn *conn, u32 code);
 void frpc_conn_peer_closed(struct frpc_conn *conn, int err);
