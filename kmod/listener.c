@@ -182,13 +182,6 @@ void frpc_server_shutdown(struct frpc_sock *fs)
 	list_for_each_entry(conn, &fs->conns, node) {
 		frpc_conn_goaway(conn, FASTRPC_WERR_NONE);
 		frpc_conn_kick(conn);
-		/*
-		 * A connection that failed in softirq before may have calls
-		 * its work item has not ended yet: end them here, so that the
-		 * socket's release finds in its table only calls no connection
-		 * holds any more, and never frees one a connection still does.
-		 */
-		frpc_conn_end_all(conn);
 	}
 	mutex_unlock(&fs->conns_lock);
 }
