@@ -253,6 +253,8 @@ u32 frpc_reader_feed(struct frpc_reader *r, struct sk_buff *skb, u32 off,
 		}
 		plen = be32_to_cpu(hdr->length);
 		n = min(len - used, r->need);
+		if (!n)
+			break;	/* the header ended with the skb */
 		err = frpc_reader_gather(r, skb, off + used, n);
 		if (err) {
 			frpc_reader_stop(r, err == -EFAULT ?
