@@ -395,8 +395,13 @@ static void frpc_conn_connect_workfn(struct work_struct *work)
 		else if (READ_ONCE(conn->state) == FRPC_CONN_DEAD)
 			err = READ_ONCE(conn->err) ? : -ECONNRESET;
 	}
-	/* recorded first, so that a caller woken by the failure sees it */
-	frpc_peer_result(fn, &conn->peer, err);
+	/*
+	 * Recorded first, so that a caller woken by the failure sees it; not
+	 * for a namespace or module going away (frpc_net_close_all() has
+	 * dropped the records already, and a new one would outlive them).
+	 */
+	if (err != -ESHUTDOWN)
+		frpc_peer_result(fn, &conn->peer, err);
 	if (err)
 		frpc_conn_fail(conn, err, FASTRPC_WERR_NONE);
 

@@ -32,6 +32,11 @@ static struct frpc_conn *frpc_client_conn(struct frpc_sock *fs, long timeo)
 
 	lock_sock(&fs->sk);
 	conn = fs->conn;
+	/* a blocking connect() that failed meanwhile left it unconnected */
+	if (fs->role != FRPC_ROLE_CLIENT || !conn) {
+		release_sock(&fs->sk);
+		return ERR_PTR(-ENOTCONN);
+	}
 	if (READ_ONCE(conn->state) >= FRPC_CONN_DRAINING) {
 		conn = frpc_conn_get_client(frpc_net(sock_net(&fs->sk)),
 					    &fs->peer, fs, fs->conn);

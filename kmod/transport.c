@@ -248,7 +248,13 @@ int frpc_tp_attach(struct frpc_conn *conn, struct socket *tcp)
 	struct sock *sk = tcp->sk;
 
 	tcp_sock_set_nodelay(sk);
-	frpc_addr_from_sk(&conn->peer, sk, true);
+	/*
+	 * A client connection keeps the address it was opened for: the
+	 * namespace's table and the backoff records are keyed on it, and
+	 * are read without tx_mutex.
+	 */
+	if (!conn->client)
+		frpc_addr_from_sk(&conn->peer, sk, true);
 	frpc_reader_init(&conn->rd, frpc_rx_deliver, conn);
 	conn->rd.version = conn->version;
 	INIT_WORK(&conn->rx_work, frpc_tp_rx_workfn);

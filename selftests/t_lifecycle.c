@@ -354,6 +354,74 @@ TEST_F_TIMEOUT(lc, reconnect_does_not_block, 60)
 	close(fd);
 }
 
+struct spin_send {
+	int fd;
+	volatile int stop;
+	long sends, odd;
+	ssize_t last_odd;
+};
+
+static void *spin_send_fn(void *p)
+{
+	struct spin_send *s = p;
+	ssize_t n;
+
+	while (!s->stop) {
+		n = fastrpc_send_call(s->fd, 9, M_ECHO, "s", 1, MSG_DONTWAIT);
+		s->sends++;
+		/* not connected yet, opening, or why it failed */
+		if (n != -EAGAIN && n != -ENOTCONN && n != -ECONNRESET &&
+		    n != -ECONNREFUSED && n != 1) {
+			s->odd++;
+			s->last_odd = n;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * A blocking connect() that fails undoes itself (the socket is left
+ * unconnected) while another thread sends on the socket all along: the
+ * sender sees the socket connected, opening, then unconnected, and must
+ * never find it half undone.
+ */
+TEST_F_TIMEOUT(lc, failed_connect_while_sending, 60)
+{
+	uint16_t port = test_port(BASE_PORT + 500, "connsend");
+	struct spin_send sp = { 0 };
+	struct sockaddr_fastrpc sa;
+	pthread_t th;
+	int fd, lfd, r, round;
+
+	for (round = 0; round < 5; round++) {
+		lfd = mute_listener((uint16_t)(port + round));
+		ASSERT_LE(0, lfd);
+		ASSERT_EQ(0, fastrpc_addr(&sa, "127.0.0.1",
+					  (uint16_t)(port + round)));
+		fd = fastrpc_socket(SOCK_CLOEXEC);
+		ASSERT_LE(0, fd);
+		memset(&sp, 0, sizeof(sp));
+		sp.fd = fd;
+		ASSERT_EQ(0, pthread_create(&th, NULL, spin_send_fn, &sp));
+		if (fork() == 0) {
+			/* the listener goes while connect() waits for HELLO */
+			usleep(200000);
+			close(lfd);
+			_exit(0);
+		}
+		close(lfd);	/* the child holds the last reference */
+		r = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+		EXPECT_EQ(-1, r);
+		sp.stop = 1;
+		pthread_join(th, NULL);
+		wait(NULL);
+		EXPECT_EQ(0, sp.odd) TH_LOG("send returned %zd", sp.last_odd);
+		TH_LOG("round %d: connect %s, %ld sends meanwhile", round,
+		       strerror(errno), sp.sends);
+		close(fd);
+	}
+}
+
 /* connect() on an O_NONBLOCK socket: EINPROGRESS, then EPOLLOUT, then calls. */
 TEST_F_TIMEOUT(lc, nonblocking_connect, 60)
 {
