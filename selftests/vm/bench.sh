@@ -17,6 +17,8 @@
 # linux-perf, copied into the guest) and prints where the samples fell, by
 # symbol; in icount mode cpu-clock samples are instruction samples, so the
 # profile repeats.  The figures of a profiled run include perf's overhead.
+# FASTRPC_BENCH_IPROF=1: exact instructions by symbol per command line in
+# the icount run, counted by a QEMU plugin (selftests/vm/iprof/).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$REPO"
@@ -30,6 +32,10 @@ fi
 abi=${KERNEL_ABI[$k]} kdir=${KERNEL_DIR[$k]}
 make -s lib tests
 build_module "$abi" || die "af_fastrpc.ko does not build for $abi"
+if [[ ${FASTRPC_BENCH_IPROF:-0} == 1 ]]; then
+	. "$VMDIR/iprof/iprof.sh"
+	iprof_setup "$abi" "$kdir"
+fi
 
 export FASTRPC_BENCH_RUNS=${FASTRPC_BENCH_RUNS:-"-n 20000 -s 64 -c 1|-n 20000 -s 64 -c 16|-n 5000 -s 16384 -c 1|-n 3000 -s 64 -c 1 -H -t fastrpc"}
 initrd=$BUILD/initramfs-bench-$abi.cpio
@@ -44,6 +50,7 @@ for mode in ${FASTRPC_BENCH_MODES:-icount wall}; do
 		# shellcheck disable=SC2054
 		ACCEL_ARGS=(-accel tcg,thread=multi -cpu max)
 	fi
+	[[ ${FASTRPC_BENCH_IPROF:-0} != 1 ]] || iprof_mode "$mode"
 	logf=$BUILD/logs/bench-$mode-$abi.log
 	qrc=0
 	FASTRPC_VM_TIMEOUT=${FASTRPC_VM_TIMEOUT:-1800} boot_vm "$kdir" "$abi" "$initrd" "$logf" || qrc=$?
@@ -55,4 +62,5 @@ for mode in ${FASTRPC_BENCH_MODES:-icount wall}; do
 		tail -n 40 "$logf"
 		die "bench ($mode) failed: ${result#FASTRPC-RESULT: } (qemu status $qrc)"
 	fi
+	[[ ${FASTRPC_BENCH_IPROF:-0} != 1 || $mode != icount ]] || iprof_report "$logf"
 done

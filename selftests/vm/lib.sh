@@ -334,6 +334,8 @@ make_initramfs() {
 	if [[ ${GUEST_PERF:-0} == 1 ]]; then
 		copy_with_libs "$root" "$(command -v perf)"
 	fi
+	# iprof-mark (static) for instruction profiles (bench.sh, FASTRPC_BENCH_IPROF=1)
+	[[ -z ${GUEST_IPROF:-} ]] || cp "$GUEST_IPROF" "$root/usr/bin/iprof-mark"
 
 	# Kernel modules, decompressed, with their load order.
 	for m in $(mod_load_order "$kdir" "$abi" $GUEST_MODS_REQUIRED $GUEST_MODS_OPTIONAL ${ko:+"$ko"}); do
