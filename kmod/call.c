@@ -27,7 +27,8 @@ int frpc_call_init(void)
 {
 	/* charged to the memcg active at allocation (see mem.c) */
 	frpc_call_cache = KMEM_CACHE(frpc_call, SLAB_ACCOUNT);
-	frpc_rxmsg_cache = KMEM_CACHE(frpc_rxmsg, SLAB_ACCOUNT);
+	/* recvmsg() copies small messages out of the object itself */
+	frpc_rxmsg_cache = KMEM_CACHE_USERCOPY(frpc_rxmsg, SLAB_ACCOUNT, inl);
 	if (frpc_call_cache && frpc_rxmsg_cache)
 		return 0;
 	frpc_call_exit();
@@ -49,9 +50,10 @@ struct frpc_rxmsg *frpc_rxmsg_alloc(struct frpc_conn *conn, gfp_t gfp,
 {
 	struct frpc_rxmsg *m;
 
-	m = kmem_cache_zalloc(frpc_rxmsg_cache, gfp);
+	m = kmem_cache_alloc(frpc_rxmsg_cache, gfp);
 	if (!m)
 		return NULL;
+	memset(m, 0, offsetof(struct frpc_rxmsg, inl));
 	INIT_LIST_HEAD(&m->node);
 	INIT_LIST_HEAD(&m->call_node);
 	__skb_queue_head_init(&m->frags);
@@ -70,8 +72,11 @@ struct frpc_rxmsg *frpc_rxmsg_alloc(struct frpc_conn *conn, gfp_t gfp,
 void frpc_rxmsg_free(struct frpc_rxmsg *m)
 {
 	struct frpc_conn *conn = m->conn;
+	struct sk_buff *skb;
 
-	__skb_queue_purge(&m->frags);
+	/* consumed, not dropped: drop monitors should not see these */
+	while ((skb = __skb_dequeue(&m->frags)))
+		consume_skb(skb);
 	frpc_conn_uncharge(conn, m->truesize);
 	kfree(m->extra);
 	kmem_cache_free(frpc_rxmsg_cache, m);
@@ -105,6 +110,7 @@ void frpc_rxmsg_reset(struct frpc_rxmsg *m)
 	m->extra = NULL;
 	m->meta_len = 0;
 	m->smsg_len = 0;
+	m->inl_len = 0;
 	m->len = 0;
 	m->conn_credited = 0;
 	m->status = 0;
@@ -129,9 +135,11 @@ void frpc_rxmsg_add_frag(struct frpc_rxmsg *m, struct sk_buff *skb)
 /* Copy up to @len bytes of a message to user space. */
 int frpc_rxmsg_copy_out(struct frpc_rxmsg *m, struct msghdr *msg, u32 len)
 {
+	u32 copied = min(m->inl_len, len);
 	struct sk_buff *skb;
-	u32 copied = 0;
 
+	if (copied && copy_to_iter(m->inl, copied, &msg->msg_iter) != copied)
+		return -EFAULT;
 	skb_queue_walk(&m->frags, skb) {
 		struct frpc_skb_cb *cb = frpc_skb_cb(skb);
 		u32 n = min(cb->len, len - copied);

@@ -53,6 +53,14 @@ struct frpc_rxmsg {
 	u16			meta_len;
 	u16			smsg_len;
 	u8			*extra;		/* metadata then status message */
+	/*
+	 * The first bytes of a small message are copied here, so that it
+	 * neither pins the skb it came in nor costs a clone; the rest, if
+	 * any, are in @frags.  Last, so that allocation zeroes only the
+	 * fields above.
+	 */
+	u32			inl_len;
+	u8			inl[FRPC_RX_INLINE];
 };
 
 struct frpc_call {

@@ -77,6 +77,8 @@ enum frpc_byte_limits {
 	FRPC_CONN_RX_FAIR	= 1 << 20,
 	/* frames at least this big may be kept as a clone of the TCP skb */
 	FRPC_RX_CLONE_MIN	= 2048,
+	/* message bytes kept in the message itself rather than in skbs */
+	FRPC_RX_INLINE		= 256,
 	/* ... and a whole small message, from an skb at most this big */
 	FRPC_RX_CLONE_TRUESIZE	= 2048,
 	/* bigger copies go into page frags, not one high-order buffer */
@@ -90,6 +92,10 @@ enum frpc_byte_limits {
 	FRPC_TX_WORK_BUDGET	= 256 << 10,
 	/* bytes of one call's data in a frame before the sender takes turns */
 	FRPC_TX_QUANTUM		= 16 << 10,
+	/* a whole frame up to this size is built on the sender's stack and
+	 * written straight to TCP when nothing else is half written
+	 */
+	FRPC_TX_SMALL_MAX	= 512,
 };
 
 /* Times, in milliseconds. */

@@ -68,8 +68,10 @@ static bool frpc_rx_clone_ok(const struct frpc_rx *rx,
 }
 
 /*
- * Keep the rest of the frame's payload in message @m.  Tiny frames go into
- * the tail of the message's last buffer when it has room; frames that
+ * Keep the rest of the frame's payload in message @m.  The first
+ * FRPC_RX_INLINE bytes of a message go into the message itself; tiny
+ * frames after them go into the tail of its last buffer when it has room;
+ * frames that
  * frpc_rx_clone_ok() picks are cloned; the rest are copied, so that small
  * frames never pin big skbs.  Charged to the connection.
  */
@@ -80,6 +82,13 @@ static int frpc_rx_keep(struct frpc_rx *rx, struct frpc_rxmsg *m)
 
 	if (!len)
 		return 0;
+	if (!tail && m->inl_len + len <= FRPC_RX_INLINE) {
+		if (skb_copy_bits(rx->skb, rx->off, m->inl + m->inl_len, len))
+			return -EFAULT;
+		m->inl_len += len;
+		m->len += len;
+		return 0;
+	}
 	if (tail && !skb_cloned(tail) && skb_tailroom(tail) >= len &&
 	    frpc_skb_cb(tail)->off + frpc_skb_cb(tail)->len == tail->len) {
 		if (skb_copy_bits(rx->skb, rx->off, skb_put(tail, len), len))
@@ -514,7 +523,7 @@ u8 frpc_rx_deliver(void *ctx, const struct fastrpc_frame_hdr *hdr,
 	set_active_memcg(old_memcg);
 
 	if (rx.owned)
-		kfree_skb(rx.skb);	/* unless a message kept it */
+		consume_skb(rx.skb);	/* unless a message kept it */
 	frpc_reap(&rx.reap);
 	if (queued)
 		frpc_conn_kick_async(conn);

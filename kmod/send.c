@@ -130,21 +130,36 @@ static int frpc_client_call(struct frpc_sock *fs, struct frpc_cmsgs *c,
 		.timeout_ns = cpu_to_be64(fc->timeout_ns),
 	};
 	bool stream = fc->flags & FASTRPC_CALL_STREAM;
-	struct frpc_txmsg *m;
+	bool eos = !stream || (msg->msg_flags & MSG_EOR);
+	/* sendmmsg(): more follow, to be written to TCP together */
+	bool batch = msg->msg_flags & MSG_BATCH;
+	struct frpc_txsmall small;
+	struct frpc_txmsg *m = NULL;
 	struct frpc_conn *conn;
 	struct frpc_call *call;
 	int err, tries = 0;
+	bool direct, queue = batch;
+	u32 id;
 
 	if ((fc->flags & ~FASTRPC_CALL_ALL) || fc->reserved || c->smsg)
 		return -EINVAL;
 	err = frpc_wait_send(fs, true, &timeo);
 	if (err)
 		return err;
-	m = frpc_txmsg_build(FASTRPC_FRAME_CALL, &wc, sizeof(wc), c->meta,
-			     c->meta_len, NULL, 0, &msg->msg_iter, len);
-	if (IS_ERR(m))
-		return PTR_ERR(m);
-	m->eos = !stream || (msg->msg_flags & MSG_EOR);
+	if (frpc_txsmall_fits(sizeof(wc), c->meta_len, len)) {
+		err = frpc_txsmall_build(&small, FASTRPC_FRAME_CALL, &wc,
+					 sizeof(wc), c->meta, c->meta_len,
+					 NULL, 0, &msg->msg_iter, len);
+		if (err)
+			return err;
+	} else {
+		m = frpc_txmsg_build(FASTRPC_FRAME_CALL, &wc, sizeof(wc),
+				     c->meta, c->meta_len, NULL, 0,
+				     &msg->msg_iter, len);
+		if (IS_ERR(m))
+			return PTR_ERR(m);
+		m->eos = eos;
+	}
 
 retry:
 	err = 0;
@@ -163,6 +178,16 @@ retry:
 	call->fs = fs;
 	call->stream = stream;
 
+again:
+	direct = !m && !queue && mutex_trylock(&conn->tx_mutex);
+	if (!direct && !m) {
+		m = frpc_txsmall_msg(&small, GFP_KERNEL_ACCOUNT);
+		if (!m) {
+			err = -ENOMEM;
+			goto err_call;
+		}
+		m->eos = eos;
+	}
 	spin_lock_bh(&conn->lock);
 	spin_lock(&fs->lock);
 	if (conn->state == FRPC_CONN_READY && conn->next_id == U32_MAX)
@@ -173,27 +198,50 @@ retry:
 		err = -EEXIST;
 	else if (fs->ncalls >= fs->max_calls)
 		err = -EAGAIN;
+	call->tx_credit = conn->peer_call_window;
+	if (!err && direct && !frpc_tx_direct_claim(call, &small)) {
+		/* no credit or a frame half written: queue it after all */
+		spin_unlock(&fs->lock);
+		spin_unlock_bh(&conn->lock);
+		mutex_unlock(&conn->tx_mutex);
+		queue = true;
+		goto again;
+	}
 	if (err) {
 		spin_unlock(&fs->lock);
 		spin_unlock_bh(&conn->lock);
+		if (direct)
+			mutex_unlock(&conn->tx_mutex);
 		goto err_call;
 	}
-	call->id = ++conn->next_id;
-	call->tx_credit = conn->peer_call_window;
-	call->tx_closed = m->eos;
+	id = ++conn->next_id;
+	call->id = id;
+	call->tx_closed = eos;
 	hash_add(fs->tags, &call->sock_node, fc->tag);
 	call->in_sock = true;
 	fs->ncalls++;
-	frpc_charge_tx(fs, len);
+	if (m)
+		frpc_charge_tx(fs, len);
 	spin_unlock(&fs->lock);
 	frpc_call_link(conn, call);
 	if (fc->timeout_ns)
 		frpc_call_set_deadline(call, fc->timeout_ns);
-	frpc_call_queue_msg(call, m);
+	if (direct)
+		call->tx_eos = eos;
+	else
+		frpc_call_queue_msg(call, m);
 	spin_unlock_bh(&conn->lock);
 
 	atomic64_inc(&conn->fn->calls_started);
-	frpc_conn_kick(conn);
+	if (direct) {
+		frpc_tx_direct_send(conn, &small, id, FASTRPC_FF_EOM |
+				    (eos ? FASTRPC_FF_EOS : 0));
+		frpc_conn_kick_locked(conn);
+	} else if (batch) {
+		frpc_conn_kick_async(conn);
+	} else {
+		frpc_conn_kick(conn);
+	}
 	frpc_conn_put(conn);
 	return len;
 
@@ -303,11 +351,15 @@ static int frpc_server_reply(struct frpc_sock *fs, struct frpc_cmsgs *c,
 		.meta_len = cpu_to_be16(c->meta_len),
 		.msg_len = cpu_to_be16(c->smsg_len),
 	};
+	bool queue = msg->msg_flags & MSG_BATCH;
+	struct frpc_call *call, *done = NULL;
+	struct frpc_txsmall small;
+	struct frpc_txmsg *m = NULL;
 	struct frpc_conn *conn;
-	struct frpc_call *call;
-	struct frpc_txmsg *m;
 	struct frpc_reap r;
+	bool direct;
 	int err = 0;
+	u32 id = 0;
 
 	if (rp->flags || rp->reserved || rp->status > FASTRPC_STATUS_MAX ||
 	    (msg->msg_flags & MSG_EOR))
@@ -315,11 +367,20 @@ static int frpc_server_reply(struct frpc_sock *fs, struct frpc_cmsgs *c,
 	err = frpc_wait_send(fs, false, &timeo);
 	if (err)
 		return err;
-	m = frpc_txmsg_build(FASTRPC_FRAME_END, &we, sizeof(we), c->meta,
-			     c->meta_len, c->smsg, c->smsg_len, &msg->msg_iter,
-			     len);
-	if (IS_ERR(m))
-		return PTR_ERR(m);
+	if (frpc_txsmall_fits(sizeof(we), c->meta_len + c->smsg_len, len)) {
+		err = frpc_txsmall_build(&small, FASTRPC_FRAME_END, &we,
+					 sizeof(we), c->meta, c->meta_len,
+					 c->smsg, c->smsg_len, &msg->msg_iter,
+					 len);
+		if (err)
+			return err;
+	} else {
+		m = frpc_txmsg_build(FASTRPC_FRAME_END, &we, sizeof(we),
+				     c->meta, c->meta_len, c->smsg,
+				     c->smsg_len, &msg->msg_iter, len);
+		if (IS_ERR(m))
+			return PTR_ERR(m);
+	}
 
 	conn = frpc_sock_call_conn(fs, rp->handle);
 	if (!conn) {
@@ -327,6 +388,15 @@ static int frpc_server_reply(struct frpc_sock *fs, struct frpc_cmsgs *c,
 		return -ENOENT;
 	}
 	frpc_reap_init(&r);
+again:
+	direct = !m && !queue && mutex_trylock(&conn->tx_mutex);
+	if (!direct && !m) {
+		m = frpc_txsmall_msg(&small, GFP_KERNEL_ACCOUNT);
+		if (!m) {
+			frpc_conn_put(conn);
+			return -ENOMEM;
+		}
+	}
 	spin_lock_bh(&conn->lock);
 	spin_lock(&fs->lock);
 	call = frpc_sock_relookup(fs, rp->handle, conn);
@@ -340,22 +410,46 @@ static int frpc_server_reply(struct frpc_sock *fs, struct frpc_cmsgs *c,
 		list_add(&call->tx_node, &r.calls);
 		atomic64_inc(&conn->fn->replies_dropped);
 		err = -ECANCELED;
+	} else if (direct && !frpc_tx_direct_claim(call, &small)) {
+		/* no credit, or frames before it: queue it after all */
+		spin_unlock(&fs->lock);
+		spin_unlock_bh(&conn->lock);
+		mutex_unlock(&conn->tx_mutex);
+		queue = true;
+		goto again;
 	} else {
 		__frpc_call_leave_sock(call);
-		frpc_charge_tx(fs, len);
+		if (m)
+			frpc_charge_tx(fs, len);
 		spin_unlock(&fs->lock);
 		call->state = FRPC_CALL_DONE;
 		/* request messages the application never read die with it */
 		frpc_call_purge_rx(call, &r);
-		frpc_call_queue_msg(call, m);
-		m = NULL;
+		if (direct) {
+			/* an answered server call ends with its END */
+			call->tx_eos = true;
+			id = call->id;
+			frpc_call_unlink(call);
+			done = call;
+		} else {
+			frpc_call_queue_msg(call, m);
+			m = NULL;
+		}
 		atomic64_inc(&conn->fn->replies_sent);
 	}
 	spin_unlock_bh(&conn->lock);
-	kvfree(m);
-	frpc_reap(&r);
-	if (!err)
+	if (done)
+		frpc_tx_direct_send(conn, &small, id, FASTRPC_FF_EOM);
+	if (direct)
+		frpc_conn_kick_locked(conn);
+	else if (!err && queue)
+		frpc_conn_kick_async(conn);
+	else if (!err)
 		frpc_conn_kick(conn);
+	kvfree(m);
+	if (done)
+		frpc_call_free(done);
+	frpc_reap(&r);
 	frpc_conn_put(conn);
 	return err ? err : len;
 }

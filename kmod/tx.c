@@ -89,6 +89,37 @@ int frpc_queue_end(struct frpc_conn *conn, u32 id, u32 status)
 				 &end, sizeof(end));
 }
 
+static struct frpc_txmsg *frpc_txmsg_alloc(u8 head_type, u32 head_len,
+					    u32 len, gfp_t gfp)
+{
+	struct frpc_txmsg *m;
+
+	m = kvmalloc(struct_size(m, buf, head_len + len), gfp);
+	if (!m)
+		return NULL;
+	INIT_LIST_HEAD(&m->node);
+	m->head_type = head_type;
+	m->head_len = head_len;
+	m->len = len;
+	m->off = 0;
+	m->eos = 0;
+	m->head_sent = 0;
+	return m;
+}
+
+/* Head (CALL or END head), then metadata, then status message, at @to. */
+static void frpc_put_heads(u8 *to, const void *head, u32 head_len,
+			   const void *meta, u32 meta_len, const void *smsg,
+			   u32 smsg_len)
+{
+	if (head_len)
+		memcpy(to, head, head_len);
+	if (meta_len)
+		memcpy(to + head_len, meta, meta_len);
+	if (smsg_len)
+		memcpy(to + head_len + meta_len, smsg, smsg_len);
+}
+
 /*
  * Copy a message from user space: head (CALL or END head), extra bytes
  * (metadata, status message) and the message itself.
@@ -101,23 +132,11 @@ struct frpc_txmsg *frpc_txmsg_build(u8 head_type, const void *head,
 	u32 extra_len = meta_len + smsg_len, done, chunk;
 	struct frpc_txmsg *m;
 
-	m = kvmalloc(struct_size(m, buf, head_len + extra_len + len),
-		     GFP_KERNEL_ACCOUNT);
+	m = frpc_txmsg_alloc(head_type, head_len + extra_len, len,
+			     GFP_KERNEL_ACCOUNT);
 	if (!m)
 		return ERR_PTR(-ENOMEM);
-	INIT_LIST_HEAD(&m->node);
-	m->head_type = head_type;
-	m->head_len = head_len + extra_len;
-	m->len = len;
-	m->off = 0;
-	m->eos = 0;
-	m->head_sent = 0;
-	if (head_len)
-		memcpy(m->buf, head, head_len);
-	if (meta_len)
-		memcpy(m->buf + head_len, meta, meta_len);
-	if (smsg_len)
-		memcpy(m->buf + head_len + meta_len, smsg, smsg_len);
+	frpc_put_heads(m->buf, head, head_len, meta, meta_len, smsg, smsg_len);
 	/* in pieces: a 4 MiB copy should not hold the CPU from a small call */
 	for (done = 0; done < len; done += chunk) {
 		chunk = min_t(u32, len - done, FRPC_TX_WORK_BUDGET);
@@ -129,6 +148,109 @@ struct frpc_txmsg *frpc_txmsg_build(u8 head_type, const void *head,
 		cond_resched();
 	}
 	return m;
+}
+
+bool frpc_txsmall_fits(u32 head_len, u32 extra_len, u32 len)
+{
+	return FASTRPC_FRAME_HDR_LEN + head_len + extra_len + len <=
+	       FRPC_TX_SMALL_MAX;
+}
+
+/* Build a frame that frpc_txsmall_fits(); -EFAULT from a bad user buffer. */
+int frpc_txsmall_build(struct frpc_txsmall *s, u8 head_type, const void *head,
+		       u32 head_len, const void *meta, u32 meta_len,
+		       const void *smsg, u32 smsg_len, struct iov_iter *from,
+		       u32 len)
+{
+	u8 *p = s->data + FASTRPC_FRAME_HDR_LEN;
+
+	s->head_type = head_type;
+	s->head_len = head_len + meta_len + smsg_len;
+	frpc_put_heads(p, head, head_len, meta, meta_len, smsg, smsg_len);
+	p += head_len + meta_len + smsg_len;
+	if (copy_from_iter(p, len, from) != len)
+		return -EFAULT;
+	s->len = p + len - s->data;
+	return 0;
+}
+
+/* The queued form of a small frame, when it cannot go straight out. */
+struct frpc_txmsg *frpc_txsmall_msg(const struct frpc_txsmall *s, gfp_t gfp)
+{
+	u32 plen = s->len - FASTRPC_FRAME_HDR_LEN;
+	struct frpc_txmsg *m;
+
+	m = frpc_txmsg_alloc(s->head_type, s->head_len, plen - s->head_len,
+			     gfp);
+	if (m)
+		memcpy(m->buf, s->data + FASTRPC_FRAME_HDR_LEN, plen);
+	return m;
+}
+
+/*
+ * May @s, the whole of @call's next message, go to TCP now, ahead of
+ * what is queued?  Only with tx_mutex held and no frame half written, with
+ * nothing of the call's own queued before it, and with credit for all of
+ * its data; the credit is taken.  Frames of other calls may be overtaken
+ * (order is kept within a call, and a small reply should not wait behind
+ * bulk), except CALL frames: the server takes call ids in rising order,
+ * and a call with its head unsent is always in conn->ready.  conn->lock
+ * held.
+ */
+bool frpc_tx_direct_claim(struct frpc_call *call, const struct frpc_txsmall *s)
+{
+	struct frpc_conn *conn = call->conn;
+	u32 len = s->len - FASTRPC_FRAME_HDR_LEN - s->head_len;
+
+	lockdep_assert_held(&conn->lock);
+	lockdep_assert_held(&conn->tx_mutex);
+	if (!conn->tcp || conn->cur.left || !list_empty(&call->txq) ||
+	    (s->head_type == FASTRPC_FRAME_CALL && !list_empty(&conn->ready)) ||
+	    (conn->state != FRPC_CONN_READY &&
+	     conn->state != FRPC_CONN_DRAINING) ||
+	    len > call->tx_credit || len > conn->tx_credit)
+		return false;
+	call->tx_credit -= len;
+	conn->tx_credit -= len;
+	call->wire_started = true;
+	return true;
+}
+
+/*
+ * Write a claimed small frame.  What TCP does not take now becomes the
+ * frame in progress, finished by the next writer before any other frame.
+ * tx_mutex held, no spinlock.
+ */
+void frpc_tx_direct_send(struct frpc_conn *conn, struct frpc_txsmall *s,
+			 u32 call_id, u16 flags)
+{
+	struct frpc_txframe *f = &conn->cur;
+	struct kvec iov = { .iov_base = s->data, .iov_len = s->len };
+	struct frpc_txbuf *rest;
+	int ret;
+
+	lockdep_assert_held(&conn->tx_mutex);
+	frpc_put_hdr(s->data, conn->version, s->head_type, flags, call_id,
+		     s->len - FASTRPC_FRAME_HDR_LEN);
+	ret = frpc_tp_send(conn, &iov, 1, s->len, 0);
+	if (ret == -EAGAIN)
+		ret = 0;
+	if (ret < 0) {
+		frpc_conn_fail(conn, ret, FASTRPC_WERR_NONE);
+		return;
+	}
+	if (ret == s->len)
+		return;
+	/* a few hundred bytes at most, in process context: worth waiting for */
+	rest = kmalloc(struct_size(rest, data, s->len - ret),
+		       GFP_KERNEL | __GFP_NOFAIL);
+	rest->len = s->len - ret;
+	memcpy(rest->data, s->data + ret, rest->len);
+	f->ctrl = rest;
+	f->iov[0].iov_base = rest->data;
+	f->iov[0].iov_len = rest->len;
+	f->niov = 1;
+	f->left = rest->len;
 }
 
 /* Can the call's next frame go out with the credit it has? */
@@ -417,18 +539,24 @@ void frpc_conn_tx_workfn(struct work_struct *work)
  */
 void frpc_conn_kick(struct frpc_conn *conn)
 {
+	if (mutex_trylock(&conn->tx_mutex))
+		frpc_conn_kick_locked(conn);
+	else
+		frpc_conn_queue_tx_work(conn);
+}
+
+/* frpc_conn_kick() for a caller that took tx_mutex; releases it. */
+void frpc_conn_kick_locked(struct frpc_conn *conn)
+{
 	bool more = false;
 
-	if (mutex_trylock(&conn->tx_mutex)) {
-		/* the caller writes a little, not everybody's bulk data */
-		if (conn->tcp)
-			more = frpc_conn_tx_flush(conn, FRPC_TX_KICK_BUDGET,
-						  NULL);
-		mutex_unlock(&conn->tx_mutex);
-		if (!more)
-			return;
-	}
-	frpc_conn_queue_tx_work(conn);
+	lockdep_assert_held(&conn->tx_mutex);
+	/* the caller writes a little, not everybody's bulk data */
+	if (conn->tcp)
+		more = frpc_conn_tx_flush(conn, FRPC_TX_KICK_BUDGET, NULL);
+	mutex_unlock(&conn->tx_mutex);
+	if (more)
+		frpc_conn_queue_tx_work(conn);
 }
 
 /* From softirq context (receive, timers, write_space). */

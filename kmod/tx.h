@@ -10,6 +10,8 @@
 #include <linux/uio.h>
 #include <linux/fastrpc.h>
 
+#include "frpc.h"
+
 struct frpc_conn;
 struct frpc_call;
 
@@ -36,6 +38,19 @@ struct frpc_txmsg {
 	u8			buf[];
 };
 
+/*
+ * A message small enough for one frame, built whole on the sender's stack
+ * (header first, filled in once the call id is known).  Copying from user
+ * space before anything is queued lets a bad pointer fail the send while
+ * nothing is on the wire yet.
+ */
+struct frpc_txsmall {
+	u32			len;		/* frame bytes, header included */
+	u32			head_len;	/* head, metadata, status text */
+	u8			head_type;
+	u8			data[FRPC_TX_SMALL_MAX];
+};
+
 /* The frame being written; TCP may take it in several pieces. */
 struct frpc_txframe {
 	u8			hdr[FASTRPC_FRAME_HDR_LEN];
@@ -58,6 +73,16 @@ struct frpc_txmsg *frpc_txmsg_build(u8 head_type, const void *head,
 				    u32 head_len, const void *meta, u32 meta_len,
 				    const void *smsg, u32 smsg_len,
 				    struct iov_iter *from, u32 len);
+bool frpc_txsmall_fits(u32 head_len, u32 extra_len, u32 len);
+int frpc_txsmall_build(struct frpc_txsmall *s, u8 head_type, const void *head,
+		       u32 head_len, const void *meta, u32 meta_len,
+		       const void *smsg, u32 smsg_len, struct iov_iter *from,
+		       u32 len);
+struct frpc_txmsg *frpc_txsmall_msg(const struct frpc_txsmall *s, gfp_t gfp);
+bool frpc_tx_direct_claim(struct frpc_call *call, const struct frpc_txsmall *s);
+void frpc_tx_direct_send(struct frpc_conn *conn, struct frpc_txsmall *s,
+			 u32 call_id, u16 flags);
+void frpc_conn_kick_locked(struct frpc_conn *conn);
 void frpc_call_queue_msg(struct frpc_call *call, struct frpc_txmsg *m);
 void frpc_call_tx_ready(struct frpc_call *call);
 bool frpc_call_mid_message(struct frpc_call *call);

@@ -385,7 +385,7 @@ static void frpc_test_rx_end_refused(struct kunit *test)
 	struct frpc_call *call = frpc_test_call(test, conn, 1, 0, true);
 	struct {
 		struct fastrpc_wire_end we;
-		u8 data[100];
+		u8 data[FRPC_RX_INLINE + 44];	/* kept in an skb, charged */
 	} f = {};
 	s64 held = atomic64_read(&frpc_test_net.rx_held_bytes);
 	u32 avail = conn->rx_avail;
@@ -409,6 +409,7 @@ static void frpc_test_rx_end_refused(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, call->fin->len, 0U);
 	KUNIT_EXPECT_NULL(test, call->fin->extra);
 	KUNIT_EXPECT_TRUE(test, skb_queue_empty(&call->fin->frags));
+	KUNIT_EXPECT_EQ(test, call->fin->inl_len, 0U);
 	KUNIT_EXPECT_FALSE(test, call->rx_eos);
 }
 
@@ -461,6 +462,58 @@ static void frpc_test_rx_clone_policy(struct kunit *test)
 	kfree_skb(huge);
 }
 
+/*
+ * A small message's bytes are copied into the message itself: no skb is
+ * kept or cloned.  Once they no longer fit, the rest goes into skbs after
+ * them, and reading gives the bytes back in order.
+ */
+static void frpc_test_rx_inline(struct kunit *test)
+{
+	struct frpc_conn *conn = frpc_test_conn(test, true);
+	u32 first = FRPC_RX_INLINE - 56, total = FRPC_RX_INLINE + 200;
+	struct frpc_rx rx = { .conn = conn, .owned = false };
+	struct msghdr msg = {};
+	struct frpc_rxmsg *m;
+	struct sk_buff *skb;
+	struct kvec kv;
+	u8 *in, *out;
+	u32 i;
+
+	in = kunit_kmalloc(test, total, GFP_KERNEL);
+	out = kunit_kzalloc(test, total, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, in);
+	KUNIT_ASSERT_NOT_NULL(test, out);
+	for (i = 0; i < total; i++)
+		in[i] = (u8)(i * 7 + 3);
+	skb = alloc_skb(total, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, skb);
+	skb_put_data(skb, in, total);
+	m = frpc_rxmsg_alloc(conn, GFP_KERNEL, true);
+	KUNIT_ASSERT_NOT_NULL(test, m);
+
+	rx.skb = skb;
+	rx.len = first;
+	KUNIT_EXPECT_EQ(test, frpc_rx_keep(&rx, m), 0);
+	KUNIT_EXPECT_EQ(test, m->inl_len, first);
+	KUNIT_EXPECT_TRUE(test, skb_queue_empty(&m->frags));
+	KUNIT_EXPECT_FALSE(test, skb_cloned(skb));
+	rx.off = first;		/* does not fit behind the first piece */
+	rx.len = total - first;
+	KUNIT_EXPECT_EQ(test, frpc_rx_keep(&rx, m), 0);
+	KUNIT_EXPECT_EQ(test, m->inl_len, first);
+	KUNIT_EXPECT_FALSE(test, skb_queue_empty(&m->frags));
+	KUNIT_EXPECT_EQ(test, m->len, total);
+
+	kv.iov_base = out;
+	kv.iov_len = total;
+	iov_iter_kvec(&msg.msg_iter, ITER_DEST, &kv, 1, total);
+	KUNIT_EXPECT_EQ(test, frpc_rxmsg_copy_out(m, &msg, total), (int)total);
+	KUNIT_EXPECT_EQ(test, memcmp(in, out, total), 0);
+
+	frpc_rxmsg_free(m);
+	kfree_skb(skb);
+}
+
 static struct kunit_case frpc_rx_cases[] = {
 	KUNIT_CASE(frpc_test_rx_hello_server),
 	KUNIT_CASE(frpc_test_rx_hello_shut_down),
@@ -474,6 +527,7 @@ static struct kunit_case frpc_rx_cases[] = {
 	KUNIT_CASE(frpc_test_rx_ping),
 	KUNIT_CASE(frpc_test_rx_misc),
 	KUNIT_CASE(frpc_test_rx_clone_policy),
+	KUNIT_CASE(frpc_test_rx_inline),
 	{}
 };
 

@@ -834,8 +834,91 @@ static void frpc_test_tx_sndbuf(struct kunit *test)
 	a->fs = NULL;
 }
 
+/* Build a small frame of @len message bytes the way sendmsg() does. */
+static void frpc_test_small(struct kunit *test, struct frpc_txsmall *sm,
+			    u8 head_type, u32 len)
+{
+	struct fastrpc_wire_end eh = { .status = cpu_to_be32(FASTRPC_OK) };
+	struct fastrpc_wire_call ch = {};
+	u8 data[64] = { 1, 2, 3 };
+	struct iov_iter it;
+	struct kvec kv = { .iov_base = data, .iov_len = len };
+	bool call = head_type == FASTRPC_FRAME_CALL;
+
+	KUNIT_ASSERT_LE(test, len, (u32)sizeof(data));
+	iov_iter_kvec(&it, ITER_SOURCE, &kv, 1, len);
+	KUNIT_ASSERT_TRUE(test, frpc_txsmall_fits(sizeof(ch), 0, len));
+	KUNIT_ASSERT_EQ(test, frpc_txsmall_build(sm, head_type,
+						 call ? (void *)&ch : &eh,
+						 call ? sizeof(ch) : sizeof(eh),
+						 NULL, 0, NULL, 0, &it, len), 0);
+	KUNIT_EXPECT_EQ(test, sm->head_len,
+			call ? (u32)sizeof(ch) : (u32)sizeof(eh));
+}
+
+/*
+ * When a small message may skip the queues and go to TCP at once: only
+ * with the connection writable, no frame half written, nothing of the
+ * call's own queued, credit for all of it, and for a CALL no earlier call
+ * whose CALL frame is still queued (the server takes ids in rising order).
+ * A refused claim takes no credit.
+ */
+static void frpc_test_tx_direct_claim(struct kunit *test)
+{
+	struct frpc_test_tx *tx = frpc_test_tx(test, true);
+	struct frpc_conn *conn = tx->conn;
+	struct frpc_call *a = frpc_test_call(test, conn, 1, 1000, true);
+	struct frpc_call *b = frpc_test_call(test, conn, 2, 1000, true);
+	struct frpc_txsmall *call_sm, *end_sm;
+	struct socket *fake = kunit_kzalloc(test, sizeof(*fake), GFP_KERNEL);
+	u32 conn_credit;
+
+	call_sm = kunit_kzalloc(test, sizeof(*call_sm), GFP_KERNEL);
+	end_sm = kunit_kzalloc(test, sizeof(*end_sm), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, fake);
+	KUNIT_ASSERT_NOT_NULL(test, call_sm);
+	KUNIT_ASSERT_NOT_NULL(test, end_sm);
+	frpc_test_small(test, call_sm, FASTRPC_FRAME_CALL, 40);
+	frpc_test_small(test, end_sm, FASTRPC_FRAME_END, 40);
+
+	mutex_lock(&conn->tx_mutex);
+	spin_lock_bh(&conn->lock);
+	/* no TCP socket: nowhere to write */
+	KUNIT_EXPECT_FALSE(test, frpc_tx_direct_claim(a, call_sm));
+	conn->tcp = fake;	/* only looked at, never used */
+	conn->cur.left = 5;	/* a frame half written must finish first */
+	KUNIT_EXPECT_FALSE(test, frpc_tx_direct_claim(a, call_sm));
+	conn->cur.left = 0;
+	conn_credit = conn->tx_credit;
+	conn->tx_credit = 39;	/* the connection window is short */
+	KUNIT_EXPECT_FALSE(test, frpc_tx_direct_claim(a, call_sm));
+	KUNIT_EXPECT_EQ(test, conn->tx_credit, 39U);
+	conn->tx_credit = conn_credit;
+	a->tx_credit = 39;	/* so is the call's */
+	KUNIT_EXPECT_FALSE(test, frpc_tx_direct_claim(a, call_sm));
+	a->tx_credit = 1000;
+	KUNIT_EXPECT_TRUE(test, frpc_tx_direct_claim(a, call_sm));
+	KUNIT_EXPECT_EQ(test, a->tx_credit, 960U);
+	KUNIT_EXPECT_EQ(test, conn->tx_credit, conn_credit - 40);
+	KUNIT_EXPECT_TRUE(test, a->wire_started);
+	spin_unlock_bh(&conn->lock);
+
+	/* b has a message queued: its next one must go behind it */
+	frpc_test_msg(tx, b, FASTRPC_FRAME_DATA, 10, 0, false);
+	spin_lock_bh(&conn->lock);
+	KUNIT_EXPECT_FALSE(test, frpc_tx_direct_claim(b, end_sm));
+	/* a CALL may not pass another call's queued frames ... */
+	KUNIT_EXPECT_FALSE(test, frpc_tx_direct_claim(a, call_sm));
+	/* ... an END may */
+	KUNIT_EXPECT_TRUE(test, frpc_tx_direct_claim(a, end_sm));
+	conn->tcp = NULL;
+	spin_unlock_bh(&conn->lock);
+	mutex_unlock(&conn->tx_mutex);
+}
+
 static struct kunit_case frpc_tx_cases[] = {
 	KUNIT_CASE(frpc_test_tx_ctrl_first),
+	KUNIT_CASE(frpc_test_tx_direct_claim),
 	KUNIT_CASE(frpc_test_tx_state),
 	KUNIT_CASE(frpc_test_tx_single_frame),
 	KUNIT_CASE(frpc_test_tx_large_call),
