@@ -78,6 +78,7 @@ func cLayout() map[string]int {
 		"CMSG_CANCEL":        int(C.FASTRPC_CMSG_CANCEL),
 		"CMSG_METADATA":      int(C.FASTRPC_CMSG_METADATA),
 		"CMSG_STATUS_MSG":    int(C.FASTRPC_CMSG_STATUS_MSG),
+		"CMSG_TIMEOUT":       int(C.FASTRPC_CMSG_TIMEOUT),
 		"STATUS_MAX":         int(C.FASTRPC_STATUS_MAX),
 		"AF_DEFAULT":         int(C.FASTRPC_AF_DEFAULT),
 		"OPT_MAX_CALLS":      int(C.FASTRPC_MAX_CALLS),

@@ -173,7 +173,7 @@ const sendBackoffMax = 20 * time.Millisecond
 // Returns the timeout sent with the call (0: none).
 func (c *Client) start(ctx context.Context, tag uint64, method uint32, req []byte, md Metadata, mdLen int) (time.Duration, error) {
 	var cb cmsgBuilder
-	cb.b = make([]byte, 0, syscall.CmsgSpace(sizeCall)+syscall.CmsgSpace(mdLen))
+	cb.b = make([]byte, 0, syscall.CmsgSpace(sizeCall)+syscall.CmsgSpace(sizeTimeout)+syscall.CmsgSpace(mdLen))
 	for pause := time.Millisecond; ; pause = min(2*pause, sendBackoffMax) {
 		var timeout time.Duration
 		if dl, ok := ctx.Deadline(); ok {
@@ -182,7 +182,10 @@ func (c *Client) start(ctx context.Context, tag uint64, method uint32, req []byt
 			}
 		}
 		cb.b = cb.b[:0]
-		callMsg{tag: tag, method: method, timeoutNs: uint64(timeout)}.encode(cb.add(cmsgCall, sizeCall))
+		callMsg{tag: tag, method: method}.encode(cb.add(cmsgCall, sizeCall))
+		if timeout > 0 {
+			encodeTimeout(cb.add(cmsgTimeout, sizeTimeout), uint64(timeout))
+		}
 		if mdLen > 0 {
 			md.encode(cb.add(cmsgMetadata, mdLen))
 		}

@@ -28,6 +28,7 @@ const (
 	cmsgCancel    = 6
 	cmsgMetadata  = 7
 	cmsgStatusMsg = 8
+	cmsgTimeout   = 9
 
 	optMaxCalls = 2 // FASTRPC_MAX_CALLS, a socket option at solFastRPC
 
@@ -38,13 +39,14 @@ const (
 	statusMax    = 16
 	sizeSockaddr = 28
 
-	sizeCall     = 32
+	sizeCall     = 16
 	sizeResult   = 16
 	sizeIncoming = 32
-	sizeReply    = 24
+	sizeReply    = 16
 	sizeSend     = 16
 	sizeMetaHdr  = 4
 	sizeFeatures = 56
+	sizeTimeout  = 8 // FASTRPC_CMSG_TIMEOUT: one __u64
 
 	// MaxMessage is the largest message one call carries each way
 	// (FASTRPC_MAX_MSG).
@@ -62,17 +64,22 @@ var ne = binary.NativeEndian
 var recvControlSpace = syscall.CmsgSpace(sizeIncoming) + syscall.CmsgSpace(MaxMetadata) +
 	syscall.CmsgSpace(MaxStatusMessage) + 64
 
+// callMsg is struct fastrpc_call.  Its deadline, if any, goes in a
+// FASTRPC_CMSG_TIMEOUT of its own (encodeTimeout), so that a call without
+// one fits the socket layer's stack buffer for control data.
 type callMsg struct {
-	tag, timeoutNs uint64
-	method, flags  uint32
+	tag           uint64
+	method, flags uint32
 }
 
 func (c callMsg) encode(b []byte) {
 	ne.PutUint64(b[0:], c.tag)
 	ne.PutUint32(b[8:], c.method)
 	ne.PutUint32(b[12:], c.flags)
-	ne.PutUint64(b[16:], c.timeoutNs)
-	ne.PutUint64(b[24:], 0)
+}
+
+func encodeTimeout(b []byte, timeoutNs uint64) {
+	ne.PutUint64(b, timeoutNs)
 }
 
 type resultMsg struct {
@@ -101,7 +108,6 @@ func encodeReply(b []byte, handle uint64, status uint32) {
 	ne.PutUint64(b[0:], handle)
 	ne.PutUint32(b[8:], status)
 	ne.PutUint32(b[12:], 0)
-	ne.PutUint64(b[16:], 0)
 }
 
 // cmsgBuilder lays out control messages back to back.  The kernel walks

@@ -27,7 +27,7 @@ func TestLayoutMatchesHeader(t *testing.T) {
 		"CALL_STREAM": callStream, "IN_CONT": inCont, "IN_CANCELLED": inCancelled,
 		"CMSG_CALL": cmsgCall, "CMSG_RESULT": cmsgResult, "CMSG_INCOMING": cmsgIncoming,
 		"CMSG_REPLY": cmsgReply, "CMSG_SEND": cmsgSend, "CMSG_CANCEL": cmsgCancel,
-		"CMSG_METADATA": cmsgMetadata, "CMSG_STATUS_MSG": cmsgStatusMsg,
+		"CMSG_METADATA": cmsgMetadata, "CMSG_STATUS_MSG": cmsgStatusMsg, "CMSG_TIMEOUT": cmsgTimeout,
 		"STATUS_MAX": statusMax, "AF_DEFAULT": afDefault, "OPT_MAX_CALLS": optMaxCalls,
 	}
 	got := cLayout()
@@ -48,26 +48,50 @@ func TestCmsgCallRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	var cb cmsgBuilder
-	callMsg{tag: 0x1122334455667788, method: 7, flags: 0, timeoutNs: 5e8}.encode(cb.add(cmsgCall, sizeCall))
+	callMsg{tag: 0x1122334455667788, method: 7, flags: callStream}.encode(cb.add(cmsgCall, sizeCall))
+	encodeTimeout(cb.add(cmsgTimeout, sizeTimeout), 5e8)
 	md.encode(cb.add(cmsgMetadata, mdLen))
-	if want := syscall.CmsgSpace(sizeCall) + syscall.CmsgSpace(mdLen); len(cb.b) != want {
+	if want := syscall.CmsgSpace(sizeCall) + syscall.CmsgSpace(sizeTimeout) +
+		syscall.CmsgSpace(mdLen); len(cb.b) != want {
 		t.Fatalf("control length %d, want exactly %d", len(cb.b), want)
 	}
 	msgs, err := syscall.ParseSocketControlMessage(cb.b)
-	if err != nil || len(msgs) != 2 {
+	if err != nil || len(msgs) != 3 {
 		t.Fatalf("parse: %v, %d messages", err, len(msgs))
 	}
 	c := msgs[0]
-	if c.Header.Level != solFastRPC || c.Header.Type != cmsgCall || len(c.Data) < sizeCall {
+	if c.Header.Level != solFastRPC || c.Header.Type != cmsgCall || len(c.Data) != sizeCall {
 		t.Fatalf("bad call header %+v", c.Header)
 	}
 	if ne.Uint64(c.Data) != 0x1122334455667788 || ne.Uint32(c.Data[8:]) != 7 ||
-		ne.Uint64(c.Data[16:]) != 5e8 || ne.Uint64(c.Data[24:]) != 0 {
+		ne.Uint32(c.Data[12:]) != callStream {
 		t.Fatalf("call fields wrong: % x", c.Data)
 	}
-	got, err := decodeMetadata(msgs[1].Data[:mdLen])
+	tm := msgs[1]
+	if tm.Header.Level != solFastRPC || tm.Header.Type != cmsgTimeout ||
+		len(tm.Data) != sizeTimeout || ne.Uint64(tm.Data) != 5e8 {
+		t.Fatalf("bad timeout %+v % x", tm.Header, tm.Data)
+	}
+	got, err := decodeMetadata(msgs[2].Data[:mdLen])
 	if err != nil || !bytes.Equal(got["trace-id"], []byte("abc")) || len(got) != 2 {
 		t.Fatalf("metadata round trip: %v %v", got, err)
+	}
+}
+
+// The socket layer copies up to sizeof(struct cmsghdr) + 20 bytes of
+// control data into a stack buffer and allocates for more: a plain call
+// and a plain reply must fit.
+func TestCallAndReplyFitStackControl(t *testing.T) {
+	stack := syscall.SizeofCmsghdr + 20
+	var cb cmsgBuilder
+	callMsg{tag: 1, method: 2}.encode(cb.add(cmsgCall, sizeCall))
+	if len(cb.b) > stack {
+		t.Errorf("call control %d bytes, stack buffer %d", len(cb.b), stack)
+	}
+	cb = cmsgBuilder{}
+	encodeReply(cb.add(cmsgReply, sizeReply), 1, 0)
+	if len(cb.b) > stack {
+		t.Errorf("reply control %d bytes, stack buffer %d", len(cb.b), stack)
 	}
 }
 

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Control messages: what sendmsg() is told to do (one verb: CALL, SEND,
- * CANCEL or REPLY, with optional METADATA and STATUS_MSG), checked here
+ * CANCEL or REPLY, with optional METADATA and STATUS_MSG, and TIMEOUT
+ * only with CALL), checked here
  * before any work is done, and the metadata and status message recvmsg()
  * hands back.  The layouts are uapi (linux/fastrpc.h).
  */
@@ -31,6 +32,11 @@ int frpc_parse_cmsgs(struct msghdr *msg, struct frpc_cmsgs *c)
 {
 	struct cmsghdr *cmsg;
 
+	/* fits ____sys_sendmsg()'s stack buffer: no kmalloc per call */
+	BUILD_BUG_ON(CMSG_SPACE(sizeof(struct fastrpc_call)) >
+		     sizeof(struct cmsghdr) + 20);
+	BUILD_BUG_ON(CMSG_SPACE(sizeof(struct fastrpc_reply)) >
+		     sizeof(struct cmsghdr) + 20);
 	memset(c, 0, sizeof(*c));
 	for_each_cmsghdr(cmsg, msg) {
 		int len;
@@ -52,6 +58,12 @@ int frpc_parse_cmsgs(struct msghdr *msg, struct frpc_cmsgs *c)
 			c->smsg = CMSG_DATA(cmsg);
 			c->smsg_len = len;
 			break;
+		case FASTRPC_CMSG_TIMEOUT:
+			if (c->has_timeout || len != sizeof(c->timeout_ns))
+				return -EINVAL;
+			c->has_timeout = true;
+			memcpy(&c->timeout_ns, CMSG_DATA(cmsg), len);
+			break;
 		default:
 			if (c->type || len != frpc_verb_len(cmsg->cmsg_type))
 				return -EINVAL;
@@ -60,7 +72,9 @@ int frpc_parse_cmsgs(struct msghdr *msg, struct frpc_cmsgs *c)
 			break;
 		}
 	}
-	return c->type ? 0 : -EINVAL;
+	if (!c->type || (c->has_timeout && c->type != FASTRPC_CMSG_CALL))
+		return -EINVAL;
+	return 0;
 }
 
 int frpc_put_extra(struct msghdr *msg, struct frpc_rxmsg *m)

@@ -23,6 +23,8 @@ struct frpc_cmsgs {
 	u32			meta_len;
 	const void		*smsg;
 	u32			smsg_len;
+	bool			has_timeout;
+	u64			timeout_ns;	/* CMSG_TIMEOUT, 0 if none */
 };
 
 int frpc_parse_cmsgs(struct msghdr *msg, struct frpc_cmsgs *c);

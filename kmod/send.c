@@ -127,7 +127,7 @@ static int frpc_client_call(struct frpc_sock *fs, struct frpc_cmsgs *c,
 	struct fastrpc_wire_call wc = {
 		.method = cpu_to_be32(fc->method),
 		.meta_len = cpu_to_be16(c->meta_len),
-		.timeout_ns = cpu_to_be64(fc->timeout_ns),
+		.timeout_ns = cpu_to_be64(c->timeout_ns),
 	};
 	bool stream = fc->flags & FASTRPC_CALL_STREAM;
 	bool eos = !stream || (msg->msg_flags & MSG_EOR);
@@ -141,7 +141,7 @@ static int frpc_client_call(struct frpc_sock *fs, struct frpc_cmsgs *c,
 	bool direct, queue = batch;
 	u32 id;
 
-	if ((fc->flags & ~FASTRPC_CALL_ALL) || fc->reserved || c->smsg)
+	if ((fc->flags & ~FASTRPC_CALL_ALL) || c->smsg)
 		return -EINVAL;
 	err = frpc_wait_send(fs, true, &timeo);
 	if (err)
@@ -224,8 +224,8 @@ again:
 		frpc_charge_tx(fs, len);
 	spin_unlock(&fs->lock);
 	frpc_call_link(conn, call);
-	if (fc->timeout_ns)
-		frpc_call_set_deadline(call, fc->timeout_ns);
+	if (c->timeout_ns)
+		frpc_call_set_deadline(call, c->timeout_ns);
 	if (direct)
 		call->tx_eos = eos;
 	else
@@ -361,7 +361,7 @@ static int frpc_server_reply(struct frpc_sock *fs, struct frpc_cmsgs *c,
 	int err = 0;
 	u32 id = 0;
 
-	if (rp->flags || rp->reserved || rp->status > FASTRPC_STATUS_MAX ||
+	if (rp->flags || rp->status > FASTRPC_STATUS_MAX ||
 	    (msg->msg_flags & MSG_EOR))
 		return -EINVAL;
 	err = frpc_wait_send(fs, false, &timeo);

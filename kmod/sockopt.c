@@ -67,7 +67,8 @@ int frpc_getsockopt(struct socket *sock, int level, int optname,
 		u.feat.features = FASTRPC_FEAT_SHARED_CONN |
 				  FASTRPC_FEAT_STREAMING |
 				  FASTRPC_FEAT_DEADLINES |
-				  FASTRPC_FEAT_METADATA | FASTRPC_FEAT_FLOW;
+				  FASTRPC_FEAT_METADATA | FASTRPC_FEAT_FLOW |
+				  FASTRPC_FEAT_CMSG_TIMEOUT;
 		if (IS_ENABLED(CONFIG_IPV6))
 			u.feat.features |= FASTRPC_FEAT_IPV6;
 		/* older callers may know a shorter struct */

@@ -302,7 +302,11 @@ ssize_t fastrpc_call(int fd, uint32_t method, const void *req, size_t reqlen,
  * @reserved:	zero
  * @timeout_ns:	deadline relative to now, in nanoseconds; 0 for none.  When
  *		it passes the call ends with FASTRPC_DEADLINE_EXCEEDED and
- *		the server is told to cancel it
+ *		the server is told to cancel it.  Sent as its own
+ *		FASTRPC_CMSG_TIMEOUT control message only when not 0: a
+ *		call without a deadline, metadata or other extras fits the
+ *		socket layer's stack buffer for control data, one with a
+ *		deadline makes the kernel allocate a larger one
  * @metadata:	request headers (entries built with fastrpc_meta_add()), or
  *		NULL
  * @metadata_len: bytes at @metadata, at most FASTRPC_MAX_METADATA

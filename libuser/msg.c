@@ -3,7 +3,10 @@
  * FastRPC calls and replies: sendmsg()/recvmsg() with control messages.
  *
  * Control buffers live on the stack and are sized with CMSG_SPACE; nothing
- * here allocates.
+ * here allocates.  msg_controllen is exactly the space of the control
+ * messages sent: a plain call or reply (CMSG_SPACE(16)) then fits the
+ * socket layer's stack buffer, and only calls with extras (a deadline,
+ * metadata, a status message) make the kernel allocate a larger one.
  */
 #include <errno.h>
 #include <stdatomic.h>
@@ -192,11 +195,12 @@ FASTRPC_EXPORT ssize_t fastrpc_call(int fd, uint32_t method, const void *req,
 }
 
 /*
- * Streaming, cancellation, metadata and status messages.  One control
- * buffer on the stack holds the verb and any extras.
+ * Streaming, cancellation, deadlines, metadata and status messages.  One
+ * control buffer on the stack holds the verb and any extras.
  */
 union ctrl_ext {
 	char buf[CMSG_SPACE(sizeof(struct fastrpc_call)) +
+		 CMSG_SPACE(sizeof(uint64_t)) +
 		 CMSG_SPACE(FASTRPC_MAX_METADATA) +
 		 CMSG_SPACE(FASTRPC_MAX_STATUS_MSG)];
 	struct cmsghdr align;
@@ -215,10 +219,15 @@ static size_t put_cmsg(char *at, int type, const void *data, size_t dlen)
 	return CMSG_SPACE(dlen);
 }
 
+/*
+ * Send @verb with its extras: FASTRPC_CMSG_TIMEOUT when @timeout_ns is
+ * not 0 (calls only), METADATA when @meta is given, STATUS_MSG when @smsg
+ * is given.
+ */
 static ssize_t send_ext(int fd, int type, const void *verb, size_t vlen,
-			const void *meta, size_t meta_len, const char *smsg,
-			size_t smsg_len, const void *buf, size_t len,
-			int msgflags)
+			uint64_t timeout_ns, const void *meta,
+			size_t meta_len, const char *smsg, size_t smsg_len,
+			const void *buf, size_t len, int msgflags)
 {
 	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
 	union ctrl_ext ctrl;
@@ -236,10 +245,15 @@ static ssize_t send_ext(int fd, int type, const void *verb, size_t vlen,
 	    smsg_len > FASTRPC_MAX_STATUS_MSG)
 		return -EINVAL;
 	/* CMSG_NXTHDR-style walks in the kernel need zeroed padding */
-	used = CMSG_SPACE(vlen) + (meta ? CMSG_SPACE(meta_len) : 0) +
+	used = CMSG_SPACE(vlen) +
+	       (timeout_ns ? CMSG_SPACE(sizeof(timeout_ns)) : 0) +
+	       (meta ? CMSG_SPACE(meta_len) : 0) +
 	       (smsg ? CMSG_SPACE(smsg_len) : 0);
 	memset(ctrl.buf, 0, used);
 	used = put_cmsg(ctrl.buf, type, verb, vlen);
+	if (timeout_ns)
+		used += put_cmsg(ctrl.buf + used, FASTRPC_CMSG_TIMEOUT,
+				 &timeout_ns, sizeof(timeout_ns));
 	if (meta)
 		used += put_cmsg(ctrl.buf + used, FASTRPC_CMSG_METADATA, meta,
 				 meta_len);
@@ -264,10 +278,9 @@ FASTRPC_EXPORT ssize_t fastrpc_send_call_opts(int fd, uint64_t tag,
 	if (opts->reserved)
 		return -EINVAL;
 	call.flags = opts->flags;
-	call.timeout_ns = opts->timeout_ns;
 	return send_ext(fd, FASTRPC_CMSG_CALL, &call, sizeof(call),
-			opts->metadata, opts->metadata_len, NULL, 0, req, len,
-			msgflags);
+			opts->timeout_ns, opts->metadata, opts->metadata_len,
+			NULL, 0, req, len, msgflags);
 }
 
 FASTRPC_EXPORT ssize_t fastrpc_send_more(int fd, uint64_t id, const void *buf,
@@ -310,7 +323,7 @@ FASTRPC_EXPORT ssize_t fastrpc_send_reply_opts(int fd, uint64_t handle,
 	if (!opts)
 		return fastrpc_send_reply(fd, handle, status, buf, len,
 					  msgflags);
-	return send_ext(fd, FASTRPC_CMSG_REPLY, &reply, sizeof(reply),
+	return send_ext(fd, FASTRPC_CMSG_REPLY, &reply, sizeof(reply), 0,
 			opts->trailers, opts->trailers_len, opts->status_msg,
 			opts->status_msg_len, buf, len, msgflags);
 }

@@ -95,7 +95,21 @@ enum fastrpc_cmsg_type {
 	FASTRPC_CMSG_CANCEL	= 6,	/* sendmsg, client: __u64 tag, no data */
 	FASTRPC_CMSG_METADATA	= 7,	/* both ways: metadata entries */
 	FASTRPC_CMSG_STATUS_MSG	= 8,	/* REPLY / last RESULT: UTF-8 text */
+	FASTRPC_CMSG_TIMEOUT	= 9,	/* sendmsg, with CALL: __u64 timeout_ns */
 };
+
+/*
+ * Size of the control messages of sendmsg().  The socket layer copies
+ * up to sizeof(struct cmsghdr) + 20 bytes of control data (36 on 64-bit)
+ * into a buffer on its stack and allocates for anything larger.  A call
+ * and a reply fit (CMSG_SPACE(16) is 32 on 64-bit), so the common call
+ * and reply cost no allocation.  Each optional control message
+ * (FASTRPC_CMSG_TIMEOUT, FASTRPC_CMSG_METADATA, FASTRPC_CMSG_STATUS_MSG)
+ * makes the buffer larger than that: a call with a deadline costs one
+ * kmalloc() and kfree() in the socket layer, as every call did before.
+ * Give msg_controllen as the sum of the CMSG_SPACE() of the messages
+ * actually sent, not the size of a larger buffer.
+ */
 
 /*
  * FASTRPC_CMSG_METADATA: request headers (with FASTRPC_CMSG_CALL, and on
@@ -123,18 +137,20 @@ struct fastrpc_meta_entry {
  *		be unique among the socket's calls in flight (EEXIST otherwise)
  * @method:	method number, passed to the server untouched
  * @flags:	FASTRPC_CALL_* bits
- * @timeout_ns:	deadline relative to now, in nanoseconds; 0 for none.  When
- *		it passes the call ends with FASTRPC_DEADLINE_EXCEEDED and the
- *		server is told to cancel it; the server's socket sees the time
- *		left in struct fastrpc_incoming
- * @reserved:	zero
+ *
+ * A deadline is a separate, optional control message in the same
+ * sendmsg(): FASTRPC_CMSG_TIMEOUT carrying one __u64, the deadline
+ * relative to now in nanoseconds (0 for none, as if it were absent).
+ * When it passes the call ends with FASTRPC_DEADLINE_EXCEEDED and the
+ * server is told to cancel it; the server's socket sees the time left in
+ * struct fastrpc_incoming.  FASTRPC_CMSG_TIMEOUT is refused with EINVAL
+ * without FASTRPC_CMSG_CALL, when given twice, or with a length other
+ * than sizeof(__u64).  Modules that take it report FASTRPC_FEAT_CMSG_TIMEOUT.
  */
 struct fastrpc_call {
 	__u64	tag;
 	__u32	method;
 	__u32	flags;
-	__u64	timeout_ns;
-	__u64	reserved;
 };
 
 /* The call stays open after this message: more follow with CMSG_SEND. */
@@ -201,13 +217,11 @@ struct fastrpc_incoming {
  * @handle:	from struct fastrpc_incoming
  * @status:	enum fastrpc_status sent to the client
  * @flags:	zero
- * @reserved:	zero
  */
 struct fastrpc_reply {
 	__u64	handle;
 	__u32	status;
 	__u32	flags;
-	__u64	reserved;
 };
 
 /*
@@ -264,9 +278,15 @@ enum fastrpc_sockopt {
 #define FASTRPC_FEAT_IPV6	(1ULL << 0)
 #define FASTRPC_FEAT_SHARED_CONN (1ULL << 1)
 #define FASTRPC_FEAT_STREAMING	(1ULL << 2)	/* CALL_STREAM, CMSG_SEND */
-#define FASTRPC_FEAT_DEADLINES	(1ULL << 3)	/* timeout_ns, CMSG_CANCEL */
+#define FASTRPC_FEAT_DEADLINES	(1ULL << 3)	/* CMSG_TIMEOUT, CMSG_CANCEL */
 #define FASTRPC_FEAT_METADATA	(1ULL << 4)	/* CMSG_METADATA, STATUS_MSG */
 #define FASTRPC_FEAT_FLOW	(1ULL << 5)	/* per-call credit windows */
+/* 16-byte struct fastrpc_call and fastrpc_reply, the deadline in its own
+ * FASTRPC_CMSG_TIMEOUT.  Modules without this bit took 32- and 24-byte
+ * structs (the deadline inside struct fastrpc_call) and refuse these
+ * with EINVAL.
+ */
+#define FASTRPC_FEAT_CMSG_TIMEOUT (1ULL << 6)
 
 /**
  * struct fastrpc_features - what the loaded module supports
