@@ -277,6 +277,52 @@ static inline ssize_t raw_sendmsg(int fd, int ctype, const void *cdata,
 	return n < 0 ? -errno : n;
 }
 
+/* One SOL_FASTRPC control message for raw_sendmsg_n(). */
+struct raw_cmsg {
+	int		type;
+	const void	*data;
+	size_t		len;		/* at most 64 */
+};
+
+/*
+ * sendmsg() with @n control messages laid out back to back (each
+ * CMSG_SPACE() long, zero padding), msg_controllen exactly their sum;
+ * returns the length or -errno.
+ */
+static inline ssize_t raw_sendmsg_n(int fd, const struct raw_cmsg *c, int n,
+				    const void *buf, size_t len, int flags)
+{
+	union {
+		char b[4 * CMSG_SPACE(64)];
+		struct cmsghdr align;
+	} ctrl;
+	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	size_t used = 0;
+	ssize_t r;
+	int i;
+
+	if (n > 4)
+		return -E2BIG;
+	memset(&ctrl, 0, sizeof(ctrl));
+	for (i = 0; i < n; i++) {
+		struct cmsghdr *cm = (struct cmsghdr *)(ctrl.b + used);
+
+		if (c[i].len > 64)
+			return -E2BIG;
+		cm->cmsg_level = SOL_FASTRPC;
+		cm->cmsg_type = c[i].type;
+		cm->cmsg_len = CMSG_LEN(c[i].len);
+		if (c[i].len)
+			memcpy(CMSG_DATA(cm), c[i].data, c[i].len);
+		used += CMSG_SPACE(c[i].len);
+	}
+	msg.msg_control = n ? ctrl.b : NULL;
+	msg.msg_controllen = used;
+	r = sendmsg(fd, &msg, flags | MSG_NOSIGNAL);
+	return r < 0 ? -errno : r;
+}
+
 /*
  * recvmsg() of one message, returning its length or -errno, the
  * SOL_FASTRPC control message of @ctype in @cdata (*@cfound set when

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Deadlines and cancellation: the client's DEADLINE_EXCEEDED, the server's
- * cancellation notice, dropped late replies, cancel by tag (one call and
+ * cancellation notice, dropped late replies, the raw FASTRPC_CMSG_TIMEOUT, cancel by tag (one call and
  * thousands at once), a server that never replies, and the counters.
  */
 #include "frpc_test.h"
@@ -98,6 +98,61 @@ TEST_F_TIMEOUT(dl, deadline_exceeded_notice_and_late_reply, 60)
 	ASSERT_EQ(2, fastrpc_recv_result_ex(self->cfd, &ri, buf, sizeof(buf),
 					    0));
 	EXPECT_EQ(43, ri.tag);
+	EXPECT_EQ(FASTRPC_OK, ri.status);
+}
+
+/*
+ * The deadline as the raw control message FASTRPC_CMSG_TIMEOUT, next to a
+ * 16-byte struct fastrpc_call, without the library: it ends the call as
+ * timeout_ns did.  A TIMEOUT of 0 means no deadline, like none at all.
+ */
+TEST_F_TIMEOUT(dl, raw_timeout_cmsg, 60)
+{
+	struct fastrpc_call fc = { .tag = 77, .method = M_SLOW };
+	struct fastrpc_incoming_info ii;
+	struct fastrpc_result_info ri = { 0 };
+	uint64_t to = 300 * MS, zero = 0, t0, elapsed;
+	char buf[16];
+
+	ASSERT_EQ(16, sizeof(fc));
+	{
+		struct raw_cmsg c[] = { { FASTRPC_CMSG_CALL, &fc, sizeof(fc) },
+					{ FASTRPC_CMSG_TIMEOUT, &to, sizeof(to) } };
+
+		t0 = now_ns();
+		ASSERT_EQ(3, raw_sendmsg_n(self->cfd, c, 2, "abc", 3, 0));
+	}
+	ASSERT_EQ(3, srv_recv(self->sfd, &ii, buf, sizeof(buf)));
+	EXPECT_LT(0, ii.timeout_ns);
+	EXPECT_GE(to, ii.timeout_ns);
+	ASSERT_EQ(0, fastrpc_recv_result_ex(self->cfd, &ri, buf, sizeof(buf),
+					    0));
+	elapsed = now_ns() - t0;
+	EXPECT_EQ(77, ri.tag);
+	EXPECT_EQ(1, ri.eor);
+	EXPECT_EQ(FASTRPC_DEADLINE_EXCEEDED, ri.status);
+	EXPECT_LE(200 * MS, elapsed);	/* not before (a jiffy of slack) */
+	EXPECT_GT(15000 * MS, elapsed);
+	/* the server is told */
+	ASSERT_EQ(0, srv_recv(self->sfd, &ii, buf, sizeof(buf)));
+	EXPECT_EQ(FASTRPC_IN_CANCELLED, ii.flags);
+
+	/* TIMEOUT 0, given first: no deadline; the call waits for its reply */
+	fc.tag = 78;
+	{
+		struct raw_cmsg c[] = { { FASTRPC_CMSG_TIMEOUT, &zero, 8 },
+					{ FASTRPC_CMSG_CALL, &fc, sizeof(fc) } };
+
+		ASSERT_EQ(1, raw_sendmsg_n(self->cfd, c, 2, "z", 1, 0));
+	}
+	ASSERT_EQ(1, srv_recv(self->sfd, &ii, buf, sizeof(buf)));
+	EXPECT_EQ(0, ii.timeout_ns);
+	usleep(400000);		/* past the first call's deadline */
+	ASSERT_EQ(2, fastrpc_send_reply(self->sfd, ii.handle, FASTRPC_OK, "ok",
+					2, 0));
+	ASSERT_EQ(2, fastrpc_recv_result_ex(self->cfd, &ri, buf, sizeof(buf),
+					    0));
+	EXPECT_EQ(78, ri.tag);
 	EXPECT_EQ(FASTRPC_OK, ri.status);
 }
 

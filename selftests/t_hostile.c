@@ -5,7 +5,9 @@
  * where the protocol fixes it) and the connection closed, proto_errors in
  * /proc/net/fastrpc must count it, and the server must keep serving.  In
  * reverse, a FastRPC client connecting to a TCP listener that answers
- * garbage must fail cleanly instead of hanging.
+ * garbage must fail cleanly instead of hanging.  And a hostile local
+ * application: malformed control messages are refused with EINVAL before
+ * anything is sent.
  */
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -414,6 +416,160 @@ TEST_F(hostile, raw_call_roundtrip)
 	EXPECT_EQ(0, memcmp(buf, "12345678", 8));
 
 	EXPECT_EQ(before, proc_counter("proto_errors"));
+}
+
+/* Malformed control messages from the local application. */
+
+FIXTURE(cm) {
+	int sfd;
+	int cfd;
+	uint16_t port;
+};
+
+FIXTURE_SETUP(cm)
+{
+	self->cfd = -1;
+	self->port = test_port(BASE_PORT, _metadata->name);
+	self->sfd = open_server(AF_INET, &self->port);
+	ASSERT_LE(0, self->sfd) TH_LOG("server: %s", fastrpc_strerror(self->sfd));
+	self->cfd = fastrpc_client_open("127.0.0.1", self->port, SOCK_CLOEXEC);
+	ASSERT_LE(0, self->cfd) TH_LOG("connect: %s", fastrpc_strerror(self->cfd));
+	ASSERT_EQ(0, set_rcvtimeo(self->cfd, 10000));
+	ASSERT_EQ(0, set_rcvtimeo(self->sfd, 10000));
+}
+
+FIXTURE_TEARDOWN(cm)
+{
+	if (self->cfd >= 0)
+		close(self->cfd);
+	if (self->sfd >= 0)
+		close(self->sfd);
+}
+
+/* The layouts before FASTRPC_FEAT_CMSG_TIMEOUT: 32- and 24-byte verbs. */
+struct old_call {
+	uint64_t tag;
+	uint32_t method;
+	uint32_t flags;
+	uint64_t timeout_ns;
+	uint64_t reserved;
+};
+
+struct old_reply {
+	uint64_t handle;
+	uint32_t status;
+	uint32_t flags;
+	uint64_t reserved;
+};
+
+TEST_F(cm, timeout_cmsg_malformed)
+{
+	struct fastrpc_call fc = { .tag = 1, .method = M_ECHO };
+	struct fastrpc_send snd = { .id = 1 };
+	struct old_call oc = { .tag = 1, .method = M_ECHO,
+			       .timeout_ns = 1000000000ull };
+	uint64_t to = 1000000000ull, tag = 1, to2[2] = { to, 0 };
+	uint32_t to4 = 1000;
+	struct fastrpc_incoming_info ii;
+	struct fastrpc_features f;
+	struct old_reply orp;
+	struct fastrpc_reply rp;
+	uint32_t status;
+	char buf[8];
+
+	ASSERT_EQ(0, fastrpc_get_features(self->cfd, &f));
+	ASSERT_TRUE(f.features & FASTRPC_FEAT_CMSG_TIMEOUT);
+
+	/* TIMEOUT without CALL, alone or with another verb */
+	{
+		struct raw_cmsg c[] = { { FASTRPC_CMSG_TIMEOUT, &to, 8 } };
+
+		EXPECT_EQ(-EINVAL, raw_sendmsg_n(self->cfd, c, 1, "x", 1, 0));
+	}
+	{
+		struct raw_cmsg c[] = { { FASTRPC_CMSG_SEND, &snd, sizeof(snd) },
+					{ FASTRPC_CMSG_TIMEOUT, &to, 8 } };
+
+		EXPECT_EQ(-EINVAL, raw_sendmsg_n(self->cfd, c, 2, "x", 1, 0));
+	}
+	{
+		struct raw_cmsg c[] = { { FASTRPC_CMSG_TIMEOUT, &to, 8 },
+					{ FASTRPC_CMSG_CANCEL, &tag, 8 } };
+
+		EXPECT_EQ(-EINVAL, raw_sendmsg_n(self->cfd, c, 2, NULL, 0, 0));
+	}
+	/* TIMEOUT twice, even with the same value */
+	{
+		struct raw_cmsg c[] = { { FASTRPC_CMSG_CALL, &fc, sizeof(fc) },
+					{ FASTRPC_CMSG_TIMEOUT, &to, 8 },
+					{ FASTRPC_CMSG_TIMEOUT, &to, 8 } };
+
+		EXPECT_EQ(-EINVAL, raw_sendmsg_n(self->cfd, c, 3, "x", 1, 0));
+	}
+	/* TIMEOUT of the wrong length: 0, 4 and 16 bytes */
+	{
+		struct raw_cmsg c[] = { { FASTRPC_CMSG_CALL, &fc, sizeof(fc) },
+					{ FASTRPC_CMSG_TIMEOUT, &to, 0 } };
+
+		EXPECT_EQ(-EINVAL, raw_sendmsg_n(self->cfd, c, 2, "x", 1, 0));
+		c[1].data = &to4;
+		c[1].len = sizeof(to4);
+		EXPECT_EQ(-EINVAL, raw_sendmsg_n(self->cfd, c, 2, "x", 1, 0));
+		c[1].data = to2;
+		c[1].len = sizeof(to2);
+		EXPECT_EQ(-EINVAL, raw_sendmsg_n(self->cfd, c, 2, "x", 1, 0));
+	}
+	/* The old 32-byte struct fastrpc_call, with or without a TIMEOUT */
+	{
+		struct raw_cmsg c[] = { { FASTRPC_CMSG_CALL, &oc, sizeof(oc) },
+					{ FASTRPC_CMSG_TIMEOUT, &to, 8 } };
+
+		EXPECT_EQ(-EINVAL, raw_sendmsg_n(self->cfd, c, 1, "x", 1, 0));
+		oc.timeout_ns = 0;
+		EXPECT_EQ(-EINVAL, raw_sendmsg_n(self->cfd, c, 1, "x", 1, 0));
+		EXPECT_EQ(-EINVAL, raw_sendmsg_n(self->cfd, c, 2, "x", 1, 0));
+	}
+	/* None of them started a call. */
+	EXPECT_EQ(-EAGAIN, fastrpc_recv_call(self->sfd, NULL, buf, sizeof(buf),
+					     MSG_DONTWAIT));
+	EXPECT_EQ(-EAGAIN, fastrpc_recv_result(self->cfd, NULL, NULL, buf,
+					       sizeof(buf), MSG_DONTWAIT));
+
+	/* A good call with a deadline, TIMEOUT first: order does not matter. */
+	{
+		struct raw_cmsg c[] = { { FASTRPC_CMSG_TIMEOUT, &to, 8 },
+					{ FASTRPC_CMSG_CALL, &fc, sizeof(fc) } };
+
+		ASSERT_EQ(1, raw_sendmsg_n(self->cfd, c, 2, "x", 1, 0));
+	}
+	ASSERT_EQ(1, srv_recv(self->sfd, &ii, buf, sizeof(buf)));
+	EXPECT_LT(0, ii.timeout_ns);
+	EXPECT_GE(to, ii.timeout_ns);
+
+	/* The server: TIMEOUT with REPLY, and the old 24-byte reply. */
+	rp = (struct fastrpc_reply){ .handle = ii.handle,
+				     .status = FASTRPC_OK };
+	orp = (struct old_reply){ .handle = ii.handle, .status = FASTRPC_OK };
+	{
+		struct raw_cmsg c[] = { { FASTRPC_CMSG_REPLY, &rp, sizeof(rp) },
+					{ FASTRPC_CMSG_TIMEOUT, &to, 8 } };
+
+		EXPECT_EQ(-EINVAL, raw_sendmsg_n(self->sfd, c, 2, "y", 1, 0));
+		c[0].data = &orp;
+		c[0].len = sizeof(orp);
+		EXPECT_EQ(-EINVAL, raw_sendmsg_n(self->sfd, c, 1, "y", 1, 0));
+	}
+	/* The handle is still good: the refused replies did nothing. */
+	{
+		struct raw_cmsg c[] = { { FASTRPC_CMSG_REPLY, &rp, sizeof(rp) } };
+
+		ASSERT_EQ(1, raw_sendmsg_n(self->sfd, c, 1, "y", 1, 0));
+	}
+	ASSERT_EQ(1, fastrpc_recv_result(self->cfd, &tag, &status, buf,
+					 sizeof(buf), 0));
+	EXPECT_EQ(1, tag);
+	EXPECT_EQ(FASTRPC_OK, status);
+	EXPECT_EQ('y', buf[0]);
 }
 
 /* Reverse: a TCP listener that is not a FastRPC server. */
