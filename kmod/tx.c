@@ -90,7 +90,7 @@ int frpc_queue_end(struct frpc_conn *conn, u32 id, u32 status)
 }
 
 static struct frpc_txmsg *frpc_txmsg_alloc(u8 head_type, u32 head_len,
-					    u32 len, gfp_t gfp)
+					   u32 len, gfp_t gfp)
 {
 	struct frpc_txmsg *m;
 
