@@ -4,34 +4,53 @@
  * a user would otherwise use, in one process.
  *
  *   fastrpc-bench [-n calls] [-s bytes] [-c in-flight] [-w warmup]
- *                 [-t fastrpc,tcp,unix] [-p port]
+ *                 [-t fastrpc,tcp,tcp-pipelined,unix] [-p port]
+ *                 [-N netns -a address] [-H] [-j]
  *
  * For each transport an echo server runs on a thread and the client keeps
  * up to -c calls in flight, timing each call with CLOCK_MONOTONIC from
  * just before its send to just after its reply is received:
  *
- *   fastrpc	AF_FASTRPC over loopback TCP (needs af_fastrpc loaded)
- *   tcp	TCP loopback, 4-byte big-endian length prefix, TCP_NODELAY
- *   unix	AF_UNIX SOCK_SEQPACKET socket pair
+ *   fastrpc	AF_FASTRPC over TCP (needs af_fastrpc loaded)
+ *   tcp	TCP, 4-byte big-endian length prefix, TCP_NODELAY: one
+ *		write per request and per reply, however many are in flight
+ *   tcp-pipelined  the same framing, but the client writes every request
+ *		that is ready in one write and the server answers every
+ *		complete request it has read in one write
+ *   unix	AF_UNIX SOCK_SEQPACKET socket pair (same host only)
+ *
+ * Topology: by default client and server share the network namespace and
+ * talk over loopback ("same-host").  With -N the server's sockets are
+ * created in the network namespace -N (a name under /run/netns or a
+ * path) and the client reaches them at -a, e.g. over a veth pair
+ * ("netns"); unix is left out there.
  *
  * The client is one thread that sends while fewer than -c calls are
- * outstanding and otherwise blocks receiving; the socket buffers are sized
- * so that -c requests and replies always fit, so blocking sends cannot
- * deadlock.  Exit status: 0 if every transport ran, 1 otherwise.
+ * outstanding and otherwise blocks receiving; every socket's buffers are
+ * sized (SOCKBUF) so that -c requests and replies always fit, so blocking
+ * sends cannot deadlock, and combinations that would not fit are refused.
+ * Exit status: 0 if every transport ran, 1 otherwise.
  *
  * -H adds the head-of-line figure: FastRPC small-call latency (one call
  * in flight, -s bytes) while a second socket of the same process streams
  * 64 MiB (one streaming call of 16 x 4 MiB messages) to the same server
  * over the same shared connection, printed as "fastrpc-hol" below the
  * same calls measured on the idle connection ("fastrpc-idle").
+ *
+ * -j also prints each result as one line "FASTRPC-ROW {json}" (keys
+ * topology, transport, size, inflight, calls, p50_us, p90_us, p99_us,
+ * p999_us, max_us, calls_per_s and, for -H, background), which
+ * make bench collects.
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <math.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -48,12 +67,14 @@
 #define SINK_METHOD	2	/* streaming call: read all, reply at the end */
 #define HOL_MSG		(4u << 20)
 #define HOL_MSGS	16
-#define SOCKBUF		(8 << 20)
+#define SOCKBUF		(16 << 20)
 /* Bytes one message may cost in socket accounting beyond its payload. */
 #define MSG_OVERHEAD	1024
+#define LEN_PREFIX	4
 
 struct run {
 	size_t size;		/* payload bytes per call */
+	uint64_t inflight;	/* most calls outstanding */
 	uint16_t port;		/* fastrpc port to try first */
 	int cfd;		/* client socket */
 	int sfd;		/* server socket (listener or pair end) */
@@ -63,15 +84,48 @@ struct run {
 	atomic_long srv_errors;
 	uint64_t next_rx;	/* in-order transports: index of next reply */
 	uint8_t *req, *resp;
+	/* tcp-pipelined: the client's receive buffer, parsed in place */
+	uint8_t *rxbuf;
+	size_t rxcap, rxhave, rxoff;
 };
 
 struct transport {
 	const char *name;
+	bool same_host_only;
 	int (*setup)(struct run *r);
-	int (*send)(struct run *r, uint64_t idx);
+	/* calls @idx .. @idx + @count - 1; @count > 1 only if batch */
+	int (*send)(struct run *r, uint64_t idx, uint64_t count);
 	int (*recv)(struct run *r, uint64_t *idx);
+	/* a reply is already buffered: recv() needs no system call */
+	bool (*ready)(struct run *r);
 	void (*teardown)(struct run *r);
+	bool batch;
 };
+
+/* Server placement (-N, -a): the client's namespace and the server's. */
+static int home_ns = -1, srv_ns = -1;
+static const char *srv_addr = "127.0.0.1";
+
+static const char *topology(void)
+{
+	return srv_ns >= 0 ? "netns" : "same-host";
+}
+
+/* Server sockets are created between these two; the thread stays put. */
+static int enter_srv_ns(void)
+{
+	if (srv_ns >= 0 && setns(srv_ns, CLONE_NEWNET))
+		return -errno;
+	return 0;
+}
+
+static void leave_srv_ns(void)
+{
+	if (srv_ns >= 0 && setns(home_ns, CLONE_NEWNET)) {
+		perror("fastrpc-bench: setns back");
+		exit(1);
+	}
+}
 
 static uint64_t now_ns(void)
 {
@@ -129,6 +183,14 @@ static int full_read(int fd, void *buf, size_t len)
 	return 0;
 }
 
+static uint32_t get_len(const uint8_t *p)
+{
+	uint32_t len;
+
+	memcpy(&len, p, LEN_PREFIX);
+	return ntohl(len);
+}
+
 /* FastRPC */
 
 static void *fastrpc_server(void *arg)
@@ -174,28 +236,36 @@ static int fastrpc_setup(struct run *r)
 	uint16_t port = r->port;
 	int i, fd = -EADDRINUSE;
 
+	fd = enter_srv_ns();
+	if (fd)
+		return fd;
+	fd = -EADDRINUSE;
 	for (i = 0; i < 16 && fd == -EADDRINUSE; i++, port++)
 		fd = fastrpc_server_open(AF_INET, port, 128, SOCK_CLOEXEC);
+	leave_srv_ns();
 	if (fd < 0)
 		return fd;
 	port--;
 	r->sfd = fd;
+	grow_buffers(fd);
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	if (pthread_create(&r->srv, NULL, fastrpc_server, r))
 		return -EAGAIN;
 	r->srv_started = true;
-	fd = fastrpc_client_open("127.0.0.1", port, SOCK_CLOEXEC);
+	fd = fastrpc_client_open(srv_addr, port, SOCK_CLOEXEC);
 	if (fd < 0)
 		return fd;
 	r->cfd = fd;
+	grow_buffers(fd);
 	return 0;
 }
 
-static int fastrpc_send(struct run *r, uint64_t idx)
+static int fastrpc_send(struct run *r, uint64_t idx, uint64_t count)
 {
-	ssize_t n = fastrpc_send_call(r->cfd, idx, ECHO_METHOD, r->req,
-				      r->size, 0);
+	ssize_t n;
 
+	(void)count;
+	n = fastrpc_send_call(r->cfd, idx, ECHO_METHOD, r->req, r->size, 0);
 	return n < 0 ? (int)n : 0;
 }
 
@@ -215,12 +285,14 @@ static int fastrpc_recv(struct run *r, uint64_t *idx)
 	return 0;
 }
 
-/* TCP loopback with a length prefix */
+/* TCP with a length prefix: one read of the prefix, one of the payload,
+ * one write of the reply, per call.
+ */
 
 static void *tcp_server(void *arg)
 {
 	struct run *r = arg;
-	uint8_t *buf = malloc(r->size + 4);
+	uint8_t *buf = malloc(r->size + LEN_PREFIX);
 	int one = 1, fd, ret;
 	uint32_t len;
 
@@ -232,14 +304,13 @@ static void *tcp_server(void *arg)
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	grow_buffers(fd);
 	for (;;) {
-		ret = full_read(fd, buf, 4);
+		ret = full_read(fd, buf, LEN_PREFIX);
 		if (ret == 1)
 			break;		/* client done */
-		memcpy(&len, buf, 4);
-		len = ntohl(len);
+		len = get_len(buf);
 		if (ret < 0 || len > r->size ||
-		    full_read(fd, buf + 4, len) != 0 ||
-		    full_write(fd, buf, len + 4) < 0) {
+		    full_read(fd, buf + LEN_PREFIX, len) != 0 ||
+		    full_write(fd, buf, len + LEN_PREFIX) < 0) {
 			atomic_fetch_add(&r->srv_errors, 1);
 			break;
 		}
@@ -250,19 +321,83 @@ out:
 	return NULL;
 }
 
-static int tcp_setup(struct run *r)
+/* tcp-pipelined: read what is there, answer every complete request in
+ * one write (an echo server's replies are its requests' bytes), keep the
+ * partial rest for the next read.  At most -c requests are ever
+ * unanswered, so -c framed requests is all the buffer must hold.
+ */
+static void *tcp_pipe_server(void *arg)
+{
+	struct run *r = arg;
+	size_t cap = r->inflight * (r->size + LEN_PREFIX), have = 0, off;
+	uint8_t *buf = malloc(cap);
+	int one = 1, fd;
+	uint32_t len;
+	ssize_t n;
+
+	fd = accept(r->sfd, NULL, NULL);
+	if (fd < 0 || !buf) {
+		atomic_fetch_add(&r->srv_errors, 1);
+		goto out;
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	grow_buffers(fd);
+	for (;;) {
+		n = recv(fd, buf + have, cap - have, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n == 0 && !have)
+			break;		/* client done */
+		if (n <= 0) {
+			atomic_fetch_add(&r->srv_errors, 1);
+			break;
+		}
+		have += (size_t)n;
+		off = 0;
+		while (have - off >= LEN_PREFIX) {
+			len = get_len(buf + off);
+			if (len > r->size)
+				goto bad;
+			if (have - off < LEN_PREFIX + len)
+				break;
+			off += LEN_PREFIX + len;
+		}
+		if (off && full_write(fd, buf, off) < 0)
+			goto bad;
+		memmove(buf, buf + off, have - off);
+		have -= off;
+	}
+	goto done;
+bad:
+	atomic_fetch_add(&r->srv_errors, 1);
+done:
+	close(fd);
+out:
+	free(buf);
+	return NULL;
+}
+
+static int tcp_listen_connect(struct run *r, void *(*server)(void *))
 {
 	struct sockaddr_in sin = { .sin_family = AF_INET,
 				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t slen = sizeof(sin);
-	int one = 1;
+	int one = 1, ret;
 
+	ret = enter_srv_ns();
+	if (ret)
+		return ret;
+	if (srv_ns >= 0)
+		sin.sin_addr.s_addr = htonl(INADDR_ANY);
 	r->sfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (r->sfd < 0 || bind(r->sfd, (struct sockaddr *)&sin, sizeof(sin)) ||
 	    getsockname(r->sfd, (struct sockaddr *)&sin, &slen) ||
 	    listen(r->sfd, 1))
-		return -errno;
-	if (pthread_create(&r->srv, NULL, tcp_server, r))
+		ret = -errno;
+	leave_srv_ns();
+	if (ret)
+		return ret;
+	if (pthread_create(&r->srv, NULL, server, r))
 		return -EAGAIN;
 	r->srv_started = true;
 	r->cfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -270,35 +405,92 @@ static int tcp_setup(struct run *r)
 		return -errno;
 	setsockopt(r->cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	grow_buffers(r->cfd);
+	if (inet_pton(AF_INET, srv_addr, &sin.sin_addr) != 1)
+		return -EINVAL;
 	if (connect(r->cfd, (struct sockaddr *)&sin, sizeof(sin)))
 		return -errno;
 	return 0;
 }
 
-static int tcp_send(struct run *r, uint64_t idx)
+static int tcp_setup(struct run *r)
 {
-	uint32_t len = htonl((uint32_t)r->size);
+	return tcp_listen_connect(r, tcp_server);
+}
 
+static int tcp_send(struct run *r, uint64_t idx, uint64_t count)
+{
 	(void)idx;
+	(void)count;
 	/* One write per call: prefix and payload share a buffer. */
-	memcpy(r->req, &len, 4);
-	return full_write(r->cfd, r->req, r->size + 4);
+	return full_write(r->cfd, r->req, r->size + LEN_PREFIX);
 }
 
 static int tcp_recv(struct run *r, uint64_t *idx)
 {
-	uint32_t len;
 	int ret;
 
-	ret = full_read(r->cfd, r->resp, 4);
+	ret = full_read(r->cfd, r->resp, LEN_PREFIX);
 	if (ret)
 		return ret < 0 ? ret : -EPIPE;
-	memcpy(&len, r->resp, 4);
-	if (ntohl(len) != r->size)
+	if (get_len(r->resp) != r->size)
 		return -EBADMSG;
-	ret = full_read(r->cfd, r->resp + 4, r->size);
+	ret = full_read(r->cfd, r->resp + LEN_PREFIX, r->size);
 	if (ret)
 		return ret < 0 ? ret : -EPIPE;
+	*idx = r->next_rx++;
+	return 0;
+}
+
+static int tcp_pipe_setup(struct run *r)
+{
+	r->rxcap = r->inflight * (r->size + LEN_PREFIX);
+	r->rxbuf = malloc(r->rxcap);
+	if (!r->rxbuf)
+		return -ENOMEM;
+	return tcp_listen_connect(r, tcp_pipe_server);
+}
+
+/* r->req holds -c framed requests back to back: one write sends @count. */
+static int tcp_pipe_send(struct run *r, uint64_t idx, uint64_t count)
+{
+	(void)idx;
+	return full_write(r->cfd, r->req, count * (r->size + LEN_PREFIX));
+}
+
+static bool tcp_pipe_ready(struct run *r)
+{
+	size_t left = r->rxhave - r->rxoff;
+
+	return left >= LEN_PREFIX &&
+	       left >= LEN_PREFIX + (size_t)get_len(r->rxbuf + r->rxoff);
+}
+
+/* Next reply from the buffer; one recv() only when none is complete. */
+static int tcp_pipe_recv(struct run *r, uint64_t *idx)
+{
+	ssize_t n;
+
+	while (!tcp_pipe_ready(r)) {
+		if (r->rxoff) {
+			memmove(r->rxbuf, r->rxbuf + r->rxoff,
+				r->rxhave - r->rxoff);
+			r->rxhave -= r->rxoff;
+			r->rxoff = 0;
+		}
+		if (r->rxhave >= LEN_PREFIX &&
+		    get_len(r->rxbuf) != r->size)
+			return -EBADMSG;
+		n = recv(r->cfd, r->rxbuf + r->rxhave, r->rxcap - r->rxhave,
+			 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EPIPE;
+		r->rxhave += (size_t)n;
+	}
+	if (get_len(r->rxbuf + r->rxoff) != r->size)
+		return -EBADMSG;
+	r->rxoff += LEN_PREFIX + r->size;
 	*idx = r->next_rx++;
 	return 0;
 }
@@ -342,11 +534,12 @@ static int unix_setup(struct run *r)
 	return 0;
 }
 
-static int unix_send(struct run *r, uint64_t idx)
+static int unix_send(struct run *r, uint64_t idx, uint64_t count)
 {
 	ssize_t n;
 
 	(void)idx;
+	(void)count;
 	do {
 		n = send(r->cfd, r->req, r->size, MSG_NOSIGNAL);
 	} while (n < 0 && errno == EINTR);
@@ -385,39 +578,58 @@ static void common_teardown(struct run *r)
 	r->sfd = -1;
 }
 
+enum { T_FASTRPC, T_TCP, T_TCP_PIPE, T_UNIX };
+
 static const struct transport transports[] = {
-	{ "fastrpc", fastrpc_setup, fastrpc_send, fastrpc_recv, common_teardown },
-	{ "tcp", tcp_setup, tcp_send, tcp_recv, common_teardown },
-	{ "unix", unix_setup, unix_send, unix_recv, common_teardown },
+	[T_FASTRPC] = { .name = "fastrpc", .setup = fastrpc_setup,
+			.send = fastrpc_send, .recv = fastrpc_recv,
+			.teardown = common_teardown },
+	[T_TCP] = { .name = "tcp", .setup = tcp_setup, .send = tcp_send,
+		    .recv = tcp_recv, .teardown = common_teardown },
+	[T_TCP_PIPE] = { .name = "tcp-pipelined", .setup = tcp_pipe_setup,
+			 .send = tcp_pipe_send, .recv = tcp_pipe_recv,
+			 .ready = tcp_pipe_ready,
+			 .teardown = common_teardown, .batch = true },
+	[T_UNIX] = { .name = "unix", .same_host_only = true,
+		     .setup = unix_setup, .send = unix_send, .recv = unix_recv,
+		     .teardown = common_teardown },
 };
 
 /*
- * @total calls, at most @inflight outstanding; latencies of calls from
- * index 0 are stored in @lat (may be NULL).  Returns 0 or -errno.
+ * @total calls, at most r->inflight outstanding; latencies of calls from
+ * index 0 are stored in @lat (may be NULL).  Replies already buffered are
+ * taken before sending, so a batching transport sends every free slot in
+ * one write.  Returns 0 or -errno.
  */
 static int run_calls(const struct transport *t, struct run *r,
-		     uint64_t total, uint64_t inflight, uint64_t *sent_at,
-		     uint64_t *lat)
+		     uint64_t total, uint64_t *sent_at, uint64_t *lat)
 {
-	uint64_t sent = 0, done = 0, idx;
+	uint64_t sent = 0, done = 0, idx, k, i, ts;
 	int ret;
 
 	while (done < total) {
-		while (sent < total && sent - done < inflight) {
-			sent_at[sent] = now_ns();
-			ret = t->send(r, sent);
+		while (sent < total && sent - done < r->inflight) {
+			k = t->batch ? r->inflight - (sent - done) : 1;
+			if (k > total - sent)
+				k = total - sent;
+			ts = now_ns();
+			for (i = 0; i < k; i++)
+				sent_at[sent + i] = ts;
+			ret = t->send(r, sent, k);
 			if (ret)
 				return ret;
-			sent++;
+			sent += k;
 		}
-		ret = t->recv(r, &idx);
-		if (ret)
-			return ret;
-		if (idx >= sent)
-			return -EBADMSG;
-		if (lat)
-			lat[done] = now_ns() - sent_at[idx];
-		done++;
+		do {
+			ret = t->recv(r, &idx);
+			if (ret)
+				return ret;
+			if (idx >= sent)
+				return -EBADMSG;
+			if (lat)
+				lat[done] = now_ns() - sent_at[idx];
+			done++;
+		} while (done < total && t->ready && t->ready(r));
 	}
 	return 0;
 }
@@ -436,37 +648,102 @@ static double pct_us(const uint64_t *v, uint64_t n, double p)
 
 	if (rank < 1)
 		rank = 1;
+	if (rank > n)
+		rank = n;
 	return (double)v[rank - 1] / 1000.0;
+}
+
+static bool json_rows;
+
+/* One result: a table line and, with -j, a FASTRPC-ROW line. */
+static void print_row(const char *name, const char *transport,
+		      const char *background, bool json, size_t size,
+		      uint64_t inflight, uint64_t *lat, uint64_t n, uint64_t ns)
+{
+	double p50, p90, p99, p999, max, rate;
+
+	qsort(lat, n, sizeof(*lat), cmp_u64);
+	p50 = pct_us(lat, n, 50);
+	p90 = pct_us(lat, n, 90);
+	p99 = pct_us(lat, n, 99);
+	p999 = pct_us(lat, n, 99.9);
+	max = (double)lat[n - 1] / 1000.0;
+	rate = (double)n * 1e9 / (double)ns;
+	printf("%-13s %8zu %8llu %7llu %9.1f %9.1f %9.1f %9.1f %9.1f %9.0f\n",
+	       name, size, (unsigned long long)inflight, (unsigned long long)n,
+	       p50, p90, p99, p999, max, rate);
+	if (json)
+		printf("FASTRPC-ROW {\"topology\": \"%s\", \"transport\": \"%s\", "
+		       "\"size\": %zu, \"inflight\": %llu, \"calls\": %llu, "
+		       "\"p50_us\": %.1f, \"p90_us\": %.1f, \"p99_us\": %.1f, "
+		       "\"p999_us\": %.1f, \"max_us\": %.1f, "
+		       "\"calls_per_s\": %.0f%s%s%s}\n", topology(), transport,
+		       size, (unsigned long long)inflight,
+		       (unsigned long long)n, p50, p90, p99, p999, max, rate,
+		       background ? ", \"background\": \"" : "",
+		       background ? background : "", background ? "\"" : "");
+	fflush(stdout);
+}
+
+static void print_header(const char *first)
+{
+	printf("%-13s %8s %8s %7s %9s %9s %9s %9s %9s %9s\n", first, "bytes",
+	       "inflight", "calls", "p50_us", "p90_us", "p99_us", "p99.9_us",
+	       "max_us", "calls/s");
+}
+
+static int alloc_bufs(struct run *r, uint64_t n, uint64_t warmup,
+		      uint64_t **sent_at, uint64_t **lat)
+{
+	size_t framed = r->size + LEN_PREFIX;
+
+	*sent_at = calloc(n > warmup ? n : warmup, sizeof(**sent_at));
+	*lat = calloc(n, sizeof(**lat));
+	/* room for -c framed requests (tcp-pipelined writes them at once) */
+	r->req = malloc(r->inflight * framed);
+	r->resp = calloc(1, framed);
+	if (!*sent_at || !*lat || !r->req || !r->resp)
+		return -ENOMEM;
+	memset(r->req, 0x5a, r->inflight * framed);
+	return 0;
+}
+
+static void free_bufs(struct run *r, uint64_t *sent_at, uint64_t *lat)
+{
+	free(sent_at);
+	free(lat);
+	free(r->req);
+	free(r->resp);
+	free(r->rxbuf);
 }
 
 static int bench_one(const struct transport *t, size_t size, uint64_t n,
 		     uint64_t inflight, uint64_t warmup, uint16_t port)
 {
-	struct run r = { .size = size, .port = port, .cfd = -1, .sfd = -1 };
-	uint64_t *sent_at, *lat, t0, t1;
+	struct run r = { .size = size, .inflight = inflight, .port = port,
+			 .cfd = -1, .sfd = -1 };
+	uint32_t be = htonl((uint32_t)size);
+	uint64_t *sent_at = NULL, *lat = NULL, t0, t1, i;
 	int ret;
 
-	sent_at = calloc(n > warmup ? n : warmup, sizeof(*sent_at));
-	lat = calloc(n, sizeof(*lat));
-	r.req = calloc(1, size + 4);
-	r.resp = calloc(1, size + 4);
-	if (!sent_at || !lat || !r.req || !r.resp) {
-		ret = -ENOMEM;
+	ret = alloc_bufs(&r, n, warmup, &sent_at, &lat);
+	if (ret)
 		goto out;
-	}
-	memset(r.req + 4, 0x5a, size);
-	if (t != &transports[1])
-		memset(r.req, 0x5a, size);
+	/* the length-framed transports send prefix and payload together */
+	if (t == &transports[T_TCP] || t == &transports[T_TCP_PIPE])
+		for (i = 0; i < inflight; i++)
+			memcpy(r.req + i * (size + LEN_PREFIX), &be,
+			       LEN_PREFIX);
 
 	ret = t->setup(&r);
 	if (ret)
 		goto out;
-	ret = run_calls(t, &r, warmup, inflight, sent_at, NULL);
+	ret = run_calls(t, &r, warmup, sent_at, NULL);
 	if (ret)
 		goto out;
 	r.next_rx = 0;
 	t0 = now_ns();
-	ret = run_calls(t, &r, n, inflight, sent_at, lat);
+	ret = run_calls(t, &r, n, sent_at, lat);
 	t1 = now_ns();
 	if (ret)
 		goto out;
@@ -474,18 +751,11 @@ static int bench_one(const struct transport *t, size_t size, uint64_t n,
 		ret = -EIO;
 		goto out;
 	}
-	qsort(lat, n, sizeof(*lat), cmp_u64);
-	printf("%-9s %9zu %9llu %9llu %10.1f %10.1f %10.1f %12.0f\n", t->name,
-	       size, (unsigned long long)inflight, (unsigned long long)n,
-	       pct_us(lat, n, 50), pct_us(lat, n, 99), pct_us(lat, n, 99.9),
-	       (double)n * 1e9 / (double)(t1 - t0));
-	fflush(stdout);
+	print_row(t->name, t->name, NULL, json_rows, size, inflight, lat, n,
+		  t1 - t0);
 out:
 	t->teardown(&r);
-	free(sent_at);
-	free(lat);
-	free(r.req);
-	free(r.resp);
+	free_bufs(&r, sent_at, lat);
 	return ret;
 }
 
@@ -533,51 +803,39 @@ static void *hol_streamer(void *arg)
 	return NULL;
 }
 
-static void print_lat(const char *name, size_t size, uint64_t *lat,
-		      uint64_t n, uint64_t ns)
-{
-	qsort(lat, n, sizeof(*lat), cmp_u64);
-	printf("%-13s %5zu %9d %9llu %10.1f %10.1f %10.1f %12.0f\n", name,
-	       size, 1, (unsigned long long)n, pct_us(lat, n, 50),
-	       pct_us(lat, n, 99), pct_us(lat, n, 99.9),
-	       (double)n * 1e9 / (double)ns);
-}
-
 /*
  * Small calls on an idle connection, then while 64 MiB streams from a
  * second socket over the same connection.
  */
 static int bench_hol(size_t size, uint64_t n, uint64_t warmup, uint16_t port)
 {
-	const struct transport *t = &transports[0];
-	struct run r = { .size = size, .port = port, .cfd = -1, .sfd = -1 };
+	const struct transport *t = &transports[T_FASTRPC];
+	struct run r = { .size = size, .inflight = 1, .port = port,
+			 .cfd = -1, .sfd = -1 };
 	struct hol_stream h = { .fd = -1 };
 	struct fastrpc_sock_info a, b;
 	struct sockaddr_fastrpc peer;
 	socklen_t plen = sizeof(peer);
-	uint64_t *sent_at, *lat, t0, done = 0, idx;
+	uint64_t *sent_at = NULL, *lat = NULL, t0, done = 0, idx;
 	pthread_t thr;
 	int ret;
 
-	sent_at = calloc(n > warmup ? n : warmup, sizeof(*sent_at));
-	lat = calloc(n, sizeof(*lat));
-	r.req = calloc(1, size + 4);
-	r.resp = calloc(1, size + 4);
-	if (!sent_at || !lat || !r.req || !r.resp) {
-		ret = -ENOMEM;
+	ret = alloc_bufs(&r, n, warmup, &sent_at, &lat);
+	if (ret)
 		goto out;
-	}
 	ret = t->setup(&r);
 	if (ret)
 		goto out;
-	ret = run_calls(t, &r, warmup, 1, sent_at, NULL);
+	ret = run_calls(t, &r, warmup, sent_at, NULL);
 	if (ret)
 		goto out;
 	t0 = now_ns();
-	ret = run_calls(t, &r, n, 1, sent_at, lat);
+	ret = run_calls(t, &r, n, sent_at, lat);
 	if (ret)
 		goto out;
-	print_lat("fastrpc-idle", size, lat, n, now_ns() - t0);
+	/* no row: the plain fastrpc row has these calls */
+	print_row("fastrpc-idle", "fastrpc", NULL, false, size, 1, lat, n,
+		  now_ns() - t0);
 
 	/* the streamer shares the client's connection */
 	if (getpeername(r.cfd, (struct sockaddr *)&peer, &plen) < 0) {
@@ -589,6 +847,7 @@ static int bench_hol(size_t size, uint64_t n, uint64_t warmup, uint16_t port)
 		ret = h.fd;
 		goto out;
 	}
+	grow_buffers(h.fd);
 	if (connect(h.fd, (struct sockaddr *)&peer, sizeof(peer)) < 0) {
 		ret = -errno;
 		goto out;
@@ -606,7 +865,7 @@ static int bench_hol(size_t size, uint64_t n, uint64_t warmup, uint16_t port)
 	t0 = now_ns();
 	while (!atomic_load(&h.done) && done < n) {
 		sent_at[0] = now_ns();
-		ret = t->send(&r, done);
+		ret = t->send(&r, done, 1);
 		if (!ret)
 			ret = t->recv(&r, &idx);
 		if (ret)
@@ -621,7 +880,8 @@ static int bench_hol(size_t size, uint64_t n, uint64_t warmup, uint16_t port)
 	if (ret)
 		goto out;
 	if (done)
-		print_lat("fastrpc-hol", size, lat, done, now_ns() - t0);
+		print_row("fastrpc-hol", "fastrpc", "64MiB-stream", json_rows,
+			  size, 1, lat, done, now_ns() - t0);
 	printf("# 64 MiB stream (16 x 4 MiB) took %.1f ms, %.1f MiB/s; "
 	       "%llu small calls meanwhile\n", (double)h.ns / 1e6,
 	       64.0 * 1e9 / (double)h.ns, (unsigned long long)done);
@@ -629,34 +889,70 @@ out:
 	if (h.fd >= 0)
 		close(h.fd);
 	t->teardown(&r);
-	free(sent_at);
-	free(lat);
-	free(r.req);
-	free(r.resp);
+	free_bufs(&r, sent_at, lat);
 	return ret;
+}
+
+/* -N: a name under /run/netns, or a path. */
+static int open_netns(const char *ns)
+{
+	char path[256];
+
+	if (strchr(ns, '/'))
+		snprintf(path, sizeof(path), "%s", ns);
+	else
+		snprintf(path, sizeof(path), "/run/netns/%s", ns);
+	srv_ns = open(path, O_RDONLY | O_CLOEXEC);
+	home_ns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (srv_ns < 0 || home_ns < 0) {
+		fprintf(stderr, "fastrpc-bench: -N %s: %s\n", path,
+			strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Is @name an item of the comma-separated @list? */
+static bool listed(const char *list, const char *name)
+{
+	size_t len = strlen(name);
+	const char *p = list;
+
+	while ((p = strstr(p, name))) {
+		if ((p == list || p[-1] == ',') &&
+		    (p[len] == ',' || p[len] == '\0'))
+			return true;
+		p += len;
+	}
+	return false;
 }
 
 static void usage(const char *prog)
 {
 	fprintf(stderr,
 		"usage: %s [-n calls] [-s bytes] [-c in-flight] [-w warmup]\n"
-		"          [-t fastrpc,tcp,unix] [-p fastrpc-port] [-H]\n", prog);
+		"          [-t fastrpc,tcp,tcp-pipelined,unix] [-p fastrpc-port]\n"
+		"          [-N server-netns -a server-address] [-H] [-j]\n",
+		prog);
 	exit(2);
 }
 
 int main(int argc, char **argv)
 {
 	unsigned long long n = 10000, inflight = 1, warmup = 1000;
-	const char *which = "fastrpc,tcp,unix";
+	const char *which = "fastrpc,tcp,tcp-pipelined,unix", *ns = NULL;
 	unsigned long size = 64, port = 7072;
 	int c, failed = 0, ran = 0;
 	bool hol = false;
 	size_t i;
 
-	while ((c = getopt(argc, argv, "n:s:c:w:t:p:Hh")) != -1) {
+	while ((c = getopt(argc, argv, "n:s:c:w:t:p:N:a:Hjh")) != -1) {
 		switch (c) {
 		case 'H':
 			hol = true;
+			break;
+		case 'j':
+			json_rows = true;
 			break;
 		case 'n':
 			n = strtoull(optarg, NULL, 0);
@@ -676,11 +972,17 @@ int main(int argc, char **argv)
 		case 'p':
 			port = strtoul(optarg, NULL, 0);
 			break;
+		case 'N':
+			ns = optarg;
+			break;
+		case 'a':
+			srv_addr = optarg;
+			break;
 		default:
 			usage(argv[0]);
 		}
 	}
-	if (!n || !inflight || size > FASTRPC_MAX_MSG || !port ||
+	if (!n || !inflight || !size || size > FASTRPC_MAX_MSG || !port ||
 	    port > 65535 || optind != argc)
 		usage(argv[0]);
 	if (inflight * (size + MSG_OVERHEAD) > SOCKBUF / 2) {
@@ -689,41 +991,34 @@ int main(int argc, char **argv)
 			inflight, size);
 		return 2;
 	}
+	if (ns && open_netns(ns))
+		return 2;
 
-	printf("%-9s %9s %9s %9s %10s %10s %10s %12s\n", "transport",
-	       "bytes", "inflight", "calls", "p50_us", "p99_us", "p99.9_us",
-	       "calls/s");
+	print_header("transport");
 	for (i = 0; i < sizeof(transports) / sizeof(transports[0]); i++) {
 		const struct transport *t = &transports[i];
-		size_t len = strlen(t->name);
-		const char *p = which;
-		bool want = false;
 		int ret;
 
-		/* Is t->name an item of the comma-separated list? */
-		while ((p = strstr(p, t->name))) {
-			if ((p == which || p[-1] == ',') &&
-			    (p[len] == ',' || p[len] == '\0'))
-				want = true;
-			p += len;
-		}
-		if (!want)
+		if (!listed(which, t->name))
 			continue;
-		ret = bench_one(t, size, n, inflight, warmup, (uint16_t)port);
 		ran++;
+		if (t->same_host_only && ns) {
+			printf("# %s: same host only, left out with -N\n",
+			       t->name);
+			continue;
+		}
+		ret = bench_one(t, size, n, inflight, warmup, (uint16_t)port);
 		if (ret) {
 			fprintf(stderr, "fastrpc-bench: %s: %s\n", t->name,
 				fastrpc_strerror(ret));
-			printf("%-9s %s\n", t->name, "failed");
+			printf("%-13s %s\n", t->name, "failed");
 			failed++;
 		}
 	}
 	if (hol) {
 		int ret;
 
-		printf("%-13s %5s %9s %9s %10s %10s %10s %12s\n", "hol",
-		       "bytes", "inflight", "calls", "p50_us", "p99_us",
-		       "p99.9_us", "calls/s");
+		print_header("hol");
 		ret = bench_hol(size, n, warmup, (uint16_t)port);
 		ran++;
 		if (ret) {
