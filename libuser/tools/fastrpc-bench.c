@@ -5,7 +5,7 @@
  *
  *   fastrpc-bench [-n calls] [-s bytes] [-c in-flight] [-w warmup]
  *                 [-t fastrpc,tcp,tcp-pipelined,unix] [-p port]
- *                 [-N netns -a address] [-H] [-j]
+ *                 [-N netns -a address] [-C] [-H] [-j]
  *
  * For each transport an echo server runs on a thread and the client keeps
  * up to -c calls in flight, timing each call with CLOCK_MONOTONIC from
@@ -30,6 +30,10 @@
  * sized (SOCKBUF) so that -c requests and replies always fit, so blocking
  * sends cannot deadlock, and combinations that would not fit are refused.
  * Exit status: 0 if every transport ran, 1 otherwise.
+ *
+ * -C pins the client (and -H's streamer) to CPU 0 and every server thread
+ * to CPU 1, so that where the scheduler puts them cannot change from run
+ * to run (make check's performance gate uses it).
  *
  * -H adds the head-of-line figure: FastRPC small-call latency (one call
  * in flight, -s bytes) while a second socket of the same process streams
@@ -127,6 +131,21 @@ static void leave_srv_ns(void)
 	}
 }
 
+/* -C: the client on CPU 0, every server thread on CPU 1. */
+static bool pin_cpus;
+
+static void pin_to(int cpu)
+{
+	cpu_set_t set;
+
+	if (!pin_cpus)
+		return;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set))
+		perror("fastrpc-bench: -C: sched_setaffinity");
+}
+
 static uint64_t now_ns(void)
 {
 	struct timespec ts;
@@ -201,6 +220,7 @@ static void *fastrpc_server(void *arg)
 	ssize_t n;
 	int st;
 
+	pin_to(1);
 	while (buf && !atomic_load(&r->stop)) {
 		/* longer stream messages are cut short; that is all we need */
 		n = fastrpc_recv_call_ex(r->sfd, &info, buf, r->size + 1, 0);
@@ -296,6 +316,7 @@ static void *tcp_server(void *arg)
 	int one = 1, fd, ret;
 	uint32_t len;
 
+	pin_to(1);
 	fd = accept(r->sfd, NULL, NULL);
 	if (fd < 0 || !buf) {
 		atomic_fetch_add(&r->srv_errors, 1);
@@ -335,6 +356,7 @@ static void *tcp_pipe_server(void *arg)
 	uint32_t len;
 	ssize_t n;
 
+	pin_to(1);
 	fd = accept(r->sfd, NULL, NULL);
 	if (fd < 0 || !buf) {
 		atomic_fetch_add(&r->srv_errors, 1);
@@ -503,6 +525,7 @@ static void *unix_server(void *arg)
 	uint8_t *buf = malloc(r->size + 1);
 	ssize_t n;
 
+	pin_to(1);
 	while (buf) {
 		n = recv(r->sfd, buf, r->size + 1, 0);
 		if (n < 0 && errno == EINTR)
@@ -932,7 +955,7 @@ static void usage(const char *prog)
 	fprintf(stderr,
 		"usage: %s [-n calls] [-s bytes] [-c in-flight] [-w warmup]\n"
 		"          [-t fastrpc,tcp,tcp-pipelined,unix] [-p fastrpc-port]\n"
-		"          [-N server-netns -a server-address] [-H] [-j]\n",
+		"          [-N server-netns -a server-address] [-C] [-H] [-j]\n",
 		prog);
 	exit(2);
 }
@@ -946,13 +969,16 @@ int main(int argc, char **argv)
 	bool hol = false;
 	size_t i;
 
-	while ((c = getopt(argc, argv, "n:s:c:w:t:p:N:a:Hjh")) != -1) {
+	while ((c = getopt(argc, argv, "n:s:c:w:t:p:N:a:CHjh")) != -1) {
 		switch (c) {
 		case 'H':
 			hol = true;
 			break;
 		case 'j':
 			json_rows = true;
+			break;
+		case 'C':
+			pin_cpus = true;
 			break;
 		case 'n':
 			n = strtoull(optarg, NULL, 0);
@@ -993,15 +1019,16 @@ int main(int argc, char **argv)
 	}
 	if (ns && open_netns(ns))
 		return 2;
+	pin_to(0);
 
-	print_header("transport");
 	for (i = 0; i < sizeof(transports) / sizeof(transports[0]); i++) {
 		const struct transport *t = &transports[i];
 		int ret;
 
 		if (!listed(which, t->name))
 			continue;
-		ran++;
+		if (!ran++)
+			print_header("transport");
 		if (t->same_host_only && ns) {
 			printf("# %s: same host only, left out with -N\n",
 			       t->name);
