@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# make bench: FastRPC beside TCP loopback (4-byte length framing) and
-# AF_UNIX SOCK_SEQPACKET, all in one guest, in two runs:
+# make bench: the benchmark matrix. FastRPC beside TCP with 4-byte length
+# framing (one write per message, and pipelined: every ready message in one
+# write) and AF_UNIX SOCK_SEQPACKET, all in one guest, for two topologies
+# (same-host over loopback; netns: the servers in another network namespace
+# behind a veth pair), sizes 64 B to 1 MiB, 1, 16 and 64 calls in flight,
+# plus small calls while 64 MiB streams on the same FastRPC connection.
+# Each mode boots the guest once:
 #
 #  - icount: QEMU counts guest time in executed instructions
 #    (-icount shift=0,sleep=off, one vCPU thread), so the ratios between
@@ -11,8 +16,18 @@
 #  - wall: ordinary TCG with 2 vCPUs in wall-clock time: real concurrency,
 #    noisier.
 #
-# FASTRPC_BENCH_RUNS overrides the list ('|' between fastrpc-bench command
-# lines); FASTRPC_BENCH_MODES picks "icount wall" or one of them.
+# Kernel allocations and system calls per call come from separate runs
+# of a few rows under perf stat (kmem and raw_syscalls tracepoints).
+#
+# Writes build/bench/results.json (one object per row), PNG plots in
+# build/bench/ (copied to Documentation/bench/) and the generated section
+# of Documentation/benchmarks.rst (selftests/vm/bench-report.py).
+#
+# FASTRPC_BENCH_RUNS overrides the matrix ('|' between fastrpc-bench
+# command lines; add -j so that rows reach results.json);
+# FASTRPC_BENCH_PERF_RUNS the perf stat lines (empty: none);
+# FASTRPC_BENCH_MODES picks "icount wall" or one of them;
+# FASTRPC_BENCH_REPORT=0 leaves Documentation/ alone.
 # FASTRPC_BENCH_PERF=1 runs each command under perf record (Debian's
 # linux-perf, copied into the guest) and prints where the samples fell, by
 # symbol; in icount mode cpu-clock samples are instruction samples, so the
@@ -23,12 +38,11 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$REPO"
 
+T0=$SECONDS
 k=${FASTRPC_BENCH_KERNEL:-6.12}
 FASTRPC_KERNELS=$k vm_setup
-if [[ ${FASTRPC_BENCH_PERF:-0} == 1 ]]; then
-	command -v perf >/dev/null || apt_install linux-perf
-	export GUEST_PERF=1
-fi
+# shellcheck disable=SC2086 # a list of packages
+apt_install $BENCH_PKGS
 abi=${KERNEL_ABI[$k]} kdir=${KERNEL_DIR[$k]}
 make -s lib tests
 build_module "$abi" || die "af_fastrpc.ko does not build for $abi"
@@ -37,30 +51,88 @@ if [[ ${FASTRPC_BENCH_IPROF:-0} == 1 ]]; then
 	iprof_setup "$abi" "$kdir"
 fi
 
-export FASTRPC_BENCH_RUNS=${FASTRPC_BENCH_RUNS:-"-n 20000 -s 64 -c 1|-n 20000 -s 64 -c 16|-n 5000 -s 16384 -c 1|-n 3000 -s 64 -c 1 -H -t fastrpc"}
+# The matrix: sizes x calls in flight, where -c requests fit in half of
+# fastrpc-bench's 16 MiB socket buffers (so 256 KiB up to 16 in flight
+# and 1 MiB one at a time). Fewer calls for large sizes keep the icount
+# run within its time budget; p99.9 of a row with fewer than 1000 calls
+# is close to its maximum. -C pins client and server threads to CPUs 0
+# and 1: the scheduler's placement would otherwise vary from boot to boot.
+bench_matrix() {
+	local topo size c n w ts ns runs=()
+	for topo in same-host netns; do
+		ts=fastrpc,tcp,tcp-pipelined,unix ns=
+		[[ $topo == netns ]] && ts=fastrpc,tcp,tcp-pipelined ns=" $BENCH_NETNS"
+		for size in 64 1024 16384 262144 1048576; do
+			case $size in
+			64 | 1024) n=5000 w=500 ;;
+			16384) n=2000 w=200 ;;
+			262144) n=300 w=30 ;;
+			*) n=100 w=10 ;;
+			esac
+			for c in 1 16 64; do
+				((c * (size + 1024) <= 8 << 20)) || continue
+				runs+=("-C -j -n $n -w $w -s $size -c $c -t $ts$ns")
+			done
+		done
+		runs+=("-C -j -n 2000 -w 200 -s 64 -c 1 -H -t none$ns")
+	done
+	local IFS='|'
+	echo "${runs[*]}"
+}
+
+# perf stat: 64 B, one call in flight, each transport, at two call counts;
+# bench-report.py divides the difference of the counts by the difference
+# of the calls, so setup, warm-up and teardown cancel out.
+bench_perf_matrix() {
+	local topo t n ns runs=()
+	for topo in same-host netns; do
+		for t in fastrpc tcp tcp-pipelined unix; do
+			ns=
+			if [[ $topo == netns ]]; then
+				[[ $t == unix ]] && continue
+				ns=" $BENCH_NETNS"
+			fi
+			for n in 500 1500; do
+				runs+=("-C -n $n -w 100 -s 64 -c 1 -t $t$ns")
+			done
+		done
+	done
+	local IFS='|'
+	echo "${runs[*]}"
+}
+
+export FASTRPC_BENCH_RUNS=${FASTRPC_BENCH_RUNS:-$(bench_matrix)}
+export FASTRPC_BENCH_PERF_RUNS=${FASTRPC_BENCH_PERF_RUNS-$(bench_perf_matrix)}
+if [[ ${FASTRPC_BENCH_PERF:-0} == 1 || -n $FASTRPC_BENCH_PERF_RUNS ]]; then
+	command -v perf >/dev/null || apt_install linux-perf
+	export GUEST_PERF=1 GUEST_PROFILE=${FASTRPC_BENCH_PERF:-0}
+fi
 initrd=$BUILD/initramfs-bench-$abi.cpio
 make_initramfs "$initrd" "$kdir" "$abi" bench "$BUILD/mod-$abi/kmod/af_fastrpc.ko"
 
+logs=()
 for mode in ${FASTRPC_BENCH_MODES:-icount wall}; do
-	ACCEL=tcg
-	if [[ $mode == icount ]]; then
-		# shellcheck disable=SC2054 # commas are qemu's
-		ACCEL_ARGS=(-accel tcg,thread=single -icount shift=0,sleep=off -cpu max)
-	else
-		# shellcheck disable=SC2054
-		ACCEL_ARGS=(-accel tcg,thread=multi -cpu max)
-	fi
+	bench_accel "$mode"
 	[[ ${FASTRPC_BENCH_IPROF:-0} != 1 ]] || iprof_mode "$mode"
 	logf=$BUILD/logs/bench-$mode-$abi.log
 	qrc=0
 	FASTRPC_VM_TIMEOUT=${FASTRPC_VM_TIMEOUT:-1800} boot_vm "$kdir" "$abi" "$initrd" "$logf" || qrc=$?
 	echo
-	echo "==== fastrpc-bench, guest $abi, $mode mode ===="
-	tr -d '\r' <"$logf" | sed -n '/^FASTRPC-BENCH-BEGIN/,/^FASTRPC-BENCH-END/{/^FASTRPC-BENCH/d;p}'
+	echo "==== fastrpc-bench, guest $abi, $mode mode (${BOOT_SECS}s) ===="
+	tr -d '\r' <"$logf" | sed -n '/^FASTRPC-BENCH-BEGIN/,/^FASTRPC-BENCH-END/{/^FASTRPC-\(BENCH\|ROW\|PERF:\)/d;p}'
 	result=$(tr -d '\r' <"$logf" | grep -m1 '^FASTRPC-RESULT:' || echo 'FASTRPC-RESULT: none')
 	if [[ $qrc != 0 || $result != 'FASTRPC-RESULT: PASS' ]]; then
 		tail -n 40 "$logf"
 		die "bench ($mode) failed: ${result#FASTRPC-RESULT: } (qemu status $qrc)"
 	fi
 	[[ ${FASTRPC_BENCH_IPROF:-0} != 1 || $mode != icount ]] || iprof_report "$logf"
+	logs+=("$mode=$logf")
 done
+
+out=$BUILD/bench
+mkdir -p "$out"
+rst=()
+[[ ${FASTRPC_BENCH_REPORT:-1} == 1 ]] && rst=(--rst Documentation/benchmarks.rst --images Documentation/bench)
+python3 "$VMDIR/bench-report.py" report --out "$out" --qemu "$(qemu_version)" \
+	--commit "$(git describe --always --dirty 2>/dev/null || echo unknown)" "${rst[@]}" "${logs[@]}"
+log "make bench done in $((SECONDS - T0))s: $out/results.json"

@@ -38,7 +38,14 @@ die() { printf 'ERROR: %s\n' "$*" >&2; exit 1; }
 HOST_PKGS="qemu-system-x86 busybox-static cpio xz-utils zstd bc flex bison
 	libelf-dev libssl-dev libnl-genl-3-dev libnl-3-dev pkg-config sparse
 	iproute2 kmod gcc make libc6-dev coreutils dpkg-dev
-	debian-archive-keyring golang-1.23-go linux-source-6.12"
+	debian-archive-keyring golang-1.23-go linux-source-6.12 python3"
+
+# make bench also plots (the performance gate of make check needs python3 only).
+BENCH_PKGS="gnuplot-nox"
+
+# fastrpc-bench's netns topology: the guest init (bench mode) creates this
+# namespace and a veth pair to it, 10.99.0.1 here, 10.99.0.2 there.
+BENCH_NETNS="-N fastrpc-bench-srv -a 10.99.0.2"
 
 # Fresh bookworm machines often lack backports; 6.12 and Go 1.23 live there.
 ensure_backports() {
@@ -222,6 +229,26 @@ pick_accel() {
 	fi
 }
 
+# bench_accel icount|wall: the benchmark guests' emulator settings, always
+# TCG so that both modes (and the performance gate) run the same emulator.
+bench_accel() {
+	ACCEL=tcg
+	if [[ $1 == icount ]]; then
+		# No RDRAND/RDSEED: the host's random numbers would seed the
+		# guest's (hash tables, ports, ASLR) differently on every boot.
+		# shellcheck disable=SC2054 # commas are qemu's
+		ACCEL_ARGS=(-accel tcg,thread=single -icount shift=0,sleep=off -cpu max,-rdrand,-rdseed)
+	else
+		# shellcheck disable=SC2054
+		ACCEL_ARGS=(-accel tcg,thread=multi -cpu max)
+	fi
+}
+
+# "QEMU emulator version 7.2.x (Debian ...)", for results and baselines.
+qemu_version() {
+	qemu-system-x86_64 --version | head -n1
+}
+
 use_tcg() {
 	ACCEL=tcg
 	# shellcheck disable=SC2054 # the comma is qemu's, not an array separator
@@ -330,7 +357,7 @@ make_initramfs() {
 	for f in $GUEST_TOOLS; do rm -f "$root/usr/bin/$(basename "$f")"; done
 	copy_with_libs "$root" $GUEST_TOOLS
 	ln -sf dash "$root/usr/bin/sh"
-	# perf for profiled benchmark runs (bench.sh, FASTRPC_BENCH_PERF=1)
+	# perf for benchmark runs: perf stat counts, profiles (bench.sh)
 	if [[ ${GUEST_PERF:-0} == 1 ]]; then
 		copy_with_libs "$root" "$(command -v perf)"
 	fi
@@ -377,9 +404,10 @@ make_initramfs() {
 	DEMO_CLIENT_ARGS="${FASTRPC_DEMO_CLIENT_ARGS:-}"
 	DEMO_BENCH_ARGS="${FASTRPC_DEMO_BENCH_ARGS:-}"
 	BENCH_RUNS="${FASTRPC_BENCH_RUNS:-}"
+	BENCH_PERF_RUNS="${FASTRPC_BENCH_PERF_RUNS:-}"
 	TESTS="${FASTRPC_TESTS:-}"
 	DEBUG_CHECKS=${GUEST_DEBUG_CHECKS:-0}
-	PERF=${GUEST_PERF:-0}
+	PROFILE=${GUEST_PROFILE:-0}
 	KUNIT_REQUIRED=${GUEST_KUNIT_REQUIRED:-0}
 	EOF
 	echo 'root:x:0:0:root:/root:/bin/sh' >"$root/etc/passwd"

@@ -1,0 +1,584 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Turns the serial logs of benchmark guests into results and verdicts.
+#
+#   bench-report.py report [--out DIR] [--rst FILE --images DIR]
+#                          [--qemu TEXT] [--commit TEXT] MODE=LOG...
+#       rows of every log (FASTRPC-ROW lines) plus the per-call counts of
+#       the perf stat runs (FASTRPC-PERF lines) -> DIR/results.json, PNG
+#       plots (gnuplot) in DIR, and, with --rst, the generated section of
+#       benchmarks.rst between its markers, the plots copied to --images.
+#   bench-report.py gate --baseline FILE [--qemu TEXT] LOG
+#       the performance gate: exit 1 if a row of LOG is more than 5 %
+#       slower than the baseline's row (p50 or p99 up, calls/s down); a
+#       row that ran several times counts with the median of each figure.
+#   bench-report.py baseline --out FILE [--qemu TEXT] [--commit TEXT]
+#                            [--why TEXT] LOG
+#       write LOG's rows as the new baseline.
+#
+# Standard library only: make check runs the gate on a fresh machine.
+
+import argparse
+import datetime
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import textwrap
+
+KEYS = ("mode", "topology", "transport", "size", "inflight", "calls",
+        "p50_us", "p90_us", "p99_us", "p999_us", "max_us", "calls_per_s",
+        "allocs_per_call", "page_allocs_per_call", "syscalls_per_call",
+        "background")
+TRANSPORTS = ("fastrpc", "tcp", "tcp-pipelined", "unix")
+CONTROLS = ("tcp", "tcp-pipelined", "unix")
+ALLOC_EVENTS = ("kmem:kmalloc", "kmem:kmem_cache_alloc", "kmem:kmalloc_node",
+                "kmem:kmem_cache_alloc_node")
+PAGE_EVENT = "kmem:mm_page_alloc"
+SYSCALL_EVENT = "raw_syscalls:sys_enter"
+BEGIN = ".. BEGIN GENERATED RESULTS (make bench rewrites this section)"
+END = ".. END GENERATED RESULTS"
+TOLERANCE = 0.05
+
+
+def clean_lines(path):
+    with open(path, errors="replace") as f:
+        for line in f:
+            yield line.replace("\r", "").rstrip("\n")
+
+
+def row_key(r):
+    return (r.get("mode"), r["topology"], r["transport"], r["size"],
+            r["inflight"], r.get("background"))
+
+
+def parse_args_line(args):
+    """topology, transport, size, inflight, calls, warmup of a command line"""
+    words = shlex.split(args)
+    opt = {}
+    for i, w in enumerate(words):
+        if w.startswith("-") and i + 1 < len(words):
+            opt[w] = words[i + 1]
+    return ("netns" if "-N" in opt else "same-host", opt.get("-t"),
+            int(opt.get("-s", 64), 0), int(opt.get("-c", 1), 0),
+            int(opt.get("-n", 10000), 0), int(opt.get("-w", 1000), 0))
+
+
+def perf_per_call(lines):
+    """{(topology, transport, size, inflight): {metric: value}}"""
+    runs = {}
+    for line in lines:
+        m = re.match(r"^FASTRPC-PERF: (\S+) (\S+) :: (.*)$", line)
+        if not m:
+            continue
+        ev, count, args = m.groups()
+        if not count.isdigit():
+            continue
+        topo, t, size, c, n, w = parse_args_line(args)
+        runs.setdefault((topo, t, size, c), {}).setdefault((n, w), {})[ev] = \
+            int(count)
+    out = {}
+    for key, by_n in runs.items():
+        ns = sorted(by_n)
+        if len(ns) >= 2:
+            # the difference of two runs: setup, warm-up and teardown
+            # (the same in both) cancel out
+            (n1, _), (n2, _) = ns[0], ns[-1]
+            c1, c2 = by_n[ns[0]], by_n[ns[-1]]
+            div = n2 - n1
+            val = {e: c2.get(e, 0) - c1.get(e, 0) for e in c2}
+        else:
+            # one run: everything it did, over every call it made
+            (n1, w1), = ns
+            div = n1 + w1
+            val = by_n[ns[0]]
+        if div <= 0:
+            continue
+        res = {}
+        allocs = [val[e] for e in ALLOC_EVENTS if e in val]
+        if allocs:
+            res["allocs_per_call"] = round(sum(allocs) / div, 2)
+        if PAGE_EVENT in val:
+            res["page_allocs_per_call"] = round(val[PAGE_EVENT] / div, 2)
+        if SYSCALL_EVENT in val:
+            res["syscalls_per_call"] = round(val[SYSCALL_EVENT] / div, 2)
+        out[key] = res
+    return out
+
+
+def parse_log(path, mode):
+    """rows, guest kernel, perf events of one guest's serial log"""
+    lines = list(clean_lines(path))
+    rows, kernel, events = [], None, None
+    for line in lines:
+        if line.startswith("FASTRPC-ROW "):
+            r = json.loads(line[len("FASTRPC-ROW "):])
+            r["mode"] = mode
+            rows.append(r)
+        elif line.startswith("FASTRPC-INIT: "):
+            kernel = line.split()[2]
+        elif line.startswith("FASTRPC-PERF-EVENTS: "):
+            events = line.split(": ", 1)[1]
+    perf = perf_per_call(lines)
+    for r in rows:
+        if r.get("background"):
+            continue
+        k = (r["topology"], r["transport"], r["size"], r["inflight"])
+        r.update(perf.get(k, {}))
+    return rows, kernel, events
+
+
+def ordered(r):
+    return {k: r[k] for k in KEYS if k in r}
+
+
+def sort_key(r):
+    return (r["mode"] != "icount", r["topology"] != "same-host",
+            r.get("background") or "", r["inflight"], r["size"],
+            TRANSPORTS.index(r["transport"])
+            if r["transport"] in TRANSPORTS else 99)
+
+
+def size_name(b):
+    for unit, div in (("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if b >= div and b % div == 0:
+            return "%d %s" % (b // div, unit)
+    return "%d B" % b
+
+
+def num(v, digits=1):
+    if v is None:
+        return "-"
+    if isinstance(v, float) and digits is not None:
+        return "%.*f" % (digits, v)
+    return str(v)
+
+
+def wrap(text):
+    return textwrap.fill(text, 76, break_on_hyphens=False,
+                         break_long_words=False)
+
+
+def rst_table(header, rows):
+    cols = list(zip(*([header] + rows)))
+    widths = [max(len(c) for c in col) for col in cols]
+    rule = " ".join("=" * w for w in widths)
+
+    def fmt(cells):
+        return " ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()
+    return [rule, fmt(header), rule] + [fmt(r) for r in rows] + [rule]
+
+
+def ratio(a, b):
+    if a is None or b in (None, 0):
+        return "-"
+    return "%.2f" % (a / b)
+
+
+# --- plots -----------------------------------------------------------------
+
+def gnuplot_terminal():
+    for term in ("pngcairo", "png"):
+        p = subprocess.run(["gnuplot", "-e", "set terminal %s" % term],
+                           capture_output=True)
+        if p.returncode == 0 and not p.stderr:
+            return term
+    return None
+
+
+def plots(rows, out):
+    """PNGs per mode and topology; returns their file names"""
+    if not shutil.which("gnuplot"):
+        print("bench-report: no gnuplot, no plots", file=sys.stderr)
+        return []
+    term = gnuplot_terminal()
+    if not term:
+        print("bench-report: gnuplot has no PNG terminal", file=sys.stderr)
+        return []
+    made = []
+    data = os.path.join(out, "plot-data")
+    os.makedirs(data, exist_ok=True)
+    plain = [r for r in rows if not r.get("background")]
+    for mode in sorted({r["mode"] for r in plain}):
+        for topo in ("same-host", "netns"):
+            sel = [r for r in plain if r["mode"] == mode and
+                   r["topology"] == topo]
+            if not sel:
+                continue
+            ts = [t for t in TRANSPORTS if any(r["transport"] == t
+                                               for r in sel)]
+            tag = "%s-%s" % (mode, topo)
+            # latency by size, one call in flight
+            for t in ts:
+                with open(os.path.join(data, "lat-%s-%s.dat" % (tag, t)),
+                          "w") as f:
+                    for r in sorted(sel, key=lambda r: r["size"]):
+                        if r["transport"] == t and r["inflight"] == 1:
+                            f.write("%d %s %s %s\n" % (
+                                r["size"], r["p50_us"], r["p99_us"],
+                                r["p999_us"]))
+                with open(os.path.join(data, "rate-%s-%s.dat" % (tag, t)),
+                          "w") as f:
+                    for r in sorted(sel, key=lambda r: (r["size"],
+                                                        r["inflight"])):
+                        if r["transport"] == t:
+                            f.write("%d %d %s\n" % (r["size"], r["inflight"],
+                                                    r["calls_per_s"]))
+            title = "%s, %s" % (topo, mode)
+            lat = "latency-%s.png" % tag
+            rate = "throughput-%s.png" % tag
+            g = ['set terminal %s size 1500,450' % term,
+                 'set output "%s"' % os.path.join(out, lat),
+                 'set multiplot layout 1,3 title "Latency by size, 1 call'
+                 ' in flight (%s; microseconds)"' % title,
+                 'set logscale xy', 'set grid',
+                 'set key top left',
+                 'set xtics ("64" 64, "1K" 1024, "16K" 16384, '
+                 '"256K" 262144, "1M" 1048576)',
+                 'set xlabel "bytes"']
+            for col, name in ((2, "p50"), (3, "p99"), (4, "p99.9")):
+                g.append('set title "%s"' % name)
+                g.append("plot " + ", ".join(
+                    '"%s" using 1:%d with linespoints title "%s"' % (
+                        os.path.join(data, "lat-%s-%s.dat" % (tag, t)),
+                        col, t) for t in ts))
+            g.append("unset multiplot")
+            sizes = sorted({r["size"] for r in sel if r["inflight"] > 1})
+            if sizes:
+                g += ['set output "%s"' % os.path.join(out, rate),
+                      'set multiplot layout 1,%d title "Calls/s by calls in'
+                      ' flight (%s)"' % (len(sizes), title),
+                      'set logscale xy', 'set xtics (1, 16, 64)',
+                      'set xrange [0.8:80]', 'set xlabel "calls in flight"',
+                      'set format y "%.0s%c"', 'set key bottom right']
+                for s in sizes:
+                    g.append('set title "%s"' % size_name(s))
+                    g.append("plot " + ", ".join(
+                        '"%s" using ($1 == %d ? $2 : 1/0):3 with linespoints'
+                        ' title "%s"' % (
+                            os.path.join(data, "rate-%s-%s.dat" % (tag, t)),
+                            s, t) for t in ts))
+                g.append("unset multiplot")
+            p = subprocess.run(["gnuplot"], input="\n".join(g) + "\n",
+                               text=True, capture_output=True)
+            if p.returncode:
+                print("bench-report: gnuplot: %s" % p.stderr.strip(),
+                      file=sys.stderr)
+                continue
+            made.append(lat)
+            if sizes:
+                made.append(rate)
+    return made
+
+
+# --- benchmarks.rst ----------------------------------------------------------
+
+def section(rows, meta, images):
+    out = [BEGIN, ""]
+    out += [wrap("Measured by ``make bench`` on %s at commit %s: guest kernel"
+            " %s, %s, host with %d CPUs%s.  Times are microseconds"
+            " (nearest-rank percentiles); ``calls/s`` is the throughput of"
+            " the measured calls; ``allocs`` and ``syscalls`` are per call"
+            " (perf stat, 64 B with one call in flight; ``-`` where not"
+            " measured).  The rows are in ``build/bench/results.json``." % (
+                meta["date"], meta["commit"], meta["kernel"] or "unknown",
+                meta["qemu"] or "QEMU", os.cpu_count() or 0,
+                meta["extra"])), ""]
+    plain = [r for r in rows if not r.get("background")]
+    by = {row_key(r): r for r in rows}
+    for mode in [m for m in ("icount", "wall")
+                 if any(r["mode"] == m for r in rows)]:
+        for topo in ("same-host", "netns"):
+            sel = [r for r in plain if r["mode"] == mode and
+                   r["topology"] == topo]
+            if not sel:
+                continue
+            head = "%s mode, %s" % (mode, topo)
+            out += [head, "-" * len(head), ""]
+            for c in sorted({r["inflight"] for r in sel}):
+                out += ["%d call%s in flight:" % (c, "s" if c > 1 else ""),
+                        ""]
+                trs = []
+                for r in sorted((r for r in sel if r["inflight"] == c),
+                                key=sort_key):
+                    trs.append([size_name(r["size"]), r["transport"],
+                                num(r["p50_us"]), num(r["p90_us"]),
+                                num(r["p99_us"]), num(r["p999_us"]),
+                                num(r["max_us"]),
+                                num(r["calls_per_s"], 0),
+                                num(r.get("allocs_per_call")),
+                                num(r.get("syscalls_per_call"))])
+                out += rst_table(["Size", "Transport", "p50", "p90", "p99",
+                                  "p99.9", "max", "calls/s", "allocs",
+                                  "syscalls"], trs)
+                out.append("")
+            # fastrpc against tcp and unix
+            trs = []
+            for r in sorted((r for r in sel if r["transport"] == "fastrpc"),
+                            key=lambda r: (r["inflight"], r["size"])):
+                k = row_key(r)
+                tcp = by.get(k[:2] + ("tcp",) + k[3:])
+                unix = by.get(k[:2] + ("unix",) + k[3:])
+                g = (lambda o, f: o.get(f) if o else None)
+                trs.append([size_name(r["size"]), str(r["inflight"]),
+                            ratio(r["p50_us"], g(tcp, "p50_us")),
+                            ratio(r["p99_us"], g(tcp, "p99_us")),
+                            ratio(r["calls_per_s"], g(tcp, "calls_per_s")),
+                            ratio(r["p50_us"], g(unix, "p50_us")),
+                            ratio(r["p99_us"], g(unix, "p99_us")),
+                            ratio(r["calls_per_s"],
+                                  g(unix, "calls_per_s"))])
+            if trs:
+                out += [wrap("fastrpc over tcp and over unix (latency"
+                             " ratios below 1 and throughput ratios above 1"
+                             " favour fastrpc):"), ""]
+                out += rst_table(["Size", "In flight", "p50/tcp", "p99/tcp",
+                                  "calls/s/tcp", "p50/unix", "p99/unix",
+                                  "calls/s/unix"], trs)
+                out.append("")
+            hol = [r for r in rows if r["mode"] == mode and
+                   r["topology"] == topo and r.get("background")]
+            if hol:
+                trs = []
+                for h in hol:
+                    idle = by.get((mode, topo, h["transport"], h["size"],
+                                   h["inflight"], None))
+                    for name, r in (("idle", idle),
+                                    (h["background"], h)):
+                        if r:
+                            trs.append([name, size_name(r["size"]),
+                                        str(r["calls"]), num(r["p50_us"]),
+                                        num(r["p90_us"]), num(r["p99_us"]),
+                                        num(r["p999_us"]),
+                                        num(r["max_us"])])
+                out += [wrap("Head of line: fastrpc calls, one in flight,"
+                             " on an idle connection and while 64 MiB"
+                             " streams on the same connection:"), ""]
+                out += rst_table(["Background", "Size", "Calls", "p50",
+                                  "p90", "p99", "p99.9", "max"], trs)
+                out.append("")
+            for img in images:
+                if img.endswith("-%s-%s.png" % (mode, topo)):
+                    out += [".. image:: bench/%s" % img,
+                            "   :width: 100%", ""]
+    out.append(END)
+    return out
+
+
+def update_rst(path, lines):
+    with open(path) as f:
+        text = f.read()
+    new = "\n".join(lines)
+    if BEGIN in text and END in text:
+        pre = text[:text.index(BEGIN)]
+        post = text[text.index(END) + len(END):]
+        text = pre + new + post
+    else:
+        text = text.rstrip("\n") + "\n\n" + new + "\n"
+    with open(path, "w") as f:
+        f.write(text)
+
+
+def cmd_report(a):
+    rows, kernel = [], None
+    for spec in a.logs:
+        mode, path = spec.split("=", 1)
+        r, k, _ = parse_log(path, mode)
+        if not r:
+            sys.exit("bench-report: no FASTRPC-ROW lines in %s" % path)
+        rows += r
+        kernel = kernel or k
+    rows.sort(key=sort_key)
+    os.makedirs(a.out, exist_ok=True)
+    with open(os.path.join(a.out, "results.json"), "w") as f:
+        json.dump([ordered(r) for r in rows], f, indent=1)
+        f.write("\n")
+    images = plots(rows, a.out)
+    if a.rst:
+        os.makedirs(a.images, exist_ok=True)
+        for old in os.listdir(a.images):
+            if old.endswith(".png"):
+                os.remove(os.path.join(a.images, old))
+        for img in images:
+            shutil.copy(os.path.join(a.out, img), a.images)
+        meta = {"date": datetime.date.today().isoformat(),
+                "commit": a.commit, "kernel": kernel, "qemu": a.qemu,
+                "extra": ", no KVM (TCG)"}
+        update_rst(a.rst, section(rows, meta, images))
+    print("bench-report: %d rows, %d plots -> %s" % (len(rows), len(images),
+                                                   a.out))
+
+
+# --- performance gate --------------------------------------------------------
+
+def slower(base, cur):
+    """the ways @cur is more than TOLERANCE slower than @base"""
+    why = []
+    for f in ("p50_us", "p99_us"):
+        if cur[f] > base[f] * (1 + TOLERANCE):
+            why.append("%s %.1f -> %.1f (+%.1f %%)" % (
+                f[:-3], base[f], cur[f], 100 * (cur[f] / base[f] - 1)))
+    if cur["calls_per_s"] < base["calls_per_s"] * (1 - TOLERANCE):
+        why.append("calls/s %.0f -> %.0f (%.1f %%)" % (
+            base["calls_per_s"], cur["calls_per_s"],
+            100 * (cur["calls_per_s"] / base["calls_per_s"] - 1)))
+    return why
+
+
+def moved(base, cur):
+    """largest relative change, either way, of a control row's steady
+    figures (p50, calls/s; its p99 wanders more from boot to boot)"""
+    return max(abs(cur[f] / base[f] - 1) for f in ("p50_us", "calls_per_s")
+               if base[f])
+
+
+def describe(r):
+    return "%s %s %s c=%d%s" % (r["topology"], r["transport"],
+                                size_name(r["size"]), r["inflight"],
+                                " [%s]" % r["background"]
+                                if r.get("background") else "")
+
+
+def medians(rows):
+    """one row per key: each figure the median of the rows with that key
+    (the gate runs every command line several times)"""
+    groups = {}
+    for r in rows:
+        groups.setdefault(row_key(r), []).append(r)
+    out = []
+    for group in groups.values():
+        m = dict(group[0])
+        for f in ("p50_us", "p90_us", "p99_us", "p999_us", "max_us",
+                  "calls_per_s"):
+            vals = sorted(r[f] for r in group)
+            m[f] = vals[len(vals) // 2]
+        m["runs"] = len(group)
+        out.append(m)
+    return out
+
+
+def cmd_gate(a):
+    if not os.path.exists(a.baseline):
+        print("perf gate: FAIL: no baseline %s; make bench-baseline writes"
+              " it" % a.baseline)
+        return 1
+    with open(a.baseline) as f:
+        base = json.load(f)
+    rows, kernel, _ = parse_log(a.log, "icount")
+    cur = {row_key(r)[1:]: r for r in medians(rows)}
+    fails, control_moved, missing, lines = [], [], [], []
+    for b in base["rows"]:
+        b = dict(b, mode="icount")
+        r = cur.get(row_key(b)[1:])
+        if not r:
+            missing.append(describe(b))
+            continue
+        why = slower(b, r)
+        lines.append("  %-42s p50 %8.1f -> %8.1f  p99 %8.1f -> %8.1f  "
+                     "calls/s %7.0f -> %7.0f%s" % (
+                         describe(b), b["p50_us"], r["p50_us"], b["p99_us"],
+                         r["p99_us"], b["calls_per_s"], r["calls_per_s"],
+                         "  SLOWER" if why and b["transport"] not in CONTROLS
+                         else "  MOVED" if b["transport"] in CONTROLS and
+                         moved(b, r) > TOLERANCE else ""))
+        if b["transport"] in CONTROLS:
+            if moved(b, r) > TOLERANCE:
+                control_moved.append(describe(b))
+        elif why:
+            fails.append((b, why))
+    print("perf gate: rows against %s (baseline: %s, %s; now: %s, %s)" % (
+        os.path.relpath(a.baseline), base.get("kernel"), base.get("qemu"),
+        kernel, a.qemu))
+    print("\n".join(lines))
+    env = []
+    if base.get("kernel") != kernel:
+        env.append("guest kernel %s, baseline %s" % (kernel,
+                                                     base.get("kernel")))
+    if a.qemu and base.get("qemu") and base.get("qemu") != a.qemu:
+        env.append("QEMU '%s', baseline '%s'" % (a.qemu, base.get("qemu")))
+    if missing:
+        print("perf gate: FAIL: no result for %s" % ", ".join(missing))
+        return 1
+    if not fails and not control_moved:
+        print("perf gate: PASS (%d rows, none more than %d %% slower%s)" % (
+            len(lines), TOLERANCE * 100,
+            "; note: " + "; ".join(env) if env else ""))
+        return 0
+    for b, why in fails:
+        print("perf gate: FAIL: %s is more than %d %% slower than the"
+              " baseline: %s" % (describe(b), TOLERANCE * 100,
+                                 ", ".join(why)))
+    if control_moved or env:
+        # The controls do not use the module: if they moved, so did the
+        # machine under the benchmark.
+        print("perf gate: FAIL: the environment changed, not (only)"
+              " FastRPC: %s%s.  With the same QEMU, guest kernel and"
+              " settings the control rows hold still; regenerate the"
+              " baseline (make bench-baseline) in a commit that says"
+              " why." % (
+                  "control rows (no af_fastrpc in them) moved by more than"
+                  " %d %%: %s" % (TOLERANCE * 100, ", ".join(control_moved))
+                  if control_moved else "the control rows held still",
+                  "; " + "; ".join(env) if env else ""))
+    else:
+        print("perf gate: the tcp and unix control rows held still, so the"
+              " change is FastRPC's.  If it is intended, regenerate the"
+              " baseline (make bench-baseline) in a commit that says why.")
+    return 1
+
+
+def cmd_baseline(a):
+    rows, kernel, _ = parse_log(a.log, "icount")
+    rows = medians(rows)
+    if not rows:
+        sys.exit("bench-report: no FASTRPC-ROW lines in %s" % a.log)
+    keep = ("topology", "transport", "size", "inflight", "calls", "runs",
+            "p50_us", "p99_us", "calls_per_s", "background")
+    base = {
+        "comment": "Performance gate baseline (make check, selftests/vm/"
+                   "perf-gate.sh): icount figures of the gate's rows. Change"
+                   " it only with make bench-baseline, in a commit of its"
+                   " own that says why the figures moved.",
+        "date": datetime.date.today().isoformat(),
+        "commit": a.commit, "kernel": kernel, "qemu": a.qemu,
+        "why": a.why,
+        "rows": [{k: r[k] for k in keep if k in r}
+                 for r in sorted(rows, key=sort_key)],
+    }
+    with open(a.out, "w") as f:
+        json.dump(base, f, indent=1)
+        f.write("\n")
+    print("bench-report: baseline of %d rows -> %s" % (len(rows), a.out))
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("report")
+    r.add_argument("--out", default="build/bench")
+    r.add_argument("--rst")
+    r.add_argument("--images", default="Documentation/bench")
+    r.add_argument("--qemu", default="")
+    r.add_argument("--commit", default="unknown")
+    r.add_argument("logs", nargs="+", metavar="MODE=LOG")
+    g = sub.add_parser("gate")
+    g.add_argument("--baseline", required=True)
+    g.add_argument("--qemu", default="")
+    g.add_argument("log")
+    b = sub.add_parser("baseline")
+    b.add_argument("--out", required=True)
+    b.add_argument("--qemu", default="")
+    b.add_argument("--commit", default="unknown")
+    b.add_argument("--why", default="")
+    b.add_argument("log")
+    a = p.parse_args()
+    return {"report": cmd_report, "gate": cmd_gate,
+            "baseline": cmd_baseline}[a.cmd](a) or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
