@@ -7,6 +7,10 @@
 #   make check           lint, then every test in QEMU guests: Debian 6.1, Debian 6.12,
 #                        a debug 6.12 (KASAN, lockdep, kmemleak, KUnit) and a KCSAN
 #                        6.12 (data races); see selftests/vm/
+#   make bench           the benchmark matrix in QEMU guests (icount and wall
+#                        modes): build/bench/, Documentation/benchmarks.rst
+#   make bench-baseline  rerun make check's performance gate rows and write
+#                        selftests/vm/perf-baseline.json (commit it alone)
 #   make lint            checkpatch --strict, sparse (C=2), W=1 over kmod/ and uapi/
 #   make gobind          Go package: guest test binary + t_go wrapper, Go example
 #   make demo            build, boot a VM, run the example server and client
@@ -23,7 +27,7 @@ export CACHE
 # Debian's golang-1.23-go (bookworm-backports), else a go on PATH.
 GO ?= $(firstword $(wildcard /usr/lib/go-1.23/bin/go) $(shell command -v go 2>/dev/null))
 
-.PHONY: all module lib tests go-tests gobind clean check demo vm lint bench
+.PHONY: all module lib tests go-tests gobind clean check demo vm lint bench bench-baseline
 
 all: module lib tests
 
@@ -51,6 +55,9 @@ lint:
 
 bench:
 	selftests/vm/bench.sh
+
+bench-baseline:
+	selftests/vm/perf-gate.sh --update
 
 demo:
 	selftests/vm/demo.sh

@@ -119,6 +119,45 @@ for k in ${FASTRPC_KERNELS-6.1 6.12}; do
 	judge_log "$abi" "$logf" "$qrc"
 done
 
+# Performance gate (selftests/vm/perf-gate.sh): a few fastrpc-bench rows
+# in one short icount guest, compared with selftests/vm/perf-baseline.json;
+# fails when a row is more than 5 % slower. Icount figures do not depend
+# on the host's load, so while debug or KCSAN tiers follow, the gate's
+# guest runs beside them (one host thread) and is judged at the end.
+# It reuses the 6.12 module built above, or sets up and builds its own.
+# FASTRPC_PERF_GATE=0 skips it.
+GATE_PID='' GATE_OUT=$BUILD/logs/perf-gate.out GATE_T0=0
+start_perf_gate() {
+	local abi=${KERNEL_ABI[6.12]} args=()
+	if [[ -n ${KERNEL_DIR[6.12]:-} && -f $BUILD/mod-$abi/kmod/af_fastrpc.ko ]]; then
+		args=(--abi "$abi" --kdir "${KERNEL_DIR[6.12]}" --ko "$BUILD/mod-$abi/kmod/af_fastrpc.ko")
+	fi
+	GATE_T0=$SECONDS
+	"$VMDIR/perf-gate.sh" "${args[@]}" >"$GATE_OUT" 2>&1 &
+	GATE_PID=$!
+}
+judge_perf_gate() {
+	local rc=0
+	wait "$GATE_PID" || rc=$?
+	if ((rc == 0)); then
+		SUMMARY+=("perf-gate: PASS, $(grep -c '^  ' "$GATE_OUT") rows within 5 % of the baseline ($((SECONDS - GATE_T0))s)")
+		return
+	fi
+	infra_fail perf-gate "$(grep -m1 -E '^(perf gate: FAIL|ERROR)' "$GATE_OUT" | cut -c1-200), see build/logs/perf-gate.out"
+	echo "---- perf gate ----" >&2
+	grep -E '^(perf gate|  |ERROR)' "$GATE_OUT" >&2 || tail -n 40 "$GATE_OUT" >&2
+	echo "----" >&2
+}
+
+if [[ ${FASTRPC_PERF_GATE:-1} == 1 ]]; then
+	start_perf_gate
+	# Nothing else to run beside it: wait now.
+	if [[ ${FASTRPC_DEBUG_KERNEL:-1} != 1 && ${FASTRPC_KCSAN:-1} != 1 ]]; then
+		judge_perf_gate
+		GATE_PID=''
+	fi
+fi
+
 # count_kunit LOG: KUnit cases from the guest's "KUNIT: " lines (debugfs
 # KTAP: suite lines at column 0, case lines indented by 4, parameters by 8).
 # Adds them to PASSED/FAILED/SKIPPED; a failed suite without a failed case
@@ -262,6 +301,8 @@ run_kcsan_tier() {
 if [[ ${FASTRPC_KCSAN:-1} == 1 ]]; then
 	run_kcsan_tier
 fi
+
+[[ -z $GATE_PID ]] || judge_perf_gate
 
 echo
 echo "==== FastRPC check summary ($ACCEL, $((SECONDS - T0))s) ===="

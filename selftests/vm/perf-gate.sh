@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# The performance gate of make check: a few fastrpc-bench rows in one
+# icount guest (QEMU -icount shift=0,sleep=off: guest time counts
+# executed instructions, so the figures repeat on a loaded host), compared
+# with the committed baseline selftests/vm/perf-baseline.json. A row whose
+# p50 or p99 grew, or whose calls/s fell, by more than 5 % fails the gate.
+# The tcp and unix rows do not use the module: they are the control, and
+# if they moved too the message says the environment changed (QEMU, guest
+# kernel) rather than FastRPC.
+#
+#   perf-gate.sh                 run the rows, compare (exit 1 if slower)
+#   perf-gate.sh --update        run the rows, write perf-baseline.json
+#                                (make bench-baseline; commit it alone,
+#                                saying why the figures moved)
+#   perf-gate.sh --abi ABI --kdir DIR --ko AF_FASTRPC_KO
+#                                use a kernel and module make check has
+#                                already set up and built
+#
+# FASTRPC_PERF_GATE_TIMEOUT: seconds for the guest (default 600).
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+cd "$REPO"
+
+BASELINE=$VMDIR/perf-baseline.json
+# fastrpc with the tcp and unix controls: 64 B one at a time and 16 in
+# flight, 16 KiB one at a time. Icount runs still differ a little from
+# boot to boot (when QEMU's main loop interrupts a vCPU is not counted in
+# instructions), mostly in the tails, so the list runs GATE_REPEAT times
+# over and each figure is compared as the median of its runs.
+GATE_ROWS="-C -j -n 3000 -w 300 -s 64 -c 1 -t fastrpc,tcp,unix|-C -j -n 3000 -w 300 -s 64 -c 16 -t fastrpc,tcp|-C -j -n 1000 -w 100 -s 16384 -c 1 -t fastrpc"
+GATE_REPEAT=3
+GATE_RUNS=$GATE_ROWS
+for ((i = 1; i < GATE_REPEAT; i++)); do GATE_RUNS+="|$GATE_ROWS"; done
+
+update=0 abi='' kdir='' ko=''
+while (($#)); do
+	case $1 in
+	--update) update=1 ;;
+	--abi) abi=$2; shift ;;
+	--kdir) kdir=$2; shift ;;
+	--ko) ko=$2; shift ;;
+	*) die "usage: perf-gate.sh [--update] [--abi ABI --kdir DIR --ko KO]" ;;
+	esac
+	shift
+done
+
+T0=$SECONDS
+if [[ -z $ko ]]; then
+	FASTRPC_KERNELS=6.12 vm_setup
+	abi=${KERNEL_ABI[6.12]} kdir=${KERNEL_DIR[6.12]}
+	make -s lib
+	build_module "$abi" || die "af_fastrpc.ko does not build for $abi"
+	ko=$BUILD/mod-$abi/kmod/af_fastrpc.ko
+fi
+mkdir -p "$BUILD/logs"
+initrd=$BUILD/initramfs-gate-$abi.cpio
+FASTRPC_BENCH_RUNS=$GATE_RUNS FASTRPC_BENCH_PERF_RUNS='' GUEST_PERF=0 GUEST_PROFILE=0 \
+	make_initramfs "$initrd" "$kdir" "$abi" bench "$ko"
+bench_accel icount
+logf=$BUILD/logs/perf-gate-$abi.log
+qrc=0
+FASTRPC_VM_TIMEOUT=${FASTRPC_PERF_GATE_TIMEOUT:-600} boot_vm "$kdir" "$abi" "$initrd" "$logf" || qrc=$?
+result=$(tr -d '\r' <"$logf" | grep -m1 '^FASTRPC-RESULT:' || echo 'FASTRPC-RESULT: none')
+if [[ $qrc != 0 || $result != 'FASTRPC-RESULT: PASS' ]]; then
+	tail -n 40 "$logf" >&2
+	die "perf gate guest failed: ${result#FASTRPC-RESULT: } (qemu status $qrc, log $logf)"
+fi
+if ((update)); then
+	python3 "$VMDIR/bench-report.py" baseline --out "$BASELINE" --qemu "$(qemu_version)" \
+		--commit "$(git describe --always --dirty 2>/dev/null || echo unknown)" "$logf"
+	log "perf gate baseline written in $((SECONDS - T0))s; commit ${BASELINE#"$REPO/"} on its own, saying why"
+	exit 0
+fi
+rc=0
+python3 "$VMDIR/bench-report.py" gate --baseline "$BASELINE" --qemu "$(qemu_version)" "$logf" || rc=$?
+log "perf gate done in $((SECONDS - T0))s"
+exit "$rc"
