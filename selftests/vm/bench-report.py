@@ -13,8 +13,7 @@
 #       the performance gate: exit 1 if a row of LOG is more than 5 %
 #       slower than the baseline's row (p50 or p99 up, calls/s down); a
 #       row that ran several times counts with the median of each figure.
-#   bench-report.py baseline --out FILE [--qemu TEXT] [--commit TEXT]
-#                            [--why TEXT] LOG
+#   bench-report.py baseline --out FILE [--qemu TEXT] [--commit TEXT] LOG
 #       write LOG's rows as the new baseline.
 #
 # Standard library only: make check runs the gate on a fresh machine.
@@ -545,7 +544,6 @@ def cmd_baseline(a):
                    " own that says why the figures moved.",
         "date": datetime.date.today().isoformat(),
         "commit": a.commit, "kernel": kernel, "qemu": a.qemu,
-        "why": a.why,
         "rows": [{k: r[k] for k in keep if k in r}
                  for r in sorted(rows, key=sort_key)],
     }
@@ -573,7 +571,6 @@ def main():
     b.add_argument("--out", required=True)
     b.add_argument("--qemu", default="")
     b.add_argument("--commit", default="unknown")
-    b.add_argument("--why", default="")
     b.add_argument("log")
     a = p.parse_args()
     return {"report": cmd_report, "gate": cmd_gate,
