@@ -31,9 +31,11 @@
  * sends cannot deadlock, and combinations that would not fit are refused.
  * Exit status: 0 if every transport ran, 1 otherwise.
  *
- * -C pins the client (and -H's streamer) to CPU 0 and every server thread
- * to CPU 1, so that where the scheduler puts them cannot change from run
- * to run (make check's performance gate uses it).
+ * -C pins the client to CPU 0 and every server thread to CPU 1, so that
+ * where the scheduler puts them cannot change from run to run (make
+ * check's performance gate uses it).  With -H the streamer would share
+ * CPU 0 with the small calls, which would then wait for the CPU rather
+ * than for the connection: leave -C out there.
  *
  * -H adds the head-of-line figure: FastRPC small-call latency (one call
  * in flight, -s bytes) while a second socket of the same process streams
