@@ -230,15 +230,15 @@ def plots(rows, out):
             title = "%s, %s" % (topo, mode)
             lat = "latency-%s.png" % tag
             rate = "throughput-%s.png" % tag
-            g = ['set terminal %s size 1500,450' % term,
+            g = ['set terminal %s size 1500,520' % term,
                  'set output "%s"' % os.path.join(out, lat),
                  'set multiplot layout 1,3 title "Latency by size, 1 call'
                  ' in flight (%s; microseconds)"' % title,
                  'set logscale xy', 'set grid',
-                 'set key top left',
+                 'set key below horizontal maxrows 1 width 2',
                  'set xtics ("64" 64, "1K" 1024, "16K" 16384, '
                  '"256K" 262144, "1M" 1048576)',
-                 'set xlabel "bytes"']
+                 'set xrange [40:1700000]', 'set xlabel "bytes"']
             for col, name in ((2, "p50"), (3, "p99"), (4, "p99.9")):
                 g.append('set title "%s"' % name)
                 g.append("plot " + ", ".join(
@@ -253,7 +253,7 @@ def plots(rows, out):
                       ' flight (%s)"' % (len(sizes), title),
                       'set logscale xy', 'set xtics (1, 16, 64)',
                       'set xrange [0.8:80]', 'set xlabel "calls in flight"',
-                      'set format y "%.0s%c"', 'set key bottom right']
+                      'set format y "%.0s%c"']
                 for s in sizes:
                     g.append('set title "%s"' % size_name(s))
                     g.append("plot " + ", ".join(
