@@ -55,12 +55,16 @@ fi
 # fastrpc-bench's 16 MiB socket buffers (so 256 KiB up to 16 in flight
 # and 1 MiB one at a time). Fewer calls for large sizes keep the icount
 # run within its time budget; p99.9 of a row with fewer than 1000 calls
-# is close to its maximum. -C pins client and server threads to CPUs 0
-# and 1: the scheduler's placement would otherwise vary from boot to boot.
-# Not for -H: its streamer would share the client's CPU, and the small
-# calls would wait for the CPU instead of the connection.
+# is close to its maximum. In icount mode -C pins client and server
+# threads to CPUs 0 and 1: the scheduler's placement would otherwise vary
+# from boot to boot. Not in wall mode, where a wakeup across vCPUs waits
+# for the host to run the other vCPU's thread (pinned, 64 B calls took
+# 4 ms there instead of 0.3 ms), and not for -H: its streamer would share
+# the client's CPU, and the small calls would wait for the CPU instead of
+# the connection.
 bench_matrix() {
-	local topo size c n w ts ns runs=()
+	local pin topo size c n w ts ns runs=()
+	pin=$([[ $1 == icount ]] && echo "-C ")
 	for topo in same-host netns; do
 		ts=fastrpc,tcp,tcp-pipelined,unix ns=
 		[[ $topo == netns ]] && ts=fastrpc,tcp,tcp-pipelined ns=" $BENCH_NETNS"
@@ -73,7 +77,7 @@ bench_matrix() {
 			esac
 			for c in 1 16 64; do
 				((c * (size + 1024) <= 8 << 20)) || continue
-				runs+=("-C -j -n $n -w $w -s $size -c $c -t $ts$ns")
+				runs+=("$pin-j -n $n -w $w -s $size -c $c -t $ts$ns")
 			done
 		done
 		runs+=("-j -n 2000 -w 200 -s 64 -c 1 -H -t none$ns")
@@ -86,7 +90,8 @@ bench_matrix() {
 # bench-report.py divides the difference of the counts by the difference
 # of the calls, so setup, warm-up and teardown cancel out.
 bench_perf_matrix() {
-	local topo t n ns runs=()
+	local pin topo t n ns runs=()
+	pin=$([[ $1 == icount ]] && echo "-C ")
 	for topo in same-host netns; do
 		for t in fastrpc tcp tcp-pipelined unix; do
 			ns=
@@ -95,7 +100,7 @@ bench_perf_matrix() {
 				ns=" $BENCH_NETNS"
 			fi
 			for n in 500 1500; do
-				runs+=("-C -n $n -w 100 -s 64 -c 1 -t $t$ns")
+				runs+=("$pin-n $n -w 100 -s 64 -c 1 -t $t$ns")
 			done
 		done
 	done
@@ -103,17 +108,19 @@ bench_perf_matrix() {
 	echo "${runs[*]}"
 }
 
-export FASTRPC_BENCH_RUNS=${FASTRPC_BENCH_RUNS:-$(bench_matrix)}
-export FASTRPC_BENCH_PERF_RUNS=${FASTRPC_BENCH_PERF_RUNS-$(bench_perf_matrix)}
-if [[ ${FASTRPC_BENCH_PERF:-0} == 1 || -n $FASTRPC_BENCH_PERF_RUNS ]]; then
+user_runs=${FASTRPC_BENCH_RUNS:-} user_perf_runs=${FASTRPC_BENCH_PERF_RUNS-unset}
+if [[ ${FASTRPC_BENCH_PERF:-0} == 1 || -n $user_perf_runs ]]; then
 	command -v perf >/dev/null || apt_install linux-perf
 	export GUEST_PERF=1 GUEST_PROFILE=${FASTRPC_BENCH_PERF:-0}
 fi
-initrd=$BUILD/initramfs-bench-$abi.cpio
-make_initramfs "$initrd" "$kdir" "$abi" bench "$BUILD/mod-$abi/kmod/af_fastrpc.ko"
 
 logs=()
 for mode in ${FASTRPC_BENCH_MODES:-icount wall}; do
+	export FASTRPC_BENCH_RUNS=${user_runs:-$(bench_matrix "$mode")}
+	export FASTRPC_BENCH_PERF_RUNS=$user_perf_runs
+	[[ $user_perf_runs != unset ]] || FASTRPC_BENCH_PERF_RUNS=$(bench_perf_matrix "$mode")
+	initrd=$BUILD/initramfs-bench-$mode-$abi.cpio
+	make_initramfs "$initrd" "$kdir" "$abi" bench "$BUILD/mod-$abi/kmod/af_fastrpc.ko"
 	bench_accel "$mode"
 	[[ ${FASTRPC_BENCH_IPROF:-0} != 1 ]] || iprof_mode "$mode"
 	logf=$BUILD/logs/bench-$mode-$abi.log
