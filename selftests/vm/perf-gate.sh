@@ -61,8 +61,19 @@ FASTRPC_BENCH_RUNS=$GATE_RUNS FASTRPC_BENCH_PERF_RUNS='' GUEST_PERF=0 GUEST_PROF
 	make_initramfs "$initrd" "$kdir" "$abi" bench "$ko"
 bench_accel icount
 logf=$BUILD/logs/perf-gate-$abi.log
-qrc=0
-FASTRPC_VM_TIMEOUT=${FASTRPC_PERF_GATE_TIMEOUT:-600} boot_vm "$kdir" "$abi" "$initrd" "$logf" || qrc=$?
+# A double fault in the slab allocator's cmpxchg16b has been seen in about
+# one icount boot in ten, with and without this session's module changes
+# and never under the multi-threaded TCG of the tests: taken for an
+# emulator flake, it gets one more boot, and the log says so.
+for try in 1 2; do
+	qrc=0
+	FASTRPC_VM_TIMEOUT=${FASTRPC_PERF_GATE_TIMEOUT:-600} boot_vm "$kdir" "$abi" "$initrd" "$logf" || qrc=$?
+	if ((try == 2)) || ! grep -q 'PANIC: double fault' "$logf"; then
+		break
+	fi
+	cp "$logf" "$logf.double-fault"
+	log "perf gate guest hit a double fault (log kept as $logf.double-fault); booting it again"
+done
 result=$(tr -d '\r' <"$logf" | grep -m1 '^FASTRPC-RESULT:' || echo 'FASTRPC-RESULT: none')
 if [[ $qrc != 0 || $result != 'FASTRPC-RESULT: PASS' ]]; then
 	tail -n 40 "$logf" >&2
