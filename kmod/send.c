@@ -351,7 +351,7 @@ static int frpc_server_reply(struct frpc_sock *fs, struct frpc_cmsgs *c,
 		.meta_len = cpu_to_be16(c->meta_len),
 		.msg_len = cpu_to_be16(c->smsg_len),
 	};
-	bool queue = msg->msg_flags & MSG_BATCH;
+	bool batch = msg->msg_flags & MSG_BATCH, queue = batch;
 	struct frpc_call *call, *done = NULL;
 	struct frpc_txsmall small;
 	struct frpc_txmsg *m = NULL;
@@ -442,7 +442,7 @@ again:
 		frpc_tx_direct_send(conn, &small, id, FASTRPC_FF_EOM);
 	if (direct)
 		frpc_conn_kick_locked(conn);
-	else if (!err && queue)
+	else if (!err && batch)
 		frpc_conn_kick_async(conn);
 	else if (!err)
 		frpc_conn_kick(conn);

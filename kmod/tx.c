@@ -194,8 +194,9 @@ struct frpc_txmsg *frpc_txsmall_msg(const struct frpc_txsmall *s, gfp_t gfp)
  * its data; the credit is taken.  Frames of other calls may be overtaken
  * (order is kept within a call, and a small reply should not wait behind
  * bulk), except CALL frames: the server takes call ids in rising order,
- * and a call with its head unsent is always in conn->ready.  conn->lock
- * held.
+ * and a call with its head unsent is always in conn->ready.  Control
+ * frames are never overtaken: a server's HELLO must be its first frame.
+ * conn->lock held.
  */
 bool frpc_tx_direct_claim(struct frpc_call *call, const struct frpc_txsmall *s)
 {
@@ -205,6 +206,7 @@ bool frpc_tx_direct_claim(struct frpc_call *call, const struct frpc_txsmall *s)
 	lockdep_assert_held(&conn->lock);
 	lockdep_assert_held(&conn->tx_mutex);
 	if (!conn->tcp || conn->cur.left || !list_empty(&call->txq) ||
+	    !list_empty(&conn->ctrlq) ||
 	    (s->head_type == FASTRPC_FRAME_CALL && !list_empty(&conn->ready)) ||
 	    (conn->state != FRPC_CONN_READY &&
 	     conn->state != FRPC_CONN_DRAINING) ||

@@ -858,10 +858,10 @@ static void frpc_test_small(struct kunit *test, struct frpc_txsmall *sm,
 
 /*
  * When a small message may skip the queues and go to TCP at once: only
- * with the connection writable, no frame half written, nothing of the
- * call's own queued, credit for all of it, and for a CALL no earlier call
- * whose CALL frame is still queued (the server takes ids in rising order).
- * A refused claim takes no credit.
+ * with the connection writable, no frame half written, no control frame
+ * queued, nothing of the call's own queued, credit for all of it, and for
+ * a CALL no earlier call whose CALL frame is still queued (the server
+ * takes ids in rising order).  A refused claim takes no credit.
  */
 static void frpc_test_tx_direct_claim(struct kunit *test)
 {
@@ -897,6 +897,14 @@ static void frpc_test_tx_direct_claim(struct kunit *test)
 	a->tx_credit = 39;	/* so is the call's */
 	KUNIT_EXPECT_FALSE(test, frpc_tx_direct_claim(a, call_sm));
 	a->tx_credit = 1000;
+	/* a queued control frame (a server's HELLO: its first) goes first */
+	KUNIT_ASSERT_EQ(test, frpc_queue_simple(conn, FASTRPC_FRAME_PING, 0, 0,
+						NULL, 0), 0);
+	KUNIT_EXPECT_FALSE(test, frpc_tx_direct_claim(a, call_sm));
+	KUNIT_EXPECT_FALSE(test, frpc_tx_direct_claim(a, end_sm));
+	spin_unlock_bh(&conn->lock);
+	frpc_conn_tx_purge(conn);	/* tx_mutex held */
+	spin_lock_bh(&conn->lock);
 	KUNIT_EXPECT_TRUE(test, frpc_tx_direct_claim(a, call_sm));
 	KUNIT_EXPECT_EQ(test, a->tx_credit, 960U);
 	KUNIT_EXPECT_EQ(test, conn->tx_credit, conn_credit - 40);
