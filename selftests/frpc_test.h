@@ -109,6 +109,36 @@ static inline int set_rcvtimeo(int fd, int ms)
 	return setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 }
 
+/*
+ * The usual fixture: a server on a free port from test_port(@base, @name)
+ * and one client connected to it over IPv4, both with an SO_RCVTIMEO of
+ * @ms (0: none).  Returns 0 or -errno; whatever was opened is in *@sfd and
+ * *@cfd (-1 or -errno otherwise), for pair_close().
+ */
+static inline int pair_open(uint16_t base, const char *name, int ms,
+			    int *sfd, int *cfd, uint16_t *port)
+{
+	*cfd = -1;
+	*port = test_port(base, name);
+	*sfd = open_server(AF_INET, port);
+	if (*sfd < 0)
+		return *sfd;
+	*cfd = fastrpc_client_open("127.0.0.1", *port, SOCK_CLOEXEC);
+	if (*cfd < 0)
+		return *cfd;
+	if (ms && (set_rcvtimeo(*cfd, ms) || set_rcvtimeo(*sfd, ms)))
+		return -errno;
+	return 0;
+}
+
+static inline void pair_close(int sfd, int cfd)
+{
+	if (cfd >= 0)
+		close(cfd);
+	if (sfd >= 0)
+		close(sfd);
+}
+
 /* 1 if @fd has @events within @ms, 0 on timeout, -errno on error. */
 static inline int wait_events(int fd, short events, int ms)
 {

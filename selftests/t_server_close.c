@@ -18,20 +18,15 @@ FIXTURE(sclose) {
 
 FIXTURE_SETUP(sclose)
 {
-	self->cfd = -1;
-	self->port = test_port(BASE_PORT, _metadata->name);
-	self->sfd = open_server(AF_INET, &self->port);
-	ASSERT_LE(0, self->sfd) TH_LOG("server: %s", fastrpc_strerror(self->sfd));
-	self->cfd = fastrpc_client_open("127.0.0.1", self->port, SOCK_CLOEXEC);
-	ASSERT_LE(0, self->cfd) TH_LOG("connect: %s", fastrpc_strerror(self->cfd));
+	int ret = pair_open(BASE_PORT, _metadata->name, 0, &self->sfd,
+			    &self->cfd, &self->port);
+
+	ASSERT_EQ(0, ret) TH_LOG("server and client: %s", fastrpc_strerror(ret));
 }
 
 FIXTURE_TEARDOWN(sclose)
 {
-	if (self->cfd >= 0)
-		close(self->cfd);
-	if (self->sfd >= 0)
-		close(self->sfd);
+	pair_close(self->sfd, self->cfd);
 }
 
 /* Collect NPENDING results, all UNAVAILABLE, within @ms. */

@@ -19,22 +19,15 @@ FIXTURE(st) {
 
 FIXTURE_SETUP(st)
 {
-	self->cfd = -1;
-	self->port = test_port(BASE_PORT, _metadata->name);
-	self->sfd = open_server(AF_INET, &self->port);
-	ASSERT_LE(0, self->sfd) TH_LOG("server: %s", fastrpc_strerror(self->sfd));
-	self->cfd = fastrpc_client_open("127.0.0.1", self->port, SOCK_CLOEXEC);
-	ASSERT_LE(0, self->cfd) TH_LOG("connect: %s", fastrpc_strerror(self->cfd));
-	ASSERT_EQ(0, set_rcvtimeo(self->cfd, 10000));
-	ASSERT_EQ(0, set_rcvtimeo(self->sfd, 10000));
+	int ret = pair_open(BASE_PORT, _metadata->name, 10000, &self->sfd,
+			    &self->cfd, &self->port);
+
+	ASSERT_EQ(0, ret) TH_LOG("server and client: %s", fastrpc_strerror(ret));
 }
 
 FIXTURE_TEARDOWN(st)
 {
-	if (self->cfd >= 0)
-		close(self->cfd);
-	if (self->sfd >= 0)
-		close(self->sfd);
+	pair_close(self->sfd, self->cfd);
 }
 
 TEST_F(st, client_streaming_half_close)
