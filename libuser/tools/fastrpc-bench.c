@@ -307,25 +307,34 @@ static int fastrpc_recv(struct run *r, uint64_t *idx)
 	return 0;
 }
 
+/* The server end of a tcp or tcp-pipelined run, set up as the client's. */
+static int tcp_accept(struct run *r)
+{
+	int one = 1, fd = accept(r->sfd, NULL, NULL);
+
+	if (fd >= 0) {
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		grow_buffers(fd);
+	}
+	return fd;
+}
+
 /* TCP with a length prefix: one read of the prefix, one of the payload,
  * one write of the reply, per call.
  */
-
 static void *tcp_server(void *arg)
 {
 	struct run *r = arg;
 	uint8_t *buf = malloc(r->size + LEN_PREFIX);
-	int one = 1, fd, ret;
+	int fd, ret;
 	uint32_t len;
 
 	pin_to(1);
-	fd = accept(r->sfd, NULL, NULL);
+	fd = tcp_accept(r);
 	if (fd < 0 || !buf) {
 		atomic_fetch_add(&r->srv_errors, 1);
 		goto out;
 	}
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	grow_buffers(fd);
 	for (;;) {
 		ret = full_read(fd, buf, LEN_PREFIX);
 		if (ret == 1)
@@ -354,18 +363,16 @@ static void *tcp_pipe_server(void *arg)
 	struct run *r = arg;
 	size_t cap = r->inflight * (r->size + LEN_PREFIX), have = 0, off;
 	uint8_t *buf = malloc(cap);
-	int one = 1, fd;
+	int fd;
 	uint32_t len;
 	ssize_t n;
 
 	pin_to(1);
-	fd = accept(r->sfd, NULL, NULL);
+	fd = tcp_accept(r);
 	if (fd < 0 || !buf) {
 		atomic_fetch_add(&r->srv_errors, 1);
 		goto out;
 	}
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	grow_buffers(fd);
 	for (;;) {
 		n = recv(fd, buf + have, cap - have, 0);
 		if (n < 0 && errno == EINTR)
