@@ -358,6 +358,15 @@ int frpc_tp_send(struct frpc_conn *conn, struct kvec *iov, int niov,
 		WRITE_ONCE(sk->sk_sndtimeo, timeo);
 	set_bit(FRPC_TP_TX_ACTIVE, &conn->tp_flags);
 	ret = kernel_sendmsg(conn->tcp, &msg, iov, niov, len);
+	/*
+	 * Read what came meanwhile with TX_ACTIVE still set: input landing
+	 * in the backlog while this read owns the socket is this loop's
+	 * too, and must not wake rx_work only to have it wait for our
+	 * tx_mutex.
+	 */
+	if (test_bit(FRPC_TP_RX_PENDING, &conn->tp_flags) &&
+	    !test_bit(FRPC_TP_RX_WORK, &conn->tp_flags))
+		frpc_tp_read_all(conn, sk);
 	clear_bit(FRPC_TP_TX_ACTIVE, &conn->tp_flags);
 	/* pairs with data_ready: one of us sees the other's bit */
 	smp_mb__after_atomic();

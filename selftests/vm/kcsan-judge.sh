@@ -57,7 +57,11 @@ kcsan_reports() {
 	!inrep { next }
 	text ~ /^=+$/ { flush(); next }
 	{
-		if (text ~ /\[af_fastrpc[a-z_]*\]/ || text ~ /(^|[ <])frpc_[A-Za-z0-9_]+\+0x/) mod = 1
+		# Only stack frames name the code that raced; the context lines
+		# ("Workqueue: fastrpc frpc_tp_rx_workfn [af_fastrpc]" when the
+		# reader was a kworker running our item) only say whose item it was.
+		if (text ~ /^ +[A-Za-z0-9_.]+\+0x[0-9a-f]+\/0x[0-9a-f]+/ &&
+		    (text ~ /\[af_fastrpc[a-z_]*\]/ || text ~ /^ +frpc_[A-Za-z0-9_]+\+0x/)) mod = 1
 		# "write to 0x... of 4 bytes by task 211 on cpu 0:" starts a stack.
 		if (text ~ / to 0x[0-9a-f]+ of [0-9]+ bytes by /) {
 			a = text; sub(/ to 0x.*/, "", a); sub(/^.*, with /, "", a)
@@ -117,7 +121,8 @@ judge() {
 
 # A judge that could not fail would prove nothing: feed it a log with one
 # race in the module (reported on the console and again in the dmesg
-# dump, with test output interleaved), one core-only race, one excepted
+# dump, with test output interleaved), two core-only races (one read by
+# a kworker running our work item), one excepted
 # race and a look-alike line from user space, and check each verdict.
 self_test() {
 	local d rc=0 out
@@ -153,6 +158,19 @@ self_test() {
 	[   52.000500] 
 	[   52.000600] Reported by Kernel Concurrency Sanitizer on:
 	[   52.000700] ==================================================================
+	[   58.300000] ==================================================================
+	[   58.300100] BUG: KCSAN: data-race in process_scheduled_works+0x1b3/0x434
+	[   58.300200] 
+	[   58.300300] race at unknown origin, with read to 0xffff88800c2a1d40 of 8 bytes by task 77 on cpu 1:
+	[   58.300400]  process_scheduled_works+0x1b3/0x434
+	[   58.300500]  worker_thread+0x2b5/0x3c0
+	[   58.300600] 
+	[   58.300700] value changed: 0x0000000012a4c1f0 -> 0x0000000012a5b000
+	[   58.300800] 
+	[   58.300900] Reported by Kernel Concurrency Sanitizer on:
+	[   58.301000] CPU: 1 UID: 0 PID: 77 Comm: kworker/u8:3 Tainted: G           O       6.12.118 #1
+	[   58.301100] Workqueue: fastrpc frpc_tp_rx_workfn [af_fastrpc]
+	[   58.301200] ==================================================================
 	[   60.100000] ==================================================================
 	[   60.100100] BUG: KCSAN: data-race in tick_nohz_idle_stop_tick / tick_nohz_next_event
 	[   60.100200] 
@@ -171,7 +189,7 @@ self_test() {
 	printf '%s\n' '# canned exception' 'frpc_conn_stats .* / tcp_sendmsg_locked$|self-test entry' >"$d/ex"
 	out=$(judge "$d/log" "$d/ex") && rc=0 || rc=$?
 	printf '%s\n' "$out"
-	if ((rc != 1)) || [[ $(tail -n1 <<<"$out") != 'kcsan-judge: 1 module, 1 excepted, 1 core-only (3 reports)' ]] ||
+	if ((rc != 1)) || [[ $(tail -n1 <<<"$out") != 'kcsan-judge: 1 module, 1 excepted, 2 core-only (4 reports)' ]] ||
 		! grep -q 'MODULE   data-race in frpc_call_credit \[af_fastrpc\] / frpc_rx_data \[af_fastrpc\]' <<<"$out" ||
 		! grep -q 'stack: write: frpc_rx_data < frpc_reader_recv < tcp_read_sock; read: frpc_call_credit < frpc_sendmsg < __sys_sendmsg' <<<"$out"; then
 		echo "kcsan-judge: self-test FAILED (rc $rc)" >&2
@@ -179,7 +197,7 @@ self_test() {
 	fi
 	# Without the exception the second race fails too; a clean log passes.
 	out=$(judge "$d/log" /dev/null) || true
-	[[ $(tail -n1 <<<"$out") == 'kcsan-judge: 2 module, 0 excepted, 1 core-only (3 reports)' ]] ||
+	[[ $(tail -n1 <<<"$out") == 'kcsan-judge: 2 module, 0 excepted, 2 core-only (4 reports)' ]] ||
 		{ echo "kcsan-judge: self-test FAILED (no exceptions: $(tail -n1 <<<"$out"))" >&2; return 1; }
 	grep -v KCSAN "$d/log" >"$d/clean"
 	judge "$d/clean" "$d/ex" >/dev/null ||

@@ -76,6 +76,8 @@ for try in 1 2; do
 done
 result=$(tr -d '\r' <"$logf" | grep -m1 '^FASTRPC-RESULT:' || echo 'FASTRPC-RESULT: none')
 if [[ $qrc != 0 || $result != 'FASTRPC-RESULT: PASS' ]]; then
+	# a bench that hung left a dump of its threads and queues
+	tr -d '\r' <"$logf" | grep '^FASTRPC-HANG' | head -n 80 >&2 || true
 	tail -n 40 "$logf" >&2
 	die "perf gate guest failed: ${result#FASTRPC-RESULT: } (qemu status $qrc, log $logf)"
 fi
