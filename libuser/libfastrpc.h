@@ -561,6 +561,181 @@ int fastrpc_meta_next(struct fastrpc_meta_iter *it, const char **key,
 int fastrpc_meta_get(const void *meta, size_t len, const char *key,
 		     const void **val, size_t *vlen);
 
+/*
+ * Batches
+ *
+ * Many calls in flight move in few system calls: fastrpc_send_calls()
+ * starts up to n calls with one sendmmsg(2), fastrpc_recv_results()
+ * takes every result that is ready with one recvmmsg(2), and the server
+ * side does the same with fastrpc_recv_calls() and fastrpc_send_replies().
+ * The kernel writes a batch's frames to TCP together, so a batch of small
+ * calls leaves in full segments rather than one segment per call.
+ *
+ *	struct fastrpc_call_req c[64];		(tag, method, buf, len each)
+ *	struct fastrpc_result_buf res[64];	(buf, len each)
+ *	int err;
+ *
+ *	sent = fastrpc_send_calls(fd, c, 64, 0, &err);
+ *	got = fastrpc_recv_results(fd, res, 64, 0);
+ *
+ * The send functions stop at the first entry that fails: they return how
+ * many entries went (those calls are in flight, or those replies queued)
+ * and store the negative errno of the entry that did not in *err; the
+ * entries after it were not tried.  The receive functions block for the
+ * first message only (unless MSG_DONTWAIT) and then take what is ready
+ * without waiting.  At most FASTRPC_BATCH_MAX entries go per system call;
+ * longer arrays are sent in several, received up to the first short one.
+ * Nothing is allocated: the system call arguments live on the stack.
+ */
+
+/* Entries per sendmmsg()/recvmmsg() of the batch functions. */
+#define FASTRPC_BATCH_MAX	64
+
+/**
+ * struct fastrpc_call_req - one call of fastrpc_send_calls()
+ * @tag:	as for fastrpc_send_call()
+ * @method:	method number
+ * @flags:	FASTRPC_CALL_* (FASTRPC_CALL_STREAM keeps the call open), or 0
+ * @buf:	request bytes (may be NULL when @len is 0)
+ * @len:	request length, at most FASTRPC_MAX_MSG
+ */
+struct fastrpc_call_req {
+	uint64_t tag;
+	uint32_t method;
+	uint32_t flags;
+	const void *buf;
+	size_t len;
+};
+
+/**
+ * fastrpc_send_calls() - start several calls with one system call
+ * @fd:		connected client socket
+ * @reqs:	the calls, in the order they are started
+ * @n:		entries in @reqs
+ * @msgflags:	MSG_DONTWAIT, or 0
+ * @err:	set to 0 when all @n went, else to the negative errno of
+ *		@reqs[return value], the first entry that did not (may be NULL)
+ *
+ * Return: the number of calls started (@n, or fewer when an entry failed),
+ * or the negative errno of @reqs[0] when not even the first went.  Each
+ * entry's errors are those of fastrpc_send_call_opts(): -EEXIST for a tag
+ * in flight, -EINVAL for unknown flags, -EMSGSIZE, -EAGAIN when the socket
+ * is full and non-blocking, -EFAULT for a NULL @buf with a length.
+ */
+int fastrpc_send_calls(int fd, const struct fastrpc_call_req *reqs,
+		       unsigned int n, int msgflags, int *err);
+
+/**
+ * struct fastrpc_result_buf - one slot of fastrpc_recv_results()
+ * @buf:	input: where the message bytes go (truncated to @len)
+ * @len:	input: size of @buf
+ * @tag:	the call's tag
+ * @status:	with @eor: the call's enum fastrpc_status; else 0
+ * @eor:	1 for the call's final message, 0 for an intermediate
+ *		message of a streaming reply
+ * @msg_flags:	recvmsg()'s msg_flags (MSG_EOR, MSG_TRUNC)
+ * @n:		bytes stored in @buf, or with MSG_TRUNC the full length;
+ *		-EPROTO if the kernel gave no FASTRPC_CMSG_RESULT
+ */
+struct fastrpc_result_buf {
+	void *buf;
+	size_t len;
+	uint64_t tag;
+	uint32_t status;
+	uint32_t eor;
+	int msg_flags;
+	ssize_t n;
+};
+
+/**
+ * fastrpc_recv_results() - receive every result that is ready
+ * @fd:		client socket
+ * @out:	slots; @buf and @len of each are read first
+ * @n:		number of slots
+ * @msgflags:	MSG_DONTWAIT (do not wait for the first either), MSG_TRUNC,
+ *		or 0
+ *
+ * Waits for the first message as fastrpc_recv_result() does, then fills
+ * further slots only with what has already arrived.
+ *
+ * Return: the number of slots filled (1..@n), or -EAGAIN, -EINTR as for
+ * fastrpc_recv_result() when none was.
+ */
+int fastrpc_recv_results(int fd, struct fastrpc_result_buf *out,
+			 unsigned int n, int msgflags);
+
+/**
+ * struct fastrpc_call_buf - one slot of fastrpc_recv_calls()
+ * @buf:	input: where the request bytes go (truncated to @len)
+ * @len:	input: size of @buf
+ * @handle:	the call's handle, for fastrpc_send_replies()
+ * @method:	method number
+ * @flags:	FASTRPC_IN_CONT, FASTRPC_IN_CANCELLED, as in
+ *		struct fastrpc_incoming_info
+ * @eor:	1 for the client's last message of the call
+ * @msg_flags:	recvmsg()'s msg_flags
+ * @peer:	the caller's address
+ * @n:		bytes stored in @buf, or with MSG_TRUNC the full length;
+ *		-EPROTO if the kernel gave no FASTRPC_CMSG_INCOMING
+ */
+struct fastrpc_call_buf {
+	void *buf;
+	size_t len;
+	uint64_t handle;
+	uint32_t method;
+	uint32_t flags;
+	uint32_t eor;
+	int msg_flags;
+	struct sockaddr_fastrpc peer;
+	ssize_t n;
+};
+
+/**
+ * fastrpc_recv_calls() - receive every incoming call message that is ready
+ * @fd:		server socket
+ * @out:	slots; @buf and @len of each are read first
+ * @n:		number of slots
+ * @msgflags:	MSG_DONTWAIT, MSG_TRUNC, or 0
+ *
+ * Metadata is not returned here: use fastrpc_recv_call_ex() for calls
+ * that carry it.
+ *
+ * Return: the number of slots filled (1..@n), or -EAGAIN, -EINTR as for
+ * fastrpc_recv_call() when none was.
+ */
+int fastrpc_recv_calls(int fd, struct fastrpc_call_buf *out, unsigned int n,
+		       int msgflags);
+
+/**
+ * struct fastrpc_reply_req - one reply of fastrpc_send_replies()
+ * @handle:	the call's handle
+ * @status:	enum fastrpc_status
+ * @buf:	reply bytes (may be NULL when @len is 0)
+ * @len:	reply length, at most FASTRPC_MAX_MSG
+ */
+struct fastrpc_reply_req {
+	uint64_t handle;
+	uint32_t status;
+	const void *buf;
+	size_t len;
+};
+
+/**
+ * fastrpc_send_replies() - answer several calls with one system call
+ * @fd:		server socket
+ * @reps:	the replies
+ * @n:		entries in @reps
+ * @msgflags:	MSG_DONTWAIT, or 0
+ * @err:	as for fastrpc_send_calls()
+ *
+ * Return: as fastrpc_send_calls(); each entry's errors are those of
+ * fastrpc_send_reply_opts(): -ENOENT for an unknown or answered handle,
+ * -ECANCELED for a cancelled call (its handle is released), -EINVAL for a
+ * status out of range.
+ */
+int fastrpc_send_replies(int fd, const struct fastrpc_reply_req *reps,
+			 unsigned int n, int msgflags, int *err);
+
 /**
  * fastrpc_get_features() - ask the module what it supports
  * @fd:		any FastRPC socket
