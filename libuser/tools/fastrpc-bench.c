@@ -4,14 +4,23 @@
  * a user would otherwise use, in one process.
  *
  *   fastrpc-bench [-n calls] [-s bytes] [-c in-flight] [-w warmup]
- *                 [-t fastrpc,tcp,tcp-pipelined,unix] [-p port]
+ *                 [-t fastrpc,fastrpc-batch,tcp,tcp-pipelined,unix] [-p port]
  *                 [-N netns -a address] [-C] [-H] [-j]
  *
  * For each transport an echo server runs on a thread and the client keeps
  * up to -c calls in flight, timing each call with CLOCK_MONOTONIC from
  * just before its send to just after its reply is received:
  *
- *   fastrpc	AF_FASTRPC over TCP (needs af_fastrpc loaded)
+ *   fastrpc	AF_FASTRPC over TCP (needs af_fastrpc loaded): one
+ *		sendmsg per call and one recvmsg per result, and a server
+ *		that reads one call and writes one reply per system call
+ *   fastrpc-batch  the same sockets, but the client starts every free
+ *		slot with one fastrpc_send_calls() (sendmmsg) and takes
+ *		every ready result with one fastrpc_recv_results()
+ *		(recvmmsg); the server takes every ready call with one
+ *		fastrpc_recv_calls() and answers them with one
+ *		fastrpc_send_replies().  With -c 1 it makes the same
+ *		system calls as fastrpc, through the batch functions
  *   tcp	TCP, 4-byte big-endian length prefix, TCP_NODELAY: one
  *		write per request and per reply, however many are in flight
  *   tcp-pipelined  the same framing, but the client writes every request
@@ -90,6 +99,11 @@ struct run {
 	atomic_long srv_errors;
 	uint64_t next_rx;	/* in-order transports: index of next reply */
 	uint8_t *req, *resp;
+	/* fastrpc-batch: the client's calls and results, -c of each */
+	struct fastrpc_call_req *creq;
+	struct fastrpc_result_buf *rbuf;
+	uint8_t *rspace;
+	unsigned int rhave, roff;
 	/* tcp-pipelined: the client's receive buffer, parsed in place */
 	uint8_t *rxbuf;
 	size_t rxcap, rxhave, rxoff;
@@ -252,7 +266,7 @@ static void *fastrpc_server(void *arg)
 	return NULL;
 }
 
-static int fastrpc_setup(struct run *r)
+static int fastrpc_setup_with(struct run *r, void *(*server)(void *))
 {
 	struct timeval tv = { .tv_usec = 100000 };
 	uint16_t port = r->port;
@@ -271,7 +285,7 @@ static int fastrpc_setup(struct run *r)
 	r->sfd = fd;
 	grow_buffers(fd);
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	if (pthread_create(&r->srv, NULL, fastrpc_server, r))
+	if (pthread_create(&r->srv, NULL, server, r))
 		return -EAGAIN;
 	r->srv_started = true;
 	fd = fastrpc_client_open(srv_addr, port, SOCK_CLOEXEC);
@@ -280,6 +294,11 @@ static int fastrpc_setup(struct run *r)
 	r->cfd = fd;
 	grow_buffers(fd);
 	return 0;
+}
+
+static int fastrpc_setup(struct run *r)
+{
+	return fastrpc_setup_with(r, fastrpc_server);
 }
 
 static int fastrpc_send(struct run *r, uint64_t idx, uint64_t count)
@@ -304,6 +323,147 @@ static int fastrpc_recv(struct run *r, uint64_t *idx)
 			n, fastrpc_status_str(status));
 		return -EBADMSG;
 	}
+	return 0;
+}
+
+/* fastrpc-batch */
+
+/* Answer @m replies, counting the ones that fail and going on after them. */
+static void fastrpc_batch_answer(struct run *r, struct fastrpc_reply_req *reps,
+				 unsigned int m)
+{
+	unsigned int done = 0;
+	int k, err;
+
+	while (done < m) {
+		k = fastrpc_send_replies(r->sfd, reps + done, m - done, 0,
+					 &err);
+		if (k > 0)
+			done += (unsigned int)k;
+		if (k < 0 || err) {
+			atomic_fetch_add(&r->srv_errors, 1);
+			done++;		/* skip the failing entry */
+		}
+	}
+}
+
+/* Every ready call with one system call, their replies with another. */
+static void *fastrpc_batch_server(void *arg)
+{
+	struct run *r = arg;
+	unsigned int slots = (unsigned int)r->inflight, m, i;
+	struct fastrpc_call_buf *cb = calloc(slots, sizeof(*cb));
+	struct fastrpc_reply_req *reps = calloc(slots, sizeof(*reps));
+	uint8_t *space = malloc(slots * (r->size + 1));
+	int got;
+
+	pin_to(1);
+	for (i = 0; cb && space && i < slots; i++) {
+		cb[i].buf = space + i * (r->size + 1);
+		cb[i].len = r->size + 1;
+	}
+	while (cb && reps && space && !atomic_load(&r->stop)) {
+		got = fastrpc_recv_calls(r->sfd, cb, slots, 0);
+		if (got == -EAGAIN || got == -EINTR)
+			continue;	/* SO_RCVTIMEO: look at stop */
+		if (got < 0) {
+			atomic_fetch_add(&r->srv_errors, 1);
+			continue;
+		}
+		for (i = 0, m = 0; i < (unsigned int)got; i++) {
+			struct fastrpc_call_buf *c = &cb[i];
+			bool sink = c->method == SINK_METHOD ||
+				    (c->flags & FASTRPC_IN_CONT);
+
+			if (c->n < 0) {
+				atomic_fetch_add(&r->srv_errors, 1);
+				continue;
+			}
+			if ((c->flags & FASTRPC_IN_CANCELLED) ||
+			    (sink && !c->eor))
+				continue;
+			reps[m].handle = c->handle;
+			reps[m].status = c->method == ECHO_METHOD || sink ?
+					 FASTRPC_OK : FASTRPC_UNIMPLEMENTED;
+			reps[m].buf = c->buf;
+			reps[m].len = sink ? 0 : (size_t)c->n;
+			m++;
+		}
+		fastrpc_batch_answer(r, reps, m);
+	}
+	free(space);
+	free(reps);
+	free(cb);
+	return NULL;
+}
+
+static int fastrpc_batch_setup(struct run *r)
+{
+	uint64_t i;
+
+	r->creq = calloc(r->inflight, sizeof(*r->creq));
+	r->rbuf = calloc(r->inflight, sizeof(*r->rbuf));
+	r->rspace = malloc(r->inflight * (r->size + 1));
+	if (!r->creq || !r->rbuf || !r->rspace)
+		return -ENOMEM;
+	for (i = 0; i < r->inflight; i++) {
+		r->creq[i].method = ECHO_METHOD;
+		r->creq[i].buf = r->req;
+		r->creq[i].len = r->size;
+		r->rbuf[i].buf = r->rspace + i * (r->size + 1);
+		r->rbuf[i].len = r->size + 1;
+	}
+	return fastrpc_setup_with(r, fastrpc_batch_server);
+}
+
+/* Calls @idx .. @idx + @count - 1 in one fastrpc_send_calls(). */
+static int fastrpc_batch_send(struct run *r, uint64_t idx, uint64_t count)
+{
+	unsigned int done = 0, k = (unsigned int)count, i;
+	int n, err;
+
+	for (i = 0; i < k; i++)
+		r->creq[i].tag = idx + i;
+	while (done < k) {
+		n = fastrpc_send_calls(r->cfd, r->creq + done, k - done, 0,
+				       &err);
+		if (n < 0)
+			return n;
+		done += (unsigned int)n;
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static bool fastrpc_batch_ready(struct run *r)
+{
+	return r->roff < r->rhave;
+}
+
+/* Next result from those taken; one recvmmsg() only when none is left. */
+static int fastrpc_batch_recv(struct run *r, uint64_t *idx)
+{
+	struct fastrpc_result_buf *o;
+	int n;
+
+	if (!fastrpc_batch_ready(r)) {
+		n = fastrpc_recv_results(r->cfd, r->rbuf,
+					 (unsigned int)r->inflight, 0);
+		if (n < 0)
+			return n;
+		r->rhave = (unsigned int)n;
+		r->roff = 0;
+	}
+	o = &r->rbuf[r->roff++];
+	if (o->n < 0)
+		return (int)o->n;
+	if (o->status != FASTRPC_OK || (size_t)o->n != r->size) {
+		fprintf(stderr, "fastrpc-bench: result %zd bytes, status %s\n",
+			o->n, fastrpc_status_str(o->status));
+		return -EBADMSG;
+	}
+	*idx = o->tag;
 	return 0;
 }
 
@@ -610,12 +770,18 @@ static void common_teardown(struct run *r)
 	r->sfd = -1;
 }
 
-enum { T_FASTRPC, T_TCP, T_TCP_PIPE, T_UNIX };
+enum { T_FASTRPC, T_FASTRPC_BATCH, T_TCP, T_TCP_PIPE, T_UNIX };
 
 static const struct transport transports[] = {
 	[T_FASTRPC] = { .name = "fastrpc", .setup = fastrpc_setup,
 			.send = fastrpc_send, .recv = fastrpc_recv,
 			.teardown = common_teardown },
+	[T_FASTRPC_BATCH] = { .name = "fastrpc-batch",
+			      .setup = fastrpc_batch_setup,
+			      .send = fastrpc_batch_send,
+			      .recv = fastrpc_batch_recv,
+			      .ready = fastrpc_batch_ready,
+			      .teardown = common_teardown, .batch = true },
 	[T_TCP] = { .name = "tcp", .setup = tcp_setup, .send = tcp_send,
 		    .recv = tcp_recv, .teardown = common_teardown },
 	[T_TCP_PIPE] = { .name = "tcp-pipelined", .setup = tcp_pipe_setup,
@@ -747,6 +913,9 @@ static void free_bufs(struct run *r, uint64_t *sent_at, uint64_t *lat)
 	free(r->req);
 	free(r->resp);
 	free(r->rxbuf);
+	free(r->creq);
+	free(r->rbuf);
+	free(r->rspace);
 }
 
 static int bench_one(const struct transport *t, size_t size, uint64_t n,
@@ -963,7 +1132,8 @@ static void usage(const char *prog)
 {
 	fprintf(stderr,
 		"usage: %s [-n calls] [-s bytes] [-c in-flight] [-w warmup]\n"
-		"          [-t fastrpc,tcp,tcp-pipelined,unix] [-p fastrpc-port]\n"
+		"          [-t fastrpc,fastrpc-batch,tcp,tcp-pipelined,unix]\n"
+		"          [-p fastrpc-port]\n"
 		"          [-N server-netns -a server-address] [-C] [-H] [-j]\n",
 		prog);
 	exit(2);
@@ -972,7 +1142,7 @@ static void usage(const char *prog)
 int main(int argc, char **argv)
 {
 	unsigned long long n = 10000, inflight = 1, warmup = 1000;
-	const char *which = "fastrpc,tcp,tcp-pipelined,unix", *ns = NULL;
+	const char *which = "fastrpc,fastrpc-batch,tcp,tcp-pipelined,unix", *ns = NULL;
 	unsigned long size = 64, port = 7072;
 	int c, failed = 0, ran = 0;
 	bool hol = false;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# make bench: the benchmark matrix. FastRPC beside TCP with 4-byte length
+# make bench: the benchmark matrix. FastRPC (one call per system call, and
+# batched through sendmmsg/recvmmsg with 16 and 64 in flight) beside TCP with 4-byte length
 # framing (one write per message, and pipelined: every ready message in one
 # write) and AF_UNIX SOCK_SEQPACKET, all in one guest, for two topologies
 # (same-host over loopback; netns: the servers in another network namespace
@@ -63,7 +64,7 @@ fi
 # the client's CPU, and the small calls would wait for the CPU instead of
 # the connection.
 bench_matrix() {
-	local pin topo size c n w ts ns runs=()
+	local pin topo size c n w t ts ns runs=()
 	pin=$([[ $1 == icount ]] && echo "-C ")
 	for topo in same-host netns; do
 		ts=fastrpc,tcp,tcp-pipelined,unix ns=
@@ -77,7 +78,10 @@ bench_matrix() {
 			esac
 			for c in 1 16 64; do
 				((c * (size + 1024) <= 8 << 20)) || continue
-				runs+=("$pin-j -n $n -w $w -s $size -c $c -t $ts$ns")
+				# batching needs more than one call in flight
+				t=$ts
+				((c == 1)) || t=fastrpc,fastrpc-batch,${ts#fastrpc,}
+				runs+=("$pin-j -n $n -w $w -s $size -c $c -t $t$ns")
 			done
 		done
 		runs+=("-j -n 2000 -w 200 -s 64 -c 1 -H -t none$ns")
