@@ -341,23 +341,29 @@ void frpc_tp_close(struct frpc_conn *conn, bool drain)
 
 /*
  * Write up to @len bytes of @iov.  @timeo: how long to wait for room, 0 to
- * return -EAGAIN at once.  Input that arrived while we held the socket is
- * read right after, here, rather than from a work item.  tx_mutex held.
+ * return -EAGAIN at once.  @flags: MSG_MORE when another frame follows at
+ * once, so that TCP packs them into full segments; @len 0 then pushes out
+ * what such writes left held back.  Input that arrived while we held the
+ * socket is read right after, here, rather than from a work item.
+ * tx_mutex held.
  */
 int frpc_tp_send(struct frpc_conn *conn, struct kvec *iov, int niov,
-		 size_t len, long timeo)
+		 size_t len, long timeo, int flags)
 {
 	struct msghdr msg = {
-		.msg_flags = (timeo ? 0 : MSG_DONTWAIT) | MSG_NOSIGNAL,
+		.msg_flags = (timeo ? 0 : MSG_DONTWAIT) | MSG_NOSIGNAL | flags,
 	};
 	struct sock *sk = conn->tcp->sk;
-	int ret;
+	int ret = 0;
 
 	lockdep_assert_held(&conn->tx_mutex);
 	if (timeo)
 		WRITE_ONCE(sk->sk_sndtimeo, timeo);
 	set_bit(FRPC_TP_TX_ACTIVE, &conn->tp_flags);
-	ret = kernel_sendmsg(conn->tcp, &msg, iov, niov, len);
+	if (len)
+		ret = kernel_sendmsg(conn->tcp, &msg, iov, niov, len);
+	else
+		tcp_sock_set_cork(sk, false);
 	/*
 	 * Read what came meanwhile with TX_ACTIVE still set: input landing
 	 * in the backlog while this read owns the socket is this loop's

@@ -18,7 +18,7 @@ void frpc_tp_detach(struct frpc_conn *conn);
 void frpc_tp_close(struct frpc_conn *conn, bool drain);
 void frpc_tp_read_rest(struct frpc_conn *conn);
 int frpc_tp_send(struct frpc_conn *conn, struct kvec *iov, int niov,
-		 size_t len, long timeo);
+		 size_t len, long timeo, int flags);
 int frpc_tp_connect(struct frpc_conn *conn, struct socket **tcpp);
 int frpc_tp_bind(struct frpc_sock *fs, const struct sockaddr_fastrpc *a);
 int frpc_tp_listen(struct frpc_sock *fs, int backlog);

@@ -234,7 +234,7 @@ void frpc_tx_direct_send(struct frpc_conn *conn, struct frpc_txsmall *s,
 	lockdep_assert_held(&conn->tx_mutex);
 	frpc_put_hdr(s->data, conn->version, s->head_type, flags, call_id,
 		     s->len - FASTRPC_FRAME_HDR_LEN);
-	ret = frpc_tp_send(conn, &iov, 1, s->len, 0);
+	ret = frpc_tp_send(conn, &iov, 1, s->len, 0, 0);
 	if (ret == -EAGAIN)
 		ret = 0;
 	if (ret < 0) {
@@ -426,6 +426,35 @@ static bool frpc_tx_pick(struct frpc_conn *conn)
 	return false;
 }
 
+/*
+ * Is another frame ready to follow the one just picked?  Then that one
+ * goes with MSG_MORE, and TCP packs both into one segment instead of one
+ * segment each.  This follows frpc_tx_pick() but does not repeat it: a
+ * call whose turn finds no credit is skipped there, and a call may be
+ * cancelled before its turn.  A wrong guess costs one push
+ * (frpc_tx_uncork()), never a frame held back.  conn->lock held.
+ */
+static bool frpc_tx_more(struct frpc_conn *conn)
+{
+	lockdep_assert_held(&conn->lock);
+	if (!list_empty(&conn->ctrlq))
+		return true;
+	if (conn->state != FRPC_CONN_READY && conn->state != FRPC_CONN_DRAINING)
+		return false;
+	return !list_empty(&conn->ready) && conn->tx_credit;
+}
+
+/*
+ * The last write went with MSG_MORE but the flush ends without the frame
+ * it announced: push out what TCP holds back for it.  tx_mutex held.
+ */
+static void frpc_tx_uncork(struct frpc_conn *conn, bool corked)
+{
+	lockdep_assert_held(&conn->tx_mutex);
+	if (corked && conn->tcp)
+		frpc_tp_send(conn, NULL, 0, 0, 0, 0);
+}
+
 /* Step the iovecs of the current frame past @n written bytes. */
 static void frpc_txframe_advance(struct frpc_txframe *f, size_t n)
 {
@@ -452,11 +481,17 @@ static void frpc_txframe_advance(struct frpc_txframe *f, size_t n)
  * are out.  With @until (jiffies), wait for TCP to take them until then
  * instead of stopping when it is full.  Returns true if it stopped for
  * the budget, with more to send.
+ *
+ * A frame with another ready behind it goes with MSG_MORE, so that a
+ * batch (sendmmsg(), or calls queued while a writer was busy) leaves in
+ * full segments; the last frame of a flush goes without, which pushes
+ * everything.  No exit leaves bytes held back: see each return.
  */
 bool frpc_conn_tx_flush(struct frpc_conn *conn, size_t budget,
 			const unsigned long *until)
 {
 	struct frpc_txframe *f = &conn->cur;
+	bool more = false, corked = false;
 
 	lockdep_assert_held(&conn->tx_mutex);
 	for (;;) {
@@ -465,7 +500,7 @@ bool frpc_conn_tx_flush(struct frpc_conn *conn, size_t budget,
 		struct frpc_txbuf *ctrl;
 		bool picked;
 		long timeo;
-		int ret;
+		int ret, flags;
 
 		if (!f->left) {
 			spin_lock_bh(&conn->lock);
@@ -479,14 +514,22 @@ bool frpc_conn_tx_flush(struct frpc_conn *conn, size_t budget,
 			conn->cur_msg = NULL;
 			conn->cur_orphan = NULL;
 			picked = conn->tcp && frpc_tx_pick(conn);
+			more = picked && frpc_tx_more(conn);
 			spin_unlock_bh(&conn->lock);
 			kfree(ctrl);
 			kvfree(done);
 			kvfree(orphan);
 			if (done_call)
 				frpc_call_free(done_call);
-			if (!picked)
+			if (!picked) {
+				/* the guess behind the last MSG_MORE was wrong */
+				frpc_tx_uncork(conn, corked);
 				return false;
+			}
+			/*
+			 * Never corked here: a frame goes with MSG_MORE only
+			 * when the budget outlasts it.
+			 */
 			if (!budget)
 				return true;
 			cond_resched();
@@ -497,16 +540,24 @@ bool frpc_conn_tx_flush(struct frpc_conn *conn, size_t budget,
 			 * reads a byte at a time cannot hold us
 			 */
 			timeo = (long)(*until - jiffies);
+			/* never corked: no MSG_MORE with a deadline */
 			if (timeo <= 0)
 				return false;
 		}
-		ret = frpc_tp_send(conn, f->iov, f->niov, f->left, timeo);
-		if (ret == -EAGAIN)
+		flags = more && !until && budget > f->left ? MSG_MORE : 0;
+		ret = frpc_tp_send(conn, f->iov, f->niov, f->left, timeo, flags);
+		if (ret == -EAGAIN) {
+			/* TCP is full and sends on as ACKs come; push anyway */
+			frpc_tx_uncork(conn, corked);
 			return false;
+		}
 		if (ret < 0) {
+			/* the connection is failed: nothing held back matters */
 			frpc_conn_fail(conn, ret, FASTRPC_WERR_NONE);
 			return false;
 		}
+		/* a write without MSG_MORE pushes what came before it too */
+		corked = flags;
 		frpc_txframe_advance(f, ret);
 		budget -= min_t(size_t, budget, ret);
 	}
