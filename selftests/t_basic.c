@@ -150,6 +150,161 @@ TEST_F(rt, sendmmsg_batch)
 	EXPECT_EQ((1u << N) - 1, seen);
 }
 
+/* Receive results with fastrpc_recv_results() until @n came; mark tags. */
+static int batch_collect(int fd, unsigned int n, uint64_t base,
+			 const uint8_t (*req)[8], uint64_t *seen)
+{
+	struct fastrpc_result_buf out[16];
+	uint8_t resp[16][8];
+	unsigned int got = 0, i;
+	int k;
+
+	while (got < n) {
+		for (i = 0; i < 16; i++) {
+			out[i].buf = resp[i];
+			out[i].len = sizeof(resp[i]);
+		}
+		k = fastrpc_recv_results(fd, out, 16, 0);
+		if (k < 0)
+			return k;
+		for (i = 0; i < (unsigned int)k; i++) {
+			uint64_t t = out[i].tag - base;
+
+			if (t >= 64 || out[i].n != 8 || !out[i].eor ||
+			    out[i].status != FASTRPC_OK ||
+			    memcmp(resp[i], req[t], 8) || (*seen >> t & 1))
+				return -EBADMSG;
+			*seen |= 1ull << t;
+		}
+		got += (unsigned int)k;
+	}
+	return 0;
+}
+
+/* The batch API: n calls in one fastrpc_send_calls(), all n results back. */
+TEST_F(rt, batch_calls)
+{
+	enum { N = 40 };
+	struct fastrpc_call_req c[N];
+	uint8_t req[N][8];
+	uint64_t seen = 0;
+	int i, err = 1;
+
+	for (i = 0; i < N; i++) {
+		fill_pattern(req[i], sizeof(req[i]), (uint64_t)i);
+		c[i] = (struct fastrpc_call_req){ .tag = 500 + i,
+						  .method = M_ECHO,
+						  .buf = req[i], .len = 8 };
+	}
+	ASSERT_EQ(N, fastrpc_send_calls(self->cfd, c, N, 0, &err));
+	EXPECT_EQ(0, err);
+	ASSERT_EQ(0, batch_collect(self->cfd, N, 500, req, &seen));
+	EXPECT_EQ((1ull << N) - 1, seen);
+	/* nothing more: a non-blocking receive finds nothing */
+	{
+		struct fastrpc_result_buf one = { 0 };
+
+		EXPECT_EQ(-EAGAIN, fastrpc_recv_results(self->cfd, &one, 1,
+							MSG_DONTWAIT));
+	}
+	EXPECT_EQ(0, fastrpc_send_calls(self->cfd, c, 0, 0, &err));
+	EXPECT_EQ(0, err);
+}
+
+/*
+ * A bad entry in the middle: the calls before it go, the call reports
+ * its error, the ones after it are not tried.
+ */
+TEST_F(rt, batch_partial)
+{
+	enum { N = 6 };
+	struct fastrpc_call_req c[N];
+	uint8_t req[N][8];
+	uint64_t seen = 0;
+	int i, err = 0;
+
+	for (i = 0; i < N; i++) {
+		fill_pattern(req[i], sizeof(req[i]), (uint64_t)i);
+		c[i] = (struct fastrpc_call_req){ .tag = 600 + i,
+						  .method = M_ECHO,
+						  .buf = req[i], .len = 8 };
+	}
+	c[3].flags = 0x80;	/* unknown call flag */
+	ASSERT_EQ(3, fastrpc_send_calls(self->cfd, c, N, 0, &err));
+	EXPECT_EQ(-EINVAL, err);
+	ASSERT_EQ(0, batch_collect(self->cfd, 3, 600, req, &seen));
+	EXPECT_EQ(7, seen);
+
+	/* too large, second entry; tags 600.. are free again */
+	c[3].flags = 0;
+	c[1].len = FASTRPC_MAX_MSG + 1;
+	ASSERT_EQ(1, fastrpc_send_calls(self->cfd, c, N, 0, &err));
+	EXPECT_EQ(-EMSGSIZE, err);
+	seen = 0;
+	ASSERT_EQ(0, batch_collect(self->cfd, 1, 600, req, &seen));
+	EXPECT_EQ(1, seen);
+
+	/* the first entry bad: nothing went, its error is the return */
+	c[0].buf = NULL;
+	EXPECT_EQ(-EFAULT, fastrpc_send_calls(self->cfd, c, N, 0, &err));
+	EXPECT_EQ(-EFAULT, err);
+	EXPECT_EQ(-EFAULT, fastrpc_send_calls(self->cfd, c, N, 0, NULL));
+
+	/* a duplicate tag within the batch, while the first is in flight */
+	c[0] = (struct fastrpc_call_req){ .tag = 700, .method = M_HOLD };
+	c[1] = (struct fastrpc_call_req){ .tag = 700, .method = M_ECHO };
+	ASSERT_EQ(1, fastrpc_send_calls(self->cfd, c, 2, 0, &err));
+	EXPECT_EQ(-EEXIST, err);
+	EXPECT_EQ(0, fastrpc_cancel(self->cfd, 700));
+}
+
+/* Fewer results ready than slots: what is there, without waiting. */
+TEST_F(rt, batch_recv_short)
+{
+	struct fastrpc_result_buf out[8];
+	struct fastrpc_call_req c[3];
+	struct fastrpc_sock_info si;
+	uint8_t req[3][8], resp[8][8];
+	uint64_t t0;
+	int i, err, k;
+
+	for (i = 0; i < 3; i++) {
+		fill_pattern(req[i], sizeof(req[i]), (uint64_t)i);
+		c[i] = (struct fastrpc_call_req){ .tag = 800 + i,
+						  .method = M_ECHO,
+						  .buf = req[i], .len = 8 };
+	}
+	ASSERT_EQ(3, fastrpc_send_calls(self->cfd, c, 3, 0, &err));
+	t0 = now_ms();
+	do {
+		ASSERT_EQ(0, fastrpc_get_sock_info(self->cfd, &si));
+		if (si.rx_queued < 3)
+			usleep(1000);
+	} while (si.rx_queued < 3 && now_ms() - t0 < 5000);
+	ASSERT_EQ(3, si.rx_queued);
+	for (i = 0; i < 8; i++) {
+		out[i].buf = resp[i];
+		out[i].len = sizeof(resp[i]);
+	}
+	t0 = now_ms();
+	k = fastrpc_recv_results(self->cfd, out, 8, 0);
+	/* SO_RCVTIMEO is 10 s: a wait for the other five would show */
+	EXPECT_GT(2000, now_ms() - t0);
+	ASSERT_EQ(3, k);
+	for (i = 0; i < 3; i++) {
+		EXPECT_LE(800, out[i].tag);
+		EXPECT_GT(803, out[i].tag);
+		EXPECT_EQ(8, out[i].n);
+		EXPECT_EQ(0, memcmp(resp[i], req[out[i].tag - 800], 8));
+	}
+	/* a short reply buffer truncates, MSG_TRUNC gives the full length */
+	ASSERT_EQ(1, fastrpc_send_calls(self->cfd, c, 1, 0, &err));
+	out[0].len = 3;
+	ASSERT_EQ(1, fastrpc_recv_results(self->cfd, out, 1, MSG_TRUNC));
+	EXPECT_EQ(8, out[0].n);
+	EXPECT_TRUE(out[0].msg_flags & MSG_TRUNC);
+}
+
 TEST_F(rt, sync_call_helper)
 {
 	char resp[64];
@@ -818,6 +973,82 @@ TEST_F(err, client_close_cancels)
 						 "x", 1, 0));
 	ASSERT_EQ(0, fastrpc_get_sock_info(self->sfd, &si));
 	EXPECT_EQ(0, si.calls_in_flight);
+}
+
+/*
+ * Server side: every ready call with one fastrpc_recv_calls(), answers
+ * with one fastrpc_send_replies(); a stale handle in the middle reports
+ * its error after the replies before it went.
+ */
+TEST(batch_server)
+{
+	enum { N = 5 };
+	struct fastrpc_call_buf in[8];
+	struct fastrpc_reply_req rep[N + 1];
+	struct fastrpc_call_req c[N];
+	struct fastrpc_result_buf out[8];
+	uint8_t req[N][8], sbuf[8][16], cbuf[8][16];
+	unsigned int got = 0, seen = 0;
+	int sfd, cfd, i, k, err;
+	uint16_t port;
+
+	ASSERT_EQ(0, pair_open(BASE_PORT, _metadata->name, 10000, &sfd, &cfd,
+			       &port));
+	for (i = 0; i < N; i++) {
+		fill_pattern(req[i], sizeof(req[i]), (uint64_t)i);
+		c[i] = (struct fastrpc_call_req){ .tag = 900 + i,
+						  .method = 42,
+						  .buf = req[i], .len = 8 };
+	}
+	ASSERT_EQ(N, fastrpc_send_calls(cfd, c, N, 0, &err));
+	while (got < N) {
+		for (i = 0; i < 8; i++) {
+			in[i].buf = sbuf[i];
+			in[i].len = sizeof(sbuf[i]);
+		}
+		k = fastrpc_recv_calls(sfd, in, 8, 0);
+		ASSERT_LT(0, k) TH_LOG("recv_calls: %s", fastrpc_strerror(k));
+		ASSERT_GE(N - got, (unsigned int)k);
+		for (i = 0; i < k; i++) {
+			EXPECT_EQ(42, in[i].method);
+			EXPECT_EQ(8, in[i].n);
+			EXPECT_EQ(1, in[i].eor);
+			EXPECT_EQ(0, in[i].flags);
+			EXPECT_EQ(AF_INET, in[i].peer.sfr_ip_family);
+			memcpy(cbuf[got + i], sbuf[i], 8);
+			rep[got + i + (got + i >= 2)] = (struct fastrpc_reply_req){
+				.handle = in[i].handle, .status = FASTRPC_OK,
+				.buf = cbuf[got + i], .len = 8 };
+		}
+		got += (unsigned int)k;
+	}
+	/* entry 2 is a handle nobody was given */
+	rep[2] = (struct fastrpc_reply_req){ .handle = ~0ull,
+					     .status = FASTRPC_OK };
+	ASSERT_EQ(2, fastrpc_send_replies(sfd, rep, N + 1, 0, &err));
+	EXPECT_EQ(-ENOENT, err);
+	ASSERT_EQ(N - 2, fastrpc_send_replies(sfd, rep + 3, N - 2, 0, &err));
+	EXPECT_EQ(0, err);
+
+	for (got = 0; got < N; got += (unsigned int)k) {
+		for (i = 0; i < 8; i++) {
+			out[i].buf = cbuf[i];
+			out[i].len = sizeof(cbuf[i]);
+		}
+		k = fastrpc_recv_results(cfd, out, 8, 0);
+		ASSERT_LT(0, k) TH_LOG("recv_results: %s", fastrpc_strerror(k));
+		for (i = 0; i < k; i++) {
+			uint64_t t = out[i].tag - 900;
+
+			ASSERT_GT(N, t);
+			EXPECT_EQ(FASTRPC_OK, out[i].status);
+			EXPECT_EQ(8, out[i].n);
+			EXPECT_EQ(0, memcmp(cbuf[i], req[t], 8));
+			seen |= 1u << t;
+		}
+	}
+	EXPECT_EQ((1u << N) - 1, seen);
+	pair_close(sfd, cfd);
 }
 
 TEST_HARNESS_MAIN
