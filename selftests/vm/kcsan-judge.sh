@@ -60,6 +60,9 @@ kcsan_reports() {
 		# Only stack frames name the code that raced; the context lines
 		# ("Workqueue: fastrpc frpc_tp_rx_workfn [af_fastrpc]" when the
 		# reader was a kworker running our item) only say whose item it was.
+		# Seen in CI: process_one_work() reading worker->task->
+		# se.sum_exec_runtime (process_scheduled_works+0x1b3 in the KCSAN
+		# kernel) while the scheduler tick updated it.
 		if (text ~ /^ +[A-Za-z0-9_.]+\+0x[0-9a-f]+\/0x[0-9a-f]+/ &&
 		    (text ~ /\[af_fastrpc[a-z_]*\]/ || text ~ /^ +frpc_[A-Za-z0-9_]+\+0x/)) mod = 1
 		# "write to 0x... of 4 bytes by task 211 on cpu 0:" starts a stack.
