@@ -21,6 +21,7 @@
 #include "conn.h"
 #include "frpc.h"
 #include "listener.h"
+#include "loop.h"
 #include "mem.h"
 #include "peer.h"
 #include "sock.h"
@@ -79,7 +80,7 @@ static void frpc_conn_release(struct kref *ref)
 	struct frpc_conn *conn = container_of(ref, struct frpc_conn, ref);
 
 	/* teardown ran before the owner dropped its reference */
-	WARN_ON_ONCE(conn->tcp || conn->ncalls || !list_empty(&conn->ctrlq));
+	WARN_ON_ONCE(conn->tcp || conn->loop || conn->ncalls || !list_empty(&conn->ctrlq));
 	if (conn->server)
 		sock_put(&conn->server->sk);
 	frpc_memcg_put(conn->memcg);
@@ -279,7 +280,7 @@ static void frpc_conn_fail_workfn(struct work_struct *work)
 	frpc_conn_stop_timers(conn);
 
 	mutex_lock(&conn->tx_mutex);
-	if (conn->tcp) {
+	if (frpc_conn_has_tp(conn)) {
 		frpc_tp_detach(conn);
 		if (conn->werr) {
 			struct fastrpc_wire_error we = {
@@ -324,26 +325,55 @@ void frpc_conn_pong(struct frpc_conn *conn, u64 sent_ns)
 	conn->srtt_us = conn->srtt_us ? (conn->srtt_us * 7 + rtt) / 8 : rtt ? : 1;
 }
 
+/* Undo what frpc_conn_open_tp() opened, before it was attached. */
+static void frpc_conn_drop_tp(struct socket *tcp, struct frpc_loop *lp)
+{
+	if (lp)
+		frpc_loop_abandon(lp);
+	else
+		sock_release(tcp);
+}
+
+/*
+ * The same-host short cut when a server socket of the namespace serves
+ * the peer (@lpp), else a TCP connection (@tcpp).
+ */
+static int frpc_conn_open_tp(struct frpc_conn *conn, struct socket **tcpp,
+			     struct frpc_loop **lpp)
+{
+	struct frpc_loop *lp;
+
+	*tcpp = NULL;
+	lp = frpc_loop_connect(conn);
+	if (IS_ERR(lp))
+		return PTR_ERR(lp);
+	*lpp = lp;
+	if (lp)
+		return 0;
+	return frpc_tp_connect(conn, tcpp);
+}
+
 static int frpc_conn_connect(struct frpc_conn *conn)
 {
 	struct fastrpc_wire_hello hello;
+	struct frpc_loop *lp = NULL;
 	struct frpc_txbuf *buf;
 	struct socket *tcp;
 	int err;
 
-	err = frpc_tp_connect(conn, &tcp);
+	err = frpc_conn_open_tp(conn, &tcp, &lp);
 	if (err)
 		return err;
 	frpc_hello_init(&hello, FASTRPC_PROTO_MIN, FASTRPC_PROTO_MAX);
 	buf = frpc_build_ctrl(FASTRPC_PROTO_MAX, FASTRPC_FRAME_HELLO, 0, 0,
 			      &hello, sizeof(hello), GFP_KERNEL);
 	if (!buf) {
-		sock_release(tcp);
+		frpc_conn_drop_tp(tcp, lp);
 		return -ENOMEM;
 	}
 	/*
 	 * Under tx_mutex, so that a failure (namespace exit, say) either
-	 * comes first and is seen here, or finds the TCP socket attached
+	 * comes first and is seen here, or finds the transport attached
 	 * when its work closes it.
 	 */
 	mutex_lock(&conn->tx_mutex);
@@ -353,13 +383,16 @@ static int frpc_conn_connect(struct frpc_conn *conn)
 		spin_unlock_bh(&conn->lock);
 		mutex_unlock(&conn->tx_mutex);
 		kfree(buf);
-		sock_release(tcp);
+		frpc_conn_drop_tp(tcp, lp);
 		return err;
 	}
 	frpc_conn_set_state(conn, FRPC_CONN_HELLO);
 	frpc_queue_ctrl(conn, buf);
 	spin_unlock_bh(&conn->lock);
-	err = frpc_tp_attach(conn, tcp);
+	if (lp)
+		frpc_loop_attach_client(conn, lp);
+	else
+		err = frpc_tp_attach(conn, tcp);
 	mutex_unlock(&conn->tx_mutex);
 	if (err) {
 		sock_release(tcp);
@@ -370,7 +403,7 @@ static int frpc_conn_connect(struct frpc_conn *conn)
 }
 
 /*
- * Open a client connection: TCP connect, HELLO, and the wait for the
+ * Open a client connection: the same-host pair or TCP connect, HELLO, and the wait for the
  * answer, in a work item so that no socket call sleeps through it with its
  * socket locked.  The outcome (ready, failed, timed out) is recorded for
  * the peer's backoff and every socket using the connection is woken, so
@@ -430,11 +463,15 @@ struct frpc_conn *frpc_conn_get_client(struct frpc_net *fn,
 {
 	struct frpc_conn *conn, *found = NULL;
 	struct frpc_peer *p;
+	bool loop_ok;
 	int err;
 
+	/* a socket with the short cut off does not share one that may take it */
+	loop_ok = READ_ONCE(frpc_loopback) && READ_ONCE(fs->loopback);
 	mutex_lock(&fn->lock);
 	list_for_each_entry(conn, &fn->conns, node) {
 		if (READ_ONCE(conn->state) < FRPC_CONN_DRAINING &&
+		    conn->loop_ok == loop_ok &&
 		    frpc_addr_equal(&conn->peer, peer)) {
 			found = conn;
 			break;
@@ -453,6 +490,7 @@ struct frpc_conn *frpc_conn_get_client(struct frpc_net *fn,
 			return ERR_PTR(-ENOMEM);
 		}
 		conn->peer = *peer;
+		conn->loop_ok = loop_ok;
 		list_add(&conn->node, &fn->conns);	/* the table's reference */
 		/* connect_work's: the namespace stays while it connects */
 		kref_get(&conn->ref);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * conn.c: connections.  One kernel TCP socket each, its reader and
+ * conn.c: connections.  One kernel TCP socket each (or a same-host pair), its reader and
  * transmit state, its call table, its timers; setup and teardown.
  */
 #ifndef _FRPC_CONN_H
@@ -16,6 +16,7 @@
 #include "reader.h"
 #include "tx.h"
 
+struct frpc_loop;
 struct frpc_sock;
 struct frpc_share;
 struct mem_cgroup;
@@ -42,6 +43,11 @@ struct frpc_conn {
 
 	/* transport.c: the TCP socket (under tx_mutex) and its reader */
 	struct socket		*tcp;
+	/* loop.c: or the same-host pair instead (under tx_mutex) */
+	struct frpc_loop	*loop;
+	u8			loop_side;
+	bool			loop_ok;	/* client: may take the short cut */
+	bool			via_loop;	/* set once, when paired */
 	struct frpc_reader	rd;
 	unsigned long		tp_flags;
 	struct work_struct	rx_work;
@@ -106,6 +112,13 @@ static inline void frpc_conn_set_state(struct frpc_conn *conn,
 {
 	lockdep_assert_held(&conn->lock);
 	WRITE_ONCE(conn->state, state);
+}
+
+/* Is a transport (a TCP socket or a same-host pair) attached?  tx_mutex. */
+static inline bool frpc_conn_has_tp(const struct frpc_conn *conn)
+{
+	lockdep_assert_held(&conn->tx_mutex);
+	return conn->tcp || conn->loop;
 }
 
 struct frpc_conn *frpc_conn_alloc(struct frpc_net *fn, bool client);

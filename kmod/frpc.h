@@ -128,6 +128,12 @@ enum frpc_hash_bits {
 	FRPC_SOCK_HASH_BITS	= 8,
 };
 
+/* Port numbers the server sees for callers on the same-host short cut. */
+enum frpc_loop_ports {
+	FRPC_LOOP_PORT_MIN	= 49152,
+	FRPC_LOOP_PORT_SPAN	= 65536 - FRPC_LOOP_PORT_MIN,
+};
+
 /* Per network namespace state and counters (/proc/net/fastrpc). */
 struct frpc_net {
 	struct net		*net;
@@ -161,6 +167,9 @@ struct frpc_net {
 	atomic64_t		rx_mem;		/* gauge: what peers make us hold */
 	atomic64_t		mem_failures;	/* connections failed for rx_mem */
 	atomic64_t		conns_refused;	/* accepts over a connection limit */
+	atomic64_t		loop_conns;	/* pairs made by the short cut */
+	atomic64_t		loop_calls;	/* calls started on such a pair */
+	atomic_t		loop_port;	/* loop.c: callers' port numbers */
 };
 
 /* main.c */

@@ -47,9 +47,10 @@ static void frpc_share_put(struct frpc_sock *fs, struct frpc_share *sh)
 }
 
 /*
- * A TCP connection came in from @peer: make it a FastRPC connection, or
- * refuse it (NULL) when the socket or that peer address has as many as
- * it may.  Every port of one address is the same peer.
+ * A TCP connection (or the same-host short cut) came in from @peer: make
+ * it a FastRPC connection, or
+ * refuse it (NULL) when the socket stopped listening, or it or that peer
+ * address has as many as it may.  Every port of one address is the same peer.
  */
 struct frpc_conn *frpc_server_new_conn(struct frpc_sock *fs,
 				       const struct sockaddr_fastrpc *peer)
@@ -66,6 +67,15 @@ struct frpc_conn *frpc_server_new_conn(struct frpc_sock *fs,
 		goto err;
 
 	mutex_lock(&fs->conns_lock);
+	/*
+	 * The short cut finds the socket without its accept work: once
+	 * close or shutdown stopped listening (before it takes conns_lock
+	 * to end the connections), no new one may join the list.
+	 */
+	if (!frpc_server_listening(fs)) {
+		mutex_unlock(&fs->conns_lock);
+		goto err;
+	}
 	spin_lock_bh(&fs->lock);
 	hash_for_each_possible(fs->shares, sh, node, key) {
 		if (frpc_share_match(sh, peer)) {
@@ -103,6 +113,13 @@ err:
 	if (conn)
 		frpc_conn_put(conn);
 	return NULL;
+}
+
+/* Does the socket take new connections (TCP or the short cut)? */
+bool frpc_server_listening(struct frpc_sock *fs)
+{
+	return READ_ONCE(fs->ltcp) && !READ_ONCE(fs->shut_rd) &&
+	       !READ_ONCE(fs->dead);
 }
 
 /* An accepted connection left the socket's list.  conns_lock held. */

@@ -52,6 +52,8 @@ static const struct {
 	{ "rx_mem", offsetof(struct frpc_net, rx_mem) },
 	{ "mem_failures", offsetof(struct frpc_net, mem_failures) },
 	{ "conns_refused", offsetof(struct frpc_net, conns_refused) },
+	{ "loop_conns", offsetof(struct frpc_net, loop_conns) },
+	{ "loop_calls", offsetof(struct frpc_net, loop_calls) },
 };
 
 static int frpc_stats_show(struct seq_file *seq, void *v)

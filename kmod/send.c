@@ -233,6 +233,8 @@ again:
 	spin_unlock_bh(&conn->lock);
 
 	atomic64_inc(&conn->fn->calls_started);
+	if (READ_ONCE(conn->via_loop))
+		atomic64_inc(&conn->fn->loop_calls);
 	if (direct) {
 		frpc_tx_direct_send(conn, &small, id, FASTRPC_FF_EOM |
 				    (eos ? FASTRPC_FF_EOS : 0));

@@ -484,6 +484,7 @@ static int frpc_create(struct net *net, struct socket *sock, int protocol,
 	hash_init(fs->tags);
 	hash_init(fs->pending);
 	fs->max_calls = FRPC_DEFAULT_CALLS;
+	fs->loopback = true;
 	mutex_init(&fs->conns_lock);
 	INIT_LIST_HEAD(&fs->conns);
 	hash_init(fs->shares);

@@ -44,6 +44,7 @@ struct frpc_sock {
 	struct frpc_conn	*conn;		/* under lock_sock() */
 	struct list_head	conn_node;	/* conn->user_socks, fn->lock */
 	bool			connecting;	/* conn not ready yet: no EPOLLOUT */
+	bool			loopback;	/* FASTRPC_LOOPBACK */
 
 	/* server */
 	struct sockaddr_fastrpc	local;

@@ -2,8 +2,9 @@
 /*
  * Socket options at SOL_FASTRPC: FASTRPC_MAX_CALLS (set and get),
  * FASTRPC_FEATURES, what this module supports, so that user space can
- * check before it relies on something, and FASTRPC_SOCK_INFO, a socket's
- * own counters.
+ * check before it relies on something, FASTRPC_SOCK_INFO, a socket's
+ * own counters, and FASTRPC_LOOPBACK (set and get), whether its
+ * connections may take the same-host short cut.
  */
 #include <linux/sockptr.h>
 #include <linux/uaccess.h>
@@ -19,10 +20,18 @@ int frpc_setsockopt(struct socket *sock, int level, int optname,
 {
 	struct frpc_sock *fs = frpc_sk(sock->sk);
 	u32 val;
+	int on;
 
 	if (level != SOL_FASTRPC)
 		return -ENOPROTOOPT;
 	switch (optname) {
+	case FASTRPC_LOOPBACK:
+		if (optlen != sizeof(on))
+			return -EINVAL;
+		if (copy_from_sockptr(&on, optval, sizeof(on)))
+			return -EFAULT;
+		WRITE_ONCE(fs->loopback, !!on);
+		return 0;
 	case FASTRPC_MAX_CALLS:
 		if (optlen != sizeof(val))
 			return -EINVAL;
@@ -46,6 +55,7 @@ int frpc_getsockopt(struct socket *sock, int level, int optname,
 		struct fastrpc_features feat;
 		struct fastrpc_sock_info info;
 		u32 val;
+		int on;
 	} u = {};
 	int len, size;
 
@@ -68,7 +78,8 @@ int frpc_getsockopt(struct socket *sock, int level, int optname,
 				  FASTRPC_FEAT_STREAMING |
 				  FASTRPC_FEAT_DEADLINES |
 				  FASTRPC_FEAT_METADATA | FASTRPC_FEAT_FLOW |
-				  FASTRPC_FEAT_CMSG_TIMEOUT;
+				  FASTRPC_FEAT_CMSG_TIMEOUT |
+				  FASTRPC_FEAT_LOOPBACK;
 		if (IS_ENABLED(CONFIG_IPV6))
 			u.feat.features |= FASTRPC_FEAT_IPV6;
 		/* older callers may know a shorter struct */
@@ -79,6 +90,12 @@ int frpc_getsockopt(struct socket *sock, int level, int optname,
 			return -EINVAL;
 		u.val = READ_ONCE(fs->max_calls);
 		size = sizeof(u.val);
+		break;
+	case FASTRPC_LOOPBACK:
+		if (len != sizeof(u.on))
+			return -EINVAL;
+		u.on = READ_ONCE(fs->loopback);
+		size = sizeof(u.on);
 		break;
 	case FASTRPC_SOCK_INFO:
 		if (len != sizeof(u.info))

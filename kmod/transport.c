@@ -5,7 +5,8 @@
  * frames, reading frames (reader.c cuts them, rx.c acts on them) and
  * closing.  The rest of the module sees a connection that takes frames
  * (frpc_tp_send) and delivers them (frpc_rx_deliver); another transport
- * (a same-host path, a kTLS socket) plugs in here.
+ * plugs in here: the same-host short cut (loop.c, a connection with
+ * conn->loop instead of conn->tcp), a kTLS socket.
  *
  * Reading.  Frames are read in the TCP receive callback, in softirq, as
  * they arrive.  While the socket is owned (our own sender is in
@@ -33,6 +34,7 @@
 #include "conn.h"
 #include "frpc.h"
 #include "listener.h"
+#include "loop.h"
 #include "reader.h"
 #include "rx.h"
 #include "sock.h"
@@ -112,6 +114,20 @@ static int frpc_tp_recv_actor(read_descriptor_t *desc, struct sk_buff *skb,
 }
 
 /*
+ * The reader refused a frame, or the peer sent ERROR: fail the
+ * connection.  Under the stream's lock, not under conn->lock
+ * (frpc_conn_fail takes it).
+ */
+void frpc_tp_reader_failed(struct frpc_conn *conn)
+{
+	struct frpc_reader *r = &conn->rd;
+
+	frpc_conn_fail(conn, r->werr == FASTRPC_WERR_FRAME_SIZE ?
+			     -EMSGSIZE : -EPROTO,
+		       r->werr == FRPC_WERR_PEER ? 0 : r->werr);
+}
+
+/*
  * One pass over what TCP has queued; the socket's lock held.  Returns
  * true if the budget ran out with input left.
  */
@@ -125,10 +141,7 @@ static bool frpc_tp_read_pass(struct frpc_conn *conn, struct sock *sk)
 	r->budget = FRPC_RX_BUDGET;
 	tcp_read_sock(sk, &desc, frpc_tp_recv_actor);
 	if (r->dead) {
-		/* not under conn->lock: frpc_conn_fail takes it */
-		frpc_conn_fail(conn, r->werr == FASTRPC_WERR_FRAME_SIZE ?
-				     -EMSGSIZE : -EPROTO,
-			       r->werr == FRPC_WERR_PEER ? 0 : r->werr);
+		frpc_tp_reader_failed(conn);
 		return false;
 	}
 	return !r->budget && tcp_inq(sk);
@@ -284,12 +297,17 @@ int frpc_tp_attach(struct frpc_conn *conn, struct socket *tcp)
 	return 0;
 }
 
-/* Give the socket its own callbacks back; tx_mutex held. */
+/* Stop reading: the socket gets its own callbacks back; tx_mutex held. */
 void frpc_tp_detach(struct frpc_conn *conn)
 {
-	struct sock *sk = conn->tcp->sk;
+	struct sock *sk;
 
 	lockdep_assert_held(&conn->tx_mutex);
+	if (conn->loop) {
+		frpc_loop_detach(conn);
+		return;
+	}
+	sk = conn->tcp->sk;
 	write_lock_bh(&sk->sk_callback_lock);
 	rcu_assign_sk_user_data(sk, NULL);
 	sk->sk_data_ready = conn->saved_data_ready;
@@ -329,6 +347,11 @@ void frpc_tp_close(struct frpc_conn *conn, bool drain)
 	struct socket *tcp = conn->tcp;
 
 	lockdep_assert_held(&conn->tx_mutex);
+	if (conn->loop) {
+		/* nothing of the peer's is left to drain: it is read as sent */
+		frpc_loop_close(conn);
+		return;
+	}
 	kernel_sock_shutdown(tcp, SHUT_WR);
 	if (drain)
 		frpc_tp_drain(tcp);
@@ -353,10 +376,13 @@ int frpc_tp_send(struct frpc_conn *conn, struct kvec *iov, int niov,
 	struct msghdr msg = {
 		.msg_flags = (timeo ? 0 : MSG_DONTWAIT) | MSG_NOSIGNAL | flags,
 	};
-	struct sock *sk = conn->tcp->sk;
+	struct sock *sk;
 	int ret = 0;
 
 	lockdep_assert_held(&conn->tx_mutex);
+	if (conn->loop)
+		return frpc_loop_send(conn, iov, niov, len);
+	sk = conn->tcp->sk;
 	if (timeo)
 		WRITE_ONCE(sk->sk_sndtimeo, timeo);
 	set_bit(FRPC_TP_TX_ACTIVE, &conn->tp_flags);
@@ -522,6 +548,6 @@ void frpc_tp_unlisten(struct frpc_sock *fs)
 		write_unlock_bh(&sk->sk_callback_lock);
 		cancel_work_sync(&fs->accept_work);
 	}
-	fs->ltcp = NULL;
+	WRITE_ONCE(fs->ltcp, NULL);	/* frpc_server_listening() */
 	sock_release(ltcp);
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * transport.c: everything that touches a TCP socket.
+ * transport.c: everything that touches a TCP socket, and the dispatch to
+ * the same-host short cut (loop.c) for a connection that has none.
  */
 #ifndef _FRPC_TRANSPORT_H
 #define _FRPC_TRANSPORT_H
@@ -17,6 +18,7 @@ int frpc_tp_attach(struct frpc_conn *conn, struct socket *tcp);
 void frpc_tp_detach(struct frpc_conn *conn);
 void frpc_tp_close(struct frpc_conn *conn, bool drain);
 void frpc_tp_read_rest(struct frpc_conn *conn);
+void frpc_tp_reader_failed(struct frpc_conn *conn);
 int frpc_tp_send(struct frpc_conn *conn, struct kvec *iov, int niov,
 		 size_t len, long timeo, int flags);
 int frpc_tp_connect(struct frpc_conn *conn, struct socket **tcpp);

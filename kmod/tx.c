@@ -205,7 +205,7 @@ bool frpc_tx_direct_claim(struct frpc_call *call, const struct frpc_txsmall *s)
 
 	lockdep_assert_held(&conn->lock);
 	lockdep_assert_held(&conn->tx_mutex);
-	if (!conn->tcp || conn->cur.left || !list_empty(&call->txq) ||
+	if (!frpc_conn_has_tp(conn) || conn->cur.left || !list_empty(&call->txq) ||
 	    !list_empty(&conn->ctrlq) ||
 	    (s->head_type == FASTRPC_FRAME_CALL && !list_empty(&conn->ready)) ||
 	    (conn->state != FRPC_CONN_READY &&
@@ -513,7 +513,7 @@ bool frpc_conn_tx_flush(struct frpc_conn *conn, size_t budget,
 			f->done_call = NULL;
 			conn->cur_msg = NULL;
 			conn->cur_orphan = NULL;
-			picked = conn->tcp && frpc_tx_pick(conn);
+			picked = frpc_conn_has_tp(conn) && frpc_tx_pick(conn);
 			more = picked && frpc_tx_more(conn);
 			spin_unlock_bh(&conn->lock);
 			kfree(ctrl);
@@ -576,7 +576,7 @@ void frpc_conn_tx_workfn(struct work_struct *work)
 	bool more = false;
 
 	mutex_lock(&conn->tx_mutex);
-	if (conn->tcp)
+	if (frpc_conn_has_tp(conn))
 		more = frpc_conn_tx_flush(conn, FRPC_TX_WORK_BUDGET, NULL);
 	mutex_unlock(&conn->tx_mutex);
 	/* let other connections' work run between bulk batches */
@@ -605,7 +605,7 @@ void frpc_conn_kick_locked(struct frpc_conn *conn)
 
 	lockdep_assert_held(&conn->tx_mutex);
 	/* the caller writes a little, not everybody's bulk data */
-	if (conn->tcp)
+	if (frpc_conn_has_tp(conn))
 		more = frpc_conn_tx_flush(conn, FRPC_TX_KICK_BUDGET, NULL);
 	mutex_unlock(&conn->tx_mutex);
 	if (more)

@@ -261,6 +261,17 @@ enum fastrpc_sockopt {
 	FASTRPC_MAX_CALLS	= 2,
 	/* get: struct fastrpc_sock_info */
 	FASTRPC_SOCK_INFO	= 3,
+	/* get/set: int, 1 (the default) or 0.  Connections this client
+	 * socket opens to a server socket in the same network namespace
+	 * skip TCP (the same-host short cut) unless it is 0, or the
+	 * module parameter "loopback" is 0; then they use TCP, visible in
+	 * ss and to netfilter.  Takes effect for the connections opened
+	 * after it is set; a socket with 0 never shares a connection that
+	 * may take the short cut.  Calls on the short cut bypass
+	 * netfilter, tc and packet capture on "lo": see
+	 * Documentation/operations.rst.
+	 */
+	FASTRPC_LOOPBACK	= 4,
 };
 
 /*
@@ -287,6 +298,8 @@ enum fastrpc_sockopt {
  * with EINVAL.
  */
 #define FASTRPC_FEAT_CMSG_TIMEOUT (1ULL << 6)
+/* the same-host short cut and FASTRPC_LOOPBACK */
+#define FASTRPC_FEAT_LOOPBACK	(1ULL << 7)
 
 /**
  * struct fastrpc_features - what the loaded module supports

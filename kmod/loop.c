@@ -1,0 +1,363 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The same-host short cut.  A client connection whose peer is served by a
+ * listening AF_FASTRPC socket of the same namespace skips TCP: it is paired
+ * with a server connection made as the TCP accept path makes one (same
+ * admission limits), and each frame written on one end goes straight into
+ * the other end's frame reader.  Everything above the transport boundary
+ * (HELLO, credit, admission, deadlines, GOAWAY, ERROR) runs unchanged.
+ *
+ * Matched: a listener bound to the target address and port, or to the
+ * wildcard address of the target's family and that port when the target
+ * is an address of this namespace (127.0.0.1, ::1, an address of an
+ * interface).  Not matched, so TCP as before: IPv4 targets of a dual-stack
+ * IPv6 listener, v4-mapped and link-local targets.
+ *
+ * Writing.  frpc_loop_send() copies the bytes into one skb and feeds the
+ * peer's reader under the peer end's lock with BH disabled, so that the
+ * receive handlers run as they do from TCP's data_ready in softirq: they
+ * take no mutex and only kick the peer's sender asynchronously.  The
+ * writer holds its own tx_mutex, never the peer's; one end lock at a time.
+ * The peer takes every byte: frames are whole and in order, and what the
+ * receive side keeps is bounded by credit and by rx_mem as for TCP.
+ *
+ * Closing.  Detaching an end stops its reading (later frames for it are
+ * dropped, as TCP would buffer them for a reader that never comes);
+ * closing it tells the other end, as a FIN does, after its last frames
+ * went in.  The pair is freed when both ends closed (one reference each).
+ */
+#include <linux/in.h>
+#include <linux/in6.h>
+#include <linux/moduleparam.h>
+#include <linux/refcount.h>
+#include <linux/skbuff.h>
+#include <linux/slab.h>
+#include <net/addrconf.h>
+#include <net/ipv6.h>
+#include <net/route.h>
+
+#include "conn.h"
+#include "frpc.h"
+#include "listener.h"
+#include "loop.h"
+#include "reader.h"
+#include "rx.h"
+#include "sock.h"
+#include "timer.h"
+#include "transport.h"
+
+bool frpc_loopback = true;
+module_param_named(loopback, frpc_loopback, bool, 0644);
+MODULE_PARM_DESC(loopback, "connections to a server socket of the same namespace skip TCP");
+
+enum frpc_loop_side {
+	FRPC_LOOP_CLIENT,
+	FRPC_LOOP_SERVER,
+};
+
+struct frpc_loop_end {
+	spinlock_t		lock;		/* conn and its reader */
+	struct frpc_conn	*conn;		/* reads; NULL once detached */
+	bool			hung_up;	/* the other end closed */
+};
+
+struct frpc_loop {
+	refcount_t		ref;		/* one per end until it closes */
+	struct frpc_loop_end	end[2];
+};
+
+static void frpc_loop_put(struct frpc_loop *lp)
+{
+	if (refcount_dec_and_test(&lp->ref))
+		kfree(lp);
+}
+
+/* --- finding the server socket -------------------------------------- */
+
+static bool frpc_loop_ip_equal(const struct sockaddr_fastrpc *a,
+			       const struct sockaddr_fastrpc *b)
+{
+	if (a->sfr_ip_family == AF_INET)
+		return a->sfr_addr.v4 == b->sfr_addr.v4;
+	return ipv6_addr_equal(&a->sfr_addr.v6, &b->sfr_addr.v6);
+}
+
+static bool frpc_loop_ip_any(const struct sockaddr_fastrpc *a)
+{
+	if (a->sfr_ip_family == AF_INET)
+		return a->sfr_addr.v4 == htonl(INADDR_ANY);
+	return ipv6_addr_any(&a->sfr_addr.v6);
+}
+
+/* Is @a an address of this namespace that the short cut may serve? */
+static bool frpc_loop_ip_local(struct net *net, const struct sockaddr_fastrpc *a)
+{
+	if (a->sfr_ip_family == AF_INET)
+		return inet_addr_type(net, a->sfr_addr.v4) == RTN_LOCAL;
+#if IS_ENABLED(CONFIG_IPV6)
+	if (ipv6_addr_type(&a->sfr_addr.v6) &
+	    (IPV6_ADDR_LINKLOCAL | IPV6_ADDR_MAPPED))
+		return false;
+	return ipv6_chk_addr(net, &a->sfr_addr.v6, NULL, 0);
+#else
+	return false;
+#endif
+}
+
+/*
+ * The listening server socket of @fn that TCP would connect @to to, with
+ * a reference, or NULL.  A listener bound to the very address wins over a
+ * wildcard one.
+ */
+static struct frpc_sock *frpc_loop_find(struct frpc_net *fn,
+					const struct sockaddr_fastrpc *to)
+{
+	struct frpc_sock *fs, *found = NULL;
+
+	if (!frpc_loop_ip_local(fn->net, to))
+		return NULL;
+	mutex_lock(&fn->lock);
+	list_for_each_entry(fs, &fn->servers, server_node) {
+		if (fs->local.sfr_ip_family != to->sfr_ip_family ||
+		    fs->local.sfr_port != to->sfr_port ||
+		    !frpc_server_listening(fs))
+			continue;
+		if (frpc_loop_ip_equal(&fs->local, to)) {
+			found = fs;
+			break;
+		}
+		if (frpc_loop_ip_any(&fs->local))
+			found = fs;
+	}
+	if (found)
+		sock_hold(&found->sk);
+	mutex_unlock(&fn->lock);
+	return found;
+}
+
+/*
+ * The address the server sees for a caller on this host: the target
+ * address, as TCP picks it for a local destination, and a port from a
+ * per-namespace counter, so that each connection has its own.
+ */
+static void frpc_loop_caller(struct frpc_net *fn, struct sockaddr_fastrpc *from,
+			     const struct sockaddr_fastrpc *to)
+{
+	u32 n = (u32)atomic_inc_return(&fn->loop_port);
+
+	*from = *to;
+	from->sfr_port = htons(FRPC_LOOP_PORT_MIN + n % FRPC_LOOP_PORT_SPAN);
+}
+
+/* --- pairing ---------------------------------------------------------- */
+
+/* Start reading on @side of @lp; tx_mutex held, the connection not dead. */
+static void frpc_loop_attach(struct frpc_conn *conn, struct frpc_loop *lp,
+			     enum frpc_loop_side side)
+{
+	struct frpc_loop_end *e = &lp->end[side];
+	bool hung_up;
+
+	lockdep_assert_held(&conn->tx_mutex);
+	frpc_reader_init(&conn->rd, frpc_rx_deliver, conn);
+	conn->rd.version = conn->version;
+	conn->loop = lp;
+	conn->loop_side = side;
+	conn->last_rx = jiffies;
+	WRITE_ONCE(conn->via_loop, true);
+
+	spin_lock_bh(&e->lock);
+	e->conn = conn;
+	hung_up = e->hung_up;
+	spin_unlock_bh(&e->lock);
+
+	atomic64_inc(&conn->fn->conns_open);
+	atomic64_inc(&conn->fn->conns_total);
+	frpc_conn_start_timers(conn);
+	/* the other end went before this one was ready to hear it */
+	if (hung_up)
+		frpc_conn_peer_closed(conn, -ECONNRESET);
+}
+
+/* Tell @side of @lp that the other end closed, as a FIN would. */
+static void frpc_loop_hangup(struct frpc_loop *lp, enum frpc_loop_side side)
+{
+	struct frpc_loop_end *e = &lp->end[side];
+
+	spin_lock_bh(&e->lock);
+	e->hung_up = true;
+	if (e->conn)
+		frpc_conn_peer_closed(e->conn, -ECONNRESET);
+	spin_unlock_bh(&e->lock);
+}
+
+static struct frpc_loop *frpc_loop_alloc(void)
+{
+	struct frpc_loop *lp;
+
+	lp = kzalloc(sizeof(*lp), GFP_KERNEL_ACCOUNT);
+	if (!lp)
+		return NULL;
+	refcount_set(&lp->ref, 2);
+	spin_lock_init(&lp->end[FRPC_LOOP_CLIENT].lock);
+	spin_lock_init(&lp->end[FRPC_LOOP_SERVER].lock);
+	return lp;
+}
+
+/* Attach the server's end, unless the server socket failed it already. */
+static bool frpc_loop_attach_server(struct frpc_conn *srv, struct frpc_loop *lp)
+{
+	bool dead;
+
+	mutex_lock(&srv->tx_mutex);
+	spin_lock_bh(&srv->lock);
+	dead = srv->state == FRPC_CONN_DEAD;
+	spin_unlock_bh(&srv->lock);
+	if (!dead)
+		frpc_loop_attach(srv, lp, FRPC_LOOP_SERVER);
+	mutex_unlock(&srv->tx_mutex);
+	return !dead;
+}
+
+/*
+ * Client connection @conn is opening: if a server socket of the namespace
+ * serves its peer, make the server's connection (the admission limits of
+ * an accept apply) and return the pair with the server's end reading;
+ * frpc_loop_attach_client() or frpc_loop_abandon() then takes the
+ * client's end.  NULL: no such socket, or the short cut is off for this
+ * connection; TCP then.  ERR_PTR(-ECONNRESET) when the server refused,
+ * as a TCP client learns it from the accepted socket's close.
+ */
+struct frpc_loop *frpc_loop_connect(struct frpc_conn *conn)
+{
+	struct frpc_net *fn = conn->fn;
+	struct sockaddr_fastrpc from;
+	struct frpc_conn *srv;
+	struct frpc_sock *fs;
+	struct frpc_loop *lp;
+
+	if (!conn->loop_ok)
+		return NULL;
+	fs = frpc_loop_find(fn, &conn->peer);
+	if (!fs)
+		return NULL;
+	lp = frpc_loop_alloc();
+	if (!lp) {
+		sock_put(&fs->sk);
+		return ERR_PTR(-ENOMEM);
+	}
+	frpc_loop_caller(fn, &from, &conn->peer);
+	srv = frpc_server_new_conn(fs, &from);
+	sock_put(&fs->sk);	/* a server connection holds its own */
+	if (!srv) {
+		kfree(lp);
+		return ERR_PTR(-ECONNRESET);
+	}
+	srv->peer = from;
+	if (!frpc_loop_attach_server(srv, lp)) {
+		/* its owner's teardown has it; it never read from the pair */
+		kfree(lp);
+		return ERR_PTR(-ECONNRESET);
+	}
+	atomic64_inc(&fn->loop_conns);
+	return lp;
+}
+
+/* The client's end of a pair from frpc_loop_connect(); tx_mutex held. */
+void frpc_loop_attach_client(struct frpc_conn *conn, struct frpc_loop *lp)
+{
+	frpc_loop_attach(conn, lp, FRPC_LOOP_CLIENT);
+}
+
+/* The client failed before its end was attached: the server end hears EOF. */
+void frpc_loop_abandon(struct frpc_loop *lp)
+{
+	frpc_loop_hangup(lp, FRPC_LOOP_SERVER);
+	frpc_loop_put(lp);
+}
+
+/* --- frames ----------------------------------------------------------- */
+
+/* Run @skb through @conn's reader; the end's lock held, BH off. */
+static void frpc_loop_feed(struct frpc_conn *conn, struct sk_buff *skb)
+{
+	struct frpc_reader *r = &conn->rd;
+	u32 off = 0;
+
+	if (r->dead)
+		return;
+	/* a new budget per pass: the pass is for TCP's backlog, not ours */
+	while (off < skb->len && !r->dead) {
+		r->budget = FRPC_RX_BUDGET;
+		off += frpc_reader_feed(r, skb, off, skb->len - off);
+	}
+	if (r->dead)
+		frpc_tp_reader_failed(conn);
+}
+
+/*
+ * Hand @len bytes of @iov to the other end.  Returns how many were taken:
+ * all of them (up to one frame's worth), or -ENOMEM.  tx_mutex held.
+ */
+int frpc_loop_send(struct frpc_conn *conn, struct kvec *iov, int niov,
+		   size_t len)
+{
+	struct frpc_loop_end *e = &conn->loop->end[!conn->loop_side];
+	struct sk_buff *skb;
+	u32 off = 0, n;
+	int i;
+
+	lockdep_assert_held(&conn->tx_mutex);
+	len = min_t(size_t, len, FASTRPC_FRAME_HDR_LEN + FASTRPC_MAX_FRAME);
+	if (!len)
+		return 0;
+	skb = frpc_skb_alloc(len, GFP_KERNEL);
+	if (!skb)
+		return -ENOMEM;
+	for (i = 0; i < niov && off < len; i++) {
+		n = min_t(size_t, iov[i].iov_len, len - off);
+		if (skb_store_bits(skb, off, iov[i].iov_base, n)) {
+			kfree_skb(skb);
+			return -EFAULT;
+		}
+		off += n;
+	}
+
+	spin_lock_bh(&e->lock);
+	if (e->conn)
+		frpc_loop_feed(e->conn, skb);
+	spin_unlock_bh(&e->lock);
+	consume_skb(skb);	/* what the receive side kept, it cloned */
+	return off;
+}
+
+/* --- closing ---------------------------------------------------------- */
+
+/* Stop reading: the end reads no more frames.  tx_mutex held. */
+void frpc_loop_detach(struct frpc_conn *conn)
+{
+	struct frpc_loop_end *e = &conn->loop->end[conn->loop_side];
+
+	lockdep_assert_held(&conn->tx_mutex);
+	spin_lock_bh(&e->lock);
+	e->conn = NULL;
+	frpc_reader_reset(&conn->rd);
+	conn->rd.dead = true;
+	spin_unlock_bh(&e->lock);
+	atomic64_dec(&conn->fn->conns_open);
+}
+
+/*
+ * After the last frames went in: the other end hears EOF and reads them
+ * first (they are in already), like a FIN after data.  Detached first;
+ * tx_mutex held.
+ */
+void frpc_loop_close(struct frpc_conn *conn)
+{
+	struct frpc_loop *lp = conn->loop;
+
+	lockdep_assert_held(&conn->tx_mutex);
+	frpc_loop_hangup(lp, !conn->loop_side);
+	conn->loop = NULL;
+	frpc_loop_put(lp);
+}
