@@ -445,6 +445,23 @@ static inline int tcp_established_to(uint16_t port, bool v6)
 	return count;
 }
 
+/*
+ * Is the same-host short cut on for new connections (module parameter
+ * "loopback")?  Then a connection to a server of this namespace shows in
+ * the loop_conns counter, not in /proc/net/tcp.
+ */
+static inline bool loop_on(void)
+{
+	FILE *f = fopen("/sys/module/af_fastrpc/parameters/loopback", "r");
+	int c = 'N';
+
+	if (f) {
+		c = fgetc(f);
+		fclose(f);
+	}
+	return c == 'Y' || c == '1';
+}
+
 /* A loopback TCP port nothing listens on (bound once, then released). */
 static inline int unused_tcp_port(void)
 {

@@ -204,4 +204,30 @@ TEST_F(netns, counters_per_namespace)
 	EXPECT_GE(2, after);	/* counted once per side at most */
 }
 
+/*
+ * The same-host short cut stays within a namespace: a call across the
+ * veth takes TCP (no loop_conns anywhere), one to the server's own
+ * namespace takes the short cut when it is on.
+ */
+TEST_F(netns, cross_namespace_takes_tcp)
+{
+	char peer[FASTRPC_ADDRSTRLEN + 1];
+	long long srv_loops;
+
+	ASSERT_EQ(0, both_counters(self, "loop_conns"));
+	ASSERT_EQ(0, enter_ns(self->ns_cli));
+	ASSERT_LT(0, peer_call("10.77.0.1", peer, sizeof(peer)));
+	ASSERT_LT(0, peer_call("fd77::1", peer, sizeof(peer)));
+	EXPECT_EQ(0, both_counters(self, "loop_conns"));
+	EXPECT_EQ(0, both_counters(self, "loop_calls"));
+
+	ASSERT_EQ(0, enter_ns(self->ns_srv));
+	ASSERT_LT(0, peer_call("fd77::1", peer, sizeof(peer)));
+	TH_LOG("same-namespace caller seen as %s", peer);
+	EXPECT_EQ(0, strncmp(peer, "[fd77::1]:", 10));
+	srv_loops = proc_counter("loop_conns");
+	EXPECT_EQ(loop_on() ? 1 : 0, srv_loops);
+	EXPECT_EQ(srv_loops, both_counters(self, "loop_calls"));
+}
+
 TEST_HARNESS_MAIN

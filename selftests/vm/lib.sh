@@ -409,6 +409,7 @@ make_initramfs() {
 	DEBUG_CHECKS=${GUEST_DEBUG_CHECKS:-0}
 	PROFILE=${GUEST_PROFILE:-0}
 	KUNIT_REQUIRED=${GUEST_KUNIT_REQUIRED:-0}
+	TCP_PASS=${GUEST_TCP_PASS:-0}
 	EOF
 	echo 'root:x:0:0:root:/root:/bin/sh' >"$root/etc/passwd"
 	echo 'root:x:0:' >"$root/etc/group"

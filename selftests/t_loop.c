@@ -1,0 +1,297 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The same-host short cut: a connection to a server socket of the same
+ * namespace skips TCP (loop_conns and loop_calls rise, /proc/net/tcp shows
+ * nothing); FASTRPC_LOOPBACK and the module parameter "loopback" force TCP;
+ * a server that goes away gives the client the same results on both
+ * paths.  t_netns checks that a connection across namespaces takes TCP.
+ */
+#include "frpc_test.h"
+#include "kselftest_harness.h"
+
+#define BASE_PORT	7700
+
+/* A client socket with FASTRPC_LOOPBACK @on, connected to @ip:@port. */
+static int loop_client(const char *ip, uint16_t port, int on)
+{
+	struct sockaddr_fastrpc a;
+	int fd, ret;
+
+	ret = fastrpc_addr(&a, ip, port);
+	if (ret)
+		return ret;
+	fd = fastrpc_socket(SOCK_CLOEXEC);
+	if (fd < 0)
+		return fd;
+	if (setsockopt(fd, SOL_FASTRPC, FASTRPC_LOOPBACK, &on, sizeof(on)) ||
+	    connect(fd, (struct sockaddr *)&a, sizeof(a))) {
+		ret = -errno;
+		close(fd);
+		return ret;
+	}
+	set_rcvtimeo(fd, 10000);
+	return fd;
+}
+
+static int echo1(int fd)
+{
+	uint32_t status = 0;
+	char buf[4];
+	ssize_t n;
+
+	n = fastrpc_call(fd, M_ECHO, "lo", 2, buf, sizeof(buf), &status);
+	if (n < 0)
+		return (int)n;
+	return n == 2 && status == FASTRPC_OK ? 0 : -EPROTO;
+}
+
+FIXTURE(lp) {
+	struct echo_srv srv;
+	long long conns0, calls0;
+	bool param0;
+};
+
+FIXTURE_SETUP(lp)
+{
+	int ret;
+
+	self->param0 = loop_on();
+	ret = echo_srv_start(&self->srv, AF_INET6,
+			     test_port(BASE_PORT, _metadata->name), 2);
+	ASSERT_EQ(0, ret) TH_LOG("server: %s", fastrpc_strerror(ret));
+	self->conns0 = proc_counter("loop_conns");
+	self->calls0 = proc_counter("loop_calls");
+	ASSERT_LE(0, self->conns0) TH_LOG("no loop_conns in /proc/net/fastrpc");
+	ASSERT_LE(0, self->calls0);
+}
+
+FIXTURE_TEARDOWN(lp)
+{
+	frpc_set_param("loopback", self->param0);
+	echo_srv_stop(&self->srv);
+}
+
+TEST_F(lp, feature_and_option)
+{
+	struct fastrpc_features f;
+	socklen_t len = sizeof(int);
+	int fd, on = -1;
+
+	fd = fastrpc_socket(SOCK_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, fastrpc_get_features(fd, &f));
+	EXPECT_TRUE(f.features & FASTRPC_FEAT_LOOPBACK);
+	ASSERT_EQ(0, getsockopt(fd, SOL_FASTRPC, FASTRPC_LOOPBACK, &on, &len));
+	EXPECT_EQ(1, on);
+	on = 0;
+	ASSERT_EQ(0, setsockopt(fd, SOL_FASTRPC, FASTRPC_LOOPBACK, &on,
+				sizeof(on)));
+	on = -1;
+	ASSERT_EQ(0, getsockopt(fd, SOL_FASTRPC, FASTRPC_LOOPBACK, &on, &len));
+	EXPECT_EQ(0, on);
+	/* any non-zero value is 1 */
+	on = 7;
+	ASSERT_EQ(0, setsockopt(fd, SOL_FASTRPC, FASTRPC_LOOPBACK, &on,
+				sizeof(on)));
+	ASSERT_EQ(0, getsockopt(fd, SOL_FASTRPC, FASTRPC_LOOPBACK, &on, &len));
+	EXPECT_EQ(1, on);
+	EXPECT_EQ(-1, setsockopt(fd, SOL_FASTRPC, FASTRPC_LOOPBACK, &on, 1));
+	EXPECT_EQ(EINVAL, errno);
+	len = 2;
+	EXPECT_EQ(-1, getsockopt(fd, SOL_FASTRPC, FASTRPC_LOOPBACK, &on, &len));
+	EXPECT_EQ(EINVAL, errno);
+	close(fd);
+}
+
+/* IPv4 and IPv6 targets of a wildcard IPv6 listener, and the TCP facts. */
+TEST_F(lp, same_namespace_takes_loop)
+{
+	uint16_t port = self->srv.port;
+	int fd;
+
+	ASSERT_EQ(0, frpc_set_param("loopback", 1));
+	fd = loop_client("::1", port, 1);
+	ASSERT_LE(0, fd) TH_LOG("connect: %s", fastrpc_strerror(fd));
+	EXPECT_EQ(0, echo1(fd));
+	EXPECT_EQ(0, echo1(fd));
+	EXPECT_EQ(self->conns0 + 1, proc_counter("loop_conns"));
+	EXPECT_EQ(self->calls0 + 2, proc_counter("loop_calls"));
+	EXPECT_EQ(0, tcp_established_to(port, true));
+	EXPECT_EQ(0, tcp_established_to(port, false));
+	close(fd);
+
+	/*
+	 * An IPv4 target of a dual-stack IPv6 listener is not matched (see
+	 * loop.c): TCP, as before.
+	 */
+	fd = loop_client("127.0.0.1", port, 1);
+	ASSERT_LE(0, fd) TH_LOG("connect: %s", fastrpc_strerror(fd));
+	EXPECT_EQ(0, echo1(fd));
+	EXPECT_EQ(self->conns0 + 1, proc_counter("loop_conns"));
+	EXPECT_EQ(1, tcp_established_to(port, false) +
+		     tcp_established_to(port, true));
+	close(fd);
+}
+
+TEST_F(lp, ipv4_listener)
+{
+	uint16_t port = test_port(BASE_PORT + 100, _metadata->name);
+	int sfd, fd, one = 1;
+	struct fastrpc_call_info ci;
+	uint32_t status;
+	char buf[8];
+
+	ASSERT_EQ(0, frpc_set_param("loopback", 1));
+	sfd = open_server(AF_INET, &port);
+	ASSERT_LE(0, sfd);
+	set_rcvtimeo(sfd, 10000);
+	fd = loop_client("127.0.0.1", port, one);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(2, fastrpc_send_call(fd, 9, M_ECHO, "hi", 2, 0));
+	ASSERT_EQ(2, fastrpc_recv_call(sfd, &ci, buf, sizeof(buf), 0));
+	/* the caller's address: the target's, and a port of its own */
+	EXPECT_EQ(AF_INET, ci.peer.sfr_ip_family);
+	EXPECT_EQ(htonl(INADDR_LOOPBACK), ci.peer.sfr_addr.v4);
+	EXPECT_NE(0, ci.peer.sfr_port);
+	ASSERT_EQ(2, fastrpc_send_reply(sfd, ci.handle, FASTRPC_OK, "ok", 2,
+					0));
+	ASSERT_EQ(2, fastrpc_recv_result(fd, NULL, &status, buf, sizeof(buf),
+					 0));
+	EXPECT_EQ(FASTRPC_OK, status);
+	EXPECT_EQ(self->conns0 + 1, proc_counter("loop_conns"));
+	EXPECT_EQ(0, tcp_established_to(port, false));
+	close(fd);
+	close(sfd);
+}
+
+TEST_F(lp, option_forces_tcp)
+{
+	uint16_t port = self->srv.port;
+	int fd, fd2;
+
+	ASSERT_EQ(0, frpc_set_param("loopback", 1));
+	/* a socket that may take the short cut opens the pair first ... */
+	fd2 = loop_client("::1", port, 1);
+	ASSERT_LE(0, fd2);
+	/* ... and one with the option off does not share it */
+	fd = loop_client("::1", port, 0);
+	ASSERT_LE(0, fd) TH_LOG("connect: %s", fastrpc_strerror(fd));
+	EXPECT_EQ(0, echo1(fd));
+	EXPECT_EQ(self->conns0 + 1, proc_counter("loop_conns"));
+	EXPECT_EQ(self->calls0, proc_counter("loop_calls"));
+	EXPECT_EQ(1, tcp_established_to(port, true));
+	EXPECT_EQ(0, echo1(fd2));
+	EXPECT_EQ(self->calls0 + 1, proc_counter("loop_calls"));
+	close(fd);
+	close(fd2);
+}
+
+TEST_F(lp, param_forces_tcp)
+{
+	uint16_t port = self->srv.port;
+	int fd;
+
+	ASSERT_EQ(0, frpc_set_param("loopback", 0));
+	EXPECT_FALSE(loop_on());
+	fd = loop_client("::1", port, 1);
+	ASSERT_LE(0, fd) TH_LOG("connect: %s", fastrpc_strerror(fd));
+	EXPECT_EQ(0, echo1(fd));
+	EXPECT_EQ(self->conns0, proc_counter("loop_conns"));
+	EXPECT_EQ(self->calls0, proc_counter("loop_calls"));
+	EXPECT_EQ(1, tcp_established_to(port, true));
+	close(fd);
+}
+
+/* What a client sees when its server socket closes with a call taken. */
+struct close_outcome {
+	ssize_t recv;		/* the taken call's result */
+	uint32_t status;
+	ssize_t send2;		/* a call after the close */
+	ssize_t recv2;
+	uint32_t status2;
+	long long loops;	/* loop_conns it opened */
+};
+
+static int server_close_run(uint16_t base, int on, struct close_outcome *o)
+{
+	long long loops0 = proc_counter("loop_conns");
+	struct fastrpc_call_info ci;
+	uint16_t port = base;
+	char buf[8];
+	int sfd, fd;
+
+	memset(o, 0, sizeof(*o));
+	sfd = open_server(AF_INET, &port);
+	if (sfd < 0)
+		return sfd;
+	set_rcvtimeo(sfd, 10000);
+	fd = loop_client("127.0.0.1", port, on);
+	if (fd < 0) {
+		close(sfd);
+		return fd;
+	}
+	o->loops = proc_counter("loop_conns") - loops0;
+	if (fastrpc_send_call(fd, 1, M_ECHO, "a", 1, 0) != 1 ||
+	    fastrpc_recv_call(sfd, &ci, buf, sizeof(buf), 0) != 1) {
+		close(fd);
+		close(sfd);
+		return -EIO;
+	}
+	close(sfd);
+	o->recv = fastrpc_recv_result(fd, NULL, &o->status, buf, sizeof(buf),
+				      0);
+	o->send2 = fastrpc_send_call(fd, 2, M_ECHO, "b", 1, 0);
+	if (o->send2 == 1)
+		o->recv2 = fastrpc_recv_result(fd, NULL, &o->status2, buf,
+					       sizeof(buf), 0);
+	close(fd);
+	return 0;
+}
+
+TEST_F_TIMEOUT(lp, server_close_same_on_both_paths, 60)
+{
+	struct close_outcome lo, tcp;
+
+	ASSERT_EQ(0, frpc_set_param("loopback", 1));
+	ASSERT_EQ(0, server_close_run(test_port(BASE_PORT + 200, "lo"), 1,
+				      &lo));
+	ASSERT_EQ(0, server_close_run(test_port(BASE_PORT + 300, "tcp"), 0,
+				      &tcp));
+	EXPECT_EQ(1, lo.loops);
+	EXPECT_EQ(0, tcp.loops);
+	TH_LOG("loop: %zd/%u, then %zd, %zd/%u; tcp: %zd/%u, then %zd, %zd/%u",
+	       lo.recv, lo.status, lo.send2, lo.recv2, lo.status2,
+	       tcp.recv, tcp.status, tcp.send2, tcp.recv2, tcp.status2);
+	EXPECT_EQ(0, lo.recv);
+	EXPECT_EQ(FASTRPC_UNAVAILABLE, lo.status);
+	EXPECT_EQ(tcp.recv, lo.recv);
+	EXPECT_EQ(tcp.status, lo.status);
+	EXPECT_EQ(tcp.send2, lo.send2);
+	EXPECT_EQ(tcp.recv2, lo.recv2);
+	EXPECT_EQ(tcp.status2, lo.status2);
+}
+
+/* A connection refused by the server's limit fails the same way. */
+TEST_F(lp, admission_refusal_same_on_both_paths)
+{
+	uint16_t port = self->srv.port;
+	int fd, lo_err;
+
+	ASSERT_EQ(0, frpc_set_param("loopback", 1));
+	ASSERT_EQ(0, frpc_set_param("server_max_conns", 1));
+	/* the server's one connection, over TCP */
+	fd = loop_client("::1", port, 0);
+	ASSERT_LE(0, fd);
+	lo_err = loop_client("::1", port, 1);
+	EXPECT_GT(0, lo_err);
+	if (lo_err >= 0)
+		close(lo_err);
+	close(fd);
+	ASSERT_EQ(0, frpc_set_param("server_max_conns", 1024));
+	/* what a TCP client sees when the accepted socket is closed at once */
+	TH_LOG("refused: %s", fastrpc_strerror(lo_err));
+	EXPECT_EQ(-ECONNRESET, lo_err);
+	EXPECT_EQ(self->conns0, proc_counter("loop_conns"));
+}
+
+TEST_HARNESS_MAIN
