@@ -104,6 +104,24 @@ static bool frpc_loop_ip_local(struct net *net, const struct sockaddr_fastrpc *a
 #endif
 }
 
+/* How well a listener bound to @l serves target @to (a local address). */
+enum frpc_loop_match {
+	FRPC_LOOP_NONE,
+	FRPC_LOOP_WILDCARD,
+	FRPC_LOOP_EXACT,
+};
+
+static enum frpc_loop_match frpc_loop_match(const struct sockaddr_fastrpc *l,
+					    const struct sockaddr_fastrpc *to)
+{
+	if (l->sfr_ip_family != to->sfr_ip_family ||
+	    l->sfr_port != to->sfr_port)
+		return FRPC_LOOP_NONE;
+	if (frpc_loop_ip_equal(l, to))
+		return FRPC_LOOP_EXACT;
+	return frpc_loop_ip_any(l) ? FRPC_LOOP_WILDCARD : FRPC_LOOP_NONE;
+}
+
 /*
  * The listening server socket of @fn that TCP would connect @to to, with
  * a reference, or NULL.  A listener bound to the very address wins over a
@@ -112,22 +130,18 @@ static bool frpc_loop_ip_local(struct net *net, const struct sockaddr_fastrpc *a
 static struct frpc_sock *frpc_loop_find(struct frpc_net *fn,
 					const struct sockaddr_fastrpc *to)
 {
+	enum frpc_loop_match m, best = FRPC_LOOP_NONE;
 	struct frpc_sock *fs, *found = NULL;
 
 	if (!frpc_loop_ip_local(fn->net, to))
 		return NULL;
 	mutex_lock(&fn->lock);
 	list_for_each_entry(fs, &fn->servers, server_node) {
-		if (fs->local.sfr_ip_family != to->sfr_ip_family ||
-		    fs->local.sfr_port != to->sfr_port ||
-		    !frpc_server_listening(fs))
-			continue;
-		if (frpc_loop_ip_equal(&fs->local, to)) {
+		m = frpc_loop_match(&fs->local, to);
+		if (m > best && frpc_server_listening(fs)) {
+			best = m;
 			found = fs;
-			break;
 		}
-		if (frpc_loop_ip_any(&fs->local))
-			found = fs;
 	}
 	if (found)
 		sock_hold(&found->sk);
