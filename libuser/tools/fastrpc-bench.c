@@ -4,16 +4,19 @@
  * a user would otherwise use, in one process.
  *
  *   fastrpc-bench [-n calls] [-s bytes] [-c in-flight] [-w warmup]
- *                 [-t fastrpc,fastrpc-batch,tcp,tcp-pipelined,unix] [-p port]
+ *                 [-t fastrpc,fastrpc-batch,fastrpc-tcp,tcp,tcp-pipelined,unix]
+ *                 [-p port]
  *                 [-N netns -a address] [-C] [-H] [-j]
  *
  * For each transport an echo server runs on a thread and the client keeps
  * up to -c calls in flight, timing each call with CLOCK_MONOTONIC from
  * just before its send to just after its reply is received:
  *
- *   fastrpc	AF_FASTRPC over TCP (needs af_fastrpc loaded): one
- *		sendmsg per call and one recvmsg per result, and a server
- *		that reads one call and writes one reply per system call
+ *   fastrpc	AF_FASTRPC (needs af_fastrpc loaded): one sendmsg per
+ *		call and one recvmsg per result, and a server that reads
+ *		one call and writes one reply per system call; on one host
+ *		through the module's same-host short cut unless it is off,
+ *		over TCP with -N
  *   fastrpc-batch  the same sockets, but the client starts every free
  *		slot with one fastrpc_send_calls() (sendmmsg) and takes
  *		every ready result with one fastrpc_recv_results()
@@ -21,6 +24,8 @@
  *		fastrpc_recv_calls() and answers them with one
  *		fastrpc_send_replies().  With -c 1 it makes the same
  *		system calls as fastrpc, through the batch functions
+ *   fastrpc-tcp  fastrpc with FASTRPC_LOOPBACK off on the client
+ *		socket: over TCP on one host too (not in the default list)
  *   tcp	TCP, 4-byte big-endian length prefix, TCP_NODELAY: one
  *		write per request and per reply, however many are in flight
  *   tcp-pipelined  the same framing, but the client writes every request
@@ -266,7 +271,32 @@ static void *fastrpc_server(void *arg)
 	return NULL;
 }
 
-static int fastrpc_setup_with(struct run *r, void *(*server)(void *))
+/*
+ * A client socket connected to the bench server with the same-host short
+ * cut off (FASTRPC_LOOPBACK 0): TCP even on one host.
+ */
+static int fastrpc_tcp_client(uint16_t port)
+{
+	struct sockaddr_fastrpc a;
+	int fd, ret, off = 0;
+
+	ret = fastrpc_addr(&a, srv_addr, port);
+	if (ret)
+		return ret;
+	fd = fastrpc_socket(SOCK_CLOEXEC);
+	if (fd < 0)
+		return fd;
+	if (setsockopt(fd, SOL_FASTRPC, FASTRPC_LOOPBACK, &off, sizeof(off)) ||
+	    connect(fd, (struct sockaddr *)&a, sizeof(a))) {
+		ret = -errno;
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+static int fastrpc_setup_with(struct run *r, void *(*server)(void *),
+			      bool loop)
 {
 	struct timeval tv = { .tv_usec = 100000 };
 	uint16_t port = r->port;
@@ -288,7 +318,8 @@ static int fastrpc_setup_with(struct run *r, void *(*server)(void *))
 	if (pthread_create(&r->srv, NULL, server, r))
 		return -EAGAIN;
 	r->srv_started = true;
-	fd = fastrpc_client_open(srv_addr, port, SOCK_CLOEXEC);
+	fd = loop ? fastrpc_client_open(srv_addr, port, SOCK_CLOEXEC) :
+		    fastrpc_tcp_client(port);
 	if (fd < 0)
 		return fd;
 	r->cfd = fd;
@@ -298,7 +329,12 @@ static int fastrpc_setup_with(struct run *r, void *(*server)(void *))
 
 static int fastrpc_setup(struct run *r)
 {
-	return fastrpc_setup_with(r, fastrpc_server);
+	return fastrpc_setup_with(r, fastrpc_server, true);
+}
+
+static int fastrpc_tcp_setup(struct run *r)
+{
+	return fastrpc_setup_with(r, fastrpc_server, false);
 }
 
 static int fastrpc_send(struct run *r, uint64_t idx, uint64_t count)
@@ -413,7 +449,7 @@ static int fastrpc_batch_setup(struct run *r)
 		r->rbuf[i].buf = r->rspace + i * (r->size + 1);
 		r->rbuf[i].len = r->size + 1;
 	}
-	return fastrpc_setup_with(r, fastrpc_batch_server);
+	return fastrpc_setup_with(r, fastrpc_batch_server, true);
 }
 
 /* Calls @idx .. @idx + @count - 1 in one fastrpc_send_calls(). */
@@ -770,7 +806,7 @@ static void common_teardown(struct run *r)
 	r->sfd = -1;
 }
 
-enum { T_FASTRPC, T_FASTRPC_BATCH, T_TCP, T_TCP_PIPE, T_UNIX };
+enum { T_FASTRPC, T_FASTRPC_BATCH, T_FASTRPC_TCP, T_TCP, T_TCP_PIPE, T_UNIX };
 
 static const struct transport transports[] = {
 	[T_FASTRPC] = { .name = "fastrpc", .setup = fastrpc_setup,
@@ -782,6 +818,9 @@ static const struct transport transports[] = {
 			      .recv = fastrpc_batch_recv,
 			      .ready = fastrpc_batch_ready,
 			      .teardown = common_teardown, .batch = true },
+	[T_FASTRPC_TCP] = { .name = "fastrpc-tcp", .setup = fastrpc_tcp_setup,
+			    .send = fastrpc_send, .recv = fastrpc_recv,
+			    .teardown = common_teardown },
 	[T_TCP] = { .name = "tcp", .setup = tcp_setup, .send = tcp_send,
 		    .recv = tcp_recv, .teardown = common_teardown },
 	[T_TCP_PIPE] = { .name = "tcp-pipelined", .setup = tcp_pipe_setup,
@@ -1132,7 +1171,7 @@ static void usage(const char *prog)
 {
 	fprintf(stderr,
 		"usage: %s [-n calls] [-s bytes] [-c in-flight] [-w warmup]\n"
-		"          [-t fastrpc,fastrpc-batch,tcp,tcp-pipelined,unix]\n"
+		"          [-t fastrpc,fastrpc-batch,fastrpc-tcp,tcp,tcp-pipelined,unix]\n"
 		"          [-p fastrpc-port]\n"
 		"          [-N server-netns -a server-address] [-C] [-H] [-j]\n",
 		prog);
