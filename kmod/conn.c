@@ -80,7 +80,8 @@ static void frpc_conn_release(struct kref *ref)
 	struct frpc_conn *conn = container_of(ref, struct frpc_conn, ref);
 
 	/* teardown ran before the owner dropped its reference */
-	WARN_ON_ONCE(conn->tcp || conn->loop || conn->ncalls || !list_empty(&conn->ctrlq));
+	WARN_ON_ONCE(conn->tcp || conn->loop || conn->ncalls ||
+		     !list_empty(&conn->ctrlq));
 	if (conn->server)
 		sock_put(&conn->server->sk);
 	frpc_memcg_put(conn->memcg);
@@ -403,9 +404,9 @@ static int frpc_conn_connect(struct frpc_conn *conn)
 }
 
 /*
- * Open a client connection: the same-host pair or TCP connect, HELLO, and the wait for the
- * answer, in a work item so that no socket call sleeps through it with its
- * socket locked.  The outcome (ready, failed, timed out) is recorded for
+ * Open a client connection: the same-host pair or a TCP connect, HELLO,
+ * and the wait for the answer, in a work item so that no socket call
+ * sleeps through it with its socket locked.  The outcome (ready, failed, timed out) is recorded for
  * the peer's backoff and every socket using the connection is woken, so
  * that a non-blocking sender polling for EPOLLOUT learns it.
  */

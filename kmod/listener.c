@@ -48,9 +48,9 @@ static void frpc_share_put(struct frpc_sock *fs, struct frpc_share *sh)
 
 /*
  * A TCP connection (or the same-host short cut) came in from @peer: make
- * it a FastRPC connection, or
- * refuse it (NULL) when the socket stopped listening, or it or that peer
- * address has as many as it may.  Every port of one address is the same peer.
+ * it a FastRPC connection, or refuse it (NULL) when the socket stopped
+ * listening, or it or that peer address has as many as it may.  Every
+ * port of one address is the same peer.
  */
 struct frpc_conn *frpc_server_new_conn(struct frpc_sock *fs,
 				       const struct sockaddr_fastrpc *peer)
