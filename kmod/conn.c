@@ -406,9 +406,10 @@ static int frpc_conn_connect(struct frpc_conn *conn)
 /*
  * Open a client connection: the same-host pair or a TCP connect, HELLO,
  * and the wait for the answer, in a work item so that no socket call
- * sleeps through it with its socket locked.  The outcome (ready, failed, timed out) is recorded for
- * the peer's backoff and every socket using the connection is woken, so
- * that a non-blocking sender polling for EPOLLOUT learns it.
+ * sleeps through it with its socket locked.  The outcome (ready, failed,
+ * timed out) is recorded for the peer's backoff and every socket using
+ * the connection is woken, so that a non-blocking sender polling for
+ * EPOLLOUT learns it.
  */
 static void frpc_conn_connect_workfn(struct work_struct *work)
 {
