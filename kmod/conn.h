@@ -48,6 +48,7 @@ struct frpc_conn {
 	u8			loop_side;
 	bool			loop_ok;	/* client: may take the short cut */
 	bool			via_loop;	/* set once, when paired */
+	struct page_frag	loop_frag;	/* big frames' pages, tx_mutex */
 	struct frpc_reader	rd;
 	unsigned long		tp_flags;
 	struct work_struct	rx_work;

@@ -13,11 +13,13 @@
  * interface).  Not matched, so TCP as before: IPv4 targets of a dual-stack
  * IPv6 listener, v4-mapped and link-local targets.
  *
- * Writing.  frpc_loop_send() copies the bytes into one skb and feeds the
- * peer's reader under the peer end's lock with BH disabled, so that the
- * receive handlers run as they do from TCP's data_ready in softirq: they
- * take no mutex and only kick the peer's sender asynchronously.  The
- * writer holds its own tx_mutex, never the peer's; one end lock at a time.
+ * Writing.  frpc_loop_send() copies the bytes into one skb (a big frame
+ * into page fragments of the connection's page_frag, as TCP does) and
+ * feeds the peer's reader under the peer end's lock with BH disabled, so
+ * that the receive handlers run as they do from TCP's data_ready in
+ * softirq: they take no mutex and only kick the peer's sender
+ * asynchronously.  The writer holds its own tx_mutex, never the peer's;
+ * one end lock at a time.
  * The peer takes every byte: frames are whole and in order, and what the
  * receive side keeps is bounded by credit and by rx_mem as for TCP.
  *
@@ -309,40 +311,106 @@ static void frpc_loop_feed(struct frpc_conn *conn, struct sk_buff *skb)
 		frpc_tp_reader_failed(conn);
 }
 
+/* Copy @len bytes of @iov from byte @skip on to @to. */
+static void frpc_loop_copy(u8 *to, const struct kvec *iov, int niov, u32 skip,
+			   u32 len)
+{
+	u32 n;
+	int i;
+
+	for (i = 0; i < niov && len; i++) {
+		if (skip >= iov[i].iov_len) {
+			skip -= iov[i].iov_len;
+			continue;
+		}
+		n = min_t(size_t, iov[i].iov_len - skip, len);
+		memcpy(to, iov[i].iov_base + skip, n);
+		to += n;
+		len -= n;
+		skip = 0;
+	}
+}
+
+/*
+ * An skb holding up to @len bytes of @iov in page fragments of the
+ * connection's own page_frag, as tcp_sendmsg() fills its skbs: the pages
+ * (32 KiB where it can get them) are reused once the other end let go,
+ * so a big frame costs no allocation of its own.  *@len is cut to what
+ * fitted.  tx_mutex held.
+ */
+static struct sk_buff *frpc_loop_skb_frags(struct frpc_conn *conn,
+					   const struct kvec *iov, int niov,
+					   u32 *len)
+{
+	struct page_frag *pf = &conn->loop_frag;
+	struct sk_buff *skb;
+	u32 done = 0, n;
+	int f = 0;
+
+	skb = alloc_skb(0, GFP_KERNEL_ACCOUNT);
+	if (!skb)
+		return NULL;
+	while (done < *len && f < MAX_SKB_FRAGS) {
+		if (!skb_page_frag_refill(1, pf, GFP_KERNEL_ACCOUNT)) {
+			kfree_skb(skb);
+			return NULL;
+		}
+		n = min(*len - done, pf->size - pf->offset);
+		/* not highmem: skb_page_frag_refill() asks for none */
+		frpc_loop_copy(page_address(pf->page) + pf->offset, iov, niov,
+			       done, n);
+		get_page(pf->page);
+		skb_fill_page_desc(skb, f++, pf->page, pf->offset, n);
+		pf->offset += n;
+		done += n;
+	}
+	skb->len = done;
+	skb->data_len = done;
+	skb->truesize += done;
+	*len = done;
+	return skb;
+}
+
+/* @len bytes of @iov in one skb: linear when small. */
+static struct sk_buff *frpc_loop_skb(struct frpc_conn *conn,
+				     const struct kvec *iov, int niov, u32 *len)
+{
+	struct sk_buff *skb;
+
+	if (*len > FRPC_RX_LINEAR_MAX)
+		return frpc_loop_skb_frags(conn, iov, niov, len);
+	skb = alloc_skb(*len, GFP_KERNEL_ACCOUNT);
+	if (skb)
+		frpc_loop_copy(skb_put(skb, *len), iov, niov, 0, *len);
+	return skb;
+}
+
 /*
  * Hand @len bytes of @iov to the other end.  Returns how many were taken:
- * all of them (up to one frame's worth), or -ENOMEM.  tx_mutex held.
+ * all of them, or as many as fit one skb (a frame's worth at least), or
+ * -ENOMEM.  tx_mutex held.
  */
 int frpc_loop_send(struct frpc_conn *conn, struct kvec *iov, int niov,
 		   size_t len)
 {
 	struct frpc_loop_end *e = &conn->loop->end[!conn->loop_side];
 	struct sk_buff *skb;
-	u32 off = 0, n;
-	int i;
+	u32 n;
 
 	lockdep_assert_held(&conn->tx_mutex);
-	len = min_t(size_t, len, FASTRPC_FRAME_HDR_LEN + FASTRPC_MAX_FRAME);
-	if (!len)
+	n = min_t(size_t, len, FASTRPC_FRAME_HDR_LEN + FASTRPC_MAX_FRAME);
+	if (!n)
 		return 0;
-	skb = frpc_skb_alloc(len, GFP_KERNEL);
+	skb = frpc_loop_skb(conn, iov, niov, &n);
 	if (!skb)
 		return -ENOMEM;
-	for (i = 0; i < niov && off < len; i++) {
-		n = min_t(size_t, iov[i].iov_len, len - off);
-		if (skb_store_bits(skb, off, iov[i].iov_base, n)) {
-			kfree_skb(skb);
-			return -EFAULT;
-		}
-		off += n;
-	}
 
 	spin_lock_bh(&e->lock);
 	if (e->conn)
 		frpc_loop_feed(e->conn, skb);
 	spin_unlock_bh(&e->lock);
 	consume_skb(skb);	/* what the receive side kept, it cloned */
-	return off;
+	return n;
 }
 
 /* --- closing ---------------------------------------------------------- */
@@ -374,4 +442,9 @@ void frpc_loop_close(struct frpc_conn *conn)
 	frpc_loop_hangup(lp, !conn->loop_side);
 	conn->loop = NULL;
 	frpc_loop_put(lp);
+	/* skbs the other end kept hold their own references on the page */
+	if (conn->loop_frag.page) {
+		put_page(conn->loop_frag.page);
+		conn->loop_frag.page = NULL;
+	}
 }
