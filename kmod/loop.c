@@ -8,10 +8,10 @@
  * (HELLO, credit, admission, deadlines, GOAWAY, ERROR) runs unchanged.
  *
  * Matched: a listener bound to the target address and port, or to the
- * wildcard address of the target's family and that port when the target
- * is an address of this namespace (127.0.0.1, ::1, an address of an
- * interface).  Not matched, so TCP as before: IPv4 targets of a dual-stack
- * IPv6 listener, v4-mapped and link-local targets.
+ * wildcard address of the target's family (or a dual-stack IPv6 wildcard
+ * for an IPv4 target) and that port when the target is an address of
+ * this namespace (127.0.0.1, ::1, an address of an interface).  Not
+ * matched, so TCP as before: v4-mapped and link-local IPv6 targets.
  *
  * Writing.  frpc_loop_send() copies the bytes into one skb (a big frame
  * into page fragments of the connection's page_frag, as TCP does) and
@@ -106,7 +106,12 @@ static bool frpc_loop_ip_local(struct net *net, const struct sockaddr_fastrpc *a
 #endif
 }
 
-/* How well a listener bound to @l serves target @to (a local address). */
+/*
+ * How well a listener bound to @l serves target @to (a local address), as
+ * TCP would connect it: the very address, or the wildcard of its family,
+ * or the IPv6 wildcard for an IPv4 target when the listener is dual-stack
+ * (not @v6only).
+ */
 enum frpc_loop_match {
 	FRPC_LOOP_NONE,
 	FRPC_LOOP_WILDCARD,
@@ -114,11 +119,17 @@ enum frpc_loop_match {
 };
 
 static enum frpc_loop_match frpc_loop_match(const struct sockaddr_fastrpc *l,
+					    bool v6only,
 					    const struct sockaddr_fastrpc *to)
 {
-	if (l->sfr_ip_family != to->sfr_ip_family ||
-	    l->sfr_port != to->sfr_port)
+	if (l->sfr_port != to->sfr_port)
 		return FRPC_LOOP_NONE;
+	if (l->sfr_ip_family != to->sfr_ip_family) {
+		if (l->sfr_ip_family == AF_INET6 && to->sfr_ip_family == AF_INET &&
+		    !v6only && frpc_loop_ip_any(l))
+			return FRPC_LOOP_WILDCARD;
+		return FRPC_LOOP_NONE;
+	}
 	if (frpc_loop_ip_equal(l, to))
 		return FRPC_LOOP_EXACT;
 	return frpc_loop_ip_any(l) ? FRPC_LOOP_WILDCARD : FRPC_LOOP_NONE;
@@ -139,7 +150,7 @@ static struct frpc_sock *frpc_loop_find(struct frpc_net *fn,
 		return NULL;
 	mutex_lock(&fn->lock);
 	list_for_each_entry(fs, &fn->servers, server_node) {
-		m = frpc_loop_match(&fs->local, to);
+		m = frpc_loop_match(&fs->local, fs->v6only, to);
 		if (m > best && frpc_server_listening(fs)) {
 			best = m;
 			found = fs;

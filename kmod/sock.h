@@ -48,6 +48,7 @@ struct frpc_sock {
 
 	/* server */
 	struct sockaddr_fastrpc	local;
+	bool			v6only;		/* IPv6 listener, no IPv4 */
 	struct list_head	server_node;	/* fn->servers, fn->lock */
 	struct socket		*ltcp;		/* kernel TCP listener */
 	void (*saved_ldata_ready)(struct sock *sk);

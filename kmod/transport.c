@@ -512,6 +512,8 @@ int frpc_tp_bind(struct frpc_sock *fs, const struct sockaddr_fastrpc *a)
 	INIT_WORK(&fs->accept_work, frpc_tp_accept_workfn);
 	fs->ltcp = tcp;
 	frpc_addr_from_sk(&fs->local, tcp->sk, false);
+	/* the short cut serves IPv4 callers of a dual-stack listener too */
+	fs->v6only = tcp->sk->sk_family == AF_INET6 && tcp->sk->sk_ipv6only;
 	return 0;
 }
 

@@ -2,9 +2,10 @@
 /*
  * The same-host short cut: a connection to a server socket of the same
  * namespace skips TCP (loop_conns and loop_calls rise, /proc/net/tcp shows
- * nothing); FASTRPC_LOOPBACK and the module parameter "loopback" force TCP;
- * a server that goes away gives the client the same results on both
- * paths.  t_netns checks that a connection across namespaces takes TCP.
+ * nothing), for IPv4 and IPv6 targets; FASTRPC_LOOPBACK and the module
+ * parameter "loopback" force TCP; a server that goes away gives the
+ * client the same results on both paths.  t_netns checks that a
+ * connection across namespaces takes TCP.
  */
 #include "frpc_test.h"
 #include "kselftest_harness.h"
@@ -103,7 +104,10 @@ TEST_F(lp, feature_and_option)
 	close(fd);
 }
 
-/* IPv4 and IPv6 targets of a wildcard IPv6 listener, and the TCP facts. */
+/*
+ * IPv6 and IPv4 targets of a dual-stack wildcard IPv6 listener, and the
+ * TCP facts.
+ */
 TEST_F(lp, same_namespace_takes_loop)
 {
 	uint16_t port = self->srv.port;
@@ -120,15 +124,12 @@ TEST_F(lp, same_namespace_takes_loop)
 	EXPECT_EQ(0, tcp_established_to(port, false));
 	close(fd);
 
-	/*
-	 * An IPv4 target of a dual-stack IPv6 listener is not matched (see
-	 * loop.c): TCP, as before.
-	 */
 	fd = loop_client("127.0.0.1", port, 1);
 	ASSERT_LE(0, fd) TH_LOG("connect: %s", fastrpc_strerror(fd));
 	EXPECT_EQ(0, echo1(fd));
-	EXPECT_EQ(self->conns0 + 1, proc_counter("loop_conns"));
-	EXPECT_EQ(1, tcp_established_to(port, false) +
+	EXPECT_EQ(self->conns0 + 2, proc_counter("loop_conns"));
+	EXPECT_EQ(self->calls0 + 3, proc_counter("loop_calls"));
+	EXPECT_EQ(0, tcp_established_to(port, false) +
 		     tcp_established_to(port, true));
 	close(fd);
 }

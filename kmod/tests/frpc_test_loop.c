@@ -28,25 +28,30 @@ static void frpc_test_loop_match(struct kunit *test)
 
 	frpc_test_loop_v4(&to, 0x7f000001, 7000);
 	frpc_test_loop_v4(&l, 0x7f000001, 7000);
-	KUNIT_EXPECT_EQ(test, frpc_loop_match(&l, &to), FRPC_LOOP_EXACT);
+	KUNIT_EXPECT_EQ(test, frpc_loop_match(&l, false, &to), FRPC_LOOP_EXACT);
 	frpc_test_loop_v4(&l, 0, 7000);
-	KUNIT_EXPECT_EQ(test, frpc_loop_match(&l, &to), FRPC_LOOP_WILDCARD);
+	KUNIT_EXPECT_EQ(test, frpc_loop_match(&l, false, &to), FRPC_LOOP_WILDCARD);
 	/* another port, another address, another family */
 	frpc_test_loop_v4(&l, 0, 7001);
-	KUNIT_EXPECT_EQ(test, frpc_loop_match(&l, &to), FRPC_LOOP_NONE);
+	KUNIT_EXPECT_EQ(test, frpc_loop_match(&l, false, &to), FRPC_LOOP_NONE);
 	frpc_test_loop_v4(&l, 0x7f000002, 7000);
-	KUNIT_EXPECT_EQ(test, frpc_loop_match(&l, &to), FRPC_LOOP_NONE);
+	KUNIT_EXPECT_EQ(test, frpc_loop_match(&l, false, &to), FRPC_LOOP_NONE);
+	/* a dual-stack IPv6 wildcard listener takes IPv4 too */
 	frpc_test_loop_v6(&l, 0, 7000);
-	KUNIT_EXPECT_EQ(test, frpc_loop_match(&l, &to), FRPC_LOOP_NONE);
+	KUNIT_EXPECT_EQ(test, frpc_loop_match(&l, false, &to),
+			FRPC_LOOP_WILDCARD);
+	KUNIT_EXPECT_EQ(test, frpc_loop_match(&l, true, &to), FRPC_LOOP_NONE);
+	frpc_test_loop_v6(&l, 1, 7000);
+	KUNIT_EXPECT_EQ(test, frpc_loop_match(&l, false, &to), FRPC_LOOP_NONE);
 
 	frpc_test_loop_v6(&to, 1, 7000);
-	KUNIT_EXPECT_EQ(test, frpc_loop_match(&l, &to), FRPC_LOOP_WILDCARD);
+	KUNIT_EXPECT_EQ(test, frpc_loop_match(&l, false, &to), FRPC_LOOP_WILDCARD);
 	frpc_test_loop_v6(&l, 1, 7000);
-	KUNIT_EXPECT_EQ(test, frpc_loop_match(&l, &to), FRPC_LOOP_EXACT);
+	KUNIT_EXPECT_EQ(test, frpc_loop_match(&l, false, &to), FRPC_LOOP_EXACT);
 	frpc_test_loop_v6(&l, 2, 7000);
-	KUNIT_EXPECT_EQ(test, frpc_loop_match(&l, &to), FRPC_LOOP_NONE);
+	KUNIT_EXPECT_EQ(test, frpc_loop_match(&l, false, &to), FRPC_LOOP_NONE);
 	frpc_test_loop_v4(&l, 0, 7000);
-	KUNIT_EXPECT_EQ(test, frpc_loop_match(&l, &to), FRPC_LOOP_NONE);
+	KUNIT_EXPECT_EQ(test, frpc_loop_match(&l, false, &to), FRPC_LOOP_NONE);
 }
 
 /* What the reading end's reader handed on. */
