@@ -45,7 +45,9 @@ static void frpc_test_loop_match(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, frpc_loop_match(&l, false, &to), FRPC_LOOP_NONE);
 
 	frpc_test_loop_v6(&to, 1, 7000);
+	frpc_test_loop_v6(&l, 0, 7000);
 	KUNIT_EXPECT_EQ(test, frpc_loop_match(&l, false, &to), FRPC_LOOP_WILDCARD);
+	KUNIT_EXPECT_EQ(test, frpc_loop_match(&l, true, &to), FRPC_LOOP_WILDCARD);
 	frpc_test_loop_v6(&l, 1, 7000);
 	KUNIT_EXPECT_EQ(test, frpc_loop_match(&l, false, &to), FRPC_LOOP_EXACT);
 	frpc_test_loop_v6(&l, 2, 7000);
