@@ -33,7 +33,8 @@ KEYS = ("mode", "topology", "transport", "size", "inflight", "calls",
         "p50_us", "p90_us", "p99_us", "p999_us", "max_us", "calls_per_s",
         "allocs_per_call", "page_allocs_per_call", "syscalls_per_call",
         "background")
-TRANSPORTS = ("fastrpc", "fastrpc-batch", "tcp", "tcp-pipelined", "unix")
+TRANSPORTS = ("fastrpc", "fastrpc-batch", "fastrpc-tcp", "tcp", "tcp-pipelined",
+              "unix")
 CONTROLS = ("tcp", "tcp-pipelined", "unix")
 ALLOC_EVENTS = ("kmem:kmalloc", "kmem:kmem_cache_alloc", "kmem:kmalloc_node",
                 "kmem:kmem_cache_alloc_node")

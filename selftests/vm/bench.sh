@@ -67,7 +67,8 @@ bench_matrix() {
 	local pin topo size c n w t ts ns runs=()
 	pin=$([[ $1 == icount ]] && echo "-C ")
 	for topo in same-host netns; do
-		ts=fastrpc,tcp,tcp-pipelined,unix ns=
+		# fastrpc-tcp: the same host over TCP, short cut off
+		ts=fastrpc,fastrpc-tcp,tcp,tcp-pipelined,unix ns=
 		[[ $topo == netns ]] && ts=fastrpc,tcp,tcp-pipelined ns=" $BENCH_NETNS"
 		for size in 64 1024 16384 262144 1048576; do
 			case $size in
@@ -97,10 +98,10 @@ bench_perf_matrix() {
 	local pin topo t n ns runs=()
 	pin=$([[ $1 == icount ]] && echo "-C ")
 	for topo in same-host netns; do
-		for t in fastrpc tcp tcp-pipelined unix; do
+		for t in fastrpc fastrpc-tcp tcp tcp-pipelined unix; do
 			ns=
 			if [[ $topo == netns ]]; then
-				[[ $t == unix ]] && continue
+				[[ $t == unix || $t == fastrpc-tcp ]] && continue
 				ns=" $BENCH_NETNS"
 			fi
 			for n in 500 1500; do
