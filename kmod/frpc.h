@@ -10,6 +10,10 @@
  *                                  backoff records and server sockets
  *   frpc_sock.conns_lock (mutex)   a server socket's accepted connections
  *   frpc_conn.tx_mutex (mutex)     one writer on the TCP socket at a time
+ *   frpc_loop_end.lock (spin, BH)  the same-host short cut: the peer end's
+ *                                  reader, taken by this end's writer
+ *                                  under its own tx_mutex (never the
+ *                                  peer's); then the peer's conn locks
  *   frpc_conn.lock (spin, BH)      connection state, its calls, tx queues
  *   frpc_sock.lock (spin, BH)      socket queues and tables
  *

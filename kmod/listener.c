@@ -50,7 +50,9 @@ static void frpc_share_put(struct frpc_sock *fs, struct frpc_share *sh)
  * A TCP connection (or the same-host short cut) came in from @peer: make
  * it a FastRPC connection, or refuse it (NULL) when the socket stopped
  * listening, or it or that peer address has as many as it may.  Every
- * port of one address is the same peer.
+ * port of one address is the same peer.  The caller gets a reference of
+ * its own and puts it when done: once on the list, the connection is the
+ * socket's too, and close() may end and free it at any time.
  */
 struct frpc_conn *frpc_server_new_conn(struct frpc_sock *fs,
 				       const struct sockaddr_fastrpc *peer)
@@ -102,6 +104,8 @@ struct frpc_conn *frpc_server_new_conn(struct frpc_sock *fs,
 	spin_unlock_bh(&fs->lock);
 	sock_hold(&fs->sk);
 	conn->server = fs;
+	conn->peer = *peer;
+	kref_get(&conn->ref);			/* the caller's */
 	list_add_tail(&conn->node, &fs->conns);	/* the socket's reference */
 	fs->nconns++;
 	mutex_unlock(&fs->conns_lock);

@@ -280,12 +280,13 @@ struct frpc_loop *frpc_loop_connect(struct frpc_conn *conn)
 		kfree(lp);
 		return ERR_PTR(-ECONNRESET);
 	}
-	srv->peer = from;
 	if (!frpc_loop_attach_server(srv, lp)) {
 		/* its owner's teardown has it; it never read from the pair */
+		frpc_conn_put(srv);
 		kfree(lp);
 		return ERR_PTR(-ECONNRESET);
 	}
+	frpc_conn_put(srv);
 	atomic64_inc(&fn->loop_conns);
 	return lp;
 }

@@ -477,6 +477,7 @@ static void frpc_tp_accept_workfn(struct work_struct *work)
 			sock_release(tcp);
 			frpc_conn_fail(conn, -ENOMEM, FASTRPC_WERR_NONE);
 		}
+		frpc_conn_put(conn);
 		cond_resched();
 	}
 }
