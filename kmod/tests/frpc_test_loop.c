@@ -104,7 +104,7 @@ static int frpc_test_loop_send(struct frpc_conn *conn, u8 *buf, u32 len)
 	int ret;
 
 	mutex_lock(&conn->tx_mutex);
-	ret = frpc_tp_send(conn, iov, 2, len, 0);
+	ret = frpc_tp_send(conn, iov, 2, len, 0, 0);
 	mutex_unlock(&conn->tx_mutex);
 	return ret;
 }
