@@ -295,4 +295,70 @@ TEST_F(lp, admission_refusal_same_on_both_paths)
 	EXPECT_EQ(self->conns0, proc_counter("loop_conns"));
 }
 
+/*
+ * A server socket closed while a short-cut connect is making its
+ * connection: the connect work holds the new server connection only by
+ * its own reference, and close() ends and frees the socket's.  Run many
+ * times so that close() lands inside the connect work now and then; the
+ * debug kernel's KASAN would report a use of the freed connection.  Each
+ * client must still learn an outcome: a call either completes or fails,
+ * within its timeout, never hangs.
+ */
+TEST_F_TIMEOUT(lp, connect_close_race, 120)
+{
+	/* above every test file's ports: each refused one backs off */
+	uint16_t base = 9100, port;
+	struct sockaddr_fastrpc sa;
+	int i, sfd, fd, r, outcomes = 0, sent = 0, pairs = 0;
+	long long paired;
+	uint32_t status;
+	char buf[4];
+	ssize_t n;
+
+	for (i = 0; i < 200; i++) {
+		port = (uint16_t)(base + 2 * i);
+		sfd = open_server(AF_INET, &port);
+		ASSERT_LE(0, sfd);
+		ASSERT_EQ(0, fastrpc_addr(&sa, "127.0.0.1", port));
+		fd = fastrpc_socket(SOCK_NONBLOCK | SOCK_CLOEXEC);
+		ASSERT_LE(0, fd);
+		r = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+		ASSERT_TRUE(r == 0 || errno == EINPROGRESS)
+			TH_LOG("connect: %s", strerror(errno));
+		/*
+		 * The connect work is running or about to: close at
+		 * delays from 0 to 5 ms, so that some closes come before
+		 * it finds the socket, some after it is done, and some
+		 * in between.
+		 */
+		paired = proc_counter("loop_conns");
+		if (i % 50)
+			usleep((useconds_t)(i % 50) * 100);
+		close(sfd);
+		ASSERT_EQ(1, wait_events(fd, POLLOUT, 10000));
+		pairs += proc_counter("loop_conns") > paired;
+		status = 0;
+		n = fastrpc_send_call(fd, 1, M_ECHO, "r", 1, 0);
+		if (n == 1) {
+			sent++;
+			/* nobody answers: the closed server's END or the
+			 * connection's loss ends the call
+			 */
+			ASSERT_EQ(1, wait_events(fd, POLLIN, 10000));
+			n = fastrpc_recv_result(fd, NULL, &status, buf,
+						sizeof(buf), 0);
+			EXPECT_TRUE(n >= 0 && status != FASTRPC_OK)
+				TH_LOG("call after close: %zd, status %u", n,
+				       status);
+		} else {
+			EXPECT_TRUE(n < 0) TH_LOG("send: %zd", n);
+		}
+		outcomes++;
+		close(fd);
+	}
+	EXPECT_EQ(200, outcomes);
+	TH_LOG("%d of 200 took the short cut, %d calls sent, %d refused",
+	       pairs, sent, outcomes - sent);
+}
+
 TEST_HARNESS_MAIN
