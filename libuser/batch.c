@@ -97,9 +97,16 @@ static int send_result(unsigned int sent, int e, int *err)
 	return sent || !e ? (int)sent : e;
 }
 
-FASTRPC_EXPORT int fastrpc_send_calls(int fd,
-				      const struct fastrpc_call_req *reqs,
-				      unsigned int n, int msgflags, int *err)
+/*
+ * Fill entry @slot of @b from request @idx of @reqs; -EFAULT for a
+ * payload without a buffer.
+ */
+typedef int (*put_fn)(struct batch_out *b, unsigned int slot,
+		      const void *reqs, unsigned int idx);
+
+/* The loop both send functions share: FASTRPC_BATCH_MAX at a time. */
+static int send_batch(int fd, const void *reqs, unsigned int n, int msgflags,
+		      int *err, put_fn put)
 {
 	struct batch_out b;
 	unsigned int sent = 0, k, i;
@@ -109,17 +116,9 @@ FASTRPC_EXPORT int fastrpc_send_calls(int fd,
 		k = n - sent < FASTRPC_BATCH_MAX ? n - sent : FASTRPC_BATCH_MAX;
 		bad = 0;
 		for (i = 0; i < k; i++) {
-			const struct fastrpc_call_req *r = &reqs[sent + i];
-			struct fastrpc_call fc = { .tag = r->tag,
-						   .method = r->method,
-						   .flags = r->flags };
-
-			if (r->len && !r->buf) {
-				bad = -EFAULT;
+			bad = put(&b, i, reqs, sent + i);
+			if (bad)
 				break;
-			}
-			put_entry(&b, i, FASTRPC_CMSG_CALL, &fc, sizeof(fc),
-				  r->buf, r->len);
 		}
 		sent += send_entries(fd, &b, i, msgflags, &e);
 		if (!e)
@@ -128,34 +127,46 @@ FASTRPC_EXPORT int fastrpc_send_calls(int fd,
 	return send_result(sent, e, err);
 }
 
+static int put_call(struct batch_out *b, unsigned int slot, const void *reqs,
+		    unsigned int idx)
+{
+	const struct fastrpc_call_req *r =
+		&((const struct fastrpc_call_req *)reqs)[idx];
+	struct fastrpc_call fc = { .tag = r->tag, .method = r->method,
+				   .flags = r->flags };
+
+	if (r->len && !r->buf)
+		return -EFAULT;
+	put_entry(b, slot, FASTRPC_CMSG_CALL, &fc, sizeof(fc), r->buf, r->len);
+	return 0;
+}
+
+static int put_reply(struct batch_out *b, unsigned int slot, const void *reqs,
+		     unsigned int idx)
+{
+	const struct fastrpc_reply_req *r =
+		&((const struct fastrpc_reply_req *)reqs)[idx];
+	struct fastrpc_reply rp = { .handle = r->handle, .status = r->status };
+
+	if (r->len && !r->buf)
+		return -EFAULT;
+	put_entry(b, slot, FASTRPC_CMSG_REPLY, &rp, sizeof(rp), r->buf,
+		  r->len);
+	return 0;
+}
+
+FASTRPC_EXPORT int fastrpc_send_calls(int fd,
+				      const struct fastrpc_call_req *reqs,
+				      unsigned int n, int msgflags, int *err)
+{
+	return send_batch(fd, reqs, n, msgflags, err, put_call);
+}
+
 FASTRPC_EXPORT int fastrpc_send_replies(int fd,
 					const struct fastrpc_reply_req *reps,
 					unsigned int n, int msgflags, int *err)
 {
-	struct batch_out b;
-	unsigned int sent = 0, k, i;
-	int e = 0, bad;
-
-	while (sent < n && !e) {
-		k = n - sent < FASTRPC_BATCH_MAX ? n - sent : FASTRPC_BATCH_MAX;
-		bad = 0;
-		for (i = 0; i < k; i++) {
-			const struct fastrpc_reply_req *r = &reps[sent + i];
-			struct fastrpc_reply rp = { .handle = r->handle,
-						    .status = r->status };
-
-			if (r->len && !r->buf) {
-				bad = -EFAULT;
-				break;
-			}
-			put_entry(&b, i, FASTRPC_CMSG_REPLY, &rp, sizeof(rp),
-				  r->buf, r->len);
-		}
-		sent += send_entries(fd, &b, i, msgflags, &e);
-		if (!e)
-			e = bad;
-	}
-	return send_result(sent, e, err);
+	return send_batch(fd, reps, n, msgflags, err, put_reply);
 }
 
 /* Slot @i of @b receives into @buf, and the sender's address into @name. */
@@ -215,9 +226,28 @@ static int recv_result(unsigned int got, int e)
 	return got || !e ? (int)got : e;
 }
 
-FASTRPC_EXPORT int fastrpc_recv_results(int fd, struct fastrpc_result_buf *out,
-					unsigned int n, int msgflags)
+/*
+ * One kind of batch receive: @slot points slot @i of @b at output @idx;
+ * @take fills output @idx from a received message whose verb, @type of
+ * @vlen bytes, was found (@verb) or not (NULL).
+ */
+struct recv_kind {
+	int (*slot)(struct batch_in *b, unsigned int i, void *out,
+		    unsigned int idx);
+	void (*take)(void *out, unsigned int idx, const struct mmsghdr *mm,
+		     const void *verb);
+	int type;
+	size_t vlen;
+};
+
+/* The loop both receive functions share: FASTRPC_BATCH_MAX at a time. */
+static int recv_batch(int fd, void *out, unsigned int n, int msgflags,
+		      const struct recv_kind *kind)
 {
+	union {
+		struct fastrpc_result res;
+		struct fastrpc_incoming in;
+	} verb;
 	struct batch_in b;
 	unsigned int got = 0, k, i;
 	int r = 0;
@@ -225,8 +255,7 @@ FASTRPC_EXPORT int fastrpc_recv_results(int fd, struct fastrpc_result_buf *out,
 	while (got < n) {
 		k = n - got < FASTRPC_BATCH_MAX ? n - got : FASTRPC_BATCH_MAX;
 		for (i = 0; i < k; i++) {
-			r = set_slot(&b, i, out[got + i].buf, out[got + i].len,
-				     NULL, 0);
+			r = kind->slot(&b, i, out, got + i);
 			if (r)
 				break;
 		}
@@ -237,20 +266,11 @@ FASTRPC_EXPORT int fastrpc_recv_results(int fd, struct fastrpc_result_buf *out,
 		if (r <= 0)
 			break;
 		for (i = 0; i < (unsigned int)r; i++) {
-			struct fastrpc_result_buf *o = &out[got + i];
 			struct msghdr *msg = &b.mm[i].msg_hdr;
-			struct fastrpc_result res;
+			bool found = find_verb(msg, kind->type, &verb,
+					       kind->vlen);
 
-			o->msg_flags = msg->msg_flags;
-			o->eor = !!(msg->msg_flags & MSG_EOR);
-			if (!find_verb(msg, FASTRPC_CMSG_RESULT, &res,
-				       sizeof(res))) {
-				o->n = -EPROTO;
-				continue;
-			}
-			o->tag = res.tag;
-			o->status = res.status;
-			o->n = b.mm[i].msg_len;
+			kind->take(out, got + i, &b.mm[i], found ? &verb : NULL);
 		}
 		got += (unsigned int)r;
 		if ((unsigned int)r < k)
@@ -259,50 +279,76 @@ FASTRPC_EXPORT int fastrpc_recv_results(int fd, struct fastrpc_result_buf *out,
 	return recv_result(got, r < 0 ? r : 0);
 }
 
+static int slot_result(struct batch_in *b, unsigned int i, void *out,
+		       unsigned int idx)
+{
+	struct fastrpc_result_buf *o = &((struct fastrpc_result_buf *)out)[idx];
+
+	return set_slot(b, i, o->buf, o->len, NULL, 0);
+}
+
+static void take_result(void *out, unsigned int idx, const struct mmsghdr *mm,
+			const void *verb)
+{
+	struct fastrpc_result_buf *o = &((struct fastrpc_result_buf *)out)[idx];
+	const struct fastrpc_result *res = verb;
+
+	o->msg_flags = mm->msg_hdr.msg_flags;
+	o->eor = !!(mm->msg_hdr.msg_flags & MSG_EOR);
+	if (!res) {
+		o->n = -EPROTO;
+		return;
+	}
+	o->tag = res->tag;
+	o->status = res->status;
+	o->n = mm->msg_len;
+}
+
+static int slot_call(struct batch_in *b, unsigned int i, void *out,
+		     unsigned int idx)
+{
+	struct fastrpc_call_buf *o = &((struct fastrpc_call_buf *)out)[idx];
+
+	memset(&o->peer, 0, sizeof(o->peer));
+	return set_slot(b, i, o->buf, o->len, &o->peer, sizeof(o->peer));
+}
+
+static void take_call(void *out, unsigned int idx, const struct mmsghdr *mm,
+		      const void *verb)
+{
+	struct fastrpc_call_buf *o = &((struct fastrpc_call_buf *)out)[idx];
+	const struct fastrpc_incoming *in = verb;
+
+	o->msg_flags = mm->msg_hdr.msg_flags;
+	o->eor = !!(mm->msg_hdr.msg_flags & MSG_EOR);
+	if (!in) {
+		o->n = -EPROTO;
+		return;
+	}
+	o->handle = in->handle;
+	o->method = in->method;
+	o->flags = in->flags;
+	o->n = mm->msg_len;
+}
+
+static const struct recv_kind recv_results_kind = {
+	.slot = slot_result, .take = take_result,
+	.type = FASTRPC_CMSG_RESULT, .vlen = sizeof(struct fastrpc_result),
+};
+
+static const struct recv_kind recv_calls_kind = {
+	.slot = slot_call, .take = take_call,
+	.type = FASTRPC_CMSG_INCOMING, .vlen = sizeof(struct fastrpc_incoming),
+};
+
+FASTRPC_EXPORT int fastrpc_recv_results(int fd, struct fastrpc_result_buf *out,
+					unsigned int n, int msgflags)
+{
+	return recv_batch(fd, out, n, msgflags, &recv_results_kind);
+}
+
 FASTRPC_EXPORT int fastrpc_recv_calls(int fd, struct fastrpc_call_buf *out,
 				      unsigned int n, int msgflags)
 {
-	struct batch_in b;
-	unsigned int got = 0, k, i;
-	int r = 0;
-
-	while (got < n) {
-		k = n - got < FASTRPC_BATCH_MAX ? n - got : FASTRPC_BATCH_MAX;
-		for (i = 0; i < k; i++) {
-			struct fastrpc_call_buf *o = &out[got + i];
-
-			memset(&o->peer, 0, sizeof(o->peer));
-			r = set_slot(&b, i, o->buf, o->len, &o->peer,
-				     sizeof(o->peer));
-			if (r)
-				break;
-		}
-		if (!i)
-			break;
-		k = i;
-		r = recv_entries(fd, &b, k, msgflags, !got);
-		if (r <= 0)
-			break;
-		for (i = 0; i < (unsigned int)r; i++) {
-			struct fastrpc_call_buf *o = &out[got + i];
-			struct msghdr *msg = &b.mm[i].msg_hdr;
-			struct fastrpc_incoming in;
-
-			o->msg_flags = msg->msg_flags;
-			o->eor = !!(msg->msg_flags & MSG_EOR);
-			if (!find_verb(msg, FASTRPC_CMSG_INCOMING, &in,
-				       sizeof(in))) {
-				o->n = -EPROTO;
-				continue;
-			}
-			o->handle = in.handle;
-			o->method = in.method;
-			o->flags = in.flags;
-			o->n = b.mm[i].msg_len;
-		}
-		got += (unsigned int)r;
-		if ((unsigned int)r < k)
-			break;
-	}
-	return recv_result(got, r < 0 ? r : 0);
+	return recv_batch(fd, out, n, msgflags, &recv_calls_kind);
 }
