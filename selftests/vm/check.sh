@@ -143,12 +143,19 @@ judge_perf_gate() {
 	local rc=0
 	wait "$GATE_PID" || rc=$?
 	if ((rc == 0)); then
-		SUMMARY+=("perf-gate: PASS, $(grep -c '^  ' "$GATE_OUT") rows within 5 % of the baseline ($((SECONDS - GATE_T0))s)")
+		local again=''
+		grep -q 'ended without a result' "$GATE_OUT" && again=', second boot: the first guest crashed, see build/logs/perf-gate.out'
+		SUMMARY+=("perf-gate: PASS, $(grep -c '^  ' "$GATE_OUT") rows within 5 % of the baseline ($((SECONDS - GATE_T0))s$again)")
 		return
 	fi
 	infra_fail perf-gate "$(grep -m1 -E '^(perf gate: FAIL|ERROR)' "$GATE_OUT" | cut -c1-200), see build/logs/perf-gate.out"
 	echo "---- perf gate ----" >&2
-	grep -E '^(perf gate|  |ERROR)' "$GATE_OUT" >&2 || tail -n 40 "$GATE_OUT" >&2
+	# the rows that moved, or what the guest printed last before it failed
+	if grep -q '^ERROR' "$GATE_OUT"; then
+		tail -n 70 "$GATE_OUT" >&2
+	else
+		grep -E '^(perf gate|  )' "$GATE_OUT" >&2 || tail -n 40 "$GATE_OUT" >&2
+	fi
 	echo "----" >&2
 }
 
