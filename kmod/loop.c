@@ -344,14 +344,15 @@ static void frpc_loop_copy(u8 *to, const struct kvec *iov, int niov, u32 skip,
 }
 
 /*
- * An skb holding up to @len bytes of @iov in page fragments of the
- * connection's own page_frag, as tcp_sendmsg() fills its skbs: the pages
- * (32 KiB where it can get them) are reused once the other end let go,
- * so a big frame costs no allocation of its own.  *@len is cut to what
- * fitted.  tx_mutex held.
+ * An skb holding up to @len bytes: @head of @iov, then the rest from @data,
+ * in page fragments of the connection's own page_frag, as tcp_sendmsg()
+ * fills its skbs: the pages (32 KiB where it can get them) are reused
+ * once the other end let go, so a big frame costs no allocation of its
+ * own.  *@len is cut to what fitted.  tx_mutex held.
  */
 static struct sk_buff *frpc_loop_skb_frags(struct frpc_conn *conn,
 					   const struct kvec *iov, int niov,
+					   u32 head, struct iov_iter *data,
 					   u32 *len)
 {
 	struct page_frag *pf = &conn->loop_frag;
@@ -363,16 +364,30 @@ static struct sk_buff *frpc_loop_skb_frags(struct frpc_conn *conn,
 	if (!skb)
 		return NULL;
 	while (done < *len && f < MAX_SKB_FRAGS) {
+		u8 *to;
+
 		if (!skb_page_frag_refill(1, pf, GFP_KERNEL_ACCOUNT)) {
 			kfree_skb(skb);
 			return NULL;
 		}
 		n = min(*len - done, pf->size - pf->offset);
 		/* not highmem: skb_page_frag_refill() asks for none */
-		frpc_loop_copy(page_address(pf->page) + pf->offset, iov, niov,
-			       done, n);
-		get_page(pf->page);
-		skb_fill_page_desc(skb, f++, pf->page, pf->offset, n);
+		to = page_address(pf->page) + pf->offset;
+		if (done < head) {
+			n = min(n, head - done);
+			frpc_loop_copy(to, iov, niov, done, n);
+		} else if (copy_from_iter(to, n, data) != n) {
+			/* the sender's pages are pinned: cannot happen */
+			kfree_skb(skb);
+			return NULL;
+		}
+		if (f && skb_can_coalesce(skb, f, pf->page, pf->offset)) {
+			/* a head and its data: one piece, not two */
+			skb_frag_size_add(&skb_shinfo(skb)->frags[f - 1], n);
+		} else {
+			get_page(pf->page);
+			skb_fill_page_desc(skb, f++, pf->page, pf->offset, n);
+		}
 		pf->offset += n;
 		done += n;
 	}
@@ -390,11 +405,23 @@ static struct sk_buff *frpc_loop_skb(struct frpc_conn *conn,
 	struct sk_buff *skb;
 
 	if (*len > FRPC_RX_LINEAR_MAX)
-		return frpc_loop_skb_frags(conn, iov, niov, len);
+		return frpc_loop_skb_frags(conn, iov, niov, *len, NULL, len);
 	skb = alloc_skb(*len, GFP_KERNEL_ACCOUNT);
 	if (skb)
 		frpc_loop_copy(skb_put(skb, *len), iov, niov, 0, *len);
 	return skb;
+}
+
+/* Feed @skb to the other end's reader, which keeps what it needs. */
+static void frpc_loop_push(struct frpc_conn *conn, struct sk_buff *skb)
+{
+	struct frpc_loop_end *e = &conn->loop->end[!conn->loop_side];
+
+	spin_lock_bh(&e->lock);
+	if (e->conn)
+		frpc_loop_feed(e->conn, skb);
+	spin_unlock_bh(&e->lock);
+	consume_skb(skb);	/* what the receive side kept, it cloned */
 }
 
 /*
@@ -405,7 +432,6 @@ static struct sk_buff *frpc_loop_skb(struct frpc_conn *conn,
 int frpc_loop_send(struct frpc_conn *conn, struct kvec *iov, int niov,
 		   size_t len)
 {
-	struct frpc_loop_end *e = &conn->loop->end[!conn->loop_side];
 	struct sk_buff *skb;
 	u32 n;
 
@@ -416,12 +442,31 @@ int frpc_loop_send(struct frpc_conn *conn, struct kvec *iov, int niov,
 	skb = frpc_loop_skb(conn, iov, niov, &n);
 	if (!skb)
 		return -ENOMEM;
+	frpc_loop_push(conn, skb);
+	return n;
+}
 
-	spin_lock_bh(&e->lock);
-	if (e->conn)
-		frpc_loop_feed(e->conn, skb);
-	spin_unlock_bh(&e->lock);
-	consume_skb(skb);	/* what the receive side kept, it cloned */
+/*
+ * One frame: its head in @iov, the rest in @data (pinned pages of the
+ * sender), copied once, straight into the skb the other end reads.
+ * Returns @head_len + @data_len, or -ENOMEM.  tx_mutex held.
+ */
+int frpc_loop_send_data(struct frpc_conn *conn, struct kvec *iov, int niov,
+			size_t head_len, struct iov_iter *data, size_t data_len)
+{
+	u32 n = head_len + data_len;
+	struct sk_buff *skb;
+
+	lockdep_assert_held(&conn->tx_mutex);
+	skb = frpc_loop_skb_frags(conn, iov, niov, head_len, data, &n);
+	if (!skb)
+		return -ENOMEM;
+	if (n != head_len + data_len) {
+		/* more than MAX_SKB_FRAGS pieces: never for one frame */
+		kfree_skb(skb);
+		return -EMSGSIZE;
+	}
+	frpc_loop_push(conn, skb);
 	return n;
 }
 

@@ -20,6 +20,8 @@ void frpc_loop_attach_client(struct frpc_conn *conn, struct frpc_loop *lp);
 void frpc_loop_abandon(struct frpc_loop *lp);
 int frpc_loop_send(struct frpc_conn *conn, struct kvec *iov, int niov,
 		   size_t len);
+int frpc_loop_send_data(struct frpc_conn *conn, struct kvec *iov, int niov,
+			size_t head_len, struct iov_iter *data, size_t data_len);
 void frpc_loop_detach(struct frpc_conn *conn);
 void frpc_loop_close(struct frpc_conn *conn);
 

@@ -146,13 +146,20 @@ static int frpc_client_call(struct frpc_sock *fs, struct frpc_cmsgs *c,
 	err = frpc_wait_send(fs, true, &timeo);
 	if (err)
 		return err;
+	small.nr_pages = 0;
 	if (frpc_txsmall_fits(sizeof(wc), c->meta_len, len)) {
 		err = frpc_txsmall_build(&small, FASTRPC_FRAME_CALL, &wc,
 					 sizeof(wc), c->meta, c->meta_len,
 					 NULL, 0, &msg->msg_iter, len);
 		if (err)
 			return err;
-	} else {
+	} else if (batch ||
+		   !frpc_txsmall_ext_fits(sizeof(wc), c->meta_len, len,
+					  &msg->msg_iter) ||
+		   !frpc_txsmall_build_ext(&small, FASTRPC_FRAME_CALL, &wc,
+					   sizeof(wc), c->meta, c->meta_len,
+					   NULL, 0, &msg->msg_iter, len)) {
+		/* queued, or too big for one frame: copied now */
 		m = frpc_txmsg_build(FASTRPC_FRAME_CALL, &wc, sizeof(wc),
 				     c->meta, c->meta_len, NULL, 0,
 				     &msg->msg_iter, len);
@@ -165,8 +172,8 @@ retry:
 	err = 0;
 	conn = frpc_client_conn(fs, timeo);
 	if (IS_ERR(conn)) {
-		kvfree(m);
-		return PTR_ERR(conn);
+		err = PTR_ERR(conn);
+		goto out;
 	}
 	call = frpc_call_alloc(conn, GFP_KERNEL);
 	if (!call) {
@@ -245,6 +252,7 @@ again:
 		frpc_conn_kick(conn);
 	}
 	frpc_conn_put(conn);
+	frpc_txsmall_release(&small);
 	return len;
 
 err_call:
@@ -254,7 +262,9 @@ err_put:
 	/* the connection began draining or died under us: one more try */
 	if (err == -EAGAIN && fs->ncalls < fs->max_calls && !tries++)
 		goto retry;
+out:
 	kvfree(m);
+	frpc_txsmall_release(&small);
 	return err;
 }
 
@@ -369,6 +379,7 @@ static int frpc_server_reply(struct frpc_sock *fs, struct frpc_cmsgs *c,
 	err = frpc_wait_send(fs, false, &timeo);
 	if (err)
 		return err;
+	small.nr_pages = 0;
 	if (frpc_txsmall_fits(sizeof(we), c->meta_len + c->smsg_len, len)) {
 		err = frpc_txsmall_build(&small, FASTRPC_FRAME_END, &we,
 					 sizeof(we), c->meta, c->meta_len,
@@ -376,7 +387,15 @@ static int frpc_server_reply(struct frpc_sock *fs, struct frpc_cmsgs *c,
 					 len);
 		if (err)
 			return err;
-	} else {
+	} else if (batch ||
+		   !frpc_txsmall_ext_fits(sizeof(we),
+					  c->meta_len + c->smsg_len, len,
+					  &msg->msg_iter) ||
+		   !frpc_txsmall_build_ext(&small, FASTRPC_FRAME_END, &we,
+					   sizeof(we), c->meta, c->meta_len,
+					   c->smsg, c->smsg_len,
+					   &msg->msg_iter, len)) {
+		/* queued, or too big for one frame: copied now */
 		m = frpc_txmsg_build(FASTRPC_FRAME_END, &we, sizeof(we),
 				     c->meta, c->meta_len, c->smsg,
 				     c->smsg_len, &msg->msg_iter, len);
@@ -387,6 +406,7 @@ static int frpc_server_reply(struct frpc_sock *fs, struct frpc_cmsgs *c,
 	conn = frpc_sock_call_conn(fs, rp->handle);
 	if (!conn) {
 		kvfree(m);
+		frpc_txsmall_release(&small);
 		return -ENOENT;
 	}
 	frpc_reap_init(&r);
@@ -395,6 +415,7 @@ again:
 	if (!direct && !m) {
 		m = frpc_txsmall_msg(&small, GFP_KERNEL_ACCOUNT);
 		if (!m) {
+			frpc_txsmall_release(&small);
 			frpc_conn_put(conn);
 			return -ENOMEM;
 		}
@@ -442,6 +463,7 @@ again:
 	spin_unlock_bh(&conn->lock);
 	if (done)
 		frpc_tx_direct_send(conn, &small, id, FASTRPC_FF_EOM);
+	frpc_txsmall_release(&small);
 	if (direct)
 		frpc_conn_kick_locked(conn);
 	else if (!err && batch)

@@ -363,12 +363,39 @@ void frpc_tp_close(struct frpc_conn *conn, bool drain)
 /* --- writing ------------------------------------------------------------ */
 
 /*
+ * Our sender owns the socket for a write: input TCP puts in the backlog
+ * meanwhile is read right after, in this context, rather than from a
+ * work item.
+ */
+static void frpc_tp_tx_begin(struct frpc_conn *conn)
+{
+	set_bit(FRPC_TP_TX_ACTIVE, &conn->tp_flags);
+}
+
+static void frpc_tp_tx_end(struct frpc_conn *conn, struct sock *sk)
+{
+	/*
+	 * Read what came meanwhile with TX_ACTIVE still set: input landing
+	 * in the backlog while this read owns the socket is this loop's
+	 * too, and must not wake rx_work only to have it wait for our
+	 * tx_mutex.
+	 */
+	if (test_bit(FRPC_TP_RX_PENDING, &conn->tp_flags) &&
+	    !test_bit(FRPC_TP_RX_WORK, &conn->tp_flags))
+		frpc_tp_read_all(conn, sk);
+	clear_bit(FRPC_TP_TX_ACTIVE, &conn->tp_flags);
+	/* pairs with data_ready: one of us sees the other's bit */
+	smp_mb__after_atomic();
+	if (test_bit(FRPC_TP_RX_PENDING, &conn->tp_flags) &&
+	    !test_bit(FRPC_TP_RX_WORK, &conn->tp_flags))
+		frpc_tp_read_all(conn, sk);
+}
+
+/*
  * Write up to @len bytes of @iov.  @timeo: how long to wait for room, 0 to
  * return -EAGAIN at once.  @flags: MSG_MORE when another frame follows at
  * once, so that TCP packs them into full segments; @len 0 then pushes out
- * what such writes left held back.  Input that arrived while we held the
- * socket is read right after, here, rather than from a work item.
- * tx_mutex held.
+ * what such writes left held back.  tx_mutex held.
  */
 int frpc_tp_send(struct frpc_conn *conn, struct kvec *iov, int niov,
 		 size_t len, long timeo, int flags)
@@ -385,26 +412,46 @@ int frpc_tp_send(struct frpc_conn *conn, struct kvec *iov, int niov,
 	sk = conn->tcp->sk;
 	if (timeo)
 		WRITE_ONCE(sk->sk_sndtimeo, timeo);
-	set_bit(FRPC_TP_TX_ACTIVE, &conn->tp_flags);
+	frpc_tp_tx_begin(conn);
 	if (len)
 		ret = kernel_sendmsg(conn->tcp, &msg, iov, niov, len);
 	else
 		tcp_sock_set_cork(sk, false);
-	/*
-	 * Read what came meanwhile with TX_ACTIVE still set: input landing
-	 * in the backlog while this read owns the socket is this loop's
-	 * too, and must not wake rx_work only to have it wait for our
-	 * tx_mutex.
-	 */
-	if (test_bit(FRPC_TP_RX_PENDING, &conn->tp_flags) &&
-	    !test_bit(FRPC_TP_RX_WORK, &conn->tp_flags))
-		frpc_tp_read_all(conn, sk);
-	clear_bit(FRPC_TP_TX_ACTIVE, &conn->tp_flags);
-	/* pairs with data_ready: one of us sees the other's bit */
-	smp_mb__after_atomic();
-	if (test_bit(FRPC_TP_RX_PENDING, &conn->tp_flags) &&
-	    !test_bit(FRPC_TP_RX_WORK, &conn->tp_flags))
-		frpc_tp_read_all(conn, sk);
+	frpc_tp_tx_end(conn, sk);
+	return ret;
+}
+
+/*
+ * Write one frame whose first @head_len bytes are in @iov and whose other
+ * @data_len come from @data, pages of the sender's own that cannot fault
+ * (tx.c pinned them).  Never waits for room; returns the bytes taken,
+ * head first, or an error.  tx_mutex held.
+ */
+int frpc_tp_send_data(struct frpc_conn *conn, struct kvec *iov, int niov,
+		      size_t head_len, struct iov_iter *data, size_t data_len)
+{
+	struct msghdr msg = {
+		.msg_flags = MSG_DONTWAIT | MSG_NOSIGNAL | MSG_MORE,
+	};
+	struct sock *sk;
+	int ret, n;
+
+	lockdep_assert_held(&conn->tx_mutex);
+	if (conn->loop)
+		return frpc_loop_send_data(conn, iov, niov, head_len, data,
+					   data_len);
+	sk = conn->tcp->sk;
+	frpc_tp_tx_begin(conn);
+	ret = kernel_sendmsg(conn->tcp, &msg, iov, niov, head_len);
+	if (ret == head_len) {
+		/* TCP copies from the pages into its own: one copy */
+		msg.msg_flags = MSG_DONTWAIT | MSG_NOSIGNAL;
+		msg.msg_iter = *data;
+		n = sock_sendmsg(conn->tcp, &msg);
+		if (n > 0)
+			ret += n;
+	}
+	frpc_tp_tx_end(conn, sk);
 	return ret;
 }
 

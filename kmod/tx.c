@@ -166,6 +166,8 @@ int frpc_txsmall_build(struct frpc_txsmall *s, u8 head_type, const void *head,
 
 	s->head_type = head_type;
 	s->head_len = head_len + meta_len + smsg_len;
+	s->nr_pages = 0;
+	s->ext_len = 0;
 	frpc_put_heads(p, head, head_len, meta, meta_len, smsg, smsg_len);
 	p += head_len + meta_len + smsg_len;
 	if (copy_from_iter(p, len, from) != len)
@@ -174,16 +176,105 @@ int frpc_txsmall_build(struct frpc_txsmall *s, u8 head_type, const void *head,
 	return 0;
 }
 
+/*
+ * May a message too big for frpc_txsmall_fits() still go as one frame
+ * from the sender's own pages?  Up to a quantum of data (what one frame
+ * of a busy connection carries, so fairness is as for queued messages),
+ * from user memory, with the heads on the stack.
+ */
+bool frpc_txsmall_ext_fits(u32 head_len, u32 extra_len, u32 len,
+			   const struct iov_iter *from)
+{
+	return len <= FRPC_TX_QUANTUM && user_backed_iter(from) &&
+	       frpc_txsmall_fits(head_len, extra_len, 0);
+}
+
+/* Hold the pages behind @len bytes of @from in @s; the iterator moves on. */
+static int frpc_txsmall_get_pages(struct frpc_txsmall *s,
+				  struct iov_iter *from, u32 len)
+{
+	size_t start;
+	ssize_t n;
+
+	while (s->ext_len < len) {
+		unsigned int first = s->nr_pages;
+		u32 off;
+
+		if (first == FRPC_TX_EXT_PAGES)
+			return -E2BIG;	/* scattered: many iovecs */
+		n = iov_iter_get_pages2(from, s->pages + first,
+					len - s->ext_len,
+					FRPC_TX_EXT_PAGES - first, &start);
+		if (n <= 0)
+			return n ? n : -EFAULT;
+		s->ext_len += n;
+		for (off = start; n > 0; off = 0) {
+			u32 l = min_t(size_t, n, PAGE_SIZE - off);
+
+			bvec_set_page(&s->bvec[s->nr_pages], s->pages[s->nr_pages],
+				      l, off);
+			s->nr_pages++;
+			n -= l;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Build a frame that frpc_txsmall_ext_fits(): the heads into @s, and a
+ * reference on each page of the message, which is left where it is.
+ * False, with @from as it was, when the pages cannot be had: the bytes
+ * are scattered over more pages than @s holds, or they are memory that
+ * only copying reads (a PFN mapping), or not memory at all; the caller
+ * then copies the message, which tells the last case with -EFAULT.
+ */
+bool frpc_txsmall_build_ext(struct frpc_txsmall *s, u8 head_type,
+			    const void *head, u32 head_len, const void *meta,
+			    u32 meta_len, const void *smsg, u32 smsg_len,
+			    struct iov_iter *from, u32 len)
+{
+	frpc_txsmall_build(s, head_type, head, head_len, meta, meta_len, smsg,
+			   smsg_len, from, 0);
+	if (!frpc_txsmall_get_pages(s, from, len))
+		return true;
+	iov_iter_revert(from, s->ext_len);
+	frpc_txsmall_release(s);
+	return false;
+}
+
+/* Let go of the sender's pages; nothing may read them after. */
+void frpc_txsmall_release(struct frpc_txsmall *s)
+{
+	while (s->nr_pages)
+		put_page(s->pages[--s->nr_pages]);
+	s->ext_len = 0;
+}
+
+/* Copy @len bytes of @s's pages, from byte @skip on, to @to. */
+static void frpc_txsmall_copy_ext(const struct frpc_txsmall *s, u8 *to,
+				  u32 skip, u32 len)
+{
+	struct iov_iter it;
+
+	iov_iter_bvec(&it, ITER_SOURCE, s->bvec, s->nr_pages, s->ext_len);
+	iov_iter_advance(&it, skip);
+	/* the pages are held: no fault, no short copy */
+	WARN_ON_ONCE(copy_from_iter(to, len, &it) != len);
+}
+
 /* The queued form of a small frame, when it cannot go straight out. */
 struct frpc_txmsg *frpc_txsmall_msg(const struct frpc_txsmall *s, gfp_t gfp)
 {
 	u32 plen = s->len - FASTRPC_FRAME_HDR_LEN;
 	struct frpc_txmsg *m;
 
-	m = frpc_txmsg_alloc(s->head_type, s->head_len, plen - s->head_len,
-			     gfp);
-	if (m)
-		memcpy(m->buf, s->data + FASTRPC_FRAME_HDR_LEN, plen);
+	m = frpc_txmsg_alloc(s->head_type, s->head_len,
+			     plen - s->head_len + s->ext_len, gfp);
+	if (!m)
+		return NULL;
+	memcpy(m->buf, s->data + FASTRPC_FRAME_HDR_LEN, plen);
+	if (s->ext_len)
+		frpc_txsmall_copy_ext(s, m->buf + plen, 0, s->ext_len);
 	return m;
 }
 
@@ -201,7 +292,7 @@ struct frpc_txmsg *frpc_txsmall_msg(const struct frpc_txsmall *s, gfp_t gfp)
 bool frpc_tx_direct_claim(struct frpc_call *call, const struct frpc_txsmall *s)
 {
 	struct frpc_conn *conn = call->conn;
-	u32 len = s->len - FASTRPC_FRAME_HDR_LEN - s->head_len;
+	u32 len = s->len - FASTRPC_FRAME_HDR_LEN - s->head_len + s->ext_len;
 
 	lockdep_assert_held(&conn->lock);
 	lockdep_assert_held(&conn->tx_mutex);
@@ -219,35 +310,63 @@ bool frpc_tx_direct_claim(struct frpc_call *call, const struct frpc_txsmall *s)
 }
 
 /*
- * Write a claimed small frame.  What TCP does not take now becomes the
- * frame in progress, finished by the next writer before any other frame.
- * tx_mutex held, no spinlock.
+ * Write a claimed frame.  What TCP does not take now is copied and becomes
+ * the frame in progress, finished by the next writer before any other
+ * frame.  tx_mutex held, no spinlock.
  */
 void frpc_tx_direct_send(struct frpc_conn *conn, struct frpc_txsmall *s,
 			 u32 call_id, u16 flags)
 {
+	u32 total = s->len + s->ext_len, skip;
 	struct frpc_txframe *f = &conn->cur;
 	struct kvec iov = { .iov_base = s->data, .iov_len = s->len };
 	struct frpc_txbuf *rest;
+	struct iov_iter data;
 	int ret;
 
 	lockdep_assert_held(&conn->tx_mutex);
 	frpc_put_hdr(s->data, conn->version, s->head_type, flags, call_id,
-		     s->len - FASTRPC_FRAME_HDR_LEN);
-	ret = frpc_tp_send(conn, &iov, 1, s->len, 0, 0);
+		     total - FASTRPC_FRAME_HDR_LEN);
+	if (s->ext_len) {
+		iov_iter_bvec(&data, ITER_SOURCE, s->bvec, s->nr_pages,
+			      s->ext_len);
+		ret = frpc_tp_send_data(conn, &iov, 1, s->len, &data,
+					s->ext_len);
+	} else {
+		ret = frpc_tp_send(conn, &iov, 1, s->len, 0, 0);
+	}
 	if (ret == -EAGAIN)
 		ret = 0;
 	if (ret < 0) {
 		frpc_conn_fail(conn, ret, FASTRPC_WERR_NONE);
 		return;
 	}
-	if (ret == s->len)
+	if (ret == total)
 		return;
-	/* a few hundred bytes at most, in process context: worth waiting for */
-	rest = kmalloc(struct_size(rest, data, s->len - ret),
-		       GFP_KERNEL | __GFP_NOFAIL);
-	rest->len = s->len - ret;
-	memcpy(rest->data, s->data + ret, rest->len);
+	/*
+	 * A few hundred bytes: worth waiting for.  Up to a quantum, from the
+	 * sender's pages, which go back when the send returns: without
+	 * memory the frame cannot be finished, nor the connection kept.
+	 */
+	if (s->ext_len)
+		rest = kvmalloc(struct_size(rest, data, total - ret),
+				GFP_KERNEL_ACCOUNT);
+	else
+		rest = kmalloc(struct_size(rest, data, total - ret),
+			       GFP_KERNEL | __GFP_NOFAIL);
+	if (!rest) {
+		frpc_conn_fail(conn, -ENOMEM, FASTRPC_WERR_NONE);
+		return;
+	}
+	rest->len = total - ret;
+	skip = 0;
+	if (ret < s->len) {
+		memcpy(rest->data, s->data + ret, s->len - ret);
+		skip = s->len - ret;
+	}
+	if (s->ext_len)
+		frpc_txsmall_copy_ext(s, rest->data + skip, ret + skip - s->len,
+				      rest->len - skip);
 	f->ctrl = rest;
 	f->iov[0].iov_base = rest->data;
 	f->iov[0].iov_len = rest->len;
@@ -516,7 +635,7 @@ bool frpc_conn_tx_flush(struct frpc_conn *conn, size_t budget,
 			picked = frpc_conn_has_tp(conn) && frpc_tx_pick(conn);
 			more = picked && frpc_tx_more(conn);
 			spin_unlock_bh(&conn->lock);
-			kfree(ctrl);
+			kvfree(ctrl);	/* a frame's rest may be big */
 			kvfree(done);
 			kvfree(orphan);
 			if (done_call)
@@ -637,7 +756,7 @@ void frpc_conn_tx_purge(struct frpc_conn *conn)
 
 	list_for_each_entry_safe(buf, next, &ctrl, node)
 		kfree(buf);
-	kfree(f->ctrl);
+	kvfree(f->ctrl);
 	kvfree(f->done);
 	kvfree(orphan);
 	if (f->done_call)

@@ -6,6 +6,7 @@
 #ifndef _FRPC_TX_H
 #define _FRPC_TX_H
 
+#include <linux/bvec.h>
 #include <linux/list.h>
 #include <linux/uio.h>
 #include <linux/fastrpc.h>
@@ -38,16 +39,26 @@ struct frpc_txmsg {
 	u8			buf[];
 };
 
+/* pages a frame's data may span when it stays in the sender's buffer */
+#define FRPC_TX_EXT_PAGES	(FRPC_TX_QUANTUM / PAGE_SIZE + 1)
+
 /*
- * A message small enough for one frame, built whole on the sender's stack
- * (header first, filled in once the call id is known).  Copying from user
- * space before anything is queued lets a bad pointer fail the send while
- * nothing is on the wire yet.
+ * A message that goes as one frame, built on the sender's stack (header
+ * first, filled in once the call id is known).  A small one is copied
+ * whole into @data; a bigger one, up to a quantum, has only its head
+ * there and stays in the sender's pages (@pages, @bvec: references taken,
+ * so they cannot fault), to be copied once, into TCP or the short cut's
+ * skb.  Either way a bad user pointer fails the send while nothing is on
+ * the wire yet.  frpc_txsmall_release() drops the pages.
  */
 struct frpc_txsmall {
-	u32			len;		/* frame bytes, header included */
+	u32			len;		/* bytes in @data, header included */
 	u32			head_len;	/* head, metadata, status text */
 	u8			head_type;
+	u8			nr_pages;
+	u32			ext_len;	/* message bytes in @pages */
+	struct page		*pages[FRPC_TX_EXT_PAGES];
+	struct bio_vec		bvec[FRPC_TX_EXT_PAGES];
 	u8			data[FRPC_TX_SMALL_MAX];
 };
 
@@ -78,6 +89,13 @@ int frpc_txsmall_build(struct frpc_txsmall *s, u8 head_type, const void *head,
 		       u32 head_len, const void *meta, u32 meta_len,
 		       const void *smsg, u32 smsg_len, struct iov_iter *from,
 		       u32 len);
+bool frpc_txsmall_ext_fits(u32 head_len, u32 extra_len, u32 len,
+			   const struct iov_iter *from);
+bool frpc_txsmall_build_ext(struct frpc_txsmall *s, u8 head_type,
+			    const void *head, u32 head_len, const void *meta,
+			    u32 meta_len, const void *smsg, u32 smsg_len,
+			    struct iov_iter *from, u32 len);
+void frpc_txsmall_release(struct frpc_txsmall *s);
 struct frpc_txmsg *frpc_txsmall_msg(const struct frpc_txsmall *s, gfp_t gfp);
 bool frpc_tx_direct_claim(struct frpc_call *call, const struct frpc_txsmall *s);
 void frpc_tx_direct_send(struct frpc_conn *conn, struct frpc_txsmall *s,

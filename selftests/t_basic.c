@@ -4,6 +4,7 @@
  * options, and every documented error path of sendmsg/recvmsg.
  */
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/time.h>
 
 #include "frpc_test.h"
@@ -473,6 +474,177 @@ TEST_F_TIMEOUT(rt, max_message, 180)
 	EXPECT_EQ(77, tag);
 	EXPECT_EQ(FASTRPC_OK, status);
 	EXPECT_TRUE(check_pattern(resp, len, 77));
+	free(req);
+	free(resp);
+}
+
+/*
+ * Messages of one frame up to a quantum (16 KiB) go from the sender's own
+ * pages, copied once (kmod/tx.c, frpc_txsmall_build_ext()); smaller ones
+ * from the stack, bigger ones through a kernel buffer.  Each size around
+ * those limits, from a buffer that starts mid-page, comes back intact in
+ * the echo server's reply, which takes the same paths.
+ */
+TEST_F(rt, onecopy_sizes)
+{
+	static const size_t sizes[] = {
+		480, 513, 600, 4095, 4096, 4097, 12288, 16383, 16384, 16385,
+		40000, 65536,
+	};
+	const size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	uint8_t *area, *resp;
+	unsigned int i;
+
+	area = mmap(NULL, 20 * page, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, area);
+	resp = malloc(65536 + 1);
+	ASSERT_NE(NULL, resp);
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		uint8_t *req = area + 100 + i;	/* never page aligned */
+		uint32_t status;
+		uint64_t tag;
+		ssize_t n;
+
+		fill_pattern(req, sizes[i], 900 + i);
+		n = fastrpc_send_call(self->cfd, 900 + i, M_ECHO, req,
+				      sizes[i], 0);
+		ASSERT_EQ((ssize_t)sizes[i], n)
+			TH_LOG("send %zu: %s", sizes[i], fastrpc_strerror((int)n));
+		/* the bytes were taken: what happens to the buffer now is ours */
+		memset(req, 0xa5, sizes[i]);
+		n = fastrpc_recv_result(self->cfd, &tag, &status, resp,
+					65536 + 1, 0);
+		ASSERT_EQ((ssize_t)sizes[i], n);
+		EXPECT_EQ(900 + i, tag);
+		EXPECT_EQ(FASTRPC_OK, status);
+		EXPECT_TRUE(check_pattern(resp, sizes[i], 900 + i))
+			TH_LOG("size %zu came back changed", sizes[i]);
+	}
+	free(resp);
+	munmap(area, 20 * page);
+}
+
+/*
+ * A message scattered over more pages than one frame's page list holds
+ * (30 iovecs of 500 bytes, one per page) is copied instead, and arrives
+ * in order.
+ */
+TEST_F(rt, onecopy_scattered)
+{
+	enum { NIOV = 30, PIECE = 500 };
+	const size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	union {
+		char b[CMSG_SPACE(sizeof(struct fastrpc_call))];
+		struct cmsghdr align;
+	} ctrl;
+	struct fastrpc_call fc = { .tag = 31, .method = M_ECHO };
+	uint8_t want[NIOV * PIECE], resp[NIOV * PIECE + 1], *area;
+	struct iovec iov[NIOV];
+	struct msghdr msg = {
+		.msg_iov = iov, .msg_iovlen = NIOV,
+		.msg_control = ctrl.b, .msg_controllen = sizeof(ctrl.b),
+	};
+	uint32_t status;
+	uint64_t tag;
+	ssize_t n;
+	int i;
+
+	area = mmap(NULL, NIOV * page, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, area);
+	fill_pattern(want, sizeof(want), 31);
+	for (i = 0; i < NIOV; i++) {
+		iov[i].iov_base = area + i * page + 7;
+		iov[i].iov_len = PIECE;
+		memcpy(iov[i].iov_base, want + i * PIECE, PIECE);
+	}
+	memset(&ctrl, 0, sizeof(ctrl));
+	ctrl.align.cmsg_level = SOL_FASTRPC;
+	ctrl.align.cmsg_type = FASTRPC_CMSG_CALL;
+	ctrl.align.cmsg_len = CMSG_LEN(sizeof(fc));
+	memcpy(CMSG_DATA(&ctrl.align), &fc, sizeof(fc));
+	ASSERT_EQ((ssize_t)sizeof(want), sendmsg(self->cfd, &msg, MSG_NOSIGNAL))
+		TH_LOG("sendmsg: %s", strerror(errno));
+	n = fastrpc_recv_result(self->cfd, &tag, &status, resp, sizeof(resp), 0);
+	ASSERT_EQ((ssize_t)sizeof(want), n);
+	EXPECT_EQ(31, tag);
+	EXPECT_EQ(0, memcmp(want, resp, sizeof(want)));
+	munmap(area, NIOV * page);
+}
+
+/*
+ * A buffer whose second page is not readable: EFAULT, nothing of the
+ * call reaches the wire, and the connection, which other sockets may
+ * share, carries the next call as if nothing happened.
+ */
+TEST_F(rt, onecopy_efault)
+{
+	const size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	uint8_t *area, resp[64];
+	uint32_t status;
+	uint64_t tag;
+	ssize_t n;
+
+	area = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, area);
+	memset(area, 1, page);
+	ASSERT_EQ(0, mprotect(area + page, page, PROT_NONE));
+	n = fastrpc_send_call(self->cfd, 41, M_ECHO, area + 100, 6000, 0);
+	EXPECT_EQ(-EFAULT, n);
+	/* and a hole in the address space */
+	ASSERT_EQ(0, munmap(area + page, page));
+	n = fastrpc_send_call(self->cfd, 42, M_ECHO, area + 100, 6000, 0);
+	EXPECT_EQ(-EFAULT, n);
+	ASSERT_EQ(4, fastrpc_send_call(self->cfd, 43, M_ECHO, "ok!", 4, 0));
+	n = fastrpc_recv_result(self->cfd, &tag, &status, resp, sizeof(resp), 0);
+	ASSERT_EQ(4, n);
+	EXPECT_EQ(43, tag);	/* the first result: 41 and 42 never went */
+	EXPECT_EQ(FASTRPC_OK, status);
+	EXPECT_EQ(0, memcmp(resp, "ok!", 4));
+	munmap(area, page);
+}
+
+/*
+ * Many 16 KiB calls in flight fill TCP (or the credit), so that frames
+ * from the sender's pages are cut short and finished from a copy, or
+ * queued; each buffer is overwritten the moment sendmsg() returns.  Every
+ * reply must be its request.
+ */
+TEST_F(rt, onecopy_backlog)
+{
+	enum { N = 64, LEN = 16384 };
+	uint8_t *req = malloc(LEN), *resp = malloc(LEN + 1);
+	uint64_t seen = 0;
+	int i;
+
+	ASSERT_NE(NULL, req);
+	ASSERT_NE(NULL, resp);
+	for (i = 0; i < N; i++) {
+		ssize_t n;
+
+		fill_pattern(req, LEN, 2000 + i);
+		n = fastrpc_send_call(self->cfd, 2000 + i, M_ECHO, req, LEN, 0);
+		ASSERT_EQ(LEN, n) TH_LOG("send %d: %s", i, fastrpc_strerror((int)n));
+		memset(req, 0x5a, LEN);
+	}
+	for (i = 0; i < N; i++) {
+		uint32_t status;
+		uint64_t tag;
+		ssize_t n;
+
+		n = fastrpc_recv_result(self->cfd, &tag, &status, resp, LEN + 1,
+					0);
+		ASSERT_EQ(LEN, n) TH_LOG("recv %d: %s", i, fastrpc_strerror((int)n));
+		ASSERT_LE(2000, tag);
+		ASSERT_GT(2000 + N, tag);
+		EXPECT_EQ(FASTRPC_OK, status);
+		EXPECT_TRUE(check_pattern(resp, LEN, tag))
+			TH_LOG("reply to %llu changed", (unsigned long long)tag);
+		seen |= 1ull << (tag - 2000);
+	}
+	EXPECT_EQ(~0ull, seen);
 	free(req);
 	free(resp);
 }
