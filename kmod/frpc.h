@@ -96,6 +96,8 @@ enum frpc_byte_limits {
 	FRPC_TX_WORK_BUDGET	= 256 << 10,
 	/* bytes of one call's data in a frame before the sender takes turns */
 	FRPC_TX_QUANTUM		= 16 << 10,
+	/* unsent bytes TCP may hold for a connection (TCP_NOTSENT_LOWAT) */
+	FRPC_TCP_NOTSENT_LOWAT	= 64 << 10,
 	/* a whole frame up to this size is built on the sender's stack and
 	 * written straight to TCP when nothing else is half written
 	 */

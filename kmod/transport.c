@@ -262,6 +262,13 @@ int frpc_tp_attach(struct frpc_conn *conn, struct socket *tcp)
 
 	tcp_sock_set_nodelay(sk);
 	/*
+	 * Bulk data waits in our queues, not TCP's: past this many unsent
+	 * bytes TCP takes no more (and wakes us below it), so a small call's
+	 * frame, which the scheduler puts between bulk frames, is never
+	 * behind megabytes of send buffer.
+	 */
+	WRITE_ONCE(tcp_sk(sk)->notsent_lowat, FRPC_TCP_NOTSENT_LOWAT);
+	/*
 	 * A client connection keeps the address it was opened for: the
 	 * namespace's table and the backoff records are keyed on it, and
 	 * are read without tx_mutex.
