@@ -102,6 +102,13 @@ enum frpc_byte_limits {
 	 * written straight to TCP when nothing else is half written
 	 */
 	FRPC_TX_SMALL_MAX	= 512,
+	/* short-cut writes up to this size reach the peer's reader with no
+	 * skb: a whole frame of any message the receiver keeps in the
+	 * message itself (FRPC_RX_INLINE, a CALL head, some metadata), and
+	 * little enough to copy onto the writer's stack when it comes in
+	 * pieces
+	 */
+	FRPC_LOOP_BUF_MAX	= 384,
 };
 
 /* Times, in milliseconds. */

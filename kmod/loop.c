@@ -23,6 +23,12 @@
  * The peer takes every byte: frames are whole and in order, and what the
  * receive side keeps is bounded by credit and by rx_mem as for TCP.
  *
+ * Small writes (FRPC_LOOP_BUF_MAX) need no skb: the whole frames in one
+ * go to the reader as a linear buffer, the writer's own bytes or a copy
+ * of them on its stack, and the receive side copies what it keeps; so a
+ * small call costs no allocation here.  Only what is not whole frames (a
+ * frame cut by a partial write) goes in an skb.
+ *
  * Closing.  Detaching an end stops its reading (later frames for it are
  * dropped, as TCP would buffer them for a reader that never comes);
  * closing it tells the other end, as a FIN does, after its last frames
@@ -425,6 +431,85 @@ static void frpc_loop_push(struct frpc_conn *conn, struct sk_buff *skb)
 }
 
 /*
+ * Run the whole frames at the front of @buf through the reader of @e's
+ * connection, with no skb.  Returns the bytes taken: all @len, or fewer
+ * when the rest is not whole frames or the reader is mid-frame (the
+ * caller feeds those in an skb).  Bytes for a detached or stopped end
+ * count as taken.
+ */
+static u32 frpc_loop_feed_buf(struct frpc_loop_end *e, const u8 *buf,
+			      u32 len)
+{
+	struct frpc_conn *conn = e->conn;
+	struct frpc_reader *r;
+	u32 off = 0;
+
+	lockdep_assert_held(&e->lock);
+	if (!conn || conn->rd.dead)
+		return len;
+	r = &conn->rd;
+	/* a new budget per pass, as in frpc_loop_feed() */
+	do {
+		r->budget = FRPC_RX_BUDGET;
+		off += frpc_reader_feed_buf(r, buf + off, len - off);
+	} while (off < len && !r->dead && !r->budget);
+	if (r->dead) {
+		frpc_tp_reader_failed(conn);
+		return len;
+	}
+	return off;
+}
+
+/*
+ * Hand @len bytes at @buf, at most FRPC_LOOP_BUF_MAX, to the other end.
+ * Returns how many were taken: all, or the whole frames before an skb for
+ * the rest failed, or -ENOMEM.  tx_mutex held.
+ */
+static int frpc_loop_send_buf(struct frpc_conn *conn, const u8 *buf, u32 len)
+{
+	struct frpc_loop_end *e = &conn->loop->end[!conn->loop_side];
+	struct sk_buff *skb;
+	u32 off;
+
+	lockdep_assert_held(&conn->tx_mutex);
+	spin_lock_bh(&e->lock);
+	off = frpc_loop_feed_buf(e, buf, len);
+	spin_unlock_bh(&e->lock);
+	if (off == len)
+		return len;
+	/*
+	 * A frame cut by an earlier write, or cut here: the skb path.  The
+	 * lock may go meanwhile: this writer alone feeds that reader (under
+	 * tx_mutex), so it is as it was left, or detached.
+	 */
+	skb = alloc_skb(len - off, GFP_KERNEL_ACCOUNT);
+	if (!skb)
+		return off ? off : -ENOMEM;
+	skb_put_data(skb, buf + off, len - off);
+	spin_lock_bh(&e->lock);
+	if (e->conn)
+		frpc_loop_feed(e->conn, skb);
+	spin_unlock_bh(&e->lock);
+	consume_skb(skb);
+	return len;
+}
+
+/*
+ * The same, from pieces: copied onto the stack first, in a frame of its
+ * own so that a write that is one piece already (a small frame built on
+ * the sender's stack) does not pay for the buffer.
+ */
+static noinline_for_stack int frpc_loop_send_copy(struct frpc_conn *conn,
+						  const struct kvec *iov,
+						  int niov, u32 len)
+{
+	u8 buf[FRPC_LOOP_BUF_MAX];
+
+	frpc_loop_copy(buf, iov, niov, 0, len);
+	return frpc_loop_send_buf(conn, buf, len);
+}
+
+/*
  * Hand @len bytes of @iov to the other end.  Returns how many were taken:
  * all of them, or as many as fit one skb (a frame's worth at least), or
  * -ENOMEM.  tx_mutex held.
@@ -439,6 +524,11 @@ int frpc_loop_send(struct frpc_conn *conn, struct kvec *iov, int niov,
 	n = min_t(size_t, len, FASTRPC_FRAME_HDR_LEN + FASTRPC_MAX_FRAME);
 	if (!n)
 		return 0;
+	if (n <= FRPC_LOOP_BUF_MAX) {
+		if (iov[0].iov_len >= n)
+			return frpc_loop_send_buf(conn, iov[0].iov_base, n);
+		return frpc_loop_send_copy(conn, iov, niov, n);
+	}
 	skb = frpc_loop_skb(conn, iov, niov, &n);
 	if (!skb)
 		return -ENOMEM;

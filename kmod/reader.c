@@ -13,6 +13,11 @@
  * tiny pieces costs one allocation (page frags above FRPC_RX_LINEAR_MAX,
  * so no high-order allocation in softirq).
  *
+ * The same-host short cut hands small writes over as a linear buffer of
+ * its own: frames that lie whole in it are passed on as views of that
+ * buffer (frpc_reader_feed_buf()), with no skb at all; anything else
+ * takes the skb path.
+ *
  * Each pass delivers at most @budget frames and then stops mid-stream, so
  * that a peer's backlog is worked through in bounded steps with room to
  * yield between them.  A frame the header check refuses, or a refusal from
@@ -187,7 +192,7 @@ static void frpc_reader_stop(struct frpc_reader *r, u8 werr)
 
 /* Hand one whole frame on; false if the reader must stop. */
 static bool frpc_reader_deliver(struct frpc_reader *r, struct sk_buff *skb,
-				u32 off, u32 len, bool owned)
+				const u8 *buf, u32 off, u32 len, bool owned)
 {
 	const struct fastrpc_frame_hdr *hdr = (const void *)r->hdr;
 	u8 werr;
@@ -195,7 +200,7 @@ static bool frpc_reader_deliver(struct frpc_reader *r, struct sk_buff *skb,
 	r->hdr_len = 0;
 	r->budget--;
 	r->frames++;
-	werr = r->frame(r->ctx, hdr, skb, off, len, owned);
+	werr = r->frame(r->ctx, hdr, skb, buf, off, len, owned);
 	if (werr) {
 		frpc_reader_stop(r, werr);
 		return false;
@@ -237,8 +242,9 @@ u32 frpc_reader_feed(struct frpc_reader *r, struct sk_buff *skb, u32 off,
 			plen = be32_to_cpu(hdr->length);
 			/* the common case: parse in place, no copy */
 			if (plen <= len - used) {
-				if (!frpc_reader_deliver(r, skb, off + used,
-							 plen, false))
+				if (!frpc_reader_deliver(r, skb, NULL,
+							 off + used, plen,
+							 false))
 					break;
 				used += plen;
 				continue;
@@ -273,9 +279,47 @@ u32 frpc_reader_feed(struct frpc_reader *r, struct sk_buff *skb, u32 off,
 			}
 			r->gather = NULL;
 			r->last = NULL;
-			if (!frpc_reader_deliver(r, frame, 0, plen, true))
+			if (!frpc_reader_deliver(r, frame, NULL, 0, plen,
+						 true))
 				break;
 		}
+	}
+	return used;
+}
+
+/*
+ * Take whole frames from @len bytes at @buf, a linear buffer of the
+ * caller's (the short cut's), each handed on as a view of the buffer: no
+ * skb, no copy.  Only at a frame boundary, and only frames that lie whole
+ * in @buf: the reader mid-frame, or the rest of @buf not a whole frame,
+ * and it stops there, leaving those bytes (and its own state) as they
+ * were for frpc_reader_feed() in an skb.  Returns how many bytes were
+ * used: fewer than @len also when the pass's budget ran out or the reader
+ * stopped.
+ */
+u32 frpc_reader_feed_buf(struct frpc_reader *r, const u8 *buf, u32 len)
+{
+	const struct fastrpc_frame_hdr *hdr = (const void *)r->hdr;
+	u32 used = 0, plen;
+	u8 werr;
+
+	if (r->hdr_len || r->gather)
+		return 0;
+	while (len - used >= FASTRPC_FRAME_HDR_LEN && !r->dead && r->budget) {
+		/* hdr_len stays 0: a frame not whole here was never read */
+		memcpy(r->hdr, buf + used, FASTRPC_FRAME_HDR_LEN);
+		if (frpc_hdr_check(hdr, r->version, &werr)) {
+			frpc_reader_stop(r, werr);
+			used += FASTRPC_FRAME_HDR_LEN;
+			break;
+		}
+		plen = be32_to_cpu(hdr->length);
+		if (plen > len - used - FASTRPC_FRAME_HDR_LEN)
+			break;
+		used += FASTRPC_FRAME_HDR_LEN;
+		if (!frpc_reader_deliver(r, NULL, buf, used, plen, false))
+			break;
+		used += plen;
 	}
 	return used;
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * reader.c: the frame reader.  It cuts whole frames out of the TCP byte
- * stream and hands each to a callback; KUnit feeds it byte by byte.
+ * stream (or the short cut's buffers) and hands each to a callback; KUnit
+ * feeds it byte by byte.
  */
 #ifndef _FRPC_READER_H
 #define _FRPC_READER_H
@@ -9,9 +10,14 @@
 #include <linux/skbuff.h>
 #include <linux/fastrpc.h>
 
-/* reader.c: hands each whole frame to this; returns an ERROR code or 0 */
+/*
+ * reader.c: hands each whole frame to this; returns an ERROR code or 0.
+ * The payload is @len bytes at @off of @skb, or, with @skb NULL, at
+ * @buf + @off: a buffer that is the caller's, valid for this call only.
+ */
 typedef u8 (*frpc_frame_fn)(void *ctx, const struct fastrpc_frame_hdr *hdr,
-			    struct sk_buff *skb, u32 off, u32 len, bool owned);
+			    struct sk_buff *skb, const u8 *buf, u32 off,
+			    u32 len, bool owned);
 
 /* The frame reader's state; under the stream's lock. */
 struct frpc_reader {
@@ -35,6 +41,7 @@ void frpc_reader_init(struct frpc_reader *r, frpc_frame_fn fn, void *ctx);
 void frpc_reader_reset(struct frpc_reader *r);
 u32 frpc_reader_feed(struct frpc_reader *r, struct sk_buff *skb, u32 off,
 		     u32 len);
+u32 frpc_reader_feed_buf(struct frpc_reader *r, const u8 *buf, u32 len);
 int frpc_skb_fill(struct sk_buff *dst, u32 dst_off, const struct sk_buff *src,
 		  u32 off, u32 len);
 struct sk_buff *frpc_skb_alloc(u32 len, gfp_t gfp);

@@ -3,9 +3,11 @@
  * Receive: the reader (reader.c) cuts frames out of the stream, and each
  * frame is checked and acted on here under conn->lock, mostly in softirq
  * context.  A frame comes as a view of an skb (@skb, @off, @len) that is
- * ours to keep only when the reader gathered it (@owned); a message keeps
- * its payload by coalescing it into the message's last buffer, by copying
- * it, or, for big frames, by cloning the TCP skb.
+ * ours to keep only when the reader gathered it (@owned), or, from the
+ * same-host short cut, as a view of a buffer of the writer's (@buf) that
+ * is gone when the frame has been handled; a message keeps its payload by
+ * coalescing it into the message's last buffer, by copying it, or, for
+ * big frames from an skb, by cloning the TCP skb.
  *
  * Everything read from the peer is untrusted.  A frame that breaks the
  * protocol fails the connection with an ERROR frame; the calls on it end
@@ -29,6 +31,7 @@
 struct frpc_rx {
 	struct frpc_conn	*conn;
 	struct sk_buff		*skb;		/* the frame's payload is in here */
+	const u8		*buf;		/* ... or here, if not NULL */
 	u32			off;
 	u32			len;		/* payload bytes left */
 	bool			owned;		/* skb is ours to keep or free */
@@ -37,10 +40,20 @@ struct frpc_rx {
 	struct frpc_reap	reap;
 };
 
+/* Copy @len bytes from where the frame's payload is read to @to. */
+static int frpc_rx_copy(const struct frpc_rx *rx, void *to, u32 len)
+{
+	if (rx->buf) {
+		memcpy(to, rx->buf + rx->off, len);
+		return 0;
+	}
+	return skb_copy_bits(rx->skb, rx->off, to, len);
+}
+
 /* Copy a head from the front of the frame's payload. */
 static int frpc_pull(struct frpc_rx *rx, void *to, u32 len)
 {
-	if (rx->len < len || skb_copy_bits(rx->skb, rx->off, to, len))
+	if (rx->len < len || frpc_rx_copy(rx, to, len))
 		return -EPROTO;
 	rx->off += len;
 	rx->len -= len;
@@ -71,9 +84,9 @@ static bool frpc_rx_clone_ok(const struct frpc_rx *rx,
  * Keep the rest of the frame's payload in message @m.  The first
  * FRPC_RX_INLINE bytes of a message go into the message itself; tiny
  * frames after them go into the tail of its last buffer when it has room;
- * frames that
- * frpc_rx_clone_ok() picks are cloned; the rest are copied, so that small
- * frames never pin big skbs.  Charged to the connection.
+ * frames that frpc_rx_clone_ok() picks are cloned; the rest, and frames
+ * in a writer's buffer, are copied, so that small frames never pin big
+ * skbs.  Charged to the connection.
  */
 static int frpc_rx_keep(struct frpc_rx *rx, struct frpc_rxmsg *m)
 {
@@ -83,7 +96,7 @@ static int frpc_rx_keep(struct frpc_rx *rx, struct frpc_rxmsg *m)
 	if (!len)
 		return 0;
 	if (!tail && m->inl_len + len <= FRPC_RX_INLINE) {
-		if (skb_copy_bits(rx->skb, rx->off, m->inl + m->inl_len, len))
+		if (frpc_rx_copy(rx, m->inl + m->inl_len, len))
 			return -EFAULT;
 		m->inl_len += len;
 		m->len += len;
@@ -91,7 +104,7 @@ static int frpc_rx_keep(struct frpc_rx *rx, struct frpc_rxmsg *m)
 	}
 	if (tail && !skb_cloned(tail) && skb_tailroom(tail) >= len &&
 	    frpc_skb_cb(tail)->off + frpc_skb_cb(tail)->len == tail->len) {
-		if (skb_copy_bits(rx->skb, rx->off, skb_put(tail, len), len))
+		if (frpc_rx_copy(rx, skb_put(tail, len), len))
 			return -EFAULT;
 		frpc_skb_cb(tail)->len += len;
 		m->len += len;
@@ -101,15 +114,17 @@ static int frpc_rx_keep(struct frpc_rx *rx, struct frpc_rxmsg *m)
 	if (rx->owned) {
 		skb = rx->skb;
 		rx->skb = NULL;
-	} else if (frpc_rx_clone_ok(rx, m)) {
+	} else if (!rx->buf && frpc_rx_clone_ok(rx, m)) {
 		skb = skb_clone(rx->skb, GFP_ATOMIC | __GFP_NOWARN);
 		if (!skb)
 			return -ENOMEM;
 	} else {
+		/* also the only way to keep bytes of a writer's buffer */
 		skb = frpc_skb_alloc(len, GFP_ATOMIC);
 		if (!skb)
 			return -ENOMEM;
-		if (frpc_skb_fill(skb, 0, rx->skb, rx->off, len)) {
+		if (rx->buf ? skb_store_bits(skb, 0, rx->buf + rx->off, len) :
+			      frpc_skb_fill(skb, 0, rx->skb, rx->off, len)) {
 			kfree_skb(skb);
 			return -EFAULT;
 		}
@@ -498,11 +513,12 @@ static u8 frpc_rx_frame(struct frpc_rx *rx, u8 type)
  * the connection's owner.
  */
 u8 frpc_rx_deliver(void *ctx, const struct fastrpc_frame_hdr *hdr,
-		   struct sk_buff *skb, u32 off, u32 len, bool owned)
+		   struct sk_buff *skb, const u8 *buf, u32 off, u32 len,
+		   bool owned)
 {
 	struct frpc_conn *conn = ctx;
 	struct frpc_rx rx = {
-		.conn = conn, .skb = skb, .off = off, .len = len,
+		.conn = conn, .skb = skb, .buf = buf, .off = off, .len = len,
 		.owned = owned, .id = be32_to_cpu(hdr->call_id),
 		.flags = be16_to_cpu(hdr->flags),
 	};

@@ -12,6 +12,7 @@
 #define FRPC_WERR_PEER	0xff
 
 u8 frpc_rx_deliver(void *ctx, const struct fastrpc_frame_hdr *hdr,
-		   struct sk_buff *skb, u32 off, u32 len, bool owned);
+		   struct sk_buff *skb, const u8 *buf, u32 off, u32 len,
+		   bool owned);
 
 #endif /* _FRPC_RX_H */

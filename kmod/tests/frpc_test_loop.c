@@ -2,8 +2,9 @@
 /*
  * Suite for the same-host short cut of loop.c: which listener serves a
  * target, and a pair of connections passing frames: whole, several in one
- * write, one split over writes, a big one in page fragments, none after
- * the reading end detached.  Included by af_fastrpc_kunit.c.
+ * write (small writes with no skb), one split over writes, a big one in
+ * page fragments, none after the reading end detached.  Included by
+ * af_fastrpc_kunit.c.
  */
 
 static void frpc_test_loop_v4(struct sockaddr_fastrpc *a, u32 ip, u16 port)
@@ -61,12 +62,13 @@ struct frpc_test_loop_rx {
 	u32	frames;
 	u32	bytes;
 	u32	bad;		/* payload bytes not as written */
+	u32	bufs;		/* frames that came in a buffer, no skb */
 	bool	owned;		/* a frame was gathered over writes */
 };
 
 static u8 frpc_test_loop_frame(void *ctx, const struct fastrpc_frame_hdr *hdr,
-			       struct sk_buff *skb, u32 off, u32 len,
-			       bool owned)
+			       struct sk_buff *skb, const u8 *buf, u32 off,
+			       u32 len, bool owned)
 {
 	struct frpc_test_loop_rx *rx = ctx;
 	u8 b;
@@ -74,9 +76,16 @@ static u8 frpc_test_loop_frame(void *ctx, const struct fastrpc_frame_hdr *hdr,
 
 	rx->frames++;
 	rx->bytes += len;
-	for (i = 0; i < len; i++)
-		if (skb_copy_bits(skb, off + i, &b, 1) || b != (u8)(i * 7))
+	if (buf)
+		rx->bufs++;
+	for (i = 0; i < len; i++) {
+		if (buf)
+			b = buf[off + i];
+		else if (skb_copy_bits(skb, off + i, &b, 1))
+			b = ~(u8)(i * 7);
+		if (b != (u8)(i * 7))
 			rx->bad++;
+	}
 	if (owned) {
 		rx->owned = true;
 		kfree_skb(skb);
@@ -95,18 +104,26 @@ static u32 frpc_test_loop_put(u8 *buf, u32 len)
 	return FASTRPC_FRAME_HDR_LEN + len;
 }
 
-static int frpc_test_loop_send(struct frpc_conn *conn, u8 *buf, u32 len)
+/* Write @len bytes at @buf in @niov pieces (1 or 2). */
+static int frpc_test_loop_sendv(struct frpc_conn *conn, u8 *buf, u32 len,
+				int niov)
 {
+	u32 first = niov == 1 ? len : len / 2;
 	struct kvec iov[2] = {
-		{ .iov_base = buf, .iov_len = len / 2 },
-		{ .iov_base = buf + len / 2, .iov_len = len - len / 2 },
+		{ .iov_base = buf, .iov_len = first },
+		{ .iov_base = buf + first, .iov_len = len - first },
 	};
 	int ret;
 
 	mutex_lock(&conn->tx_mutex);
-	ret = frpc_tp_send(conn, iov, 2, len, 0, 0);
+	ret = frpc_tp_send(conn, iov, niov, len, 0, 0);
 	mutex_unlock(&conn->tx_mutex);
 	return ret;
+}
+
+static int frpc_test_loop_send(struct frpc_conn *conn, u8 *buf, u32 len)
+{
+	return frpc_test_loop_sendv(conn, buf, len, 2);
 }
 
 static void frpc_test_loop_frames(struct kunit *test)
@@ -132,16 +149,21 @@ static void frpc_test_loop_frames(struct kunit *test)
 	b->rd.ctx = &rx;
 	mutex_unlock(&b->tx_mutex);
 
-	/* one frame; then two in one write */
+	/* one frame; then two in one write: small, so no skb */
 	len = frpc_test_loop_put(buf, 8);
-	KUNIT_EXPECT_EQ(test, frpc_test_loop_send(a, buf, len), (int)len);
+	KUNIT_EXPECT_EQ(test, frpc_test_loop_sendv(a, buf, len, 1), (int)len);
 	KUNIT_EXPECT_EQ(test, rx.frames, 1U);
 	len += frpc_test_loop_put(buf + len, 40);
 	KUNIT_EXPECT_EQ(test, frpc_test_loop_send(a, buf, len), (int)len);
 	KUNIT_EXPECT_EQ(test, rx.frames, 3U);
 	KUNIT_EXPECT_EQ(test, rx.bytes, 56U);
+	KUNIT_EXPECT_EQ(test, rx.bufs, 3U);
 
-	/* a frame split over two writes, as a partial TCP write leaves it */
+	/*
+	 * A frame split over two writes, as a partial TCP write leaves it:
+	 * both halves take the skb path, the second because the reader is
+	 * mid-frame.
+	 */
 	len = frpc_test_loop_put(buf, 100);
 	KUNIT_EXPECT_EQ(test, frpc_test_loop_send(a, buf, 30), 30);
 	KUNIT_EXPECT_EQ(test, rx.frames, 3U);
@@ -149,14 +171,26 @@ static void frpc_test_loop_frames(struct kunit *test)
 			(int)(len - 30));
 	KUNIT_EXPECT_EQ(test, rx.frames, 4U);
 	KUNIT_EXPECT_TRUE(test, rx.owned);
+	KUNIT_EXPECT_EQ(test, rx.bufs, 3U);
+
+	/* a whole frame and half of the next: the first goes with no skb */
+	len = frpc_test_loop_put(buf, 20);
+	len += frpc_test_loop_put(buf + len, 60);
+	KUNIT_EXPECT_EQ(test, frpc_test_loop_sendv(a, buf, len - 25, 1),
+			(int)(len - 25));
+	KUNIT_EXPECT_EQ(test, rx.frames, 5U);
+	KUNIT_EXPECT_EQ(test, rx.bufs, 4U);
+	KUNIT_EXPECT_EQ(test, frpc_test_loop_send(a, buf + len - 25, 25), 25);
+	KUNIT_EXPECT_EQ(test, rx.frames, 6U);
+	KUNIT_EXPECT_EQ(test, rx.bufs, 4U);
 
 	/* bigger than FRPC_RX_LINEAR_MAX: the skb is page fragments */
 	len = frpc_test_loop_put(buf, big);
 	KUNIT_EXPECT_EQ(test, frpc_test_loop_send(a, buf, len), (int)len);
-	KUNIT_EXPECT_EQ(test, rx.frames, 5U);
-	KUNIT_EXPECT_EQ(test, rx.bytes, 56U + 100 + big);
+	KUNIT_EXPECT_EQ(test, rx.frames, 7U);
+	KUNIT_EXPECT_EQ(test, rx.bytes, 56U + 100 + 80 + big);
 	KUNIT_EXPECT_EQ(test, rx.bad, 0U);
-	KUNIT_EXPECT_EQ(test, b->rd.frames, 5ULL);
+	KUNIT_EXPECT_EQ(test, b->rd.frames, 7ULL);
 
 	/* a detached end reads nothing more; the writer still succeeds */
 	mutex_lock(&b->tx_mutex);
@@ -164,7 +198,7 @@ static void frpc_test_loop_frames(struct kunit *test)
 	mutex_unlock(&b->tx_mutex);
 	len = frpc_test_loop_put(buf, 8);
 	KUNIT_EXPECT_EQ(test, frpc_test_loop_send(a, buf, len), (int)len);
-	KUNIT_EXPECT_EQ(test, rx.frames, 5U);
+	KUNIT_EXPECT_EQ(test, rx.frames, 7U);
 
 	/* both ends gone: the pair is freed (kmemleak would tell) */
 	mutex_lock(&a->tx_mutex);

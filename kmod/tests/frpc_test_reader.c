@@ -4,7 +4,10 @@
  * pieces cut every way a TCP receive queue can cut them must come out as
  * the same frames, byte for byte; oversize and garbage headers stop it
  * with the right ERROR code; a pass's budget stops it mid-stream and the
- * next pass goes on where it stopped.  Included by af_fastrpc_kunit.c.
+ * next pass goes on where it stopped.  The same for the short cut's
+ * buffers: whole frames come out as views with no skb, and a buffer cut
+ * mid-frame, or met mid-frame, is left whole to the skb path.  Included
+ * by af_fastrpc_kunit.c.
  */
 
 #define FRPC_TEST_FRAMES	40
@@ -15,23 +18,33 @@ struct frpc_test_seen {
 	u32	id[FRPC_TEST_FRAMES];
 	u32	len[FRPC_TEST_FRAMES];
 	u32	owned;
+	u32	bufs;			/* frames from a buffer, no skb */
+	u32	bad;			/* handed over neither or both ways */
 	u32	sum[FRPC_TEST_FRAMES];	/* of the payload bytes */
 	u8	refuse_type;		/* answer this type with PROTOCOL */
 };
 
 static u8 frpc_test_frame_cb(void *ctx, const struct fastrpc_frame_hdr *hdr,
-			     struct sk_buff *skb, u32 off, u32 len, bool owned)
+			     struct sk_buff *skb, const u8 *buf, u32 off,
+			     u32 len, bool owned)
 {
 	struct frpc_test_seen *seen = ctx;
 	u32 i = seen->n++, sum = 0, k;
 	u8 b;
 
+	/* exactly one of the two, and a buffer is never ours */
+	if (!skb == !buf || (buf && owned))
+		seen->bad++;
+	if (buf)
+		seen->bufs++;
 	if (i < FRPC_TEST_FRAMES) {
 		seen->type[i] = hdr->type;
 		seen->id[i] = be32_to_cpu(hdr->call_id);
 		seen->len[i] = len;
 		for (k = 0; k < len; k++) {
-			if (skb_copy_bits(skb, off + k, &b, 1))
+			if (buf)
+				b = buf[off + k];
+			else if (skb_copy_bits(skb, off + k, &b, 1))
 				return FASTRPC_WERR_RESOURCE;
 			sum = sum * 31 + b;
 		}
@@ -133,12 +146,20 @@ static u32 frpc_test_feed(struct kunit *test, struct frpc_reader *r,
 	return used;
 }
 
+/* Feed @len bytes at @buf as the short cut does, with no budget limit. */
+static u32 frpc_test_feed_buf(struct frpc_reader *r, const u8 *buf, u32 len)
+{
+	r->budget = U32_MAX;
+	return frpc_reader_feed_buf(r, buf, len);
+}
+
 static void frpc_test_reader_expect(struct kunit *test,
 				    const struct frpc_test_seen *seen,
 				    const struct frpc_test_seen *want)
 {
 	u32 i;
 
+	KUNIT_EXPECT_EQ(test, seen->bad, 0U);
 	KUNIT_ASSERT_EQ(test, seen->n, want->n);
 	for (i = 0; i < min_t(u32, want->n, FRPC_TEST_FRAMES); i++) {
 		KUNIT_EXPECT_EQ(test, seen->type[i], want->type[i]);
@@ -284,6 +305,21 @@ static void frpc_test_reader_bad(struct kunit *test, const u8 *hdr,
 	r.budget = U32_MAX;
 	KUNIT_EXPECT_EQ(test, frpc_reader_feed(&r, skb, 0, sizeof(buf)), 0U);
 	kfree_skb(skb);
+	KUNIT_EXPECT_EQ(test, frpc_test_feed_buf(&r, buf, sizeof(buf)), 0U);
+
+	/* the same in a buffer; the header alone is refused too */
+	frpc_test_reader_setup(&r, &seen);
+	r.version = version;
+	frpc_test_feed_buf(&r, buf, sizeof(buf));
+	KUNIT_EXPECT_TRUE(test, r.dead);
+	KUNIT_EXPECT_EQ(test, r.werr, werr);
+	frpc_test_reader_setup(&r, &seen);
+	r.version = version;
+	frpc_test_feed_buf(&r, buf, FASTRPC_FRAME_HDR_LEN);
+	KUNIT_EXPECT_TRUE(test, r.dead);
+	KUNIT_EXPECT_EQ(test, r.werr, werr);
+	KUNIT_EXPECT_EQ(test, seen.n, 0U);
+	KUNIT_EXPECT_EQ(test, frpc_test_feed_buf(&r, buf, sizeof(buf)), 0U);
 }
 
 static void frpc_test_reader_oversize(struct kunit *test)
@@ -333,6 +369,179 @@ static void frpc_test_reader_refused(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, used, (u32)FASTRPC_FRAME_HDR_LEN);
 }
 
+/* Where frame @k of a frpc_test_stream() starts, as @want says. */
+static u32 frpc_test_frame_at(const struct frpc_test_seen *want, u32 k)
+{
+	u32 i, off = 0;
+
+	for (i = 0; i < k; i++)
+		off += FASTRPC_FRAME_HDR_LEN + want->len[i];
+	return off;
+}
+
+/* Whole frames in a buffer: each a view of it, with no skb at all. */
+static void frpc_test_reader_buf(struct kunit *test)
+{
+	struct frpc_test_seen want, seen;
+	struct frpc_reader r;
+	u32 len, one;
+	u8 *data = frpc_test_stream(test, 40, &len, &want);
+
+	/* one frame alone: frame 1, 37 bytes */
+	frpc_test_reader_setup(&r, &seen);
+	one = frpc_test_frame_at(&want, 2) - frpc_test_frame_at(&want, 1);
+	KUNIT_EXPECT_EQ(test, frpc_test_feed_buf(&r, data +
+						 frpc_test_frame_at(&want, 1),
+						 one), one);
+	KUNIT_ASSERT_EQ(test, seen.n, 1U);
+	KUNIT_EXPECT_EQ(test, seen.id[0], 2U);
+	KUNIT_EXPECT_EQ(test, seen.len[0], 37U);
+	KUNIT_EXPECT_EQ(test, seen.sum[0], want.sum[1]);
+	KUNIT_EXPECT_EQ(test, seen.bufs, 1U);
+
+	/* all forty in one buffer */
+	frpc_test_reader_setup(&r, &seen);
+	KUNIT_EXPECT_EQ(test, frpc_test_feed_buf(&r, data, len), len);
+	frpc_test_reader_expect(test, &seen, &want);
+	KUNIT_EXPECT_EQ(test, seen.bufs, 40U);
+	KUNIT_EXPECT_EQ(test, seen.owned, 0U);
+	KUNIT_EXPECT_FALSE(test, r.dead);
+	KUNIT_EXPECT_EQ(test, r.hdr_len, 0);
+	KUNIT_EXPECT_NULL(test, r.gather);
+	KUNIT_EXPECT_EQ(test, r.frames, 40ULL);
+}
+
+/* The budget stops a buffer pass too; the next pass resumes there. */
+static void frpc_test_reader_buf_budget(struct kunit *test)
+{
+	struct frpc_test_seen want, seen;
+	struct frpc_reader r;
+	u32 len, off = 0, passes = 0;
+	u8 *data = frpc_test_stream(test, 30, &len, &want);
+
+	frpc_test_reader_setup(&r, &seen);
+	while (off < len && passes < 100) {
+		r.budget = 7;
+		off += frpc_reader_feed_buf(&r, data + off, len - off);
+		passes++;
+		KUNIT_EXPECT_EQ(test, off, frpc_test_frame_at(&want, seen.n));
+	}
+	KUNIT_EXPECT_EQ(test, off, len);
+	KUNIT_EXPECT_EQ(test, passes, 5U);
+	frpc_test_reader_expect(test, &seen, &want);
+	KUNIT_EXPECT_EQ(test, seen.bufs, 30U);
+}
+
+/*
+ * A buffer cut anywhere, mid-header or mid-payload: the whole frames
+ * before the cut go as views of the buffer; the rest is left, the reader
+ * untouched, and the skb path then takes it from the frame's start.
+ */
+static void frpc_test_reader_buf_partial(struct kunit *test)
+{
+	struct frpc_test_seen want, seen;
+	struct frpc_reader r;
+	u32 len, cut, used, whole;
+	u8 *data = frpc_test_stream(test, 5, &len, &want);
+
+	for (cut = 0; cut < len; cut++) {
+		whole = 0;
+		while (frpc_test_frame_at(&want, whole + 1) <= cut)
+			whole++;
+		frpc_test_reader_setup(&r, &seen);
+		used = frpc_test_feed_buf(&r, data, cut);
+		KUNIT_EXPECT_EQ(test, used, frpc_test_frame_at(&want, whole));
+		KUNIT_EXPECT_EQ(test, seen.n, whole);
+		KUNIT_EXPECT_EQ(test, r.hdr_len, 0);
+		KUNIT_EXPECT_NULL(test, r.gather);
+		KUNIT_EXPECT_FALSE(test, r.dead);
+		/* the rest in an skb, as the short cut falls back */
+		KUNIT_EXPECT_EQ(test, frpc_test_feed(test, &r, data + used,
+						     len - used, len - used),
+				len - used);
+		frpc_test_reader_expect(test, &seen, &want);
+		KUNIT_EXPECT_EQ(test, seen.bufs, whole);
+	}
+}
+
+/*
+ * The reader mid-frame, a header or a payload begun in an skb: a buffer
+ * is not touched until the skb path has finished that frame; after it,
+ * whole frames in a buffer go as views again.
+ */
+static void frpc_test_reader_buf_mid_frame(struct kunit *test)
+{
+	struct frpc_test_seen want, seen;
+	struct frpc_reader r;
+	u32 len, f1, f2, k, i;
+	u8 *data = frpc_test_stream(test, 3, &len, &want);
+
+	f1 = frpc_test_frame_at(&want, 1);
+	f2 = frpc_test_frame_at(&want, 2);
+	for (i = 0; i < 2; i++) {
+		/* half of frame 1's header, then its header and 10 bytes */
+		k = i ? f1 + FASTRPC_FRAME_HDR_LEN + 10 : f1 + 5;
+		frpc_test_reader_setup(&r, &seen);
+		KUNIT_EXPECT_EQ(test, frpc_test_feed(test, &r, data, k, k), k);
+		KUNIT_EXPECT_EQ(test, seen.n, 1U);
+		if (i)
+			KUNIT_EXPECT_NOT_NULL(test, r.gather);
+		else
+			KUNIT_EXPECT_EQ(test, r.hdr_len, 5);
+		KUNIT_EXPECT_EQ(test, frpc_test_feed_buf(&r, data + k, len - k),
+				0U);
+		KUNIT_EXPECT_EQ(test, seen.n, 1U);
+		/* the skb path ends frame 1; frame 2 comes in a buffer */
+		KUNIT_EXPECT_EQ(test, frpc_test_feed(test, &r, data + k, f2 - k,
+						     f2 - k), f2 - k);
+		KUNIT_EXPECT_EQ(test, seen.n, 2U);
+		KUNIT_EXPECT_EQ(test, frpc_test_feed_buf(&r, data + f2, len - f2),
+				len - f2);
+		frpc_test_reader_expect(test, &seen, &want);
+		KUNIT_EXPECT_EQ(test, seen.bufs, 1U);
+		KUNIT_EXPECT_EQ(test, seen.owned, i);
+	}
+}
+
+/* The receive side refuses a frame in a buffer: the reader stops there. */
+static void frpc_test_reader_buf_refused(struct kunit *test)
+{
+	struct frpc_test_seen want, seen;
+	struct frpc_reader r;
+	u32 len, used;
+	u8 *data = frpc_test_stream(test, 10, &len, &want);
+
+	frpc_test_reader_setup(&r, &seen);
+	seen.refuse_type = FASTRPC_FRAME_DATA;
+	used = frpc_test_feed_buf(&r, data, len);
+	KUNIT_EXPECT_TRUE(test, r.dead);
+	KUNIT_EXPECT_EQ(test, r.werr, (u8)FASTRPC_WERR_PROTOCOL);
+	KUNIT_EXPECT_EQ(test, seen.n, 1U);
+	KUNIT_EXPECT_EQ(test, used, (u32)FASTRPC_FRAME_HDR_LEN);
+	KUNIT_EXPECT_EQ(test, frpc_test_feed_buf(&r, data, len), 0U);
+	KUNIT_EXPECT_EQ(test, seen.n, 1U);
+}
+
+/* Good frames, then a bad header: the good ones go, then it stops. */
+static void frpc_test_reader_buf_bad_after(struct kunit *test)
+{
+	struct frpc_test_seen want, seen;
+	struct frpc_reader r;
+	u32 len, f3;
+	u8 *data = frpc_test_stream(test, 5, &len, &want);
+
+	f3 = frpc_test_frame_at(&want, 3);
+	/* frame 3 says it is bigger than any frame may be */
+	frpc_put_hdr(data + f3, FASTRPC_PROTO_V1, FASTRPC_FRAME_DATA, 0, 4,
+		     FASTRPC_MAX_FRAME + 1);
+	frpc_test_reader_setup(&r, &seen);
+	frpc_test_feed_buf(&r, data, len);
+	KUNIT_EXPECT_TRUE(test, r.dead);
+	KUNIT_EXPECT_EQ(test, r.werr, (u8)FASTRPC_WERR_FRAME_SIZE);
+	KUNIT_EXPECT_EQ(test, seen.n, 3U);
+	KUNIT_EXPECT_EQ(test, seen.bufs, 3U);
+}
+
 /* A copy into a paged skb lands where the linear one would. */
 static void frpc_test_reader_fill(struct kunit *test)
 {
@@ -369,7 +578,8 @@ struct frpc_test_kept {
 };
 
 static u8 frpc_test_keep_cb(void *ctx, const struct fastrpc_frame_hdr *hdr,
-			    struct sk_buff *skb, u32 off, u32 len, bool owned)
+			    struct sk_buff *skb, const u8 *buf, u32 off,
+			    u32 len, bool owned)
 {
 	struct frpc_test_kept *kept = ctx;
 
@@ -496,6 +706,12 @@ static struct kunit_case frpc_reader_cases[] = {
 	KUNIT_CASE(frpc_test_reader_refused),
 	KUNIT_CASE(frpc_test_reader_fill),
 	KUNIT_CASE(frpc_test_reader_gather),
+	KUNIT_CASE(frpc_test_reader_buf),
+	KUNIT_CASE(frpc_test_reader_buf_budget),
+	KUNIT_CASE(frpc_test_reader_buf_partial),
+	KUNIT_CASE(frpc_test_reader_buf_mid_frame),
+	KUNIT_CASE(frpc_test_reader_buf_refused),
+	KUNIT_CASE(frpc_test_reader_buf_bad_after),
 	{}
 };
 

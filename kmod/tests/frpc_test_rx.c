@@ -7,25 +7,36 @@
  * af_fastrpc_kunit.c.
  */
 
+/* Frames come in the short cut's buffers, not in skbs (frpc_test_rx_buf). */
+static bool frpc_test_rx_from_buf;
+
 /* Hand one frame's payload to frpc_rx_frame(); returns the ERROR code. */
 static u8 frpc_test_rx_flags(struct kunit *test, struct frpc_conn *conn,
 			     u8 type, u32 id, u16 flags, const void *payload,
 			     u32 len)
 {
+	static const u8 none[1];
 	struct frpc_rx rx = { .conn = conn, .id = id, .len = len,
 			      .flags = flags, .owned = true };
 	struct sk_buff *skb;
 	u8 werr;
 
-	skb = alloc_skb(len + 1, GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, skb);
-	skb_put_data(skb, payload, len);
-	rx.skb = skb;
+	if (frpc_test_rx_from_buf) {
+		/* read-only: the receive side may not write to it */
+		rx.buf = payload ? payload : none;
+		rx.owned = false;
+	} else {
+		skb = alloc_skb(len + 1, GFP_KERNEL);
+		KUNIT_ASSERT_NOT_NULL(test, skb);
+		skb_put_data(skb, payload, len);
+		rx.skb = skb;
+	}
 	frpc_reap_init(&rx.reap);
 	spin_lock_bh(&conn->lock);
 	werr = frpc_rx_frame(&rx, type);
 	spin_unlock_bh(&conn->lock);
-	kfree_skb(rx.skb);
+	if (rx.owned)
+		kfree_skb(rx.skb);
 	frpc_reap(&rx.reap);
 	return werr;
 }
@@ -514,6 +525,93 @@ static void frpc_test_rx_inline(struct kunit *test)
 	kfree_skb(skb);
 }
 
+/*
+ * A message's bytes from a writer's buffer (the short cut) are copied
+ * wherever they are kept: into the message, onto its last skb, into an
+ * skb of their own (paged when big); none refers to the buffer, which is
+ * gone once the frame has been handled.
+ */
+static void frpc_test_rx_keep_buf(struct kunit *test)
+{
+	struct frpc_conn *conn = frpc_test_conn(test, true);
+	u32 big = FRPC_RX_LINEAR_MAX + 500, total, i;
+	struct frpc_rx rx = { .conn = conn };
+	struct msghdr msg = {};
+	struct frpc_rxmsg *m;
+	struct sk_buff *tail;
+	struct kvec kv;
+	bool room;
+	u8 *in, *out;
+
+	total = 100 + FRPC_RX_INLINE + 10 + big;
+	in = kunit_kmalloc(test, total, GFP_KERNEL);
+	out = kunit_kzalloc(test, total, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, in);
+	KUNIT_ASSERT_NOT_NULL(test, out);
+	for (i = 0; i < total; i++)
+		in[i] = (u8)(i * 7 + 3);
+	m = frpc_rxmsg_alloc(conn, GFP_KERNEL, true);
+	KUNIT_ASSERT_NOT_NULL(test, m);
+	rx.buf = in;
+
+	rx.len = 100;
+	KUNIT_EXPECT_EQ(test, frpc_rx_keep(&rx, m), 0);
+	KUNIT_EXPECT_EQ(test, m->inl_len, 100U);
+	KUNIT_EXPECT_TRUE(test, skb_queue_empty(&m->frags));
+	/* too much for what is left inline: a linear copy of its own */
+	rx.off = 100;
+	rx.len = FRPC_RX_INLINE;
+	KUNIT_EXPECT_EQ(test, frpc_rx_keep(&rx, m), 0);
+	KUNIT_ASSERT_EQ(test, skb_queue_len(&m->frags), 1U);
+	tail = skb_peek_tail(&m->frags);
+	KUNIT_EXPECT_FALSE(test, skb_is_nonlinear(tail));
+	KUNIT_EXPECT_EQ(test, frpc_skb_cb(tail)->off, 0U);
+	/* a tiny piece goes on behind it, if it has room */
+	room = skb_tailroom(tail) >= 10;
+	rx.off += rx.len;
+	rx.len = 10;
+	KUNIT_EXPECT_EQ(test, frpc_rx_keep(&rx, m), 0);
+	KUNIT_EXPECT_EQ(test, skb_queue_len(&m->frags), room ? 1U : 2U);
+	/* bigger than FRPC_RX_LINEAR_MAX: page frags */
+	rx.off += rx.len;
+	rx.len = big;
+	KUNIT_EXPECT_EQ(test, frpc_rx_keep(&rx, m), 0);
+	tail = skb_peek_tail(&m->frags);
+	KUNIT_EXPECT_TRUE(test, skb_is_nonlinear(tail));
+	KUNIT_EXPECT_EQ(test, m->len, total);
+
+	kv.iov_base = out;
+	kv.iov_len = total;
+	iov_iter_kvec(&msg.msg_iter, ITER_DEST, &kv, 1, total);
+	KUNIT_EXPECT_EQ(test, frpc_rxmsg_copy_out(m, &msg, total), (int)total);
+	KUNIT_EXPECT_EQ(test, memcmp(in, out, total), 0);
+	frpc_rxmsg_free(m);
+}
+
+static void frpc_test_rx_skbs_again(void *data)
+{
+	frpc_test_rx_from_buf = false;
+}
+
+/*
+ * Frames in a writer's buffer, as the short cut hands over small ones,
+ * are read as the same frames in an skb: the cases above again.
+ */
+static void frpc_test_rx_buf(struct kunit *test)
+{
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test,
+							frpc_test_rx_skbs_again,
+							NULL), 0);
+	frpc_test_rx_from_buf = true;
+	frpc_test_rx_hello_server(test);
+	frpc_test_rx_hello_bad(test);
+	frpc_test_rx_credit_conn(test);
+	frpc_test_rx_credit_call(test);
+	frpc_test_rx_ping(test);
+	frpc_test_rx_misc(test);
+	frpc_test_rx_end_refused(test);
+}
+
 static struct kunit_case frpc_rx_cases[] = {
 	KUNIT_CASE(frpc_test_rx_hello_server),
 	KUNIT_CASE(frpc_test_rx_hello_shut_down),
@@ -528,6 +626,8 @@ static struct kunit_case frpc_rx_cases[] = {
 	KUNIT_CASE(frpc_test_rx_misc),
 	KUNIT_CASE(frpc_test_rx_clone_policy),
 	KUNIT_CASE(frpc_test_rx_inline),
+	KUNIT_CASE(frpc_test_rx_keep_buf),
+	KUNIT_CASE(frpc_test_rx_buf),
 	{}
 };
 
