@@ -6,7 +6,11 @@
  *
  * A call ends exactly once.  On the client that means exactly one final
  * message with MSG_EOR in the socket; the kernel reserves it when the call
- * starts (call->fin), so ending a call never needs memory.
+ * starts (call->fin), so ending a call never needs memory.  A server call
+ * needs one only once the application has its handle, to tell it of a
+ * cancel: the request message it read is kept for that (recvmsg() hands
+ * it back, frpc_call_keep_request()), so a unary call costs no second
+ * message.
  */
 #include <linux/hash.h>
 #include <linux/slab.h>
@@ -96,14 +100,12 @@ void frpc_rxmsg_consumed(struct frpc_rxmsg *m)
 }
 
 /*
- * Empty a message that took part of a frame the connection refused, so
- * that it can still carry the call's end.  m->conn->lock held.
+ * Empty a message whose window went back already: back to what it was
+ * charged when allocated (nothing, if reserved).
  */
-void frpc_rxmsg_reset(struct frpc_rxmsg *m)
+static void frpc_rxmsg_empty(struct frpc_rxmsg *m)
 {
-	frpc_rxmsg_consumed(m);
 	__skb_queue_purge(&m->frags);
-	/* back to what it was charged when allocated (nothing, if reserved) */
 	frpc_conn_uncharge(m->conn, m->truesize - m->base_size);
 	m->truesize = m->base_size;
 	kfree(m->extra);
@@ -114,6 +116,16 @@ void frpc_rxmsg_reset(struct frpc_rxmsg *m)
 	m->len = 0;
 	m->conn_credited = 0;
 	m->status = 0;
+}
+
+/*
+ * Empty a message that took part of a frame the connection refused, so
+ * that it can still carry the call's end.  m->conn->lock held.
+ */
+void frpc_rxmsg_reset(struct frpc_rxmsg *m)
+{
+	frpc_rxmsg_consumed(m);
+	frpc_rxmsg_empty(m);
 }
 
 /* Drop an unread message.  conn->lock held. */
@@ -162,11 +174,13 @@ struct frpc_call *frpc_call_alloc(struct frpc_conn *conn, gfp_t gfp)
 	call = kmem_cache_zalloc(frpc_call_cache, gfp);
 	if (!call)
 		return NULL;
-	/* the calls a peer opens count against it; a client's own do not */
-	call->fin = frpc_rxmsg_alloc(conn, gfp, !conn->client);
-	if (!call->fin) {
-		kmem_cache_free(frpc_call_cache, call);
-		return NULL;
+	/* a server call's comes with its request (frpc_call_keep_request) */
+	if (conn->client) {
+		call->fin = frpc_rxmsg_alloc(conn, gfp, false);
+		if (!call->fin) {
+			kmem_cache_free(frpc_call_cache, call);
+			return NULL;
+		}
 	}
 	INIT_HLIST_NODE(&call->conn_node);
 	INIT_HLIST_NODE(&call->sock_node);
@@ -381,6 +395,55 @@ void frpc_call_purge_rx(struct frpc_call *call, struct frpc_reap *r)
 	spin_unlock(&fs->lock);
 }
 
+/* Tell the application, with @m, that server call @call was cancelled. */
+static void frpc_call_notify_cancel(struct frpc_call *call,
+				    struct frpc_rxmsg *m)
+{
+	m->flags = FASTRPC_IN_CANCELLED;
+	m->method = call->method;
+	m->eor = true;
+	m->id = call->key;
+	frpc_sock_queue(call->fs, m, NULL);
+}
+
+/*
+ * The application read @m, the request of a server call on @fs (recvmsg()
+ * set seen, so it has the handle), and the window @m held went back: @m
+ * becomes the call's reserved last message, emptied, or, if the call was
+ * cancelled while @m was read, the notice it owes.  Returns @m when the
+ * call needs it no more (answered or gone), for the caller to free.
+ * m->conn->lock held.
+ */
+struct frpc_rxmsg *frpc_call_keep_request(struct frpc_sock *fs,
+					  struct frpc_rxmsg *m)
+{
+	struct frpc_conn *conn = m->conn;
+	struct frpc_call *call;
+	struct sk_buff *skb;
+
+	lockdep_assert_held(&conn->lock);
+	spin_lock(&fs->lock);
+	call = frpc_sock_find(fs, m->id);
+	spin_unlock(&fs->lock);
+	/* a server call leaves its socket only under conn->lock: it stays */
+	if (!call || call->conn != conn || call->fin ||
+	    (call->state != FRPC_CALL_OPEN && !call->cancel_owed))
+		return m;
+	while ((skb = __skb_dequeue(&m->frags)))
+		consume_skb(skb);	/* read, not dropped */
+	frpc_rxmsg_empty(m);
+	m->flags = 0;
+	m->eor = false;
+	m->timeout_ns = 0;
+	if (call->cancel_owed) {
+		call->cancel_owed = false;
+		frpc_call_notify_cancel(call, m);
+	} else {
+		call->fin = m;
+	}
+	return NULL;
+}
+
 /*
  * A server call is cancelled: by the client, its deadline or the loss of
  * its connection.  If the application holds the handle it is told with a
@@ -407,11 +470,11 @@ void frpc_call_cancel_server(struct frpc_call *call, struct frpc_reap *r)
 		spin_unlock(&fs->lock);
 		m = call->fin;
 		call->fin = NULL;
-		m->flags = FASTRPC_IN_CANCELLED;
-		m->method = call->method;
-		m->eor = true;
-		m->id = call->key;
-		frpc_sock_queue(fs, m, NULL);
+		if (m)
+			frpc_call_notify_cancel(call, m);
+		else
+			/* recvmsg() is reading the request, which says it */
+			call->cancel_owed = true;
 		return;
 	}
 	spin_unlock(&fs->lock);

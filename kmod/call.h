@@ -81,12 +81,19 @@ struct frpc_call {
 	bool			in_conn;
 	bool			in_sock;
 	bool			seen;		/* server: app has the handle */
+	bool			cancel_owed;	/* server: cancelled while the app
+						 * read its request (no fin yet)
+						 */
 	bool			rx_eos;		/* peer finished sending */
 	bool			tx_eos;		/* we finished sending */
 	bool			stream;		/* client: CALL_STREAM */
 	unsigned long		deadline;	/* jiffies, 0 for none */
 
-	/* the message being received, and the call's last one, reserved */
+	/*
+	 * The message being received, and the call's last one, reserved:
+	 * a client's from the start, a server's (for a cancel notice) once
+	 * the application read the request, which then is that message.
+	 */
 	struct frpc_rxmsg	*rx;
 	struct frpc_rxmsg	*fin;
 	u32			rx_avail;	/* window the peer may still use */
@@ -123,6 +130,8 @@ void frpc_call_finish(struct frpc_call *call, u32 status,
 		      struct frpc_reap *r);
 void frpc_call_cancel_server(struct frpc_call *call, struct frpc_reap *r);
 void frpc_call_purge_rx(struct frpc_call *call, struct frpc_reap *r);
+struct frpc_rxmsg *frpc_call_keep_request(struct frpc_sock *fs,
+					  struct frpc_rxmsg *m);
 void frpc_call_rx_done(struct frpc_call *call, bool eor);
 void frpc_reap(struct frpc_reap *r);
 struct frpc_rxmsg *frpc_rxmsg_alloc(struct frpc_conn *conn, gfp_t gfp,

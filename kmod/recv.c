@@ -4,7 +4,8 @@
  * tag (client) or handle (server) in a control message so that it is
  * never read without knowing whose it is.  Reading it gives its window
  * back to the connection, and may release credit a full SO_RCVBUF held
- * back (flow.c).
+ * back (flow.c).  A server call's request, once read, stays with the call
+ * as the message that would tell of a cancel (call.c).
  */
 #include <net/sock.h>
 
@@ -43,7 +44,7 @@ int frpc_recvmsg(struct socket *sock, struct msghdr *msg, size_t size,
 					  sizeof(struct fastrpc_result));
 	struct frpc_conn *conn;
 	struct frpc_rxmsg *m;
-	bool grant, queued;
+	bool grant, queued, eor, request = false;
 	u32 len;
 	int ret;
 
@@ -74,8 +75,11 @@ int frpc_recvmsg(struct socket *sock, struct msghdr *msg, size_t size,
 	if (server && !(m->flags & FASTRPC_IN_CONT)) {
 		struct frpc_call *call = frpc_sock_find(fs, m->id);
 
-		if (call)
+		if (call) {
 			call->seen = true;
+			/* not a cancel notice: the call's request */
+			request = !(m->flags & FASTRPC_IN_CANCELLED);
+		}
 	}
 	if (!server && m->eor)
 		fs->ncalls--;
@@ -117,16 +121,25 @@ int frpc_recvmsg(struct socket *sock, struct msghdr *msg, size_t size,
 
 	/* the bytes are consumed: the connection window reopens */
 	conn = m->conn;
+	eor = m->eor;
+	/* once its call keeps the request, @m holds conn for us no more */
+	if (request)
+		kref_get(&conn->ref);
 	spin_lock_bh(&conn->lock);
 	queued = conn->ctrl_bytes;
 	frpc_rxmsg_consumed(m);
 	queued = conn->ctrl_bytes != queued;
+	if (request)
+		m = frpc_call_keep_request(fs, m);
 	spin_unlock_bh(&conn->lock);
 	if (queued)
 		frpc_conn_kick(conn);
-	if (m->eor)
+	if (eor)
 		msg->msg_flags |= MSG_EOR;
-	frpc_rxmsg_free(m);
+	if (m)
+		frpc_rxmsg_free(m);
+	if (request)
+		frpc_conn_put(conn);
 	if (grant)
 		frpc_sock_grant_owed(fs);
 	if (ret < 0)

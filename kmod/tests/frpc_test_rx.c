@@ -612,6 +612,223 @@ static void frpc_test_rx_buf(struct kunit *test)
 	frpc_test_rx_end_refused(test);
 }
 
+static void frpc_test_data_ready(struct sock *sk)
+{
+}
+
+/* The server stand-in of frpc_test_server(), able to queue and admit. */
+static struct frpc_sock *frpc_test_server_rxq(struct kunit *test,
+					      struct frpc_conn *conn)
+{
+	struct frpc_sock *fs = frpc_test_server(test, conn);
+
+	fs->role = FRPC_ROLE_SERVER;
+	fs->max_calls = 16;
+	INIT_LIST_HEAD(&fs->rxq);
+	INIT_LIST_HEAD(&fs->owed);
+	hash_init(fs->pending);
+	fs->sk.sk_data_ready = frpc_test_data_ready;
+	return fs;
+}
+
+/* A unary CALL of @len request bytes from the client; its server call. */
+static struct frpc_call *frpc_test_rx_unary(struct kunit *test,
+					    struct frpc_conn *conn,
+					    struct frpc_sock *fs, u32 id,
+					    u32 len)
+{
+	struct fastrpc_wire_call *wc;
+	struct frpc_call *call;
+	u8 *p;
+
+	p = kunit_kzalloc(test, sizeof(*wc) + len, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	wc = (void *)p;
+	wc->method = cpu_to_be32(7);
+	wc->timeout_ns = cpu_to_be64(60 * NSEC_PER_SEC);
+	memset(p + sizeof(*wc), 0x5a, len);
+	KUNIT_ASSERT_EQ(test, frpc_test_rx_flags(test, conn, FASTRPC_FRAME_CALL,
+						 id, FASTRPC_FF_EOM |
+						 FASTRPC_FF_EOS, p,
+						 sizeof(*wc) + len),
+			FASTRPC_WERR_NONE);
+	spin_lock_bh(&fs->lock);
+	call = frpc_sock_find(fs, fs->next_handle);
+	spin_unlock_bh(&fs->lock);
+	KUNIT_ASSERT_NOT_NULL(test, call);
+	KUNIT_EXPECT_EQ(test, call->id, id);
+	/* no reserved message until the application has read the request */
+	KUNIT_EXPECT_NULL(test, call->fin);
+	return call;
+}
+
+/* recvmsg() on @fs, into @data; returns its result, *@in the cmsg. */
+static int frpc_test_recvmsg(struct frpc_sock *fs, void *data, u32 len,
+			     struct fastrpc_incoming *in, int *msg_flags)
+{
+	u8 cbuf[CMSG_SPACE(sizeof(*in))] __aligned(8) = {};
+	struct socket sock = { .sk = &fs->sk };
+	struct msghdr msg = {
+		.msg_control = cbuf,
+		.msg_controllen = sizeof(cbuf),
+	};
+	struct kvec kv = { .iov_base = data, .iov_len = len };
+	int ret;
+
+	iov_iter_kvec(&msg.msg_iter, ITER_DEST, &kv, 1, len);
+	ret = frpc_recvmsg(&sock, &msg, len, MSG_DONTWAIT);
+	memcpy(in, CMSG_DATA((struct cmsghdr *)cbuf), sizeof(*in));
+	*msg_flags = msg.msg_flags;
+	return ret;
+}
+
+/* Take the first queued message off @fs as recvmsg() does, marking seen. */
+static struct frpc_rxmsg *frpc_test_dequeue(struct frpc_sock *fs)
+{
+	struct frpc_rxmsg *m;
+	struct frpc_call *call;
+
+	spin_lock_bh(&fs->lock);
+	m = list_first_entry_or_null(&fs->rxq, struct frpc_rxmsg, node);
+	if (m) {
+		list_del_init(&m->node);
+		list_del_init(&m->call_node);
+		fs->rxq_len--;
+		fs->rx_bytes -= m->held;
+		m->held = 0;
+		call = frpc_sock_find(fs, m->id);
+		if (call)
+			call->seen = true;
+	}
+	spin_unlock_bh(&fs->lock);
+	return m;
+}
+
+/* The end of a cancelled call: the application's reply frees it. */
+static void frpc_test_server_call_gone(struct frpc_sock *fs,
+				       struct frpc_call *call)
+{
+	spin_lock_bh(&fs->lock);
+	__frpc_call_leave_sock(call);
+	spin_unlock_bh(&fs->lock);
+	frpc_call_free(call);
+}
+
+static void frpc_test_rx_cancel(struct frpc_conn *conn, struct frpc_call *call)
+{
+	struct frpc_reap r;
+
+	frpc_reap_init(&r);
+	spin_lock_bh(&conn->lock);
+	frpc_call_cancel_server(call, &r);
+	spin_unlock_bh(&conn->lock);
+	frpc_reap(&r);
+}
+
+/*
+ * A server call has no reserved message of its own: the request, once
+ * the application read it, is kept (emptied, charged as a message and no
+ * more) to tell of a cancel; reading that notice frees it.
+ */
+static void frpc_test_rx_request_kept(struct kunit *test)
+{
+	struct frpc_conn *conn = frpc_test_conn(test, false);
+	struct frpc_sock *fs = frpc_test_server_rxq(test, conn);
+	int mem = atomic_read(&conn->rx_mem), flags;
+	struct fastrpc_incoming in;
+	struct frpc_call *call;
+	u8 buf[400];
+
+	/* bigger than FRPC_RX_INLINE: the request holds an skb too */
+	call = frpc_test_rx_unary(test, conn, fs, 1, 300);
+	KUNIT_EXPECT_EQ(test, frpc_test_recvmsg(fs, buf, sizeof(buf), &in,
+						&flags), 300);
+	KUNIT_EXPECT_EQ(test, in.handle, call->key);
+	KUNIT_EXPECT_EQ(test, in.flags, 0U);
+	KUNIT_EXPECT_TRUE(test, call->seen);
+	KUNIT_ASSERT_NOT_NULL(test, call->fin);
+	KUNIT_EXPECT_EQ(test, call->fin->len, 0U);
+	KUNIT_EXPECT_EQ(test, call->fin->inl_len, 0U);
+	KUNIT_EXPECT_TRUE(test, skb_queue_empty(&call->fin->frags));
+	KUNIT_EXPECT_EQ(test, call->fin->timeout_ns, 0ULL);
+	KUNIT_EXPECT_FALSE(test, call->fin->eor);
+	KUNIT_EXPECT_TRUE(test, list_empty(&fs->rxq));
+	/* what the call holds now: itself and one empty message */
+	KUNIT_EXPECT_EQ(test, atomic_read(&conn->rx_mem),
+			mem + (int)sizeof(struct frpc_call) +
+			(int)sizeof(struct frpc_rxmsg));
+
+	/* cancelled: the kept message is the notice */
+	frpc_test_rx_cancel(conn, call);
+	KUNIT_EXPECT_EQ(test, call->state, FRPC_CALL_CANCELLED);
+	KUNIT_EXPECT_NULL(test, call->fin);
+	KUNIT_EXPECT_EQ(test, frpc_test_recvmsg(fs, buf, sizeof(buf), &in,
+						&flags), 0);
+	KUNIT_EXPECT_EQ(test, in.handle, call->key);
+	KUNIT_EXPECT_EQ(test, in.method, 7U);
+	KUNIT_EXPECT_EQ(test, in.flags, FASTRPC_IN_CANCELLED);
+	KUNIT_EXPECT_EQ(test, in.timeout_ns, 0ULL);
+	KUNIT_EXPECT_TRUE(test, flags & MSG_EOR);
+	/* a notice read is not kept again */
+	KUNIT_EXPECT_NULL(test, call->fin);
+	frpc_test_server_call_gone(fs, call);
+	KUNIT_EXPECT_EQ(test, atomic_read(&conn->rx_mem), mem);
+}
+
+/*
+ * A cancel while the application reads the request (seen, no reserved
+ * message yet) is owed: the request becomes the notice once read, queued
+ * behind it.  A request whose call was answered meanwhile is not kept.
+ */
+static void frpc_test_rx_cancel_while_read(struct kunit *test)
+{
+	struct frpc_conn *conn = frpc_test_conn(test, false);
+	struct frpc_sock *fs = frpc_test_server_rxq(test, conn);
+	int mem = atomic_read(&conn->rx_mem), flags;
+	struct fastrpc_incoming in;
+	struct frpc_rxmsg *m, *n;
+	struct frpc_call *call;
+
+	call = frpc_test_rx_unary(test, conn, fs, 1, 20);
+	m = frpc_test_dequeue(fs);
+	KUNIT_ASSERT_NOT_NULL(test, m);
+	frpc_test_rx_cancel(conn, call);
+	KUNIT_EXPECT_EQ(test, call->state, FRPC_CALL_CANCELLED);
+	KUNIT_EXPECT_TRUE(test, call->cancel_owed);
+	KUNIT_EXPECT_TRUE(test, list_empty(&fs->rxq));
+	/* what recvmsg() does once it copied the request out */
+	spin_lock_bh(&conn->lock);
+	frpc_rxmsg_consumed(m);
+	n = frpc_call_keep_request(fs, m);
+	spin_unlock_bh(&conn->lock);
+	KUNIT_EXPECT_NULL(test, n);
+	KUNIT_EXPECT_FALSE(test, call->cancel_owed);
+	KUNIT_EXPECT_NULL(test, call->fin);
+	KUNIT_EXPECT_EQ(test, frpc_test_recvmsg(fs, NULL, 0, &in, &flags), 0);
+	KUNIT_EXPECT_EQ(test, in.handle, call->key);
+	KUNIT_EXPECT_EQ(test, in.flags, FASTRPC_IN_CANCELLED);
+	KUNIT_EXPECT_TRUE(test, flags & MSG_EOR);
+	frpc_test_server_call_gone(fs, call);
+
+	/* answered (gone from the socket) while read: freed, not kept */
+	call = frpc_test_rx_unary(test, conn, fs, 2, 20);
+	m = frpc_test_dequeue(fs);
+	KUNIT_ASSERT_NOT_NULL(test, m);
+	spin_lock_bh(&conn->lock);
+	spin_lock(&fs->lock);
+	__frpc_call_leave_sock(call);
+	spin_unlock(&fs->lock);
+	call->state = FRPC_CALL_DONE;
+	frpc_call_unlink(call);
+	frpc_rxmsg_consumed(m);
+	KUNIT_EXPECT_PTR_EQ(test, frpc_call_keep_request(fs, m), m);
+	spin_unlock_bh(&conn->lock);
+	KUNIT_EXPECT_NULL(test, call->fin);
+	frpc_rxmsg_free(m);
+	frpc_call_free(call);
+	KUNIT_EXPECT_EQ(test, atomic_read(&conn->rx_mem), mem);
+}
+
 static struct kunit_case frpc_rx_cases[] = {
 	KUNIT_CASE(frpc_test_rx_hello_server),
 	KUNIT_CASE(frpc_test_rx_hello_shut_down),
@@ -628,6 +845,8 @@ static struct kunit_case frpc_rx_cases[] = {
 	KUNIT_CASE(frpc_test_rx_inline),
 	KUNIT_CASE(frpc_test_rx_keep_buf),
 	KUNIT_CASE(frpc_test_rx_buf),
+	KUNIT_CASE(frpc_test_rx_request_kept),
+	KUNIT_CASE(frpc_test_rx_cancel_while_read),
 	{}
 };
 
