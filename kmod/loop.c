@@ -383,7 +383,7 @@ static struct sk_buff *frpc_loop_skb_frags(struct frpc_conn *conn,
 			n = min(n, head - done);
 			frpc_loop_copy(to, iov, niov, done, n);
 		} else if (copy_from_iter(to, n, data) != n) {
-			/* the sender's pages are pinned: cannot happen */
+			/* the sender's pages are held: cannot happen */
 			kfree_skb(skb);
 			return NULL;
 		}
@@ -537,8 +537,8 @@ int frpc_loop_send(struct frpc_conn *conn, struct kvec *iov, int niov,
 }
 
 /*
- * One frame: its head in @iov, the rest in @data (pinned pages of the
- * sender), copied once, straight into the skb the other end reads.
+ * One frame: its head in @iov, the rest in @data (pages of the sender,
+ * held), copied once, straight into the skb the other end reads.
  * Returns @head_len + @data_len, or -ENOMEM.  tx_mutex held.
  */
 int frpc_loop_send_data(struct frpc_conn *conn, struct kvec *iov, int niov,

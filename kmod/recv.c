@@ -122,9 +122,18 @@ int frpc_recvmsg(struct socket *sock, struct msghdr *msg, size_t size,
 	/* the bytes are consumed: the connection window reopens */
 	conn = m->conn;
 	eor = m->eor;
-	/* once its call keeps the request, @m holds conn for us no more */
-	if (request)
+	if (request) {
+		struct sk_buff *skb;
+
+		/*
+		 * Read: its buffers go now, not under conn->lock, where
+		 * the call may take the emptied message as its fin.
+		 */
+		while ((skb = __skb_dequeue(&m->frags)))
+			consume_skb(skb);
+		/* once its call keeps it, @m holds conn for us no more */
 		kref_get(&conn->ref);
+	}
 	spin_lock_bh(&conn->lock);
 	queued = conn->ctrl_bytes;
 	frpc_rxmsg_consumed(m);

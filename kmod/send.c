@@ -138,7 +138,7 @@ static int frpc_client_call(struct frpc_sock *fs, struct frpc_cmsgs *c,
 	struct frpc_conn *conn;
 	struct frpc_call *call;
 	int err, tries = 0;
-	bool direct, queue = batch;
+	bool direct, queue = batch, ext = false;
 	u32 id;
 
 	if ((fc->flags & ~FASTRPC_CALL_ALL) || c->smsg)
@@ -153,12 +153,11 @@ static int frpc_client_call(struct frpc_sock *fs, struct frpc_cmsgs *c,
 					 NULL, 0, &msg->msg_iter, len);
 		if (err)
 			return err;
-	} else if (batch ||
-		   !frpc_txsmall_ext_fits(sizeof(wc), c->meta_len, len,
-					  &msg->msg_iter) ||
-		   !frpc_txsmall_build_ext(&small, FASTRPC_FRAME_CALL, &wc,
-					   sizeof(wc), c->meta, c->meta_len,
-					   NULL, 0, &msg->msg_iter, len)) {
+	} else if (!batch && frpc_txsmall_ext_fits(sizeof(wc), c->meta_len,
+						   len, &msg->msg_iter)) {
+		/* from the caller's pages, taken once the connection is up */
+		ext = true;
+	} else {
 		/* queued, or too big for one frame: copied now */
 		m = frpc_txmsg_build(FASTRPC_FRAME_CALL, &wc, sizeof(wc),
 				     c->meta, c->meta_len, NULL, 0,
@@ -174,6 +173,27 @@ retry:
 	if (IS_ERR(conn)) {
 		err = PTR_ERR(conn);
 		goto out;
+	}
+	/*
+	 * Not before: page references held while a connection opens would
+	 * keep the pages from migrating for up to the connect timeout.
+	 */
+	if (ext) {
+		ext = false;
+		if (!frpc_txsmall_build_ext(&small, FASTRPC_FRAME_CALL, &wc,
+					    sizeof(wc), c->meta, c->meta_len,
+					    NULL, 0, &msg->msg_iter, len)) {
+			m = frpc_txmsg_build(FASTRPC_FRAME_CALL, &wc,
+					     sizeof(wc), c->meta, c->meta_len,
+					     NULL, 0, &msg->msg_iter, len);
+			if (IS_ERR(m)) {
+				err = PTR_ERR(m);
+				m = NULL;
+				frpc_conn_put(conn);
+				goto out;
+			}
+			m->eos = eos;
+		}
 	}
 	call = frpc_call_alloc(conn, GFP_KERNEL);
 	if (!call) {

@@ -431,7 +431,7 @@ int frpc_tp_send(struct frpc_conn *conn, struct kvec *iov, int niov,
 /*
  * Write one frame whose first @head_len bytes are in @iov and whose other
  * @data_len come from @data, pages of the sender's own that cannot fault
- * (tx.c pinned them).  Never waits for room; returns the bytes taken,
+ * (tx.c holds references on them).  Never waits for room; returns the bytes taken,
  * head first, or an error.  tx_mutex held.
  */
 int frpc_tp_send_data(struct frpc_conn *conn, struct kvec *iov, int niov,
@@ -457,6 +457,8 @@ int frpc_tp_send_data(struct frpc_conn *conn, struct kvec *iov, int niov,
 		n = sock_sendmsg(conn->tcp, &msg);
 		if (n > 0)
 			ret += n;
+		else	/* the head went with MSG_MORE: let it go */
+			tcp_sock_set_cork(sk, false);
 	}
 	frpc_tp_tx_end(conn, sk);
 	return ret;

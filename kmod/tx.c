@@ -344,20 +344,13 @@ void frpc_tx_direct_send(struct frpc_conn *conn, struct frpc_txsmall *s,
 	if (ret == total)
 		return;
 	/*
-	 * A few hundred bytes: worth waiting for.  Up to a quantum, from the
-	 * sender's pages, which go back when the send returns: without
-	 * memory the frame cannot be finished, nor the connection kept.
+	 * The frame is half on the wire and must be finished before any
+	 * other, or the stream is broken for every socket on the connection:
+	 * wait for the memory (at most a quantum and a head, in process
+	 * context).  The sender's pages go back when sendmsg() returns.
 	 */
-	if (s->ext_len)
-		rest = kvmalloc(struct_size(rest, data, total - ret),
-				GFP_KERNEL_ACCOUNT);
-	else
-		rest = kmalloc(struct_size(rest, data, total - ret),
-			       GFP_KERNEL | __GFP_NOFAIL);
-	if (!rest) {
-		frpc_conn_fail(conn, -ENOMEM, FASTRPC_WERR_NONE);
-		return;
-	}
+	rest = kvmalloc(struct_size(rest, data, total - ret),
+			GFP_KERNEL_ACCOUNT | __GFP_NOFAIL);
 	rest->len = total - ret;
 	skip = 0;
 	if (ret < s->len) {

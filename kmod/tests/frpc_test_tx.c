@@ -178,7 +178,7 @@ static void frpc_test_written(struct frpc_test_tx *tx)
 	conn->cur_msg = NULL;
 	conn->cur_orphan = NULL;
 	spin_unlock_bh(&conn->lock);
-	kfree(ctrl);
+	kvfree(ctrl);
 	kvfree(done);
 	kvfree(orphan);
 	if (done_call) {
