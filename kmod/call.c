@@ -384,11 +384,7 @@ void frpc_call_purge_rx(struct frpc_call *call, struct frpc_reap *r)
 	frpc_call_drop_rx(call, r);
 	spin_lock(&fs->lock);
 	list_for_each_entry_safe(m, tmp, &call->rxmsgs, call_node) {
-		list_del_init(&m->call_node);
-		list_del_init(&m->node);
-		fs->rxq_len--;
-		fs->rx_bytes -= m->held;
-		m->held = 0;
+		__frpc_sock_unqueue(fs, m);
 		list_add_tail(&m->node, &r->msgs);
 		frpc_rxmsg_consumed(m);
 	}

@@ -67,11 +67,7 @@ int frpc_recvmsg(struct socket *sock, struct msghdr *msg, size_t size,
 		if (ret)
 			return ret;
 	}
-	list_del_init(&m->node);
-	list_del_init(&m->call_node);
-	fs->rxq_len--;
-	fs->rx_bytes -= m->held;
-	m->held = 0;
+	__frpc_sock_unqueue(fs, m);
 	if (server && !(m->flags & FASTRPC_IN_CONT)) {
 		struct frpc_call *call = frpc_sock_find(fs, m->id);
 

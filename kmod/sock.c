@@ -257,6 +257,17 @@ struct frpc_call *frpc_sock_find(struct frpc_sock *fs, u64 key)
 	return NULL;
 }
 
+/* Take @m off @fs's receive queue and its call's list; fs->lock held. */
+void __frpc_sock_unqueue(struct frpc_sock *fs, struct frpc_rxmsg *m)
+{
+	lockdep_assert_held(&fs->lock);
+	list_del_init(&m->node);
+	list_del_init(&m->call_node);
+	fs->rxq_len--;
+	fs->rx_bytes -= m->held;
+	m->held = 0;
+}
+
 static int frpc_shutdown(struct socket *sock, int how)
 {
 	struct frpc_sock *fs = frpc_sk(sock->sk);
@@ -284,12 +295,8 @@ static void frpc_sock_purge_rxq(struct frpc_sock *fs)
 	for (;;) {
 		spin_lock_bh(&fs->lock);
 		m = list_first_entry_or_null(&fs->rxq, struct frpc_rxmsg, node);
-		if (m) {
-			list_del_init(&m->node);
-			list_del_init(&m->call_node);
-			fs->rxq_len--;
-			fs->rx_bytes -= m->held;
-		}
+		if (m)
+			__frpc_sock_unqueue(fs, m);
 		spin_unlock_bh(&fs->lock);
 		if (!m)
 			return;

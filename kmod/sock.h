@@ -75,5 +75,6 @@ void frpc_sock_queue(struct frpc_sock *fs, struct frpc_rxmsg *m,
 void frpc_sock_wake_out(struct sock *sk);
 void frpc_client_ready(struct frpc_sock *fs, struct frpc_conn *conn);
 struct frpc_call *frpc_sock_find(struct frpc_sock *fs, u64 key);
+void __frpc_sock_unqueue(struct frpc_sock *fs, struct frpc_rxmsg *m);
 
 #endif /* _FRPC_SOCK_H */

@@ -691,11 +691,7 @@ static struct frpc_rxmsg *frpc_test_dequeue(struct frpc_sock *fs)
 	spin_lock_bh(&fs->lock);
 	m = list_first_entry_or_null(&fs->rxq, struct frpc_rxmsg, node);
 	if (m) {
-		list_del_init(&m->node);
-		list_del_init(&m->call_node);
-		fs->rxq_len--;
-		fs->rx_bytes -= m->held;
-		m->held = 0;
+		__frpc_sock_unqueue(fs, m);
 		call = frpc_sock_find(fs, m->id);
 		if (call)
 			call->seen = true;
