@@ -33,6 +33,8 @@
 # linux-perf, copied into the guest) and prints where the samples fell, by
 # symbol; in icount mode cpu-clock samples are instruction samples, so the
 # profile repeats.  The figures of a profiled run include perf's overhead.
+# FASTRPC_BENCH_PERF_CALLERS=sym,sym (with FASTRPC_BENCH_PERF=1) also
+# records call chains and prints the callers of those symbols.
 # FASTRPC_BENCH_IPROF=1: exact instructions by symbol per command line in
 # the icount run, counted by a QEMU plugin (selftests/vm/iprof/).
 set -euo pipefail
