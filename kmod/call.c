@@ -46,6 +46,40 @@ void frpc_call_exit(void)
 }
 
 /*
+ * Each connection keeps the last call and the last message it freed for
+ * its next allocation.  A unary round trip allocates a call and a message
+ * on each side, and the server's are allocated in the receive softirq on
+ * one CPU and freed by the application on another: SLUB's slow path both
+ * ways, and init_on_alloc (on in Debian's kernels) clearing each object
+ * again.  One slot each is enough for one call at a time, the latency case;
+ * many in flight mostly go to the slab as before.  The objects stay
+ * charged to the memory cgroup that allocated them, the connection's
+ * owner's.  Off under KASAN, so that a use after free is still caught.
+ */
+static bool frpc_spares = !IS_ENABLED(CONFIG_KASAN);	/* KUnit sets it */
+
+static void *frpc_spare_take(void **slot)
+{
+	if (!frpc_spares || !READ_ONCE(*slot))
+		return NULL;
+	return xchg(slot, NULL);
+}
+
+static bool frpc_spare_keep(void **slot, void *obj)
+{
+	return frpc_spares && !cmpxchg(slot, NULL, obj);
+}
+
+/* The connection is being freed: nobody else can reach its slots. */
+void frpc_call_free_spares(struct frpc_conn *conn)
+{
+	if (conn->spare_call)
+		kmem_cache_free(frpc_call_cache, conn->spare_call);
+	if (conn->spare_rx)
+		kmem_cache_free(frpc_rxmsg_cache, conn->spare_rx);
+}
+
+/*
  * @charge: a message the peer makes us hold counts against the
  * connection; a client call's reserved last message is the caller's own.
  */
@@ -54,7 +88,9 @@ struct frpc_rxmsg *frpc_rxmsg_alloc(struct frpc_conn *conn, gfp_t gfp,
 {
 	struct frpc_rxmsg *m;
 
-	m = kmem_cache_alloc(frpc_rxmsg_cache, gfp);
+	m = frpc_spare_take((void **)&conn->spare_rx);
+	if (!m)
+		m = kmem_cache_alloc(frpc_rxmsg_cache, gfp);
 	if (!m)
 		return NULL;
 	memset(m, 0, offsetof(struct frpc_rxmsg, inl));
@@ -83,7 +119,8 @@ void frpc_rxmsg_free(struct frpc_rxmsg *m)
 		consume_skb(skb);
 	frpc_conn_uncharge(conn, m->truesize);
 	kfree(m->extra);
-	kmem_cache_free(frpc_rxmsg_cache, m);
+	if (!frpc_spare_keep((void **)&conn->spare_rx, m))
+		kmem_cache_free(frpc_rxmsg_cache, m);
 	frpc_conn_put(conn);
 }
 
@@ -171,7 +208,11 @@ struct frpc_call *frpc_call_alloc(struct frpc_conn *conn, gfp_t gfp)
 {
 	struct frpc_call *call;
 
-	call = kmem_cache_zalloc(frpc_call_cache, gfp);
+	call = frpc_spare_take((void **)&conn->spare_call);
+	if (call)
+		memset(call, 0, sizeof(*call));
+	else
+		call = kmem_cache_zalloc(frpc_call_cache, gfp);
 	if (!call)
 		return NULL;
 	/* a server call's comes with its request (frpc_call_keep_request) */
@@ -211,7 +252,8 @@ void frpc_call_free(struct frpc_call *call)
 	}
 	if (!conn->client)
 		frpc_conn_uncharge(conn, sizeof(*call));
-	kmem_cache_free(frpc_call_cache, call);
+	if (!frpc_spare_keep((void **)&conn->spare_call, call))
+		kmem_cache_free(frpc_call_cache, call);
 	frpc_conn_put(conn);
 }
 

@@ -119,6 +119,7 @@ static inline void frpc_reap_init(struct frpc_reap *r)
 
 int frpc_call_init(void);
 void frpc_call_exit(void);
+void frpc_call_free_spares(struct frpc_conn *conn);
 struct frpc_call *frpc_call_alloc(struct frpc_conn *conn, gfp_t gfp);
 void frpc_call_free(struct frpc_call *call);
 struct frpc_call *frpc_call_find(struct frpc_conn *conn, u32 id);

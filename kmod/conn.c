@@ -84,6 +84,7 @@ static void frpc_conn_release(struct kref *ref)
 		     !list_empty(&conn->ctrlq));
 	if (conn->server)
 		sock_put(&conn->server->sk);
+	frpc_call_free_spares(conn);
 	frpc_memcg_put(conn->memcg);
 	kvfree(conn->calls);
 	kfree(conn);

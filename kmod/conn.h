@@ -102,6 +102,13 @@ struct frpc_conn {
 	struct frpc_sock	*server;	/* server side: owner, holds a ref */
 	struct frpc_share	*share;		/* server side: its peer's share */
 	struct mem_cgroup	*memcg;		/* client side: who pays */
+
+	/*
+	 * call.c: the last call and message freed, kept for the next
+	 * allocation (xchg, any context); see frpc_call_alloc().
+	 */
+	struct frpc_call	*spare_call;
+	struct frpc_rxmsg	*spare_rx;
 };
 
 /*

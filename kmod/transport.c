@@ -9,9 +9,9 @@
  * conn->loop instead of conn->tcp), a kTLS socket.
  *
  * Reading.  Frames are read in the TCP receive callback, in softirq, as
- * they arrive.  While the socket is owned (our own sender is in
- * kernel_sendmsg(), or teardown holds it), TCP queues input to the backlog
- * and runs it through the callback from release_sock(); we note it
+ * they arrive.  While the socket is owned (our own sender is writing, or
+ * teardown holds it), TCP queues input to the backlog and runs it
+ * through the callback from release_sock(); we note it
  * (FRPC_TP_RX_PENDING) and read right after the send, in the sender's
  * context, or from rx_work when the owner was not our sender.  One pass
  * reads at most FRPC_RX_BUDGET frames; a backlog bigger than that goes on
@@ -399,6 +399,33 @@ static void frpc_tp_tx_end(struct frpc_conn *conn, struct sock *sk)
 }
 
 /*
+ * What kernel_sendmsg() does, less the socket layer above TCP: the LSM
+ * hooks (this is the module's own kernel socket; the application's
+ * sendmsg() on the AF_FASTRPC socket went through them) and two indirect
+ * calls, a few hundred instructions per frame.  kTLS writes to TCP the
+ * same way.  @nmsg messages go under one socket lock.
+ */
+static int frpc_tp_write(struct sock *sk, struct msghdr *msg, size_t *lens,
+			 int nmsg)
+{
+	int ret = 0, n, i;
+
+	lock_sock(sk);
+	for (i = 0; i < nmsg; i++) {
+		n = tcp_sendmsg_locked(sk, &msg[i], lens[i]);
+		if (n < 0) {
+			ret = ret ?: n;
+			break;
+		}
+		ret += n;
+		if (n < lens[i])
+			break;
+	}
+	release_sock(sk);
+	return ret;
+}
+
+/*
  * Write up to @len bytes of @iov.  @timeo: how long to wait for room, 0 to
  * return -EAGAIN at once.  @flags: MSG_MORE when another frame follows at
  * once, so that TCP packs them into full segments; @len 0 then pushes out
@@ -420,10 +447,12 @@ int frpc_tp_send(struct frpc_conn *conn, struct kvec *iov, int niov,
 	if (timeo)
 		WRITE_ONCE(sk->sk_sndtimeo, timeo);
 	frpc_tp_tx_begin(conn);
-	if (len)
-		ret = kernel_sendmsg(conn->tcp, &msg, iov, niov, len);
-	else
+	if (len) {
+		iov_iter_kvec(&msg.msg_iter, ITER_SOURCE, iov, niov, len);
+		ret = frpc_tp_write(sk, &msg, &len, 1);
+	} else {
 		tcp_sock_set_cork(sk, false);
+	}
 	frpc_tp_tx_end(conn, sk);
 	return ret;
 }
@@ -437,29 +466,26 @@ int frpc_tp_send(struct frpc_conn *conn, struct kvec *iov, int niov,
 int frpc_tp_send_data(struct frpc_conn *conn, struct kvec *iov, int niov,
 		      size_t head_len, struct iov_iter *data, size_t data_len)
 {
-	struct msghdr msg = {
-		.msg_flags = MSG_DONTWAIT | MSG_NOSIGNAL | MSG_MORE,
+	/* the head with MSG_MORE; TCP copies the data from the pages */
+	struct msghdr msg[2] = {
+		{ .msg_flags = MSG_DONTWAIT | MSG_NOSIGNAL | MSG_MORE },
+		{ .msg_flags = MSG_DONTWAIT | MSG_NOSIGNAL, .msg_iter = *data },
 	};
+	size_t lens[2] = { head_len, data_len };
 	struct sock *sk;
-	int ret, n;
+	int ret;
 
 	lockdep_assert_held(&conn->tx_mutex);
 	if (conn->loop)
 		return frpc_loop_send_data(conn, iov, niov, head_len, data,
 					   data_len);
 	sk = conn->tcp->sk;
+	iov_iter_kvec(&msg[0].msg_iter, ITER_SOURCE, iov, niov, head_len);
 	frpc_tp_tx_begin(conn);
-	ret = kernel_sendmsg(conn->tcp, &msg, iov, niov, head_len);
-	if (ret == head_len) {
-		/* TCP copies from the pages into its own: one copy */
-		msg.msg_flags = MSG_DONTWAIT | MSG_NOSIGNAL;
-		msg.msg_iter = *data;
-		n = sock_sendmsg(conn->tcp, &msg);
-		if (n > 0)
-			ret += n;
-		else	/* the head went with MSG_MORE: let it go */
-			tcp_sock_set_cork(sk, false);
-	}
+	ret = frpc_tp_write(sk, msg, lens, 2);
+	/* the head went with MSG_MORE but no data after it: let it go */
+	if (ret == head_len)
+		tcp_sock_set_cork(sk, false);
 	frpc_tp_tx_end(conn, sk);
 	return ret;
 }

@@ -710,6 +710,20 @@ void frpc_conn_kick(struct frpc_conn *conn)
 		frpc_conn_queue_tx_work(conn);
 }
 
+/*
+ * Is there anything for a flush to write?  A look without conn->lock, for
+ * the writer that just sent its own frame directly and usually finds
+ * nothing: whoever queues a frame kicks after it, and that kick either
+ * gets tx_mutex once we let it go or leaves the frame to the work item.
+ * tx_mutex held.
+ */
+static bool frpc_tx_pending(struct frpc_conn *conn)
+{
+	lockdep_assert_held(&conn->tx_mutex);
+	return conn->cur.left || !list_empty_careful(&conn->ctrlq) ||
+	       !list_empty_careful(&conn->ready);
+}
+
 /* frpc_conn_kick() for a caller that took tx_mutex; releases it. */
 void frpc_conn_kick_locked(struct frpc_conn *conn)
 {
@@ -717,7 +731,7 @@ void frpc_conn_kick_locked(struct frpc_conn *conn)
 
 	lockdep_assert_held(&conn->tx_mutex);
 	/* the caller writes a little, not everybody's bulk data */
-	if (frpc_conn_has_tp(conn))
+	if (frpc_conn_has_tp(conn) && frpc_tx_pending(conn))
 		more = frpc_conn_tx_flush(conn, FRPC_TX_KICK_BUDGET, NULL);
 	mutex_unlock(&conn->tx_mutex);
 	if (more)

@@ -44,6 +44,91 @@ static void frpc_test_call_alloc(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, kref_read(&conn->ref), ref);
 }
 
+/*
+ * A freed call and message wait in the connection's spare slots and come
+ * back from the next allocation as new: zeroed, initialised, charged.
+ * The module keeps the slots empty under KASAN, so that a use after free
+ * is caught; this suite's copy of call.c uses them for this case only.
+ */
+static void frpc_test_spares_restore(void *data)
+{
+	frpc_spares = !IS_ENABLED(CONFIG_KASAN);
+}
+
+static void frpc_test_call_spares(struct kunit *test)
+{
+	struct frpc_conn *conn = frpc_test_conn(test, false);
+	unsigned int ref = kref_read(&conn->ref);
+	int mem = atomic_read(&conn->rx_mem);
+	struct frpc_call *call, *again;
+	struct frpc_rxmsg *m, *m2;
+	int err;
+
+	err = kunit_add_action_or_reset(test, frpc_test_spares_restore, NULL);
+	KUNIT_ASSERT_EQ(test, err, 0);
+	frpc_spares = true;
+	call = frpc_call_alloc(conn, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, call);
+	m = frpc_rxmsg_alloc(conn, GFP_KERNEL, true);
+	KUNIT_ASSERT_NOT_NULL(test, m);
+	/* what a used call and message leave behind */
+	call->id = 77;
+	call->method = 9;
+	call->tx_credit = 1234;
+	call->state = FRPC_CALL_DONE;
+	m->id = 77;
+	m->len = 5;
+	m->inl_len = 5;
+	memcpy(m->inl, "stale", 5);
+	m->meta_len = 3;
+	frpc_rxmsg_free(m);
+	frpc_call_free(call);
+	KUNIT_EXPECT_EQ(test, kref_read(&conn->ref), ref);
+	KUNIT_EXPECT_EQ(test, atomic_read(&conn->rx_mem), mem);
+	KUNIT_EXPECT_PTR_EQ(test, conn->spare_call, call);
+	KUNIT_EXPECT_PTR_EQ(test, conn->spare_rx, m);
+
+	again = frpc_call_alloc(conn, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, again);
+	KUNIT_EXPECT_PTR_EQ(test, again, call);
+	KUNIT_EXPECT_NULL(test, conn->spare_call);
+	KUNIT_EXPECT_EQ(test, again->id, 0U);
+	KUNIT_EXPECT_EQ(test, again->method, 0U);
+	KUNIT_EXPECT_EQ(test, again->tx_credit, 0U);
+	KUNIT_EXPECT_EQ(test, (int)again->state, 0);
+	KUNIT_EXPECT_EQ(test, again->rx_avail, (u32)FRPC_CALL_WINDOW);
+	KUNIT_EXPECT_TRUE(test, list_empty(&again->txq));
+	KUNIT_EXPECT_TRUE(test, hlist_unhashed(&again->conn_node));
+	KUNIT_EXPECT_PTR_EQ(test, again->conn, conn);
+
+	m2 = frpc_rxmsg_alloc(conn, GFP_KERNEL, true);
+	KUNIT_ASSERT_NOT_NULL(test, m2);
+	KUNIT_EXPECT_PTR_EQ(test, m2, m);
+	KUNIT_EXPECT_NULL(test, conn->spare_rx);
+	KUNIT_EXPECT_EQ(test, m2->id, 0ULL);
+	KUNIT_EXPECT_EQ(test, m2->len, 0U);
+	KUNIT_EXPECT_EQ(test, m2->inl_len, 0U);
+	KUNIT_EXPECT_EQ(test, (int)m2->meta_len, 0);
+	KUNIT_EXPECT_TRUE(test, skb_queue_empty(&m2->frags));
+	KUNIT_EXPECT_EQ(test, m2->truesize, (u32)sizeof(*m2));
+	KUNIT_EXPECT_EQ(test, atomic_read(&conn->rx_mem),
+			mem + (int)sizeof(*again) + (int)sizeof(*m2));
+
+	/* a second free with the slot taken goes back to the slab */
+	frpc_rxmsg_free(m2);
+	m = frpc_rxmsg_alloc(conn, GFP_KERNEL, false);
+	KUNIT_ASSERT_NOT_NULL(test, m);
+	m2 = frpc_rxmsg_alloc(conn, GFP_KERNEL, false);
+	KUNIT_ASSERT_NOT_NULL(test, m2);
+	KUNIT_EXPECT_PTR_NE(test, m, m2);
+	frpc_rxmsg_free(m);
+	frpc_rxmsg_free(m2);
+	KUNIT_EXPECT_PTR_EQ(test, conn->spare_rx, m);
+	frpc_call_free(again);
+	KUNIT_EXPECT_EQ(test, atomic_read(&conn->rx_mem), mem);
+	/* the slots are freed with the connection (kmemleak would tell) */
+}
+
 static void frpc_test_call_link_find(struct kunit *test)
 {
 	struct frpc_conn *conn = frpc_test_conn(test, true);
@@ -237,6 +322,7 @@ static void frpc_test_call_deadlines(struct kunit *test)
 
 static struct kunit_case frpc_call_table_cases[] = {
 	KUNIT_CASE(frpc_test_call_alloc),
+	KUNIT_CASE(frpc_test_call_spares),
 	KUNIT_CASE(frpc_test_call_link_find),
 	KUNIT_CASE(frpc_test_call_find_unknown),
 	KUNIT_CASE(frpc_test_call_collisions),
