@@ -13,6 +13,8 @@
  * message.
  */
 #include <linux/hash.h>
+#include <linux/kfence.h>
+#include <linux/mm.h>
 #include <linux/slab.h>
 
 #include "call.h"
@@ -52,9 +54,11 @@ void frpc_call_exit(void)
  * one CPU and freed by the application on another: SLUB's slow path both
  * ways, and init_on_alloc (on in Debian's kernels) clearing each object
  * again.  One slot each is enough for one call at a time, the latency case;
- * many in flight mostly go to the slab as before.  The objects stay
- * charged to the memory cgroup that allocated them, the connection's
- * owner's.  Off under KASAN, so that a use after free is still caught.
+ * many in flight mostly go to the slab as before.  An object stays
+ * charged to the memory cgroup that allocated it: on a client connection
+ * shared by processes of different cgroups, one call and one message may
+ * serve another's, a bound of two objects per connection.  Off under
+ * KASAN, so that a use after free is still caught.
  */
 static bool frpc_spares = !IS_ENABLED(CONFIG_KASAN);	/* KUnit sets it */
 
@@ -65,9 +69,15 @@ static void *frpc_spare_take(void **slot)
 	return xchg(slot, NULL);
 }
 
+/*
+ * Not when freed memory is to be wiped (init_on_free), nor for one of
+ * KFENCE's few sampled objects, which must go back to its pool.
+ */
 static bool frpc_spare_keep(void **slot, void *obj)
 {
-	return frpc_spares && !cmpxchg(slot, NULL, obj);
+	if (!frpc_spares || want_init_on_free() || is_kfence_address(obj))
+		return false;
+	return !cmpxchg(slot, NULL, obj);
 }
 
 /* The connection is being freed: nobody else can reach its slots. */

@@ -85,6 +85,7 @@ static void frpc_conn_release(struct kref *ref)
 	if (conn->server)
 		sock_put(&conn->server->sk);
 	frpc_call_free_spares(conn);
+	kfree(conn->tx_stage);
 	frpc_memcg_put(conn->memcg);
 	kvfree(conn->calls);
 	kfree(conn);

@@ -84,6 +84,8 @@ struct frpc_conn {
 	struct frpc_txframe	cur;		/* under tx_mutex */
 	struct frpc_txmsg	*cur_msg;	/* what cur points into */
 	struct frpc_txmsg	*cur_orphan;	/* ... after its call went */
+	u8			*tx_stage;	/* small frames of a batch */
+	u32			tx_stage_len;	/* ... copied, not yet in cur */
 	struct work_struct	tx_work;
 	struct work_struct	fail_work;
 	struct work_struct	eof_work;	/* peer's FIN: read, then fail */

@@ -96,6 +96,12 @@ enum frpc_byte_limits {
 	FRPC_TX_WORK_BUDGET	= 256 << 10,
 	/* bytes of one call's data in a frame before the sender takes turns */
 	FRPC_TX_QUANTUM		= 16 << 10,
+	/* a flush copies frames up to FRPC_TX_STAGE_FRAME bytes that have
+	 * others behind them into one buffer of FRPC_TX_STAGE bytes, written
+	 * to TCP at once: one tcp_sendmsg() for a batch, not one per frame
+	 */
+	FRPC_TX_STAGE		= 4096,
+	FRPC_TX_STAGE_FRAME	= 512,
 	/* unsent bytes TCP may hold for a connection (TCP_NOTSENT_LOWAT) */
 	FRPC_TCP_NOTSENT_LOWAT	= 64 << 10,
 	/* a whole frame up to this size is built on the sender's stack and

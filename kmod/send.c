@@ -175,6 +175,15 @@ retry:
 		goto out;
 	}
 	/*
+	 * On the short cut a frame costs little more written at once than
+	 * queued, and the queue's copy and work item are what a batch would
+	 * save: sendmmsg()'s messages go like single ones there.
+	 */
+	if (batch && READ_ONCE(conn->via_loop)) {
+		batch = false;
+		queue = false;
+	}
+	/*
 	 * Not before: page references held while a connection opens would
 	 * keep the pages from migrating for up to the connect timeout.
 	 */
@@ -428,6 +437,11 @@ static int frpc_server_reply(struct frpc_sock *fs, struct frpc_cmsgs *c,
 		kvfree(m);
 		frpc_txsmall_release(&small);
 		return -ENOENT;
+	}
+	/* as in frpc_client_call(): no batching on the short cut */
+	if (batch && READ_ONCE(conn->via_loop)) {
+		batch = false;
+		queue = false;
 	}
 	frpc_reap_init(&r);
 again:

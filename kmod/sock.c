@@ -291,6 +291,7 @@ static int frpc_shutdown(struct socket *sock, int how)
 static void frpc_sock_purge_rxq(struct frpc_sock *fs)
 {
 	struct frpc_rxmsg *m;
+	u32 ctrl;
 
 	for (;;) {
 		spin_lock_bh(&fs->lock);
@@ -301,8 +302,13 @@ static void frpc_sock_purge_rxq(struct frpc_sock *fs)
 		if (!m)
 			return;
 		spin_lock_bh(&m->conn->lock);
+		ctrl = m->conn->ctrl_bytes;
 		frpc_rxmsg_consumed(m);
+		ctrl = m->conn->ctrl_bytes != ctrl;
 		spin_unlock_bh(&m->conn->lock);
+		/* a CREDIT for a connection that may not be fs->conn */
+		if (ctrl)
+			frpc_conn_kick_async(m->conn);
 		frpc_rxmsg_free(m);
 	}
 }

@@ -83,7 +83,9 @@ static void frpc_deadline_timer_fn(struct timer_list *t)
 			frpc_call_finish(call, FASTRPC_DEADLINE_EXCEEDED, &r);
 			queued = true;
 		} else {
+			/* the request's window may go back: a CREDIT */
 			frpc_call_cancel_server(call, &r);
+			queued = true;
 		}
 	}
 	spin_unlock_bh(&conn->lock);

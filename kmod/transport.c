@@ -403,16 +403,20 @@ static void frpc_tp_tx_end(struct frpc_conn *conn, struct sock *sk)
  * hooks (this is the module's own kernel socket; the application's
  * sendmsg() on the AF_FASTRPC socket went through them) and two indirect
  * calls, a few hundred instructions per frame.  kTLS writes to TCP the
- * same way.  @nmsg messages go under one socket lock.
+ * same way.  @nmsg messages go under one socket lock.  A protocol layered
+ * over TCP (kTLS, a sockmap) has a sendmsg of its own: then that one.
  */
 static int frpc_tp_write(struct sock *sk, struct msghdr *msg, size_t *lens,
 			 int nmsg)
 {
+	bool raw = READ_ONCE(sk->sk_prot)->sendmsg == tcp_sendmsg;
 	int ret = 0, n, i;
 
-	lock_sock(sk);
+	if (raw)
+		lock_sock(sk);
 	for (i = 0; i < nmsg; i++) {
-		n = tcp_sendmsg_locked(sk, &msg[i], lens[i]);
+		n = raw ? tcp_sendmsg_locked(sk, &msg[i], lens[i]) :
+			  sock_sendmsg(sk->sk_socket, &msg[i]);
 		if (n < 0) {
 			ret = ret ?: n;
 			break;
@@ -421,7 +425,8 @@ static int frpc_tp_write(struct sock *sk, struct msghdr *msg, size_t *lens,
 		if (n < lens[i])
 			break;
 	}
-	release_sock(sk);
+	if (raw)
+		release_sock(sk);
 	return ret;
 }
 

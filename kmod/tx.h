@@ -65,9 +65,10 @@ struct frpc_txsmall {
 /* The frame being written; TCP may take it in several pieces. */
 struct frpc_txframe {
 	u8			hdr[FASTRPC_FRAME_HDR_LEN];
-	struct kvec		iov[3];
+	struct kvec		iov[4];		/* [stage,] header, head, data */
 	int			niov;
 	size_t			left;
+	bool			staged;		/* iov[0] is conn->tx_stage */
 	struct frpc_txbuf	*ctrl;		/* freed when written */
 	struct frpc_txmsg	*done;		/* finished message, freed then */
 	struct frpc_call	*done_call;	/* server call whose END this is */
