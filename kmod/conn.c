@@ -406,6 +406,30 @@ static int frpc_conn_connect(struct frpc_conn *conn)
 }
 
 /*
+ * How opening client connection @conn went, once its wait for READY is
+ * over (@left: what the wait returned): 0 if the HELLO exchange completed.
+ * Not what its state says now: connect_work may run only after the
+ * connection was ready, used and lost (its server closed, say), which is
+ * no failed connect, and a backoff record for it would make new connects
+ * to that peer, a server restarted on the port, fail fast.  The agreed
+ * version is set with READY and never cleared.
+ */
+static int frpc_conn_connect_result(struct frpc_conn *conn, long left)
+{
+	int err;
+
+	spin_lock_bh(&conn->lock);
+	if (conn->version)
+		err = 0;
+	else if (!left)
+		err = -ETIMEDOUT;
+	else
+		err = conn->err ? : -ECONNRESET;	/* it is DEAD */
+	spin_unlock_bh(&conn->lock);
+	return err;
+}
+
+/*
  * Open a client connection: the same-host pair or a TCP connect, HELLO,
  * and the wait for the answer, in a work item so that no socket call
  * sleeps through it with its socket locked.  The outcome (ready, failed,
@@ -427,10 +451,7 @@ static void frpc_conn_connect_workfn(struct work_struct *work)
 		ret = wait_event_timeout(conn->wait,
 					 READ_ONCE(conn->state) >= FRPC_CONN_READY,
 					 msecs_to_jiffies(FRPC_CONNECT_TIMEOUT_MS));
-		if (!ret)
-			err = -ETIMEDOUT;
-		else if (READ_ONCE(conn->state) == FRPC_CONN_DEAD)
-			err = READ_ONCE(conn->err) ? : -ECONNRESET;
+		err = frpc_conn_connect_result(conn, ret);
 	}
 	/*
 	 * Recorded first, so that a caller woken by the failure sees it; not

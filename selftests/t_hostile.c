@@ -853,6 +853,136 @@ TEST(client_reply_with_fin)
 }
 
 /*
+ * A server played by hand that takes two connections: the first gets our
+ * HELLO answered and, in the same segment, an ERROR; the second is served
+ * properly and answers one call.
+ */
+struct lost_server {
+	int lfd;
+	uint16_t port;
+	int errors;
+	pthread_t thr;
+};
+
+/* Accept, read the client's HELLO, send @out; the connection or -1. */
+static int lost_accept(struct lost_server *s, const uint8_t *out, size_t len)
+{
+	struct fastrpc_frame_hdr h;
+	uint8_t buf[64];
+	int fd;
+
+	fd = accept(s->lfd, NULL, NULL);
+	if (fd < 0)
+		return -1;
+	set_rcvtimeo(fd, 5000);
+	if (read_frame(fd, &h, buf, sizeof(buf)) ||
+	    h.type != FASTRPC_FRAME_HELLO || send_all(fd, out, len)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void *lost_thread(void *arg)
+{
+	struct fastrpc_wire_error err = {
+		.code = htonl(FASTRPC_WERR_RESOURCE) };
+	struct fastrpc_wire_end end = { .status = htonl(FASTRPC_OK) };
+	struct lost_server *s = arg;
+	struct fastrpc_frame_hdr h;
+	uint8_t buf[256], *p;
+	int fd;
+
+	p = put_hello(buf, FASTRPC_PROTO_V1, FASTRPC_HELLO_MAGIC);
+	p = put_hdr(p, FASTRPC_PROTO_V1, FASTRPC_FRAME_ERROR, 0, 0,
+		    sizeof(err));
+	memcpy(p, &err, sizeof(err));
+	fd = lost_accept(s, buf, (size_t)(p + sizeof(err) - buf));
+	if (fd < 0)
+		goto fail;
+	/* the client closes on the ERROR */
+	while (recv(fd, buf, sizeof(buf), 0) > 0)
+		;
+	close(fd);
+
+	p = put_hello(buf, FASTRPC_PROTO_V1, FASTRPC_HELLO_MAGIC);
+	fd = lost_accept(s, buf, (size_t)(p - buf));
+	if (fd < 0)
+		goto fail;
+	if (read_frame(fd, &h, buf, sizeof(buf)) ||
+	    h.type != FASTRPC_FRAME_CALL) {
+		close(fd);
+		goto fail;
+	}
+	p = put_hdr(buf, FASTRPC_PROTO_V1, FASTRPC_FRAME_END, FASTRPC_FF_EOM,
+		    ntohl(h.call_id), sizeof(end) + 2);
+	memcpy(p, &end, sizeof(end));
+	memcpy(p + sizeof(end), "ok", 2);
+	if (send_all(fd, buf, (size_t)(p + sizeof(end) + 2 - buf)))
+		s->errors++;
+	close(fd);	/* the client keeps its idle connection open */
+	return NULL;
+fail:
+	s->errors++;
+	return NULL;
+}
+
+/*
+ * A connection that completed its HELLO exchange was a successful
+ * connect, however soon it is lost: no backoff record, and the next
+ * connect to that server goes through at once.  With HELLO and ERROR in
+ * one segment the connection is dead before the work that opened it
+ * looks at the outcome, as when a server closes a connection that was
+ * used and idle before that work got to run: a new server on the same
+ * port then had its first connects fail fast for 100 ms or more.
+ */
+TEST(ready_then_lost_no_backoff)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET,
+				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t slen = sizeof(sin);
+	struct lost_server s = { 0 };
+	long long f0 = proc_counter("connect_failures");
+	uint32_t status = FASTRPC_UNKNOWN;
+	char buf[8];
+	ssize_t n;
+	int fd;
+
+	ASSERT_LE(0, f0);
+	s.lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ASSERT_LE(0, s.lfd);
+	ASSERT_EQ(0, bind(s.lfd, (struct sockaddr *)&sin, sizeof(sin)));
+	ASSERT_EQ(0, getsockname(s.lfd, (struct sockaddr *)&sin, &slen));
+	ASSERT_EQ(0, listen(s.lfd, 4));
+	ASSERT_EQ(0, set_rcvtimeo(s.lfd, 10000));	/* bounds accept() */
+	s.port = ntohs(sin.sin_port);
+	ASSERT_EQ(0, pthread_create(&s.thr, NULL, lost_thread, &s));
+
+	/* connect() itself may fail or not: it may look before the ERROR */
+	fd = fastrpc_client_open("127.0.0.1", s.port, SOCK_CLOEXEC);
+	if (fd >= 0)
+		close(fd);
+	/* well within a backoff, and time for the opening work to finish */
+	usleep(50000);
+	fd = fastrpc_client_open("127.0.0.1", s.port, SOCK_CLOEXEC);
+	EXPECT_LE(0, fd) TH_LOG("second connect: %s", fastrpc_strerror(fd));
+	if (fd >= 0) {
+		ASSERT_EQ(0, set_rcvtimeo(fd, 5000));
+		n = fastrpc_call(fd, M_ECHO, "x", 1, buf, sizeof(buf), &status);
+		EXPECT_EQ(2, n) TH_LOG("call: %zd, status %s", n,
+				       fastrpc_status_str(status));
+		EXPECT_EQ(FASTRPC_OK, status);
+		close(fd);
+	} else {
+		shutdown(s.lfd, SHUT_RDWR);	/* no second accept coming */
+	}
+	pthread_join(s.thr, NULL);
+	close(s.lfd);
+	EXPECT_EQ(fd >= 0 ? 0 : 1, s.errors);
+	EXPECT_EQ(f0, proc_counter("connect_failures"));
+}
+
+/*
  * A FastRPC server played by hand over TCP, for a client that must cope
  * with GOAWAY: the first connection takes call 1 and sends GOAWAY while
  * keeping it, the second takes the next call; once the test has closed
