@@ -262,6 +262,102 @@ static void frpc_test_tx_ctrl_first(struct kunit *test)
 			 FRPC_TEST_Q);
 }
 
+/* Flatten the frame in conn->cur into @to; returns its length. */
+static size_t frpc_test_flatten(struct frpc_conn *conn, u8 *to)
+{
+	struct frpc_txframe *f = &conn->cur;
+	size_t n = 0;
+	int i;
+
+	for (i = 0; i < f->niov; i++) {
+		memcpy(to + n, f->iov[i].iov_base, f->iov[i].iov_len);
+		n += f->iov[i].iov_len;
+	}
+	return n;
+}
+
+/*
+ * A small frame with others behind it is copied into the stage and counts
+ * as written; the stage then goes in front of the next frame that is not
+ * staged, bytes in order.  Big frames, a full stage and a lone frame are
+ * not staged.
+ */
+static void frpc_test_tx_stage(struct kunit *test)
+{
+	struct frpc_test_tx *tx = frpc_test_tx(test, true);
+	struct frpc_conn *conn = tx->conn;
+	struct frpc_call *a = frpc_test_call(test, conn, 1, U32_MAX >> 1, true);
+	struct frpc_call *b = frpc_test_call(test, conn, 2, U32_MAX >> 1, true);
+	struct frpc_call *c = frpc_test_call(test, conn, 3, U32_MAX >> 1, true);
+	struct frpc_call *d = frpc_test_call(test, conn, 4, U32_MAX >> 1, true);
+	struct frpc_test_frame fr;
+	size_t n1, n2, n3, n;
+	u8 *exp, *got;
+
+	exp = kunit_kzalloc(test, 4 * FRPC_TX_STAGE, GFP_KERNEL);
+	got = kunit_kzalloc(test, 4 * FRPC_TX_STAGE, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, exp);
+	KUNIT_ASSERT_NOT_NULL(test, got);
+	frpc_test_msg(tx, a, FASTRPC_FRAME_CALL, 10, 0, true);
+	frpc_test_msg(tx, b, FASTRPC_FRAME_CALL, 20, 3, true);
+	frpc_test_msg(tx, c, FASTRPC_FRAME_CALL, 2000, 0, true);
+	frpc_test_msg(tx, d, FASTRPC_FRAME_CALL, 30, 0, true);
+
+	mutex_lock(&conn->tx_mutex);
+	/* alone (nothing behind, nothing staged): written as it is */
+	KUNIT_ASSERT_TRUE(test, frpc_test_pick_only(tx, &fr));
+	n1 = frpc_test_flatten(conn, exp);
+	KUNIT_EXPECT_FALSE(test, frpc_tx_stage(conn, false));
+	KUNIT_EXPECT_EQ(test, conn->cur.left, n1);
+
+	/* with more behind: staged, and the frame counts as written */
+	KUNIT_EXPECT_TRUE(test, frpc_tx_stage(conn, true));
+	KUNIT_EXPECT_EQ(test, conn->cur.left, (size_t)0);
+	KUNIT_EXPECT_EQ(test, conn->tx_stage_len, (u32)n1);
+	frpc_test_written(tx);
+
+	/* the last small one joins what is staged */
+	KUNIT_ASSERT_TRUE(test, frpc_test_pick_only(tx, &fr));
+	KUNIT_EXPECT_EQ(test, fr.id, 2U);
+	n2 = frpc_test_flatten(conn, exp + n1);
+	KUNIT_EXPECT_TRUE(test, frpc_tx_stage(conn, false));
+	KUNIT_EXPECT_EQ(test, conn->tx_stage_len, (u32)(n1 + n2));
+	KUNIT_EXPECT_EQ(test, memcmp(conn->tx_stage, exp, n1 + n2), 0);
+	frpc_test_written(tx);
+
+	/* too big to copy: the stage goes in front of it */
+	KUNIT_ASSERT_TRUE(test, frpc_test_pick_only(tx, &fr));
+	KUNIT_EXPECT_EQ(test, fr.id, 3U);
+	n3 = frpc_test_flatten(conn, exp + n1 + n2);
+	KUNIT_EXPECT_GT(test, n3, (size_t)FRPC_TX_STAGE_FRAME);
+	KUNIT_EXPECT_FALSE(test, frpc_tx_stage(conn, true));
+	frpc_tx_stage_attach(conn);
+	KUNIT_EXPECT_TRUE(test, conn->cur.staged);
+	KUNIT_EXPECT_PTR_EQ(test, conn->cur.iov[0].iov_base,
+			    (void *)conn->tx_stage);
+	KUNIT_EXPECT_EQ(test, conn->cur.left, n1 + n2 + n3);
+	n = frpc_test_flatten(conn, got);
+	KUNIT_EXPECT_EQ(test, n, n1 + n2 + n3);
+	KUNIT_EXPECT_EQ(test, memcmp(got, exp, n), 0);
+	/* written in pieces, the stage's bytes stay where they were */
+	frpc_txframe_advance(&conn->cur, n1 + 3);
+	KUNIT_EXPECT_EQ(test, conn->cur.left, n2 + n3 - 3);
+	n = frpc_test_flatten(conn, got);
+	KUNIT_EXPECT_EQ(test, memcmp(got, exp + n1 + 3, n), 0);
+	frpc_test_written(tx);
+	conn->tx_stage_len = 0;
+
+	/* a stage that cannot take the frame is not used */
+	KUNIT_ASSERT_TRUE(test, frpc_test_pick_only(tx, &fr));
+	KUNIT_EXPECT_EQ(test, fr.id, 4U);
+	conn->tx_stage_len = FRPC_TX_STAGE - 8;
+	KUNIT_EXPECT_FALSE(test, frpc_tx_stage(conn, true));
+	KUNIT_EXPECT_EQ(test, conn->tx_stage_len, (u32)(FRPC_TX_STAGE - 8));
+	conn->tx_stage_len = 0;
+	frpc_test_written(tx);
+	mutex_unlock(&conn->tx_mutex);
+}
+
 /* Before HELLO and after failure only control frames go. */
 static void frpc_test_tx_state(struct kunit *test)
 {
@@ -926,6 +1022,7 @@ static void frpc_test_tx_direct_claim(struct kunit *test)
 
 static struct kunit_case frpc_tx_cases[] = {
 	KUNIT_CASE(frpc_test_tx_ctrl_first),
+	KUNIT_CASE(frpc_test_tx_stage),
 	KUNIT_CASE(frpc_test_tx_direct_claim),
 	KUNIT_CASE(frpc_test_tx_state),
 	KUNIT_CASE(frpc_test_tx_single_frame),
