@@ -522,6 +522,75 @@ TEST_F(hostile, slow_reader_big_replies)
 	free(frame);
 }
 
+/*
+ * The same with many small replies: they queue behind a full TCP, and the
+ * module's transmit stage (kmod/tx.c, frpc_tx_stage()) copies them into
+ * one buffer per write, which TCP takes in pieces.  Every END must still
+ * come back once, whole and in a well-formed stream.
+ */
+TEST_F(hostile, slow_reader_small_replies)
+{
+	enum { N = 600, LEN = 100 };
+	struct sockaddr_in sin = { .sin_family = AF_INET,
+				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	long long before = proc_counter("proto_errors");
+	uint8_t buf[FASTRPC_FRAME_HDR_LEN + 64 + LEN], *p, seen[N + 1] = {};
+	uint8_t *frame = malloc(FASTRPC_MAX_FRAME);
+	int fd, small = 4096, i, ends = 0, frames = 0;
+	struct fastrpc_frame_hdr h;
+	struct fastrpc_wire_end end;
+	char wmem[128];
+
+	ASSERT_NE(NULL, frame);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small,
+				sizeof(small)));
+	ASSERT_EQ(0, set_rcvtimeo(fd, 10000));
+	sin.sin_port = htons(self->srv.port);
+	/* the server's TCP socket holds 16 KiB unsent at most */
+	ASSERT_EQ(0, proc_swap(TCP_WMEM, "4096 8192 16384", wmem,
+			       sizeof(wmem)));
+	i = connect(fd, (struct sockaddr *)&sin, sizeof(sin));
+	usleep(100 * 1000);	/* accepted by now */
+	EXPECT_EQ(0, proc_swap(TCP_WMEM, wmem, NULL, 0));
+	ASSERT_EQ(0, i);
+	ASSERT_EQ(0, raw_hello(fd));
+	for (i = 1; i <= N; i++) {
+		uint8_t req[LEN];
+
+		fill_pattern(req, LEN, i);
+		p = put_call(buf, FASTRPC_FF_EOM | FASTRPC_FF_EOS, i, M_ECHO,
+			     req, LEN);
+		ASSERT_EQ(0, send_all(fd, buf, (size_t)(p - buf)));
+	}
+	usleep(200 * 1000);	/* let the replies pile up against TCP */
+	while (ends < N && frames < 4 * N) {
+		uint32_t id, len;
+
+		ASSERT_EQ(0, read_frame(fd, &h, frame, FASTRPC_MAX_FRAME));
+		frames++;
+		if (h.type != FASTRPC_FRAME_END)
+			continue;	/* credit for the requests */
+		id = ntohl(h.call_id);
+		len = ntohl(h.length);
+		ASSERT_LE(1U, id);
+		ASSERT_GE((uint32_t)N, id);
+		EXPECT_FALSE(seen[id]) TH_LOG("two ENDs for call %u", id);
+		seen[id] = 1;
+		ASSERT_EQ(sizeof(end) + LEN, len);
+		memcpy(&end, frame, sizeof(end));
+		EXPECT_EQ(FASTRPC_OK, ntohl(end.status));
+		EXPECT_TRUE(check_pattern(frame + sizeof(end), LEN, id))
+			TH_LOG("reply to call %u changed", id);
+		ends++;
+	}
+	EXPECT_EQ(N, ends);
+	EXPECT_EQ(before, proc_counter("proto_errors"));
+	close(fd);
+	free(frame);
+}
+
 /* Malformed control messages from the local application. */
 
 FIXTURE(cm) {
