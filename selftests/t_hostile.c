@@ -446,149 +446,98 @@ static int proc_swap(const char *path, const char *val, char *old, size_t cap)
 }
 
 /*
- * A client that reads slowly: its receive buffer is tiny, and it sends 48
- * calls of 16 KiB before it reads anything, so the server's replies find
- * TCP full.  A reply going out from the server application's own pages
- * (kmod/tx.c, frpc_tx_direct_send()) is then cut short and must be
- * finished from a copy, before any other frame: every END that comes back
- * is whole, in a well-formed stream, with its request's bytes.
+ * A client that reads slowly: its receive buffer is tiny, the server's
+ * TCP socket may hold @wmem (tcp_wmem while it is accepted), and it sends
+ * @n echo calls of @len bytes before it reads anything, so the server's
+ * replies find TCP full.  Every END must come back once, whole, in a
+ * well-formed stream, with its request's bytes.
  */
-TEST_F(hostile, slow_reader_big_replies)
+static void slow_reader_case(struct __test_metadata *_metadata,
+			     FIXTURE_DATA(hostile) *self, int n, uint32_t len,
+			     const char *wmem)
 {
-	enum { N = 48, LEN = 16384 };
 	struct sockaddr_in sin = { .sin_family = AF_INET,
 				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	long long before = proc_counter("proto_errors");
-	uint8_t *buf = malloc(FASTRPC_FRAME_HDR_LEN + 64 + LEN), *p;
+	uint8_t *buf = malloc(FASTRPC_FRAME_HDR_LEN + 64 + len), *p;
 	uint8_t *frame = malloc(FASTRPC_MAX_FRAME);
+	uint8_t *req = malloc(len), *seen = calloc(n + 1, 1);
 	int fd, small = 4096, i, ends = 0, frames = 0;
 	struct fastrpc_frame_hdr h;
 	struct fastrpc_wire_end end;
-	uint64_t seen = 0;
-	char wmem[128];
+	char old[128];
 
 	ASSERT_NE(NULL, buf);
 	ASSERT_NE(NULL, frame);
+	ASSERT_NE(NULL, req);
+	ASSERT_NE(NULL, seen);
 	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small,
 				sizeof(small)));
 	ASSERT_EQ(0, set_rcvtimeo(fd, 10000));
 	sin.sin_port = htons(self->srv.port);
-	/*
-	 * The server's TCP socket, made at accept, gets a send buffer of
-	 * 32 KiB at most, so that two replies fill it.
-	 */
-	ASSERT_EQ(0, proc_swap(TCP_WMEM, "4096 16384 32768", wmem,
-			       sizeof(wmem)));
+	ASSERT_EQ(0, proc_swap(TCP_WMEM, wmem, old, sizeof(old)));
 	i = connect(fd, (struct sockaddr *)&sin, sizeof(sin));
 	usleep(100 * 1000);	/* accepted by now */
-	EXPECT_EQ(0, proc_swap(TCP_WMEM, wmem, NULL, 0));
+	EXPECT_EQ(0, proc_swap(TCP_WMEM, old, NULL, 0));
 	ASSERT_EQ(0, i);
 	ASSERT_EQ(0, raw_hello(fd));
-	for (i = 1; i <= N; i++) {
-		uint8_t req[LEN];
-
-		fill_pattern(req, LEN, i);
+	for (i = 1; i <= n; i++) {
+		fill_pattern(req, len, i);
 		p = put_call(buf, FASTRPC_FF_EOM | FASTRPC_FF_EOS, i, M_ECHO,
-			     req, LEN);
+			     req, len);
 		ASSERT_EQ(0, send_all(fd, buf, (size_t)(p - buf)));
 	}
 	usleep(200 * 1000);	/* let the replies pile up against TCP */
-	while (ends < N && frames < 4 * N) {
-		uint32_t id, len;
+	while (ends < n && frames < 4 * n) {
+		uint32_t id, flen;
 
 		ASSERT_EQ(0, read_frame(fd, &h, frame, FASTRPC_MAX_FRAME));
 		frames++;
 		if (h.type != FASTRPC_FRAME_END)
 			continue;	/* credit for the requests */
 		id = ntohl(h.call_id);
-		len = ntohl(h.length);
+		flen = ntohl(h.length);
 		ASSERT_LE(1U, id);
-		ASSERT_GE((uint32_t)N, id);
-		EXPECT_FALSE(seen >> id & 1) TH_LOG("two ENDs for call %u", id);
-		seen |= 1ull << id;
-		ASSERT_EQ(sizeof(end) + LEN, len);
+		ASSERT_GE((uint32_t)n, id);
+		EXPECT_FALSE(seen[id]) TH_LOG("two ENDs for call %u", id);
+		seen[id] = 1;
+		ASSERT_EQ(sizeof(end) + len, flen);
 		memcpy(&end, frame, sizeof(end));
 		EXPECT_EQ(FASTRPC_OK, ntohl(end.status));
-		EXPECT_TRUE(check_pattern(frame + sizeof(end), LEN, id))
+		EXPECT_TRUE(check_pattern(frame + sizeof(end), len, id))
 			TH_LOG("reply to call %u changed", id);
 		ends++;
 	}
-	EXPECT_EQ(N, ends);
+	EXPECT_EQ(n, ends);
 	EXPECT_EQ(before, proc_counter("proto_errors"));
 	close(fd);
 	free(buf);
 	free(frame);
+	free(req);
+	free(seen);
 }
 
 /*
- * The same with many small replies: they queue behind a full TCP, and the
- * module's transmit stage (kmod/tx.c, frpc_tx_stage()) copies them into
- * one buffer per write, which TCP takes in pieces.  Every END must still
- * come back once, whole and in a well-formed stream.
+ * 48 replies of 16 KiB, two of which fill the server's TCP socket: a
+ * reply going out from the server application's own pages (kmod/tx.c,
+ * frpc_tx_direct_send()) is then cut short and must be finished from a
+ * copy, before any other frame.
+ */
+TEST_F(hostile, slow_reader_big_replies)
+{
+	slow_reader_case(_metadata, self, 48, 16384, "4096 16384 32768");
+}
+
+/*
+ * 600 small replies: they queue behind a full TCP, and the transmit stage
+ * (kmod/tx.c, frpc_tx_stage()) copies them into one buffer per write,
+ * which TCP takes in pieces.
  */
 TEST_F(hostile, slow_reader_small_replies)
 {
-	enum { N = 600, LEN = 100 };
-	struct sockaddr_in sin = { .sin_family = AF_INET,
-				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	long long before = proc_counter("proto_errors");
-	uint8_t buf[FASTRPC_FRAME_HDR_LEN + 64 + LEN], *p, seen[N + 1] = {};
-	uint8_t *frame = malloc(FASTRPC_MAX_FRAME);
-	int fd, small = 4096, i, ends = 0, frames = 0;
-	struct fastrpc_frame_hdr h;
-	struct fastrpc_wire_end end;
-	char wmem[128];
-
-	ASSERT_NE(NULL, frame);
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small,
-				sizeof(small)));
-	ASSERT_EQ(0, set_rcvtimeo(fd, 10000));
-	sin.sin_port = htons(self->srv.port);
-	/* the server's TCP socket holds 16 KiB unsent at most */
-	ASSERT_EQ(0, proc_swap(TCP_WMEM, "4096 8192 16384", wmem,
-			       sizeof(wmem)));
-	i = connect(fd, (struct sockaddr *)&sin, sizeof(sin));
-	usleep(100 * 1000);	/* accepted by now */
-	EXPECT_EQ(0, proc_swap(TCP_WMEM, wmem, NULL, 0));
-	ASSERT_EQ(0, i);
-	ASSERT_EQ(0, raw_hello(fd));
-	for (i = 1; i <= N; i++) {
-		uint8_t req[LEN];
-
-		fill_pattern(req, LEN, i);
-		p = put_call(buf, FASTRPC_FF_EOM | FASTRPC_FF_EOS, i, M_ECHO,
-			     req, LEN);
-		ASSERT_EQ(0, send_all(fd, buf, (size_t)(p - buf)));
-	}
-	usleep(200 * 1000);	/* let the replies pile up against TCP */
-	while (ends < N && frames < 4 * N) {
-		uint32_t id, len;
-
-		ASSERT_EQ(0, read_frame(fd, &h, frame, FASTRPC_MAX_FRAME));
-		frames++;
-		if (h.type != FASTRPC_FRAME_END)
-			continue;	/* credit for the requests */
-		id = ntohl(h.call_id);
-		len = ntohl(h.length);
-		ASSERT_LE(1U, id);
-		ASSERT_GE((uint32_t)N, id);
-		EXPECT_FALSE(seen[id]) TH_LOG("two ENDs for call %u", id);
-		seen[id] = 1;
-		ASSERT_EQ(sizeof(end) + LEN, len);
-		memcpy(&end, frame, sizeof(end));
-		EXPECT_EQ(FASTRPC_OK, ntohl(end.status));
-		EXPECT_TRUE(check_pattern(frame + sizeof(end), LEN, id))
-			TH_LOG("reply to call %u changed", id);
-		ends++;
-	}
-	EXPECT_EQ(N, ends);
-	EXPECT_EQ(before, proc_counter("proto_errors"));
-	close(fd);
-	free(frame);
+	slow_reader_case(_metadata, self, 600, 100, "4096 8192 16384");
 }
 
 /* Malformed control messages from the local application. */
