@@ -138,7 +138,7 @@ static int frpc_client_call(struct frpc_sock *fs, struct frpc_cmsgs *c,
 	struct frpc_conn *conn;
 	struct frpc_call *call;
 	int err, tries = 0;
-	bool direct, one, queue = batch, ext = false;
+	bool direct, queue = batch, ext = false;
 	u32 id;
 
 	if ((fc->flags & ~FASTRPC_CALL_ALL) || c->smsg)
@@ -213,7 +213,7 @@ retry:
 	call->method = fc->method;
 	call->fs = fs;
 	call->stream = stream;
-	one = !m;
+
 again:
 	direct = !m && !queue && mutex_trylock(&conn->tx_mutex);
 	if (!direct && !m) {
@@ -277,9 +277,6 @@ again:
 		frpc_conn_kick_locked(conn);
 	} else if (batch) {
 		frpc_conn_kick_async(conn);
-	} else if (one) {
-		/* one small frame: this caller writes it, not others' bulk */
-		frpc_conn_kick_own(conn, id);
 	} else {
 		frpc_conn_kick(conn);
 	}
@@ -401,7 +398,7 @@ static int frpc_server_reply(struct frpc_sock *fs, struct frpc_cmsgs *c,
 	struct frpc_txmsg *m = NULL;
 	struct frpc_conn *conn;
 	struct frpc_reap r;
-	bool direct, one;
+	bool direct;
 	int err = 0;
 	u32 id = 0;
 
@@ -447,7 +444,6 @@ static int frpc_server_reply(struct frpc_sock *fs, struct frpc_cmsgs *c,
 		queue = false;
 	}
 	frpc_reap_init(&r);
-	one = !m;
 again:
 	direct = !m && !queue && mutex_trylock(&conn->tx_mutex);
 	if (!direct && !m) {
@@ -493,7 +489,6 @@ again:
 			frpc_call_unlink(call);
 			done = call;
 		} else {
-			id = call->id;
 			frpc_call_queue_msg(call, m);
 			m = NULL;
 		}
@@ -507,8 +502,6 @@ again:
 		frpc_conn_kick_locked(conn);
 	else if (!err && batch)
 		frpc_conn_kick_async(conn);
-	else if (!err && one)
-		frpc_conn_kick_own(conn, id);
 	else if (!err)
 		frpc_conn_kick(conn);
 	kvfree(m);

@@ -441,197 +441,101 @@ void frpc_call_drop_tx(struct frpc_call *call)
 	frpc_sock_tx_done(call->fs, unsent);
 }
 
-enum frpc_tx_pick_result {
-	FRPC_TX_PICKED,		/* a frame is in conn->cur */
-	FRPC_TX_SKIP,		/* this call waits for its credit */
-	FRPC_TX_SHUT,		/* the connection window is shut */
-};
-
-/*
- * Cut @call's next frame into conn->cur; the call leaves conn->ready and
- * goes back to its tail if it has more to send.  conn->lock held.
- */
-static enum frpc_tx_pick_result frpc_tx_pick_one(struct frpc_conn *conn,
-						 struct frpc_call *call)
-{
-	struct frpc_txframe *f = &conn->cur;
-	struct frpc_txmsg *m;
-	u32 left, chunk, plen;
-	bool head, last;
-	u16 flags;
-	u8 type;
-
-	lockdep_assert_held(&conn->lock);
-	m = list_first_entry(&call->txq, struct frpc_txmsg, node);
-	left = m->len - m->off;
-	chunk = frpc_frame_chunk(left, call->tx_credit, conn->tx_credit);
-	if (left && !chunk && !conn->tx_credit)
-		return FRPC_TX_SHUT;	/* the connection window is shut */
-	list_del_init(&call->tx_node);
-
-	if (m->head_type == FASTRPC_FRAME_END) {
-		/* END carries the last piece; DATA frames go before */
-		head = chunk == left;
-		if (!head && !chunk)
-			return FRPC_TX_SKIP;	/* wait for this call's credit */
-	} else {
-		head = m->head_type == FASTRPC_FRAME_CALL && !m->head_sent;
-		if (head)
-			chunk = min(chunk, (u32)FASTRPC_MAX_FRAME - m->head_len);
-		else if (left && !chunk)
-			return FRPC_TX_SKIP;
-	}
-	last = chunk == left;
-	type = head ? m->head_type : FASTRPC_FRAME_DATA;
-	flags = last ? FASTRPC_FF_EOM : 0;
-	if (last && m->eos)
-		flags |= FASTRPC_FF_EOS;
-	plen = chunk + (head ? m->head_len : 0);
-
-	frpc_put_hdr(f->hdr, conn->version, type, flags, call->id, plen);
-	f->iov[0].iov_base = f->hdr;
-	f->iov[0].iov_len = FASTRPC_FRAME_HDR_LEN;
-	f->niov = 1;
-	if (head) {
-		f->iov[f->niov].iov_base = m->buf;
-		f->iov[f->niov++].iov_len = m->head_len;
-		m->head_sent = 1;
-		call->wire_started = true;
-	}
-	if (chunk) {
-		f->iov[f->niov].iov_base = m->buf + m->head_len + m->off;
-		f->iov[f->niov++].iov_len = chunk;
-	}
-	f->left = FASTRPC_FRAME_HDR_LEN + plen;
-	m->off += chunk;
-	call->tx_credit -= chunk;
-	conn->tx_credit -= chunk;
-	conn->cur_msg = m;
-	frpc_sock_tx_done(call->fs, chunk);
-	if (last) {
-		list_del_init(&m->node);
-		f->done = m;
-		if (m->eos || m->head_type == FASTRPC_FRAME_END)
-			call->tx_eos = true;
-		if (m->head_type == FASTRPC_FRAME_END) {
-			/* an answered server call ends with its END */
-			frpc_call_unlink(call);
-			f->done_call = call;
-			return FRPC_TX_PICKED;
-		}
-	}
-	frpc_call_tx_ready(call);
-	return FRPC_TX_PICKED;
-}
-
-/* Take the first control frame into conn->cur, if any; conn->lock held. */
-static bool frpc_tx_pick_ctrl(struct frpc_conn *conn)
-{
-	struct frpc_txframe *f = &conn->cur;
-	struct frpc_txbuf *buf;
-
-	lockdep_assert_held(&conn->lock);
-	buf = list_first_entry_or_null(&conn->ctrlq, struct frpc_txbuf, node);
-	if (!buf)
-		return false;
-	list_del(&buf->node);
-	conn->ctrl_bytes -= buf->len;
-	f->ctrl = buf;
-	f->iov[0].iov_base = buf->data;
-	f->iov[0].iov_len = buf->len;
-	f->niov = 1;
-	f->left = buf->len;
-	return true;
-}
-
-static bool frpc_tx_sending(struct frpc_conn *conn)
-{
-	return conn->state == FRPC_CONN_READY ||
-	       conn->state == FRPC_CONN_DRAINING;
-}
-
 /*
  * Pick the next frame into conn->cur.  Returns false when nothing can go:
  * queues empty, or every call with data is waiting for credit.
  */
 static bool frpc_tx_pick(struct frpc_conn *conn)
 {
+	struct frpc_txframe *f = &conn->cur;
+	struct frpc_txbuf *buf;
 	struct frpc_call *call;
 
 	lockdep_assert_held(&conn->lock);
-	if (frpc_tx_pick_ctrl(conn))
+	buf = list_first_entry_or_null(&conn->ctrlq, struct frpc_txbuf, node);
+	if (buf) {
+		list_del(&buf->node);
+		conn->ctrl_bytes -= buf->len;
+		f->ctrl = buf;
+		f->iov[0].iov_base = buf->data;
+		f->iov[0].iov_len = buf->len;
+		f->niov = 1;
+		f->left = buf->len;
 		return true;
-	if (!frpc_tx_sending(conn))
+	}
+	if (conn->state != FRPC_CONN_READY && conn->state != FRPC_CONN_DRAINING)
 		return false;
+
 	while ((call = list_first_entry_or_null(&conn->ready, struct frpc_call,
 						tx_node))) {
-		switch (frpc_tx_pick_one(conn, call)) {
-		case FRPC_TX_PICKED:
-			return true;
-		case FRPC_TX_SHUT:
-			return false;
-		case FRPC_TX_SKIP:
-			break;
+		struct frpc_txmsg *m;
+		u32 left, chunk, plen;
+		bool head, last;
+		u16 flags;
+		u8 type;
+
+		m = list_first_entry(&call->txq, struct frpc_txmsg, node);
+		left = m->len - m->off;
+		chunk = frpc_frame_chunk(left, call->tx_credit, conn->tx_credit);
+		if (left && !chunk && !conn->tx_credit)
+			return false;	/* the connection window is shut */
+		list_del_init(&call->tx_node);
+
+		if (m->head_type == FASTRPC_FRAME_END) {
+			/* END carries the last piece; DATA frames go before */
+			head = chunk == left;
+			if (!head && !chunk)
+				continue;	/* wait for this call's credit */
+		} else {
+			head = m->head_type == FASTRPC_FRAME_CALL && !m->head_sent;
+			if (head)
+				chunk = min(chunk, (u32)FASTRPC_MAX_FRAME - m->head_len);
+			else if (left && !chunk)
+				continue;
 		}
-	}
-	return false;
-}
+		last = chunk == left;
+		type = head ? m->head_type : FASTRPC_FRAME_DATA;
+		flags = last ? FASTRPC_FF_EOM : 0;
+		if (last && m->eos)
+			flags |= FASTRPC_FF_EOS;
+		plen = chunk + (head ? m->head_len : 0);
 
-/* calls in conn->ready a CALL head looks through before it gives up */
-#define FRPC_TX_HEAD_SCAN	16
-
-/*
- * Is the CALL head of a call other than @call still queued?  @call's own
- * CALL frame must not overtake it: the server takes call ids in rising
- * order, and @call, just queued, has the highest.  A call with its head
- * unsent is always in conn->ready (a head needs no credit), so only that
- * list is looked at; on a busy connection it holds the calls with data
- * to send, a handful.  Past FRPC_TX_HEAD_SCAN of them, assume one is
- * there.  conn->lock held.
- */
-static bool frpc_tx_head_queued(struct frpc_conn *conn, struct frpc_call *call)
-{
-	struct frpc_txmsg *m;
-	struct frpc_call *c;
-	int n = 0;
-
-	lockdep_assert_held(&conn->lock);
-	list_for_each_entry(c, &conn->ready, tx_node) {
-		if (c == call)
-			continue;
-		m = list_first_entry_or_null(&c->txq, struct frpc_txmsg, node);
-		if (++n > FRPC_TX_HEAD_SCAN ||
-		    (m && m->head_type == FASTRPC_FRAME_CALL && !m->head_sent))
-			return true;
-	}
-	return false;
-}
-
-/*
- * Pick the next frame of call @id (0: none) ahead of the round robin, for
- * a sender that is here to write its own small message: control frames
- * first, as always, then that call's frame if it may overtake the others
- * (frpc_tx_head_queued()) and has credit.  *@own is set when the frame is
- * the call's.  conn->lock held.
- */
-static bool frpc_tx_pick_own(struct frpc_conn *conn, u32 id, bool *own)
-{
-	struct frpc_call *call;
-	struct frpc_txmsg *m;
-
-	lockdep_assert_held(&conn->lock);
-	*own = false;
-	if (frpc_tx_pick_ctrl(conn))
+		frpc_put_hdr(f->hdr, conn->version, type, flags, call->id, plen);
+		f->iov[0].iov_base = f->hdr;
+		f->iov[0].iov_len = FASTRPC_FRAME_HDR_LEN;
+		f->niov = 1;
+		if (head) {
+			f->iov[f->niov].iov_base = m->buf;
+			f->iov[f->niov++].iov_len = m->head_len;
+			m->head_sent = 1;
+			call->wire_started = true;
+		}
+		if (chunk) {
+			f->iov[f->niov].iov_base = m->buf + m->head_len + m->off;
+			f->iov[f->niov++].iov_len = chunk;
+		}
+		f->left = FASTRPC_FRAME_HDR_LEN + plen;
+		m->off += chunk;
+		call->tx_credit -= chunk;
+		conn->tx_credit -= chunk;
+		conn->cur_msg = m;
+		frpc_sock_tx_done(call->fs, chunk);
+		if (last) {
+			list_del_init(&m->node);
+			f->done = m;
+			if (m->eos || m->head_type == FASTRPC_FRAME_END)
+				call->tx_eos = true;
+			if (m->head_type == FASTRPC_FRAME_END) {
+				/* an answered server call ends with its END */
+				frpc_call_unlink(call);
+				f->done_call = call;
+				return true;
+			}
+		}
+		frpc_call_tx_ready(call);
 		return true;
-	call = id && frpc_tx_sending(conn) ? frpc_call_find(conn, id) : NULL;
-	if (!call || list_empty(&call->tx_node))
-		return false;
-	m = list_first_entry(&call->txq, struct frpc_txmsg, node);
-	if (m->head_type == FASTRPC_FRAME_CALL && !m->head_sent &&
-	    frpc_tx_head_queued(conn, call))
-		return false;
-	*own = frpc_tx_pick_one(conn, call) == FRPC_TX_PICKED;
-	return *own;
+	}
+	return false;
 }
 
 /*
@@ -683,9 +587,6 @@ static void frpc_txframe_advance(struct frpc_txframe *f, size_t n)
 		f->niov -= i;
 	}
 }
-
-static bool frpc_tx_flush(struct frpc_conn *conn, size_t budget,
-			  const unsigned long *until, const u32 *own);
 
 /*
  * Copy the frame just picked into the stage instead of writing it, if it
@@ -756,21 +657,8 @@ static void frpc_tx_stage_attach(struct frpc_conn *conn)
 bool frpc_conn_tx_flush(struct frpc_conn *conn, size_t budget,
 			const unsigned long *until)
 {
-	return frpc_tx_flush(conn, budget, until, NULL);
-}
-
-/*
- * The loop of frpc_conn_tx_flush().  With @own, for a sender of a small
- * message: what is half written, control frames, and the next frame of
- * call *@own (0: none), but no other call's; then true if other calls
- * have frames ready, for the work item.
- */
-static bool frpc_tx_flush(struct frpc_conn *conn, size_t budget,
-			  const unsigned long *until, const u32 *own)
-{
 	struct frpc_txframe *f = &conn->cur;
-	bool more = false, corked = false, is_own = false, rest = false;
-	u32 id = own ? *own : 0;
+	bool more = false, corked = false;
 
 	lockdep_assert_held(&conn->tx_mutex);
 	for (;;) {
@@ -796,15 +684,8 @@ static bool frpc_tx_flush(struct frpc_conn *conn, size_t budget,
 				f->staged = false;
 				conn->tx_stage_len = 0;
 			}
-			if (!frpc_conn_has_tp(conn))
-				picked = false;
-			else if (own)
-				picked = frpc_tx_pick_own(conn, id, &is_own);
-			else
-				picked = frpc_tx_pick(conn);
-			/* a sender of its own frame stops after it: no MSG_MORE */
-			more = picked && !own && frpc_tx_more(conn);
-			rest = !picked && own && !list_empty(&conn->ready);
+			picked = frpc_conn_has_tp(conn) && frpc_tx_pick(conn);
+			more = picked && frpc_tx_more(conn);
 			spin_unlock_bh(&conn->lock);
 			kvfree(ctrl);	/* a frame's rest may be big */
 			kvfree(done);
@@ -815,20 +696,17 @@ static bool frpc_tx_flush(struct frpc_conn *conn, size_t budget,
 			    (!conn->tx_stage_len || !frpc_conn_has_tp(conn))) {
 				/* the guess behind the last MSG_MORE was wrong */
 				frpc_tx_uncork(conn, corked);
-				return rest;
+				return false;
 			}
 			if (!picked) {
 				/* the staged frames are the last */
 				frpc_tx_stage_attach(conn);
 			} else {
-				if (is_own)
-					id = 0;	/* one frame of its own, no more */
 				/*
 				 * Never corked here: a frame goes with
 				 * MSG_MORE only when the budget outlasts it;
 				 * and nothing is staged, as staging does not
-				 * spend the budget (nor begins for a sender
-				 * of its own frame: no more behind it).
+				 * spend the budget.
 				 */
 				if (!budget)
 					return true;
@@ -897,17 +775,9 @@ void frpc_conn_tx_workfn(struct work_struct *work)
  */
 void frpc_conn_kick(struct frpc_conn *conn)
 {
-	bool more = false;
-
-	if (!mutex_trylock(&conn->tx_mutex)) {
-		frpc_conn_queue_tx_work(conn);
-		return;
-	}
-	/* the caller writes a little, not everybody's bulk data */
-	if (frpc_conn_has_tp(conn))
-		more = frpc_conn_tx_flush(conn, FRPC_TX_KICK_BUDGET, NULL);
-	mutex_unlock(&conn->tx_mutex);
-	if (more)
+	if (mutex_trylock(&conn->tx_mutex))
+		frpc_conn_kick_locked(conn);
+	else
 		frpc_conn_queue_tx_work(conn);
 }
 
@@ -925,45 +795,17 @@ static bool frpc_tx_pending(struct frpc_conn *conn)
 	       !list_empty_careful(&conn->ready);
 }
 
-static void frpc_conn_kick_own_locked(struct frpc_conn *conn, u32 id);
-
-/*
- * After a small frame went straight out (frpc_tx_direct_send()), from a
- * caller that holds tx_mutex: frpc_conn_kick_own() with its frame
- * written.  Releases tx_mutex.
- */
+/* frpc_conn_kick() for a caller that took tx_mutex; releases it. */
 void frpc_conn_kick_locked(struct frpc_conn *conn)
-{
-	frpc_conn_kick_own_locked(conn, 0);
-}
-
-/*
- * A sender whose one small message is queued as call @id (0: written
- * already) pushes out what is half written, control frames and that
- * message, and leaves the frames of other calls, a stream's bulk above
- * all, to the work item: writing them here put a 64 KiB flush, 150 to
- * 200 us under icount, into the latency of one small call in ten while
- * a stream shared the connection.  Releases tx_mutex.
- */
-static void frpc_conn_kick_own_locked(struct frpc_conn *conn, u32 id)
 {
 	bool more = false;
 
 	lockdep_assert_held(&conn->tx_mutex);
-	/* with its own frame out already, there is usually nothing */
-	if (frpc_conn_has_tp(conn) && (id || frpc_tx_pending(conn)))
-		more = frpc_tx_flush(conn, FRPC_TX_KICK_BUDGET, NULL, &id);
+	/* the caller writes a little, not everybody's bulk data */
+	if (frpc_conn_has_tp(conn) && frpc_tx_pending(conn))
+		more = frpc_conn_tx_flush(conn, FRPC_TX_KICK_BUDGET, NULL);
 	mutex_unlock(&conn->tx_mutex);
 	if (more)
-		frpc_conn_queue_tx_work(conn);
-}
-
-/* frpc_conn_kick() for a sender of one small message, queued as call @id */
-void frpc_conn_kick_own(struct frpc_conn *conn, u32 id)
-{
-	if (mutex_trylock(&conn->tx_mutex))
-		frpc_conn_kick_own_locked(conn, id);
-	else
 		frpc_conn_queue_tx_work(conn);
 }
 

@@ -107,7 +107,6 @@ void frpc_call_tx_ready(struct frpc_call *call);
 bool frpc_call_mid_message(struct frpc_call *call);
 void frpc_call_drop_tx(struct frpc_call *call);
 void frpc_conn_kick(struct frpc_conn *conn);
-void frpc_conn_kick_own(struct frpc_conn *conn, u32 id);
 void frpc_conn_kick_async(struct frpc_conn *conn);
 bool frpc_conn_tx_flush(struct frpc_conn *conn, size_t budget,
 			const unsigned long *until);

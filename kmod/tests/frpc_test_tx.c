@@ -358,83 +358,6 @@ static void frpc_test_tx_stage(struct kunit *test)
 	mutex_unlock(&conn->tx_mutex);
 }
 
-/* frpc_tx_pick_own() for call @id; the picked frame's header in *@h. */
-static bool frpc_test_pick_own(struct frpc_test_tx *tx, u32 id, bool *own,
-			       struct fastrpc_frame_hdr *h)
-{
-	struct frpc_conn *conn = tx->conn;
-	bool picked;
-
-	spin_lock_bh(&conn->lock);
-	picked = frpc_tx_pick_own(conn, id, own);
-	spin_unlock_bh(&conn->lock);
-	if (picked) {
-		frpc_test_flatten(conn, tx->flat);
-		memcpy(h, tx->flat, sizeof(*h));
-		frpc_test_written(tx);
-	}
-	return picked;
-}
-
-/*
- * A sender of one small message takes control frames and its own frame
- * ahead of the round robin, never another call's; and a CALL frame does
- * not overtake an earlier call's queued CALL head (ids reach the server in
- * rising order).
- */
-static void frpc_test_tx_pick_own(struct kunit *test)
-{
-	struct frpc_test_tx *tx = frpc_test_tx(test, true);
-	struct frpc_conn *conn = tx->conn;
-	struct frpc_call *a = frpc_test_call(test, conn, 1, U32_MAX >> 1, true);
-	struct frpc_call *b = frpc_test_call(test, conn, 2, U32_MAX >> 1, true);
-	struct frpc_call *c = frpc_test_call(test, conn, 3, U32_MAX >> 1, true);
-	struct frpc_call *d = frpc_test_call(test, conn, 4, U32_MAX >> 1, true);
-	struct fastrpc_frame_hdr h;
-	struct frpc_test_frame fr;
-	u8 ping[8] = {};
-	bool own;
-
-	/* a stream: its head is out, its data waits in the round robin */
-	frpc_test_msg(tx, a, FASTRPC_FRAME_CALL, 3 * FRPC_TEST_Q, 0, false);
-	KUNIT_ASSERT_TRUE(test, frpc_test_pick(tx, &fr));
-	KUNIT_EXPECT_EQ(test, fr.id, 1U);
-
-	frpc_test_msg(tx, b, FASTRPC_FRAME_CALL, 10, 0, true);
-	KUNIT_ASSERT_TRUE(test, frpc_test_pick_own(tx, 2, &own, &h));
-	KUNIT_EXPECT_TRUE(test, own);
-	KUNIT_EXPECT_EQ(test, be32_to_cpu(h.call_id), 2U);
-	KUNIT_EXPECT_EQ(test, h.type, FASTRPC_FRAME_CALL);
-	/* nothing of its own left: the stream's data is not its to write */
-	KUNIT_EXPECT_FALSE(test, frpc_test_pick_own(tx, 2, &own, &h));
-	KUNIT_EXPECT_FALSE(test, frpc_test_pick_own(tx, 0, &own, &h));
-	KUNIT_EXPECT_FALSE(test, list_empty(&conn->ready));
-
-	/* control frames first, for any sender */
-	spin_lock_bh(&conn->lock);
-	frpc_queue_simple(conn, FASTRPC_FRAME_PING, 0, 0, ping, sizeof(ping));
-	spin_unlock_bh(&conn->lock);
-	frpc_test_msg(tx, c, FASTRPC_FRAME_CALL, 10, 0, true);
-	frpc_test_msg(tx, d, FASTRPC_FRAME_CALL, 10, 0, true);
-	KUNIT_ASSERT_TRUE(test, frpc_test_pick_own(tx, 4, &own, &h));
-	KUNIT_EXPECT_FALSE(test, own);
-	KUNIT_EXPECT_EQ(test, h.type, FASTRPC_FRAME_PING);
-	/*
-	 * Call 3's CALL head is queued before call 4's: 4 waits.  So does 3,
-	 * as any other head queued makes the check give up: the round robin
-	 * (the work item) sends them in order.
-	 */
-	KUNIT_EXPECT_FALSE(test, frpc_test_pick_own(tx, 4, &own, &h));
-	KUNIT_EXPECT_FALSE(test, frpc_test_pick_own(tx, 3, &own, &h));
-	do {
-		KUNIT_ASSERT_TRUE(test, frpc_test_pick(tx, &fr));
-		KUNIT_ASSERT_NE(test, fr.id, 4U);
-	} while (fr.id != 3);
-	KUNIT_ASSERT_TRUE(test, frpc_test_pick_own(tx, 4, &own, &h));
-	KUNIT_EXPECT_TRUE(test, own);
-	KUNIT_EXPECT_EQ(test, be32_to_cpu(h.call_id), 4U);
-}
-
 /* Before HELLO and after failure only control frames go. */
 static void frpc_test_tx_state(struct kunit *test)
 {
@@ -1100,7 +1023,6 @@ static void frpc_test_tx_direct_claim(struct kunit *test)
 static struct kunit_case frpc_tx_cases[] = {
 	KUNIT_CASE(frpc_test_tx_ctrl_first),
 	KUNIT_CASE(frpc_test_tx_stage),
-	KUNIT_CASE(frpc_test_tx_pick_own),
 	KUNIT_CASE(frpc_test_tx_direct_claim),
 	KUNIT_CASE(frpc_test_tx_state),
 	KUNIT_CASE(frpc_test_tx_single_frame),
