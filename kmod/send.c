@@ -120,6 +120,18 @@ static void frpc_charge_tx(struct frpc_sock *fs, u32 len)
 	atomic64_add(len, &frpc_net(sock_net(&fs->sk))->tx_queued_bytes);
 }
 
+/*
+ * Does queueing a MSG_BATCH message pay on @conn?  Over TCP it lets a
+ * burst leave in few writes (the transmit stage); on the short cut a
+ * frame costs little more written at once, and the queue's copy and work
+ * item are what a batch would save: sendmmsg()'s messages go like single
+ * ones there.
+ */
+static bool frpc_batch_pays(const struct frpc_conn *conn)
+{
+	return !READ_ONCE(conn->via_loop);
+}
+
 static int frpc_client_call(struct frpc_sock *fs, struct frpc_cmsgs *c,
 			    struct msghdr *msg, u32 len, long timeo)
 {
@@ -174,12 +186,7 @@ retry:
 		err = PTR_ERR(conn);
 		goto out;
 	}
-	/*
-	 * On the short cut a frame costs little more written at once than
-	 * queued, and the queue's copy and work item are what a batch would
-	 * save: sendmmsg()'s messages go like single ones there.
-	 */
-	if (batch && READ_ONCE(conn->via_loop)) {
+	if (batch && !frpc_batch_pays(conn)) {
 		batch = false;
 		queue = false;
 	}
@@ -438,8 +445,7 @@ static int frpc_server_reply(struct frpc_sock *fs, struct frpc_cmsgs *c,
 		frpc_txsmall_release(&small);
 		return -ENOENT;
 	}
-	/* as in frpc_client_call(): no batching on the short cut */
-	if (batch && READ_ONCE(conn->via_loop)) {
+	if (batch && !frpc_batch_pays(conn)) {
 		batch = false;
 		queue = false;
 	}
