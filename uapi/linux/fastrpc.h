@@ -272,6 +272,10 @@ enum fastrpc_sockopt {
 	 * Documentation/operations.rst.
 	 */
 	FASTRPC_LOOPBACK	= 4,
+	/* set: struct fastrpc_ring_setup, once per socket; get: struct
+	 * fastrpc_ring_info (ENXIO before set up).  See "Rings" below.
+	 */
+	FASTRPC_RING		= 5,
 };
 
 /*
@@ -300,6 +304,8 @@ enum fastrpc_sockopt {
 #define FASTRPC_FEAT_CMSG_TIMEOUT (1ULL << 6)
 /* the same-host short cut and FASTRPC_LOOPBACK */
 #define FASTRPC_FEAT_LOOPBACK	(1ULL << 7)
+/* FASTRPC_RING: submission and completion rings, see "Rings" below */
+#define FASTRPC_FEAT_RING	(1ULL << 8)
 
 /**
  * struct fastrpc_features - what the loaded module supports
@@ -348,6 +354,259 @@ struct fastrpc_sock_info {
 	__u32	rtt_us;
 	__u32	reserved0;
 	__u64	reserved[2];
+};
+
+/*
+ * Rings.  Documentation/rings.rst has the whole story and an example.
+ *
+ * setsockopt(FASTRPC_RING) gives a socket three shared regions, each
+ * mapped with mmap() at its fixed page offset below: a submission queue
+ * (SQ) of struct fastrpc_sqe, a completion queue (CQ) of struct
+ * fastrpc_cqe, and a buffer area that payloads are read from and written
+ * to.  getsockopt(FASTRPC_RING) says where the indices and entries lie in
+ * the two queue regions (struct fastrpc_ring_info); nothing else about
+ * their layout is ABI.
+ *
+ * The producer/consumer contract, for both queues: @producer and
+ * @consumer are free-running __u32 counts, never reset, compared and
+ * subtracted modulo 2^32; entry i lives at index (i & (entries - 1)).
+ * The producer writes an entry, then stores @producer + n with release
+ * semantics; the consumer loads @producer with acquire semantics, reads
+ * the entries up to it, then stores @consumer with release semantics.
+ * Each side writes only its own index: user space produces the SQ and
+ * consumes the CQ, the kernel the opposite.  The kernel keeps its own
+ * copy of the indices it writes and never reads them back; it reads each
+ * SQ entry once, checks it, and clamps what it reads of the other side's
+ * index, so garbage in the shared pages costs their writer its own calls
+ * and nothing else.
+ *
+ * Submitting: the kernel consumes SQ entries when told to, with
+ * send(fd, NULL, 0, flags) and no control message (which returns the
+ * number of entries consumed), and on its own while it works for the
+ * socket anyway (delivering a message).  The SQ's @flags word holds
+ * FASTRPC_RING_NEED_WAKEUP while the kernel is not going to look at the
+ * SQ again on its own: after storing @producer, user space issues a full
+ * barrier, reads @flags, and calls send() only if the bit is set.
+ *
+ * An entry the kernel cannot take yet (SO_SNDBUF or FASTRPC_MAX_CALLS
+ * full, the connection still opening, no room in the CQ for the error it
+ * might need) stays in the SQ and consumption stops there: send() then
+ * fails with EAGAIN if it consumed nothing; poll() says when to retry
+ * (EPOLLOUT for send room, EPOLLIN for completions to reap).  An entry
+ * that fails for good is consumed and completes with a
+ * FASTRPC_CQE_ERROR; the ring goes on.  Completions are never dropped:
+ * incoming messages wait in the socket (charged to SO_RCVBUF, so flow
+ * control holds the peer back) until the CQ and the buffer area have room.
+ *
+ * Buffers: the buffer area is @buf_count buffers of @buf_size bytes.  The
+ * first @rx_bufs belong to the kernel, which copies each incoming
+ * message into a run of free ones and lends them to user space with the
+ * message's completion; FASTRPC_OP_BUF_RETURN (or FASTRPC_SQE_RETURN_BUF
+ * on any entry) gives a run back.  The others are user space's own.  An
+ * outgoing payload may lie anywhere in the area, a lent run included: the
+ * kernel has copied it when the entry is consumed, so its bytes may be
+ * reused then.
+ *
+ * Sockets with rings and the socket calls: sendmsg() with control
+ * messages works as before.  recvmsg() returns only the messages too
+ * large for the kernel's buffers (their completions carry
+ * FASTRPC_CQE_F_RECVMSG and no buffer); everything else comes through
+ * the CQ.  poll() reports EPOLLIN while the CQ holds completions or such
+ * a message waits.  Rings last until close().
+ */
+#define FASTRPC_RING_OFF_SQ	0x00000000ULL	/* mmap() page offsets, in bytes */
+#define FASTRPC_RING_OFF_CQ	0x80000000ULL
+#define FASTRPC_RING_OFF_BUF	0x100000000ULL
+
+/* Limits of struct fastrpc_ring_setup. */
+#define FASTRPC_RING_MAX_ENTRIES	32768
+#define FASTRPC_RING_MIN_BUF		64
+#define FASTRPC_RING_MAX_BUF		(4 << 20)
+#define FASTRPC_RING_MAX_AREA		(1U << 30)
+
+/**
+ * struct fastrpc_ring_setup - sizes of a socket's rings (setsockopt)
+ * @sq_entries:	SQ entries, a power of two, 1..FASTRPC_RING_MAX_ENTRIES
+ * @cq_entries:	CQ entries, a power of two, 1..FASTRPC_RING_MAX_ENTRIES
+ * @buf_size:	bytes per buffer, a power of two, FASTRPC_RING_MIN_BUF ..
+ *		FASTRPC_RING_MAX_BUF
+ * @buf_count:	buffers; @buf_size * @buf_count at most FASTRPC_RING_MAX_AREA
+ * @rx_bufs:	the first @rx_bufs buffers receive; 1..@buf_count
+ * @flags:	zero
+ * @reserved:	zero
+ *
+ * The pages are charged to the memory cgroup of the caller.  EINVAL for
+ * sizes out of range, EBUSY if the socket has rings already.
+ */
+struct fastrpc_ring_setup {
+	__u32	sq_entries;
+	__u32	cq_entries;
+	__u32	buf_size;
+	__u32	buf_count;
+	__u32	rx_bufs;
+	__u32	flags;
+	__u64	reserved;
+};
+
+/**
+ * struct fastrpc_ring_offsets - where a queue's parts lie in its region
+ * @producer:	byte offset of the __u32 producer index
+ * @consumer:	byte offset of the __u32 consumer index
+ * @flags:	byte offset of the __u32 flags word (FASTRPC_RING_*)
+ * @desc:	byte offset of entry 0
+ */
+struct fastrpc_ring_offsets {
+	__u64	producer;
+	__u64	consumer;
+	__u64	flags;
+	__u64	desc;
+};
+
+/**
+ * struct fastrpc_ring_info - a socket's rings (getsockopt)
+ * @size:	sizeof(struct fastrpc_ring_info) as known to the kernel; a
+ *		shorter buffer (at least up to @cq) is filled as far as it goes
+ * @reserved0:	zero
+ * @setup:	the sizes set up
+ * @sq:		offsets in the region at FASTRPC_RING_OFF_SQ
+ * @cq:		offsets in the region at FASTRPC_RING_OFF_CQ
+ * @sq_size:	bytes to map at FASTRPC_RING_OFF_SQ
+ * @cq_size:	bytes to map at FASTRPC_RING_OFF_CQ
+ * @buf_size:	bytes to map at FASTRPC_RING_OFF_BUF
+ *		(@setup.buf_size * @setup.buf_count, rounded up to a page)
+ */
+struct fastrpc_ring_info {
+	__u32				size;
+	__u32				reserved0;
+	struct fastrpc_ring_setup	setup;
+	struct fastrpc_ring_offsets	sq;
+	struct fastrpc_ring_offsets	cq;
+	__u64				sq_size;
+	__u64				cq_size;
+	__u64				buf_size;
+};
+
+/* SQ flags word: send() is needed for the kernel to see new entries. */
+#define FASTRPC_RING_NEED_WAKEUP	(1U << 0)
+
+/* No buffer: in struct fastrpc_cqe, @buf of a message without bytes. */
+#define FASTRPC_RING_NO_BUF		0xffffffffU
+
+enum fastrpc_ring_op {
+	/* client: start a call; @id tag, @method, @timeout_ns,
+	 * FASTRPC_SQE_STREAM (and FASTRPC_SQE_EOR to end a stream's
+	 * sending side with this first message)
+	 */
+	FASTRPC_OP_CALL		= 1,
+	/* another message on an open call; client: @id tag, FASTRPC_SQE_EOR
+	 * ends its side; server: @id handle
+	 */
+	FASTRPC_OP_SEND		= 2,
+	/* client: cancel call @id (tag); no data */
+	FASTRPC_OP_CANCEL	= 3,
+	/* server: answer call @id (handle) with status @method */
+	FASTRPC_OP_REPLY	= 4,
+	/* give back the run of receive buffers at @buf; nothing else */
+	FASTRPC_OP_BUF_RETURN	= 5,
+	FASTRPC_OP_MAX		= FASTRPC_OP_BUF_RETURN,
+};
+
+/* struct fastrpc_sqe flags */
+#define FASTRPC_SQE_STREAM	(1U << 0)	/* CALL: FASTRPC_CALL_STREAM */
+#define FASTRPC_SQE_EOR		(1U << 1)	/* client CALL (stream), SEND */
+#define FASTRPC_SQE_RETURN_BUF	(1U << 2)	/* also give back @buf */
+#define FASTRPC_SQE_ALL		(FASTRPC_SQE_STREAM | FASTRPC_SQE_EOR | \
+				 FASTRPC_SQE_RETURN_BUF)
+
+/**
+ * struct fastrpc_sqe - one submission
+ * @op:		enum fastrpc_ring_op
+ * @flags:	FASTRPC_SQE_* bits
+ * @meta_len:	CALL, REPLY: bytes of metadata entries at @addr (as in
+ *		FASTRPC_CMSG_METADATA); zero otherwise
+ * @method:	CALL: method number; REPLY: enum fastrpc_status
+ * @id:		CALL, SEND, CANCEL: the call's tag (client) or handle (server)
+ * @addr:	offset in the buffer area of the metadata, then the status
+ *		message (REPLY), then the @len payload bytes
+ * @len:	payload bytes, at most FASTRPC_MAX_MSG
+ * @buf:	BUF_RETURN, or with FASTRPC_SQE_RETURN_BUF: the offset of a run
+ *		of receive buffers, as its completion gave it
+ * @smsg_len:	REPLY: bytes of status message after the metadata
+ * @reserved0:	zero
+ * @timeout_ns:	CALL: deadline relative to now, 0 for none
+ * @reserved:	zero
+ *
+ * The same rules as sendmsg()'s verbs apply; what sendmsg() would fail
+ * with is the error of the entry's FASTRPC_CQE_ERROR.  A buffer named by
+ * FASTRPC_SQE_RETURN_BUF goes back whether the operation succeeds or not.
+ */
+struct fastrpc_sqe {
+	__u8	op;
+	__u8	flags;
+	__u16	meta_len;
+	__u32	method;
+	__u64	id;
+	__u32	addr;
+	__u32	len;
+	__u32	buf;
+	__u16	smsg_len;
+	__u16	reserved0;
+	__u64	timeout_ns;
+	__u64	reserved;
+};
+
+enum fastrpc_cqe_type {
+	/* client: a message of call @id (tag); with FASTRPC_CQE_F_EOR the
+	 * call's end, @res its enum fastrpc_status
+	 */
+	FASTRPC_CQE_RESULT	= 1,
+	/* server: a message of call @id (handle), as recvmsg() would give it
+	 * with FASTRPC_CMSG_INCOMING: @method, @timeout_ns, and the
+	 * FASTRPC_IN_* bits of its flags as FASTRPC_CQE_F_CONT and
+	 * FASTRPC_CQE_F_CANCELLED
+	 */
+	FASTRPC_CQE_INCOMING	= 2,
+	/* a submission failed: @op, @id (BUF_RETURN: @buf) and @res, a
+	 * negative errno
+	 */
+	FASTRPC_CQE_ERROR	= 3,
+};
+
+/* struct fastrpc_cqe flags */
+#define FASTRPC_CQE_F_EOR	(1U << 0)	/* as MSG_EOR of recvmsg() */
+#define FASTRPC_CQE_F_CONT	(1U << 1)	/* FASTRPC_IN_CONT */
+#define FASTRPC_CQE_F_CANCELLED	(1U << 2)	/* FASTRPC_IN_CANCELLED */
+/* too large for the receive buffers: read this message with recvmsg() */
+#define FASTRPC_CQE_F_RECVMSG	(1U << 3)
+
+/**
+ * struct fastrpc_cqe - one completion
+ * @id:		client: the call's tag; server: the call's handle
+ * @timeout_ns:	INCOMING: time left to the client's deadline, 0 for none
+ * @buf:	offset in the buffer area of the run lent with this message
+ *		(metadata, status message, then payload), to be given back;
+ *		FASTRPC_RING_NO_BUF if none was needed; ERROR: the entry's @buf
+ * @len:	payload bytes
+ * @res:	RESULT with FASTRPC_CQE_F_EOR: status; ERROR: -errno; else 0
+ * @method:	INCOMING: method number; else 0
+ * @meta_len:	bytes of metadata at @buf (headers or trailers)
+ * @smsg_len:	bytes of status message after the metadata
+ * @type:	enum fastrpc_cqe_type
+ * @op:		ERROR: the failed entry's op; else 0
+ * @flags:	FASTRPC_CQE_F_* bits
+ */
+struct fastrpc_cqe {
+	__u64	id;
+	__u64	timeout_ns;
+	__u32	buf;
+	__u32	len;
+	__s32	res;
+	__u32	method;
+	__u16	meta_len;
+	__u16	smsg_len;
+	__u8	type;
+	__u8	op;
+	__u16	flags;
 };
 
 /*
