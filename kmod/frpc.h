@@ -6,6 +6,8 @@
  * call.h, sock.h, flow.h, timer.h, ...).
  *
  * Locking, outermost first:
+ *   frpc_ring.lock (mutex)         a socket's rings: the one consumer of
+ *                                  its SQ, the one producer of its CQ
  *   frpc_net.lock (mutex)          the namespace's client connections,
  *                                  backoff records and server sockets
  *   frpc_sock.conns_lock (mutex)   a server socket's accepted connections
@@ -188,6 +190,8 @@ struct frpc_net {
 	atomic64_t		conns_refused;	/* accepts over a connection limit */
 	atomic64_t		loop_conns;	/* pairs made by the short cut */
 	atomic64_t		loop_calls;	/* calls started on such a pair */
+	atomic64_t		ring_refused;	/* ring passes stopped by EAGAIN */
+	atomic64_t		ring_errors;	/* ring entries that failed */
 	atomic_t		loop_port;	/* loop.c: callers' port numbers */
 };
 

@@ -54,6 +54,8 @@ static const struct {
 	{ "conns_refused", offsetof(struct frpc_net, conns_refused) },
 	{ "loop_conns", offsetof(struct frpc_net, loop_conns) },
 	{ "loop_calls", offsetof(struct frpc_net, loop_calls) },
+	{ "ring_refused", offsetof(struct frpc_net, ring_refused) },
+	{ "ring_errors", offsetof(struct frpc_net, ring_errors) },
 };
 
 static int frpc_stats_show(struct seq_file *seq, void *v)

@@ -14,24 +14,106 @@
 #include "conn.h"
 #include "flow.h"
 #include "recv.h"
+#include "ring.h"
 #include "sock.h"
 #include "tx.h"
 
+/*
+ * Where recvmsg() reads: the receive queue, or with rings only the
+ * messages too large for their buffers (ring.c moves them there).
+ */
+static struct list_head *frpc_recv_queue(struct frpc_sock *fs)
+{
+	struct frpc_ring *ring = frpc_sock_ring(fs);
+
+	return ring ? &ring->big : &fs->rxq;
+}
+
 static int frpc_wait_rx(struct frpc_sock *fs, long *timeo)
 {
+	struct list_head *q = frpc_recv_queue(fs);
 	long ret;
 
 	if (!*timeo)
 		return -EAGAIN;
 	ret = wait_event_interruptible_timeout(*sk_sleep(&fs->sk),
-					       !list_empty_careful(&fs->rxq),
-					       *timeo);
+					       !list_empty_careful(q), *timeo);
 	if (ret < 0)
 		return sock_intr_errno(*timeo);
 	if (!ret)
 		return -EAGAIN;
 	*timeo = ret;
 	return 0;
+}
+
+/*
+ * Take @m, the message about to be read, off its queue and note what
+ * reading it means for its call; fs->lock held.  recvmsg() and the ring
+ * both read messages this way, then copy them out, then call
+ * frpc_recv_done().
+ */
+void frpc_recv_take(struct frpc_sock *fs, struct frpc_rxmsg *m,
+		    struct frpc_rx_taken *t)
+{
+	lockdep_assert_held(&fs->lock);
+	t->m = m;
+	t->server = fs->role == FRPC_ROLE_SERVER;
+	t->request = false;
+	t->eor = m->eor;
+	__frpc_sock_unqueue(fs, m);
+	if (t->server && !(m->flags & FASTRPC_IN_CONT)) {
+		struct frpc_call *call = frpc_sock_find(fs, m->id);
+
+		if (call) {
+			call->seen = true;
+			/* not a cancel notice: the call's request */
+			t->request = !(m->flags & FASTRPC_IN_CANCELLED);
+		}
+	}
+	if (!t->server && m->eor)
+		fs->ncalls--;
+	t->grant = !list_empty(&fs->owed) && !frpc_sock_rx_full(fs);
+}
+
+/*
+ * The message taken by frpc_recv_take() was copied out: its window goes
+ * back to the connection, and it is freed or stays with its call.
+ */
+void frpc_recv_done(struct frpc_sock *fs, struct frpc_rx_taken *t)
+{
+	struct frpc_rxmsg *m = t->m;
+	struct frpc_conn *conn = m->conn;
+	bool queued;
+
+	if (!t->server && t->eor)
+		frpc_sock_wake_out(&fs->sk);
+	if (t->request) {
+		struct sk_buff *skb;
+
+		/*
+		 * Read: its buffers go now, not under conn->lock, where
+		 * the call may take the emptied message as its fin.
+		 */
+		while ((skb = __skb_dequeue(&m->frags)))
+			consume_skb(skb);
+		/* once its call keeps it, @m holds conn for us no more */
+		kref_get(&conn->ref);
+	}
+	spin_lock_bh(&conn->lock);
+	queued = conn->ctrl_bytes;
+	frpc_rxmsg_consumed(m);
+	queued = conn->ctrl_bytes != queued;
+	if (t->request)
+		m = frpc_call_keep_request(fs, m);
+	spin_unlock_bh(&conn->lock);
+	if (queued)
+		frpc_conn_kick(conn);
+	if (m)
+		frpc_rxmsg_free(m);
+	if (t->request)
+		frpc_conn_put(conn);
+	if (t->grant)
+		frpc_sock_grant_owed(fs);
 }
 
 int frpc_recvmsg(struct socket *sock, struct msghdr *msg, size_t size,
@@ -42,9 +124,8 @@ int frpc_recvmsg(struct socket *sock, struct msghdr *msg, size_t size,
 	bool server = READ_ONCE(fs->role) == FRPC_ROLE_SERVER;
 	size_t need = CMSG_SPACE(server ? sizeof(struct fastrpc_incoming) :
 					  sizeof(struct fastrpc_result));
-	struct frpc_conn *conn;
+	struct frpc_rx_taken t;
 	struct frpc_rxmsg *m;
-	bool grant, queued, eor, request = false;
 	u32 len;
 	int ret;
 
@@ -59,7 +140,8 @@ int frpc_recvmsg(struct socket *sock, struct msghdr *msg, size_t size,
 
 	for (;;) {
 		spin_lock_bh(&fs->lock);
-		m = list_first_entry_or_null(&fs->rxq, struct frpc_rxmsg, node);
+		m = list_first_entry_or_null(frpc_recv_queue(fs),
+					     struct frpc_rxmsg, node);
 		if (m)
 			break;
 		spin_unlock_bh(&fs->lock);
@@ -67,23 +149,8 @@ int frpc_recvmsg(struct socket *sock, struct msghdr *msg, size_t size,
 		if (ret)
 			return ret;
 	}
-	__frpc_sock_unqueue(fs, m);
-	if (server && !(m->flags & FASTRPC_IN_CONT)) {
-		struct frpc_call *call = frpc_sock_find(fs, m->id);
-
-		if (call) {
-			call->seen = true;
-			/* not a cancel notice: the call's request */
-			request = !(m->flags & FASTRPC_IN_CANCELLED);
-		}
-	}
-	if (!server && m->eor)
-		fs->ncalls--;
-	grant = !list_empty(&fs->owed) &&
-		!frpc_sock_rx_full(fs);
+	frpc_recv_take(fs, m, &t);
 	spin_unlock_bh(&fs->lock);
-	if (!server && m->eor)
-		frpc_sock_wake_out(&fs->sk);
 
 	if (server) {
 		struct fastrpc_incoming in = {
@@ -114,39 +181,9 @@ int frpc_recvmsg(struct socket *sock, struct msghdr *msg, size_t size,
 	len = m->len;
 	if (!ret)
 		ret = frpc_rxmsg_copy_out(m, msg, min_t(size_t, len, size));
-
-	/* the bytes are consumed: the connection window reopens */
-	conn = m->conn;
-	eor = m->eor;
-	if (request) {
-		struct sk_buff *skb;
-
-		/*
-		 * Read: its buffers go now, not under conn->lock, where
-		 * the call may take the emptied message as its fin.
-		 */
-		while ((skb = __skb_dequeue(&m->frags)))
-			consume_skb(skb);
-		/* once its call keeps it, @m holds conn for us no more */
-		kref_get(&conn->ref);
-	}
-	spin_lock_bh(&conn->lock);
-	queued = conn->ctrl_bytes;
-	frpc_rxmsg_consumed(m);
-	queued = conn->ctrl_bytes != queued;
-	if (request)
-		m = frpc_call_keep_request(fs, m);
-	spin_unlock_bh(&conn->lock);
-	if (queued)
-		frpc_conn_kick(conn);
-	if (eor)
+	frpc_recv_done(fs, &t);
+	if (t.eor)
 		msg->msg_flags |= MSG_EOR;
-	if (m)
-		frpc_rxmsg_free(m);
-	if (request)
-		frpc_conn_put(conn);
-	if (grant)
-		frpc_sock_grant_owed(fs);
 	if (ret < 0)
 		return ret;
 

@@ -7,6 +7,21 @@
 
 #include <linux/net.h>
 
+struct frpc_sock;
+struct frpc_rxmsg;
+
+/* A message taken off a socket's queue, being read. */
+struct frpc_rx_taken {
+	struct frpc_rxmsg	*m;
+	bool			server;
+	bool			request;	/* a server call's first */
+	bool			grant;		/* owed credit may go now */
+	bool			eor;
+};
+
+void frpc_recv_take(struct frpc_sock *fs, struct frpc_rxmsg *m,
+		    struct frpc_rx_taken *t);
+void frpc_recv_done(struct frpc_sock *fs, struct frpc_rx_taken *t);
 int frpc_recvmsg(struct socket *sock, struct msghdr *msg, size_t size,
 		 int flags);
 

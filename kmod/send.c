@@ -15,6 +15,7 @@
 #include "cmsg.h"
 #include "conn.h"
 #include "frpc.h"
+#include "ring.h"
 #include "send.h"
 #include "sock.h"
 #include "timer.h"
@@ -518,6 +519,29 @@ again:
 	return err ? err : len;
 }
 
+/* One verb of sendmsg() or of a ring entry, its control messages checked. */
+int frpc_send_verb(struct frpc_sock *fs, struct frpc_cmsgs *c,
+		   struct msghdr *msg, u32 len, long timeo)
+{
+	enum frpc_sock_role role = READ_ONCE(fs->role);
+
+	switch (c->type) {
+	case FASTRPC_CMSG_CALL:
+		return role == FRPC_ROLE_CLIENT ?
+		       frpc_client_call(fs, c, msg, len, timeo) : -EINVAL;
+	case FASTRPC_CMSG_SEND:
+		return frpc_send_more(fs, c, msg, len, timeo);
+	case FASTRPC_CMSG_CANCEL:
+		return role == FRPC_ROLE_CLIENT ?
+		       frpc_client_cancel(fs, c, len) : -EINVAL;
+	case FASTRPC_CMSG_REPLY:
+		return role == FRPC_ROLE_SERVER ?
+		       frpc_server_reply(fs, c, msg, len, timeo) : -EINVAL;
+	default:
+		return -EINVAL;
+	}
+}
+
 int frpc_sendmsg(struct socket *sock, struct msghdr *msg, size_t len)
 {
 	struct frpc_sock *fs = frpc_sk(sock->sk);
@@ -532,25 +556,13 @@ int frpc_sendmsg(struct socket *sock, struct msghdr *msg, size_t len)
 		return -EOPNOTSUPP;
 	if (role != FRPC_ROLE_CLIENT && role != FRPC_ROLE_SERVER)
 		return -ENOTCONN;
+	/* nothing to send and no verb: the submission ring's doorbell */
+	if (!len && !msg->msg_controllen && READ_ONCE(fs->ring))
+		return frpc_ring_enter(fs);
 	if (len > FASTRPC_MAX_MSG)
 		return -EMSGSIZE;
 	err = frpc_parse_cmsgs(msg, &c);
 	if (err)
 		return err;
-
-	switch (c.type) {
-	case FASTRPC_CMSG_CALL:
-		return role == FRPC_ROLE_CLIENT ?
-		       frpc_client_call(fs, &c, msg, len, timeo) : -EINVAL;
-	case FASTRPC_CMSG_SEND:
-		return frpc_send_more(fs, &c, msg, len, timeo);
-	case FASTRPC_CMSG_CANCEL:
-		return role == FRPC_ROLE_CLIENT ?
-		       frpc_client_cancel(fs, &c, len) : -EINVAL;
-	case FASTRPC_CMSG_REPLY:
-		return role == FRPC_ROLE_SERVER ?
-		       frpc_server_reply(fs, &c, msg, len, timeo) : -EINVAL;
-	default:
-		return -EINVAL;
-	}
+	return frpc_send_verb(fs, &c, msg, len, timeo);
 }

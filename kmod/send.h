@@ -7,6 +7,11 @@
 
 #include <linux/net.h>
 
+struct frpc_cmsgs;
+struct frpc_sock;
+
+int frpc_send_verb(struct frpc_sock *fs, struct frpc_cmsgs *c,
+		   struct msghdr *msg, u32 len, long timeo);
 int frpc_sendmsg(struct socket *sock, struct msghdr *msg, size_t len);
 
 #endif /* _FRPC_SEND_H */

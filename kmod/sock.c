@@ -23,6 +23,7 @@
 #include "listener.h"
 #include "mem.h"
 #include "recv.h"
+#include "ring.h"
 #include "send.h"
 #include "sock.h"
 #include "sockopt.h"
@@ -50,6 +51,8 @@ void frpc_sock_wake_out(struct sock *sk)
 void frpc_sock_queue(struct frpc_sock *fs, struct frpc_rxmsg *m,
 		     struct frpc_call *call)
 {
+	struct frpc_ring *ring;
+
 	lockdep_assert_held(&m->conn->lock);
 	spin_lock(&fs->lock);
 	list_add_tail(&m->node, &fs->rxq);
@@ -60,7 +63,12 @@ void frpc_sock_queue(struct frpc_sock *fs, struct frpc_rxmsg *m,
 	fs->rx_bytes += m->len - m->held;
 	m->held = m->len;
 	spin_unlock(&fs->lock);
-	fs->sk.sk_data_ready(&fs->sk);
+	/* with rings, their work item delivers it and then wakes readers */
+	ring = frpc_sock_ring(fs);
+	if (ring)
+		frpc_ring_queued(ring);
+	else
+		fs->sk.sk_data_ready(&fs->sk);
 }
 
 static int frpc_check_addr(const struct sockaddr *uaddr, int len,
@@ -229,10 +237,11 @@ static __poll_t frpc_poll(struct file *file, struct socket *sock,
 			  poll_table *wait)
 {
 	struct frpc_sock *fs = frpc_sk(sock->sk);
+	struct frpc_ring *ring = frpc_sock_ring(fs);
 	__poll_t mask = 0;
 
 	sock_poll_wait(file, sock, wait);
-	if (!list_empty_careful(&fs->rxq))
+	if (ring ? frpc_ring_readable(ring) : !list_empty_careful(&fs->rxq))
 		mask |= EPOLLIN | EPOLLRDNORM;
 	if ((fs->role == FRPC_ROLE_CLIENT || fs->role == FRPC_ROLE_SERVER) &&
 	    frpc_can_send(fs))
@@ -434,6 +443,8 @@ static int frpc_release(struct socket *sock)
 		return 0;
 	fs = frpc_sk(sk);
 
+	/* its work item takes the socket lock: stopped before it is held */
+	frpc_ring_stop(fs);
 	lock_sock(sk);
 	if (fs->role == FRPC_ROLE_CLIENT)
 		frpc_client_release(fs);
@@ -442,8 +453,17 @@ static int frpc_release(struct socket *sock)
 	sock_orphan(sk);
 	sock->sk = NULL;
 	release_sock(sk);
+	/* queued by the last messages release cancelled, a no-op now */
+	if (fs->ring)
+		cancel_work_sync(&fs->ring->work);
 	sock_put(sk);
 	return 0;
+}
+
+static int frpc_mmap(struct file *file, struct socket *sock,
+		     struct vm_area_struct *vma)
+{
+	return frpc_ring_mmap(frpc_sk(sock->sk), vma);
 }
 
 static struct proto_ops frpc_ops = {
@@ -463,11 +483,12 @@ static struct proto_ops frpc_ops = {
 	.getsockopt	= frpc_getsockopt,
 	.sendmsg	= frpc_sendmsg,
 	.recvmsg	= frpc_recvmsg,
-	.mmap		= sock_no_mmap,
+	.mmap		= frpc_mmap,
 };
 
 static void frpc_sock_destruct(struct sock *sk)
 {
+	frpc_ring_free(frpc_sk(sk)->ring);
 	frpc_memcg_put(frpc_sk(sk)->memcg);
 }
 

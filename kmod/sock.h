@@ -15,6 +15,7 @@
 struct frpc_conn;
 struct frpc_call;
 struct frpc_rxmsg;
+struct frpc_ring;
 struct mem_cgroup;
 
 enum frpc_sock_role {
@@ -37,6 +38,8 @@ struct frpc_sock {
 	struct list_head	owed;		/* calls with withheld credit */
 	u32			max_calls;
 	u32			ncalls;		/* client: not yet finished */
+	/* set once under lock_sock(), read with acquire; freed at destruct */
+	struct frpc_ring	*ring;
 
 	/* client */
 	DECLARE_HASHTABLE(tags, FRPC_SOCK_HASH_BITS);
@@ -66,6 +69,13 @@ struct frpc_sock {
 static inline struct frpc_sock *frpc_sk(struct sock *sk)
 {
 	return container_of(sk, struct frpc_sock, sk);
+}
+
+/* The socket's rings, or NULL; set up once, then there until destruct. */
+static inline struct frpc_ring *frpc_sock_ring(struct frpc_sock *fs)
+{
+	/* pairs with the release in frpc_ring_setsockopt() */
+	return smp_load_acquire(&fs->ring);
 }
 
 int frpc_sock_register(void);

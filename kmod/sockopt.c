@@ -12,6 +12,7 @@
 
 #include "conn.h"
 #include "frpc.h"
+#include "ring.h"
 #include "sock.h"
 #include "sockopt.h"
 
@@ -25,6 +26,8 @@ int frpc_setsockopt(struct socket *sock, int level, int optname,
 	if (level != SOL_FASTRPC)
 		return -ENOPROTOOPT;
 	switch (optname) {
+	case FASTRPC_RING:
+		return frpc_ring_setsockopt(fs, optval, optlen);
 	case FASTRPC_LOOPBACK:
 		if (optlen != sizeof(on))
 			return -EINVAL;
@@ -67,6 +70,8 @@ int frpc_getsockopt(struct socket *sock, int level, int optname,
 		return -EINVAL;
 
 	switch (optname) {
+	case FASTRPC_RING:
+		return frpc_ring_getsockopt(fs, optval, optlen, len);
 	case FASTRPC_FEATURES:
 		u.feat.size = sizeof(u.feat);
 		u.feat.proto_min = FASTRPC_PROTO_MIN;
@@ -79,7 +84,7 @@ int frpc_getsockopt(struct socket *sock, int level, int optname,
 				  FASTRPC_FEAT_DEADLINES |
 				  FASTRPC_FEAT_METADATA | FASTRPC_FEAT_FLOW |
 				  FASTRPC_FEAT_CMSG_TIMEOUT |
-				  FASTRPC_FEAT_LOOPBACK;
+				  FASTRPC_FEAT_LOOPBACK | FASTRPC_FEAT_RING;
 		if (IS_ENABLED(CONFIG_IPV6))
 			u.feat.features |= FASTRPC_FEAT_IPV6;
 		/* older callers may know a shorter struct */

@@ -1,0 +1,794 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Rings: a socket's submission queue (SQ), completion queue (CQ) and
+ * buffer area, shared with user space through mmap() (uapi: "Rings" in
+ * linux/fastrpc.h, Documentation/rings.rst).
+ *
+ * The rings are a second way into the verbs of send.c and out of the
+ * queue recv.c reads, not a second implementation of them: an SQ entry
+ * becomes the same frpc_cmsgs and msghdr a sendmsg() would have built,
+ * over the buffer area instead of user memory, and a message arriving at
+ * the socket is taken off its queue exactly as recvmsg() takes it, then
+ * copied into receive buffers with a CQ entry instead of control messages.
+ *
+ * Who runs them: send() with no verb (frpc_ring_enter()), and a work item
+ * queued whenever a message reaches the socket, which delivers it and
+ * then looks at the SQ too, so that user space that sees
+ * FASTRPC_RING_NEED_WAKEUP clear may add entries without a system call.
+ * Both hold ring->lock, so the kernel is one consumer of the SQ and one
+ * producer of the CQ.
+ *
+ * Everything user space can write is hostile: the kernel reads each SQ
+ * entry field once into struct frpc_ring_sqe and checks that copy; it
+ * never reads back the indices it writes, clamps the ones it reads, and
+ * every offset into the area is checked against the area before use.
+ */
+#include <linux/bitmap.h>
+#include <linux/log2.h>
+#include <linux/mm.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+#include <linux/uio.h>
+#include <linux/vmalloc.h>
+#include <net/sock.h>
+
+#include "call.h"
+#include "cmsg.h"
+#include "frpc.h"
+#include "recv.h"
+#include "ring.h"
+#include "send.h"
+#include "sock.h"
+#include "wire.h"
+
+/*
+ * Layout of a queue's region.  The producer and the consumer index sit
+ * two cache lines apart, so that the side writing one does not take the
+ * other's line away (adjacent-line prefetch pairs lines).  Not ABI:
+ * user space gets these from getsockopt(FASTRPC_RING).
+ */
+enum frpc_ring_layout {
+	FRPC_RING_PROD_OFF	= 0,
+	FRPC_RING_CONS_OFF	= 128,
+	FRPC_RING_FLAGS_OFF	= 256,
+	FRPC_RING_DESC_OFF	= 384,
+};
+
+int frpc_ring_check_setup(const struct fastrpc_ring_setup *s)
+{
+	u64 area = (u64)s->buf_size * s->buf_count;
+
+	if (s->flags || s->reserved)
+		return -EINVAL;
+	if (!is_power_of_2(s->sq_entries) ||
+	    s->sq_entries > FASTRPC_RING_MAX_ENTRIES ||
+	    !is_power_of_2(s->cq_entries) ||
+	    s->cq_entries > FASTRPC_RING_MAX_ENTRIES)
+		return -EINVAL;
+	if (!is_power_of_2(s->buf_size) || s->buf_size < FASTRPC_RING_MIN_BUF ||
+	    s->buf_size > FASTRPC_RING_MAX_BUF)
+		return -EINVAL;
+	if (!s->buf_count || area > FASTRPC_RING_MAX_AREA)
+		return -EINVAL;
+	if (!s->rx_bufs || s->rx_bufs > s->buf_count)
+		return -EINVAL;
+	return 0;
+}
+
+/* Entries the SQ holds past @head; a producer index that ran ahead by
+ * more than the ring is garbage, and yields no more than a ring's worth.
+ */
+u32 frpc_ring_sq_avail(u32 prod, u32 head, u32 entries)
+{
+	return min(prod - head, entries);
+}
+
+/* Free CQ entries; a consumer index ahead of the producer is garbage and
+ * leaves no room, so the kernel never overwrites what it cannot know is
+ * consumed.
+ */
+u32 frpc_ring_cq_room(u32 tail, u32 cons, u32 entries)
+{
+	u32 used = tail - cons;
+
+	return used > entries ? 0 : entries - used;
+}
+
+/* A receive buffer offset as completions give it: a buffer's start. */
+static bool frpc_ring_rx_off_ok(const struct frpc_ring_geom *g, u32 off)
+{
+	return !(off & ((1U << g->buf_shift) - 1)) &&
+	       (off >> g->buf_shift) < g->rx_bufs;
+}
+
+/*
+ * Is @e an entry the socket's role may submit, with every field in
+ * range?  The buffer area bounds are checked here, once, on the copy.
+ */
+int frpc_ring_sqe_check(const struct frpc_ring_geom *g,
+			const struct frpc_ring_sqe *e, bool server)
+{
+	u8 allowed = FASTRPC_SQE_RETURN_BUF;
+	bool data = true;
+	u64 end;
+
+	if (e->reserved0 || e->reserved)
+		return -EINVAL;
+	switch (e->op) {
+	case FASTRPC_OP_CALL:
+		if (server)
+			return -EINVAL;
+		allowed |= FASTRPC_SQE_STREAM | FASTRPC_SQE_EOR;
+		break;
+	case FASTRPC_OP_SEND:
+		/* a server ends a call with its REPLY, never a half-close */
+		if (!server)
+			allowed |= FASTRPC_SQE_EOR;
+		break;
+	case FASTRPC_OP_CANCEL:
+		if (server)
+			return -EINVAL;
+		data = false;
+		break;
+	case FASTRPC_OP_REPLY:
+		if (!server)
+			return -EINVAL;
+		break;
+	case FASTRPC_OP_BUF_RETURN:
+		allowed = 0;
+		data = false;
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (e->flags & ~allowed)
+		return -EINVAL;
+	if ((e->timeout_ns && e->op != FASTRPC_OP_CALL) ||
+	    (e->meta_len && e->op != FASTRPC_OP_CALL &&
+	     e->op != FASTRPC_OP_REPLY) ||
+	    (e->smsg_len && e->op != FASTRPC_OP_REPLY))
+		return -EINVAL;
+	if (!data && (e->addr || e->len))
+		return -EINVAL;
+	if (e->meta_len > FASTRPC_MAX_METADATA ||
+	    e->smsg_len > FASTRPC_MAX_STATUS_MSG)
+		return -EINVAL;
+	if (e->len > FASTRPC_MAX_MSG)
+		return -EMSGSIZE;
+	end = (u64)e->addr + e->meta_len + e->smsg_len + e->len;
+	if (end > g->area_len)
+		return -EFAULT;
+	if (e->op == FASTRPC_OP_BUF_RETURN ||
+	    (e->flags & FASTRPC_SQE_RETURN_BUF))
+		return frpc_ring_rx_off_ok(g, e->buf) ? 0 : -EINVAL;
+	return e->buf ? -EINVAL : 0;
+}
+
+/*
+ * Lend a run of receive buffers for @need bytes; ring->lock held.
+ * -ENOSPC while user space holds too many.
+ */
+int frpc_ring_buf_get(struct frpc_ring *ring, u32 need, u32 *off)
+{
+	u32 rx = ring->geom.rx_bufs, n, i;
+
+	n = (need + (1U << ring->geom.buf_shift) - 1) >> ring->geom.buf_shift;
+	i = bitmap_find_next_zero_area(ring->lent, rx, ring->hint, n, 0);
+	if (i >= rx)
+		i = bitmap_find_next_zero_area(ring->lent, rx, 0, n, 0);
+	if (i >= rx)
+		return -ENOSPC;
+	bitmap_set(ring->lent, i, n);
+	ring->run[i] = n;
+	ring->hint = i + n < rx ? i + n : 0;
+	*off = i << ring->geom.buf_shift;
+	return 0;
+}
+
+/* A run comes back; anything but the start of a lent run is refused. */
+int frpc_ring_buf_put(struct frpc_ring *ring, u32 off)
+{
+	u32 i;
+
+	if (!frpc_ring_rx_off_ok(&ring->geom, off))
+		return -EINVAL;
+	i = off >> ring->geom.buf_shift;
+	if (!ring->run[i])
+		return -EINVAL;
+	bitmap_clear(ring->lent, i, ring->run[i]);
+	ring->run[i] = 0;
+	return 0;
+}
+
+static void frpc_ring_post(struct frpc_ring *ring,
+			   const struct fastrpc_cqe *cqe)
+{
+	u32 mask = ring->setup.cq_entries - 1;
+
+	memcpy(&ring->cqes[ring->cq_tail & mask], cqe, sizeof(*cqe));
+	ring->cq_tail++;
+}
+
+static u32 frpc_ring_room(struct frpc_ring *ring)
+{
+	/* pairs with user space's release of the entries it read */
+	return frpc_ring_cq_room(ring->cq_tail, smp_load_acquire(ring->cq_cons),
+				 ring->setup.cq_entries);
+}
+
+/* The completion of a received message, as recvmsg() would describe it. */
+static void frpc_ring_post_msg(struct frpc_ring *ring, struct frpc_rxmsg *m,
+			       bool server, u32 off, u16 flags)
+{
+	struct fastrpc_cqe cqe = {
+		.id = m->id,
+		.buf = off,
+		.len = m->len,
+		.meta_len = m->meta_len,
+		.smsg_len = m->smsg_len,
+		.flags = flags | (m->eor ? FASTRPC_CQE_F_EOR : 0),
+	};
+
+	if (server) {
+		cqe.type = FASTRPC_CQE_INCOMING;
+		cqe.method = m->method;
+		cqe.timeout_ns = m->timeout_ns;
+		if (m->flags & FASTRPC_IN_CONT)
+			cqe.flags |= FASTRPC_CQE_F_CONT;
+		if (m->flags & FASTRPC_IN_CANCELLED)
+			cqe.flags |= FASTRPC_CQE_F_CANCELLED;
+	} else {
+		cqe.type = FASTRPC_CQE_RESULT;
+		cqe.res = m->eor ? m->status : 0;
+	}
+	frpc_ring_post(ring, &cqe);
+}
+
+static void frpc_ring_post_error(struct frpc_ring *ring,
+				 const struct frpc_ring_sqe *e, u8 op,
+				 int err)
+{
+	struct fastrpc_cqe cqe = {
+		.id = e->id,
+		.buf = e->buf,
+		.res = err,
+		.type = FASTRPC_CQE_ERROR,
+		.op = op,
+	};
+
+	frpc_ring_post(ring, &cqe);
+	atomic64_inc(&frpc_net(sock_net(&ring->fs->sk))->ring_errors);
+}
+
+/* Copy a taken message into the run at @off: extras, then payload. */
+static void frpc_ring_copy_msg(struct frpc_ring *ring, struct frpc_rxmsg *m,
+			       u32 off)
+{
+	u32 extra = m->meta_len + m->smsg_len;
+	u8 *dst = ring->area + off;
+	struct msghdr msg = {};
+	struct kvec kv;
+
+	if (extra)
+		memcpy(dst, m->extra, extra);
+	if (!m->len)
+		return;
+	kv.iov_base = dst + extra;
+	kv.iov_len = m->len;
+	iov_iter_kvec(&msg.msg_iter, ITER_DEST, &kv, 1, m->len);
+	/* kernel memory on both sides: nothing to fault */
+	frpc_rxmsg_copy_out(m, &msg, m->len);
+}
+
+/*
+ * Move complete messages from the socket's queue to the CQ, while the CQ
+ * and the receive buffers have room; ring->lock held.  What does not fit
+ * waits in the queue, charged to SO_RCVBUF as if recvmsg() were late.
+ */
+static void frpc_ring_deliver(struct frpc_ring *ring)
+{
+	u64 rx_area = (u64)ring->geom.rx_bufs << ring->geom.buf_shift;
+	struct frpc_sock *fs = ring->fs;
+	bool server = READ_ONCE(fs->role) == FRPC_ROLE_SERVER;
+	struct frpc_rx_taken t;
+	struct frpc_rxmsg *m;
+	u32 room, need, off;
+
+	lockdep_assert_held(&ring->lock);
+	room = frpc_ring_room(ring);
+	while (room && !list_empty_careful(&fs->rxq)) {
+		spin_lock_bh(&fs->lock);
+		m = list_first_entry_or_null(&fs->rxq, struct frpc_rxmsg, node);
+		if (!m) {
+			spin_unlock_bh(&fs->lock);
+			break;
+		}
+		need = m->meta_len + m->smsg_len + m->len;
+		if (need > rx_area) {
+			/* never fits: recvmsg() reads it, the CQ says so */
+			list_move_tail(&m->node, &ring->big);
+			frpc_ring_post_msg(ring, m, server, FASTRPC_RING_NO_BUF,
+					   FASTRPC_CQE_F_RECVMSG);
+			spin_unlock_bh(&fs->lock);
+			room--;
+			continue;
+		}
+		off = FASTRPC_RING_NO_BUF;
+		if (need && frpc_ring_buf_get(ring, need, &off)) {
+			spin_unlock_bh(&fs->lock);
+			break;
+		}
+		frpc_recv_take(fs, m, &t);
+		spin_unlock_bh(&fs->lock);
+		if (need)
+			frpc_ring_copy_msg(ring, m, off);
+		frpc_ring_post_msg(ring, m, server, off, 0);
+		frpc_recv_done(fs, &t);
+		room--;
+	}
+}
+
+/* Read entry @head of the SQ, each field once. */
+static void frpc_ring_read_sqe(struct frpc_ring *ring, struct frpc_ring_sqe *e)
+{
+	const struct fastrpc_sqe *s;
+
+	s = &ring->sqes[ring->sq_head & (ring->setup.sq_entries - 1)];
+	e->op = READ_ONCE(s->op);
+	e->flags = READ_ONCE(s->flags);
+	e->meta_len = READ_ONCE(s->meta_len);
+	e->method = READ_ONCE(s->method);
+	e->id = READ_ONCE(s->id);
+	e->addr = READ_ONCE(s->addr);
+	e->len = READ_ONCE(s->len);
+	e->buf = READ_ONCE(s->buf);
+	e->smsg_len = READ_ONCE(s->smsg_len);
+	e->reserved0 = READ_ONCE(s->reserved0);
+	e->timeout_ns = READ_ONCE(s->timeout_ns);
+	e->reserved = READ_ONCE(s->reserved);
+}
+
+/*
+ * Run a checked entry through send.c's verbs; @more: entries follow, so
+ * it may wait to go to TCP with them (MSG_BATCH).  -EAGAIN: not now.
+ */
+static int frpc_ring_do(struct frpc_ring *ring, const struct frpc_ring_sqe *e,
+			bool more)
+{
+	u32 xlen = e->meta_len + e->smsg_len;
+	struct frpc_cmsgs c = {};
+	struct msghdr msg = {};
+	u8 *extra = NULL;
+	struct kvec kv;
+	int ret;
+
+	switch (e->op) {
+	case FASTRPC_OP_BUF_RETURN:
+		return frpc_ring_buf_put(ring, e->buf);
+	case FASTRPC_OP_CALL:
+		c.type = FASTRPC_CMSG_CALL;
+		c.call.tag = e->id;
+		c.call.method = e->method;
+		if (e->flags & FASTRPC_SQE_STREAM)
+			c.call.flags = FASTRPC_CALL_STREAM;
+		c.has_timeout = e->timeout_ns;
+		c.timeout_ns = e->timeout_ns;
+		break;
+	case FASTRPC_OP_SEND:
+		c.type = FASTRPC_CMSG_SEND;
+		c.send.id = e->id;
+		break;
+	case FASTRPC_OP_CANCEL:
+		c.type = FASTRPC_CMSG_CANCEL;
+		c.tag = e->id;
+		break;
+	case FASTRPC_OP_REPLY:
+		c.type = FASTRPC_CMSG_REPLY;
+		c.reply.handle = e->id;
+		c.reply.status = e->method;
+		break;
+	}
+	if (e->flags & FASTRPC_SQE_EOR)
+		msg.msg_flags |= MSG_EOR;
+	if (more)
+		msg.msg_flags |= MSG_BATCH;
+	if (xlen) {
+		/* checked, then used: so copied out of user space's reach */
+		extra = kmalloc(xlen, GFP_KERNEL);
+		if (!extra)
+			return -ENOMEM;
+		memcpy(extra, ring->area + e->addr, xlen);
+		if (e->meta_len && frpc_meta_check(extra, e->meta_len)) {
+			kfree(extra);
+			return -EINVAL;
+		}
+		if (e->meta_len) {
+			c.meta = extra;
+			c.meta_len = e->meta_len;
+		}
+		if (e->smsg_len) {
+			c.smsg = extra + e->meta_len;
+			c.smsg_len = e->smsg_len;
+		}
+	}
+	kv.iov_base = ring->area + e->addr + xlen;
+	kv.iov_len = e->len;
+	iov_iter_kvec(&msg.msg_iter, ITER_SOURCE, &kv, 1, e->len);
+	ret = frpc_send_verb(ring->fs, &c, &msg, e->len, 0);
+	kfree(extra);
+	return ret < 0 ? ret : 0;
+}
+
+/*
+ * Consume SQ entries until it is empty or one cannot be taken now
+ * (-EAGAIN); ring->lock held.  Each entry needs room in the CQ for the
+ * error it may end with (two with FASTRPC_SQE_RETURN_BUF).
+ */
+static int frpc_ring_submit(struct frpc_ring *ring, u32 *consumed)
+{
+	struct frpc_net *fn = frpc_net(sock_net(&ring->fs->sk));
+	bool server = READ_ONCE(ring->fs->role) == FRPC_ROLE_SERVER;
+	u32 avail, room;
+	int err = 0;
+
+	/* pairs with user space's release of the entries it wrote */
+	avail = frpc_ring_sq_avail(smp_load_acquire(ring->sq_prod),
+				   ring->sq_head, ring->setup.sq_entries);
+	room = frpc_ring_room(ring);
+	while (avail) {
+		struct frpc_ring_sqe e;
+		bool give;
+		int ret;
+
+		if (room < 2) {
+			room = frpc_ring_room(ring);
+			if (room < 2) {
+				err = -EAGAIN;
+				break;
+			}
+		}
+		frpc_ring_read_sqe(ring, &e);
+		ret = frpc_ring_sqe_check(&ring->geom, &e, server);
+		give = !ret && e.op != FASTRPC_OP_BUF_RETURN &&
+		       (e.flags & FASTRPC_SQE_RETURN_BUF);
+		if (!ret)
+			ret = frpc_ring_do(ring, &e, avail > 1);
+		if (ret == -EAGAIN) {
+			err = ret;
+			break;
+		}
+		if (ret) {
+			frpc_ring_post_error(ring, &e, e.op, ret);
+			room--;
+		}
+		/*
+		 * A well-formed entry gives its buffer back whatever became
+		 * of the operation; a malformed one does nothing at all.
+		 */
+		if (give && frpc_ring_buf_put(ring, e.buf)) {
+			frpc_ring_post_error(ring, &e, FASTRPC_OP_BUF_RETURN,
+					     -EINVAL);
+			room--;
+		}
+		ring->sq_head++;
+		(*consumed)++;
+		avail--;
+	}
+	/* the entries are read: user space may write over them */
+	smp_store_release(ring->sq_cons, ring->sq_head);
+	if (err)
+		atomic64_inc(&fn->ring_refused);
+	return err;
+}
+
+/*
+ * Deliver and submit until the SQ stays empty, then tell user space that
+ * new entries need send() again, unless the work item is queued and will
+ * look at them.  The flag is set before the SQ is looked at a last time,
+ * and user space stores its producer before it reads the flag, so one
+ * of the two sees the other (a full barrier on each side).
+ */
+static int frpc_ring_run(struct frpc_ring *ring, u32 *consumed)
+{
+	unsigned int passes = 0;
+	int err;
+
+	for (;;) {
+		frpc_ring_deliver(ring);
+		err = frpc_ring_submit(ring, consumed);
+		/* returned buffers may let waiting messages in */
+		frpc_ring_deliver(ring);
+		if (err || ++passes == 4)
+			break;
+		if (!work_pending(&ring->work))
+			WRITE_ONCE(*ring->sq_flags, FASTRPC_RING_NEED_WAKEUP);
+		/* flag, then SQ; user space: producer, then flag */
+		smp_mb();
+		if (!frpc_ring_sq_avail(READ_ONCE(*ring->sq_prod), ring->sq_head,
+					ring->setup.sq_entries))
+			return 0;
+		WRITE_ONCE(*ring->sq_flags, 0);
+	}
+	/* stalled or out of passes: only a send() is sure to come back */
+	WRITE_ONCE(*ring->sq_flags, FASTRPC_RING_NEED_WAKEUP);
+	return err;
+}
+
+/* Make the new completions visible, then wake pollers; ring->lock held. */
+static bool frpc_ring_publish(struct frpc_ring *ring)
+{
+	if (ring->cq_tail == ring->cq_published)
+		return false;
+	/* the entries are written before user space can see them */
+	smp_store_release(ring->cq_prod, ring->cq_tail);
+	WRITE_ONCE(ring->cq_published, ring->cq_tail);
+	return true;
+}
+
+static void frpc_ring_work(struct work_struct *work)
+{
+	struct frpc_ring *ring = container_of(work, struct frpc_ring, work);
+	struct frpc_sock *fs = ring->fs;
+	struct mem_cgroup *old;
+	bool wake = false;
+	u32 consumed = 0;
+
+	/* what the entries allocate is the socket owner's, not the worker's */
+	old = set_active_memcg(fs->memcg);
+	mutex_lock(&ring->lock);
+	if (!ring->dead) {
+		frpc_ring_run(ring, &consumed);
+		wake = frpc_ring_publish(ring);
+	}
+	mutex_unlock(&ring->lock);
+	set_active_memcg(old);
+	if (wake)
+		fs->sk.sk_data_ready(&fs->sk);
+}
+
+/* send() with no verb on a socket with rings. */
+int frpc_ring_enter(struct frpc_sock *fs)
+{
+	struct frpc_ring *ring = frpc_sock_ring(fs);
+	u32 consumed = 0;
+	bool wake;
+	int err;
+
+	if (mutex_lock_interruptible(&ring->lock))
+		return -ERESTARTSYS;
+	WRITE_ONCE(*ring->sq_flags, 0);
+	err = frpc_ring_run(ring, &consumed);
+	wake = frpc_ring_publish(ring);
+	mutex_unlock(&ring->lock);
+	if (wake)
+		fs->sk.sk_data_ready(&fs->sk);
+	return consumed ? consumed : err;
+}
+
+/*
+ * A message reached the socket (conn->lock held, softirq or not): the
+ * work item delivers it, and looks at the SQ, so until it has run user
+ * space need not call send().
+ */
+void frpc_ring_queued(struct frpc_ring *ring)
+{
+	WRITE_ONCE(*ring->sq_flags, 0);
+	queue_work(system_highpri_wq, &ring->work);
+}
+
+/* EPOLLIN: completions not yet consumed, or a message for recvmsg(). */
+bool frpc_ring_readable(struct frpc_ring *ring)
+{
+	return READ_ONCE(ring->cq_published) != READ_ONCE(*ring->cq_cons) ||
+	       !list_empty_careful(&ring->big);
+}
+
+static void frpc_region_free(struct frpc_ring_region *r)
+{
+	unsigned int i;
+
+	if (r->kaddr)
+		vunmap(r->kaddr);
+	/* pages still mapped by user space live on until munmap() */
+	for (i = 0; i < r->nr_pages; i++)
+		put_page(r->pages[i]);
+	kvfree(r->pages);
+	memset(r, 0, sizeof(*r));
+}
+
+/*
+ * Pages charged to the caller's memory cgroup, mapped contiguously in
+ * the kernel with VM_USERMAP so that remap_vmalloc_range() maps them to
+ * user space (vmalloc_user() cannot charge them).
+ */
+static int frpc_region_alloc(struct frpc_ring_region *r, size_t size)
+{
+	unsigned int i, n = PAGE_ALIGN(size) >> PAGE_SHIFT;
+
+	r->pages = kvcalloc(n, sizeof(*r->pages), GFP_KERNEL_ACCOUNT);
+	if (!r->pages)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		r->pages[i] = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+		if (!r->pages[i])
+			break;
+		r->nr_pages++;
+		cond_resched();
+	}
+	if (i == n)
+		r->kaddr = vmap(r->pages, n, VM_MAP | VM_USERMAP, PAGE_KERNEL);
+	if (!r->kaddr) {
+		frpc_region_free(r);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void frpc_ring_free(struct frpc_ring *ring)
+{
+	if (!ring)
+		return;
+	frpc_region_free(&ring->sq_mem);
+	frpc_region_free(&ring->cq_mem);
+	frpc_region_free(&ring->area_mem);
+	bitmap_free(ring->lent);
+	kvfree(ring->run);
+	kfree(ring);
+}
+
+static struct frpc_ring *frpc_ring_alloc(struct frpc_sock *fs,
+					 const struct fastrpc_ring_setup *s)
+{
+	struct frpc_ring *ring;
+	u8 *sq, *cq;
+	int err;
+
+	ring = kzalloc(sizeof(*ring), GFP_KERNEL_ACCOUNT);
+	if (!ring)
+		return ERR_PTR(-ENOMEM);
+	ring->fs = fs;
+	ring->setup = *s;
+	ring->geom.area_len = s->buf_size * s->buf_count;
+	ring->geom.buf_shift = ilog2(s->buf_size);
+	ring->geom.rx_bufs = s->rx_bufs;
+	mutex_init(&ring->lock);
+	INIT_WORK(&ring->work, frpc_ring_work);
+	INIT_LIST_HEAD(&ring->big);
+
+	err = frpc_region_alloc(&ring->sq_mem, FRPC_RING_DESC_OFF +
+				(size_t)s->sq_entries *
+				sizeof(struct fastrpc_sqe));
+	if (!err)
+		err = frpc_region_alloc(&ring->cq_mem, FRPC_RING_DESC_OFF +
+					(size_t)s->cq_entries *
+					sizeof(struct fastrpc_cqe));
+	if (!err)
+		err = frpc_region_alloc(&ring->area_mem, ring->geom.area_len);
+	if (err)
+		goto err;
+	err = -ENOMEM;
+	ring->lent = bitmap_zalloc(s->rx_bufs, GFP_KERNEL_ACCOUNT);
+	ring->run = kvcalloc(s->rx_bufs, sizeof(*ring->run),
+			     GFP_KERNEL_ACCOUNT);
+	if (!ring->lent || !ring->run)
+		goto err;
+
+	sq = ring->sq_mem.kaddr;
+	cq = ring->cq_mem.kaddr;
+	ring->sq_prod = (u32 *)(sq + FRPC_RING_PROD_OFF);
+	ring->sq_cons = (u32 *)(sq + FRPC_RING_CONS_OFF);
+	ring->sq_flags = (u32 *)(sq + FRPC_RING_FLAGS_OFF);
+	ring->sqes = (struct fastrpc_sqe *)(sq + FRPC_RING_DESC_OFF);
+	ring->cq_prod = (u32 *)(cq + FRPC_RING_PROD_OFF);
+	ring->cq_cons = (u32 *)(cq + FRPC_RING_CONS_OFF);
+	ring->cqes = (struct fastrpc_cqe *)(cq + FRPC_RING_DESC_OFF);
+	ring->area = ring->area_mem.kaddr;
+	*ring->sq_flags = FASTRPC_RING_NEED_WAKEUP;
+	return ring;
+err:
+	frpc_ring_free(ring);
+	return ERR_PTR(err);
+}
+
+int frpc_ring_setsockopt(struct frpc_sock *fs, sockptr_t optval,
+			 unsigned int optlen)
+{
+	struct fastrpc_ring_setup s;
+	struct frpc_ring *ring;
+	int err;
+
+	if (optlen != sizeof(s))
+		return -EINVAL;
+	if (copy_from_sockptr(&s, optval, sizeof(s)))
+		return -EFAULT;
+	err = frpc_ring_check_setup(&s);
+	if (err)
+		return err;
+
+	lock_sock(&fs->sk);
+	if (fs->ring) {
+		err = -EBUSY;
+		goto out;
+	}
+	ring = frpc_ring_alloc(fs, &s);
+	if (IS_ERR(ring)) {
+		err = PTR_ERR(ring);
+		goto out;
+	}
+	/*
+	 * From here on, messages go to the CQ, those already queued too.
+	 * Published initialised: pairs with frpc_sock_ring().
+	 */
+	smp_store_release(&fs->ring, ring);
+	queue_work(system_highpri_wq, &ring->work);
+out:
+	release_sock(&fs->sk);
+	return err;
+}
+
+int frpc_ring_getsockopt(struct frpc_sock *fs, char __user *optval,
+			 int __user *optlen, int len)
+{
+	struct frpc_ring *ring = frpc_sock_ring(fs);
+	struct fastrpc_ring_info info = { .size = sizeof(info) };
+
+	if (!ring)
+		return -ENXIO;
+	/* older callers may know a shorter struct, never one without @cq */
+	if (len < (int)offsetofend(struct fastrpc_ring_info, cq))
+		return -EINVAL;
+	len = min_t(int, len, sizeof(info));
+	info.setup = ring->setup;
+	info.sq.producer = FRPC_RING_PROD_OFF;
+	info.sq.consumer = FRPC_RING_CONS_OFF;
+	info.sq.flags = FRPC_RING_FLAGS_OFF;
+	info.sq.desc = FRPC_RING_DESC_OFF;
+	info.cq = info.sq;
+	info.sq_size = (u64)ring->sq_mem.nr_pages << PAGE_SHIFT;
+	info.cq_size = (u64)ring->cq_mem.nr_pages << PAGE_SHIFT;
+	info.buf_size = (u64)ring->area_mem.nr_pages << PAGE_SHIFT;
+	if (copy_to_user(optval, &info, len) || put_user(len, optlen))
+		return -EFAULT;
+	return 0;
+}
+
+int frpc_ring_mmap(struct frpc_sock *fs, struct vm_area_struct *vma)
+{
+	struct frpc_ring *ring = frpc_sock_ring(fs);
+	u64 off = (u64)vma->vm_pgoff << PAGE_SHIFT;
+	struct frpc_ring_region *r;
+
+	if (!ring)
+		return -ENXIO;
+	if (off == FASTRPC_RING_OFF_SQ)
+		r = &ring->sq_mem;
+	else if (off == FASTRPC_RING_OFF_CQ)
+		r = &ring->cq_mem;
+	else if (off == FASTRPC_RING_OFF_BUF)
+		r = &ring->area_mem;
+	else
+		return -EINVAL;
+	if (vma->vm_end - vma->vm_start > (unsigned long)r->nr_pages << PAGE_SHIFT)
+		return -EINVAL;
+	return remap_vmalloc_range(vma, r->kaddr, 0);
+}
+
+/*
+ * The socket is being released, before its lock is taken: stop the work
+ * item for good, and hand the messages set aside for recvmsg() back to
+ * the receive queue that release purges.
+ */
+void frpc_ring_stop(struct frpc_sock *fs)
+{
+	struct frpc_ring *ring = fs->ring;
+
+	if (!ring)
+		return;
+	mutex_lock(&ring->lock);
+	ring->dead = true;
+	spin_lock_bh(&fs->lock);
+	list_splice_init(&ring->big, &fs->rxq);
+	spin_unlock_bh(&fs->lock);
+	mutex_unlock(&ring->lock);
+	cancel_work_sync(&ring->work);
+}

@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * ring.c: the mmap'd submission and completion rings of a socket, and its
+ * buffer area (uapi: "Rings" in linux/fastrpc.h).
+ */
+#ifndef _FRPC_RING_H
+#define _FRPC_RING_H
+
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/sockptr.h>
+#include <linux/workqueue.h>
+#include <linux/fastrpc.h>
+
+struct frpc_sock;
+struct vm_area_struct;
+
+/* Pages shared with user space, mapped in the kernel too. */
+struct frpc_ring_region {
+	void			*kaddr;
+	struct page		**pages;
+	unsigned int		nr_pages;
+};
+
+/* A submission entry as the kernel read it: each field once. */
+struct frpc_ring_sqe {
+	u8	op;
+	u8	flags;
+	u16	meta_len;
+	u32	method;
+	u64	id;
+	u32	addr;
+	u32	len;
+	u32	buf;
+	u16	smsg_len;
+	u16	reserved0;
+	u64	timeout_ns;
+	u64	reserved;
+};
+
+/* Geometry of the buffer area, what checking an entry needs. */
+struct frpc_ring_geom {
+	u32	area_len;	/* buf_size * buf_count */
+	u32	buf_shift;	/* log2(buf_size) */
+	u32	rx_bufs;
+};
+
+struct frpc_ring {
+	struct frpc_sock	*fs;
+	/*
+	 * One consumer of the SQ and one producer of the CQ at a time:
+	 * send() or the work item.  Outside conn->lock and fs->lock.
+	 */
+	struct mutex		lock;
+	struct work_struct	work;
+	bool			dead;		/* socket closing, under lock */
+	struct fastrpc_ring_setup setup;
+	struct frpc_ring_geom	geom;
+
+	struct frpc_ring_region	sq_mem, cq_mem, area_mem;
+	u32			*sq_prod, *sq_cons, *sq_flags;
+	struct fastrpc_sqe	*sqes;
+	u32			*cq_prod, *cq_cons;
+	struct fastrpc_cqe	*cqes;
+	/* the kernel's own copies of the indices it writes */
+	u32			sq_head;
+	u32			cq_tail;
+	u32			cq_published;
+	u8			*area;
+
+	/* receive buffers lent to user space, under fs->lock */
+	unsigned long		*lent;
+	u32			*run;		/* run length, at its first */
+	u32			hint;
+	/* messages for recvmsg(): larger than every receive buffer */
+	struct list_head	big;
+};
+
+int frpc_ring_setsockopt(struct frpc_sock *fs, sockptr_t optval,
+			 unsigned int optlen);
+int frpc_ring_getsockopt(struct frpc_sock *fs, char __user *optval,
+			 int __user *optlen, int len);
+int frpc_ring_mmap(struct frpc_sock *fs, struct vm_area_struct *vma);
+int frpc_ring_enter(struct frpc_sock *fs);
+void frpc_ring_queued(struct frpc_ring *ring);
+bool frpc_ring_readable(struct frpc_ring *ring);
+void frpc_ring_stop(struct frpc_sock *fs);
+void frpc_ring_free(struct frpc_ring *ring);
+
+/* exposed for KUnit */
+int frpc_ring_buf_get(struct frpc_ring *ring, u32 need, u32 *off);
+int frpc_ring_buf_put(struct frpc_ring *ring, u32 off);
+int frpc_ring_check_setup(const struct fastrpc_ring_setup *s);
+int frpc_ring_sqe_check(const struct frpc_ring_geom *g,
+			const struct frpc_ring_sqe *e, bool server);
+u32 frpc_ring_sq_avail(u32 prod, u32 head, u32 entries);
+u32 frpc_ring_cq_room(u32 tail, u32 cons, u32 entries);
+
+#endif /* _FRPC_RING_H */
