@@ -26,6 +26,7 @@
 #include "../cmsg.c"
 #include "../send.c"
 #include "../recv.c"
+#include "../ring.c"
 
 #include <kunit/test.h>
 #include <linux/module.h>
@@ -160,11 +161,13 @@ static struct frpc_txbuf *frpc_test_pop_ctrl(struct kunit *test,
 #include "frpc_test_peer.c"
 #include "frpc_test_reader.c"
 #include "frpc_test_loop.c"
+#include "frpc_test_ring.c"
 
 kunit_test_suites(&frpc_hdr_suite, &frpc_hello_suite, &frpc_meta_suite,
 		  &frpc_status_suite, &frpc_window_suite, &frpc_credit_suite,
 		  &frpc_call_table_suite, &frpc_tx_suite, &frpc_rx_suite,
-		  &frpc_peer_suite, &frpc_reader_suite, &frpc_loop_suite);
+		  &frpc_peer_suite, &frpc_reader_suite, &frpc_loop_suite,
+		  &frpc_ring_suite);
 
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("KUnit tests for af_fastrpc");
