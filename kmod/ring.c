@@ -440,17 +440,18 @@ static int frpc_ring_submit(struct frpc_ring *ring, u32 *consumed)
 		bool give;
 		int ret;
 
-		if (room < 2) {
-			room = frpc_ring_room(ring);
-			if (room < 2) {
-				err = -EAGAIN;
-				break;
-			}
-		}
 		frpc_ring_read_sqe(ring, &e);
 		ret = frpc_ring_sqe_check(&ring->geom, &e, server);
 		give = !ret && e.op != FASTRPC_OP_BUF_RETURN &&
 		       (e.flags & FASTRPC_SQE_RETURN_BUF);
+		/* left in place: read again, as a new entry, next time */
+		if (room < 1 + give) {
+			room = frpc_ring_room(ring);
+			if (room < 1 + give) {
+				err = -EAGAIN;
+				break;
+			}
+		}
 		if (!ret)
 			ret = frpc_ring_do(ring, &e, avail > 1);
 		if (ret == -EAGAIN) {
@@ -576,9 +577,15 @@ void frpc_ring_queued(struct frpc_ring *ring)
 	queue_work(system_highpri_wq, &ring->work);
 }
 
-/* EPOLLIN: completions not yet consumed, or a message for recvmsg(). */
+/*
+ * EPOLLIN: completions not yet consumed, or a message for recvmsg().
+ * Messages that waited for CQ room or buffers, which user space may have
+ * made since without a system call, are delivered before it sleeps.
+ */
 bool frpc_ring_readable(struct frpc_ring *ring)
 {
+	if (!list_empty_careful(&ring->fs->rxq))
+		queue_work(system_highpri_wq, &ring->work);
 	return READ_ONCE(ring->cq_published) != READ_ONCE(*ring->cq_cons) ||
 	       !list_empty_careful(&ring->big);
 }
