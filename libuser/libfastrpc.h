@@ -19,7 +19,8 @@
  *    makes the return value the full message length even when the buffer
  *    was shorter (the excess is discarded either way).
  *  - The library is thread-safe: it keeps no state but an atomic tag
- *    counter for fastrpc_call().
+ *    counter for fastrpc_call(), and the state of the rings a caller
+ *    maps (struct fastrpc_ring), each of which one thread uses at a time.
  *
  * Client
  *
@@ -735,6 +736,550 @@ struct fastrpc_reply_req {
  */
 int fastrpc_send_replies(int fd, const struct fastrpc_reply_req *reps,
 			 unsigned int n, int msgflags, int *err);
+
+/*
+ * Rings
+ *
+ * A socket set up with FASTRPC_RING (see "Rings" in <linux/fastrpc.h>)
+ * takes its verbs from a submission queue (SQ) and gives its messages
+ * and results to a completion queue (CQ), both shared with the kernel,
+ * and moves payloads through a shared buffer area: many calls per system
+ * call, or none at all while the kernel is busy with the socket anyway.
+ *
+ *	struct fastrpc_ring_setup s = { .sq_entries = 256, .cq_entries = 512,
+ *					.buf_size = 4096, .buf_count = 1024,
+ *					.rx_bufs = 768 };
+ *	struct fastrpc_ring r;
+ *	struct fastrpc_sqe *sqe;
+ *	const struct fastrpc_cqe *cqe;
+ *	uint32_t off;
+ *
+ *	fastrpc_ring_setup(fd, &s, &r);
+ *	fastrpc_ring_txbuf_get(&r, &off);	(a buffer of our own)
+ *	memcpy(fastrpc_ring_buf(&r, off, len), req, len);
+ *	sqe = fastrpc_ring_get_sqe(&r);
+ *	fastrpc_ring_prep_call(sqe, tag, method, off, len, 0);
+ *	fastrpc_ring_submit(&r);		(a system call only if needed)
+ *	fastrpc_ring_wait(&r, 0, -1);
+ *	while ((cqe = fastrpc_ring_peek_cqe(&r))) {
+ *		use(fastrpc_ring_cqe_data(&r, cqe), cqe->len);
+ *		if (cqe->buf != FASTRPC_RING_NO_BUF)
+ *			fastrpc_ring_prep_buf_return(fastrpc_ring_get_sqe(&r),
+ *						     cqe->buf);
+ *		fastrpc_ring_advance(&r, 1);
+ *	}
+ *
+ * Entries: fastrpc_ring_get_sqe() hands out the next SQ entry, with
+ * whatever an earlier use left in it; a fastrpc_ring_prep_*() helper
+ * writes every field, and the caller may then set the optional ones
+ * (@timeout_ns, @meta_len, @smsg_len).  Nothing reaches the kernel until
+ * fastrpc_ring_submit(), which publishes every entry handed out since the
+ * last one.  Completions are read in place: fastrpc_ring_peek() or
+ * fastrpc_ring_peek_cqe() point into the CQ, and the entries stay valid
+ * until fastrpc_ring_advance() hands them back to the kernel.
+ *
+ * Buffers: a completion that brought bytes lends the run of receive
+ * buffers at cqe->buf (fastrpc_ring_cqe_data() finds its payload, after
+ * any metadata and status message).  Give each run back exactly once,
+ * with FASTRPC_OP_BUF_RETURN or by naming it on any later entry with
+ * fastrpc_ring_sqe_return_buf(); the kernel receives into returned runs
+ * only, so runs kept too long stall incoming messages.  An outgoing
+ * payload may be anywhere in the area, a lent run included (a server can
+ * echo a request straight from its buffer); the kernel has copied it once
+ * the entry is consumed.  The buffers past the receive ones belong to
+ * user space: fastrpc_ring_txbuf_get() and fastrpc_ring_txbuf_put() keep
+ * a free stack of them, or the caller manages them itself.
+ *
+ * Waiting: the descriptor polls as usual (POLLIN while completions wait),
+ * so it fits in an epoll set (fastrpc_ring_fd()); fastrpc_ring_wait()
+ * polls it, after spinning on the CQ for a while if asked to.
+ *
+ * Threads: a struct fastrpc_ring is used by one thread at a time; the
+ * library takes no lock.  Several threads sharing a ring serialize every
+ * call on it themselves.  The socket calls (sendmsg() with control
+ * messages, recvmsg() for completions flagged FASTRPC_CQE_F_RECVMSG) may
+ * be used from any thread beside the ring.
+ *
+ * Nothing on the per-call path allocates or makes a system call but
+ * fastrpc_ring_submit() when the kernel asked to be woken, and
+ * fastrpc_ring_wait() when nothing is ready.  The fields of struct
+ * fastrpc_ring are the library's; they are public only so that the hot
+ * helpers can be inline, and change only with the library's soname.
+ */
+
+/**
+ * struct fastrpc_ring - a socket's rings, mapped (fields private)
+ * @fd:		the socket
+ * @sq_mask:	SQ entries - 1
+ * @cq_mask:	CQ entries - 1
+ * @sq_producer: shared SQ producer index, written here
+ * @sq_consumer: shared SQ consumer index, written by the kernel
+ * @sq_flags:	shared SQ flags word (FASTRPC_RING_NEED_WAKEUP)
+ * @sqes:	SQ entries
+ * @sq_tail:	next SQ entry to hand out
+ * @sq_pub:	last value stored in *@sq_producer
+ * @sq_head:	*@sq_consumer when last read
+ * @cq_producer: shared CQ producer index, written by the kernel
+ * @cq_consumer: shared CQ consumer index, written here
+ * @cqes:	CQ entries
+ * @cq_head:	next completion to reap
+ * @cq_tail:	*@cq_producer when last read
+ * @buf:	buffer area
+ * @buf_len:	bytes of buffers in it (buf_size * buf_count)
+ * @rx_len:	bytes of the kernel's receive buffers at its start
+ * @setup:	the sizes the kernel set up
+ * @sq_map:	mapping of the SQ region
+ * @cq_map:	mapping of the CQ region
+ * @sq_map_len: its length
+ * @cq_map_len: its length
+ * @buf_map_len: length of the buffer area's mapping
+ * @tx_free:	free stack of user space's own buffers (offsets)
+ * @tx_out:	bitmap of those handed out
+ * @tx_top:	entries on @tx_free
+ * @tx_cap:	user space's own buffers
+ */
+struct fastrpc_ring {
+	int fd;
+	uint32_t sq_mask;
+	uint32_t cq_mask;
+	uint32_t *sq_producer;
+	const uint32_t *sq_consumer;
+	const uint32_t *sq_flags;
+	struct fastrpc_sqe *sqes;
+	uint32_t sq_tail;
+	uint32_t sq_pub;
+	uint32_t sq_head;
+	const uint32_t *cq_producer;
+	uint32_t *cq_consumer;
+	const struct fastrpc_cqe *cqes;
+	uint32_t cq_head;
+	uint32_t cq_tail;
+	uint8_t *buf;
+	uint32_t buf_len;
+	uint32_t rx_len;
+	struct fastrpc_ring_setup setup;
+	void *sq_map;
+	void *cq_map;
+	size_t sq_map_len;
+	size_t cq_map_len;
+	size_t buf_map_len;
+	uint32_t *tx_free;
+	uint8_t *tx_out;
+	uint32_t tx_top;
+	uint32_t tx_cap;
+};
+
+/**
+ * fastrpc_ring_setup() - give a socket rings and map them
+ * @fd:		a FastRPC socket (client, or listening server)
+ * @s:		sizes, as for setsockopt(FASTRPC_RING); NULL maps the
+ *		rings @fd already has (set up by this or another process)
+ * @r:		filled in; untouched fields zeroed
+ *
+ * Sets the rings up, asks the kernel where their parts lie and maps the
+ * three regions.  The only allocation is the free stack of user space's
+ * buffers (4 bytes and a bit per buffer past @s->rx_bufs).  On failure
+ * every mapping made is undone, but rings once set up stay with the
+ * socket until it is closed (map them again with @s NULL).
+ *
+ * Return: 0, or
+ *   -EINVAL		sizes out of range (see struct fastrpc_ring_setup),
+ *   -EBUSY		@fd has rings already (pass @s NULL to map them),
+ *   -ENOPROTOOPT	the module has no rings (FASTRPC_FEAT_RING),
+ *   -ENXIO		@s NULL and @fd has no rings,
+ *   -EPROTO		the kernel described rings this library cannot use,
+ *   -ENOMEM		no memory for the free stack or the mappings.
+ */
+int fastrpc_ring_setup(int fd, const struct fastrpc_ring_setup *s,
+		       struct fastrpc_ring *r);
+
+/**
+ * fastrpc_ring_unmap() - unmap a ring and free the library's part of it
+ * @r:		from fastrpc_ring_setup(); left zeroed, fd -1
+ *
+ * The socket keeps its rings (and stays open): close it to end them.
+ * Completions not reaped and runs not given back stay as they are.
+ */
+void fastrpc_ring_unmap(struct fastrpc_ring *r);
+
+/**
+ * fastrpc_ring_fd() - the ring's socket, for poll() and epoll
+ * @r:		the ring
+ *
+ * Return: the descriptor given to fastrpc_ring_setup().
+ */
+static inline int fastrpc_ring_fd(const struct fastrpc_ring *r)
+{
+	return r->fd;
+}
+
+/**
+ * fastrpc_ring_get_sqe() - the next free submission entry
+ * @r:		the ring
+ *
+ * The entry holds stale bytes: fill it with a fastrpc_ring_prep_*()
+ * helper.  It goes to the kernel with the next fastrpc_ring_submit();
+ * every entry handed out must be filled before that.
+ *
+ * Return: the entry, or NULL when the SQ is full (the kernel has not
+ * consumed enough yet: submit, then retry after reaping or polling).
+ */
+static inline struct fastrpc_sqe *fastrpc_ring_get_sqe(struct fastrpc_ring *r)
+{
+	if (r->sq_tail - r->sq_head > r->sq_mask) {
+		/* acquire: the kernel is done reading what it consumed */
+		r->sq_head = __atomic_load_n(r->sq_consumer, __ATOMIC_ACQUIRE);
+		if (r->sq_tail - r->sq_head > r->sq_mask)
+			return NULL;
+	}
+	return &r->sqes[r->sq_tail++ & r->sq_mask];
+}
+
+/**
+ * fastrpc_ring_sq_pending() - entries published and not yet consumed
+ * @r:		the ring
+ *
+ * Nonzero after fastrpc_ring_submit() returned -EAGAIN until the kernel
+ * takes them: submit again once completions were reaped or POLLOUT says
+ * there is send room.
+ *
+ * Return: the number of entries the kernel still has to take.
+ */
+static inline unsigned int fastrpc_ring_sq_pending(struct fastrpc_ring *r)
+{
+	r->sq_head = __atomic_load_n(r->sq_consumer, __ATOMIC_ACQUIRE);
+	return r->sq_pub - r->sq_head;
+}
+
+/**
+ * fastrpc_ring_submit() - hand the new entries to the kernel
+ * @r:		the ring
+ *
+ * Publishes every entry taken with fastrpc_ring_get_sqe() since the last
+ * call, then wakes the kernel with send(fd, NULL, 0, MSG_DONTWAIT) only if
+ * it asked to be woken (FASTRPC_RING_NEED_WAKEUP) and entries wait; while
+ * the kernel is busy with the socket it takes them on its own, and no
+ * system call is made.  Entries the kernel could not take yet stay in the
+ * SQ in order; calling this again (with or without new entries) retries
+ * them.  An entry that fails for good is consumed and completes with a
+ * FASTRPC_CQE_ERROR.
+ *
+ * Return: the number of entries published by this call (0 is fine:
+ * nothing new, or only a retry), or
+ *   -EAGAIN		published, but the kernel could take none now (its
+ *			send buffer or FASTRPC_MAX_CALLS is full, the CQ has
+ *			no room for what it might have to report): reap
+ *			completions, wait for POLLOUT, and submit again,
+ *   -EBADF, -ENOTSOCK	the descriptor is gone,
+ *   or another error of the kernel's wakeup.
+ */
+int fastrpc_ring_submit(struct fastrpc_ring *r);
+
+/* Write every field of @sqe: the prep helpers start from a clean entry. */
+static inline void fastrpc_ring__prep(struct fastrpc_sqe *sqe, uint8_t op,
+				      uint32_t flags, uint64_t id,
+				      uint32_t method, uint32_t addr,
+				      uint32_t len)
+{
+	sqe->op = op;
+	sqe->flags = (uint8_t)flags;
+	sqe->meta_len = 0;
+	sqe->method = method;
+	sqe->id = id;
+	sqe->addr = addr;
+	sqe->len = len;
+	sqe->buf = 0;
+	sqe->smsg_len = 0;
+	sqe->reserved0 = 0;
+	sqe->timeout_ns = 0;
+	sqe->reserved = 0;
+}
+
+/**
+ * fastrpc_ring_prep_call() - start a call (client)
+ * @sqe:	from fastrpc_ring_get_sqe()
+ * @tag:	the call's tag, unique among the socket's calls in flight
+ * @method:	method number
+ * @addr:	offset of the request bytes in the buffer area (after
+ *		@sqe->meta_len bytes of request headers, if the caller sets
+ *		that)
+ * @len:	request bytes, at most FASTRPC_MAX_MSG
+ * @flags:	FASTRPC_SQE_STREAM, FASTRPC_SQE_EOR (with STREAM), or 0
+ *
+ * Set @sqe->timeout_ns afterwards for a deadline.  The result comes as
+ * FASTRPC_CQE_RESULT completions with @tag in cqe->id, the last one with
+ * FASTRPC_CQE_F_EOR and the call's status in cqe->res.
+ */
+static inline void fastrpc_ring_prep_call(struct fastrpc_sqe *sqe,
+					  uint64_t tag, uint32_t method,
+					  uint32_t addr, uint32_t len,
+					  uint32_t flags)
+{
+	fastrpc_ring__prep(sqe, FASTRPC_OP_CALL, flags, tag, method, addr,
+			   len);
+}
+
+/**
+ * fastrpc_ring_prep_send() - another message on an open streaming call
+ * @sqe:	from fastrpc_ring_get_sqe()
+ * @id:		client: the call's tag; server: the call's handle
+ * @addr:	offset of the message in the buffer area
+ * @len:	message bytes
+ * @flags:	client: FASTRPC_SQE_EOR for its last message; else 0
+ */
+static inline void fastrpc_ring_prep_send(struct fastrpc_sqe *sqe,
+					  uint64_t id, uint32_t addr,
+					  uint32_t len, uint32_t flags)
+{
+	fastrpc_ring__prep(sqe, FASTRPC_OP_SEND, flags, id, 0, addr, len);
+}
+
+/**
+ * fastrpc_ring_prep_cancel() - cancel a call in flight (client)
+ * @sqe:	from fastrpc_ring_get_sqe()
+ * @tag:	the call's tag
+ *
+ * The call's last completion then carries FASTRPC_CANCELLED (unless it
+ * had ended already; the entry then fails with -ENOENT).
+ */
+static inline void fastrpc_ring_prep_cancel(struct fastrpc_sqe *sqe,
+					    uint64_t tag)
+{
+	fastrpc_ring__prep(sqe, FASTRPC_OP_CANCEL, 0, tag, 0, 0, 0);
+}
+
+/**
+ * fastrpc_ring_prep_reply() - answer a call (server)
+ * @sqe:	from fastrpc_ring_get_sqe()
+ * @handle:	the call's handle (cqe->id of its FASTRPC_CQE_INCOMING)
+ * @status:	enum fastrpc_status
+ * @addr:	offset of the reply in the buffer area (after trailers and
+ *		status message, if the caller sets @sqe->meta_len and
+ *		@sqe->smsg_len)
+ * @len:	reply bytes
+ *
+ * A reply to a cancelled call completes with a FASTRPC_CQE_ERROR of
+ * -ECANCELED; one to an unknown handle with -ENOENT.
+ */
+static inline void fastrpc_ring_prep_reply(struct fastrpc_sqe *sqe,
+					   uint64_t handle, uint32_t status,
+					   uint32_t addr, uint32_t len)
+{
+	fastrpc_ring__prep(sqe, FASTRPC_OP_REPLY, 0, handle, status, addr,
+			   len);
+}
+
+/**
+ * fastrpc_ring_prep_buf_return() - give a lent run back, and nothing else
+ * @sqe:	from fastrpc_ring_get_sqe()
+ * @buf:	cqe->buf of the completion that lent it
+ */
+static inline void fastrpc_ring_prep_buf_return(struct fastrpc_sqe *sqe,
+						uint32_t buf)
+{
+	fastrpc_ring__prep(sqe, FASTRPC_OP_BUF_RETURN, 0, 0, 0, 0, 0);
+	sqe->buf = buf;
+}
+
+/**
+ * fastrpc_ring_sqe_return_buf() - have a prepared entry give a run back too
+ * @sqe:	an entry filled by a fastrpc_ring_prep_*() helper
+ * @buf:	cqe->buf of the completion that lent the run; nothing is
+ *		done for FASTRPC_RING_NO_BUF
+ *
+ * The run goes back once the entry is consumed, whether the entry
+ * succeeds or not, and after its payload was copied: a reply may echo
+ * the bytes of the run it returns.
+ */
+static inline void fastrpc_ring_sqe_return_buf(struct fastrpc_sqe *sqe,
+					       uint32_t buf)
+{
+	if (buf == FASTRPC_RING_NO_BUF)
+		return;
+	sqe->flags |= FASTRPC_SQE_RETURN_BUF;
+	sqe->buf = buf;
+}
+
+/* Read the kernel's CQ producer index; the completions ready. */
+static inline unsigned int fastrpc_ring__cq_load(struct fastrpc_ring *r)
+{
+	/* acquire: the entries before the index that names them */
+	uint32_t tail = __atomic_load_n(r->cq_producer, __ATOMIC_ACQUIRE);
+
+	/* more than the CQ holds is no count the kernel can have written */
+	if (tail - r->cq_head <= r->cq_mask + 1)
+		r->cq_tail = tail;
+	return r->cq_tail - r->cq_head;
+}
+
+/**
+ * fastrpc_ring_cq_ready() - completions ready to reap
+ * @r:		the ring
+ *
+ * Reads the kernel's CQ producer index only when the completions seen
+ * before are all reaped.
+ *
+ * Return: the number of completions fastrpc_ring_peek() would give.
+ */
+static inline unsigned int fastrpc_ring_cq_ready(struct fastrpc_ring *r)
+{
+	uint32_t n = r->cq_tail - r->cq_head;
+
+	return n ? n : fastrpc_ring__cq_load(r);
+}
+
+/**
+ * fastrpc_ring_peek() - point at the completions ready, without waiting
+ * @r:		the ring
+ * @cqes:	set to up to @max completions, oldest first
+ * @max:	size of @cqes
+ *
+ * The completions stay valid and in place until fastrpc_ring_advance().
+ *
+ * Return: the number of pointers stored (0 when none is ready).
+ */
+static inline unsigned int fastrpc_ring_peek(struct fastrpc_ring *r,
+					     const struct fastrpc_cqe **cqes,
+					     unsigned int max)
+{
+	unsigned int n = r->cq_tail - r->cq_head, i;
+
+	if (n < max)
+		n = fastrpc_ring__cq_load(r);	/* newer ones too */
+	if (n > max)
+		n = max;
+	for (i = 0; i < n; i++)
+		cqes[i] = &r->cqes[(r->cq_head + i) & r->cq_mask];
+	return n;
+}
+
+/**
+ * fastrpc_ring_peek_cqe() - the oldest completion ready, without waiting
+ * @r:		the ring
+ *
+ * Return: the completion (valid until fastrpc_ring_advance()), or NULL.
+ */
+static inline const struct fastrpc_cqe *
+fastrpc_ring_peek_cqe(struct fastrpc_ring *r)
+{
+	if (!fastrpc_ring_cq_ready(r))
+		return NULL;
+	return &r->cqes[r->cq_head & r->cq_mask];
+}
+
+/**
+ * fastrpc_ring_advance() - hand reaped completions back to the kernel
+ * @r:		the ring
+ * @n:		how many of the oldest, at most what peek gave
+ *
+ * Their CQ entries may be overwritten from then on; the runs they lent
+ * stay lent until given back.
+ */
+static inline void fastrpc_ring_advance(struct fastrpc_ring *r,
+					unsigned int n)
+{
+	r->cq_head += n;
+	/* release: done reading the entries before the kernel reuses them */
+	__atomic_store_n(r->cq_consumer, r->cq_head, __ATOMIC_RELEASE);
+}
+
+/**
+ * fastrpc_ring_wait() - wait for completions
+ * @r:		the ring
+ * @spin_us:	first spin on the CQ for up to this many microseconds
+ *		(busy polling: no sleep and wakeup when completions come
+ *		soon, a CPU burnt when they do not); 0 for none
+ * @timeout_ms:	then sleep in poll(POLLIN) for up to this long; -1 for no
+ *		limit, 0 to only spin
+ *
+ * Does not submit: entries still waiting in the SQ (fastrpc_ring_submit()
+ * returned -EAGAIN) need another fastrpc_ring_submit().
+ *
+ * Return: the number of completions ready (0 when @timeout_ms passed, or
+ * a finite wait woke without any), or -EINTR for a signal, -EBADF.
+ */
+int fastrpc_ring_wait(struct fastrpc_ring *r, unsigned int spin_us,
+		      int timeout_ms);
+
+/**
+ * fastrpc_ring_buf() - bytes of the buffer area, bounds-checked
+ * @r:		the ring
+ * @off:	offset in the area (an SQE's @addr, a CQE's @buf)
+ * @len:	bytes wanted from there
+ *
+ * Return: a pointer to @off, or NULL unless [@off, @off + @len) lies
+ * inside the area's buffers.
+ */
+static inline void *fastrpc_ring_buf(const struct fastrpc_ring *r,
+				     uint32_t off, uint32_t len)
+{
+	if (off >= r->buf_len || len > r->buf_len - off)
+		return NULL;
+	return r->buf + off;
+}
+
+/**
+ * fastrpc_ring_cqe_data_off() - offset of a completion's payload
+ * @cqe:	a completion with a run (cqe->buf not FASTRPC_RING_NO_BUF)
+ *
+ * Return: the offset in the buffer area of its cqe->len payload bytes,
+ * after the metadata and status message; as @addr of a reply, it echoes
+ * them without a copy.
+ */
+static inline uint32_t fastrpc_ring_cqe_data_off(const struct fastrpc_cqe *cqe)
+{
+	return cqe->buf + cqe->meta_len + cqe->smsg_len;
+}
+
+/**
+ * fastrpc_ring_cqe_data() - a completion's payload
+ * @r:		the ring
+ * @cqe:	the completion
+ *
+ * Metadata (cqe->meta_len bytes) is at fastrpc_ring_buf(r, cqe->buf, ..),
+ * the status message (cqe->smsg_len bytes) right after it.
+ *
+ * Return: a pointer to the cqe->len payload bytes, or NULL when the
+ * completion lent no run (no bytes, or FASTRPC_CQE_F_RECVMSG) or its run
+ * is not inside the area.
+ */
+static inline void *fastrpc_ring_cqe_data(const struct fastrpc_ring *r,
+					  const struct fastrpc_cqe *cqe)
+{
+	uint32_t run = (uint32_t)cqe->meta_len + cqe->smsg_len + cqe->len;
+
+	if (cqe->buf == FASTRPC_RING_NO_BUF ||
+	    !fastrpc_ring_buf(r, cqe->buf, run))
+		return NULL;
+	return r->buf + fastrpc_ring_cqe_data_off(cqe);
+}
+
+/**
+ * fastrpc_ring_txbuf_get() - take one of user space's own buffers
+ * @r:		the ring
+ * @off:	set to its offset in the buffer area; setup.buf_size bytes
+ *		there are the caller's until fastrpc_ring_txbuf_put()
+ *
+ * Buffers are handed out lowest offset first at the start, then last
+ * put, first got.
+ *
+ * Return: 0, or -ENOBUFS when every buffer is taken (or there are none:
+ * rx_bufs == buf_count).
+ */
+int fastrpc_ring_txbuf_get(struct fastrpc_ring *r, uint32_t *off);
+
+/**
+ * fastrpc_ring_txbuf_put() - give back a buffer from fastrpc_ring_txbuf_get()
+ * @r:		the ring
+ * @off:	its offset
+ *
+ * Put it back only once the entries whose payload it holds are consumed
+ * (fastrpc_ring_sq_pending() is 0 or their completions came).
+ *
+ * Return: 0, or -EINVAL if @off is not a buffer of user space's that is
+ * handed out (a receive buffer, an offset inside a buffer, a second put).
+ */
+int fastrpc_ring_txbuf_put(struct fastrpc_ring *r, uint32_t off);
 
 /**
  * fastrpc_get_features() - ask the module what it supports
