@@ -4,8 +4,9 @@
  * a user would otherwise use, in one process.
  *
  *   fastrpc-bench [-n calls] [-s bytes] [-c in-flight] [-w warmup]
- *                 [-t fastrpc,fastrpc-batch,fastrpc-tcp,tcp,tcp-pipelined,unix]
- *                 [-p port]
+ *                 [-t fastrpc,fastrpc-batch,fastrpc-ring,fastrpc-tcp,tcp,
+ *                     tcp-pipelined,unix]
+ *                 [-p port] [-B ring-spin-us]
  *                 [-N netns -a address] [-C] [-H] [-j]
  *
  * For each transport an echo server runs on a thread and the client keeps
@@ -24,6 +25,15 @@
  *		fastrpc_recv_calls() and answers them with one
  *		fastrpc_send_replies().  With -c 1 it makes the same
  *		system calls as fastrpc, through the batch functions
+ *   fastrpc-ring  the same sockets with rings (FASTRPC_RING): the client
+ *		puts a CALL entry in the SQ for every free slot, the request
+ *		in a buffer of its own, and reaps RESULT completions in
+ *		place, giving each reply's buffer back on its next CALL
+ *		(FASTRPC_SQE_RETURN_BUF); the server thread reaps INCOMING
+ *		completions from its listening socket's ring and answers
+ *		each with a REPLY straight from the buffer the request came
+ *		in, giving that back with the same entry.  A system call
+ *		only when the kernel asks to be woken or nothing is ready
  *   fastrpc-tcp  fastrpc with FASTRPC_LOOPBACK off on the client
  *		socket: over TCP on one host too (not in the default list)
  *   tcp	TCP, 4-byte big-endian length prefix, TCP_NODELAY: one
@@ -50,6 +60,12 @@
  * check's performance gate uses it).  With -H the streamer would share
  * CPU 0 with the small calls, which would then wait for the CPU rather
  * than for the connection: leave -C out there.
+ *
+ * -B makes fastrpc-ring busy-poll: client and server spin on their CQ
+ * for up to this many microseconds before they sleep in poll() (default
+ * 0: sleep at once).  The rows keep the transport name; a note before
+ * the table says the figure was set.  Spinning costs a CPU on each side:
+ * with -C client and server have one each.
  *
  * -H adds the head-of-line figure: FastRPC small-call latency (one call
  * in flight, -s bytes) while a second socket of the same process streams
@@ -109,6 +125,11 @@ struct run {
 	struct fastrpc_result_buf *rbuf;
 	uint8_t *rspace;
 	unsigned int rhave, roff;
+	/* fastrpc-ring: the client's rings and the server's */
+	struct fastrpc_ring cring, sring;
+	uint32_t txoff;		/* the request, in a buffer of our own */
+	uint32_t *ret_bufs;	/* runs the client still has to give back */
+	unsigned int nret;
 	/* tcp-pipelined: the client's receive buffer, parsed in place */
 	uint8_t *rxbuf;
 	size_t rxcap, rxhave, rxoff;
@@ -295,8 +316,13 @@ static int fastrpc_tcp_client(uint16_t port)
 	return fd;
 }
 
+/*
+ * The server socket, its thread and the client socket; @prep (may be
+ * NULL) runs on the server socket before its thread starts and before
+ * any client connects.
+ */
 static int fastrpc_setup_with(struct run *r, void *(*server)(void *),
-			      bool loop)
+			      bool loop, int (*prep)(struct run *r))
 {
 	struct timeval tv = { .tv_usec = 100000 };
 	uint16_t port = r->port;
@@ -315,6 +341,11 @@ static int fastrpc_setup_with(struct run *r, void *(*server)(void *),
 	r->sfd = fd;
 	grow_buffers(fd);
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (prep) {
+		fd = prep(r);
+		if (fd)
+			return fd;
+	}
 	if (pthread_create(&r->srv, NULL, server, r))
 		return -EAGAIN;
 	r->srv_started = true;
@@ -329,12 +360,12 @@ static int fastrpc_setup_with(struct run *r, void *(*server)(void *),
 
 static int fastrpc_setup(struct run *r)
 {
-	return fastrpc_setup_with(r, fastrpc_server, true);
+	return fastrpc_setup_with(r, fastrpc_server, true, NULL);
 }
 
 static int fastrpc_tcp_setup(struct run *r)
 {
-	return fastrpc_setup_with(r, fastrpc_server, false);
+	return fastrpc_setup_with(r, fastrpc_server, false, NULL);
 }
 
 static int fastrpc_send(struct run *r, uint64_t idx, uint64_t count)
@@ -449,7 +480,7 @@ static int fastrpc_batch_setup(struct run *r)
 		r->rbuf[i].buf = r->rspace + i * (r->size + 1);
 		r->rbuf[i].len = r->size + 1;
 	}
-	return fastrpc_setup_with(r, fastrpc_batch_server, true);
+	return fastrpc_setup_with(r, fastrpc_batch_server, true, NULL);
 }
 
 /* Calls @idx .. @idx + @count - 1 in one fastrpc_send_calls(). */
@@ -501,6 +532,265 @@ static int fastrpc_batch_recv(struct run *r, uint64_t *idx)
 	}
 	*idx = o->tag;
 	return 0;
+}
+
+/* fastrpc-ring */
+
+static void common_teardown(struct run *r);
+
+/* -B: spin on the CQ this long before sleeping in poll() (both ends). */
+static unsigned int ring_spin_us;
+
+static uint32_t pow2_at_least(uint64_t v, uint32_t min)
+{
+	uint32_t p = min;
+
+	while (p < v)
+		p <<= 1;
+	return p;
+}
+
+/*
+ * Ring sizes for -c calls of -s bytes: one buffer holds a message, and
+ * the receive buffers hold twice what can be in flight or lent at once
+ * (a run stays lent until the next entries give it back); the SQ takes
+ * a call and a buffer return per call in flight.  @own: buffers of user
+ * space's own past the receive ones.
+ */
+static struct fastrpc_ring_setup ring_sizes(const struct run *r,
+					    uint32_t own)
+{
+	uint32_t n = pow2_at_least(2 * r->inflight + 2, 8);
+
+	return (struct fastrpc_ring_setup){
+		.sq_entries = n,
+		.cq_entries = n,
+		.buf_size = pow2_at_least(r->size, FASTRPC_RING_MIN_BUF),
+		.buf_count = (uint32_t)(2 * r->inflight + 2) + own,
+		.rx_bufs = (uint32_t)(2 * r->inflight + 2),
+	};
+}
+
+/* Server: a message the ring could not take, through the socket calls. */
+static void fastrpc_ring_serve_recvmsg(struct run *r, uint8_t *buf)
+{
+	struct fastrpc_incoming_info info = { 0 };
+	ssize_t n;
+
+	n = fastrpc_recv_call_ex(r->sfd, &info, buf, r->size + 1, 0);
+	if (n < 0) {
+		atomic_fetch_add(&r->srv_errors, 1);
+		return;
+	}
+	if ((info.flags & (FASTRPC_IN_CANCELLED | FASTRPC_IN_CONT)) ||
+	    info.method == SINK_METHOD)
+		return;
+	if (fastrpc_send_reply(r->sfd, info.handle, FASTRPC_OK, buf,
+			       (size_t)n, 0) < 0)
+		atomic_fetch_add(&r->srv_errors, 1);
+}
+
+/*
+ * Server: the entry answering one completion, or giving its run back.
+ * False when the SQ is full (the completion is left for later).
+ */
+static bool fastrpc_ring_serve(struct run *r, const struct fastrpc_cqe *c,
+			       uint8_t *buf)
+{
+	bool sink = c->method == SINK_METHOD || (c->flags & FASTRPC_CQE_F_CONT);
+	struct fastrpc_sqe *sqe;
+
+	if (c->type != FASTRPC_CQE_INCOMING) {
+		atomic_fetch_add(&r->srv_errors, 1);
+		return true;
+	}
+	if (c->flags & FASTRPC_CQE_F_RECVMSG) {
+		fastrpc_ring_serve_recvmsg(r, buf);
+		return true;
+	}
+	if (((c->flags & FASTRPC_CQE_F_CANCELLED) ||
+	     (sink && !(c->flags & FASTRPC_CQE_F_EOR))) &&
+	    c->buf == FASTRPC_RING_NO_BUF)
+		return true;
+	sqe = fastrpc_ring_get_sqe(&r->sring);
+	if (!sqe)
+		return false;
+	if ((c->flags & FASTRPC_CQE_F_CANCELLED) ||
+	    (sink && !(c->flags & FASTRPC_CQE_F_EOR)))
+		fastrpc_ring_prep_buf_return(sqe, c->buf);
+	else if (sink)
+		fastrpc_ring_prep_reply(sqe, c->id, FASTRPC_OK, 0, 0);
+	else
+		fastrpc_ring_prep_reply(sqe, c->id,
+					c->method == ECHO_METHOD ?
+					FASTRPC_OK : FASTRPC_UNIMPLEMENTED,
+					fastrpc_ring_cqe_data_off(c), c->len);
+	fastrpc_ring_sqe_return_buf(sqe, c->buf);
+	return true;
+}
+
+/*
+ * Every incoming call through the server socket's ring, answered with
+ * FASTRPC_OP_REPLY straight from the buffers it came in, which the same
+ * entry gives back (FASTRPC_SQE_RETURN_BUF).
+ */
+static void *fastrpc_ring_server(void *arg)
+{
+	struct run *r = arg;
+	const struct fastrpc_cqe *c;
+	uint8_t *buf = malloc(r->size + 1);
+	int ret;
+
+	pin_to(1);
+	while (buf && !atomic_load(&r->stop)) {
+		/* entries the kernel refused: retry soon */
+		ret = fastrpc_ring_wait(&r->sring, ring_spin_us,
+					fastrpc_ring_sq_pending(&r->sring) ?
+					1 : 100);
+		if (ret < 0 && ret != -EINTR)
+			atomic_fetch_add(&r->srv_errors, 1);
+		while ((c = fastrpc_ring_peek_cqe(&r->sring)) &&
+		       fastrpc_ring_serve(r, c, buf))
+			fastrpc_ring_advance(&r->sring, 1);
+		ret = fastrpc_ring_submit(&r->sring);
+		if (ret < 0 && ret != -EAGAIN)
+			atomic_fetch_add(&r->srv_errors, 1);
+	}
+	free(buf);
+	return NULL;
+}
+
+static int fastrpc_ring_server_prep(struct run *r)
+{
+	struct fastrpc_ring_setup s = ring_sizes(r, 0);
+
+	return fastrpc_ring_setup(r->sfd, &s, &r->sring);
+}
+
+static int fastrpc_ring_setup_run(struct run *r)
+{
+	struct fastrpc_ring_setup s;
+	uint8_t *p;
+	int ret;
+
+	r->ret_bufs = calloc(r->inflight, sizeof(*r->ret_bufs));
+	if (!r->ret_bufs)
+		return -ENOMEM;
+	ret = fastrpc_setup_with(r, fastrpc_ring_server, true,
+				 fastrpc_ring_server_prep);
+	if (ret)
+		return ret;
+	s = ring_sizes(r, 1);
+	ret = fastrpc_ring_setup(r->cfd, &s, &r->cring);
+	if (ret)
+		return ret;
+	/* one request for every call: the kernel copies it as it consumes */
+	ret = fastrpc_ring_txbuf_get(&r->cring, &r->txoff);
+	if (ret)
+		return ret;
+	p = fastrpc_ring_buf(&r->cring, r->txoff, (uint32_t)r->size);
+	if (!p)
+		return -ENOBUFS;
+	memset(p, 0x5a, r->size);
+	return 0;
+}
+
+/* Calls @idx .. @idx + @count - 1, each giving back a run reaped before. */
+static int fastrpc_ring_send(struct run *r, uint64_t idx, uint64_t count)
+{
+	struct fastrpc_sqe *sqe;
+	uint64_t i;
+	int ret;
+
+	for (i = 0; i < count; i++) {
+		sqe = fastrpc_ring_get_sqe(&r->cring);
+		if (!sqe)
+			return -ENOSPC;		/* sized not to happen */
+		fastrpc_ring_prep_call(sqe, idx + i, ECHO_METHOD, r->txoff,
+				       (uint32_t)r->size, 0);
+		if (r->nret)
+			fastrpc_ring_sqe_return_buf(sqe,
+						    r->ret_bufs[--r->nret]);
+	}
+	/* -EAGAIN: the calls wait in the SQ, and recv retries them */
+	ret = fastrpc_ring_submit(&r->cring);
+	return ret < 0 && ret != -EAGAIN ? ret : 0;
+}
+
+static bool fastrpc_ring_ready(struct run *r)
+{
+	return fastrpc_ring_cq_ready(&r->cring) != 0;
+}
+
+/* Client: a result too large for the ring, through recvmsg(). */
+static int fastrpc_ring_recvmsg(struct run *r, uint64_t *idx)
+{
+	uint32_t status;
+	ssize_t n;
+
+	n = fastrpc_recv_result(r->cfd, idx, &status, r->resp, r->size + 1, 0);
+	if (n < 0)
+		return (int)n;
+	if (status != FASTRPC_OK || (size_t)n != r->size)
+		return -EBADMSG;
+	return 0;
+}
+
+/* The next result: from the CQ, waiting (-B: spinning first) if none. */
+static int fastrpc_ring_recv(struct run *r, uint64_t *idx)
+{
+	const struct fastrpc_cqe *c;
+	struct fastrpc_sqe *sqe;
+	int ret;
+
+	while (!(c = fastrpc_ring_peek_cqe(&r->cring))) {
+		/* calls the kernel refused before: try them again */
+		ret = fastrpc_ring_submit(&r->cring);
+		if (ret < 0 && ret != -EAGAIN)
+			return ret;
+		ret = fastrpc_ring_wait(&r->cring, ring_spin_us,
+					fastrpc_ring_sq_pending(&r->cring) ?
+					1 : -1);
+		if (ret < 0 && ret != -EINTR)
+			return ret;
+	}
+	if (c->type == FASTRPC_CQE_ERROR) {
+		ret = c->res < 0 ? c->res : -EPROTO;
+		fastrpc_ring_advance(&r->cring, 1);
+		return ret;
+	}
+	if (c->flags & FASTRPC_CQE_F_RECVMSG) {
+		fastrpc_ring_advance(&r->cring, 1);
+		return fastrpc_ring_recvmsg(r, idx);
+	}
+	ret = 0;
+	if (c->type != FASTRPC_CQE_RESULT || !(c->flags & FASTRPC_CQE_F_EOR) ||
+	    c->res != FASTRPC_OK || c->len != r->size ||
+	    !fastrpc_ring_cqe_data(&r->cring, c)) {
+		fprintf(stderr, "fastrpc-bench: ring result type %u flags %#x, "
+			"%u bytes, status %s\n", c->type, c->flags, c->len,
+			fastrpc_status_str((uint32_t)c->res));
+		ret = -EBADMSG;
+	}
+	*idx = c->id;
+	/*
+	 * The run goes back on the next call; no more can be waiting than
+	 * calls in flight, but should they, one entry of its own.
+	 */
+	if (c->buf != FASTRPC_RING_NO_BUF && r->nret < r->inflight)
+		r->ret_bufs[r->nret++] = c->buf;
+	else if (c->buf != FASTRPC_RING_NO_BUF &&
+		 (sqe = fastrpc_ring_get_sqe(&r->cring)))
+		fastrpc_ring_prep_buf_return(sqe, c->buf);
+	fastrpc_ring_advance(&r->cring, 1);
+	return ret;
+}
+
+static void fastrpc_ring_teardown(struct run *r)
+{
+	common_teardown(r);
+	fastrpc_ring_unmap(&r->cring);
+	fastrpc_ring_unmap(&r->sring);
 }
 
 /* The server end of a tcp or tcp-pipelined run, set up as the client's. */
@@ -806,7 +1096,8 @@ static void common_teardown(struct run *r)
 	r->sfd = -1;
 }
 
-enum { T_FASTRPC, T_FASTRPC_BATCH, T_FASTRPC_TCP, T_TCP, T_TCP_PIPE, T_UNIX };
+enum { T_FASTRPC, T_FASTRPC_BATCH, T_FASTRPC_RING, T_FASTRPC_TCP, T_TCP,
+       T_TCP_PIPE, T_UNIX };
 
 static const struct transport transports[] = {
 	[T_FASTRPC] = { .name = "fastrpc", .setup = fastrpc_setup,
@@ -818,6 +1109,12 @@ static const struct transport transports[] = {
 			      .recv = fastrpc_batch_recv,
 			      .ready = fastrpc_batch_ready,
 			      .teardown = common_teardown, .batch = true },
+	[T_FASTRPC_RING] = { .name = "fastrpc-ring",
+			     .setup = fastrpc_ring_setup_run,
+			     .send = fastrpc_ring_send,
+			     .recv = fastrpc_ring_recv,
+			     .ready = fastrpc_ring_ready,
+			     .teardown = fastrpc_ring_teardown, .batch = true },
 	[T_FASTRPC_TCP] = { .name = "fastrpc-tcp", .setup = fastrpc_tcp_setup,
 			    .send = fastrpc_send, .recv = fastrpc_recv,
 			    .teardown = common_teardown },
@@ -955,6 +1252,7 @@ static void free_bufs(struct run *r, uint64_t *sent_at, uint64_t *lat)
 	free(r->creq);
 	free(r->rbuf);
 	free(r->rspace);
+	free(r->ret_bufs);
 }
 
 static int bench_one(const struct transport *t, size_t size, uint64_t n,
@@ -1171,8 +1469,9 @@ static void usage(const char *prog)
 {
 	fprintf(stderr,
 		"usage: %s [-n calls] [-s bytes] [-c in-flight] [-w warmup]\n"
-		"          [-t fastrpc,fastrpc-batch,fastrpc-tcp,tcp,tcp-pipelined,unix]\n"
-		"          [-p fastrpc-port]\n"
+		"          [-t fastrpc,fastrpc-batch,fastrpc-ring,fastrpc-tcp,tcp,\n"
+		"              tcp-pipelined,unix]\n"
+		"          [-p fastrpc-port] [-B ring-spin-us]\n"
 		"          [-N server-netns -a server-address] [-C] [-H] [-j]\n",
 		prog);
 	exit(2);
@@ -1181,14 +1480,19 @@ static void usage(const char *prog)
 int main(int argc, char **argv)
 {
 	unsigned long long n = 10000, inflight = 1, warmup = 1000;
-	const char *which = "fastrpc,fastrpc-batch,tcp,tcp-pipelined,unix", *ns = NULL;
+	const char *which =
+		"fastrpc,fastrpc-batch,fastrpc-ring,tcp,tcp-pipelined,unix";
+	const char *ns = NULL;
 	unsigned long size = 64, port = 7072;
 	int c, failed = 0, ran = 0;
 	bool hol = false;
 	size_t i;
 
-	while ((c = getopt(argc, argv, "n:s:c:w:t:p:N:a:CHjh")) != -1) {
+	while ((c = getopt(argc, argv, "n:s:c:w:t:p:N:a:B:CHjh")) != -1) {
 		switch (c) {
+		case 'B':
+			ring_spin_us = (unsigned int)strtoul(optarg, NULL, 0);
+			break;
 		case 'H':
 			hol = true;
 			break;
@@ -1245,8 +1549,12 @@ int main(int argc, char **argv)
 
 		if (!listed(which, t->name))
 			continue;
-		if (!ran++)
+		if (!ran++) {
+			if (ring_spin_us && listed(which, "fastrpc-ring"))
+				printf("# fastrpc-ring: busy-poll %u us (-B)\n",
+				       ring_spin_us);
 			print_header("transport");
+		}
 		if (t->same_host_only && ns) {
 			printf("# %s: same host only, left out with -N\n",
 			       t->name);

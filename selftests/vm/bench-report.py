@@ -33,8 +33,8 @@ KEYS = ("mode", "topology", "transport", "size", "inflight", "calls",
         "p50_us", "p90_us", "p99_us", "p999_us", "max_us", "calls_per_s",
         "allocs_per_call", "page_allocs_per_call", "syscalls_per_call",
         "background")
-TRANSPORTS = ("fastrpc", "fastrpc-batch", "fastrpc-tcp", "tcp", "tcp-pipelined",
-              "unix")
+TRANSPORTS = ("fastrpc", "fastrpc-batch", "fastrpc-ring", "fastrpc-tcp", "tcp",
+              "tcp-pipelined", "unix")
 CONTROLS = ("tcp", "tcp-pipelined", "unix")
 ALLOC_EVENTS = ("kmem:kmalloc", "kmem:kmem_cache_alloc", "kmem:kmalloc_node",
                 "kmem:kmem_cache_alloc_node")
@@ -283,8 +283,8 @@ def section(rows, meta, images):
             " %s, %s, host with %d CPUs%s.  Times are microseconds"
             " (nearest-rank percentiles); ``calls/s`` is the throughput of"
             " the measured calls; ``allocs`` and ``syscalls`` are per call"
-            " (perf stat, 64 B with one call in flight; ``-`` where not"
-            " measured).  The rows are in ``build/bench/results.json``." % (
+            " (perf stat, 64 B with one call in flight, and with 64 for"
+            " fastrpc-batch and fastrpc-ring; ``-`` where not measured).  The rows are in ``build/bench/results.json``." % (
                 meta["date"], meta["commit"], meta["kernel"] or "unknown",
                 meta["qemu"] or "QEMU", os.cpu_count() or 0,
                 meta["extra"])), ""]

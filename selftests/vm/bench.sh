@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# make bench: the benchmark matrix. FastRPC (one call per system call, and
-# batched through sendmmsg/recvmmsg with 16 and 64 in flight) beside TCP with 4-byte length
+# make bench: the benchmark matrix. FastRPC (one call per system call,
+# batched through sendmmsg/recvmmsg with 16 and 64 in flight, and through
+# rings at 64 B and 16 KiB with 16 and 64 in flight) beside TCP with 4-byte length
 # framing (one write per message, and pipelined: every ready message in one
 # write) and AF_UNIX SOCK_SEQPACKET, all in one guest, for two topologies
 # (same-host over loopback; netns: the servers in another network namespace
@@ -66,7 +67,7 @@ fi
 # the client's CPU, and the small calls would wait for the CPU instead of
 # the connection.
 bench_matrix() {
-	local pin topo size c n w t ts ns runs=()
+	local pin topo size c n w t ts ns ring runs=()
 	pin=$([[ $1 == icount ]] && echo "-C ")
 	for topo in same-host netns; do
 		# fastrpc-tcp: the same host over TCP, short cut off
@@ -81,9 +82,12 @@ bench_matrix() {
 			esac
 			for c in 1 16 64; do
 				((c * (size + 1024) <= 8 << 20)) || continue
-				# batching needs more than one call in flight
-				t=$ts
-				((c == 1)) || t=fastrpc,fastrpc-batch,${ts#fastrpc,}
+				# batching needs more than one call in flight;
+				# rings only at 64 B and 16 KiB (1 MiB has no
+				# row with more than one), to keep the run short
+				t=$ts ring=
+				[[ $size == 64 || $size == 16384 ]] && ring=fastrpc-ring,
+				((c == 1)) || t=fastrpc,fastrpc-batch,$ring${ts#fastrpc,}
 				runs+=("$pin-j -n $n -w $w -s $size -c $c -t $t$ns")
 			done
 		done
@@ -95,7 +99,9 @@ bench_matrix() {
 
 # perf stat: 64 B, one call in flight, each transport, at two call counts;
 # bench-report.py divides the difference of the counts by the difference
-# of the calls, so setup, warm-up and teardown cancel out.
+# of the calls, so setup, warm-up and teardown cancel out. fastrpc-batch
+# and fastrpc-ring, which save system calls only with many in flight,
+# with 64 in flight instead.
 bench_perf_matrix() {
 	local pin topo t n ns runs=()
 	pin=$([[ $1 == icount ]] && echo "-C ")
@@ -108,6 +114,13 @@ bench_perf_matrix() {
 			fi
 			for n in 500 1500; do
 				runs+=("$pin-n $n -w 100 -s 64 -c 1 -t $t$ns")
+			done
+		done
+		for t in fastrpc-batch fastrpc-ring; do
+			ns=
+			[[ $topo == netns ]] && ns=" $BENCH_NETNS"
+			for n in 1000 3000; do
+				runs+=("$pin-n $n -w 200 -s 64 -c 64 -t $t$ns")
 			done
 		done
 	done
