@@ -1087,9 +1087,11 @@ static inline void fastrpc_ring_prep_buf_return(struct fastrpc_sqe *sqe,
  * @buf:	cqe->buf of the completion that lent the run; nothing is
  *		done for FASTRPC_RING_NO_BUF
  *
- * The run goes back once the entry is consumed, whether the entry
+ * The run goes back once the entry is consumed, whether its operation
  * succeeds or not, and after its payload was copied: a reply may echo
- * the bytes of the run it returns.
+ * the bytes of the run it returns.  An entry the kernel refuses as
+ * malformed (a FASTRPC_CQE_ERROR of -EINVAL, -EFAULT, -EMSGSIZE) gives
+ * nothing back.
  */
 static inline void fastrpc_ring_sqe_return_buf(struct fastrpc_sqe *sqe,
 					       uint32_t buf)

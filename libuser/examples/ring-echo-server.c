@@ -218,6 +218,19 @@ int main(int argc, char **argv)
 			fastrpc_strerror(err));
 		goto out;
 	}
+	/*
+	 * The kernel takes an SQ entry only with CQ room for the errors it
+	 * may report, and fills the CQ with requests first: with at most
+	 * half a CQ of calls open (a request and a cancellation notice
+	 * each), replies never wait behind a CQ we cannot reap for want of
+	 * SQ room.  Calls past that fail at once with RESOURCE_EXHAUSTED.
+	 */
+	err = fastrpc_set_max_calls(s.fd, ring_sizes.cq_entries / 2);
+	if (err) {
+		fprintf(stderr, "fastrpc-ring-echo-server: max calls: %s\n",
+			fastrpc_strerror(err));
+		goto out;
+	}
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	if (ep < 0 || watch(ep, EPOLL_CTL_ADD, sfd, EPOLLIN) ||
 	    watch(ep, EPOLL_CTL_ADD, fastrpc_ring_fd(&s.ring), EPOLLIN)) {
