@@ -1197,8 +1197,10 @@ static inline void fastrpc_ring_advance(struct fastrpc_ring *r,
  * Does not submit: entries still waiting in the SQ (fastrpc_ring_submit()
  * returned -EAGAIN) need another fastrpc_ring_submit().
  *
- * Return: the number of completions ready (0 when @timeout_ms passed, or
- * a finite wait woke without any), or -EINTR for a signal, -EBADF.
+ * Return: the number of completions ready; 0 when @timeout_ms passed, or
+ * when poll() woke without any (the socket stays readable while a
+ * message flagged FASTRPC_CQE_F_RECVMSG waits for recvmsg(): read it),
+ * so callers wait in a loop; or -EINTR for a signal, -EBADF.
  */
 int fastrpc_ring_wait(struct fastrpc_ring *r, unsigned int spin_us,
 		      int timeout_ms);

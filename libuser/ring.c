@@ -263,24 +263,22 @@ FASTRPC_EXPORT int fastrpc_ring_wait(struct fastrpc_ring *r,
 {
 	struct pollfd pfd = { .fd = r->fd, .events = POLLIN };
 	unsigned int n;
-	int ret;
 
 	n = fastrpc_ring_cq_ready(r);
 	if (!n && spin_us)
 		n = frpc_ring_spin(r, spin_us);
-	while (!n && timeout_ms) {
-		pfd.revents = 0;
-		ret = poll(&pfd, 1, timeout_ms);
-		if (ret < 0)
-			return frpc_neg_errno();
-		if (pfd.revents & POLLNVAL)
-			return -EBADF;
-		n = fastrpc_ring_cq_ready(r);
-		/* a finite wait ends at the first wakeup, even an empty one */
-		if (timeout_ms > 0)
-			break;
-	}
-	return (int)n;
+	if (n || !timeout_ms)
+		return (int)n;
+	/*
+	 * One poll(), and what it found: never a loop in here, since a
+	 * socket can stay readable with nothing in the CQ (a message left
+	 * for recvmsg() that the caller has not read yet).
+	 */
+	if (poll(&pfd, 1, timeout_ms) < 0)
+		return frpc_neg_errno();
+	if (pfd.revents & POLLNVAL)
+		return -EBADF;
+	return (int)fastrpc_ring_cq_ready(r);
 }
 
 FASTRPC_EXPORT int fastrpc_ring_txbuf_get(struct fastrpc_ring *r,
