@@ -233,10 +233,12 @@ fi
 # from softirq against senders), deadlines and cancellation (timers
 # against replies), server close, lifecycle and namespace deletion
 # (teardown against traffic), hostile peers (reader errors against
-# users), the Go package's goroutines. The at-scale t_teardown stays in
+# users), rings (the kernel's ring work against system calls and
+# threads scribbling over the shared pages), the Go package's
+# goroutines. The at-scale t_teardown stays in
 # the other tiers: under KCSAN and TCG it alone would take longer than
 # all of these together.
-KCSAN_TESTS="t_basic t_concurrency t_shared_conn t_netns t_server_close t_hostile t_stream t_deadline t_flow t_lifecycle t_memory t_go"
+KCSAN_TESTS="t_basic t_concurrency t_shared_conn t_netns t_server_close t_hostile t_stream t_deadline t_flow t_lifecycle t_memory t_ring t_go"
 
 # KCSAN's run-time knobs (kernel/kcsan/core.c), as kernel parameters: a
 # watchpoint every 2000 accesses at most instead of 4000 (twice the
