@@ -1644,6 +1644,10 @@ TEST_F_TIMEOUT(rg, too_big_for_rx_client, 60)
 		EXPECT_TRUE(c.flags & FASTRPC_CQE_F_RECVMSG)
 			TH_LOG("%u bytes: flags %#x", sizes[i], c.flags);
 		EXPECT_EQ(sizes[i], c.len);
+		/* the CQ is empty; the message waiting says EPOLLIN */
+		EXPECT_EQ(0, r->ngot);
+		EXPECT_EQ(ld_acq(r->cq_prod), r->cq_head);
+		EXPECT_EQ(1, wait_events(self->cfd, POLLIN, 0));
 		memset(&ri, 0, sizeof(ri));
 		ASSERT_EQ((ssize_t)sizes[i],
 			  fastrpc_recv_result_ex(self->cfd, &ri, big,
@@ -1961,6 +1965,70 @@ TEST_F(rg, bad_sqes_server)
 }
 
 /* ---- the submission protocol --------------------------------------------- */
+
+/*
+ * Garbage in user space's own indices costs only its own completions:
+ * the kernel clamps them, and once they are put right the ring works,
+ * while a plain client of the same server is not disturbed.
+ */
+TEST_F(rg, garbage_indices)
+{
+	struct fastrpc_cqe c;
+	struct ring *r;
+	uint32_t cons;
+	uint64_t tag;
+	uint32_t status;
+	char buf[16];
+	int n, fd;
+
+	ASSERT_EQ(0, ring_new(self->cfd, 16, 64, 256, 16, 8, &self->cr));
+	r = self->cr;
+	fd = fastrpc_client_open("127.0.0.1", self->port, SOCK_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, set_rcvtimeo(fd, 10000));
+
+	/*
+	 * A producer 2^31 ahead: the kernel reads a ring's worth at a time,
+	 * and never more than the CQ has room for the errors.
+	 */
+	st_rel(r->sq_prod, ld_acq(r->sq_cons) + 0x7fffffffu);
+	n = ring_enter(r);
+	EXPECT_TRUE(n == -EAGAIN || (n >= 0 && (uint32_t)n <= r->cq_n))
+		TH_LOG("send(): %d", n);
+	cons = ld_acq(r->sq_cons);
+	/* the zeroed entries it read are op 0: errors, nothing else */
+	ASSERT_LE(0, cq_reap(r));
+	while (r->ngot) {
+		ASSERT_EQ(0, ring_wait(r, ANY_TYPE, ANY, 0, &c));
+		EXPECT_EQ(FASTRPC_CQE_ERROR, c.type);
+		EXPECT_EQ(-EINVAL, c.res);
+	}
+	/* put right */
+	r->sq_tail = cons;
+	st_rel(r->sq_prod, cons);
+
+	/* A consumer far ahead of the kernel's producer: no room at all. */
+	ASSERT_EQ(0, ring_call(r, 0x61, M_RING, 0, 0, NULL, 0, "g", 1));
+	ASSERT_EQ(0, ring_flush(r, WAIT_MS));
+	st_rel(r->cq_cons, r->cq_head + 0x40000000u);
+	ASSERT_EQ(0, plain_answer(self->sfd, 10, 0x61));
+	/* meanwhile another socket's call goes through */
+	ASSERT_EQ(1, fastrpc_send_call(fd, 0x62, M_RING, "p", 1, 0));
+	ASSERT_EQ(0, plain_answer(self->sfd, 5, 0x62));
+	ASSERT_EQ(5, fastrpc_recv_result(fd, &tag, &status, buf, sizeof(buf),
+					 0));
+	EXPECT_EQ(0x62, tag);
+	EXPECT_TRUE(check_pattern((uint8_t *)buf, 5, 0x62));
+	/* put right, and the result comes after the next send() */
+	st_rel(r->cq_cons, r->cq_head);
+	ASSERT_EQ(0, ring_enter(r));
+	ASSERT_EQ(0, ring_wait(r, FASTRPC_CQE_RESULT, 0x61, WAIT_MS, &c));
+	EXPECT_EQ(FASTRPC_OK, c.res);
+	ASSERT_EQ(NULL, cqe_buf_problem(r, &c));
+	EXPECT_TRUE(check_pattern(cqe_payload(r, &c), 10, 0x61));
+	EXPECT_EQ(0, ring_idle(r, 100));
+	close(fd);
+}
 
 TEST_F(rg, submit_count_and_eagain)
 {
