@@ -143,6 +143,9 @@ int frpc_ring_sqe_check(const struct frpc_ring_geom *g,
 	}
 	if (e->flags & ~allowed)
 		return -EINVAL;
+	/* what an op does not use is zero, so that it can mean more later */
+	if (e->method && e->op != FASTRPC_OP_CALL && e->op != FASTRPC_OP_REPLY)
+		return -EINVAL;
 	if ((e->timeout_ns && e->op != FASTRPC_OP_CALL) ||
 	    (e->meta_len && e->op != FASTRPC_OP_CALL &&
 	     e->op != FASTRPC_OP_REPLY) ||
@@ -495,9 +498,14 @@ static int frpc_ring_run(struct frpc_ring *ring, u32 *consumed)
 	int err;
 
 	for (;;) {
-		frpc_ring_deliver(ring);
+		/*
+		 * Entries first: were the CQ filled with new messages
+		 * before, a server whose SQ holds its replies could not
+		 * have them taken until it reaped, and it may reap only
+		 * once it can reply.  Then the messages, which the
+		 * buffers given back may let in.
+		 */
 		err = frpc_ring_submit(ring, consumed);
-		/* returned buffers may let waiting messages in */
 		frpc_ring_deliver(ring);
 		if (err || ++passes == 4)
 			break;
@@ -567,25 +575,57 @@ int frpc_ring_enter(struct frpc_sock *fs)
 }
 
 /*
- * A message reached the socket (conn->lock held, softirq or not): the
- * work item delivers it, and looks at the SQ, so until it has run user
- * space need not call send().
+ * A message reached the socket (conn->lock held, softirq or not).  A
+ * thread asleep in poll() on the socket is woken and delivers it itself
+ * (frpc_ring_readable()), which saves a switch to a worker and back.
+ * Otherwise, for a process that spins on the CQ, the work item delivers
+ * it and looks at the SQ, so until it has run user space need not call
+ * send().  The poller's check of the queue after it joined the wait
+ * queue pairs with skwq_has_sleeper()'s barrier after the message was
+ * queued: it sees the message, or it is seen.
  */
 void frpc_ring_queued(struct frpc_ring *ring)
 {
+	struct sock *sk = &ring->fs->sk;
+	bool sleeper;
+
+	rcu_read_lock();
+	sleeper = skwq_has_sleeper(rcu_dereference(sk->sk_wq));
+	rcu_read_unlock();
+	if (sleeper) {
+		sk->sk_data_ready(sk);
+		return;
+	}
 	WRITE_ONCE(*ring->sq_flags, 0);
 	queue_work(system_highpri_wq, &ring->work);
 }
 
 /*
- * EPOLLIN: completions not yet consumed, or a message for recvmsg().
- * Messages that waited for CQ room or buffers, which user space may have
- * made since without a system call, are delivered before it sleeps.
+ * poll(): EPOLLIN while completions are not yet consumed, or a message
+ * waits for recvmsg().  Queued messages are delivered first, here in the
+ * poller's context: those frpc_ring_queued() woke it for, and those that
+ * waited for CQ room or buffers that user space may have made since
+ * without a system call.  If someone else holds the lock, the work item
+ * delivers them and wakes the pollers.
  */
 bool frpc_ring_readable(struct frpc_ring *ring)
 {
-	if (!list_empty_careful(&ring->fs->rxq))
+	struct frpc_sock *fs = ring->fs;
+
+	if (list_empty_careful(&fs->rxq))
+		goto out;
+	/* the poller reports what it delivered: no wakeup needed */
+	if (mutex_trylock(&ring->lock)) {
+		if (!ring->dead) {
+			frpc_ring_deliver(ring);
+			frpc_ring_publish(ring);
+		}
+		mutex_unlock(&ring->lock);
+	} else {
+		/* the holder may be past its delivery: the worker wakes us */
 		queue_work(system_highpri_wq, &ring->work);
+	}
+out:
 	return READ_ONCE(ring->cq_published) != READ_ONCE(*ring->cq_cons) ||
 	       !list_empty_careful(&ring->big);
 }
@@ -596,7 +636,10 @@ static void frpc_region_free(struct frpc_ring_region *r)
 
 	if (r->kaddr)
 		vunmap(r->kaddr);
-	/* pages still mapped by user space live on until munmap() */
+	/*
+	 * A mapping holds the socket's file, so none is left by now; the
+	 * references are dropped all the same, not the pages freed.
+	 */
 	for (i = 0; i < r->nr_pages; i++)
 		put_page(r->pages[i]);
 	kvfree(r->pages);
@@ -774,6 +817,12 @@ int frpc_ring_mmap(struct frpc_sock *fs, struct vm_area_struct *vma)
 	else if (off == FASTRPC_RING_OFF_BUF)
 		r = &ring->area_mem;
 	else
+		return -EINVAL;
+	/*
+	 * A private mapping would copy a page at user space's first write
+	 * and never see the kernel's writes again; the pages hold no code.
+	 */
+	if (!(vma->vm_flags & VM_SHARED) || (vma->vm_flags & VM_EXEC))
 		return -EINVAL;
 	if (vma->vm_end - vma->vm_start > (unsigned long)r->nr_pages << PAGE_SHIFT)
 		return -EINVAL;

@@ -854,6 +854,19 @@ TEST_F(rg, info_and_mmap)
 			munmap(m, page);
 	}
 
+	/* A private or executable mapping would not share the kernel's view. */
+	m = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_PRIVATE, self->cfd,
+		 FASTRPC_RING_OFF_CQ);
+	EXPECT_EQ(MAP_FAILED, m);
+	EXPECT_EQ(EINVAL, errno);
+	if (m != MAP_FAILED)
+		munmap(m, page);
+	m = mmap(NULL, page, PROT_READ | PROT_EXEC, MAP_SHARED, self->cfd,
+		 FASTRPC_RING_OFF_SQ);
+	EXPECT_EQ(MAP_FAILED, m);
+	if (m != MAP_FAILED)
+		munmap(m, page);
+
 	/* A second mapping shows the same pages. */
 	m = mmap(NULL, r->info.buf_size, PROT_READ | PROT_WRITE, MAP_SHARED,
 		 self->cfd, (off_t)FASTRPC_RING_OFF_BUF);
@@ -1894,6 +1907,11 @@ TEST_F(rg, bad_sqes_unused_fields)
 					     .meta_len = 4 }, E1(EINVAL), NULL, 0 },
 			{ "CANCEL meta_len", { .op = FASTRPC_OP_CANCEL,
 					       .id = 0x403, .meta_len = 4 },
+			  E1(EINVAL), NULL, 0 },
+			{ "SEND method", { .op = FASTRPC_OP_SEND, .id = 0x404,
+					   .method = 1 }, E1(EINVAL), NULL, 0 },
+			{ "CANCEL method", { .op = FASTRPC_OP_CANCEL,
+					     .id = 0x405, .method = 1 },
 			  E1(EINVAL), NULL, 0 },
 		};
 

@@ -396,7 +396,8 @@ struct fastrpc_sock_info {
  * that fails for good is consumed and completes with a
  * FASTRPC_CQE_ERROR; the ring goes on.  Completions are never dropped:
  * incoming messages wait in the socket (charged to SO_RCVBUF, so flow
- * control holds the peer back) until the CQ and the buffer area have room.
+ * control holds the peer back) until the CQ and the buffer area have
+ * room; they move on at the next send(), poll() or arriving message.
  *
  * Buffers: the buffer area is @buf_count buffers of @buf_size bytes.  The
  * first @rx_bufs belong to the kernel, which copies each incoming
@@ -412,7 +413,9 @@ struct fastrpc_sock_info {
  * large for the kernel's buffers (their completions carry
  * FASTRPC_CQE_F_RECVMSG and no buffer); everything else comes through
  * the CQ.  poll() reports EPOLLIN while the CQ holds completions or such
- * a message waits.  Rings last until close().
+ * a message waits.  Rings last until the socket is released: close()
+ * and the last munmap() of its regions (a mapping holds the file).  The
+ * regions must be mapped shared (MAP_SHARED), not executable.
  */
 #define FASTRPC_RING_OFF_SQ	0x00000000ULL	/* mmap() page offsets, in bytes */
 #define FASTRPC_RING_OFF_CQ	0x80000000ULL
@@ -524,8 +527,9 @@ enum fastrpc_ring_op {
  * @flags:	FASTRPC_SQE_* bits
  * @meta_len:	CALL, REPLY: bytes of metadata entries at @addr (as in
  *		FASTRPC_CMSG_METADATA); zero otherwise
- * @method:	CALL: method number; REPLY: enum fastrpc_status
- * @id:		CALL, SEND, CANCEL: the call's tag (client) or handle (server)
+ * @method:	CALL: method number; REPLY: enum fastrpc_status; else zero
+ * @id:		CALL, SEND, CANCEL, REPLY: the call's tag (client) or handle
+ *		(server)
  * @addr:	offset in the buffer area of the metadata, then the status
  *		message (REPLY), then the @len payload bytes
  * @len:	payload bytes, at most FASTRPC_MAX_MSG
@@ -536,9 +540,13 @@ enum fastrpc_ring_op {
  * @timeout_ns:	CALL: deadline relative to now, 0 for none
  * @reserved:	zero
  *
- * The same rules as sendmsg()'s verbs apply; what sendmsg() would fail
- * with is the error of the entry's FASTRPC_CQE_ERROR.  A buffer named by
- * FASTRPC_SQE_RETURN_BUF goes back whether the operation succeeds or not.
+ * Fields an op does not use must be zero (EINVAL otherwise).  The same
+ * rules as sendmsg()'s verbs apply; what sendmsg() would fail with is the
+ * error of the entry's FASTRPC_CQE_ERROR; offsets outside the area fail
+ * with EFAULT, a @len over FASTRPC_MAX_MSG with EMSGSIZE.  A malformed
+ * entry (EINVAL, EFAULT, EMSGSIZE before anything runs) does nothing at
+ * all.  A well-formed one with FASTRPC_SQE_RETURN_BUF gives its @buf back
+ * whether the operation then succeeds or not.
  */
 struct fastrpc_sqe {
 	__u8	op;
