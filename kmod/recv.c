@@ -36,8 +36,12 @@ static int frpc_wait_rx(struct frpc_sock *fs, long *timeo)
 
 	if (!*timeo)
 		return -EAGAIN;
+	atomic_inc(&fs->waiters);
+	/* counted before queued to wait: pairs with frpc_ring_queued() */
+	smp_mb__after_atomic();
 	ret = wait_event_interruptible_timeout(*sk_sleep(&fs->sk),
 					       !list_empty_careful(q), *timeo);
+	atomic_dec(&fs->waiters);
 	if (ret < 0)
 		return sock_intr_errno(*timeo);
 	if (!ret)

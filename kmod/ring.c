@@ -582,11 +582,13 @@ int frpc_ring_enter(struct frpc_sock *fs)
  * it and looks at the SQ, so until it has run user space need not call
  * send().  The poller's check of the queue after it joined the wait
  * queue pairs with skwq_has_sleeper()'s barrier after the message was
- * queued: it sees the message, or it is seen.
+ * queued: it sees the message, or it is seen.  Sleepers in sendmsg() or
+ * recvmsg() deliver nothing, so while there are any the worker runs too.
  */
 void frpc_ring_queued(struct frpc_ring *ring)
 {
-	struct sock *sk = &ring->fs->sk;
+	struct frpc_sock *fs = ring->fs;
+	struct sock *sk = &fs->sk;
 	bool sleeper;
 
 	rcu_read_lock();
@@ -594,7 +596,10 @@ void frpc_ring_queued(struct frpc_ring *ring)
 	rcu_read_unlock();
 	if (sleeper) {
 		sk->sk_data_ready(sk);
-		return;
+		/* queued to wait after counted: pairs with frpc_wait_rx() */
+		smp_rmb();
+		if (!atomic_read(&fs->waiters))
+			return;
 	}
 	WRITE_ONCE(*ring->sq_flags, 0);
 	queue_work(system_highpri_wq, &ring->work);

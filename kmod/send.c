@@ -103,8 +103,12 @@ static int frpc_wait_send(struct frpc_sock *fs, bool new_call, long *timeo)
 		return 0;
 	if (!*timeo)
 		return -EAGAIN;
+	atomic_inc(&fs->waiters);
+	/* counted before queued to wait: pairs with frpc_ring_queued() */
+	smp_mb__after_atomic();
 	ret = wait_event_interruptible_timeout(*sk_sleep(&fs->sk), FRPC_ROOM,
 					       *timeo);
+	atomic_dec(&fs->waiters);
 #undef FRPC_ROOM
 	if (ret < 0)
 		return sock_intr_errno(*timeo);

@@ -38,6 +38,8 @@ struct frpc_sock {
 	struct list_head	owed;		/* calls with withheld credit */
 	u32			max_calls;
 	u32			ncalls;		/* client: not yet finished */
+	/* threads blocked in sendmsg() or recvmsg() (ring.c wakes pollers) */
+	atomic_t		waiters;
 	/* set once under lock_sock(), read with acquire; freed at destruct */
 	struct frpc_ring	*ring;
 
