@@ -103,7 +103,7 @@
 #define SINK_METHOD	2	/* streaming call: read all, reply at the end */
 #define HOL_MSG		(4u << 20)
 #define HOL_MSGS	16
-#define SOCKBUF		(16 << 20)
+#define SOCKBUF		(40 << 20)
 /* Bytes one message may cost in socket accounting beyond its payload. */
 #define MSG_OVERHEAD	1024
 #define LEN_PREFIX	4
