@@ -56,8 +56,9 @@ static int frpc_wait_rx(struct frpc_sock *fs, long *timeo)
  * both read messages this way, then copy them out, then call
  * frpc_recv_done().
  */
-void frpc_recv_take(struct frpc_sock *fs, struct frpc_rxmsg *m,
-		    struct frpc_rx_taken *t)
+static __always_inline void __frpc_recv_take(struct frpc_sock *fs,
+					     struct frpc_rxmsg *m,
+					     struct frpc_rx_taken *t)
 {
 	lockdep_assert_held(&fs->lock);
 	t->m = m;
@@ -83,7 +84,8 @@ void frpc_recv_take(struct frpc_sock *fs, struct frpc_rxmsg *m,
  * The message taken by frpc_recv_take() was copied out: its window goes
  * back to the connection, and it is freed or stays with its call.
  */
-void frpc_recv_done(struct frpc_sock *fs, struct frpc_rx_taken *t)
+static __always_inline void __frpc_recv_done(struct frpc_sock *fs,
+					     struct frpc_rx_taken *t)
 {
 	struct frpc_rxmsg *m = t->m;
 	struct frpc_conn *conn = m->conn;
@@ -120,6 +122,18 @@ void frpc_recv_done(struct frpc_sock *fs, struct frpc_rx_taken *t)
 		frpc_sock_grant_owed(fs);
 }
 
+/* The ring's way in; recvmsg() has them inlined, one call the less. */
+void frpc_recv_take(struct frpc_sock *fs, struct frpc_rxmsg *m,
+		    struct frpc_rx_taken *t)
+{
+	__frpc_recv_take(fs, m, t);
+}
+
+void frpc_recv_done(struct frpc_sock *fs, struct frpc_rx_taken *t)
+{
+	__frpc_recv_done(fs, t);
+}
+
 int frpc_recvmsg(struct socket *sock, struct msghdr *msg, size_t size,
 		 int flags)
 {
@@ -153,7 +167,7 @@ int frpc_recvmsg(struct socket *sock, struct msghdr *msg, size_t size,
 		if (ret)
 			return ret;
 	}
-	frpc_recv_take(fs, m, &t);
+	__frpc_recv_take(fs, m, &t);
 	spin_unlock_bh(&fs->lock);
 
 	if (server) {
@@ -185,7 +199,7 @@ int frpc_recvmsg(struct socket *sock, struct msghdr *msg, size_t size,
 	len = m->len;
 	if (!ret)
 		ret = frpc_rxmsg_copy_out(m, msg, min_t(size_t, len, size));
-	frpc_recv_done(fs, &t);
+	__frpc_recv_done(fs, &t);
 	if (t.eor)
 		msg->msg_flags |= MSG_EOR;
 	if (ret < 0)

@@ -524,8 +524,10 @@ again:
 }
 
 /* One verb of sendmsg() or of a ring entry, its control messages checked. */
-int frpc_send_verb(struct frpc_sock *fs, struct frpc_cmsgs *c,
-		   struct msghdr *msg, u32 len, long timeo)
+static __always_inline int __frpc_send_verb(struct frpc_sock *fs,
+					    struct frpc_cmsgs *c,
+					    struct msghdr *msg, u32 len,
+					    long timeo)
 {
 	enum frpc_sock_role role = READ_ONCE(fs->role);
 
@@ -544,6 +546,13 @@ int frpc_send_verb(struct frpc_sock *fs, struct frpc_cmsgs *c,
 	default:
 		return -EINVAL;
 	}
+}
+
+/* The ring's way in; sendmsg() has it inlined, one call the less. */
+int frpc_send_verb(struct frpc_sock *fs, struct frpc_cmsgs *c,
+		   struct msghdr *msg, u32 len, long timeo)
+{
+	return __frpc_send_verb(fs, c, msg, len, timeo);
 }
 
 int frpc_sendmsg(struct socket *sock, struct msghdr *msg, size_t len)
@@ -568,5 +577,5 @@ int frpc_sendmsg(struct socket *sock, struct msghdr *msg, size_t len)
 	err = frpc_parse_cmsgs(msg, &c);
 	if (err)
 		return err;
-	return frpc_send_verb(fs, &c, msg, len, timeo);
+	return __frpc_send_verb(fs, &c, msg, len, timeo);
 }
