@@ -327,7 +327,8 @@ static void frpc_ring_deliver(struct frpc_ring *ring)
 			frpc_ring_copy_msg(ring, m, off);
 		frpc_ring_post_msg(ring, m, server, off, 0);
 		frpc_recv_done(fs, &t);
-		room--;
+		if (!(--room & 63))
+			cond_resched();
 	}
 }
 
@@ -477,6 +478,9 @@ static int frpc_ring_submit(struct frpc_ring *ring, u32 *consumed)
 		ring->sq_head++;
 		(*consumed)++;
 		avail--;
+		/* up to four rings' worth per doorbell: let others run */
+		if (!(*consumed & 63))
+			cond_resched();
 	}
 	/* the entries are read: user space may write over them */
 	smp_store_release(ring->sq_cons, ring->sq_head);
@@ -591,6 +595,9 @@ void frpc_ring_queued(struct frpc_ring *ring)
 	struct sock *sk = &fs->sk;
 	bool sleeper;
 
+	/* released: nobody reads the rings any more, the purge frees it */
+	if (READ_ONCE(ring->dead))
+		return;
 	rcu_read_lock();
 	sleeper = skwq_has_sleeper(rcu_dereference(sk->sk_wq));
 	rcu_read_unlock();
@@ -619,13 +626,20 @@ bool frpc_ring_readable(struct frpc_ring *ring)
 
 	if (list_empty_careful(&fs->rxq))
 		goto out;
-	/* the poller reports what it delivered: no wakeup needed */
+	/*
+	 * The poller reports what it delivered; only a recvmsg() sleeper
+	 * may need waking, for a message set aside for it.
+	 */
 	if (mutex_trylock(&ring->lock)) {
+		bool posted = false;
+
 		if (!ring->dead) {
 			frpc_ring_deliver(ring);
-			frpc_ring_publish(ring);
+			posted = frpc_ring_publish(ring);
 		}
 		mutex_unlock(&ring->lock);
+		if (posted && atomic_read(&fs->waiters))
+			fs->sk.sk_data_ready(&fs->sk);
 	} else {
 		/* the holder may be past its delivery: the worker wakes us */
 		queue_work(system_highpri_wq, &ring->work);
@@ -679,16 +693,37 @@ static int frpc_region_alloc(struct frpc_ring_region *r, size_t size)
 	return 0;
 }
 
-void frpc_ring_free(struct frpc_ring *ring)
+static void frpc_ring_free_now(struct frpc_ring *ring)
 {
-	if (!ring)
-		return;
 	frpc_region_free(&ring->sq_mem);
 	frpc_region_free(&ring->cq_mem);
 	frpc_region_free(&ring->area_mem);
 	bitmap_free(ring->lent);
 	kvfree(ring->run);
 	kfree(ring);
+}
+
+static void frpc_ring_free_work(struct work_struct *work)
+{
+	frpc_ring_free_now(container_of(work, struct frpc_ring, free_work));
+}
+
+/*
+ * At socket destruct, which can come from softirq or under a spinlock
+ * (the last reference of a server socket may go with its last
+ * connection, reaped by a timer or the reader): vunmap() sleeps, so it
+ * is left to frpc_wq then, which module exit drains.
+ */
+void frpc_ring_free(struct frpc_ring *ring)
+{
+	if (!ring)
+		return;
+	if (preemptible()) {
+		frpc_ring_free_now(ring);
+		return;
+	}
+	INIT_WORK(&ring->free_work, frpc_ring_free_work);
+	queue_work(frpc_wq, &ring->free_work);
 }
 
 static struct frpc_ring *frpc_ring_alloc(struct frpc_sock *fs,
@@ -829,6 +864,7 @@ int frpc_ring_mmap(struct frpc_sock *fs, struct vm_area_struct *vma)
 	 */
 	if (!(vma->vm_flags & VM_SHARED) || (vma->vm_flags & VM_EXEC))
 		return -EINVAL;
+	frpc_vma_clear_flags(vma, VM_MAYEXEC);
 	if (vma->vm_end - vma->vm_start > (unsigned long)r->nr_pages << PAGE_SHIFT)
 		return -EINVAL;
 	return remap_vmalloc_range(vma, r->kaddr, 0);
@@ -846,7 +882,7 @@ void frpc_ring_stop(struct frpc_sock *fs)
 	if (!ring)
 		return;
 	mutex_lock(&ring->lock);
-	ring->dead = true;
+	WRITE_ONCE(ring->dead, true);
 	spin_lock_bh(&fs->lock);
 	list_splice_init(&ring->big, &fs->rxq);
 	spin_unlock_bh(&fs->lock);

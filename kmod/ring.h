@@ -53,6 +53,7 @@ struct frpc_ring {
 	 */
 	struct mutex		lock;
 	struct work_struct	work;
+	struct work_struct	free_work;	/* frpc_ring_free() in softirq */
 	bool			dead;		/* socket closing, under lock */
 	struct fastrpc_ring_setup setup;
 	struct frpc_ring_geom	geom;
@@ -68,7 +69,7 @@ struct frpc_ring {
 	u32			cq_published;
 	u8			*area;
 
-	/* receive buffers lent to user space, under fs->lock */
+	/* receive buffers lent to user space, under ring->lock */
 	unsigned long		*lent;
 	u32			*run;		/* run length, at its first */
 	u32			hint;
