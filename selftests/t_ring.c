@@ -866,6 +866,13 @@ TEST_F(rg, info_and_mmap)
 	EXPECT_EQ(MAP_FAILED, m);
 	if (m != MAP_FAILED)
 		munmap(m, page);
+	/* nor made executable later */
+	m = mmap(NULL, page, PROT_READ, MAP_SHARED, self->cfd,
+		 FASTRPC_RING_OFF_SQ);
+	ASSERT_NE(MAP_FAILED, m);
+	EXPECT_EQ(-1, mprotect(m, page, PROT_READ | PROT_EXEC));
+	EXPECT_EQ(EACCES, errno);
+	munmap(m, page);
 
 	/* A second mapping shows the same pages. */
 	m = mmap(NULL, r->info.buf_size, PROT_READ | PROT_WRITE, MAP_SHARED,
