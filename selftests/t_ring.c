@@ -634,6 +634,29 @@ FIXTURE_TEARDOWN(rg)
 
 /* ---- setup ----------------------------------------------------------- */
 
+/*
+ * The fixture's client replaced by a client of a fresh plain echo server
+ * @es, with rings of the sizes given (ring_new()).
+ */
+static struct ring *echo_ring_client(struct __test_metadata *_metadata,
+				     FIXTURE_DATA(rg) *self,
+				     struct echo_srv *es, uint32_t sq,
+				     uint32_t cq, uint32_t bsz, uint32_t count,
+				     uint32_t rx)
+{
+	int fd;
+
+	ASSERT_EQ(0, echo_srv_start(es, AF_INET,
+				    test_port(BASE_PORT + 100, _metadata->name),
+				    2));
+	fd = fastrpc_client_open("127.0.0.1", es->port, SOCK_CLOEXEC);
+	ASSERT_LE(0, fd);
+	close(self->cfd);
+	self->cfd = fd;
+	ASSERT_EQ(0, ring_new(fd, sq, cq, bsz, count, rx, &self->cr));
+	return self->cr;
+}
+
 TEST_F(rg, feature_bit)
 {
 	struct fastrpc_features f;
@@ -1589,15 +1612,8 @@ TEST_F_TIMEOUT(rg, rx_exhausted, 60)
 	struct ring *r;
 	int i, fd;
 
-	ASSERT_EQ(0, echo_srv_start(&es, AF_INET,
-				    test_port(BASE_PORT + 100, _metadata->name),
-				    2));
-	fd = fastrpc_client_open("127.0.0.1", es.port, SOCK_CLOEXEC);
-	ASSERT_LE(0, fd);
-	close(self->cfd);
-	self->cfd = fd;
-	ASSERT_EQ(0, ring_new(fd, 4, 16, 1024, 8, 1, &self->cr));
-	r = self->cr;
+	r = echo_ring_client(_metadata, self, &es, 4, 16, 1024, 8, 1);
+	fd = self->cfd;
 	for (i = 0; i < N; i++) {
 		fill_pattern(req, sizeof(req), 0xe0 + i);
 		ASSERT_EQ(0, ring_call(r, 0xe0 + i, M_ECHO, 0, 0, NULL, 0, req,
@@ -2207,17 +2223,8 @@ TEST_F_TIMEOUT(rg, need_wakeup_protocol, 90)
 	uint8_t req[700];
 	struct ring *r;
 	unsigned int sent = 0, done = 0;
-	int fd;
 
-	ASSERT_EQ(0, echo_srv_start(&es, AF_INET,
-				    test_port(BASE_PORT + 100, _metadata->name),
-				    2));
-	fd = fastrpc_client_open("127.0.0.1", es.port, SOCK_CLOEXEC);
-	ASSERT_LE(0, fd);
-	close(self->cfd);
-	self->cfd = fd;
-	ASSERT_EQ(0, ring_new(fd, 16, 16, 1024, 64, 32, &self->cr));
-	r = self->cr;
+	r = echo_ring_client(_metadata, self, &es, 16, 16, 1024, 64, 32);
 	r->strict = true;
 	while (done < N) {
 		while (sent < N && sent - done < INFLIGHT) {
