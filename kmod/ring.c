@@ -546,15 +546,23 @@ static void frpc_ring_work(struct work_struct *work)
 	bool wake = false;
 	u32 consumed = 0;
 
+	mutex_lock(&ring->lock);
+	/*
+	 * Released: the socket may be gone by now (frpc_ring_free() waits
+	 * for this item, not for the socket), so nothing of it is touched.
+	 * Alive: release, which waits for this item, has not passed
+	 * frpc_ring_stop(), so the socket stays until the wakeup below.
+	 */
+	if (ring->dead) {
+		mutex_unlock(&ring->lock);
+		return;
+	}
 	/* what the entries allocate is the socket owner's, not the worker's */
 	old = set_active_memcg(fs->memcg);
-	mutex_lock(&ring->lock);
-	if (!ring->dead) {
-		frpc_ring_run(ring, &consumed);
-		wake = frpc_ring_publish(ring);
-	}
-	mutex_unlock(&ring->lock);
+	frpc_ring_run(ring, &consumed);
+	wake = frpc_ring_publish(ring);
 	set_active_memcg(old);
+	mutex_unlock(&ring->lock);
 	if (wake)
 		fs->sk.sk_data_ready(&fs->sk);
 }
@@ -695,6 +703,12 @@ static int frpc_region_alloc(struct frpc_ring_region *r, size_t size)
 
 static void frpc_ring_free_now(struct frpc_ring *ring)
 {
+	/*
+	 * Release cancelled the work item, but a message queued while it
+	 * ran may have read ring->dead before it was set and queued it
+	 * again after; it finds the ring dead and returns at once.
+	 */
+	cancel_work_sync(&ring->work);
 	frpc_region_free(&ring->sq_mem);
 	frpc_region_free(&ring->cq_mem);
 	frpc_region_free(&ring->area_mem);

@@ -48,6 +48,27 @@ if [[ ${FASTRPC_LINT:-1} == 1 ]]; then
 	fi
 fi
 
+# oops_digest LABEL CONSOLE: the few lines that tell what a splat was (the
+# first bad line, the test case running, RIP, the call trace as one line
+# without the frames the unwinder is unsure of),
+# kept for the end of the summary: CI shows only the end of the output.
+DIGEST=()
+oops_digest() {
+	local label=$1 clean from test rip trace
+	clean=$(grep -vE "${KERNEL_BAD_SKIP:-^$}" <<<"$2")
+	from=$(grep -m1 -nE "$KERNEL_BAD" <<<"$clean" | cut -d: -f1)
+	[[ -n $from ]] || return 0
+	test=$(head -n "$from" <<<"$clean" | grep -E '^#  RUN|^FASTRPC-TEST-BEGIN' | tail -n1)
+	rip=$(tail -n "+$from" <<<"$clean" | grep -m1 -E 'RIP: 0010:' | sed -E 's/.*RIP: 0010://')
+	trace=$(tail -n "+$from" <<<"$clean" | sed -n '/Call Trace:/,/<\/TASK>\|---\[ end/p' |
+		sed -nE 's/.*\] +([A-Za-z0-9_.]+\+0x[0-9a-f]+\/0x[0-9a-f]+)( \[[a-z_]+\])?.*/\1\2/p' |
+		head -n 14 | paste -sd' ' -)
+	DIGEST+=("$label: $(sed -n "${from}p" <<<"$clean" | sed -E 's/.*\[ *[0-9]+\.[0-9]+\] *//' | cut -c1-160)")
+	DIGEST+=("  during: ${test:-before the first test}")
+	DIGEST+=("  RIP: ${rip:-none printed}")
+	DIGEST+=("  trace: ${trace:-none printed}")
+}
+
 # judge_log LABEL LOG QEMU_STATUS: count TAP results, look for kernel trouble.
 judge_log() {
 	local label=$1 logf=$2 qrc=$3 clean ok notok skip why=()
@@ -79,6 +100,7 @@ judge_log() {
 		why+=("kernel: $(grep -vE "${KERNEL_BAD_SKIP:-^$}" <<<"$clean" | grep -m1 -E "$KERNEL_BAD" |
 			sed -E 's/.*\[ *[0-9]+\.[0-9]+\] *//' | cut -c1-120)")
 		counted=$((counted + 1))
+		oops_digest "$label" "$clean"
 	fi
 	if ((${#why[@]})); then
 		FAILED=$((FAILED + counted))
@@ -320,5 +342,9 @@ echo
 echo "==== FastRPC check summary ($ACCEL, $((SECONDS - T0))s) ===="
 for s in "${SUMMARY[@]}"; do echo "  $s"; done
 ((SKIPPED == 0)) || echo "  ($SKIPPED test cases skipped)"
+if ((${#DIGEST[@]})); then
+	echo "  kernel trouble (the whole console is in build/logs/):"
+	for s in "${DIGEST[@]}"; do echo "    $s"; done
+fi
 echo "$PASSED passed, $FAILED failed"
 ((FAILED == 0))
