@@ -8,6 +8,7 @@
 #               extracted once into $CACHE/checkpatch/<package version>/
 #   sparse      make C=2 against Debian's 6.12 headers, sparse from Debian
 #   W=1         make W=1 against Debian's 6.1 and 6.12 headers
+#   ynl-check   Documentation/netlink/specs/fastrpc.yaml against the header
 #
 # Every finding becomes one line "<tool>: <path>:<line>: <message>" (paths
 # relative to the repository). Zero findings pass; a finding matching an
@@ -105,6 +106,28 @@ headers_of() {
 	echo "$kdir"
 }
 
+# --- the netlink spec against the header -------------------------------------
+
+# ynl-check.py: Documentation/netlink/specs/fastrpc.yaml and the generic
+# netlink enums of uapi/linux/fastrpc.h name and number the same things.
+run_ynl_check() {
+	local src=$REPO
+	if [[ -n ${FASTRPC_LINT_REV:-} ]]; then
+		src=$OUT/ynl && mkdir -p "$src"
+		git archive "$FASTRPC_LINT_REV" Documentation/netlink uapi | tar -x -C "$src"
+	fi
+	log "ynl-check: the netlink spec against the header"
+	if ! python3 "$VMDIR/ynl-check.py" "$src/Documentation/netlink/specs/fastrpc.yaml" \
+		"$src/uapi/linux/fastrpc.h" >"$OUT/ynl-check.log" 2>&1; then
+		if grep -q ' difference(s)$' "$OUT/ynl-check.log"; then
+			grep -v ' difference(s)$' "$OUT/ynl-check.log" | sed 's/^/ynl: uapi\/linux\/fastrpc.h: /' >>"$FINDINGS"
+		else
+			BROKEN+=("ynl-check.py failed (see $OUT/ynl-check.log)")
+		fi
+	fi
+}
+
+run_ynl_check
 run_checkpatch
 command -v sparse >/dev/null || die "sparse is not installed"
 # Debian bookworm's sparse 0.6.4 parses Debian's 6.12 headers without

@@ -784,4 +784,220 @@ enum fastrpc_wire_error_code {
 	FASTRPC_WERR_IDLE	= 7,	/* GOAWAY: connection idle too long */
 };
 
+/*
+ * Generic netlink family "fastrpc": the control plane.  Its YNL spec is
+ * Documentation/netlink/specs/fastrpc.yaml, and a test holds this header
+ * to it.  Every command works on the caller's network namespace only.
+ *
+ *  - FASTRPC_CMD_INFO_GET (do): the module, FASTRPC_A_INFO_*.
+ *  - FASTRPC_CMD_STATS_GET (do): the namespace's counters and gauges,
+ *    FASTRPC_A_STATS_* (what /proc/net/fastrpc shows), all u64.
+ *  - FASTRPC_CMD_SOCK_GET (dump): one message per socket, FASTRPC_A_SOCK_*.
+ *  - FASTRPC_CMD_CONN_GET (dump): one message per connection, client and
+ *    server side alike, FASTRPC_A_CONN_*.
+ *    Dumps resume by id: a socket or connection that comes while a dump
+ *    runs is in it if its id is above the last one sent, one that goes is
+ *    left out, and none appears twice.
+ *  - FASTRPC_CMD_LIMITS_GET (do) and FASTRPC_CMD_LIMITS_SET (do): the
+ *    limits and timers in force in the namespace, FASTRPC_A_LIMITS_*.
+ *    SET needs CAP_NET_ADMIN in the user namespace that owns the network
+ *    namespace; each attribute given becomes the namespace's own value,
+ *    and FASTRPC_A_LIMITS_RESET (a mask of 1 << FASTRPC_A_LIMITS_*)
+ *    returns those to the module parameter of the same name.  A value out
+ *    of range fails the whole request with EINVAL and an extack message.
+ *  - The multicast group FASTRPC_GENL_MCGRP_EVENTS carries the
+ *    FASTRPC_CMD_*_NTF notifications: connection up and down, GOAWAY
+ *    sent or received, a protocol error, and bursts of calls a server
+ *    socket refused for its admission limit (at most one message a second
+ *    per socket, with the count since the last).
+ */
+#define FASTRPC_GENL_NAME		"fastrpc"
+#define FASTRPC_GENL_VERSION		1
+#define FASTRPC_GENL_MCGRP_EVENTS	"events"
+
+enum fastrpc_nl_cmd {
+	FASTRPC_CMD_UNSPEC,
+	FASTRPC_CMD_INFO_GET,
+	FASTRPC_CMD_STATS_GET,
+	FASTRPC_CMD_SOCK_GET,
+	FASTRPC_CMD_CONN_GET,
+	FASTRPC_CMD_LIMITS_GET,
+	FASTRPC_CMD_LIMITS_SET,
+	FASTRPC_CMD_CONN_UP_NTF,	/* FASTRPC_A_CONN_* */
+	FASTRPC_CMD_CONN_DOWN_NTF,	/* ... with FASTRPC_A_CONN_ERRNO */
+	FASTRPC_CMD_GOAWAY_NTF,		/* ... with _WERR, _GOAWAY_SENT */
+	FASTRPC_CMD_PROTO_ERROR_NTF,	/* ... with _WERR, _GOAWAY_SENT */
+	FASTRPC_CMD_REJECT_NTF,		/* FASTRPC_A_SOCK_*, with _REJECTS */
+
+	__FASTRPC_CMD_MAX,
+	FASTRPC_CMD_MAX = __FASTRPC_CMD_MAX - 1
+};
+
+enum fastrpc_a_info {
+	FASTRPC_A_INFO_UNSPEC,
+	FASTRPC_A_INFO_VERSION,		/* string: the module's version */
+	FASTRPC_A_INFO_FAMILY,		/* u32: the AF_FASTRPC number */
+	FASTRPC_A_INFO_PROTO_MIN,	/* u32: wire protocol versions */
+	FASTRPC_A_INFO_PROTO_MAX,	/* u32 */
+	FASTRPC_A_INFO_FEATURES,	/* u64: FASTRPC_FEAT_* */
+	FASTRPC_A_INFO_MAX_MSG,		/* u32: bytes */
+	FASTRPC_A_INFO_MAX_CALLS,	/* u32: ceiling of FASTRPC_MAX_CALLS */
+	FASTRPC_A_INFO_DEFAULT_CALLS,	/* u32: FASTRPC_MAX_CALLS of a new socket */
+
+	__FASTRPC_A_INFO_MAX,
+	FASTRPC_A_INFO_MAX = __FASTRPC_A_INFO_MAX - 1
+};
+
+/* All u64; the counters only grow, the gauges say what is now. */
+enum fastrpc_a_stats {
+	FASTRPC_A_STATS_UNSPEC,
+	FASTRPC_A_STATS_PAD,
+	FASTRPC_A_STATS_CONNS_OPEN,		/* gauge */
+	FASTRPC_A_STATS_CONNS_TOTAL,
+	FASTRPC_A_STATS_CONNECT_FAILURES,
+	FASTRPC_A_STATS_CALLS_STARTED,
+	FASTRPC_A_STATS_CALLS_COMPLETED,
+	FASTRPC_A_STATS_CALLS_RECEIVED,
+	FASTRPC_A_STATS_REPLIES_SENT,
+	FASTRPC_A_STATS_LATE_REPLIES,
+	FASTRPC_A_STATS_REPLIES_DROPPED,
+	FASTRPC_A_STATS_CALLS_CANCELLED,
+	FASTRPC_A_STATS_DEADLINES_EXCEEDED,
+	FASTRPC_A_STATS_PROTO_ERRORS,
+	FASTRPC_A_STATS_REJECTED_CALLS,
+	FASTRPC_A_STATS_PINGS_SENT,
+	FASTRPC_A_STATS_GOAWAYS_SENT,
+	FASTRPC_A_STATS_RX_HELD_BYTES,		/* gauge */
+	FASTRPC_A_STATS_TX_QUEUED_BYTES,	/* gauge */
+	FASTRPC_A_STATS_BACKOFF_PEERS,		/* gauge */
+	FASTRPC_A_STATS_RX_MEM,			/* gauge */
+	FASTRPC_A_STATS_MEM_FAILURES,
+	FASTRPC_A_STATS_CONNS_REFUSED,
+	FASTRPC_A_STATS_LOOP_CONNS,
+	FASTRPC_A_STATS_LOOP_CALLS,
+	FASTRPC_A_STATS_RING_REFUSED,
+	FASTRPC_A_STATS_RING_ERRORS,
+	FASTRPC_A_STATS_SERVER_SOCKETS,		/* gauge */
+	FASTRPC_A_STATS_SERVER_CONNS,		/* gauge */
+
+	__FASTRPC_A_STATS_MAX,
+	FASTRPC_A_STATS_MAX = __FASTRPC_A_STATS_MAX - 1
+};
+
+/* An endpoint: FASTRPC_A_SOCK_LOCAL, _PEER and FASTRPC_A_CONN_PEER. */
+enum fastrpc_a_addr {
+	FASTRPC_A_ADDR_UNSPEC,
+	FASTRPC_A_ADDR_FAMILY,		/* u16: AF_INET or AF_INET6 */
+	FASTRPC_A_ADDR_PORT,		/* u16: host byte order */
+	FASTRPC_A_ADDR_IP,		/* binary: 4 or 16 bytes, network order */
+	FASTRPC_A_ADDR_SCOPE_ID,	/* u32: IPv6 link-local only */
+
+	__FASTRPC_A_ADDR_MAX,
+	FASTRPC_A_ADDR_MAX = __FASTRPC_A_ADDR_MAX - 1
+};
+
+/* FASTRPC_A_SOCK_ROLE */
+enum fastrpc_nl_role {
+	FASTRPC_ROLE_NONE,		/* neither connected nor bound */
+	FASTRPC_ROLE_CLIENT,
+	FASTRPC_ROLE_BOUND,		/* bound, not listening yet */
+	FASTRPC_ROLE_SERVER,
+};
+
+enum fastrpc_a_sock {
+	FASTRPC_A_SOCK_UNSPEC,
+	FASTRPC_A_SOCK_PAD,
+	FASTRPC_A_SOCK_ID,		/* u64: the namespace's, never reused */
+	FASTRPC_A_SOCK_INODE,		/* u64: as ss and /proc/PID/fd show it */
+	FASTRPC_A_SOCK_UID,		/* u32: owner, in the initial user ns */
+	FASTRPC_A_SOCK_ROLE,		/* u32: enum fastrpc_nl_role */
+	FASTRPC_A_SOCK_LOCAL,		/* nest: FASTRPC_A_ADDR_*, server */
+	FASTRPC_A_SOCK_PEER,		/* nest: FASTRPC_A_ADDR_*, client */
+	FASTRPC_A_SOCK_CALLS,		/* u32: in flight (fastrpc_sock_info) */
+	FASTRPC_A_SOCK_MAX_CALLS,	/* u32: FASTRPC_MAX_CALLS */
+	FASTRPC_A_SOCK_RX_QUEUED,	/* u32: messages waiting for recvmsg() */
+	FASTRPC_A_SOCK_RX_BYTES,	/* u32: ... their bytes */
+	FASTRPC_A_SOCK_TX_QUEUED,	/* u32: bytes accepted, not yet sent */
+	FASTRPC_A_SOCK_RCVBUF,		/* u32: SO_RCVBUF */
+	FASTRPC_A_SOCK_SNDBUF,		/* u32: SO_SNDBUF */
+	FASTRPC_A_SOCK_CONN_ID,		/* u64: client: FASTRPC_A_CONN_ID */
+	FASTRPC_A_SOCK_CONNS,		/* u32: server: accepted connections */
+	FASTRPC_A_SOCK_RING,		/* flag: rings are set up */
+	FASTRPC_A_SOCK_REJECTS,		/* u32: FASTRPC_CMD_REJECT_NTF only */
+
+	__FASTRPC_A_SOCK_MAX,
+	FASTRPC_A_SOCK_MAX = __FASTRPC_A_SOCK_MAX - 1
+};
+
+/* FASTRPC_A_CONN_STATE */
+enum fastrpc_nl_conn_state {
+	FASTRPC_CONN_CONNECTING,	/* client: TCP connect in progress */
+	FASTRPC_CONN_HELLO,		/* waiting for the peer's HELLO */
+	FASTRPC_CONN_READY,
+	FASTRPC_CONN_DRAINING,		/* GOAWAY seen or sent */
+	FASTRPC_CONN_DEAD,
+};
+
+/* FASTRPC_A_CONN_PATH */
+enum fastrpc_nl_path {
+	FASTRPC_PATH_NONE,		/* not attached yet, or detached */
+	FASTRPC_PATH_TCP,
+	FASTRPC_PATH_LOOP,		/* the same-host short cut */
+};
+
+enum fastrpc_a_conn {
+	FASTRPC_A_CONN_UNSPEC,
+	FASTRPC_A_CONN_PAD,
+	FASTRPC_A_CONN_ID,		/* u64: as in fastrpc_sock_info */
+	FASTRPC_A_CONN_SERVER,		/* flag: accepted, not opened */
+	FASTRPC_A_CONN_SOCK_ID,		/* u64: server side: its socket */
+	FASTRPC_A_CONN_USERS,		/* u32: client side: sockets using it */
+	FASTRPC_A_CONN_STATE,		/* u32: enum fastrpc_nl_conn_state */
+	FASTRPC_A_CONN_PATH,		/* u32: enum fastrpc_nl_path */
+	FASTRPC_A_CONN_PEER,		/* nest: FASTRPC_A_ADDR_* */
+	FASTRPC_A_CONN_VERSION,		/* u32: protocol version, 0 before HELLO */
+	FASTRPC_A_CONN_AGE_MS,		/* u64 */
+	FASTRPC_A_CONN_SRTT_US,		/* u32: 0 until a PONG came */
+	FASTRPC_A_CONN_CALLS,		/* u32: calls in flight */
+	FASTRPC_A_CONN_TX_CREDIT,	/* u32: bytes we may still send */
+	FASTRPC_A_CONN_PEER_CALL_WINDOW, /* u32: the peer's per-call window */
+	FASTRPC_A_CONN_RX_WINDOW,	/* u32: bytes the peer may still send */
+	FASTRPC_A_CONN_RX_OWED,		/* u32: consumed, credit not yet sent */
+	FASTRPC_A_CONN_RX_MEM,		/* u32: bytes the peer makes us hold */
+	FASTRPC_A_CONN_CTRL_QUEUED,	/* u32: control frame bytes queued */
+	FASTRPC_A_CONN_TX_BYTES,	/* u64: frame bytes written, headers too */
+	FASTRPC_A_CONN_RX_BYTES,	/* u64: frame bytes read */
+	FASTRPC_A_CONN_TX_FRAMES,	/* u64 */
+	FASTRPC_A_CONN_RX_FRAMES,	/* u64 */
+	FASTRPC_A_CONN_ERRNO,		/* u32: why it is dead, positive */
+	FASTRPC_A_CONN_WERR,		/* u32: enum fastrpc_wire_error_code */
+	FASTRPC_A_CONN_GOAWAY_SENT,	/* flag: this host sent it, not the peer */
+
+	__FASTRPC_A_CONN_MAX,
+	FASTRPC_A_CONN_MAX = __FASTRPC_A_CONN_MAX - 1
+};
+
+/*
+ * Each is also a module parameter of the same name, the default of every
+ * namespace without a value of its own.  Ranges: bytes 1 MiB to 2^31 - 1,
+ * counts 1 to 65536, times 100 ms to one hour, loopback 0 or 1.
+ */
+enum fastrpc_a_limits {
+	FASTRPC_A_LIMITS_UNSPEC,
+	FASTRPC_A_LIMITS_CONN_RX_MEM,		/* u32: bytes */
+	FASTRPC_A_LIMITS_NET_RX_MEM,		/* u32: bytes */
+	FASTRPC_A_LIMITS_SERVER_MAX_CONNS,	/* u32 */
+	FASTRPC_A_LIMITS_PEER_MAX_CONNS,	/* u32 */
+	FASTRPC_A_LIMITS_PEER_MAX_CALLS,	/* u32 */
+	FASTRPC_A_LIMITS_CONN_MAX_CALLS,	/* u32 */
+	FASTRPC_A_LIMITS_KEEPALIVE_MS,		/* u32 */
+	FASTRPC_A_LIMITS_IDLE_MS,		/* u32 */
+	FASTRPC_A_LIMITS_LOOPBACK,		/* u8: the same-host short cut */
+	FASTRPC_A_LIMITS_OWN,			/* u32, GET: mask of own values */
+	FASTRPC_A_LIMITS_RESET,			/* u32, SET: mask to reset */
+
+	__FASTRPC_A_LIMITS_MAX,
+	FASTRPC_A_LIMITS_MAX = __FASTRPC_A_LIMITS_MAX - 1
+};
+
 #endif /* _UAPI_LINUX_FASTRPC_H */
