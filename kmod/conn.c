@@ -23,6 +23,7 @@
 #include "listener.h"
 #include "loop.h"
 #include "mem.h"
+#include "netlink.h"
 #include "peer.h"
 #include "sock.h"
 #include "timer.h"
@@ -54,7 +55,6 @@ struct frpc_conn *frpc_conn_alloc(struct frpc_net *fn, bool client)
 	kref_init(&conn->ref);
 	conn->fn = fn;
 	conn->client = client;
-	conn->id = atomic64_inc_return(&fn->next_conn_id);
 	INIT_LIST_HEAD(&conn->node);
 	spin_lock_init(&conn->lock);
 	init_waitqueue_head(&conn->wait);
@@ -72,6 +72,7 @@ struct frpc_conn *frpc_conn_alloc(struct frpc_net *fn, bool client)
 	conn->last_rx = jiffies;
 	conn->last_ping = jiffies;
 	conn->idle_since = jiffies;
+	frpc_nl_conn_add(conn);
 	return conn;
 }
 
@@ -82,6 +83,7 @@ static void frpc_conn_release(struct kref *ref)
 	/* teardown ran before the owner dropped its reference */
 	WARN_ON_ONCE(conn->tcp || conn->loop || conn->ncalls ||
 		     !list_empty(&conn->ctrlq));
+	frpc_nl_conn_del(conn);
 	if (conn->server)
 		sock_put(&conn->server->sk);
 	frpc_call_free_spares(conn);
@@ -213,8 +215,12 @@ void frpc_conn_fail(struct frpc_conn *conn, int err, u8 werr)
 	spin_unlock_bh(&conn->lock);
 
 	frpc_conn_end_calls(conn, preemptible());
-	if (werr)
+	if (werr) {
 		atomic64_inc(&conn->fn->proto_errors);
+		frpc_nl_conn_event(conn, FASTRPC_CMD_PROTO_ERROR_NTF, err, werr,
+				   true);
+	}
+	frpc_nl_conn_event(conn, FASTRPC_CMD_CONN_DOWN_NTF, err, 0, false);
 	wake_up_all(&conn->wait);
 	kref_get(&conn->ref);
 	if (!queue_work(frpc_wq, &conn->fail_work))
@@ -238,6 +244,7 @@ void __frpc_conn_goaway(struct frpc_conn *conn, u32 code)
 	frpc_conn_set_state(conn, FRPC_CONN_DRAINING);
 	frpc_queue_simple(conn, FASTRPC_FRAME_GOAWAY, 0, 0, &ge, sizeof(ge));
 	atomic64_inc(&conn->fn->goaways_sent);
+	frpc_nl_conn_event(conn, FASTRPC_CMD_GOAWAY_NTF, 0, code, true);
 }
 
 void frpc_conn_goaway(struct frpc_conn *conn, u32 code)
@@ -492,7 +499,7 @@ struct frpc_conn *frpc_conn_get_client(struct frpc_net *fn,
 	int err;
 
 	/* a socket with the short cut off does not share one that may take it */
-	loop_ok = READ_ONCE(frpc_loopback) && READ_ONCE(fs->loopback);
+	loop_ok = frpc_limit(fn, FRPC_LIM_LOOPBACK) && READ_ONCE(fs->loopback);
 	mutex_lock(&fn->lock);
 	list_for_each_entry(conn, &fn->conns, node) {
 		if (READ_ONCE(conn->state) < FRPC_CONN_DRAINING &&

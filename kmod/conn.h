@@ -111,6 +111,13 @@ struct frpc_conn {
 	 */
 	struct frpc_call	*spare_call;
 	struct frpc_rxmsg	*spare_rx;
+
+	/* netlink.c: the namespace's list, and what dumps show */
+	struct list_head	nl_node;	/* fn->nl_conns, fn->nl_lock */
+	u64			born_ns;
+	u64			tx_bytes;	/* under tx_mutex */
+	u64			tx_frames;	/* ... calls' frames */
+	u64			tx_ctrl_frames;	/* under conn->lock */
 };
 
 /*

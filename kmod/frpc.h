@@ -32,6 +32,7 @@
 #include <linux/atomic.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
+#include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/fastrpc.h>
 
@@ -132,8 +133,9 @@ enum frpc_time_limits_ms {
 	FRPC_DRAIN_MS		= 200,
 	/* a PING goes out this often; 3 intervals of silence: peer gone */
 	FRPC_KEEPALIVE_MS	= 10000,
-	/* smallest keepalive_ms and idle_ms accepted */
+	/* smallest and largest keepalive_ms and idle_ms accepted */
 	FRPC_TIMER_MIN_MS	= 100,
+	FRPC_TIMER_MAX_MS	= 3600 * 1000,
 	/* a connection without calls or users closes after this */
 	FRPC_IDLE_MS		= 60000,
 };
@@ -153,6 +155,24 @@ enum frpc_hash_bits {
 enum frpc_loop_ports {
 	FRPC_LOOP_PORT_MIN	= 49152,
 	FRPC_LOOP_PORT_SPAN	= 65536 - FRPC_LOOP_PORT_MIN,
+};
+
+/*
+ * Limits and timers a namespace may set for itself (netlink.c); each is
+ * also the module parameter of the same name, the value of namespaces
+ * that set none.  Numbered as FASTRPC_A_LIMITS_* less one.
+ */
+enum frpc_limit {
+	FRPC_LIM_CONN_RX_MEM,
+	FRPC_LIM_NET_RX_MEM,
+	FRPC_LIM_SERVER_MAX_CONNS,
+	FRPC_LIM_PEER_MAX_CONNS,
+	FRPC_LIM_PEER_MAX_CALLS,
+	FRPC_LIM_CONN_MAX_CALLS,
+	FRPC_LIM_KEEPALIVE_MS,
+	FRPC_LIM_IDLE_MS,
+	FRPC_LIM_LOOPBACK,		/* 0 or 1 */
+	FRPC_LIM_COUNT,
 };
 
 /* Per network namespace state and counters (/proc/net/fastrpc). */
@@ -193,7 +213,48 @@ struct frpc_net {
 	atomic64_t		ring_refused;	/* ring passes stopped by EAGAIN */
 	atomic64_t		ring_errors;	/* ring entries that failed */
 	atomic_t		loop_port;	/* loop.c: callers' port numbers */
+
+	/*
+	 * netlink.c: every socket and connection of the namespace, in the
+	 * order of their ids, for dumps; nl_lock is taken alone (no other
+	 * lock inside it, so any context may add and remove).
+	 */
+	spinlock_t		nl_lock;
+	struct list_head	nl_socks;
+	struct list_head	nl_conns;
+	u64			nl_sock_seq;
+	/* the namespace's own limits: value + 1, 0 for the module's */
+	u32			limits[FRPC_LIM_COUNT];
 };
+
+/* main.c: the counters and gauges of struct frpc_net, by name and attribute */
+struct frpc_stat {
+	const char	*name;		/* as /proc/net/fastrpc shows it */
+	size_t		off;		/* of its atomic64_t in frpc_net */
+	u16		attr;		/* FASTRPC_A_STATS_* */
+};
+
+extern const struct frpc_stat frpc_stats[];	/* ends with a NULL name */
+
+static inline s64 frpc_stat_read(const struct frpc_net *fn,
+				 const struct frpc_stat *st)
+{
+	return atomic64_read((const atomic64_t *)((const char *)fn + st->off));
+}
+
+/* reported by netlink (FASTRPC_A_INFO_VERSION) and modinfo */
+#define FRPC_MODULE_VERSION	"0.9.0"
+
+/* netlink.c: the module parameters behind enum frpc_limit */
+extern unsigned int *const frpc_limit_param[FRPC_LIM_COUNT];
+
+/* The limit @l in force in @fn: its own value, or the module's. */
+static inline u32 frpc_limit(const struct frpc_net *fn, enum frpc_limit l)
+{
+	u32 v = READ_ONCE(fn->limits[l]);
+
+	return v ? v - 1 : READ_ONCE(*frpc_limit_param[l]);
+}
 
 /* main.c */
 extern int frpc_family;

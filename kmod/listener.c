@@ -15,6 +15,7 @@
 #include "frpc.h"
 #include "listener.h"
 #include "mem.h"
+#include "netlink.h"
 #include "sock.h"
 #include "transport.h"
 #include "tx.h"
@@ -85,8 +86,8 @@ struct frpc_conn *frpc_server_new_conn(struct frpc_sock *fs,
 			break;
 		}
 	}
-	if (fs->nconns >= READ_ONCE(frpc_server_max_conns) ||
-	    (found && sh->nconns >= READ_ONCE(frpc_peer_max_conns))) {
+	if (fs->nconns >= frpc_limit(fn, FRPC_LIM_SERVER_MAX_CONNS) ||
+	    (found && sh->nconns >= frpc_limit(fn, FRPC_LIM_PEER_MAX_CONNS))) {
 		spin_unlock_bh(&fs->lock);
 		mutex_unlock(&fs->conns_lock);
 		atomic64_inc(&fn->conns_refused);
@@ -256,7 +257,8 @@ static bool frpc_share_full(struct frpc_sock *fs, struct frpc_share *sh)
 	lockdep_assert_held(&fs->lock);
 	if (cap >= 64)
 		cap -= cap / 4;
-	return sh->ncalls >= min(cap, READ_ONCE(frpc_peer_max_calls));
+	return sh->ncalls >= min(cap, frpc_limit(frpc_net(sock_net(&fs->sk)),
+						 FRPC_LIM_PEER_MAX_CALLS));
 }
 
 u32 frpc_server_admit(struct frpc_conn *conn, struct frpc_call *call)
@@ -266,12 +268,14 @@ u32 frpc_server_admit(struct frpc_conn *conn, struct frpc_call *call)
 
 	lockdep_assert_held(&conn->lock);
 	spin_lock(&fs->lock);
-	if (fs->dead || fs->shut_rd || conn->state != FRPC_CONN_READY)
+	if (fs->dead || fs->shut_rd || conn->state != FRPC_CONN_READY) {
 		status = FASTRPC_UNAVAILABLE;
-	else if (fs->npending >= fs->max_calls ||
-		 conn->ncalls >= READ_ONCE(frpc_conn_max_calls) ||
-		 frpc_share_full(fs, conn->share))
+	} else if (fs->npending >= fs->max_calls ||
+		 conn->ncalls >= frpc_limit(conn->fn, FRPC_LIM_CONN_MAX_CALLS) ||
+		 frpc_share_full(fs, conn->share)) {
 		status = FASTRPC_RESOURCE_EXHAUSTED;
+		frpc_nl_reject(fs);
+	}
 	if (status == FASTRPC_OK) {
 		call->fs = fs;
 		call->key = ++fs->next_handle;

@@ -54,9 +54,26 @@
 #include "timer.h"
 #include "transport.h"
 
-bool frpc_loopback = true;
-module_param_named(loopback, frpc_loopback, bool, 0644);
-MODULE_PARM_DESC(loopback, "connections to a server socket of the same namespace skip TCP");
+/* 0 or 1, unsigned int like the other limits (enum frpc_limit) */
+static int frpc_param_set_loopback(const char *val,
+				   const struct kernel_param *kp)
+{
+	bool on;
+	int err = kstrtobool(val, &on);
+
+	if (!err)
+		WRITE_ONCE(*(unsigned int *)kp->arg, on);
+	return err;
+}
+
+static const struct kernel_param_ops frpc_loopback_ops = {
+	.set = frpc_param_set_loopback,
+	.get = param_get_uint,
+};
+
+unsigned int frpc_loopback = 1;
+module_param_cb(loopback, &frpc_loopback_ops, &frpc_loopback, 0644);
+MODULE_PARM_DESC(loopback, "connections to a server socket of the same namespace skip TCP (default of namespaces without their own)");
 
 enum frpc_loop_side {
 	FRPC_LOOP_CLIENT,

@@ -13,7 +13,7 @@
 struct frpc_conn;
 struct frpc_loop;
 
-extern bool frpc_loopback;
+extern unsigned int frpc_loopback;
 
 struct frpc_loop *frpc_loop_connect(struct frpc_conn *conn);
 void frpc_loop_attach_client(struct frpc_conn *conn, struct frpc_loop *lp);

@@ -12,6 +12,7 @@
 #include "conn.h"
 #include "frpc.h"
 #include "listener.h"
+#include "netlink.h"
 #include "sock.h"
 
 int frpc_family = FASTRPC_AF_DEFAULT;
@@ -26,48 +27,47 @@ struct frpc_net *frpc_net(struct net *net)
 	return net_generic(net, frpc_net_id);
 }
 
-/* /proc/net/fastrpc: one "name value" line per counter and gauge */
-static const struct {
-	const char	*name;
-	size_t		off;
-} frpc_stats[] = {
-	{ "conns_open", offsetof(struct frpc_net, conns_open) },
-	{ "conns_total", offsetof(struct frpc_net, conns_total) },
-	{ "connect_failures", offsetof(struct frpc_net, connect_failures) },
-	{ "calls_started", offsetof(struct frpc_net, calls_started) },
-	{ "calls_completed", offsetof(struct frpc_net, calls_completed) },
-	{ "calls_received", offsetof(struct frpc_net, calls_received) },
-	{ "replies_sent", offsetof(struct frpc_net, replies_sent) },
-	{ "late_replies", offsetof(struct frpc_net, late_replies) },
-	{ "replies_dropped", offsetof(struct frpc_net, replies_dropped) },
-	{ "calls_cancelled", offsetof(struct frpc_net, calls_cancelled) },
-	{ "deadlines_exceeded", offsetof(struct frpc_net, deadlines_exceeded) },
-	{ "proto_errors", offsetof(struct frpc_net, proto_errors) },
-	{ "rejected_calls", offsetof(struct frpc_net, rejected_calls) },
-	{ "pings_sent", offsetof(struct frpc_net, pings_sent) },
-	{ "goaways_sent", offsetof(struct frpc_net, goaways_sent) },
-	{ "rx_held_bytes", offsetof(struct frpc_net, rx_held_bytes) },
-	{ "tx_queued_bytes", offsetof(struct frpc_net, tx_queued_bytes) },
-	{ "backoff_peers", offsetof(struct frpc_net, backoff_peers) },
-	{ "rx_mem", offsetof(struct frpc_net, rx_mem) },
-	{ "mem_failures", offsetof(struct frpc_net, mem_failures) },
-	{ "conns_refused", offsetof(struct frpc_net, conns_refused) },
-	{ "loop_conns", offsetof(struct frpc_net, loop_conns) },
-	{ "loop_calls", offsetof(struct frpc_net, loop_calls) },
-	{ "ring_refused", offsetof(struct frpc_net, ring_refused) },
-	{ "ring_errors", offsetof(struct frpc_net, ring_errors) },
+#define FRPC_STAT(attr, field) \
+	{ #field, offsetof(struct frpc_net, field), FASTRPC_A_STATS_##attr }
+
+/* /proc/net/fastrpc and FASTRPC_CMD_STATS_GET: every counter and gauge */
+const struct frpc_stat frpc_stats[] = {
+	FRPC_STAT(CONNS_OPEN, conns_open),
+	FRPC_STAT(CONNS_TOTAL, conns_total),
+	FRPC_STAT(CONNECT_FAILURES, connect_failures),
+	FRPC_STAT(CALLS_STARTED, calls_started),
+	FRPC_STAT(CALLS_COMPLETED, calls_completed),
+	FRPC_STAT(CALLS_RECEIVED, calls_received),
+	FRPC_STAT(REPLIES_SENT, replies_sent),
+	FRPC_STAT(LATE_REPLIES, late_replies),
+	FRPC_STAT(REPLIES_DROPPED, replies_dropped),
+	FRPC_STAT(CALLS_CANCELLED, calls_cancelled),
+	FRPC_STAT(DEADLINES_EXCEEDED, deadlines_exceeded),
+	FRPC_STAT(PROTO_ERRORS, proto_errors),
+	FRPC_STAT(REJECTED_CALLS, rejected_calls),
+	FRPC_STAT(PINGS_SENT, pings_sent),
+	FRPC_STAT(GOAWAYS_SENT, goaways_sent),
+	FRPC_STAT(RX_HELD_BYTES, rx_held_bytes),
+	FRPC_STAT(TX_QUEUED_BYTES, tx_queued_bytes),
+	FRPC_STAT(BACKOFF_PEERS, backoff_peers),
+	FRPC_STAT(RX_MEM, rx_mem),
+	FRPC_STAT(MEM_FAILURES, mem_failures),
+	FRPC_STAT(CONNS_REFUSED, conns_refused),
+	FRPC_STAT(LOOP_CONNS, loop_conns),
+	FRPC_STAT(LOOP_CALLS, loop_calls),
+	FRPC_STAT(RING_REFUSED, ring_refused),
+	FRPC_STAT(RING_ERRORS, ring_errors),
+	{ }
 };
 
 static int frpc_stats_show(struct seq_file *seq, void *v)
 {
 	struct frpc_net *fn = frpc_net(seq_file_single_net(seq));
+	const struct frpc_stat *st;
 	u64 socks, conns;
-	int i;
 
-	for (i = 0; i < ARRAY_SIZE(frpc_stats); i++)
-		seq_printf(seq, "%s %lld\n", frpc_stats[i].name,
-			   atomic64_read((atomic64_t *)((char *)fn +
-							frpc_stats[i].off)));
+	for (st = frpc_stats; st->name; st++)
+		seq_printf(seq, "%s %lld\n", st->name, frpc_stat_read(fn, st));
 	/* not counters: what the namespace's server lists hold right now */
 	frpc_net_count_servers(fn, &socks, &conns);
 	seq_printf(seq, "server_sockets %llu\n", socks);
@@ -84,6 +84,7 @@ static int __net_init frpc_net_init(struct net *net)
 	INIT_LIST_HEAD(&fn->conns);
 	INIT_LIST_HEAD(&fn->peers);
 	INIT_LIST_HEAD(&fn->servers);
+	frpc_nl_net_init(fn);
 	if (!proc_create_net_single("fastrpc", 0444, net->proc_net,
 				    frpc_stats_show, NULL))
 		return -ENOMEM;
@@ -102,6 +103,7 @@ static void __net_exit frpc_net_exit(struct net *net)
 	flush_workqueue(frpc_wq);
 	WARN_ON(!list_empty(&fn->conns));
 	WARN_ON(!list_empty(&fn->servers));	/* sockets hold the namespace */
+	WARN_ON(!list_empty(&fn->nl_socks) || !list_empty(&fn->nl_conns));
 	remove_proc_entry("fastrpc", net->proc_net);
 }
 
@@ -133,14 +135,20 @@ static int __init frpc_mod_init(void)
 	if (err)
 		goto err_call;
 
-	err = frpc_sock_register();
+	err = frpc_nl_init();
 	if (err)
 		goto err_pernet;
+
+	err = frpc_sock_register();
+	if (err)
+		goto err_nl;
 
 	pr_info("af_fastrpc: protocol v%d, address family %d\n",
 		FASTRPC_PROTO_MAX, frpc_family);
 	return 0;
 
+err_nl:
+	frpc_nl_exit();
 err_pernet:
 	unregister_pernet_subsys(&frpc_net_ops);
 err_call:
@@ -153,6 +161,7 @@ err_wq:
 static void __exit frpc_mod_exit(void)
 {
 	frpc_sock_unregister();
+	frpc_nl_exit();
 	unregister_pernet_subsys(&frpc_net_ops);
 	destroy_workqueue(frpc_wq);
 	frpc_call_exit();
@@ -163,3 +172,4 @@ module_exit(frpc_mod_exit);
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("AF_FASTRPC: multiplexed RPC sockets over in-kernel TCP");
 MODULE_ALIAS_NETPROTO(FASTRPC_AF_DEFAULT);
+MODULE_VERSION(FRPC_MODULE_VERSION);

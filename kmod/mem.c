@@ -88,9 +88,10 @@ bool frpc_conn_over_mem(struct frpc_conn *conn)
 	int held = atomic_read(&conn->rx_mem);
 	bool over;
 
-	over = held > (int)READ_ONCE(frpc_conn_rx_mem) ||
+	over = held > (int)frpc_limit(conn->fn, FRPC_LIM_CONN_RX_MEM) ||
 	       (held > FRPC_CONN_RX_FAIR &&
-		atomic64_read(&conn->fn->rx_mem) > READ_ONCE(frpc_net_rx_mem));
+		atomic64_read(&conn->fn->rx_mem) >
+		frpc_limit(conn->fn, FRPC_LIM_NET_RX_MEM));
 	if (over)
 		atomic64_inc(&conn->fn->mem_failures);
 	return over;

@@ -200,6 +200,7 @@ static bool frpc_reader_deliver(struct frpc_reader *r, struct sk_buff *skb,
 	r->hdr_len = 0;
 	r->budget--;
 	r->frames++;
+	r->bytes += FASTRPC_FRAME_HDR_LEN + len;
 	werr = r->frame(r->ctx, hdr, skb, buf, off, len, owned);
 	if (werr) {
 		frpc_reader_stop(r, werr);

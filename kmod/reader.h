@@ -32,7 +32,8 @@ struct frpc_reader {
 	struct sk_buff		*copy;		/* ... a piece that copies */
 	u32			copy_used;	/* ... bytes in it so far */
 	u32			budget;		/* frames left in this pass */
-	u64			frames;		/* delivered, for tests */
+	u64			frames;		/* delivered: tests, netlink.c */
+	u64			bytes;		/* ... with their headers */
 	frpc_frame_fn		frame;
 	void			*ctx;
 };

@@ -22,6 +22,7 @@
 #include "frpc.h"
 #include "listener.h"
 #include "mem.h"
+#include "netlink.h"
 #include "reader.h"
 #include "rx.h"
 #include "timer.h"
@@ -238,6 +239,7 @@ static u8 frpc_rx_hello(struct frpc_rx *rx)
 	WRITE_ONCE(conn->version, version);
 	conn->rd.version = version;
 	frpc_conn_set_state(conn, FRPC_CONN_READY);
+	frpc_nl_conn_event(conn, FASTRPC_CMD_CONN_UP_NTF, 0, 0, false);
 	/* a server shut down while this HELLO was on its way: go away now */
 	if (!conn->client && READ_ONCE(conn->server->shut_rd))
 		__frpc_conn_goaway(conn, FASTRPC_WERR_NONE);
@@ -446,6 +448,8 @@ static u8 frpc_rx_goaway(struct frpc_rx *rx)
 
 	if (rx->id || rx->len != sizeof(ge) || frpc_pull(rx, &ge, sizeof(ge)))
 		return FASTRPC_WERR_PROTOCOL;
+	frpc_nl_conn_event(conn, FASTRPC_CMD_GOAWAY_NTF, 0, be32_to_cpu(ge.code),
+			   false);
 	if (!conn->client)
 		return FASTRPC_WERR_NONE;	/* a client promises no more calls */
 	if (conn->state == FRPC_CONN_READY)

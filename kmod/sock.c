@@ -23,6 +23,7 @@
 #include "listener.h"
 #include "mem.h"
 #include "recv.h"
+#include "netlink.h"
 #include "ring.h"
 #include "send.h"
 #include "sock.h"
@@ -443,6 +444,8 @@ static int frpc_release(struct socket *sock)
 		return 0;
 	fs = frpc_sk(sk);
 
+	/* gone from dumps before its fields start to go */
+	frpc_nl_sock_del(fs);
 	/* its work item takes the socket lock: stopped before it is held */
 	frpc_ring_stop(fs);
 	lock_sock(sk);
@@ -523,7 +526,10 @@ static int frpc_create(struct net *net, struct socket *sock, int protocol,
 	INIT_LIST_HEAD(&fs->conns);
 	hash_init(fs->shares);
 	fs->memcg = frpc_memcg_get();
+	fs->ino = SOCK_INODE(sock)->i_ino;
+	fs->reject_ntf_at = jiffies - HZ;
 	sk->sk_destruct = frpc_sock_destruct;
+	frpc_nl_sock_add(fs);
 	return 0;
 }
 

@@ -66,6 +66,13 @@ struct frpc_sock {
 	u64			next_handle;
 	DECLARE_HASHTABLE(shares, 4);		/* peers, under lock */
 	struct mem_cgroup	*memcg;		/* who pays for its peers */
+
+	/* netlink.c: the namespace's list, and admission reject events */
+	struct list_head	nl_node;	/* fn->nl_socks, fn->nl_lock */
+	u64			nl_id;
+	u64			ino;
+	u32			rejects;	/* since the last event, fs->lock */
+	unsigned long		reject_ntf_at;	/* jiffies: the last event */
 };
 
 static inline struct frpc_sock *frpc_sk(struct sock *sk)

@@ -16,6 +16,19 @@
 #include "sock.h"
 #include "sockopt.h"
 
+/* FASTRPC_FEAT_* of this module: FASTRPC_FEATURES, and netlink.c */
+u64 frpc_features(void)
+{
+	u64 f = FASTRPC_FEAT_SHARED_CONN | FASTRPC_FEAT_STREAMING |
+		FASTRPC_FEAT_DEADLINES | FASTRPC_FEAT_METADATA |
+		FASTRPC_FEAT_FLOW | FASTRPC_FEAT_CMSG_TIMEOUT |
+		FASTRPC_FEAT_LOOPBACK | FASTRPC_FEAT_RING;
+
+	if (IS_ENABLED(CONFIG_IPV6))
+		f |= FASTRPC_FEAT_IPV6;
+	return f;
+}
+
 int frpc_setsockopt(struct socket *sock, int level, int optname,
 		    sockptr_t optval, unsigned int optlen)
 {
@@ -79,14 +92,7 @@ int frpc_getsockopt(struct socket *sock, int level, int optname,
 		u.feat.max_msg = FASTRPC_MAX_MSG;
 		u.feat.max_calls = FRPC_MAX_CALLS_CEIL;
 		u.feat.default_calls = FRPC_DEFAULT_CALLS;
-		u.feat.features = FASTRPC_FEAT_SHARED_CONN |
-				  FASTRPC_FEAT_STREAMING |
-				  FASTRPC_FEAT_DEADLINES |
-				  FASTRPC_FEAT_METADATA | FASTRPC_FEAT_FLOW |
-				  FASTRPC_FEAT_CMSG_TIMEOUT |
-				  FASTRPC_FEAT_LOOPBACK | FASTRPC_FEAT_RING;
-		if (IS_ENABLED(CONFIG_IPV6))
-			u.feat.features |= FASTRPC_FEAT_IPV6;
+		u.feat.features = frpc_features();
 		/* older callers may know a shorter struct */
 		size = min_t(int, len, sizeof(u.feat));
 		break;

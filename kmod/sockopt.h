@@ -8,6 +8,7 @@
 #include <linux/net.h>
 #include <linux/sockptr.h>
 
+u64 frpc_features(void);
 int frpc_setsockopt(struct socket *sock, int level, int optname,
 		    sockptr_t optval, unsigned int optlen);
 int frpc_getsockopt(struct socket *sock, int level, int optname,

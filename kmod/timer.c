@@ -23,7 +23,7 @@
 
 static int frpc_param_set_ms(const char *val, const struct kernel_param *kp)
 {
-	return param_set_uint_minmax(val, kp, FRPC_TIMER_MIN_MS, 3600 * 1000);
+	return param_set_uint_minmax(val, kp, FRPC_TIMER_MIN_MS, FRPC_TIMER_MAX_MS);
 }
 
 static const struct kernel_param_ops frpc_ms_ops = {
@@ -31,11 +31,11 @@ static const struct kernel_param_ops frpc_ms_ops = {
 	.get = param_get_uint,
 };
 
-static unsigned int frpc_keepalive_ms = FRPC_KEEPALIVE_MS;
+unsigned int frpc_keepalive_ms = FRPC_KEEPALIVE_MS;
 module_param_cb(keepalive_ms, &frpc_ms_ops, &frpc_keepalive_ms, 0644);
 MODULE_PARM_DESC(keepalive_ms, "PING interval; 3 silent intervals end a connection");
 
-static unsigned int frpc_idle_ms = FRPC_IDLE_MS;
+unsigned int frpc_idle_ms = FRPC_IDLE_MS;
 module_param_cb(idle_ms, &frpc_ms_ops, &frpc_idle_ms, 0644);
 MODULE_PARM_DESC(idle_ms, "close a connection without calls after this long");
 
@@ -94,10 +94,10 @@ static void frpc_deadline_timer_fn(struct timer_list *t)
 		frpc_conn_kick_async(conn);
 }
 
-static unsigned long frpc_ka_tick(void)
+static unsigned long frpc_ka_tick(const struct frpc_net *fn)
 {
-	unsigned int ms = min(READ_ONCE(frpc_keepalive_ms),
-			      READ_ONCE(frpc_idle_ms)) / 4;
+	unsigned int ms = min(frpc_limit(fn, FRPC_LIM_KEEPALIVE_MS),
+			      frpc_limit(fn, FRPC_LIM_IDLE_MS)) / 4;
 
 	return max_t(unsigned long, HZ / 10, msecs_to_jiffies(ms));
 }
@@ -105,7 +105,7 @@ static unsigned long frpc_ka_tick(void)
 /* Keepalive and idleness start with the connection's transport. */
 void frpc_conn_start_timers(struct frpc_conn *conn)
 {
-	mod_timer(&conn->ka_timer, jiffies + frpc_ka_tick());
+	mod_timer(&conn->ka_timer, jiffies + frpc_ka_tick(conn->fn));
 }
 
 /*
@@ -116,7 +116,7 @@ void frpc_conn_start_timers(struct frpc_conn *conn)
 static void frpc_ka_timer_fn(struct timer_list *t)
 {
 	struct frpc_conn *conn = from_timer(conn, t, ka_timer);
-	unsigned long ka = msecs_to_jiffies(READ_ONCE(frpc_keepalive_ms));
+	unsigned long ka = msecs_to_jiffies(frpc_limit(conn->fn, FRPC_LIM_KEEPALIVE_MS));
 	unsigned long now = jiffies;
 	u8 werr = FASTRPC_WERR_NONE;
 	bool kick = false;
@@ -135,7 +135,7 @@ static void frpc_ka_timer_fn(struct timer_list *t)
 		       msecs_to_jiffies(FRPC_CONNECT_TIMEOUT_MS))) {
 		fail = -ETIMEDOUT;
 	} else if (time_after(now, conn->last_rx +
-			      msecs_to_jiffies(3 * READ_ONCE(frpc_keepalive_ms)))) {
+			      msecs_to_jiffies(3 * frpc_limit(conn->fn, FRPC_LIM_KEEPALIVE_MS)))) {
 		fail = -ETIMEDOUT;
 	} else if (conn->state != FRPC_CONN_HELLO) {
 		/*
@@ -160,14 +160,14 @@ static void frpc_ka_timer_fn(struct timer_list *t)
 		else if (!conn->ncalls &&
 			 (!conn->client || !READ_ONCE(conn->users)) &&
 			 time_after(now, conn->idle_since +
-				    msecs_to_jiffies(READ_ONCE(frpc_idle_ms)))) {
+				    msecs_to_jiffies(frpc_limit(conn->fn, FRPC_LIM_IDLE_MS)))) {
 			if (!conn->client)
 				__frpc_conn_goaway(conn, FASTRPC_WERR_IDLE);
 			fail = -ESHUTDOWN;
 		}
 	}
 	if (!fail)
-		mod_timer(&conn->ka_timer, now + frpc_ka_tick());
+		mod_timer(&conn->ka_timer, now + frpc_ka_tick(conn->fn));
 	spin_unlock_bh(&conn->lock);
 
 	if (fail)

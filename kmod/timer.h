@@ -10,6 +10,8 @@
 struct frpc_conn;
 struct frpc_call;
 
+extern unsigned int frpc_keepalive_ms, frpc_idle_ms;
+
 void frpc_conn_init_timers(struct frpc_conn *conn);
 void frpc_conn_start_timers(struct frpc_conn *conn);
 void frpc_conn_stop_timers(struct frpc_conn *conn);

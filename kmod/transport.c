@@ -35,6 +35,7 @@
 #include "frpc.h"
 #include "listener.h"
 #include "loop.h"
+#include "netlink.h"
 #include "reader.h"
 #include "rx.h"
 #include "sock.h"
@@ -122,6 +123,9 @@ void frpc_tp_reader_failed(struct frpc_conn *conn)
 {
 	struct frpc_reader *r = &conn->rd;
 
+	if (r->werr == FRPC_WERR_PEER)
+		frpc_nl_conn_event(conn, FASTRPC_CMD_PROTO_ERROR_NTF, -EPROTO,
+				   FRPC_NL_WERR_UNKNOWN, false);
 	frpc_conn_fail(conn, r->werr == FASTRPC_WERR_FRAME_SIZE ?
 			     -EMSGSIZE : -EPROTO,
 		       r->werr == FRPC_WERR_PEER ? 0 : r->werr);
@@ -436,6 +440,14 @@ static int frpc_tp_write(struct sock *sk, struct msghdr *msg, size_t *lens,
  * once, so that TCP packs them into full segments; @len 0 then pushes out
  * what such writes left held back.  tx_mutex held.
  */
+/* What the transport took, counted for netlink.c; tx_mutex held. */
+static int frpc_tp_sent(struct frpc_conn *conn, int ret)
+{
+	if (ret > 0)
+		conn->tx_bytes += ret;
+	return ret;
+}
+
 int frpc_tp_send(struct frpc_conn *conn, struct kvec *iov, int niov,
 		 size_t len, long timeo, int flags)
 {
@@ -447,7 +459,7 @@ int frpc_tp_send(struct frpc_conn *conn, struct kvec *iov, int niov,
 
 	lockdep_assert_held(&conn->tx_mutex);
 	if (conn->loop)
-		return frpc_loop_send(conn, iov, niov, len);
+		return frpc_tp_sent(conn, frpc_loop_send(conn, iov, niov, len));
 	sk = conn->tcp->sk;
 	if (timeo)
 		WRITE_ONCE(sk->sk_sndtimeo, timeo);
@@ -459,7 +471,7 @@ int frpc_tp_send(struct frpc_conn *conn, struct kvec *iov, int niov,
 		tcp_sock_set_cork(sk, false);
 	}
 	frpc_tp_tx_end(conn, sk);
-	return ret;
+	return frpc_tp_sent(conn, ret);
 }
 
 /*
@@ -482,8 +494,9 @@ int frpc_tp_send_data(struct frpc_conn *conn, struct kvec *iov, int niov,
 
 	lockdep_assert_held(&conn->tx_mutex);
 	if (conn->loop)
-		return frpc_loop_send_data(conn, iov, niov, head_len, data,
-					   data_len);
+		return frpc_tp_sent(conn, frpc_loop_send_data(conn, iov, niov,
+							      head_len, data,
+							      data_len));
 	sk = conn->tcp->sk;
 	iov_iter_kvec(&msg[0].msg_iter, ITER_SOURCE, iov, niov, head_len);
 	frpc_tp_tx_begin(conn);
@@ -492,7 +505,7 @@ int frpc_tp_send_data(struct frpc_conn *conn, struct kvec *iov, int niov,
 	if (ret == head_len)
 		tcp_sock_set_cork(sk, false);
 	frpc_tp_tx_end(conn, sk);
-	return ret;
+	return frpc_tp_sent(conn, ret);
 }
 
 /* --- connecting --------------------------------------------------------- */

@@ -61,6 +61,7 @@ void frpc_queue_ctrl(struct frpc_conn *conn, struct frpc_txbuf *buf)
 	}
 	list_add_tail(&buf->node, &conn->ctrlq);
 	conn->ctrl_bytes += buf->len;
+	conn->tx_ctrl_frames++;
 }
 
 /* Queue a small control frame from any context; conn->lock held. */
@@ -327,6 +328,7 @@ void frpc_tx_direct_send(struct frpc_conn *conn, struct frpc_txsmall *s,
 	lockdep_assert_held(&conn->tx_mutex);
 	frpc_put_hdr(s->data, conn->version, s->head_type, flags, call_id,
 		     total - FASTRPC_FRAME_HDR_LEN);
+	conn->tx_frames++;
 	if (s->ext_len) {
 		iov_iter_bvec(&data, ITER_SOURCE, s->bvec, s->nr_pages,
 			      s->ext_len);
@@ -501,6 +503,7 @@ static bool frpc_tx_pick(struct frpc_conn *conn)
 		plen = chunk + (head ? m->head_len : 0);
 
 		frpc_put_hdr(f->hdr, conn->version, type, flags, call->id, plen);
+		conn->tx_frames++;
 		f->iov[0].iov_base = f->hdr;
 		f->iov[0].iov_len = FASTRPC_FRAME_HDR_LEN;
 		f->niov = 1;

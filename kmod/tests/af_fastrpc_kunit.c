@@ -4,7 +4,7 @@
  *
  * The module exports nothing, so this translation unit compiles the
  * module's own sources (every file but main.c) and the suites test that
- * code, unchanged.  main.c is replaced by the three definitions below: the
+ * code, unchanged.  main.c is replaced by the four definitions below: the
  * tests never register the socket family, never start TCP and never queue
  * work, so a single namespace record stands in for the pernet one.
  */
@@ -27,6 +27,7 @@
 #include "../send.c"
 #include "../recv.c"
 #include "../ring.c"
+#include "../netlink.c"
 
 #include <kunit/test.h>
 #include <linux/module.h>
@@ -35,6 +36,7 @@ int frpc_family = FASTRPC_AF_DEFAULT;
 struct workqueue_struct *frpc_wq;
 
 static struct frpc_net frpc_test_net;
+const struct frpc_stat frpc_stats[] = { { } };
 
 struct frpc_net *frpc_net(struct net *net)
 {
@@ -49,6 +51,7 @@ static int frpc_test_suite_init(struct kunit_suite *suite)
 	INIT_LIST_HEAD(&frpc_test_net.conns);
 	INIT_LIST_HEAD(&frpc_test_net.peers);
 	INIT_LIST_HEAD(&frpc_test_net.servers);
+	frpc_nl_net_init(&frpc_test_net);
 	return frpc_call_init();
 }
 
