@@ -523,14 +523,18 @@ again:
 	return err ? err : len;
 }
 
-/* One verb of sendmsg() or of a ring entry, its control messages checked. */
+/*
+ * One verb of sendmsg() or of a ring entry, its control messages checked.
+ * @role: as the caller read it, once: a connect() failing meanwhile puts
+ * the socket back to FRPC_ROLE_NONE, and a second look would take the
+ * ENOTCONN the verb gets for that (frpc_client_conn()) for EINVAL.
+ */
 static __always_inline int __frpc_send_verb(struct frpc_sock *fs,
+					    enum frpc_sock_role role,
 					    struct frpc_cmsgs *c,
 					    struct msghdr *msg, u32 len,
 					    long timeo)
 {
-	enum frpc_sock_role role = READ_ONCE(fs->role);
-
 	switch (c->type) {
 	case FASTRPC_CMSG_CALL:
 		return role == FRPC_ROLE_CLIENT ?
@@ -552,7 +556,7 @@ static __always_inline int __frpc_send_verb(struct frpc_sock *fs,
 int frpc_send_verb(struct frpc_sock *fs, struct frpc_cmsgs *c,
 		   struct msghdr *msg, u32 len, long timeo)
 {
-	return __frpc_send_verb(fs, c, msg, len, timeo);
+	return __frpc_send_verb(fs, READ_ONCE(fs->role), c, msg, len, timeo);
 }
 
 int frpc_sendmsg(struct socket *sock, struct msghdr *msg, size_t len)
@@ -577,5 +581,5 @@ int frpc_sendmsg(struct socket *sock, struct msghdr *msg, size_t len)
 	err = frpc_parse_cmsgs(msg, &c);
 	if (err)
 		return err;
-	return __frpc_send_verb(fs, &c, msg, len, timeo);
+	return __frpc_send_verb(fs, role, &c, msg, len, timeo);
 }
