@@ -86,9 +86,12 @@ static const struct nla_policy frpc_limits_policy[FASTRPC_A_LIMITS_MAX + 1] = {
 		NLA_POLICY_MASK(NLA_U32, GENMASK(FRPC_LIM_COUNT, 1)),
 };
 
-/* The requests that take no attributes refuse any. */
-static const struct nla_policy frpc_none_policy[1] = {
-	[0] = { .type = NLA_REJECT },
+/*
+ * The requests that take no attributes refuse any: the core parses only
+ * with a maxattr, and then refuses types above it as unknown.
+ */
+static const struct nla_policy frpc_none_policy[2] = {
+	[1] = { .type = NLA_REJECT },
 };
 
 static struct genl_family frpc_genl_family;
@@ -512,31 +515,31 @@ static const struct genl_ops frpc_genl_ops[] = {
 		.cmd = FASTRPC_CMD_INFO_GET,
 		.doit = frpc_nl_info_get,
 		.policy = frpc_none_policy,
-		.maxattr = 0,
+		.maxattr = 1,
 	},
 	{
 		.cmd = FASTRPC_CMD_STATS_GET,
 		.doit = frpc_nl_stats_get,
 		.policy = frpc_none_policy,
-		.maxattr = 0,
+		.maxattr = 1,
 	},
 	{
 		.cmd = FASTRPC_CMD_SOCK_GET,
 		.dumpit = frpc_nl_sock_dump,
 		.policy = frpc_none_policy,
-		.maxattr = 0,
+		.maxattr = 1,
 	},
 	{
 		.cmd = FASTRPC_CMD_CONN_GET,
 		.dumpit = frpc_nl_conn_dump,
 		.policy = frpc_none_policy,
-		.maxattr = 0,
+		.maxattr = 1,
 	},
 	{
 		.cmd = FASTRPC_CMD_LIMITS_GET,
 		.doit = frpc_nl_limits_get,
 		.policy = frpc_none_policy,
-		.maxattr = 0,
+		.maxattr = 1,
 	},
 	{
 		.cmd = FASTRPC_CMD_LIMITS_SET,

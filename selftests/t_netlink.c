@@ -666,13 +666,13 @@ TEST_F(nl, limits_refused)
 
 	ASSERT_EQ(0, get_limits(&self->n, &l0));
 	v = 10;		/* keepalive below 100 ms */
-	EXPECT_EQ(-EINVAL, set_limit(&self->n, FASTRPC_A_LIMITS_KEEPALIVE_MS, &v, 4));
+	EXPECT_EQ(-ERANGE, set_limit(&self->n, FASTRPC_A_LIMITS_KEEPALIVE_MS, &v, 4));
 	EXPECT_NE(0, self->n.ext[0]) TH_LOG("no extack message for a range");
 	TH_LOG("out of range: %s", self->n.ext);
 	v = 0;
-	EXPECT_EQ(-EINVAL, set_limit(&self->n, FASTRPC_A_LIMITS_SERVER_MAX_CONNS, &v, 4));
+	EXPECT_EQ(-ERANGE, set_limit(&self->n, FASTRPC_A_LIMITS_SERVER_MAX_CONNS, &v, 4));
 	v = 2;
-	EXPECT_EQ(-EINVAL, set_limit(&self->n, FASTRPC_A_LIMITS_LOOPBACK, &v, 1));
+	EXPECT_EQ(-ERANGE, set_limit(&self->n, FASTRPC_A_LIMITS_LOOPBACK, &v, 1));
 	/* a u16 where a u32 belongs */
 	EXPECT_EQ(-EINVAL, set_limit(&self->n, FASTRPC_A_LIMITS_IDLE_MS, &short_v, 2));
 	EXPECT_NE(0, self->n.ext[0]) TH_LOG("no extack message for a bad length");
@@ -694,9 +694,15 @@ TEST_F(nl, limits_refused)
 	/* a reset bit past the limits */
 	v = 1u << 30;
 	EXPECT_EQ(-EINVAL, set_limit(&self->n, FASTRPC_A_LIMITS_RESET, &v, 4));
-	/* an attribute on a request that takes none */
+	/* attributes on requests that take none, a dump too */
 	nb_init(&m, self->n.family, NLM_F_ACK, FASTRPC_CMD_INFO_GET);
 	nb_u32(&m, 1, 1);
+	EXPECT_EQ(-EINVAL, nl_talk(&self->n, &m, NULL, NULL));
+	nb_init(&m, self->n.family, NLM_F_ACK, FASTRPC_CMD_STATS_GET);
+	nb_u32(&m, 7, 1);
+	EXPECT_EQ(-EINVAL, nl_talk(&self->n, &m, NULL, NULL));
+	nb_init(&m, self->n.family, NLM_F_DUMP, FASTRPC_CMD_CONN_GET);
+	nb_u32(&m, 2, 1);
 	EXPECT_EQ(-EINVAL, nl_talk(&self->n, &m, NULL, NULL));
 	/* a command that does not exist */
 	nb_init(&m, self->n.family, NLM_F_ACK, FASTRPC_CMD_MAX + 1);

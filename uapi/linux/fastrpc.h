@@ -804,7 +804,9 @@ enum fastrpc_wire_error_code {
  *    namespace; each attribute given becomes the namespace's own value,
  *    and FASTRPC_A_LIMITS_RESET (a mask of 1 << FASTRPC_A_LIMITS_*)
  *    returns those to the module parameter of the same name.  A value out
- *    of range fails the whole request with EINVAL and an extack message.
+ *    of range fails the whole request with ERANGE, a malformed or unknown
+ *    attribute with EINVAL, each with an extack message; a request that
+ *    fails changes nothing.
  *  - The multicast group FASTRPC_GENL_MCGRP_EVENTS carries the
  *    FASTRPC_CMD_*_NTF notifications: connection up and down, GOAWAY
  *    sent or received, a protocol error, and bursts of calls a server
