@@ -161,8 +161,8 @@ err_wq:
 static void __exit frpc_mod_exit(void)
 {
 	frpc_sock_unregister();
-	frpc_nl_exit();
 	unregister_pernet_subsys(&frpc_net_ops);
+	frpc_nl_exit();
 	destroy_workqueue(frpc_wq);
 	frpc_call_exit();
 }

@@ -564,9 +564,13 @@ static struct genl_family frpc_genl_family __ro_after_init = {
 
 /* --- events -------------------------------------------------------------- */
 
+/* registered: events may go (never in KUnit, which does not register) */
+static bool frpc_nl_up;
+
 static bool frpc_nl_listened(struct net *net)
 {
-	return genl_has_listeners(&frpc_genl_family, net, FRPC_MCGRP_EVENTS);
+	return READ_ONCE(frpc_nl_up) && net &&
+	       genl_has_listeners(&frpc_genl_family, net, FRPC_MCGRP_EVENTS);
 }
 
 static void frpc_nl_send_event(struct net *net, struct sk_buff *skb)
@@ -652,10 +656,15 @@ void frpc_nl_reject(struct frpc_sock *fs)
 
 int __init frpc_nl_init(void)
 {
-	return genl_register_family(&frpc_genl_family);
+	int err = genl_register_family(&frpc_genl_family);
+
+	WRITE_ONCE(frpc_nl_up, !err);
+	return err;
 }
 
+/* After the namespaces' teardown, whose connections send events. */
 void frpc_nl_exit(void)
 {
+	WRITE_ONCE(frpc_nl_up, false);
 	genl_unregister_family(&frpc_genl_family);
 }
