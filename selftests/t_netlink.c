@@ -11,6 +11,7 @@
 #include <linux/genetlink.h>
 #include <linux/netlink.h>
 #include <linux/capability.h>
+#include <netinet/in.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -843,6 +844,44 @@ TEST_F(nl, events)
 	}
 	ASSERT_NE(NULL, e) TH_LOG("the server end sent no GOAWAY event");
 	EXPECT_NE(NULL, e->tb[FASTRPC_A_CONN_GOAWAY_SENT]);
+	close(fd);
+	free(ev);
+}
+
+/*
+ * A peer over plain TCP whose first frame is garbage: the server's end
+ * sends ERROR PROTOCOL and says so, then goes down.
+ */
+TEST_F(nl, proto_error_event)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET,
+				   .sin_port = htons(self->srv.port),
+				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	uint32_t grp = self->n.events;
+	struct evs *ev = calloc(1, sizeof(*ev));
+	uint8_t junk[FASTRPC_FRAME_HDR_LEN];
+	struct one *e = NULL;
+	int fd, i;
+
+	ASSERT_NE(NULL, ev);
+	ASSERT_EQ(0, setsockopt(self->n.fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP,
+				&grp, sizeof(grp)));
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, connect(fd, (struct sockaddr *)&sin, sizeof(sin)));
+	/* frame type 0 exists in no version */
+	frpc_put_hdr(junk, FASTRPC_PROTO_V1, 0, 0, 0, 0);
+	ASSERT_EQ(0, frpc_send_all(fd, junk, sizeof(junk)));
+	EXPECT_LE(1, read_events(&self->n, ev, FASTRPC_CMD_PROTO_ERROR_NTF, 1, WAIT_MS));
+	for (i = 0; i < ev->n; i++)
+		if (ev->e[i].cmd == FASTRPC_CMD_PROTO_ERROR_NTF)
+			e = &ev->e[i];
+	ASSERT_NE(NULL, e);
+	EXPECT_NE(NULL, e->tb[FASTRPC_A_CONN_SERVER]);
+	EXPECT_NE(NULL, e->tb[FASTRPC_A_CONN_GOAWAY_SENT]);
+	ASSERT_NE(NULL, e->tb[FASTRPC_A_CONN_WERR]);
+	EXPECT_EQ(FASTRPC_WERR_PROTOCOL, nla_u32(e->tb[FASTRPC_A_CONN_WERR]));
+	EXPECT_EQ(FASTRPC_PATH_TCP, nla_u32(e->tb[FASTRPC_A_CONN_PATH]));
 	close(fd);
 	free(ev);
 }
