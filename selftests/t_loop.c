@@ -7,6 +7,8 @@
  * client the same results on both paths.  t_netns checks that a
  * connection across namespaces takes TCP.
  */
+#include <sys/wait.h>
+
 #include "frpc_test.h"
 #include "kselftest_harness.h"
 
@@ -359,6 +361,98 @@ TEST_F_TIMEOUT(lp, connect_close_race, 120)
 	EXPECT_EQ(200, outcomes);
 	TH_LOG("%d of 200 took the short cut, %d calls sent, %d refused",
 	       pairs, sent, outcomes - sent);
+}
+
+/* One call from a new client to @ip:@port, answered by server @sfd here. */
+static int call_bound(int sfd, const char *ip, uint16_t port, int on)
+{
+	struct fastrpc_call_info ci;
+	uint32_t status = 99;
+	uint64_t tag = 0;
+	char buf[16];
+	ssize_t n;
+	int fd;
+
+	fd = loop_client(ip, port, on);
+	if (fd < 0)
+		return fd;
+	n = fastrpc_send_call(fd, 7, M_ECHO, "bound", 5, 0);
+	if (n == 5)
+		n = fastrpc_recv_call(sfd, &ci, buf, sizeof(buf), 0);
+	if (n == 5)
+		n = fastrpc_send_reply(sfd, ci.handle, FASTRPC_OK, buf, 5, 0);
+	if (n == 5)
+		n = fastrpc_recv_result(fd, &tag, &status, buf, sizeof(buf), 0);
+	close(fd);
+	if (n < 0)
+		return (int)n;
+	return n == 5 && tag == 7 && status == FASTRPC_OK &&
+	       !memcmp(buf, "bound", 5) ? 0 : -EIO;
+}
+
+/*
+ * A server bound to 127.0.0.1 serves that address only, on both paths:
+ * a caller of another address of the namespace is refused, as by a TCP
+ * listener bound so.  In a namespace of its own, to add that address.
+ */
+static int loopback_only_child(void)
+{
+	struct sockaddr_fastrpc a;
+	uint16_t port = 7890;
+	int sfd, bad = 0, on, ret;
+
+	if (unshare(CLONE_NEWNET) ||
+	    frpc_sh("ip link set lo up && ip addr add 10.55.0.1/32 dev lo"))
+		return 100;
+	/* a port per round: a refused peer is remembered (backoff) */
+	for (on = 0; on <= 1; on++, port++) {
+		sfd = fastrpc_socket(SOCK_CLOEXEC);
+		if (sfd < 0 || fastrpc_addr(&a, "127.0.0.1", port) ||
+		    bind(sfd, (struct sockaddr *)&a, sizeof(a)) ||
+		    listen(sfd, 16))
+			return 101;
+		set_rcvtimeo(sfd, 10000);
+		ret = call_bound(sfd, "127.0.0.1", port, on);
+		if (ret) {
+			fprintf(stderr, "# loopback %d: call to 127.0.0.1: %s\n",
+				on, strerror(-ret));
+			bad++;
+		}
+		ret = loop_client("10.55.0.1", port, on);
+		if (ret >= 0 || ret != -ECONNREFUSED) {
+			fprintf(stderr, "# loopback %d: connect to 10.55.0.1: %s\n",
+				on, ret >= 0 ? "connected" : strerror(-ret));
+			bad++;
+		}
+		if (ret >= 0)
+			close(ret);
+		close(sfd);
+	}
+	/* the wildcard, for contrast: the other address is served */
+	sfd = fastrpc_server_open(AF_INET, port, 16, SOCK_CLOEXEC);
+	if (sfd < 0)
+		return 102;
+	set_rcvtimeo(sfd, 10000);
+	ret = call_bound(sfd, "10.55.0.1", port, 1);
+	if (ret) {
+		fprintf(stderr, "# wildcard: call to 10.55.0.1: %s\n", strerror(-ret));
+		bad++;
+	}
+	close(sfd);
+	return bad;
+}
+
+TEST(loopback_only_server)
+{
+	int status;
+	pid_t pid = fork();
+
+	ASSERT_LE(0, pid);
+	if (!pid)
+		_exit(loopback_only_child());
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
 }
 
 TEST_HARNESS_MAIN

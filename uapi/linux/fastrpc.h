@@ -69,8 +69,9 @@
  * @sfr_port:	TCP port, network byte order
  * @sfr_reserved: zero
  * @sfr_addr:	peer (connect) or local (bind) IP address; for bind() the
- *		address must be the wildcard of its family: a server listens
- *		on every address of its network namespace
+ *		wildcard of its family (a server on every address of its
+ *		network namespace) or one local address, such as 127.0.0.1
+ *		for a server only this host may call
  * @sfr_scope_id: IPv6 scope (interface index) for link-local addresses
  */
 struct sockaddr_fastrpc {
