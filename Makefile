@@ -4,6 +4,10 @@
 #
 #   make                 module (against KDIR), libfastrpc, tools and tests
 #   make module KDIR=..  just the kernel module
+#   make lib             libfastrpc and its programs (build/lib, build/bin)
+#   make tools           just the programs, fastrpcctl and fastrpc-bench among them
+#   make install         libfastrpc, its header, programs and fastrpcctl(8)
+#                        under PREFIX (/usr/local; DESTDIR for staging)
 #   make check           lint, then every test in QEMU guests: Debian 6.1, Debian 6.12,
 #                        a debug 6.12 (KASAN, lockdep, kmemleak, KUnit) and a KCSAN
 #                        6.12 (data races); see selftests/vm/
@@ -27,7 +31,7 @@ export CACHE
 # Debian's golang-1.23-go (bookworm-backports), else a go on PATH.
 GO ?= $(firstword $(wildcard /usr/lib/go-1.23/bin/go) $(shell command -v go 2>/dev/null))
 
-.PHONY: all module lib tests go-tests gobind clean check demo vm lint bench bench-baseline
+.PHONY: all module lib tools install tests go-tests gobind clean check demo vm lint bench bench-baseline
 
 all: module lib tests
 
@@ -36,6 +40,12 @@ module:
 
 lib:
 	$(MAKE) -C libuser
+
+tools:
+	$(MAKE) -C libuser progs
+
+install:
+	$(MAKE) -C libuser install
 
 tests: lib go-tests
 	$(MAKE) -C selftests
