@@ -1762,6 +1762,14 @@ static void print_conn_event(const char *ev, struct nlattr **tb)
 	printf("\n");
 }
 
+/* Events carry sequence number 0: no request of ours to match. */
+static int mon_seq_any(struct nl_msg *msg, void *arg)
+{
+	(void)msg;
+	(void)arg;
+	return NL_OK;
+}
+
 static int mon_event(struct nl_msg *msg, void *arg)
 {
 	struct mon *m = arg;
@@ -1839,7 +1847,6 @@ static int cmd_monitor(struct ctl *c, int argc, char **argv)
 		fprintf(stderr, "%s: signalfd: %s\n", prog, strerror(errno));
 		return CTL_ERR;
 	}
-	nl_socket_disable_seq_check(c->sk);
 	err = nl_socket_add_membership(c->sk, grp);
 	if (err < 0) {
 		fprintf(stderr, "%s: joining \"%s\": %s\n", prog,
@@ -1853,6 +1860,7 @@ static int cmd_monitor(struct ctl *c, int argc, char **argv)
 		close(p[1].fd);
 		return CTL_ERR;
 	}
+	nl_cb_set(cb, NL_CB_SEQ_CHECK, NL_CB_CUSTOM, mon_seq_any, NULL);
 	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, mon_event, &m);
 	/* Scripts wait for this line before they cause events. */
 	fprintf(stderr, "%s: listening for events\n", prog);
