@@ -1177,6 +1177,73 @@ TEST_F_TIMEOUT(ctl, monitor_conn_up_down, 180)
 	bg_kill(&srv);
 }
 
+/* A line of @text containing @what, copied into @line; false if none. */
+static bool find_line(const char *text, const char *what, char *line,
+		      size_t len)
+{
+	const char *hit = strstr(text, what), *start, *end;
+
+	if (!hit)
+		return false;
+	for (start = hit; start > text && start[-1] != '\n'; start--)
+		;
+	end = strchr(hit, '\n');
+	if (!end)
+		end = hit + strlen(hit);
+	snprintf(line, len, "%.*s", (int)(end - start), start);
+	return true;
+}
+
+TEST_F_TIMEOUT(ctl, monitor_admission_reject, 120)
+{
+	char out[8192], line[1024], want[64];
+	uint16_t port = PORT + 20;
+	struct bg js, txt;
+	int sfd, cfd, i;
+
+	/* a server that admits one call at a time and reads none */
+	sfd = open_server(AF_INET, &port);
+	ASSERT_LE(0, sfd);
+	ASSERT_EQ(0, fastrpc_set_max_calls(sfd, 1));
+	cfd = fastrpc_client_open("127.0.0.1", port, SOCK_CLOEXEC);
+	ASSERT_LE(0, cfd);
+	ASSERT_EQ(0, bg_start(&js, "rj", "-j monitor"));
+	ASSERT_EQ(0, bg_start(&txt, "rt", "monitor"));
+	EXPECT_TRUE(wait_file(js.err, "listening for events", js.pid, 60000));
+	EXPECT_TRUE(wait_file(txt.err, "listening for events", txt.pid, 60000));
+	for (i = 1; i <= 3; i++)
+		ASSERT_EQ(0, fastrpc_send_call(cfd, (uint64_t)i, M_ECHO, "x", 1,
+					       0));
+	EXPECT_TRUE(wait_file(js.out, "\"event\":\"reject\"", js.pid, 60000));
+	EXPECT_TRUE(wait_file(txt.out, "reject sock ", txt.pid, 60000));
+	/* SIGTERM ends one, SIGINT the other, both cleanly */
+	ASSERT_EQ(0, kill(js.pid, SIGTERM));
+	ASSERT_EQ(0, kill(txt.pid, SIGINT));
+	EXPECT_EQ(0, bg_wait(&js, 60000));
+	EXPECT_EQ(0, bg_wait(&txt, 60000));
+
+	slurp(js.out, out, sizeof(out));
+	ASSERT_TRUE(find_line(out, "\"event\":\"reject\"", line, sizeof(line)))
+		TH_LOG("%s", out);
+	EXPECT_TRUE(js_valid(line)) TH_LOG("%s", line);
+	EXPECT_EQ((long long)fd_inode(sfd), js_num(line, "inode"));
+	EXPECT_LT(0, js_num(line, "id"));
+	EXPECT_LE(1, js_num(line, "rejects"));
+	EXPECT_GE(2, js_num(line, "rejects"));
+	EXPECT_EQ(port, js_num(js_get(line, "local"), "port"));
+	EXPECT_EQ(0, js_flag(line, "ring"));
+
+	slurp(txt.out, out, sizeof(out));
+	snprintf(want, sizeof(want), " local 0.0.0.0:%u rejects ", port);
+	ASSERT_TRUE(find_line(out, "reject sock ", line, sizeof(line)))
+		TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(line, want)) TH_LOG("%s", line);
+	bg_kill(&js);
+	bg_kill(&txt);
+	close(cfd);
+	close(sfd);
+}
+
 /* --- dumps while sockets come and go ----------------------------------------- */
 
 #define STABLE		600
