@@ -1212,7 +1212,7 @@ TEST_F_TIMEOUT(ctl, monitor_admission_reject, 120)
 	EXPECT_TRUE(wait_file(js.err, "listening for events", js.pid, 60000));
 	EXPECT_TRUE(wait_file(txt.err, "listening for events", txt.pid, 60000));
 	for (i = 1; i <= 3; i++)
-		ASSERT_EQ(0, fastrpc_send_call(cfd, (uint64_t)i, M_ECHO, "x", 1,
+		ASSERT_EQ(1, fastrpc_send_call(cfd, (uint64_t)i, M_ECHO, "x", 1,
 					       0));
 	EXPECT_TRUE(wait_file(js.out, "\"event\":\"reject\"", js.pid, 60000));
 	EXPECT_TRUE(wait_file(txt.out, "reject sock ", txt.pid, 60000));

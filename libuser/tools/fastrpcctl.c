@@ -16,6 +16,7 @@
  * written once.  Exit status: 0, 1 on an error, 2 on bad usage.
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -910,14 +911,20 @@ struct filter {
 	struct ctl_addr peer;	/* port 0: any */
 };
 
+/* A decimal number, or hexadecimal after "0x"; no sign, no octal. */
 static int parse_u64(const char *s, uint64_t *v)
 {
+	int base = 10;
 	char *end;
 
-	if (!*s || *s == '-')
+	if (!strncmp(s, "0x", 2)) {
+		s += 2;
+		base = 16;
+	}
+	if (!isxdigit((unsigned char)*s))
 		return -1;
 	errno = 0;
-	*v = strtoull(s, &end, 0);
+	*v = strtoull(s, &end, base);
 	return errno || *end ? -1 : 0;
 }
 
@@ -1817,8 +1824,7 @@ static int cmd_monitor(struct ctl *c, int argc, char **argv)
 
 	for (i = 0; i < argc; i++) {
 		if ((!strcmp(argv[i], "-c") || !strcmp(argv[i], "count")) &&
-		    i + 1 < argc && !parse_u64(argv[i + 1], &v) && v &&
-		    v <= ULONG_MAX) {
+		    i + 1 < argc && !parse_u64(argv[i + 1], &v) && v) {
 			m.count = (unsigned long)v;
 			i++;
 		} else {
