@@ -5,6 +5,7 @@
 #include <linux/module.h>
 #include <linux/proc_fs.h>
 #include <linux/seq_file.h>
+#include <net/genetlink.h>
 #include <net/net_namespace.h>
 #include <net/netns/generic.h>
 
@@ -173,3 +174,5 @@ MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("AF_FASTRPC: multiplexed RPC sockets over in-kernel TCP");
 MODULE_ALIAS_NETPROTO(FASTRPC_AF_DEFAULT);
 MODULE_VERSION(FRPC_MODULE_VERSION);
+/* a lookup of the netlink family loads an installed module */
+MODULE_ALIAS_GENL_FAMILY(FASTRPC_GENL_NAME);
