@@ -388,6 +388,7 @@ void frpc_call_rx_done(struct frpc_call *call, bool eor)
 	m->id = call->key;
 	if (eor)
 		call->rx_eos = true;
+	frpc_call_count_rx(call, m->len);
 	frpc_sock_queue(call->fs, m, call->conn->client ? NULL : call);
 }
 
@@ -420,6 +421,7 @@ void frpc_call_finish(struct frpc_call *call, u32 status, struct frpc_reap *r)
 		call->rx = m;
 		frpc_call_rx_done(call, true);
 	}
+	trace_call_end(call, status);
 	call->state = FRPC_CALL_DONE;
 	frpc_call_unlink(call);
 	frpc_call_drop_tx(call);
@@ -494,11 +496,13 @@ struct frpc_rxmsg *frpc_call_keep_request(struct frpc_sock *fs,
 
 /*
  * A server call is cancelled: by the client, its deadline or the loss of
- * its connection.  If the application holds the handle it is told with a
- * FASTRPC_IN_CANCELLED message and the call waits for its (ignored)
- * reply; otherwise the call simply goes.  conn->lock held.
+ * its connection, which @status (CANCELLED, DEADLINE_EXCEEDED,
+ * UNAVAILABLE) tells the trace.  If the application holds the handle it
+ * is told with a FASTRPC_IN_CANCELLED message and the call waits for its
+ * (ignored) reply; otherwise the call simply goes.  conn->lock held.
  */
-void frpc_call_cancel_server(struct frpc_call *call, struct frpc_reap *r)
+void frpc_call_cancel_server(struct frpc_call *call, u32 status,
+			     struct frpc_reap *r)
 {
 	struct frpc_sock *fs = call->fs;
 	struct frpc_rxmsg *m;
@@ -511,6 +515,7 @@ void frpc_call_cancel_server(struct frpc_call *call, struct frpc_reap *r)
 		list_add_tail(&call->tx_node, &r->calls);
 		return;
 	}
+	trace_call_end(call, status);
 	frpc_call_purge_rx(call, r);
 	spin_lock(&fs->lock);
 	if (call->seen && !fs->dead) {

@@ -8,8 +8,10 @@
 
 #include <linux/list.h>
 #include <linux/skbuff.h>
+#include <linux/timekeeping.h>
 
 #include "frpc.h"
+#include "trace.h"
 
 struct frpc_conn;
 struct frpc_sock;
@@ -99,10 +101,15 @@ struct frpc_call {
 	u32			rx_avail;	/* window the peer may still use */
 	u32			rx_owed;	/* consumed, not yet granted */
 	u32			rx_withheld;	/* credit held back by SO_RCVBUF */
+	u32			tx_bytes;	/* fastrpc:call_end: payload sent */
 
 	/* messages to send */
 	struct list_head	txq;
 	u32			tx_credit;
+
+	/* fastrpc:call_end: received payload, and when the call started */
+	u32			rx_bytes;
+	u64			start_ns;	/* 0: call_end was off then */
 };
 
 /* Things to free once the spinlocks are dropped */
@@ -117,6 +124,30 @@ static inline void frpc_reap_init(struct frpc_reap *r)
 	INIT_LIST_HEAD(&r->msgs);
 }
 
+/*
+ * fastrpc:call_end reports a call's latency and its payload bytes each
+ * way.  They are taken only while that event is enabled, from the call's
+ * start on, so that calls cost nothing more while it is not: a call that
+ * started before reports none.
+ */
+static inline void frpc_call_trace_start(struct frpc_call *call)
+{
+	if (trace_call_end_enabled())
+		call->start_ns = ktime_get_ns();
+}
+
+static inline void frpc_call_count_tx(struct frpc_call *call, u32 len)
+{
+	if (trace_call_end_enabled() && call->start_ns)
+		call->tx_bytes = min_t(u64, (u64)call->tx_bytes + len, U32_MAX);
+}
+
+static inline void frpc_call_count_rx(struct frpc_call *call, u32 len)
+{
+	if (trace_call_end_enabled() && call->start_ns)
+		call->rx_bytes = min_t(u64, (u64)call->rx_bytes + len, U32_MAX);
+}
+
 int frpc_call_init(void);
 void frpc_call_exit(void);
 void frpc_call_free_spares(struct frpc_conn *conn);
@@ -129,7 +160,8 @@ void __frpc_call_leave_sock(struct frpc_call *call);
 void frpc_call_send_cancel(struct frpc_call *call);
 void frpc_call_finish(struct frpc_call *call, u32 status,
 		      struct frpc_reap *r);
-void frpc_call_cancel_server(struct frpc_call *call, struct frpc_reap *r);
+void frpc_call_cancel_server(struct frpc_call *call, u32 status,
+			     struct frpc_reap *r);
 void frpc_call_purge_rx(struct frpc_call *call, struct frpc_reap *r);
 struct frpc_rxmsg *frpc_call_keep_request(struct frpc_sock *fs,
 					  struct frpc_rxmsg *m);

@@ -162,7 +162,8 @@ static bool frpc_conn_end_some(struct frpc_conn *conn, struct frpc_reap *r)
 			if (conn->client)
 				frpc_call_finish(call, FASTRPC_UNAVAILABLE, r);
 			else
-				frpc_call_cancel_server(call, r);
+				frpc_call_cancel_server(call,
+							FASTRPC_UNAVAILABLE, r);
 		}
 	}
 	return false;
@@ -209,9 +210,10 @@ void frpc_conn_fail(struct frpc_conn *conn, int err, u8 werr)
 		spin_unlock_bh(&conn->lock);
 		return;
 	}
-	frpc_conn_set_state(conn, FRPC_CONN_DEAD);
+	/* first, so that the state change's trace says why */
 	conn->err = err;
 	conn->werr = werr;
+	frpc_conn_set_state(conn, FRPC_CONN_DEAD);
 	spin_unlock_bh(&conn->lock);
 
 	frpc_conn_end_calls(conn, preemptible());
@@ -219,6 +221,7 @@ void frpc_conn_fail(struct frpc_conn *conn, int err, u8 werr)
 		atomic64_inc(&conn->fn->proto_errors);
 		frpc_nl_conn_event(conn, FASTRPC_CMD_PROTO_ERROR_NTF, err, werr,
 				   true);
+		trace_proto_error(conn, werr, false);
 	}
 	frpc_nl_conn_event(conn, FASTRPC_CMD_CONN_DOWN_NTF, err, 0, false);
 	wake_up_all(&conn->wait);

@@ -14,6 +14,7 @@
 
 #include "frpc.h"
 #include "reader.h"
+#include "trace.h"
 #include "tx.h"
 
 struct frpc_loop;
@@ -128,6 +129,7 @@ static inline void frpc_conn_set_state(struct frpc_conn *conn,
 				       enum frpc_conn_state state)
 {
 	lockdep_assert_held(&conn->lock);
+	trace_conn_state(conn, state);
 	WRITE_ONCE(conn->state, state);
 }
 

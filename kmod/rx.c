@@ -277,6 +277,7 @@ static u8 frpc_rx_call(struct frpc_rx *rx)
 	call->id = rx->id;
 	call->method = be32_to_cpu(wc.method);
 	call->tx_credit = conn->peer_call_window;
+	frpc_call_trace_start(call);
 	m->method = call->method;
 	m->timeout_ns = be64_to_cpu(wc.timeout_ns);
 	werr = frpc_pull_extra(rx, m, be16_to_cpu(wc.meta_len), 0);
@@ -289,12 +290,14 @@ static u8 frpc_rx_call(struct frpc_rx *rx)
 	/* admission: refuse at once, without troubling the application */
 	status = frpc_server_admit(conn, call);
 	if (status != FASTRPC_OK) {
+		trace_admission_reject(conn, rx->id, call->method, status);
 		atomic64_inc(&conn->fn->rejected_calls);
 		frpc_credit_conn(conn, rx->len);
 		atomic64_sub(rx->len, &conn->fn->rx_held_bytes);
 		frpc_queue_end(conn, rx->id, status);
 		goto err_free_quiet;
 	}
+	trace_call_start(call, m->timeout_ns);
 	if (m->timeout_ns)
 		frpc_call_set_deadline(call, m->timeout_ns);
 	werr = frpc_rx_append(rx, call);
@@ -434,7 +437,8 @@ static u8 frpc_rx_cancel(struct frpc_rx *rx)
 		return rx->id && rx->id <= conn->max_id ? FASTRPC_WERR_NONE :
 							  FASTRPC_WERR_CALL_ID;
 	atomic64_inc(&conn->fn->calls_cancelled);
-	frpc_call_cancel_server(call, &rx->reap);
+	trace_call_cancel(call);
+	frpc_call_cancel_server(call, FASTRPC_CANCELLED, &rx->reap);
 	return FASTRPC_WERR_NONE;
 }
 
@@ -464,6 +468,22 @@ static u8 frpc_rx_goaway(struct frpc_rx *rx)
 	return FASTRPC_WERR_NONE;
 }
 
+/*
+ * The peer sent ERROR and the connection fails.  Its code is read only
+ * for the trace.
+ */
+static u8 frpc_rx_error(struct frpc_rx *rx)
+{
+	struct fastrpc_wire_error we;
+
+	if (trace_proto_error_enabled()) {
+		if (frpc_pull(rx, &we, sizeof(we)))
+			we.code = 0;	/* too short: no code to tell */
+		trace_proto_error(rx->conn, be32_to_cpu(we.code), true);
+	}
+	return FRPC_WERR_PEER;
+}
+
 /* Act on one frame; conn->lock held. */
 static u8 frpc_rx_frame(struct frpc_rx *rx, u8 type)
 {
@@ -476,7 +496,7 @@ static u8 frpc_rx_frame(struct frpc_rx *rx, u8 type)
 	if (type == FASTRPC_FRAME_HELLO)
 		return frpc_rx_hello(rx);
 	if (type == FASTRPC_FRAME_ERROR)
-		return FRPC_WERR_PEER;
+		return frpc_rx_error(rx);
 	if (conn->state != FRPC_CONN_READY && conn->state != FRPC_CONN_DRAINING)
 		return FASTRPC_WERR_PROTOCOL;
 

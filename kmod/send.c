@@ -225,6 +225,8 @@ retry:
 	call->method = fc->method;
 	call->fs = fs;
 	call->stream = stream;
+	frpc_call_trace_start(call);
+	frpc_call_count_tx(call, len);
 
 again:
 	direct = !m && !queue && mutex_trylock(&conn->tx_mutex);
@@ -272,6 +274,7 @@ again:
 		frpc_charge_tx(fs, len);
 	spin_unlock(&fs->lock);
 	frpc_call_link(conn, call);
+	trace_call_start(call, c->timeout_ns);
 	if (c->timeout_ns)
 		frpc_call_set_deadline(call, c->timeout_ns);
 	if (direct)
@@ -350,6 +353,7 @@ static int frpc_send_more(struct frpc_sock *fs, struct frpc_cmsgs *c,
 	if (!err) {
 		call->tx_closed = eor;
 		frpc_charge_tx(fs, len);
+		frpc_call_count_tx(call, len);
 	}
 	spin_unlock(&fs->lock);
 	if (!err)
@@ -385,6 +389,7 @@ static int frpc_client_cancel(struct frpc_sock *fs, struct frpc_cmsgs *c,
 		return -ENOENT;
 	}
 	frpc_reap_init(&r);
+	trace_call_cancel(call);
 	frpc_call_send_cancel(call);
 	frpc_call_finish(call, FASTRPC_CANCELLED, &r);
 	spin_unlock_bh(&conn->lock);
@@ -490,6 +495,8 @@ again:
 		if (m)
 			frpc_charge_tx(fs, len);
 		spin_unlock(&fs->lock);
+		frpc_call_count_tx(call, len);
+		trace_call_end(call, rp->status);
 		call->state = FRPC_CALL_DONE;
 		/* request messages the application never read die with it */
 		frpc_call_purge_rx(call, &r);

@@ -513,6 +513,8 @@ static int frpc_create(struct net *net, struct socket *sock, int protocol,
 	sock_init_data(sock, sk);
 
 	fs = frpc_sk(sk);
+	/* the number fstat() and /proc/PID/fd show; trace events use it */
+	fs->ino = SOCK_INODE(sock)->i_ino;
 	spin_lock_init(&fs->lock);
 	INIT_LIST_HEAD(&fs->rxq);
 	INIT_LIST_HEAD(&fs->owed);
@@ -526,7 +528,6 @@ static int frpc_create(struct net *net, struct socket *sock, int protocol,
 	INIT_LIST_HEAD(&fs->conns);
 	hash_init(fs->shares);
 	fs->memcg = frpc_memcg_get();
-	fs->ino = SOCK_INODE(sock)->i_ino;
 	fs->reject_ntf_at = jiffies - HZ;
 	sk->sk_destruct = frpc_sock_destruct;
 	frpc_nl_sock_add(fs);

@@ -28,6 +28,7 @@ enum frpc_sock_role {
 struct frpc_sock {
 	struct sock		sk;		/* must be first */
 	enum frpc_sock_role	role;
+	unsigned long		ino;		/* names it: trace events, netlink */
 	spinlock_t		lock;		/* queues, tables, counts */
 	bool			dead;		/* released: no more deliveries */
 	bool			shut_rd;	/* server: no new calls */
@@ -70,7 +71,6 @@ struct frpc_sock {
 	/* netlink.c: the namespace's list, and admission reject events */
 	struct list_head	nl_node;	/* fn->nl_socks, fn->nl_lock */
 	u64			nl_id;
-	u64			ino;
 	u32			rejects;	/* since the last event, fs->lock */
 	unsigned long		reject_ntf_at;	/* jiffies: the last event */
 };

@@ -78,13 +78,15 @@ static void frpc_deadline_timer_fn(struct timer_list *t)
 		}
 		list_del_init(&call->dl_node);
 		atomic64_inc(&conn->fn->deadlines_exceeded);
+		trace_call_deadline(call);
 		if (conn->client) {
 			frpc_call_send_cancel(call);
 			frpc_call_finish(call, FASTRPC_DEADLINE_EXCEEDED, &r);
 			queued = true;
 		} else {
 			/* the request's window may go back: a CREDIT */
-			frpc_call_cancel_server(call, &r);
+			frpc_call_cancel_server(call, FASTRPC_DEADLINE_EXCEEDED,
+						&r);
 			queued = true;
 		}
 	}

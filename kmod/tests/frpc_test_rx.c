@@ -716,7 +716,7 @@ static void frpc_test_rx_cancel(struct frpc_conn *conn, struct frpc_call *call)
 
 	frpc_reap_init(&r);
 	spin_lock_bh(&conn->lock);
-	frpc_call_cancel_server(call, &r);
+	frpc_call_cancel_server(call, FASTRPC_CANCELLED, &r);
 	spin_unlock_bh(&conn->lock);
 	frpc_reap(&r);
 }
