@@ -8,7 +8,7 @@
  * as they are.  Nothing is named by a kernel pointer: a socket by its
  * inode number (what fstat() and /proc/PID/fd show), a connection by its
  * id within its network namespace, a namespace by its inode number (what
- * `ip netns identify` and /proc/PID/ns/net show).  A call is named by its
+ * `lsns -t net` and /proc/PID/ns/net show).  A call is named by its
  * wire id on its connection and by its tag: the user's tag on a client,
  * the kernel's call handle on a server.  Peer addresses are stored as 16
  * bytes, IPv4 ones v4-mapped, with the port in host order.
