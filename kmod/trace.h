@@ -13,8 +13,11 @@
  * the kernel's call handle on a server.  Peer addresses are stored as 16
  * bytes, IPv4 ones v4-mapped, with the port in host order.
  *
- * Event fields are declared with TP_STRUCT__entry's own macros, which
- * read like statements but are not.
+ * The events are named for what they mark, under the system name
+ * (fastrpc:call_end), as users type them; the C names that come with
+ * them (trace_call_end()) are seen only by the files that include this
+ * header.  TP_fast_assign's helpers (frpc_trace_*()) are trace.c's, the
+ * one file that creates the events.
  */
 #undef TRACE_SYSTEM
 #define TRACE_SYSTEM fastrpc
