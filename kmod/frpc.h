@@ -172,6 +172,7 @@ enum frpc_limit {
 	FRPC_LIM_KEEPALIVE_MS,
 	FRPC_LIM_IDLE_MS,
 	FRPC_LIM_LOOPBACK,		/* 0 or 1 */
+	FRPC_LIM_DEFAULT_CALLS,		/* FASTRPC_MAX_CALLS of a new socket */
 	FRPC_LIM_COUNT,
 };
 

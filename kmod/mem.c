@@ -66,6 +66,10 @@ unsigned int frpc_peer_max_calls = FRPC_PEER_MAX_CALLS;
 module_param_cb(peer_max_calls, &frpc_count_ops, &frpc_peer_max_calls, 0644);
 MODULE_PARM_DESC(peer_max_calls, "calls one peer address may have open at one server socket");
 
+unsigned int frpc_default_calls = FRPC_DEFAULT_CALLS;
+module_param_cb(default_calls, &frpc_count_ops, &frpc_default_calls, 0644);
+MODULE_PARM_DESC(default_calls, "FASTRPC_MAX_CALLS of a new socket: the calls it may have in flight");
+
 unsigned int frpc_conn_max_calls = FRPC_CONN_MAX_CALLS;
 module_param_cb(conn_max_calls, &frpc_count_ops, &frpc_conn_max_calls, 0644);
 MODULE_PARM_DESC(conn_max_calls, "calls a peer may have open on one accepted connection");

@@ -12,7 +12,8 @@ struct frpc_conn;
 struct mem_cgroup;
 
 extern unsigned int frpc_conn_rx_mem, frpc_net_rx_mem, frpc_server_max_conns,
-		    frpc_peer_max_conns, frpc_peer_max_calls, frpc_conn_max_calls;
+		    frpc_peer_max_conns, frpc_peer_max_calls, frpc_conn_max_calls,
+		    frpc_default_calls;
 void frpc_conn_charge(struct frpc_conn *conn, u32 bytes);
 void frpc_conn_uncharge(struct frpc_conn *conn, u32 bytes);
 bool frpc_conn_over_mem(struct frpc_conn *conn);

@@ -41,6 +41,7 @@ unsigned int *const frpc_limit_param[FRPC_LIM_COUNT] = {
 	[FRPC_LIM_KEEPALIVE_MS]		= &frpc_keepalive_ms,
 	[FRPC_LIM_IDLE_MS]		= &frpc_idle_ms,
 	[FRPC_LIM_LOOPBACK]		= &frpc_loopback,
+	[FRPC_LIM_DEFAULT_CALLS]	= &frpc_default_calls,
 };
 
 /* FASTRPC_A_LIMITS_* is enum frpc_limit + 1 */
@@ -81,6 +82,8 @@ static const struct nla_policy frpc_limits_policy[FASTRPC_A_LIMITS_MAX + 1] = {
 		NLA_POLICY_FULL_RANGE(NLA_U32, &frpc_nl_ms),
 	[FASTRPC_A_LIMITS_IDLE_MS] = NLA_POLICY_FULL_RANGE(NLA_U32, &frpc_nl_ms),
 	[FASTRPC_A_LIMITS_LOOPBACK] = NLA_POLICY_MAX(NLA_U8, 1),
+	[FASTRPC_A_LIMITS_DEFAULT_CALLS] =
+		NLA_POLICY_FULL_RANGE(NLA_U32, &frpc_nl_count),
 	[FASTRPC_A_LIMITS_OWN] = { .type = NLA_REJECT },
 	[FASTRPC_A_LIMITS_RESET] =
 		NLA_POLICY_MASK(NLA_U32, GENMASK(FRPC_LIM_COUNT, 1)),
@@ -331,7 +334,9 @@ static int frpc_nl_info_get(struct sk_buff *in, struct genl_info *info)
 			      FASTRPC_A_INFO_PAD) ||
 	    nla_put_u32(skb, FASTRPC_A_INFO_MAX_MSG, FASTRPC_MAX_MSG) ||
 	    nla_put_u32(skb, FASTRPC_A_INFO_MAX_CALLS, FRPC_MAX_CALLS_CEIL) ||
-	    nla_put_u32(skb, FASTRPC_A_INFO_DEFAULT_CALLS, FRPC_DEFAULT_CALLS))
+	    nla_put_u32(skb, FASTRPC_A_INFO_DEFAULT_CALLS,
+			frpc_limit(frpc_net(genl_info_net(info)),
+				   FRPC_LIM_DEFAULT_CALLS)))
 		goto err;
 	genlmsg_end(skb, hdr);
 	return genlmsg_reply(skb, info);

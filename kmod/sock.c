@@ -522,7 +522,7 @@ static int frpc_create(struct net *net, struct socket *sock, int protocol,
 	INIT_LIST_HEAD(&fs->server_node);
 	hash_init(fs->tags);
 	hash_init(fs->pending);
-	fs->max_calls = FRPC_DEFAULT_CALLS;
+	fs->max_calls = frpc_limit(frpc_net(net), FRPC_LIM_DEFAULT_CALLS);
 	fs->loopback = true;
 	mutex_init(&fs->conns_lock);
 	INIT_LIST_HEAD(&fs->conns);

@@ -91,7 +91,8 @@ int frpc_getsockopt(struct socket *sock, int level, int optname,
 		u.feat.proto_max = FASTRPC_PROTO_MAX;
 		u.feat.max_msg = FASTRPC_MAX_MSG;
 		u.feat.max_calls = FRPC_MAX_CALLS_CEIL;
-		u.feat.default_calls = FRPC_DEFAULT_CALLS;
+		u.feat.default_calls = frpc_limit(frpc_net(sock_net(&fs->sk)),
+						  FRPC_LIM_DEFAULT_CALLS);
 		u.feat.features = frpc_features();
 		/* older callers may know a shorter struct */
 		size = min_t(int, len, sizeof(u.feat));

@@ -578,7 +578,7 @@ static int limits_child(void)
 	struct echo_srv srv;
 	struct limits l;
 	struct nl n;
-	uint32_t ka = 4321, mask;
+	uint32_t ka = 4321, calls = 7, mask, max = 0;
 	uint8_t off = 0;
 	struct rows rs = { 0 };
 	struct fastrpc_sock_info si;
@@ -601,15 +601,20 @@ static int limits_child(void)
 	CHILD_CHECK(l.v[FASTRPC_A_LIMITS_CONN_RX_MEM] ==
 		    (uint32_t)frpc_param_long("conn_rx_mem"), "conn_rx_mem");
 	CHILD_CHECK(l.v[FASTRPC_A_LIMITS_LOOPBACK] == (loop_on() ? 1 : 0), "loopback");
+	CHILD_CHECK(l.v[FASTRPC_A_LIMITS_DEFAULT_CALLS] ==
+		    (uint32_t)frpc_param_long("default_calls"), "default_calls");
 
 	CHILD_CHECK(!set_limit(&n, FASTRPC_A_LIMITS_KEEPALIVE_MS, &ka, 4), "set keepalive: %s", n.ext);
 	CHILD_CHECK(!set_limit(&n, FASTRPC_A_LIMITS_LOOPBACK, &off, 1), "set loopback: %s", n.ext);
+	CHILD_CHECK(!set_limit(&n, FASTRPC_A_LIMITS_DEFAULT_CALLS, &calls, 4),
+		    "set default_calls: %s", n.ext);
 	CHILD_CHECK(!get_limits(&n, &l), "get");
 	CHILD_CHECK(l.v[FASTRPC_A_LIMITS_KEEPALIVE_MS] == ka, "keepalive now %u",
 		    l.v[FASTRPC_A_LIMITS_KEEPALIVE_MS]);
 	CHILD_CHECK(l.v[FASTRPC_A_LIMITS_LOOPBACK] == 0, "loopback now %u",
 		    l.v[FASTRPC_A_LIMITS_LOOPBACK]);
-	mask = (1u << FASTRPC_A_LIMITS_KEEPALIVE_MS) | (1u << FASTRPC_A_LIMITS_LOOPBACK);
+	mask = (1u << FASTRPC_A_LIMITS_KEEPALIVE_MS) | (1u << FASTRPC_A_LIMITS_LOOPBACK) |
+	       (1u << FASTRPC_A_LIMITS_DEFAULT_CALLS);
 	CHILD_CHECK(l.v[FASTRPC_A_LIMITS_OWN] == mask, "own %#x", l.v[FASTRPC_A_LIMITS_OWN]);
 	/* the module parameter is not the namespace's */
 	CHILD_CHECK(frpc_param_long("keepalive_ms") != (long)ka, "parameter changed");
@@ -618,6 +623,9 @@ static int limits_child(void)
 	CHILD_CHECK(!echo_srv_start(&srv, AF_INET, 7990, 1), "server");
 	fd = fastrpc_client_open("127.0.0.1", srv.port, SOCK_CLOEXEC);
 	CHILD_CHECK(fd >= 0, "client");
+	/* a new socket takes the namespace's default_calls */
+	CHILD_CHECK(!fastrpc_get_max_calls(fd, &max) && max == calls,
+		    "new socket's max calls %u", max);
 	CHILD_CHECK(!echo_call(fd), "call");
 	CHILD_CHECK(!fastrpc_get_sock_info(fd, &si), "info");
 	rs.r = NULL;

@@ -319,6 +319,7 @@ static const struct attr_desc limits_attrs[FASTRPC_A_LIMITS_MAX + 1] = {
 	[FASTRPC_A_LIMITS_KEEPALIVE_MS]	= { "keepalive-ms", AT_U32 },
 	[FASTRPC_A_LIMITS_IDLE_MS]	= { "idle-ms", AT_U32 },
 	[FASTRPC_A_LIMITS_LOOPBACK]	= { "loopback", AT_U8 },
+	[FASTRPC_A_LIMITS_DEFAULT_CALLS] = { "default-calls", AT_U32 },
 	[FASTRPC_A_LIMITS_OWN]		= { "own", AT_U32 },
 	[FASTRPC_A_LIMITS_RESET]	= { "reset", AT_U32 },
 };

@@ -317,7 +317,9 @@ enum fastrpc_sockopt {
  * @max_msg:	largest message, in bytes, one call may carry each way
  * @max_calls:	upper bound of FASTRPC_MAX_CALLS
  * @features:	FASTRPC_FEAT_* bits
- * @default_calls: FASTRPC_MAX_CALLS of a new socket
+ * @default_calls: FASTRPC_MAX_CALLS of a new socket of the caller's network
+ *		namespace (module parameter default_calls, or the namespace's
+ *		own value, FASTRPC_A_LIMITS_DEFAULT_CALLS)
  * @reserved0:	zero
  * @reserved:	zero
  */
@@ -997,6 +999,7 @@ enum fastrpc_a_limits {
 	FASTRPC_A_LIMITS_KEEPALIVE_MS,		/* u32 */
 	FASTRPC_A_LIMITS_IDLE_MS,		/* u32 */
 	FASTRPC_A_LIMITS_LOOPBACK,		/* u8: the same-host short cut */
+	FASTRPC_A_LIMITS_DEFAULT_CALLS,		/* u32: FASTRPC_MAX_CALLS of a new socket */
 	FASTRPC_A_LIMITS_OWN,			/* u32, GET: mask of own values */
 	FASTRPC_A_LIMITS_RESET,			/* u32, SET: mask to reset */
 
