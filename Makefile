@@ -51,10 +51,10 @@ tests: lib go-tests
 	$(MAKE) -C selftests
 
 # Its own target so that make -k still builds the Go tests when a C test fails.
-go-tests: lib
+go-tests:
 	$(if $(GO),$(MAKE) -C gobind tests example GO=$(GO),@echo "gobind: no Go toolchain, Go tests not built")
 
-gobind: lib
+gobind:
 	$(MAKE) -C gobind GO=$(GO)
 
 check:

@@ -21,7 +21,7 @@ import (
 	"sync"
 	"time"
 
-	fastrpc "fastrpc.dev/gobind"
+	"fastrpc.dev/gobind/fastrpc"
 )
 
 func main() {

@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"net"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -61,39 +60,29 @@ type Request struct {
 // DEADLINE_EXCEEDED, and any other error UNKNOWN with err's text.
 type Handler func(ctx context.Context, req *Request) ([]byte, error)
 
-// Listen opens a server socket on addr, ":7070" or "[::]:7070" (IPv6 and,
-// where the namespace allows, IPv4 callers) or "0.0.0.0:7070" (IPv4 only).
-// A server always listens on every address of its network namespace; port
-// 0 picks a free port (see Addr).
+// Listen opens a server socket on addr: ":7070" or "[::]:7070" (every
+// address of the network namespace, IPv6 and, where the namespace allows,
+// IPv4 callers), "0.0.0.0:7070" (every IPv4 address), or one local
+// address such as "127.0.0.1:7070" or "[::1]:7070" (callers to that
+// address only: a loopback-only server).  A host name is resolved and its
+// first address used.  Port 0 picks a free port (see Addr).
 func Listen(addr string) (*Server, error) {
 	opErr := func(err error) error {
 		return &net.OpError{Op: "listen", Net: "fastrpc", Addr: stringAddr(addr), Err: err}
 	}
-	host, portStr, err := net.SplitHostPort(addr)
+	aps, err := resolve(context.Background(), addr, true)
 	if err != nil {
 		return nil, opErr(err)
 	}
-	port, err := strconv.ParseUint(portStr, 10, 16)
+	sa, err := encodeSockaddr(aps[0])
 	if err != nil {
-		return nil, opErr(&net.AddrError{Err: "invalid port", Addr: addr})
-	}
-	ipFamily := syscall.AF_INET6
-	switch host {
-	case "", "::":
-	case "0.0.0.0":
-		ipFamily = syscall.AF_INET
-	default:
-		return nil, opErr(&net.AddrError{Err: "a server listens on the wildcard address only", Addr: addr})
-	}
-	sa, err := sockaddrAny(ipFamily, uint16(port))
-	if err != nil {
-		return nil, opErr(err)
+		return nil, opErr(&net.AddrError{Err: err.Error(), Addr: addr})
 	}
 	fd, err := newSocket()
 	if err != nil {
 		return nil, opErr(err)
 	}
-	if err := sockaddrCall(syscall.SYS_BIND, fd, sa); err != nil {
+	if err := sockaddrCall(syscall.SYS_BIND, fd, &sa); err != nil {
 		syscall.Close(fd)
 		return nil, opErr(wrapErrno("bind", err))
 	}
@@ -168,7 +157,9 @@ func signal(ch chan struct{}) {
 }
 
 // Serve receives calls until ctx ends or the server is closed, runs h for
-// each in its own goroutine and replies with its result.  It returns once
+// each in its own goroutine and replies with its result.  A handler's
+// context derives from ctx (its values, its end) and also ends when the
+// call is cancelled or its deadline passes.  It returns once
 // the running handlers have returned.
 func (s *Server) Serve(ctx context.Context, h Handler) error {
 	var wg sync.WaitGroup
@@ -181,10 +172,19 @@ func (s *Server) Serve(ctx context.Context, h Handler) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			data, herr := h(req.Context(), req)
+			// the handler's context carries Serve's values and ends
+			// with Serve's context as well as with the call
+			hctx, cancel := context.WithCancel(ctx)
+			stop := context.AfterFunc(req.ctx, cancel)
+			if dl, ok := req.ctx.Deadline(); ok {
+				hctx, cancel = withDeadline(hctx, dl, cancel)
+			}
+			data, herr := h(hctx, req)
+			stop()
+			cancel()
 			st := statusOf(herr)
 			if herr != nil && data == nil {
-				data = st.Data
+				data = st.Details
 			}
 			err := req.Reply(st.Code, data, WithMetadata(st.Trailers), WithStatusMessage(st.Message))
 			if err != nil && !req.replied.Load() {
@@ -237,47 +237,44 @@ const (
 // receive is the one reader of the socket.  It queues each new call for
 // Recv and turns cancellation notices into cancelled request contexts.
 func (s *Server) receive() {
-	buf := make([]byte, MaxMessage)
-	oob := make([]byte, recvControlSpace)
-	name := make([]byte, 64)
+	op := newRecvOp(make([]byte, MaxMessage), make([]byte, recvControlSpace), make([]byte, 64))
 	for {
-		n, oobn, _, namelen, err := s.s.recvmsg(buf, oob, name)
-		if err != nil {
+		if err := s.s.recv(op); err != nil {
 			s.fail(err)
 			return
 		}
-		pc, err := parseControl(oob[:oobn], cmsgIncoming, sizeIncoming)
+		pc, err := parseControl(op.oob[:op.oobn], cmsgIncoming, sizeofIncoming)
 		if err != nil {
 			continue
 		}
-		in := decodeIncoming(pc.verb)
-		if in.flags&inCancelled != 0 {
+		in := decode[rawIncoming](pc.verb)
+		if in.Flags&inCancelled != 0 {
 			s.mu.Lock()
-			r := s.active[in.handle]
+			r := s.active[in.Handle]
 			s.mu.Unlock()
 			if r != nil {
 				r.cancel()
 			}
 			continue
 		}
-		if in.flags&inCont != 0 {
+		if in.Flags&inCont != 0 {
 			continue // later messages of a streaming call: not handled here
 		}
-		r := &Request{Method: in.method, Timeout: time.Duration(in.timeoutNs), srv: s, handle: in.handle}
-		if n > 0 {
-			r.Data = append([]byte(nil), buf[:n]...)
+		r := &Request{Method: in.Method, Timeout: time.Duration(in.Ns), srv: s, handle: in.Handle}
+		if op.n > 0 {
+			r.Data = append([]byte(nil), op.p[:op.n]...)
 		}
 		if pc.hasMeta {
 			r.Metadata, _ = decodeMetadata(pc.meta)
 		}
-		r.Peer, _ = decodeSockaddr(name[:namelen])
+		r.Peer, _ = decodeSockaddr(op.name[:op.namelen])
 		if r.Timeout > 0 {
 			r.ctx, r.cancel = context.WithTimeout(context.Background(), r.Timeout)
 		} else {
 			r.ctx, r.cancel = context.WithCancel(context.Background())
 		}
 		s.mu.Lock()
-		s.active[in.handle] = r
+		s.active[in.Handle] = r
 		s.queue = append(s.queue, r)
 		s.queueBytes += len(r.Data)
 		full := len(s.queue) >= recvAheadCalls || s.queueBytes >= recvAheadBytes
@@ -362,15 +359,15 @@ func (r *Request) Reply(code Code, data []byte, opts ...Option) error {
 		msg = msg[:MaxStatusMessage]
 	}
 	var cb cmsgBuilder
-	cb.b = make([]byte, 0, syscall.CmsgSpace(sizeReply)+syscall.CmsgSpace(mdLen)+syscall.CmsgSpace(len(msg)))
-	encodeReply(cb.add(cmsgReply, sizeReply), r.handle, uint32(code))
+	cb.b = make([]byte, 0, syscall.CmsgSpace(sizeofReply)+syscall.CmsgSpace(mdLen)+syscall.CmsgSpace(len(msg)))
+	put(&cb, cmsgReply, &rawReply{Handle: r.handle, Status: uint32(code)})
 	if mdLen > 0 {
 		o.md.encode(cb.add(cmsgMetadata, mdLen))
 	}
 	if msg != "" {
 		copy(cb.add(cmsgStatusMsg, len(msg)), msg)
 	}
-	if err := r.srv.s.sendmsg(data, cb.b, 0); err != nil {
+	if err := r.srv.s.sendmsg(data, cb.b); err != nil {
 		return r.opErr(err)
 	}
 	return nil
@@ -378,4 +375,10 @@ func (r *Request) Reply(code Code, data []byte, opts ...Option) error {
 
 func (r *Request) opErr(err error) error {
 	return &net.OpError{Op: "reply", Net: "fastrpc", Addr: r.Peer, Err: err}
+}
+
+// withDeadline is context.WithDeadline whose cancel also runs prev.
+func withDeadline(parent context.Context, dl time.Time, prev context.CancelFunc) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithDeadline(parent, dl)
+	return ctx, func() { cancel(); prev() }
 }

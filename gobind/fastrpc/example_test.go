@@ -9,7 +9,7 @@ import (
 	"log"
 	"time"
 
-	fastrpc "fastrpc.dev/gobind"
+	"fastrpc.dev/gobind/fastrpc"
 )
 
 // A client makes calls with a deadline; a status other than OK comes back

@@ -7,12 +7,17 @@ package fastrpc
 // the guest's t_go wrapper sets: there a skip would hide a failure.
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"net/netip"
 	"os"
+	"os/exec"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -57,11 +62,11 @@ func serve(t *testing.T, h Handler) (*Server, string) {
 	return srv, addr
 }
 
-func dial(t *testing.T, addr string) *Client {
+func dial(t *testing.T, addr string, opts ...DialOption) *Client {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	c, err := Dial(ctx, addr)
+	c, err := Dial(ctx, addr, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +130,7 @@ func TestModuleStatusAndTrailers(t *testing.T) {
 		t.Fatalf("got %v, want *StatusError", err)
 	}
 	if se.Code != NotFound || se.Message != "no such key" || string(se.Trailers["retry"]) != "no" ||
-		string(se.Data) != "detail" {
+		string(se.Details) != "detail" {
 		t.Fatalf("status error %+v", se)
 	}
 }
@@ -440,5 +445,189 @@ func TestModuleCancelWhileNotReceiving(t *testing.T) {
 	}
 	if err := <-errB; err != nil {
 		t.Fatalf("call B: %v", err)
+	}
+}
+
+// TestHelperEchoServer is not a test: TestModuleAllocsPerCall runs the
+// test binary again with FASTRPC_HELPER=echo to serve from another
+// process, so that only the client's allocations are counted.  It prints
+// the port and serves until its standard input closes.
+func TestHelperEchoServer(t *testing.T) {
+	if os.Getenv("FASTRPC_HELPER") != "echo" {
+		t.Skip("helper process for TestModuleAllocsPerCall")
+	}
+	srv, err := Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Printf("PORT %d\n", srv.Addr().(Addr).Port())
+	go func() {
+		io.Copy(io.Discard, os.Stdin)
+		srv.Close()
+	}()
+	srv.Serve(context.Background(), echo)
+}
+
+// startHelper runs TestHelperEchoServer in a child process and returns
+// the address to dial.
+func startHelper(t *testing.T) string {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperEchoServer$", "-test.v")
+	cmd.Env = append(os.Environ(), "FASTRPC_HELPER=echo")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		stdin.Close()
+		cmd.Wait()
+	})
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		if port, ok := strings.CutPrefix(sc.Text(), "PORT "); ok {
+			go io.Copy(io.Discard, stdout)
+			return "127.0.0.1:" + port
+		}
+	}
+	t.Fatalf("helper server printed no port (%v)", sc.Err())
+	return ""
+}
+
+// A unary Call allocates at most twice in the client (the Reply and its
+// data), with and without a deadline; the server runs in another process.
+func TestModuleAllocsPerCall(t *testing.T) {
+	requireModule(t)
+	c := dial(t, startHelper(t))
+	req := make([]byte, 64)
+	ctx := context.Background()
+	dctx, cancel := context.WithTimeout(ctx, time.Hour)
+	defer cancel()
+	for i := 0; i < 100; i++ { // warm the pools and the map
+		if _, err := c.Call(dctx, 1, req); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		ctx  context.Context
+	}{{"plain", ctx}, {"deadline", dctx}} {
+		n := testing.AllocsPerRun(500, func() {
+			r, err := c.Call(tc.ctx, 1, req)
+			if err != nil || len(r.Data) != len(req) {
+				t.Fatalf("call: %v", err)
+			}
+		})
+		t.Logf("client allocations per unary Call (%s): %.2f", tc.name, n)
+		if n > 2 {
+			t.Errorf("%s: %.2f allocations per Call, want at most 2", tc.name, n)
+		}
+	}
+}
+
+// A call the socket pushes back (FASTRPC_MAX_CALLS of 1, the slot held)
+// waits for POLLOUT in the poller: it tries again when room is made, not
+// on a timer, so it is pushed back once or twice however long it waits.
+func TestModuleWaitsForPollout(t *testing.T) {
+	release, started := make(chan struct{}), make(chan struct{})
+	_, addr := serve(t, func(ctx context.Context, req *Request) ([]byte, error) {
+		if string(req.Data) == "hold" {
+			close(started)
+			<-release
+		}
+		return req.Data, nil
+	})
+	c := dial(t, addr, WithMaxCalls(1))
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	held := make(chan error, 1)
+	go func() {
+		_, err := c.Call(ctx, 1, []byte("hold"))
+		held <- err
+	}()
+	<-started
+	waiting := make(chan error, 1)
+	go func() {
+		r, err := c.Call(ctx, 1, []byte("waits"))
+		if err == nil && string(r.Data) != "waits" {
+			err = fmt.Errorf("reply %q", r.Data)
+		}
+		waiting <- err
+	}()
+	for c.pushed.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond) // a sleeping sender would retry ~15 times
+	close(release)
+	if err := <-held; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-waiting; err != nil {
+		t.Fatal(err)
+	}
+	if n := c.pushed.Load(); n > 3 {
+		t.Errorf("the waiting call was pushed back %d times: it polls instead of waiting for POLLOUT", n)
+	}
+}
+
+// Dial resolves host names; a server can listen on the loopback address
+// alone.
+func TestModuleDialHostNameListenLoopback(t *testing.T) {
+	requireModule(t)
+	srv, err := Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	if a := srv.Addr().(Addr); a.Addr() != netip.MustParseAddr("127.0.0.1") || a.Port() == 0 {
+		t.Fatalf("listening on %v", a)
+	}
+	go srv.Serve(context.Background(), echo)
+	c := dial(t, fmt.Sprintf("localhost:%d", srv.Addr().(Addr).Port()))
+	if !c.RemoteAddr().(Addr).Addr().IsLoopback() {
+		t.Errorf("connected to %v", c.RemoteAddr())
+	}
+	r, err := c.Call(context.Background(), 1, []byte("by name"))
+	if err != nil || string(r.Data) != "by name" {
+		t.Fatalf("call: %v", err)
+	}
+}
+
+type ctxKey struct{}
+
+// A handler's context carries Serve's values and ends with Serve's
+// context.
+func TestModuleHandlerContextFromServe(t *testing.T) {
+	srv, addr := listen(t)
+	sctx, stop := context.WithCancel(context.WithValue(context.Background(), ctxKey{}, "serve"))
+	defer stop()
+	got := make(chan any, 1)
+	ended := make(chan error, 1)
+	go srv.Serve(sctx, func(ctx context.Context, req *Request) ([]byte, error) {
+		got <- ctx.Value(ctxKey{})
+		stop()
+		<-ctx.Done()
+		ended <- ctx.Err()
+		return nil, ctx.Err()
+	})
+	c := dial(t, addr)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	_, err := c.Call(ctx, 1, nil)
+	if !errors.Is(err, ErrCancelled) {
+		t.Errorf("call: %v, want CANCELLED from the handler", err)
+	}
+	if v := <-got; v != "serve" {
+		t.Errorf("handler context value %v", v)
+	}
+	if err := <-ended; !errors.Is(err, context.Canceled) {
+		t.Errorf("handler context ended with %v", err)
 	}
 }
