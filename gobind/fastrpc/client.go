@@ -22,11 +22,14 @@ const deadlineGrace = 200 * time.Millisecond
 // use: any number of goroutines may Call at once, each call being named by
 // its own tag, and one receive goroutine hands each result to its caller.
 type Client struct {
-	s       *sock
-	ww      *writeWaiter
-	raddr   Addr
-	nextTag atomic.Uint64
-	pushed  atomic.Uint64 // sends the socket pushed back (EAGAIN): for tests
+	opts     dialOptions
+	invoker  UnaryInvoker // Invoke's chain of interceptors
+	streamer Streamer     // NewStream's
+	s        *sock
+	ww       *writeWaiter
+	raddr    Addr
+	nextTag  atomic.Uint64
+	pushed   atomic.Uint64 // sends the socket pushed back (EAGAIN): for tests
 
 	mu    sync.Mutex
 	calls map[uint64]*call // calls in flight by tag
@@ -80,7 +83,7 @@ func (cl *call) release() {
 // the wait; the kernel's own connect timeout is about 10 s.  Failures are
 // *net.OpError values.
 func Dial(ctx context.Context, addr string, opts ...DialOption) (*Client, error) {
-	var o dialOptions
+	o := dialOptions{codec: JSON}
 	for _, f := range opts {
 		f(&o)
 	}
@@ -151,7 +154,9 @@ func dialOne(ctx context.Context, ap netip.AddrPort, o *dialOptions) (*Client, e
 		ww.close()
 		return nil, opErr(err)
 	}
-	c := &Client{s: s, ww: ww, raddr: raddr, calls: make(map[uint64]*call), done: make(chan struct{})}
+	c := &Client{opts: *o, s: s, ww: ww, raddr: raddr, calls: make(map[uint64]*call), done: make(chan struct{})}
+	c.invoker = chainUnaryClient(o.unary, (*Client).invoke)
+	c.streamer = chainStreamClient(o.stream, (*Client).newStream)
 	go c.receive()
 	return c, nil
 }
@@ -159,8 +164,10 @@ func dialOne(ctx context.Context, ap netip.AddrPort, o *dialOptions) (*Client, e
 // RemoteAddr returns the server's address.
 func (c *Client) RemoteAddr() net.Addr { return c.raddr }
 
-// Call makes one unary call: it sends req to method and waits for the
-// result.  A deadline on ctx becomes the call's kernel-enforced deadline
+// Call makes one unary call: it sends req to the numeric method (see
+// MethodOf for named ones) and waits for the result.  It is the raw path:
+// no codec and no interceptors.  Request headers come from WithMetadata
+// and NewOutgoingContext.  A deadline on ctx becomes the call's kernel-enforced deadline
 // (the server sees the time left and a cancellation when it passes);
 // cancelling ctx cancels the call on both ends.  While the socket pushes
 // back (FASTRPC_MAX_CALLS calls open, SO_SNDBUF full) Call waits in the
@@ -175,7 +182,8 @@ func (c *Client) Call(ctx context.Context, method uint32, req []byte, opts ...Op
 	if len(req) > MaxMessage {
 		return nil, c.opErr(syscall.EMSGSIZE)
 	}
-	mdLen, err := checkMetadata(o.md)
+	md := outgoing(ctx, o.md)
+	mdLen, err := checkMetadata(md)
 	if err != nil {
 		return nil, c.opErr(err)
 	}
@@ -195,7 +203,7 @@ func (c *Client) Call(ctx context.Context, method uint32, req []byte, opts ...Op
 	c.calls[cl.tag] = cl
 	c.mu.Unlock()
 
-	timeout, err := c.start(ctx, cl, method, req, o.md, mdLen)
+	timeout, err := c.start(ctx, cl, method, req, md, mdLen)
 	if err != nil {
 		c.abandon(cl)
 		return nil, err

@@ -8,12 +8,56 @@
 // package gives that an idiomatic Go face:
 //
 //	c, err := fastrpc.Dial(ctx, "server.example:7070")
-//	reply, err := c.Call(ctx, method, request)
+//	err = c.Invoke(ctx, "kv.Get", &GetRequest{Key: "k"}, &reply)
+//	r, err := c.Call(ctx, fastrpc.MethodOf("echo"), []byte("hi"))
 //
-//	srv, err := fastrpc.Listen(":7070")
-//	err = srv.Serve(ctx, func(ctx context.Context, req *fastrpc.Request) ([]byte, error) {
+//	ln, err := fastrpc.Listen(":7070")
+//	s := fastrpc.NewServer()
+//	s.Handle("echo", func(ctx context.Context, req *fastrpc.Request) ([]byte, error) {
 //		return req.Data, nil
 //	})
+//	fastrpc.HandleTyped(s, "kv.Get", get)
+//	err = s.Serve(ctx, ln)
+//
+// # Methods
+//
+// The wire carries a 32-bit method number.  A named method's number is
+// MethodOf(name), 0x80000000 | (FNV-1a-32(name) & 0x7fffffff), so client
+// and server agree on it without coordination; numbers below 0x80000000
+// are numeric methods (Client.Call, Server.HandleMethod).
+//
+// # Calls
+//
+// A Client is safe for concurrent use by many goroutines: each call gets
+// its own 64-bit tag and one receive goroutine per Client hands results
+// back.  A context's deadline becomes the call's deadline in the kernel,
+// and cancelling the context cancels the call at the server too, where
+// it ends the handler's context.  Call is the raw path (bytes, no codec,
+// no interceptors) and allocates twice per call in steady state; Invoke
+// encodes with the client's Codec (JSON by default, Raw for bytes) and
+// runs the client's interceptors.  Request headers travel in the context
+// (NewOutgoingContext, FromIncomingContext); a handler adds trailers and
+// a status message with SetTrailer and SetStatusMessage.
+//
+// A call that ends with a status other than OK returns a *StatusError
+// (code, message, details, trailers), which errors.Is matches against
+// the Err* sentinels (and context.DeadlineExceeded / context.Canceled);
+// CodeOf gives the code of any error.  Failures of the socket itself are
+// *net.OpError values; after Close they match net.ErrClosed.
+//
+// # Streams
+//
+// NewStream starts a streaming call on a socket of its own (sharing the
+// kernel's connection), so the kernel's per-call flow control holds back
+// exactly the stream that is not read.  NewStream sends an empty first
+// message at once (the server's handler starts and sees the headers and
+// the deadline) and CloseSend an empty last message with MSG_EOR; a
+// stream handler is given neither, so C peers that talk to Go streams
+// follow the same convention.  On a Listener, the later messages of a
+// stream wait for its handler up to the read-ahead limit; past it the
+// Listener stops reading and the kernel holds every caller back.
+//
+// # Sockets
 //
 // Sockets live in the Go runtime poller, so a goroutine waiting for a
 // result, an incoming call or room to send (POLLOUT) is parked, not a
@@ -23,26 +67,14 @@
 // its numbers and structure layouts are generated from the uapi header
 // into zuapi.go by cgo -godefs (go generate; see mkuapi.sh), and a test
 // fails when that file no longer matches the header.  It is for Linux.
+// Each Client and Listener holds one receive buffer of MaxMessage bytes.
 //
 // The Go module is fastrpc.dev/gobind, in the gobind directory of the
 // FastRPC source tree; fastrpc.dev is not served, so a program that uses
 // it points the module at a checkout with a replace directive in its
 // go.mod ("replace fastrpc.dev/gobind => ../fastrpc/gobind") or vendors
-// it.  It needs the standard library only.
-//
-// A Client is safe for concurrent use by many goroutines: each call gets
-// its own 64-bit tag and one receive goroutine per Client hands results
-// back.  A context's deadline becomes the call's deadline in the kernel,
-// and cancelling the context cancels the call at the server too.  A call
-// that ends with a status other than OK returns a *StatusError, which
-// errors.Is matches against ErrDeadlineExceeded, ErrUnavailable and the
-// other sentinels (and context.DeadlineExceeded / context.Canceled).
-// Failures of the socket itself are *net.OpError values; after Close they
-// match net.ErrClosed.
-//
-// Each Client and Server holds one receive buffer of MaxMessage bytes.
-// Streaming calls (FASTRPC_CALL_STREAM) are not covered by this package
-// yet.
+// it.  It needs the standard library only.  Package fastrpctest starts
+// servers for tests.
 package fastrpc
 
 //go:generate sh -c "sh mkuapi.sh >zuapi.go.tmp && mv zuapi.go.tmp zuapi.go"

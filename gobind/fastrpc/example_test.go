@@ -12,18 +12,18 @@ import (
 	"fastrpc.dev/gobind/fastrpc"
 )
 
-// A client makes calls with a deadline; a status other than OK comes back
-// as a *StatusError.
+// A client makes raw calls with a deadline; a status other than OK comes
+// back as a *StatusError.
 func ExampleDial() {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	c, err := fastrpc.Dial(ctx, "127.0.0.1:7070")
+	c, err := fastrpc.Dial(ctx, "localhost:7070")
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer c.Close()
-	reply, err := c.Call(ctx, 1, []byte("ping"),
-		fastrpc.WithMetadata(fastrpc.Metadata{"trace-id": []byte("42")}))
+	ctx = fastrpc.NewOutgoingContext(ctx, fastrpc.Metadata{"trace-id": []byte("42")})
+	reply, err := c.Call(ctx, fastrpc.MethodOf("echo"), []byte("ping"))
 	switch {
 	case errors.Is(err, fastrpc.ErrDeadlineExceeded):
 		log.Print("too slow")
@@ -34,20 +34,50 @@ func ExampleDial() {
 	}
 }
 
-// A server answers every call in its own goroutine.
-func ExampleServer_Serve() {
-	srv, err := fastrpc.Listen(":7070")
+type getRequest struct{ Key string }
+type getReply struct{ Value string }
+
+// Typed calls by method name, with the JSON codec (the default).
+func ExampleClient_Invoke() {
+	ctx := context.Background()
+	c, err := fastrpc.Dial(ctx, "localhost:7070")
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer srv.Close()
-	err = srv.Serve(context.Background(), func(ctx context.Context, req *fastrpc.Request) ([]byte, error) {
-		if req.Method != 1 {
-			return nil, fastrpc.Errorf(fastrpc.Unimplemented, "no method %d", req.Method)
-		}
+	defer c.Close()
+	var out getReply
+	var trailers fastrpc.Metadata
+	err = c.Invoke(ctx, "kv.Get", &getRequest{Key: "k"}, &out, fastrpc.WithTrailer(&trailers))
+	if fastrpc.CodeOf(err) == fastrpc.NotFound {
+		log.Print("no such key")
+	}
+}
+
+// A server answers the methods registered by name, each call in its own
+// goroutine, and stops gracefully.
+func ExampleServer_Serve() {
+	ln, err := fastrpc.Listen("127.0.0.1:7070") // loopback callers only
+	if err != nil {
+		log.Fatal(err)
+	}
+	s := fastrpc.NewServer()
+	s.Handle("echo", func(ctx context.Context, req *fastrpc.Request) ([]byte, error) {
 		return req.Data, nil
 	})
-	log.Print(err)
+	fastrpc.HandleTyped(s, "kv.Get", func(ctx context.Context, req *getRequest) (*getReply, error) {
+		if md, _ := fastrpc.FromIncomingContext(ctx); md["tenant"] == nil {
+			return nil, fastrpc.Errorf(fastrpc.PermissionDenied, "no tenant")
+		}
+		fastrpc.SetTrailer(ctx, fastrpc.Metadata{"cache": []byte("hit")})
+		return &getReply{Value: "v"}, nil
+	})
+	go func() {
+		time.Sleep(time.Minute)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		s.Shutdown(ctx) // GOAWAY, then wait for the calls in progress
+	}()
+	log.Print(s.Serve(context.Background(), ln))
 }
 
 // Errors carry the call's status and match the sentinels.
@@ -57,13 +87,19 @@ func ExampleStatusError() {
 	if errors.As(err, &se) {
 		fmt.Println(se.Code, se.Message)
 	}
-	fmt.Println(errors.Is(err, fastrpc.ErrUnavailable))
+	fmt.Println(errors.Is(err, fastrpc.ErrUnavailable), fastrpc.CodeOf(err))
 	// Output:
 	// UNAVAILABLE server going away
-	// true
+	// true UNAVAILABLE
 }
 
 func ExampleCode_String() {
 	fmt.Println(fastrpc.DeadlineExceeded)
 	// Output: DEADLINE_EXCEEDED
+}
+
+// Both ends agree on a named method's number without coordination.
+func ExampleMethodOf() {
+	fmt.Printf("%#x\n", fastrpc.MethodOf("kv.Get"))
+	// Output: 0xe580159a
 }

@@ -36,7 +36,7 @@ func requireModule(t *testing.T) {
 
 // listen opens a server on a free port, closed at the end of the test,
 // and returns it with an IPv4 loopback address to dial.
-func listen(t *testing.T) (*Server, string) {
+func listen(t *testing.T) (*Listener, string) {
 	t.Helper()
 	requireModule(t)
 	srv, err := Listen(":0")
@@ -47,16 +47,18 @@ func listen(t *testing.T) (*Server, string) {
 	return srv, fmt.Sprintf("127.0.0.1:%d", srv.Addr().(Addr).Port())
 }
 
-// serve is listen plus Serve(h) until the end of the test.
-func serve(t *testing.T, h Handler) (*Server, string) {
+// serve is listen plus a Server that answers every method with h, until
+// the end of the test.
+func serve(t *testing.T, h Handler, opts ...ServerOption) (*Server, string) {
 	t.Helper()
-	srv, addr := listen(t)
+	ln, addr := listen(t)
+	srv := NewServer(append([]ServerOption{WithFallback(h)}, opts...)...)
 	done := make(chan error, 1)
-	go func() { done <- srv.Serve(context.Background(), h) }()
+	go func() { done <- srv.Serve(context.Background(), ln) }()
 	t.Cleanup(func() {
 		srv.Close()
-		if err := <-done; !errors.Is(err, net.ErrClosed) {
-			t.Errorf("Serve ended with %v, want net.ErrClosed", err)
+		if err := <-done; !errors.Is(err, ErrServerClosed) {
+			t.Errorf("Serve ended with %v, want ErrServerClosed", err)
 		}
 	})
 	return srv, addr
@@ -81,7 +83,7 @@ func echo(ctx context.Context, req *Request) ([]byte, error) {
 func TestModuleRoundTrip(t *testing.T) {
 	var seen Metadata
 	var peer Addr
-	srv, addr := serve(t, func(ctx context.Context, req *Request) ([]byte, error) {
+	_, addr := serve(t, func(ctx context.Context, req *Request) ([]byte, error) {
 		seen, peer = req.Metadata, req.Peer
 		if req.Method != 7 {
 			return nil, Errorf(InvalidArgument, "method %d", req.Method)
@@ -101,7 +103,8 @@ func TestModuleRoundTrip(t *testing.T) {
 		t.Fatalf("server saw metadata %v, peer %v", seen, peer)
 	}
 	// Empty and large messages; IPv6 to the same dual-stack server.
-	c6 := dial(t, fmt.Sprintf("[::1]:%d", srv.Addr().(Addr).Port()))
+	_, port, _ := net.SplitHostPort(addr)
+	c6 := dial(t, "[::1]:"+port)
 	for _, n := range []int{0, 1 << 20} {
 		req := bytes.Repeat([]byte{'x'}, n)
 		r, err := c6.Call(context.Background(), 7, req)
@@ -229,7 +232,7 @@ func TestModuleServerClose(t *testing.T) {
 		t.Fatal(err)
 	}
 	h, started, _ := blocking()
-	go srv.Serve(context.Background(), h)
+	go NewServer(WithFallback(h)).Serve(context.Background(), srv)
 	c := dial(t, fmt.Sprintf("127.0.0.1:%d", srv.Addr().(Addr).Port()))
 	go func() { <-started; srv.Close() }()
 	_, err = c.Call(context.Background(), 1, nil)
@@ -319,7 +322,7 @@ func TestModuleReplyAfterCancel(t *testing.T) {
 }
 
 // waitQueued waits until n received calls wait for Recv.
-func waitQueued(t *testing.T, srv *Server, n int) {
+func waitQueued(t *testing.T, srv *Listener, n int) {
 	t.Helper()
 	for deadline := time.Now().Add(10 * time.Second); ; {
 		srv.mu.Lock()
@@ -448,31 +451,53 @@ func TestModuleCancelWhileNotReceiving(t *testing.T) {
 	}
 }
 
-// TestHelperEchoServer is not a test: TestModuleAllocsPerCall runs the
-// test binary again with FASTRPC_HELPER=echo to serve from another
-// process, so that only the client's allocations are counted.  It prints
-// the port and serves until its standard input closes.
-func TestHelperEchoServer(t *testing.T) {
-	if os.Getenv("FASTRPC_HELPER") != "echo" {
-		t.Skip("helper process for TestModuleAllocsPerCall")
+// TestMain runs the echo server of TestModuleAllocsPerCall when the test
+// binary is started again as its helper process (FASTRPC_HELPER=echo):
+// the server then runs in another process, so that only the client's
+// allocations are counted.  It prints the port and serves until its
+// standard input closes.
+func TestMain(m *testing.M) {
+	if os.Getenv("FASTRPC_HELPER") == "echo" {
+		helperEchoServer()
+		return
 	}
-	srv, err := Listen("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	fmt.Printf("PORT %d\n", srv.Addr().(Addr).Port())
-	go func() {
-		io.Copy(io.Discard, os.Stdin)
-		srv.Close()
-	}()
-	srv.Serve(context.Background(), echo)
+	os.Exit(m.Run())
 }
 
-// startHelper runs TestHelperEchoServer in a child process and returns
-// the address to dial.
+func helperEchoServer() {
+	ln, err := Listen("127.0.0.1:0")
+	if err != nil {
+		fmt.Println("ERROR", err)
+		os.Exit(1)
+	}
+	fmt.Printf("PORT %d\n", ln.Addr().(Addr).Port())
+	s := NewServer(WithFallback(echo))
+	s.HandleStream("echo.stream", func(ctx context.Context, st *ServerStream) error {
+		for {
+			m, err := st.Recv()
+			if err == io.EOF {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			if err := st.Send(m); err != nil {
+				return err
+			}
+		}
+	})
+	go func() {
+		io.Copy(io.Discard, os.Stdin)
+		s.Close()
+	}()
+	s.Serve(context.Background(), ln)
+}
+
+// startHelper runs helperEchoServer in a child process and returns the
+// address to dial.
 func startHelper(t *testing.T) string {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperEchoServer$", "-test.v")
+	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), "FASTRPC_HELPER=echo")
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -589,7 +614,7 @@ func TestModuleDialHostNameListenLoopback(t *testing.T) {
 	if a := srv.Addr().(Addr); a.Addr() != netip.MustParseAddr("127.0.0.1") || a.Port() == 0 {
 		t.Fatalf("listening on %v", a)
 	}
-	go srv.Serve(context.Background(), echo)
+	go NewServer(WithFallback(echo)).Serve(context.Background(), srv)
 	c := dial(t, fmt.Sprintf("localhost:%d", srv.Addr().(Addr).Port()))
 	if !c.RemoteAddr().(Addr).Addr().IsLoopback() {
 		t.Errorf("connected to %v", c.RemoteAddr())
@@ -610,13 +635,15 @@ func TestModuleHandlerContextFromServe(t *testing.T) {
 	defer stop()
 	got := make(chan any, 1)
 	ended := make(chan error, 1)
-	go srv.Serve(sctx, func(ctx context.Context, req *Request) ([]byte, error) {
+	s := NewServer()
+	s.HandleMethod(1, func(ctx context.Context, req *Request) ([]byte, error) {
 		got <- ctx.Value(ctxKey{})
 		stop()
 		<-ctx.Done()
 		ended <- ctx.Err()
 		return nil, ctx.Err()
 	})
+	go s.Serve(sctx, srv)
 	c := dial(t, addr)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()

@@ -10,6 +10,7 @@ type Option func(*options)
 type options struct {
 	md        Metadata
 	statusMsg string
+	trailer   *Metadata
 }
 
 // WithMetadata attaches metadata: request headers on a call, trailers on a
@@ -22,6 +23,13 @@ func WithMetadata(md Metadata) Option {
 // MaxStatusMessage bytes) to a reply, whatever its code; calls ignore it.
 func WithStatusMessage(msg string) Option {
 	return func(o *options) { o.statusMsg = msg }
+}
+
+// WithTrailer makes Invoke store the reply's trailers in *md, when the
+// call ends with OK or with a status (Call returns them in Reply and
+// StatusError).
+func WithTrailer(md *Metadata) Option {
+	return func(o *options) { o.trailer = md }
 }
 
 func collect(opts []Option) options {
@@ -38,9 +46,29 @@ func collect(opts []Option) options {
 type DialOption func(*dialOptions)
 
 type dialOptions struct {
+	codec          Codec
+	unary          []UnaryClientInterceptor
+	stream         []StreamClientInterceptor
 	maxCalls       int
 	sndBuf, rcvBuf int
 	noLoopback     bool
+}
+
+// WithCodec sets the codec of Invoke (default JSON).
+func WithCodec(c Codec) DialOption {
+	return func(o *dialOptions) { o.codec = c }
+}
+
+// WithUnaryClientInterceptors adds interceptors around every Invoke; the
+// first is the outermost.
+func WithUnaryClientInterceptors(i ...UnaryClientInterceptor) DialOption {
+	return func(o *dialOptions) { o.unary = append(o.unary, i...) }
+}
+
+// WithStreamClientInterceptors adds interceptors around every NewStream;
+// the first is the outermost.
+func WithStreamClientInterceptors(i ...StreamClientInterceptor) DialOption {
+	return func(o *dialOptions) { o.stream = append(o.stream, i...) }
 }
 
 // WithMaxCalls sets how many calls the client may have open at once

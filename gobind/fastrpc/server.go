@@ -5,380 +5,427 @@ package fastrpc
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
+	"strconv"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
+	"unsafe"
 )
 
-// Server is a listening FastRPC server socket.  Incoming calls are taken
-// with Recv (and answered with Request.Reply) or handled by Serve.
-type Server struct {
-	s     *sock
-	laddr Addr
-	ready chan struct{} // one token: queue became non-empty
-	room  chan struct{} // one token: Recv took a request
-
-	mu         sync.Mutex
-	active     map[uint64]*Request // received, not yet answered
-	queue      []*Request          // received, not yet taken by Recv
-	queueBytes int
-	err        error
-	done       chan struct{} // closed when the receive loop ended
-
-	closeOnce sync.Once
-	closing   chan struct{} // closed by Close
-}
-
-// Request is one incoming unary call.  It must be answered exactly once
-// with Reply, also after its context is done, so the kernel frees its
-// handle.
-type Request struct {
-	// Method is the method number the client sent.
-	Method uint32
-	// Data is the request message.
-	Data []byte
-	// Metadata are the client's request headers, if any.
-	Metadata Metadata
-	// Peer is the caller's address.
-	Peer Addr
-	// Timeout is the time that was left to the client's deadline when the
-	// call arrived; 0 for none.
-	Timeout time.Duration
-
-	srv     *Server
-	handle  uint64
-	ctx     context.Context
-	cancel  context.CancelFunc
-	replied atomic.Bool
-}
-
-// Handler handles one call for Serve.  The reply is data with status OK
-// when err is nil; otherwise a *StatusError (see Errorf) gives its code,
-// message and trailers, a context error gives CANCELLED or
-// DEADLINE_EXCEEDED, and any other error UNKNOWN with err's text.
+// Handler handles one unary call.  The reply is data with status OK when
+// err is nil; otherwise a *StatusError (see Errorf) gives its code,
+// message, details and trailers, a context error gives CANCELLED or
+// DEADLINE_EXCEEDED, and any other error UNKNOWN with err's text.  The
+// request headers are in req.Metadata and FromIncomingContext(ctx);
+// SetTrailer and SetStatusMessage on ctx add to the reply.
 type Handler func(ctx context.Context, req *Request) ([]byte, error)
 
-// Listen opens a server socket on addr: ":7070" or "[::]:7070" (every
-// address of the network namespace, IPv6 and, where the namespace allows,
-// IPv4 callers), "0.0.0.0:7070" (every IPv4 address), or one local
-// address such as "127.0.0.1:7070" or "[::1]:7070" (callers to that
-// address only: a loopback-only server).  A host name is resolved and its
-// first address used.  Port 0 picks a free port (see Addr).
-func Listen(addr string) (*Server, error) {
-	opErr := func(err error) error {
-		return &net.OpError{Op: "listen", Net: "fastrpc", Addr: stringAddr(addr), Err: err}
-	}
-	aps, err := resolve(context.Background(), addr, true)
-	if err != nil {
-		return nil, opErr(err)
-	}
-	sa, err := encodeSockaddr(aps[0])
-	if err != nil {
-		return nil, opErr(&net.AddrError{Err: err.Error(), Addr: addr})
-	}
-	fd, err := newSocket()
-	if err != nil {
-		return nil, opErr(err)
-	}
-	if err := sockaddrCall(syscall.SYS_BIND, fd, &sa); err != nil {
-		syscall.Close(fd)
-		return nil, opErr(wrapErrno("bind", err))
-	}
-	if err := syscall.Listen(fd, 128); err != nil {
-		syscall.Close(fd)
-		return nil, opErr(wrapErrno("listen", err))
-	}
-	name, err := getsockname(fd)
-	if err != nil {
-		syscall.Close(fd)
-		return nil, opErr(wrapErrno("getsockname", err))
-	}
-	laddr, _ := decodeSockaddr(name)
-	s, err := wrap(fd, "fastrpc-listen:"+addr)
-	if err != nil {
-		return nil, opErr(err)
-	}
-	srv := &Server{s: s, laddr: laddr, ready: make(chan struct{}, 1),
-		room: make(chan struct{}, 1), active: make(map[uint64]*Request),
-		done: make(chan struct{}), closing: make(chan struct{})}
-	go srv.receive()
-	return srv, nil
+// MethodInfo names the method a call is for, for interceptors.
+type MethodInfo struct {
+	// Name is the registered name; "" for a numeric method.
+	Name string
+	// Method is the wire method number.
+	Method uint32
+	// Stream is true for a streaming method.
+	Stream bool
 }
 
-// Addr returns the address the server listens on, with its actual port.
-func (s *Server) Addr() net.Addr { return s.laddr }
-
-// Recv waits for the next incoming call.  After Close it returns an error
-// matching net.ErrClosed; when ctx ends first, ctx.Err().
-func (s *Server) Recv(ctx context.Context) (*Request, error) {
-	for {
-		select {
-		case <-s.done:
-			return nil, s.opErr(s.err)
-		default:
-		}
-		s.mu.Lock()
-		if s.err != nil {
-			s.mu.Unlock()
-			return nil, s.opErr(s.err)
-		}
-		if len(s.queue) > 0 {
-			r := s.queue[0]
-			s.queue[0] = nil
-			s.queue = s.queue[1:]
-			s.queueBytes -= len(r.Data)
-			more := len(s.queue) > 0
-			s.mu.Unlock()
-			signal(s.room)
-			if more {
-				signal(s.ready) // for another Recv
-			}
-			return r, nil
-		}
-		s.mu.Unlock()
-		select {
-		case <-s.ready:
-		case <-s.done:
-			return nil, s.opErr(s.err)
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
+// FullName is Name, or the number for a numeric method.
+func (m *MethodInfo) FullName() string {
+	if m.Name != "" {
+		return m.Name
 	}
+	return "#" + strconv.FormatUint(uint64(m.Method), 10)
 }
 
-// signal leaves a token in a channel of capacity 1, if there is none.
-func signal(ch chan struct{}) {
-	select {
-	case ch <- struct{}{}:
-	default:
-	}
+// UnaryServerInterceptor wraps the handling of a unary call: it may look
+// at or change ctx and req, and calls handler (or not) to get the reply.
+type UnaryServerInterceptor func(ctx context.Context, req *Request, info *MethodInfo, handler Handler) ([]byte, error)
+
+// ErrServerClosed is what Serve returns after Shutdown or Close.
+var ErrServerClosed = errors.New("fastrpc: server closed")
+
+var errNoHandler = errors.New("fastrpc: not the context of a handler")
+
+// Server dispatches the calls of one or more Listeners to the handlers
+// registered by method name (or number), each call in its own goroutine.
+// Register handlers before or while serving; a Server is safe for
+// concurrent use.
+type Server struct {
+	opts serverOptions
+
+	mu        sync.Mutex
+	methods   map[uint32]*methodEntry
+	listeners map[*Listener]struct{}
+	closed    bool
+	stopOnce  sync.Once
+	stop      chan struct{} // closed by Shutdown and Close: Serve loops end
+	running   int           // handlers running
+	idle      chan struct{} // closed when running drops to 0
 }
 
-// Serve receives calls until ctx ends or the server is closed, runs h for
-// each in its own goroutine and replies with its result.  A handler's
-// context derives from ctx (its values, its end) and also ends when the
-// call is cancelled or its deadline passes.  It returns once
-// the running handlers have returned.
-func (s *Server) Serve(ctx context.Context, h Handler) error {
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	for {
-		req, err := s.Recv(ctx)
+type methodEntry struct {
+	info   MethodInfo
+	unary  Handler
+	stream StreamHandler
+}
+
+// ServerOption configures a Server.
+type ServerOption func(*serverOptions)
+
+type serverOptions struct {
+	codec    Codec
+	unary    []UnaryServerInterceptor
+	stream   []StreamServerInterceptor
+	fallback Handler
+}
+
+// WithServerCodec sets the codec of HandleTyped's handlers (default JSON).
+func WithServerCodec(c Codec) ServerOption {
+	return func(o *serverOptions) { o.codec = c }
+}
+
+// WithUnaryInterceptors adds interceptors around every unary handler;
+// the first is the outermost.
+func WithUnaryInterceptors(i ...UnaryServerInterceptor) ServerOption {
+	return func(o *serverOptions) { o.unary = append(o.unary, i...) }
+}
+
+// WithStreamInterceptors adds interceptors around every stream handler;
+// the first is the outermost.
+func WithStreamInterceptors(i ...StreamServerInterceptor) ServerOption {
+	return func(o *serverOptions) { o.stream = append(o.stream, i...) }
+}
+
+// WithFallback handles the unary calls to methods nobody registered
+// (default: UNIMPLEMENTED).
+func WithFallback(h Handler) ServerOption {
+	return func(o *serverOptions) { o.fallback = h }
+}
+
+// NewServer returns a Server with no methods.
+func NewServer(opts ...ServerOption) *Server {
+	s := &Server{methods: map[uint32]*methodEntry{}, listeners: map[*Listener]struct{}{},
+		stop: make(chan struct{})}
+	s.opts.codec = JSON
+	for _, f := range opts {
+		f(&s.opts)
+	}
+	return s
+}
+
+func (s *Server) register(e *methodEntry) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if old, ok := s.methods[e.info.Method]; ok {
+		panic(fmt.Sprintf("fastrpc: method %s (%#x) registered twice, or its name hashes as %s's",
+			e.info.FullName(), e.info.Method, old.info.FullName()))
+	}
+	s.methods[e.info.Method] = e
+}
+
+// Handle registers h for the unary method name (see MethodOf).  It
+// panics if the name, or another whose number is the same, is registered.
+func (s *Server) Handle(name string, h Handler) {
+	s.register(&methodEntry{info: MethodInfo{Name: name, Method: MethodOf(name)}, unary: h})
+}
+
+// HandleMethod registers h for a numeric method, below NamedMethodBit.
+func (s *Server) HandleMethod(method uint32, h Handler) {
+	if method&NamedMethodBit != 0 {
+		panic(fmt.Sprintf("fastrpc: numeric method %#x is in the named range", method))
+	}
+	s.register(&methodEntry{info: MethodInfo{Method: method}, unary: h})
+}
+
+// HandleStream registers h for the streaming method name.
+func (s *Server) HandleStream(name string, h StreamHandler) {
+	s.register(&methodEntry{info: MethodInfo{Name: name, Method: MethodOf(name), Stream: true}, stream: h})
+}
+
+// HandleTyped registers a unary handler of typed values for the method
+// name: the request is decoded into a new Req with the server's codec and
+// the *Resp it returns is encoded with it.  A request that does not decode
+// gets INVALID_ARGUMENT.
+func HandleTyped[Req, Resp any](s *Server, name string, h func(ctx context.Context, req *Req) (*Resp, error)) {
+	codec := s.opts.codec
+	s.Handle(name, func(ctx context.Context, r *Request) ([]byte, error) {
+		in := new(Req)
+		if err := codec.Unmarshal(r.Data, in); err != nil {
+			return nil, Errorf(InvalidArgument, "decoding the request (%s): %v", codec.Name(), err)
+		}
+		out, err := h(ctx, in)
 		if err != nil {
+			return nil, err
+		}
+		b, err := codec.Marshal(out)
+		if err != nil {
+			return nil, Errorf(Internal, "encoding the reply (%s): %v", codec.Name(), err)
+		}
+		return b, nil
+	})
+}
+
+// Serve receives the calls of ln and handles each in its own goroutine
+// until ctx ends (it returns ctx.Err()), the Server is shut down or
+// closed (ErrServerClosed), or ln fails (a *net.OpError; net.ErrClosed
+// once ln is closed).  Handlers' contexts derive from ctx: they carry its
+// values and end with it, as well as when their call is cancelled or its
+// deadline passes.  The Server owns ln from then on: Shutdown and Close
+// close it.
+func (s *Server) Serve(ctx context.Context, ln *Listener) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return ErrServerClosed
+	}
+	s.listeners[ln] = struct{}{}
+	s.mu.Unlock()
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-s.stop:
+			cancel()
+		case <-rctx.Done():
+		}
+	}()
+	for {
+		req, err := ln.Recv(rctx)
+		if err != nil {
+			select {
+			case <-s.stop:
+				return ErrServerClosed
+			default:
+			}
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
 			return err
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			// the handler's context carries Serve's values and ends
-			// with Serve's context as well as with the call
-			hctx, cancel := context.WithCancel(ctx)
-			stop := context.AfterFunc(req.ctx, cancel)
-			if dl, ok := req.ctx.Deadline(); ok {
-				hctx, cancel = withDeadline(hctx, dl, cancel)
-			}
-			data, herr := h(hctx, req)
-			stop()
-			cancel()
-			st := statusOf(herr)
-			if herr != nil && data == nil {
-				data = st.Details
-			}
-			err := req.Reply(st.Code, data, WithMetadata(st.Trailers), WithStatusMessage(st.Message))
-			if err != nil && !req.replied.Load() {
-				// the handler's answer cannot be sent as it is (a
-				// code out of range, too much data): the caller
-				// still gets one
-				_ = req.Reply(Internal, nil, WithStatusMessage("fastrpc: bad reply from handler: "+err.Error()))
-			}
-		}()
-	}
-}
-
-// Shutdown stops taking new connections and tells every client to go away
-// (GOAWAY): calls already received can still be answered, new calls fail
-// with UNAVAILABLE.  Close the server afterwards.
-func (s *Server) Shutdown() error {
-	err := s.s.control(func(fd int) error { return syscall.Shutdown(fd, syscall.SHUT_RD) })
-	if err != nil {
-		return s.opErr(wrapErrno("shutdown", err))
-	}
-	return nil
-}
-
-// Close closes the socket and its listener: clients see UNAVAILABLE for
-// calls not yet answered, the contexts of received calls are cancelled,
-// and Recv returns an error matching net.ErrClosed.
-func (s *Server) Close() error {
-	s.closeOnce.Do(func() { close(s.closing) })
-	err := s.s.close()
-	<-s.done
-	if err != nil {
-		return s.opErr(err)
-	}
-	return nil
-}
-
-func (s *Server) opErr(err error) error {
-	return &net.OpError{Op: "serve", Net: "fastrpc", Addr: s.laddr, Err: err}
-}
-
-// How far receive reads ahead of Recv.  It keeps reading while the
-// application is busy, so that a cancellation notice reaches a request
-// the application holds; beyond these, calls wait in the kernel, under its
-// flow control and admission limit.
-const (
-	recvAheadCalls = 64
-	recvAheadBytes = 8 << 20
-)
-
-// receive is the one reader of the socket.  It queues each new call for
-// Recv and turns cancellation notices into cancelled request contexts.
-func (s *Server) receive() {
-	op := newRecvOp(make([]byte, MaxMessage), make([]byte, recvControlSpace), make([]byte, 64))
-	for {
-		if err := s.s.recv(op); err != nil {
-			s.fail(err)
-			return
-		}
-		pc, err := parseControl(op.oob[:op.oobn], cmsgIncoming, sizeofIncoming)
-		if err != nil {
-			continue
-		}
-		in := decode[rawIncoming](pc.verb)
-		if in.Flags&inCancelled != 0 {
-			s.mu.Lock()
-			r := s.active[in.Handle]
-			s.mu.Unlock()
-			if r != nil {
-				r.cancel()
-			}
-			continue
-		}
-		if in.Flags&inCont != 0 {
-			continue // later messages of a streaming call: not handled here
-		}
-		r := &Request{Method: in.Method, Timeout: time.Duration(in.Ns), srv: s, handle: in.Handle}
-		if op.n > 0 {
-			r.Data = append([]byte(nil), op.p[:op.n]...)
-		}
-		if pc.hasMeta {
-			r.Metadata, _ = decodeMetadata(pc.meta)
-		}
-		r.Peer, _ = decodeSockaddr(op.name[:op.namelen])
-		if r.Timeout > 0 {
-			r.ctx, r.cancel = context.WithTimeout(context.Background(), r.Timeout)
-		} else {
-			r.ctx, r.cancel = context.WithCancel(context.Background())
-		}
 		s.mu.Lock()
-		s.active[in.Handle] = r
-		s.queue = append(s.queue, r)
-		s.queueBytes += len(r.Data)
-		full := len(s.queue) >= recvAheadCalls || s.queueBytes >= recvAheadBytes
+		s.running++
 		s.mu.Unlock()
-		signal(s.ready)
-		if full && !s.waitRoom() {
-			// closing: the next recvmsg fails and fail() cancels
-			// what is queued with the rest
-			continue
-		}
+		go s.handle(ctx, req)
 	}
 }
 
-// waitRoom waits until Recv has taken enough of the queue; false when the
-// server is closing instead.
-func (s *Server) waitRoom() bool {
-	for {
-		s.mu.Lock()
-		full := len(s.queue) >= recvAheadCalls || s.queueBytes >= recvAheadBytes
-		s.mu.Unlock()
-		if !full {
-			return true
-		}
-		select {
-		case <-s.room:
-		case <-s.closing:
-			return false
-		}
-	}
-}
-
-func (s *Server) fail(err error) {
+// handle runs one call's handler and replies with its result.
+func (s *Server) handle(ctx context.Context, req *Request) {
+	defer s.handlerDone()
 	s.mu.Lock()
-	s.err = err
-	active := s.active
-	s.active = map[uint64]*Request{}
-	s.queue = nil
-	s.queueBytes = 0
+	e := s.methods[req.Method]
 	s.mu.Unlock()
-	for _, r := range active {
-		r.cancel()
+	if e != nil && e.stream != nil {
+		s.handleStream(ctx, req, e)
+		return
 	}
-	close(s.done)
+	info := &MethodInfo{Method: req.Method}
+	h := s.opts.fallback
+	if e != nil {
+		info, h = &e.info, e.unary
+	}
+	if h == nil {
+		h = unimplemented
+	}
+	hctx, cancel, rs := s.handlerContext(ctx, req)
+	data, herr := chainUnary(s.opts.unary, h, info)(hctx, req)
+	cancel()
+	st := statusOf(herr)
+	if herr != nil && data == nil {
+		data = st.Details
+	}
+	trailers, msg := mergeReply(rs, st)
+	err := req.Reply(st.Code, data, WithMetadata(trailers), WithStatusMessage(msg))
+	if err != nil && !req.replied.Load() {
+		// the handler's answer cannot be sent as it is (a code out of
+		// range, too much data, bad trailers): the caller still gets one
+		_ = req.Reply(Internal, nil, WithStatusMessage("fastrpc: bad reply from handler: "+err.Error()))
+	}
 }
 
-// Context is cancelled when the call is cancelled (by the client, its
-// deadline or the loss of its connection), when it is answered, or when
-// the server is closed.
-func (r *Request) Context() context.Context { return r.ctx }
+func (s *Server) handlerDone() {
+	s.mu.Lock()
+	if s.running--; s.running == 0 && s.idle != nil {
+		close(s.idle)
+		s.idle = nil
+	}
+	s.mu.Unlock()
+}
 
-// Reply answers the call with a status and a reply message; options add
-// trailers (WithMetadata) and a status message (WithStatusMessage).  A
-// call that was cancelled meanwhile gets an error matching
-// syscall.ECANCELED (the reply is dropped and the call released).
-//
-// Arguments the kernel would refuse (a code above the last status, data
-// over MaxMessage, bad trailers) are refused before anything is sent, and
-// the call stays open for a Reply that is right.
-func (r *Request) Reply(code Code, data []byte, opts ...Option) error {
-	if code > statusMax {
-		return r.opErr(syscall.EINVAL)
+// idleCh returns a channel closed once no handler runs.
+func (s *Server) idleCh() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.running == 0 {
+		ch := make(chan struct{})
+		close(ch)
+		return ch
 	}
-	if len(data) > MaxMessage {
-		return r.opErr(syscall.EMSGSIZE)
+	if s.idle == nil {
+		s.idle = make(chan struct{})
 	}
-	o := collect(opts)
-	mdLen, err := checkMetadata(o.md)
-	if err != nil {
-		return r.opErr(err)
+	return s.idle
+}
+
+func unimplemented(ctx context.Context, req *Request) ([]byte, error) {
+	return nil, Errorf(Unimplemented, "no method %#x", req.Method)
+}
+
+// handlerContext is the context of a call's handler: Serve's, ended also
+// by the call's own (cancellation, deadline), with the request headers
+// and the handler's reply state.
+func (s *Server) handlerContext(ctx context.Context, req *Request) (context.Context, context.CancelFunc, *replyState) {
+	hctx, cancel := context.WithCancel(ctx)
+	stop := context.AfterFunc(req.ctx, cancel)
+	if dl, ok := req.ctx.Deadline(); ok {
+		var c2 context.CancelFunc
+		hctx, c2 = context.WithDeadline(hctx, dl)
+		prev := cancel
+		cancel = func() { c2(); prev() }
 	}
-	if r.replied.Swap(true) {
-		return r.opErr(errors.New("fastrpc: call already answered"))
+	rs := &replyState{}
+	hctx = context.WithValue(hctx, replyKey{}, rs)
+	if req.Metadata != nil {
+		hctx = context.WithValue(hctx, incomingKey{}, req.Metadata)
 	}
-	defer func() {
-		r.srv.mu.Lock()
-		delete(r.srv.active, r.handle)
-		r.srv.mu.Unlock()
-		r.cancel()
-	}()
-	msg := o.statusMsg
-	if len(msg) > MaxStatusMessage {
-		msg = msg[:MaxStatusMessage]
+	return hctx, func() { stop(); cancel() }, rs
+}
+
+// mergeReply combines what the handler set through its context with its
+// error's trailers and message (which win).
+func mergeReply(rs *replyState, st *StatusError) (Metadata, string) {
+	trailers := rs.trailers
+	if len(st.Trailers) > 0 {
+		if trailers == nil {
+			trailers = st.Trailers
+		} else {
+			for k, v := range st.Trailers {
+				trailers[k] = v
+			}
+		}
 	}
-	var cb cmsgBuilder
-	cb.b = make([]byte, 0, syscall.CmsgSpace(sizeofReply)+syscall.CmsgSpace(mdLen)+syscall.CmsgSpace(len(msg)))
-	put(&cb, cmsgReply, &rawReply{Handle: r.handle, Status: uint32(code)})
-	if mdLen > 0 {
-		o.md.encode(cb.add(cmsgMetadata, mdLen))
+	msg := rs.statusMsg
+	if st.Message != "" {
+		msg = st.Message
 	}
-	if msg != "" {
-		copy(cb.add(cmsgStatusMsg, len(msg)), msg)
+	return trailers, msg
+}
+
+// chainUnary wraps h in the interceptors, the first outermost.
+func chainUnary(is []UnaryServerInterceptor, h Handler, info *MethodInfo) Handler {
+	for i := len(is) - 1; i >= 0; i-- {
+		ic, next := is[i], h
+		h = func(ctx context.Context, req *Request) ([]byte, error) {
+			return ic(ctx, req, info, next)
+		}
 	}
-	if err := r.srv.s.sendmsg(data, cb.b); err != nil {
-		return r.opErr(err)
+	return h
+}
+
+// Shutdown stops the Server gracefully: every listener stops taking calls
+// and tells its clients to go away (GOAWAY: new calls fail with
+// UNAVAILABLE, and a client's next call opens a new connection), calls
+// already admitted are still received and handled, and Shutdown returns
+// once they are all answered; then the listeners are closed and Serve
+// returns ErrServerClosed.  If ctx ends first, Shutdown closes the Server
+// (the calls left get UNAVAILABLE) and returns ctx.Err().
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return ErrServerClosed
+	}
+	s.closed = true
+	lns := make([]*Listener, 0, len(s.listeners))
+	for ln := range s.listeners {
+		lns = append(lns, ln)
+	}
+	s.mu.Unlock()
+	var firstErr error
+	for _, ln := range lns {
+		if err := ln.Shutdown(); err != nil && firstErr == nil {
+			firstErr = err
+		}
+	}
+	// Serve goes on receiving what was admitted; wait until each
+	// listener has nothing admitted left unanswered and no handler runs.
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for _, ln := range lns {
+		for {
+			n, err := ln.admitted()
+			if err != nil || n == 0 {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				s.closeAll(lns)
+				return ctx.Err()
+			case <-tick.C:
+			}
+		}
+	}
+	s.stopServing()
+	select {
+	case <-s.idleCh():
+	case <-ctx.Done():
+		s.closeAll(lns)
+		return ctx.Err()
+	}
+	s.closeAll(lns)
+	return firstErr
+}
+
+// Close stops the Server at once: its listeners are closed (clients get
+// UNAVAILABLE for calls not yet answered, handlers' contexts are
+// cancelled) and Serve returns ErrServerClosed.  Close waits for running
+// handlers to return.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	already := s.closed
+	s.closed = true
+	lns := make([]*Listener, 0, len(s.listeners))
+	for ln := range s.listeners {
+		lns = append(lns, ln)
+	}
+	s.mu.Unlock()
+	s.closeAll(lns)
+	<-s.idleCh()
+	if already {
+		return ErrServerClosed
 	}
 	return nil
 }
 
-func (r *Request) opErr(err error) error {
-	return &net.OpError{Op: "reply", Net: "fastrpc", Addr: r.Peer, Err: err}
+func (s *Server) stopServing() { s.stopOnce.Do(func() { close(s.stop) }) }
+
+func (s *Server) closeAll(lns []*Listener) {
+	s.stopServing()
+	for _, ln := range lns {
+		ln.Close()
+	}
 }
 
-// withDeadline is context.WithDeadline whose cancel also runs prev.
-func withDeadline(parent context.Context, dl time.Time, prev context.CancelFunc) (context.Context, context.CancelFunc) {
-	ctx, cancel := context.WithDeadline(parent, dl)
-	return ctx, func() { cancel(); prev() }
+// admitted returns how many calls the kernel admitted on the listener and
+// the application has not answered (FASTRPC_SOCK_INFO calls_in_flight).
+func (s *Listener) admitted() (int, error) {
+	var info rawSockInfo
+	err := s.s.control(func(fd int) error {
+		l := uint32(sizeofSockInfo)
+		_, _, e := syscall.Syscall6(syscall.SYS_GETSOCKOPT, uintptr(fd), solFastRPC, optSockInfo,
+			uintptr(unsafe.Pointer(&info)), uintptr(unsafe.Pointer(&l)), 0)
+		if e != 0 {
+			return e
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, s.opErr(wrapErrno("getsockopt FASTRPC_SOCK_INFO", err))
+	}
+	return int(info.Calls_in_flight), nil
 }
+
+var _ net.Addr = Addr{}

@@ -132,6 +132,7 @@ func rawRecvmsg(fd int, p, oob, name []byte, flags int) (n, oobn, mflags, namele
 // it to the caller (false).
 type sendOp struct {
 	p, oob []byte
+	flags  int
 	wait   bool
 	err    error
 	fn     func(fd uintptr) bool
@@ -141,7 +142,7 @@ func (o *sendOp) init() { o.fn = o.do }
 
 func (o *sendOp) do(fd uintptr) bool {
 	for {
-		_, o.err = rawSendmsg(int(fd), o.p, o.oob, 0)
+		_, o.err = rawSendmsg(int(fd), o.p, o.oob, o.flags)
 		if o.err != syscall.EINTR {
 			return !o.wait || o.err != syscall.EAGAIN
 		}

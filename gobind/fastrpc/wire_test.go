@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"net"
 	"net/netip"
 	"os"
@@ -378,5 +379,37 @@ func TestStatusErrors(t *testing.T) {
 		if got := CodeOf(tc.err); got != tc.code {
 			t.Errorf("CodeOf(%v) = %v, want %v", tc.err, got, tc.code)
 		}
+	}
+}
+
+// Method names hash into the upper half of the method numbers, the same
+// everywhere (FNV-1a 32 of hash/fnv, top bit set).
+func TestMethodOf(t *testing.T) {
+	for _, name := range []string{"", "kv.Get", "kv.Put", "a.very.long.service.Name/Method"} {
+		h := fnv.New32a()
+		h.Write([]byte(name))
+		want := h.Sum32() | NamedMethodBit
+		if got := MethodOf(name); got != want {
+			t.Errorf("MethodOf(%q) = %#x, want %#x", name, got, want)
+		}
+	}
+	if MethodOf("kv.Get") != 0xe580159a {
+		t.Errorf("MethodOf(kv.Get) = %#x: the documented mapping changed", MethodOf("kv.Get"))
+	}
+	s := NewServer()
+	s.Handle("x", nil)
+	for _, f := range []func(){
+		func() { s.Handle("x", nil) },
+		func() { s.HandleMethod(MethodOf("x"), nil) },
+		func() { s.HandleMethod(7, nil); s.HandleMethod(7, nil) },
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Error("a second registration of a method number was accepted")
+				}
+			}()
+			f()
+		}()
 	}
 }

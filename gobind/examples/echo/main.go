@@ -53,17 +53,27 @@ func main() {
 }
 
 func runServer(ctx context.Context, addr string) {
-	srv, err := fastrpc.Listen(addr)
+	ln, err := fastrpc.Listen(addr)
 	if err != nil {
 		log.Fatal(err)
 	}
-	log.Printf("echo server on %v", srv.Addr())
-	go func() { <-ctx.Done(); srv.Close() }()
-	err = srv.Serve(ctx, func(ctx context.Context, req *fastrpc.Request) ([]byte, error) {
+	log.Printf("echo server on %v", ln.Addr())
+	srv := fastrpc.NewServer()
+	srv.Handle("echo", func(ctx context.Context, req *fastrpc.Request) ([]byte, error) {
 		return req.Data, nil
 	})
+	go func() {
+		<-ctx.Done()
+		shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(shut)
+	}()
+	err = srv.Serve(context.Background(), ln)
 	log.Printf("server stopped: %v", err)
 }
+
+// echoMethod is the number of the method "echo" (the hash is done once).
+var echoMethod = fastrpc.MethodOf("echo")
 
 func runClient(ctx context.Context, addr, msg string, n, conc int, timeout time.Duration) {
 	if msg == "" {
@@ -89,7 +99,7 @@ func runClient(ctx context.Context, addr, msg string, n, conc int, timeout time.
 			for i := range next {
 				cctx, cancel := context.WithTimeout(ctx, timeout)
 				t0 := time.Now()
-				r, err := c.Call(cctx, 1, []byte(msg))
+				r, err := c.Call(cctx, echoMethod, []byte(msg))
 				lat[i] = time.Since(t0)
 				cancel()
 				if err != nil || string(r.Data) != msg {

@@ -1,0 +1,389 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+
+package fastrpc
+
+import (
+	"context"
+	"errors"
+	"net"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// Listener is a listening FastRPC server socket.  Incoming calls are
+// taken with Recv and answered with Request.Reply, or handled by a
+// Server's Serve.
+type Listener struct {
+	s     *sock
+	laddr Addr
+	ready chan struct{} // one token: queue became non-empty
+	room  chan struct{} // one token: Recv took a request
+
+	mu         sync.Mutex
+	active     map[uint64]*Request // received, not yet answered
+	queue      []*Request          // received, not yet taken by Recv
+	queueBytes int
+	err        error
+	done       chan struct{} // closed when the receive loop ended
+
+	closeOnce sync.Once
+	closing   chan struct{} // closed by Close
+}
+
+// Request is one incoming unary call.  It must be answered exactly once
+// with Reply, also after its context is done, so the kernel frees its
+// handle.
+type Request struct {
+	// Method is the method number the client sent.
+	Method uint32
+	// Data is the request message.
+	Data []byte
+	// Metadata are the client's request headers, if any.
+	Metadata Metadata
+	// Peer is the caller's address.
+	Peer Addr
+	// Timeout is the time that was left to the client's deadline when the
+	// call arrived; 0 for none.
+	Timeout time.Duration
+
+	srv      *Listener
+	handle   uint64
+	ctx      context.Context
+	cancel   context.CancelFunc
+	replied  atomic.Bool
+	firstEOR bool      // the first message was the client's last
+	in       *streamIn // later messages; guarded by srv.mu
+}
+
+// streamLocked returns the queue of the call's later messages (s.mu held).
+func (r *Request) streamLocked() *streamIn {
+	if r.in == nil {
+		r.in = &streamIn{signal: make(chan struct{}, 1)}
+	}
+	return r.in
+}
+
+func (r *Request) stream() *streamIn {
+	r.srv.mu.Lock()
+	defer r.srv.mu.Unlock()
+	return r.streamLocked()
+}
+
+// Listen opens a server socket on addr: ":7070" or "[::]:7070" (every
+// address of the network namespace, IPv6 and, where the namespace allows,
+// IPv4 callers), "0.0.0.0:7070" (every IPv4 address), or one local
+// address such as "127.0.0.1:7070" or "[::1]:7070" (callers to that
+// address only: a loopback-only server).  A host name is resolved and its
+// first address used.  Port 0 picks a free port (see Addr).
+func Listen(addr string) (*Listener, error) {
+	opErr := func(err error) error {
+		return &net.OpError{Op: "listen", Net: "fastrpc", Addr: stringAddr(addr), Err: err}
+	}
+	aps, err := resolve(context.Background(), addr, true)
+	if err != nil {
+		return nil, opErr(err)
+	}
+	sa, err := encodeSockaddr(aps[0])
+	if err != nil {
+		return nil, opErr(&net.AddrError{Err: err.Error(), Addr: addr})
+	}
+	fd, err := newSocket()
+	if err != nil {
+		return nil, opErr(err)
+	}
+	if err := sockaddrCall(syscall.SYS_BIND, fd, &sa); err != nil {
+		syscall.Close(fd)
+		return nil, opErr(wrapErrno("bind", err))
+	}
+	if err := syscall.Listen(fd, 128); err != nil {
+		syscall.Close(fd)
+		return nil, opErr(wrapErrno("listen", err))
+	}
+	name, err := getsockname(fd)
+	if err != nil {
+		syscall.Close(fd)
+		return nil, opErr(wrapErrno("getsockname", err))
+	}
+	laddr, _ := decodeSockaddr(name)
+	s, err := wrap(fd, "fastrpc-listen:"+addr)
+	if err != nil {
+		return nil, opErr(err)
+	}
+	srv := &Listener{s: s, laddr: laddr, ready: make(chan struct{}, 1),
+		room: make(chan struct{}, 1), active: make(map[uint64]*Request),
+		done: make(chan struct{}), closing: make(chan struct{})}
+	go srv.receive()
+	return srv, nil
+}
+
+// Addr returns the address the server listens on, with its actual port.
+func (s *Listener) Addr() net.Addr { return s.laddr }
+
+// Recv waits for the next incoming call.  After Close it returns an error
+// matching net.ErrClosed; when ctx ends first, ctx.Err().
+func (s *Listener) Recv(ctx context.Context) (*Request, error) {
+	for {
+		select {
+		case <-s.done:
+			return nil, s.opErr(s.err)
+		default:
+		}
+		s.mu.Lock()
+		if s.err != nil {
+			s.mu.Unlock()
+			return nil, s.opErr(s.err)
+		}
+		if len(s.queue) > 0 {
+			r := s.queue[0]
+			s.queue[0] = nil
+			s.queue = s.queue[1:]
+			s.queueBytes -= len(r.Data)
+			more := len(s.queue) > 0
+			s.mu.Unlock()
+			signal(s.room)
+			if more {
+				signal(s.ready) // for another Recv
+			}
+			return r, nil
+		}
+		s.mu.Unlock()
+		select {
+		case <-s.ready:
+		case <-s.done:
+			return nil, s.opErr(s.err)
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// signal leaves a token in a channel of capacity 1, if there is none.
+func signal(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+// Shutdown stops taking new connections and tells every client to go away
+// (GOAWAY, shutdown(SHUT_RD)): calls already admitted can still be
+// received and answered, new calls fail with UNAVAILABLE.  Close the
+// listener afterwards.
+func (s *Listener) Shutdown() error {
+	err := s.s.control(func(fd int) error { return syscall.Shutdown(fd, syscall.SHUT_RD) })
+	if err != nil {
+		return s.opErr(wrapErrno("shutdown", err))
+	}
+	return nil
+}
+
+// Close closes the socket and its TCP listener: clients see UNAVAILABLE for
+// calls not yet answered, the contexts of received calls are cancelled,
+// and Recv returns an error matching net.ErrClosed.
+func (s *Listener) Close() error {
+	s.closeOnce.Do(func() { close(s.closing) })
+	err := s.s.close()
+	<-s.done
+	if err != nil {
+		return s.opErr(err)
+	}
+	return nil
+}
+
+func (s *Listener) opErr(err error) error {
+	return &net.OpError{Op: "serve", Net: "fastrpc", Addr: s.laddr, Err: err}
+}
+
+// How far receive reads ahead of Recv.  It keeps reading while the
+// application is busy, so that a cancellation notice reaches a request
+// the application holds; beyond these, calls wait in the kernel, under its
+// flow control and admission limit.
+const (
+	recvAheadCalls = 64
+	recvAheadBytes = 8 << 20
+)
+
+// receive is the one reader of the socket.  It queues each new call for
+// Recv and turns cancellation notices into cancelled request contexts.
+func (s *Listener) receive() {
+	op := newRecvOp(make([]byte, MaxMessage), make([]byte, recvControlSpace), make([]byte, 64))
+	for {
+		if err := s.s.recv(op); err != nil {
+			s.fail(err)
+			return
+		}
+		pc, err := parseControl(op.oob[:op.oobn], cmsgIncoming, sizeofIncoming)
+		if err != nil {
+			continue
+		}
+		in := decode[rawIncoming](pc.verb)
+		if in.Flags&inCancelled != 0 {
+			s.mu.Lock()
+			r := s.active[in.Handle]
+			s.mu.Unlock()
+			if r != nil {
+				r.cancel()
+			}
+			continue
+		}
+		eor := op.mflags&syscall.MSG_EOR != 0
+		if in.Flags&inCont != 0 {
+			s.queueStream(in.Handle, op.p[:op.n], eor)
+			continue
+		}
+		r := &Request{Method: in.Method, Timeout: time.Duration(in.Ns), srv: s, handle: in.Handle,
+			firstEOR: eor}
+		if op.n > 0 {
+			r.Data = append([]byte(nil), op.p[:op.n]...)
+		}
+		if pc.hasMeta {
+			r.Metadata, _ = decodeMetadata(pc.meta)
+		}
+		r.Peer, _ = decodeSockaddr(op.name[:op.namelen])
+		if r.Timeout > 0 {
+			r.ctx, r.cancel = context.WithTimeout(context.Background(), r.Timeout)
+		} else {
+			r.ctx, r.cancel = context.WithCancel(context.Background())
+		}
+		s.mu.Lock()
+		s.active[in.Handle] = r
+		s.queue = append(s.queue, r)
+		s.queueBytes += len(r.Data)
+		full := len(s.queue) >= recvAheadCalls || s.queueBytes >= recvAheadBytes
+		s.mu.Unlock()
+		signal(s.ready)
+		if full && !s.waitRoom() {
+			// closing: the next recvmsg fails and fail() cancels
+			// what is queued with the rest
+			continue
+		}
+	}
+}
+
+// queueStream queues a later message of a streaming call for its
+// ServerStream; an empty last message only ends the client's side.  Past
+// the read-ahead limits it waits until the handler takes some, or the
+// call is answered (its later messages are then dropped).
+func (s *Listener) queueStream(handle uint64, data []byte, eor bool) {
+	s.mu.Lock()
+	r := s.active[handle]
+	if r == nil {
+		s.mu.Unlock()
+		return
+	}
+	in := r.streamLocked()
+	if len(data) > 0 || !eor {
+		in.msgs = append(in.msgs, append([]byte{}, data...))
+		in.bytes += len(data)
+	}
+	if eor {
+		in.eof = true
+	}
+	s.mu.Unlock()
+	signal(in.signal)
+	for {
+		s.mu.Lock()
+		full := s.active[handle] == r && (len(in.msgs) >= recvAheadCalls || in.bytes >= recvAheadBytes)
+		s.mu.Unlock()
+		if !full {
+			return
+		}
+		select {
+		case <-s.room:
+		case <-s.closing:
+			return
+		}
+	}
+}
+
+// waitRoom waits until Recv has taken enough of the queue; false when the
+// server is closing instead.
+func (s *Listener) waitRoom() bool {
+	for {
+		s.mu.Lock()
+		full := len(s.queue) >= recvAheadCalls || s.queueBytes >= recvAheadBytes
+		s.mu.Unlock()
+		if !full {
+			return true
+		}
+		select {
+		case <-s.room:
+		case <-s.closing:
+			return false
+		}
+	}
+}
+
+func (s *Listener) fail(err error) {
+	s.mu.Lock()
+	s.err = err
+	active := s.active
+	s.active = map[uint64]*Request{}
+	s.queue = nil
+	s.queueBytes = 0
+	s.mu.Unlock()
+	for _, r := range active {
+		r.cancel()
+	}
+	close(s.done)
+}
+
+// Context is cancelled when the call is cancelled (by the client, its
+// deadline or the loss of its connection), when it is answered, or when
+// the server is closed.
+func (r *Request) Context() context.Context { return r.ctx }
+
+// Reply answers the call with a status and a reply message; options add
+// trailers (WithMetadata) and a status message (WithStatusMessage).  A
+// call that was cancelled meanwhile gets an error matching
+// syscall.ECANCELED (the reply is dropped and the call released).
+//
+// Arguments the kernel would refuse (a code above the last status, data
+// over MaxMessage, bad trailers) are refused before anything is sent, and
+// the call stays open for a Reply that is right.
+func (r *Request) Reply(code Code, data []byte, opts ...Option) error {
+	if code > statusMax {
+		return r.opErr(syscall.EINVAL)
+	}
+	if len(data) > MaxMessage {
+		return r.opErr(syscall.EMSGSIZE)
+	}
+	o := collect(opts)
+	mdLen, err := checkMetadata(o.md)
+	if err != nil {
+		return r.opErr(err)
+	}
+	if r.replied.Swap(true) {
+		return r.opErr(errors.New("fastrpc: call already answered"))
+	}
+	defer func() {
+		r.srv.mu.Lock()
+		delete(r.srv.active, r.handle)
+		r.srv.mu.Unlock()
+		r.cancel()
+		signal(r.srv.room) // a stream's messages may wait for room
+	}()
+	msg := o.statusMsg
+	if len(msg) > MaxStatusMessage {
+		msg = msg[:MaxStatusMessage]
+	}
+	var cb cmsgBuilder
+	cb.b = make([]byte, 0, syscall.CmsgSpace(sizeofReply)+syscall.CmsgSpace(mdLen)+syscall.CmsgSpace(len(msg)))
+	put(&cb, cmsgReply, &rawReply{Handle: r.handle, Status: uint32(code)})
+	if mdLen > 0 {
+		o.md.encode(cb.add(cmsgMetadata, mdLen))
+	}
+	if msg != "" {
+		copy(cb.add(cmsgStatusMsg, len(msg)), msg)
+	}
+	if err := r.srv.s.sendmsg(data, cb.b); err != nil {
+		return r.opErr(err)
+	}
+	return nil
+}
+
+func (r *Request) opErr(err error) error {
+	return &net.OpError{Op: "reply", Net: "fastrpc", Addr: r.Peer, Err: err}
+}

@@ -1,0 +1,212 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+
+package fastrpc
+
+// Server, Invoke, metadata in contexts and interceptors, against the
+// loaded module (they skip on the host like the other TestModule tests).
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// startServer serves s on a fresh listener until the end of the test.
+func startServer(t *testing.T, s *Server) string {
+	t.Helper()
+	ln, addr := listen(t)
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(context.Background(), ln) }()
+	t.Cleanup(func() {
+		s.Close()
+		<-done
+	})
+	return addr
+}
+
+type kvReq struct{ Key string }
+type kvResp struct {
+	Value string
+	Found bool
+}
+
+func TestModuleInvokeByName(t *testing.T) {
+	s := NewServer()
+	HandleTyped(s, "kv.Get", func(ctx context.Context, req *kvReq) (*kvResp, error) {
+		md, _ := FromIncomingContext(ctx)
+		if req.Key == "missing" {
+			return nil, &StatusError{Code: NotFound, Message: "no " + req.Key,
+				Details: []byte(`{"hint":"try x"}`), Trailers: Metadata{"shard": []byte("3")}}
+		}
+		SetTrailer(ctx, Metadata{"served-by": []byte("kv")})
+		SetStatusMessage(ctx, "fresh")
+		return &kvResp{Value: req.Key + "=" + string(md["tenant"]), Found: true}, nil
+	})
+	s.HandleMethod(9, func(ctx context.Context, req *Request) ([]byte, error) {
+		return []byte("numeric"), nil
+	})
+	c := dial(t, startServer(t, s))
+	ctx := NewOutgoingContext(context.Background(), Metadata{"tenant": []byte("acme")})
+
+	var out kvResp
+	var tr Metadata
+	if err := c.Invoke(ctx, "kv.Get", &kvReq{Key: "a"}, &out, WithTrailer(&tr)); err != nil {
+		t.Fatal(err)
+	}
+	if out != (kvResp{Value: "a=acme", Found: true}) || string(tr["served-by"]) != "kv" {
+		t.Fatalf("reply %+v, trailers %v", out, tr)
+	}
+	// the same call by number, raw, sees the OK reply's status message
+	r, err := c.Call(ctx, MethodOf("kv.Get"), []byte(`{"Key":"b"}`))
+	if err != nil || string(r.Data) != `{"Value":"b=acme","Found":true}` {
+		t.Fatalf("raw call: %q %v", r.Data, err)
+	}
+
+	err = c.Invoke(ctx, "kv.Get", &kvReq{Key: "missing"}, &out, WithTrailer(&tr))
+	var se *StatusError
+	if !errors.As(err, &se) || se.Code != NotFound || se.Message != "no missing" ||
+		string(se.Details) != `{"hint":"try x"}` || string(tr["shard"]) != "3" {
+		t.Fatalf("error %v (%+v), trailers %v", err, se, tr)
+	}
+	if err := c.Invoke(ctx, "kv.Nope", &kvReq{}, &out); !errors.Is(err, ErrUnimplemented) {
+		t.Fatalf("unknown method: %v", err)
+	}
+	if err := c.Invoke(ctx, "kv.Get", "not an object", &out); !errors.Is(err, ErrInvalidArgument) {
+		t.Fatalf("bad request: %v", err)
+	}
+	r, err = c.Call(ctx, 9, nil)
+	if err != nil || string(r.Data) != "numeric" {
+		t.Fatalf("numeric method: %v", err)
+	}
+}
+
+// Interceptors run in order on both sides and can change the call.
+func TestModuleInterceptors(t *testing.T) {
+	var mu sync.Mutex
+	var trace []string
+	log := func(s string) {
+		mu.Lock()
+		trace = append(trace, s)
+		mu.Unlock()
+	}
+	srvIc := func(name string) UnaryServerInterceptor {
+		return func(ctx context.Context, req *Request, info *MethodInfo, h Handler) ([]byte, error) {
+			log("server " + name + " " + info.FullName())
+			return h(ctx, req)
+		}
+	}
+	auth := func(ctx context.Context, req *Request, info *MethodInfo, h Handler) ([]byte, error) {
+		if string(req.Metadata["token"]) != "ok" {
+			return nil, Errorf(Unauthenticated, "no token")
+		}
+		return h(ctx, req)
+	}
+	s := NewServer(WithServerCodec(Raw), WithUnaryInterceptors(srvIc("outer"), srvIc("inner"), auth))
+	s.Handle("echo", func(ctx context.Context, req *Request) ([]byte, error) {
+		log("handler")
+		return req.Data, nil
+	})
+	cliIc := func(name string) UnaryClientInterceptor {
+		return func(ctx context.Context, method string, in, out any, c *Client, inv UnaryInvoker, opts ...Option) error {
+			log("client " + name + " " + method)
+			return inv(c, ctx, method, in, out, opts...)
+		}
+	}
+	token := func(ctx context.Context, method string, in, out any, c *Client, inv UnaryInvoker, opts ...Option) error {
+		return inv(c, NewOutgoingContext(ctx, Metadata{"token": []byte("ok")}), method, in, out, opts...)
+	}
+	addr := startServer(t, s)
+	c := dial(t, addr, WithCodec(Raw), WithUnaryClientInterceptors(cliIc("outer"), cliIc("inner"), token))
+	var out []byte
+	if err := c.Invoke(context.Background(), "echo", []byte("hi"), &out); err != nil || string(out) != "hi" {
+		t.Fatalf("invoke: %q %v", out, err)
+	}
+	want := "client outer echo|client inner echo|server outer echo|server inner echo|handler"
+	if got := strings.Join(trace, "|"); got != want {
+		t.Fatalf("order %s, want %s", got, want)
+	}
+	bare := dial(t, addr, WithCodec(Raw))
+	if err := bare.Invoke(context.Background(), "echo", []byte("hi"), &out); !errors.Is(err, ErrUnauthenticated) {
+		t.Fatalf("without the token: %v", err)
+	}
+}
+
+// Shutdown lets the calls in progress finish, refuses new ones, and
+// returns when they are answered.
+func TestModuleShutdown(t *testing.T) {
+	ln, addr := listen(t)
+	started, release := make(chan struct{}), make(chan struct{})
+	s := NewServer()
+	s.Handle("slow", func(ctx context.Context, req *Request) ([]byte, error) {
+		close(started)
+		<-release
+		return []byte("done"), nil
+	})
+	s.Handle("fast", func(ctx context.Context, req *Request) ([]byte, error) { return nil, nil })
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(context.Background(), ln) }()
+	c := dial(t, addr, WithCodec(Raw))
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	slow := make(chan error, 1)
+	var out []byte
+	go func() { slow <- c.Invoke(ctx, "slow", nil, &out) }()
+	<-started
+	shut := make(chan error, 1)
+	go func() { shut <- s.Shutdown(ctx) }()
+	// new calls fail once the listener is shut down (GOAWAY); until
+	// then they are still answered
+	for i := 0; ; i++ {
+		cctx, ccancel := context.WithTimeout(ctx, 20*time.Second)
+		err := c.Invoke(cctx, "fast", nil, nil)
+		ccancel()
+		if err != nil {
+			t.Logf("a call after Shutdown: %v", err)
+			break
+		}
+		if i > 1000 {
+			t.Fatal("calls are still taken after Shutdown")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	select {
+	case err := <-shut:
+		t.Fatalf("Shutdown returned (%v) with a call in progress", err)
+	default:
+	}
+	close(release)
+	if err := <-slow; err != nil || string(out) != "done" {
+		t.Fatalf("call in progress: %q %v", out, err)
+	}
+	if err := <-shut; err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	if err := <-served; !errors.Is(err, ErrServerClosed) {
+		t.Fatalf("Serve: %v", err)
+	}
+}
+
+// Shutdown with a context that ends first closes the server.
+func TestModuleShutdownTimeout(t *testing.T) {
+	h, started, ended := blocking()
+	s := NewServer(WithFallback(h))
+	c := dial(t, startServer(t, s))
+	errc := make(chan error, 1)
+	go func() {
+		_, err := c.Call(context.Background(), 1, nil)
+		errc <- err
+	}()
+	<-started
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if err := s.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	waitCancelled(t, ended)
+	if err := <-errc; !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("call: %v, want UNAVAILABLE", err)
+	}
+}
