@@ -58,10 +58,12 @@ func runServer(ctx context.Context, addr string) {
 		log.Fatal(err)
 	}
 	log.Printf("echo server on %v", ln.Addr())
-	srv := fastrpc.NewServer()
-	srv.Handle("echo", func(ctx context.Context, req *fastrpc.Request) ([]byte, error) {
+	echo := func(ctx context.Context, req *fastrpc.Request) ([]byte, error) {
 		return req.Data, nil
-	})
+	}
+	srv := fastrpc.NewServer()
+	srv.HandleMethod(echoMethod, echo) // as libuser's examples: C clients call it
+	srv.Handle("echo", echo)           // the same by name
 	go func() {
 		<-ctx.Done()
 		shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -72,8 +74,9 @@ func runServer(ctx context.Context, addr string) {
 	log.Printf("server stopped: %v", err)
 }
 
-// echoMethod is the number of the method "echo" (the hash is done once).
-var echoMethod = fastrpc.MethodOf("echo")
+// echoMethod is the echo method of libuser's C examples, a numeric one,
+// so that this client and server talk to theirs.
+const echoMethod = 1
 
 func runClient(ctx context.Context, addr, msg string, n, conc int, timeout time.Duration) {
 	if msg == "" {
