@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
 # t_go: run the gobind Go tests (go-fastrpc.test, next to this script) in
-# the guest and report each top-level Go test as one TAP line.  The module
+# the guest and report each top-level Go test as one TAP line, then the
+# example fastrpc-go-kv (in ../bin) as one more.  The module
 # must be loaded: FASTRPC_REQUIRE_MODULE=1 turns the tests' "not loaded"
 # skip into a failure.  The Go output is kept as TAP comments.
 dir=$(dirname "$0")
@@ -22,6 +23,23 @@ fi
 	FASTRPC_REQUIRE_MODULE=1 "$bin" -test.v -test.count=1 \
 		-test.timeout="${FASTRPC_GO_TEST_TIMEOUT:-240s}" 2>&1
 	echo "GO-EXIT-STATUS $?"
+	kv=$dir/../bin/fastrpc-go-kv
+	if [ -x "$kv" ]; then
+		# the typed calls, metadata, status codes and the watch stream
+		# of the kv example, as it prints them
+		out=$(timeout 120 "$kv" 2>&1)
+		rc=$?
+		echo "$out"
+		if [ $rc -eq 0 ] &&
+			echo "$out" | grep -q 'watch: greeting = "bonjour"' &&
+			echo "$out" | grep -q 'get: greeting = "bonjour" (version 2)' &&
+			echo "$out" | grep -q 'NotFound: true' &&
+			echo "$out" | grep -q 'without a tenant: UNAUTHENTICATED'; then
+			echo "--- PASS: example-kv"
+		else
+			echo "--- FAIL: example-kv"
+		fi
+	fi
 } | awk '
 /^GO-EXIT-STATUS / { rc = $2; next }
 { print "# " $0 }

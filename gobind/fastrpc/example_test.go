@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log"
 	"time"
 
@@ -102,4 +103,53 @@ func ExampleCode_String() {
 func ExampleMethodOf() {
 	fmt.Printf("%#x\n", fastrpc.MethodOf("kv.Get"))
 	// Output: 0xe580159a
+}
+
+// A bidirectional stream: each message is answered as it comes.
+func ExampleClient_NewStream() {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel() // also ends the stream if it is left early
+	c, err := fastrpc.Dial(ctx, "localhost:7070")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+	st, err := c.NewStream(ctx, "chat")
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, line := range []string{"hi", "how are you?"} {
+		if err := st.Send([]byte(line)); err != nil {
+			log.Fatal(err)
+		}
+		answer, err := st.Recv()
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Printf("%s\n", answer)
+	}
+	st.CloseSend()
+	if _, err := st.Recv(); err != io.EOF {
+		log.Fatal(err) // the call's status, a *StatusError
+	}
+}
+
+// A stream handler: it reads the client's messages until io.EOF and
+// sends its own; its return value is the call's status.
+func ExampleServer_HandleStream() {
+	s := fastrpc.NewServer()
+	s.HandleStream("chat", func(ctx context.Context, st *fastrpc.ServerStream) error {
+		for {
+			msg, err := st.Recv()
+			if err == io.EOF {
+				return nil // OK
+			}
+			if err != nil {
+				return err
+			}
+			if err := st.Send(append([]byte("you said: "), msg...)); err != nil {
+				return err
+			}
+		}
+	})
 }
