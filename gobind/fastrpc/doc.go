@@ -45,6 +45,11 @@
 // CodeOf gives the code of any error.  Failures of the socket itself are
 // *net.OpError values; after Close they match net.ErrClosed.
 //
+// Interceptors: Retry makes idempotent calls again on UNAVAILABLE;
+// LogClient and LogServer emit log/slog records; ObserveClient and
+// ObserveServer feed a Histogram or any Observer.  DialPool spreads calls
+// over several sockets; every Server answers HealthMethod (Client.Health).
+//
 // # Streams
 //
 // NewStream starts a streaming call on a socket of its own (sharing the
@@ -68,6 +73,8 @@
 // into zuapi.go by cgo -godefs (go generate; see mkuapi.sh), and a test
 // fails when that file no longer matches the header.  It is for Linux.
 // Each Client and Listener holds one receive buffer of MaxMessage bytes.
+// It builds for the Linux architectures with direct socket system calls:
+// not 386, whose socketcall multiplexer it does not use.
 //
 // The Go module is fastrpc.dev/gobind, in the gobind directory of the
 // FastRPC source tree; fastrpc.dev is not served, so a program that uses

@@ -105,7 +105,7 @@ func WithFallback(h Handler) ServerOption {
 	return func(o *serverOptions) { o.fallback = h }
 }
 
-// NewServer returns a Server with no methods.
+// NewServer returns a Server with no methods but HealthMethod.
 func NewServer(opts ...ServerOption) *Server {
 	s := &Server{methods: map[uint32]*methodEntry{}, listeners: map[*Listener]struct{}{},
 		stop: make(chan struct{})}
@@ -113,6 +113,7 @@ func NewServer(opts ...ServerOption) *Server {
 	for _, f := range opts {
 		f(&s.opts)
 	}
+	s.Handle(HealthMethod, func(ctx context.Context, req *Request) ([]byte, error) { return nil, nil })
 	return s
 }
 

@@ -8,6 +8,7 @@ package fastrpc
 import (
 	"context"
 	"errors"
+	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -208,5 +209,37 @@ func TestModuleShutdownTimeout(t *testing.T) {
 	waitCancelled(t, ended)
 	if err := <-errc; !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("call: %v, want UNAVAILABLE", err)
+	}
+}
+
+// A Pool spreads calls over its sockets; every server answers Health.
+func TestModulePoolAndHealth(t *testing.T) {
+	s := NewServer(WithFallback(echo))
+	addr := startServer(t, s)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	p, err := DialPool(ctx, addr, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	used := map[*Client]bool{}
+	for i := 0; i < 9; i++ {
+		c := p.Client()
+		used[c] = true
+		if r, err := c.Call(ctx, 1, []byte("x")); err != nil || string(r.Data) != "x" {
+			t.Fatalf("call %d: %v", i, err)
+		}
+	}
+	if len(used) != 3 {
+		t.Errorf("%d sockets used of 3", len(used))
+	}
+	if err := p.Client().Health(ctx); err != nil {
+		t.Errorf("health: %v", err)
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Call(ctx, 1, nil); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("call after Close: %v", err)
 	}
 }
