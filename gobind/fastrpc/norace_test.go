@@ -1,0 +1,7 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+
+//go:build !race
+
+package fastrpc
+
+const raceEnabled = false
