@@ -280,7 +280,15 @@ func unimplemented(ctx context.Context, req *Request) ([]byte, error) {
 // and the handler's reply state.
 func (s *Server) handlerContext(ctx context.Context, req *Request) (context.Context, context.CancelFunc, *replyState) {
 	hctx, cancel := context.WithCancel(ctx)
-	stop := context.AfterFunc(req.ctx, cancel)
+	// The call's cancellation ends hctx as Canceled; its deadline ends it
+	// as DeadlineExceeded through hctx's own deadline below (the two
+	// timers fire together, and the first must not make a deadline look
+	// like a cancellation: the handler would answer CANCELLED).
+	stop := context.AfterFunc(req.ctx, func() {
+		if !errors.Is(req.ctx.Err(), context.DeadlineExceeded) {
+			cancel()
+		}
+	})
 	if dl, ok := req.ctx.Deadline(); ok {
 		var c2 context.CancelFunc
 		hctx, c2 = context.WithDeadline(hctx, dl)

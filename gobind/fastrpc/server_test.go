@@ -246,3 +246,31 @@ func TestModulePoolAndHealth(t *testing.T) {
 		t.Errorf("call after Close: %v", err)
 	}
 }
+
+// A call's deadline ends its handler's context as DeadlineExceeded, never
+// as Canceled, though the call's own context and the handler's have
+// timers that fire together (the handler would answer CANCELLED).
+func TestHandlerContextDeadline(t *testing.T) {
+	s := NewServer()
+	for i := 0; i < 200; i++ {
+		rctx, rcancel := context.WithTimeout(context.Background(), 100*time.Microsecond)
+		req := &Request{ctx: rctx, cancel: rcancel}
+		hctx, cancel, _ := s.handlerContext(context.Background(), req)
+		<-hctx.Done()
+		err := hctx.Err()
+		cancel()
+		rcancel()
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("try %d: the handler's context ended with %v at the call's deadline", i, err)
+		}
+	}
+	// a cancelled call cancels it
+	rctx, rcancel := context.WithTimeout(context.Background(), time.Hour)
+	hctx, cancel, _ := s.handlerContext(context.Background(), &Request{ctx: rctx, cancel: rcancel})
+	defer cancel()
+	rcancel()
+	<-hctx.Done()
+	if !errors.Is(hctx.Err(), context.Canceled) {
+		t.Fatalf("cancelled call: %v", hctx.Err())
+	}
+}
