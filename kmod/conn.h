@@ -119,6 +119,7 @@ struct frpc_conn {
 	u64			tx_bytes;	/* under tx_mutex */
 	u64			tx_frames;	/* ... calls' frames */
 	u64			tx_ctrl_frames;	/* under conn->lock */
+	bool			goaway_rx;	/* told once, conn->lock */
 };
 
 /*

@@ -249,12 +249,22 @@ static inline s64 frpc_stat_read(const struct frpc_net *fn,
 /* netlink.c: the module parameters behind enum frpc_limit */
 extern unsigned int *const frpc_limit_param[FRPC_LIM_COUNT];
 
+/*
+ * Up to FRPC_LIM_CAPS the limits bound what peers make the host hold: a
+ * namespace (whose administrator may be anyone with a user namespace)
+ * may lower them below the module parameter, never raise them above it.
+ */
+#define FRPC_LIM_CAPS	FRPC_LIM_CONN_MAX_CALLS
+
 /* The limit @l in force in @fn: its own value, or the module's. */
 static inline u32 frpc_limit(const struct frpc_net *fn, enum frpc_limit l)
 {
+	u32 p = READ_ONCE(*frpc_limit_param[l]);
 	u32 v = READ_ONCE(fn->limits[l]);
 
-	return v ? v - 1 : READ_ONCE(*frpc_limit_param[l]);
+	if (!v)
+		return p;
+	return l <= FRPC_LIM_CAPS ? min(v - 1, p) : v - 1;
 }
 
 /* main.c */

@@ -104,7 +104,7 @@ struct frpc_conn *frpc_server_new_conn(struct frpc_sock *fs,
 	conn->share = sh;
 	spin_unlock_bh(&fs->lock);
 	sock_hold(&fs->sk);
-	conn->server = fs;
+	WRITE_ONCE(conn->server, fs);	/* netlink dumps read it */
 	conn->peer = *peer;
 	kref_get(&conn->ref);			/* the caller's */
 	list_add_tail(&conn->node, &fs->conns);	/* the socket's reference */

@@ -162,8 +162,9 @@ err_wq:
 static void __exit frpc_mod_exit(void)
 {
 	frpc_sock_unregister();
-	unregister_pernet_subsys(&frpc_net_ops);
+	/* first: its requests use the namespaces' state, freed next */
 	frpc_nl_exit();
+	unregister_pernet_subsys(&frpc_net_ops);
 	destroy_workqueue(frpc_wq);
 	frpc_call_exit();
 }

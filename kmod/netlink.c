@@ -49,6 +49,17 @@ static_assert(FRPC_LIM_CONN_RX_MEM + 1 == FASTRPC_A_LIMITS_CONN_RX_MEM);
 static_assert(FRPC_LIM_LOOPBACK + 1 == FASTRPC_A_LIMITS_LOOPBACK);
 static_assert(FRPC_LIM_COUNT + 1 == FASTRPC_A_LIMITS_OWN);
 
+/* the internal enums go out as they are: the same numbers */
+static_assert(!(FRPC_ROLE_NONE - FASTRPC_ROLE_NONE) &&
+	      !(FRPC_ROLE_CLIENT - FASTRPC_ROLE_CLIENT) &&
+	      !(FRPC_ROLE_BOUND - FASTRPC_ROLE_BOUND) &&
+	      !(FRPC_ROLE_SERVER - FASTRPC_ROLE_SERVER));
+static_assert(!(FRPC_CONN_CONNECTING - FASTRPC_CONN_CONNECTING) &&
+	      !(FRPC_CONN_HELLO - FASTRPC_CONN_HELLO) &&
+	      !(FRPC_CONN_READY - FASTRPC_CONN_READY) &&
+	      !(FRPC_CONN_DRAINING - FASTRPC_CONN_DRAINING) &&
+	      !(FRPC_CONN_DEAD - FASTRPC_CONN_DEAD));
+
 /*
  * The same ranges as the module parameters (mem.c, timer.c, loop.c); not
  * const, which 6.1's struct nla_policy would refuse.
@@ -255,7 +266,8 @@ static int frpc_nl_put_conn(struct sk_buff *skb, const struct frpc_conn *conn)
 	return 0;
 }
 
-static int frpc_nl_put_sock(struct sk_buff *skb, struct frpc_sock *fs)
+static int frpc_nl_put_sock(struct sk_buff *skb, struct frpc_sock *fs,
+			    struct user_namespace *ns)
 {
 	struct sock *sk = &fs->sk;
 	u32 role = READ_ONCE(fs->role), calls;
@@ -268,7 +280,7 @@ static int frpc_nl_put_sock(struct sk_buff *skb, struct frpc_sock *fs)
 	    nla_put_u64_64bit(skb, FASTRPC_A_SOCK_INODE, fs->ino,
 			      FASTRPC_A_SOCK_PAD) ||
 	    nla_put_u32(skb, FASTRPC_A_SOCK_UID,
-			from_kuid_munged(&init_user_ns, sk->sk_uid)) ||
+			from_kuid_munged(ns, sk->sk_uid)) ||
 	    nla_put_u32(skb, FASTRPC_A_SOCK_ROLE, role) ||
 	    nla_put_u32(skb, FASTRPC_A_SOCK_CALLS, calls) ||
 	    nla_put_u32(skb, FASTRPC_A_SOCK_MAX_CALLS,
@@ -393,6 +405,8 @@ static int frpc_nl_dump_end(struct sk_buff *skb, int err)
 
 static int frpc_nl_sock_dump(struct sk_buff *skb, struct netlink_callback *cb)
 {
+	/* the uid as the requester's user namespace sees it, like ss */
+	struct user_namespace *ns = sk_user_ns(NETLINK_CB(cb->skb).sk);
 	struct frpc_net *fn = frpc_net(sock_net(skb->sk));
 	struct frpc_sock *fs;
 	int err = 0;
@@ -403,7 +417,7 @@ static int frpc_nl_sock_dump(struct sk_buff *skb, struct netlink_callback *cb)
 		if (fs->nl_id <= (u64)cb->args[0])
 			continue;
 		hdr = frpc_nl_dump_hdr(skb, cb, FASTRPC_CMD_SOCK_GET);
-		err = hdr ? frpc_nl_put_sock(skb, fs) : -EMSGSIZE;
+		err = hdr ? frpc_nl_put_sock(skb, fs, ns) : -EMSGSIZE;
 		if (err) {
 			if (hdr)
 				genlmsg_cancel(skb, hdr);
@@ -496,6 +510,12 @@ static int frpc_nl_limits_set(struct sk_buff *in, struct genl_info *info)
 					    "limit both set and reset");
 			return -EINVAL;
 		}
+		if (v && l <= FRPC_LIM_CAPS &&
+		    nla_get_u32(v) > READ_ONCE(*frpc_limit_param[l])) {
+			NL_SET_ERR_MSG_ATTR(info->extack, v,
+					    "above the module parameter: a namespace may only lower it");
+			return -ERANGE;
+		}
 		n += v || (reset & BIT(l + 1));
 	}
 	if (!n) {
@@ -569,14 +589,22 @@ static struct genl_family frpc_genl_family __ro_after_init = {
 
 /* --- events -------------------------------------------------------------- */
 
-/* registered: events may go (never in KUnit, which does not register) */
+/*
+ * Registered: events may go (never in KUnit, which does not register).
+ * Events look at it and send under rcu_read_lock(); frpc_nl_exit()
+ * clears it and waits for them before it unregisters the family.
+ */
 static bool frpc_nl_up;
 
 static bool frpc_nl_listened(struct net *net)
 {
+	RCU_LOCKDEP_WARN(!rcu_read_lock_held(), "events send under RCU");
 	return READ_ONCE(frpc_nl_up) && net &&
 	       genl_has_listeners(&frpc_genl_family, net, FRPC_MCGRP_EVENTS);
 }
+
+/* Room for any event: a few integers and one address. */
+#define FRPC_NL_EVENT_SIZE	256
 
 static void frpc_nl_send_event(struct net *net, struct sk_buff *skb)
 {
@@ -595,11 +623,12 @@ void frpc_nl_conn_event(struct frpc_conn *conn, u8 cmd, int err, u32 werr,
 	struct sk_buff *skb;
 	void *hdr;
 
+	rcu_read_lock();
 	if (!frpc_nl_listened(net))
-		return;
-	skb = genlmsg_new(NLMSG_GOODSIZE, GFP_ATOMIC);
+		goto out;
+	skb = genlmsg_new(FRPC_NL_EVENT_SIZE, GFP_ATOMIC);
 	if (!skb)
-		return;
+		goto out;
 	hdr = genlmsg_put(skb, 0, 0, &frpc_genl_family, 0, cmd);
 	if (!hdr || frpc_nl_put_conn_id(skb, conn))
 		goto err;
@@ -614,9 +643,11 @@ void frpc_nl_conn_event(struct frpc_conn *conn, u8 cmd, int err, u32 werr,
 		goto err;
 	genlmsg_end(skb, hdr);
 	frpc_nl_send_event(net, skb);
-	return;
+	goto out;
 err:
 	nlmsg_free(skb);
+out:
+	rcu_read_unlock();
 }
 
 /*
@@ -633,14 +664,19 @@ void frpc_nl_reject(struct frpc_sock *fs)
 	u32 n;
 
 	lockdep_assert_held(&fs->lock);
+	rcu_read_lock();
+	if (!frpc_nl_listened(net)) {
+		/* nobody to tell: a listener that comes hears from now on */
+		fs->rejects = 0;
+		goto out;
+	}
 	fs->rejects++;
-	if (!frpc_nl_listened(net) ||
-	    time_before(jiffies, fs->reject_ntf_at + HZ))
-		return;
+	if (time_before(jiffies, fs->reject_ntf_at + HZ))
+		goto out;
 	n = fs->rejects;
-	skb = genlmsg_new(NLMSG_GOODSIZE, GFP_ATOMIC);
+	skb = genlmsg_new(FRPC_NL_EVENT_SIZE, GFP_ATOMIC);
 	if (!skb)
-		return;
+		goto out;
 	hdr = genlmsg_put(skb, 0, 0, &frpc_genl_family, 0,
 			  FASTRPC_CMD_REJECT_NTF);
 	if (!hdr ||
@@ -651,12 +687,14 @@ void frpc_nl_reject(struct frpc_sock *fs)
 	    frpc_nl_put_addr(skb, FASTRPC_A_SOCK_LOCAL, &fs->local) ||
 	    nla_put_u32(skb, FASTRPC_A_SOCK_REJECTS, n)) {
 		nlmsg_free(skb);
-		return;
+		goto out;
 	}
 	genlmsg_end(skb, hdr);
 	fs->rejects = 0;
 	fs->reject_ntf_at = jiffies;
 	frpc_nl_send_event(net, skb);
+out:
+	rcu_read_unlock();
 }
 
 int __init frpc_nl_init(void)
@@ -667,9 +705,14 @@ int __init frpc_nl_init(void)
 	return err;
 }
 
-/* After the namespaces' teardown, whose connections send events. */
+/*
+ * Before the namespaces' state goes: requests in progress finish first
+ * (unregistering waits for them), later ones find no family, and events
+ * of connections torn down afterwards are not sent.
+ */
 void frpc_nl_exit(void)
 {
 	WRITE_ONCE(frpc_nl_up, false);
+	synchronize_rcu();	/* events that saw it set are sent */
 	genl_unregister_family(&frpc_genl_family);
 }

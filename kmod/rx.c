@@ -452,8 +452,12 @@ static u8 frpc_rx_goaway(struct frpc_rx *rx)
 
 	if (rx->id || rx->len != sizeof(ge) || frpc_pull(rx, &ge, sizeof(ge)))
 		return FASTRPC_WERR_PROTOCOL;
-	frpc_nl_conn_event(conn, FASTRPC_CMD_GOAWAY_NTF, 0, be32_to_cpu(ge.code),
-			   false);
+	/* once: a peer repeating it must not flood the listeners */
+	if (!conn->goaway_rx) {
+		conn->goaway_rx = true;
+		frpc_nl_conn_event(conn, FASTRPC_CMD_GOAWAY_NTF, 0,
+				   be32_to_cpu(ge.code), false);
+	}
 	if (!conn->client)
 		return FASTRPC_WERR_NONE;	/* a client promises no more calls */
 	if (conn->state == FRPC_CONN_READY)

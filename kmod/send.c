@@ -28,7 +28,7 @@
  */
 static struct frpc_conn *frpc_client_conn(struct frpc_sock *fs, long timeo)
 {
-	struct frpc_conn *conn;
+	struct frpc_conn *conn, *old;
 	int err;
 
 	lock_sock(&fs->sk);
@@ -45,8 +45,10 @@ static struct frpc_conn *frpc_client_conn(struct frpc_sock *fs, long timeo)
 			release_sock(&fs->sk);
 			return conn;
 		}
-		frpc_conn_put(fs->conn);
-		fs->conn = conn;
+		/* replaced before the put: netlink dumps read it (nl_lock) */
+		old = fs->conn;
+		WRITE_ONCE(fs->conn, conn);
+		frpc_conn_put(old);
 	}
 	kref_get(&conn->ref);
 	release_sock(&fs->sk);

@@ -177,7 +177,7 @@ static int frpc_connect(struct socket *sock, struct sockaddr *uaddr, int len,
 		release_sock(&fs->sk);
 		return PTR_ERR(conn);
 	}
-	fs->conn = conn;
+	WRITE_ONCE(fs->conn, conn);
 	fs->peer = a;
 	fs->role = FRPC_ROLE_CLIENT;
 	sock->state = SS_CONNECTED;
@@ -196,8 +196,8 @@ static int frpc_connect(struct socket *sock, struct sockaddr *uaddr, int len,
 		lock_sock(&fs->sk);
 		if (fs->conn == conn) {
 			frpc_conn_unuse(conn, fs);
+			WRITE_ONCE(fs->conn, NULL);
 			frpc_conn_put(conn);
-			fs->conn = NULL;
 			fs->role = FRPC_ROLE_NONE;
 			sock->state = SS_UNCONNECTED;
 			WRITE_ONCE(fs->connecting, false);
@@ -396,10 +396,11 @@ static void frpc_client_release(struct frpc_sock *fs)
 		cond_resched();
 	}
 	frpc_sock_purge_rxq(fs);
-	frpc_conn_kick(fs->conn);
-	frpc_conn_unuse(fs->conn, fs);
-	frpc_conn_put(fs->conn);
-	fs->conn = NULL;
+	conn = fs->conn;
+	frpc_conn_kick(conn);
+	frpc_conn_unuse(conn, fs);
+	WRITE_ONCE(fs->conn, NULL);
+	frpc_conn_put(conn);
 }
 
 /* After its connections are gone: free calls cancelled but not answered. */

@@ -123,7 +123,7 @@ void frpc_tp_reader_failed(struct frpc_conn *conn)
 {
 	struct frpc_reader *r = &conn->rd;
 
-	if (r->werr == FRPC_WERR_PEER)
+	if (r->werr == FRPC_WERR_PEER && READ_ONCE(conn->state) != FRPC_CONN_DEAD)
 		frpc_nl_conn_event(conn, FASTRPC_CMD_PROTO_ERROR_NTF, -EPROTO,
 				   FRPC_NL_WERR_UNKNOWN, false);
 	frpc_conn_fail(conn, r->werr == FASTRPC_WERR_FRAME_SIZE ?

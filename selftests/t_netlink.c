@@ -578,7 +578,7 @@ static int limits_child(void)
 	struct echo_srv srv;
 	struct limits l;
 	struct nl n;
-	uint32_t ka = 4321, calls = 7, mask, max = 0;
+	uint32_t ka = 4321, calls = 7, mask, max = 0, mem;
 	uint8_t off = 0;
 	struct rows rs = { 0 };
 	struct fastrpc_sock_info si;
@@ -618,6 +618,18 @@ static int limits_child(void)
 	CHILD_CHECK(l.v[FASTRPC_A_LIMITS_OWN] == mask, "own %#x", l.v[FASTRPC_A_LIMITS_OWN]);
 	/* the module parameter is not the namespace's */
 	CHILD_CHECK(frpc_param_long("keepalive_ms") != (long)ka, "parameter changed");
+
+	/* the host's caps: lowered, yes; raised above the parameter, no */
+	mem = (uint32_t)frpc_param_long("conn_rx_mem") + (1u << 20);
+	CHILD_CHECK(set_limit(&n, FASTRPC_A_LIMITS_CONN_RX_MEM, &mem, 4) == -ERANGE,
+		    "conn_rx_mem above the parameter taken");
+	CHILD_CHECK(strstr(n.ext, "module parameter"), "extack: %s", n.ext);
+	mem = 2u << 20;
+	CHILD_CHECK(!set_limit(&n, FASTRPC_A_LIMITS_CONN_RX_MEM, &mem, 4),
+		    "conn_rx_mem lowered: %s", n.ext);
+	CHILD_CHECK(!get_limits(&n, &l) && l.v[FASTRPC_A_LIMITS_CONN_RX_MEM] == mem,
+		    "conn_rx_mem now %u", l.v[FASTRPC_A_LIMITS_CONN_RX_MEM]);
+	mask |= 1u << FASTRPC_A_LIMITS_CONN_RX_MEM;
 
 	/* in force: a new connection here takes TCP, not the short cut */
 	CHILD_CHECK(!echo_srv_start(&srv, AF_INET, 7990, 1), "server");

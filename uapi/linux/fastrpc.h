@@ -804,7 +804,10 @@ enum fastrpc_wire_error_code {
  *  - FASTRPC_CMD_LIMITS_GET (do) and FASTRPC_CMD_LIMITS_SET (do): the
  *    limits and timers in force in the namespace, FASTRPC_A_LIMITS_*.
  *    SET needs CAP_NET_ADMIN in the user namespace that owns the network
- *    namespace; each attribute given becomes the namespace's own value,
+ *    namespace; each attribute given becomes the namespace's own value
+ *    (the six that bound what peers make the host hold, CONN_RX_MEM to
+ *    CONN_MAX_CALLS, only at or below the module parameter, which stays
+ *    a ceiling: ERANGE above it),
  *    and FASTRPC_A_LIMITS_RESET (a mask of 1 << FASTRPC_A_LIMITS_*)
  *    returns those to the module parameter of the same name.  A value out
  *    of range fails the whole request with ERANGE, a malformed or unknown
@@ -915,7 +918,7 @@ enum fastrpc_a_sock {
 	FASTRPC_A_SOCK_PAD,
 	FASTRPC_A_SOCK_ID,		/* u64: the namespace's, never reused */
 	FASTRPC_A_SOCK_INODE,		/* u64: as ss and /proc/PID/fd show it */
-	FASTRPC_A_SOCK_UID,		/* u32: owner, in the initial user ns */
+	FASTRPC_A_SOCK_UID,		/* u32: owner, in the requester's user ns */
 	FASTRPC_A_SOCK_ROLE,		/* u32: enum fastrpc_nl_role */
 	FASTRPC_A_SOCK_LOCAL,		/* nest: FASTRPC_A_ADDR_*, server */
 	FASTRPC_A_SOCK_PEER,		/* nest: FASTRPC_A_ADDR_*, client */
