@@ -1280,7 +1280,11 @@ static int cmp_ll(const void *a, const void *b)
 TEST_F_TIMEOUT(ctl, sock_dump_while_sockets_come_and_go, 240)
 {
 	static int fds[STABLE];
-	static long long ino[STABLE], seen[STABLE + 4 * CHURN];
+	/*
+	 * Each part of a dump may hold up to CHURN sockets the churn thread
+	 * opened after the part before: room for many parts.
+	 */
+	static long long ino[STABLE], seen[1 << 16];
 	struct churn ch = { 0 };
 	const char *arr, *e;
 	long long id, last;
