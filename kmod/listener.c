@@ -248,17 +248,17 @@ void frpc_server_close(struct frpc_sock *fs)
  * May this peer open one more call?  Never past peer_max_calls, and on a
  * socket with room for 64 calls or more never past three quarters of
  * them, so that one peer cannot take the last quarter from the others.
- * fs->lock held.
+ * @conn: the peer's connection (its share, its namespace).  fs->lock held.
  */
-static bool frpc_share_full(struct frpc_sock *fs, struct frpc_share *sh)
+static bool frpc_share_full(struct frpc_sock *fs, struct frpc_conn *conn)
 {
 	u32 cap = fs->max_calls;
 
 	lockdep_assert_held(&fs->lock);
 	if (cap >= 64)
 		cap -= cap / 4;
-	return sh->ncalls >= min(cap, frpc_limit(frpc_net(sock_net(&fs->sk)),
-						 FRPC_LIM_PEER_MAX_CALLS));
+	return conn->share->ncalls >=
+	       min(cap, frpc_limit(conn->fn, FRPC_LIM_PEER_MAX_CALLS));
 }
 
 u32 frpc_server_admit(struct frpc_conn *conn, struct frpc_call *call)
@@ -272,7 +272,7 @@ u32 frpc_server_admit(struct frpc_conn *conn, struct frpc_call *call)
 		status = FASTRPC_UNAVAILABLE;
 	} else if (fs->npending >= fs->max_calls ||
 		 conn->ncalls >= frpc_limit(conn->fn, FRPC_LIM_CONN_MAX_CALLS) ||
-		 frpc_share_full(fs, conn->share)) {
+		 frpc_share_full(fs, conn)) {
 		status = FASTRPC_RESOURCE_EXHAUSTED;
 		frpc_nl_reject(fs);
 	}
