@@ -43,6 +43,12 @@ SYSCALL_EVENT = "raw_syscalls:sys_enter"
 BEGIN = ".. BEGIN GENERATED RESULTS (make bench rewrites this section)"
 END = ".. END GENERATED RESULTS"
 TOLERANCE = 0.05
+# The p99 of a row with several calls in flight depends on how the guest
+# scheduler interleaves the callers, which icount does not pin down: the
+# tcp control's p99 at 16 in flight has moved 5.1 % between two boots of
+# the same guest (CI, 2026-12-03) with its p50 and calls/s within 0.1 %.
+# Those tails get twice the room; p50, calls/s and one-call p99 keep 5 %.
+TAIL_TOLERANCE_INFLIGHT = 0.10
 
 
 def clean_lines(path):
@@ -419,7 +425,10 @@ def slower(base, cur):
     """the ways @cur is more than TOLERANCE slower than @base"""
     why = []
     for f in ("p50_us", "p99_us"):
-        if cur[f] > base[f] * (1 + TOLERANCE):
+        tol = TOLERANCE
+        if f == "p99_us" and base["inflight"] > 1:
+            tol = TAIL_TOLERANCE_INFLIGHT
+        if cur[f] > base[f] * (1 + tol):
             why.append("%s %.1f -> %.1f (+%.1f %%)" % (
                 f[:-3], base[f], cur[f], 100 * (cur[f] / base[f] - 1)))
     if cur["calls_per_s"] < base["calls_per_s"] * (1 - TOLERANCE):
