@@ -88,7 +88,7 @@ kbuild_check() {
 	dir=$OUT/$name
 	cp -a "$OUT/src" "$dir"
 	log "$name: make $* against $kdir"
-	if ! make -C "$kdir" M="$dir" "$@" modules >"$OUT/$name.log" 2>&1; then
+	if ! make -j"$JOBS" -C "$kdir" M="$dir" "$@" modules >"$OUT/$name.log" 2>&1; then
 		BROKEN+=("$name: build failed (see $OUT/$name.log)")
 	fi
 	# "file:line:col: warning|error: msg", rewritten relative to the repo.
