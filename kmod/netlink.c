@@ -127,10 +127,13 @@ void frpc_nl_net_init(struct frpc_net *fn)
 	INIT_LIST_HEAD(&fn->nl_conns);
 }
 
+static void frpc_nl_reject_timer_fn(struct timer_list *t);
+
 void frpc_nl_sock_add(struct frpc_sock *fs)
 {
 	struct frpc_net *fn = frpc_net(sock_net(&fs->sk));
 
+	timer_setup(&fs->reject_timer, frpc_nl_reject_timer_fn, 0);
 	spin_lock_bh(&fn->nl_lock);
 	fs->nl_id = ++fn->nl_sock_seq;
 	list_add_tail(&fs->nl_node, &fn->nl_socks);
@@ -651,32 +654,19 @@ out:
 }
 
 /*
- * Server socket @fs refused a call for its admission limit; fs->lock
- * held.  Refusals come in bursts, so they are counted and told at most
- * once a second, with the count: the one that comes a second or more
- * after the last event sends it.
+ * Tell the refusals of server socket @fs counted since its last event;
+ * fs->lock held, under RCU.  Without memory the count stays for the next.
  */
-void frpc_nl_reject(struct frpc_sock *fs)
+static void frpc_nl_reject_send(struct frpc_sock *fs)
 {
 	struct net *net = sock_net(&fs->sk);
 	struct sk_buff *skb;
 	void *hdr;
-	u32 n;
 
 	lockdep_assert_held(&fs->lock);
-	rcu_read_lock();
-	if (!frpc_nl_listened(net)) {
-		/* nobody to tell: a listener that comes hears from now on */
-		fs->rejects = 0;
-		goto out;
-	}
-	fs->rejects++;
-	if (time_before(jiffies, fs->reject_ntf_at + HZ))
-		goto out;
-	n = fs->rejects;
 	skb = genlmsg_new(FRPC_NL_EVENT_SIZE, GFP_ATOMIC);
 	if (!skb)
-		goto out;
+		return;
 	hdr = genlmsg_put(skb, 0, 0, &frpc_genl_family, 0,
 			  FASTRPC_CMD_REJECT_NTF);
 	if (!hdr ||
@@ -685,16 +675,69 @@ void frpc_nl_reject(struct frpc_sock *fs)
 	    nla_put_u64_64bit(skb, FASTRPC_A_SOCK_INODE, fs->ino,
 			      FASTRPC_A_SOCK_PAD) ||
 	    frpc_nl_put_addr(skb, FASTRPC_A_SOCK_LOCAL, &fs->local) ||
-	    nla_put_u32(skb, FASTRPC_A_SOCK_REJECTS, n)) {
+	    nla_put_u32(skb, FASTRPC_A_SOCK_REJECTS, fs->rejects)) {
 		nlmsg_free(skb);
-		goto out;
+		return;
 	}
 	genlmsg_end(skb, hdr);
 	fs->rejects = 0;
 	fs->reject_ntf_at = jiffies;
 	frpc_nl_send_event(net, skb);
+}
+
+/*
+ * Server socket @fs refused a call for its admission limit; fs->lock
+ * held.  Refusals come in bursts, so they are counted and told at most
+ * once a second, with the count: the first of a burst at once, the rest
+ * when the second since that event is up (reject_timer), so that the
+ * end of a burst is told too and the counts add up to the refusals.
+ */
+void frpc_nl_reject(struct frpc_sock *fs)
+{
+	lockdep_assert_held(&fs->lock);
+	rcu_read_lock();
+	if (!frpc_nl_listened(sock_net(&fs->sk))) {
+		/* nobody to tell: a listener that comes hears from now on */
+		fs->rejects = 0;
+		goto out;
+	}
+	fs->rejects++;
+	if (time_before(jiffies, fs->reject_ntf_at + HZ)) {
+		/* a pending timer holds a reference on the socket */
+		if (!timer_pending(&fs->reject_timer))
+			sk_reset_timer(&fs->sk, &fs->reject_timer,
+				       fs->reject_ntf_at + HZ);
+		goto out;
+	}
+	frpc_nl_reject_send(fs);
 out:
 	rcu_read_unlock();
+}
+
+static void frpc_nl_reject_timer_fn(struct timer_list *t)
+{
+	struct frpc_sock *fs = from_timer(fs, t, reject_timer);
+
+	spin_lock_bh(&fs->lock);
+	rcu_read_lock();
+	if (!fs->dead && fs->rejects) {
+		if (frpc_nl_listened(sock_net(&fs->sk)))
+			frpc_nl_reject_send(fs);
+		else
+			fs->rejects = 0;
+	}
+	rcu_read_unlock();
+	spin_unlock_bh(&fs->lock);
+	sock_put(&fs->sk);
+}
+
+/*
+ * A released socket tells no more refusals: fs->dead is set (under
+ * fs->lock), so none re-arms the timer after this.
+ */
+void frpc_nl_sock_dead(struct frpc_sock *fs)
+{
+	sk_stop_timer_sync(&fs->sk, &fs->reject_timer);
 }
 
 int __init frpc_nl_init(void)

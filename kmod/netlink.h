@@ -20,6 +20,7 @@ void frpc_nl_exit(void);
 void frpc_nl_net_init(struct frpc_net *fn);
 void frpc_nl_sock_add(struct frpc_sock *fs);
 void frpc_nl_sock_del(struct frpc_sock *fs);
+void frpc_nl_sock_dead(struct frpc_sock *fs);
 void frpc_nl_conn_add(struct frpc_conn *conn);
 void frpc_nl_conn_del(struct frpc_conn *conn);
 void frpc_nl_conn_event(struct frpc_conn *conn, u8 cmd, int err, u32 werr,

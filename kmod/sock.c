@@ -417,6 +417,7 @@ static void frpc_server_release(struct frpc_sock *fs)
 	spin_lock_bh(&fs->lock);
 	fs->dead = true;
 	spin_unlock_bh(&fs->lock);
+	frpc_nl_sock_dead(fs);
 	frpc_server_close(fs);
 	frpc_sock_purge_rxq(fs);
 

@@ -73,6 +73,7 @@ struct frpc_sock {
 	u64			nl_id;
 	u32			rejects;	/* since the last event, fs->lock */
 	unsigned long		reject_ntf_at;	/* jiffies: the last event */
+	struct timer_list	reject_timer;	/* tells the rest of a burst */
 };
 
 static inline struct frpc_sock *frpc_sk(struct sock *sk)

@@ -817,7 +817,8 @@ enum fastrpc_wire_error_code {
  *    FASTRPC_CMD_*_NTF notifications: connection up and down, GOAWAY
  *    sent or received, a protocol error, and bursts of calls a server
  *    socket refused for its admission limit (at most one message a second
- *    per socket, with the count since the last).
+ *    per socket, with the count since the last: the first refusal of a
+ *    burst at once, the rest when that second is up).
  */
 #define FASTRPC_GENL_NAME		"fastrpc"
 #define FASTRPC_GENL_VERSION		1
