@@ -2,27 +2,37 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
 # t_go: run the gobind Go tests (go-fastrpc.test, next to this script) in
-# the guest and report each top-level Go test as one TAP line, then the
-# example fastrpc-go-kv (in ../bin) as one more.  The module
+# the guest and report each top-level Go test as one TAP line, then those
+# of the protobuf codec (go-protocodec.test, named protocodec.TestX), then
+# the example fastrpc-go-kv (in ../bin) as one more.  The module
 # must be loaded: FASTRPC_REQUIRE_MODULE=1 turns the tests' "not loaded"
 # skip into a failure.  The Go output is kept as TAP comments.
 dir=$(dirname "$0")
 bin=$dir/go-fastrpc.test
+pbin=$dir/go-protocodec.test
 echo "TAP version 13"
 # Dial resolves host names: the guest's initramfs has no /etc/hosts, so
 # give "localhost" its usual entries there (only where the file is absent).
 if [ ! -e /etc/hosts ]; then
 	printf '127.0.0.1\tlocalhost\n::1\tlocalhost\n' >/etc/hosts
 fi
-if [ ! -x "$bin" ]; then
-	echo "1..1"
-	echo "not ok 1 go-fastrpc.test is missing next to $0"
-	exit 1
-fi
+for b in "$bin" "$pbin"; do
+	if [ ! -x "$b" ]; then
+		echo "1..1"
+		echo "not ok 1 $(basename "$b") is missing next to $0"
+		exit 1
+	fi
+done
 {
 	FASTRPC_REQUIRE_MODULE=1 "$bin" -test.v -test.count=1 \
 		-test.timeout="${FASTRPC_GO_TEST_TIMEOUT:-240s}" 2>&1
-	echo "GO-EXIT-STATUS $?"
+	echo "GO-EXIT-STATUS go-fastrpc.test $?"
+	{
+		FASTRPC_REQUIRE_MODULE=1 "$pbin" -test.v -test.count=1 \
+			-test.timeout="${FASTRPC_GO_TEST_TIMEOUT:-240s}" 2>&1
+		echo "GO-EXIT-STATUS go-protocodec.test $?"
+	} | sed -e 's/^--- PASS: /--- PASS: protocodec./' \
+		-e 's/^--- SKIP: /--- SKIP: protocodec./' -e 's/^--- FAIL: /--- FAIL: protocodec./'
 	kv=$dir/../bin/fastrpc-go-kv
 	if [ -x "$kv" ]; then
 		# the typed calls, metadata, status codes and the watch stream
@@ -41,7 +51,7 @@ fi
 		fi
 	fi
 } | awk '
-/^GO-EXIT-STATUS / { rc = $2; next }
+/^GO-EXIT-STATUS / { if ($3 != 0) failed[$2] = $3; next }
 { print "# " $0 }
 /^--- (PASS|SKIP|FAIL): / {
 	n++
@@ -50,7 +60,9 @@ fi
 	else { res[n] = "not ok " n " " $3; bad++ }
 }
 END {
-	if (rc != 0 && !bad) { n++; res[n] = "not ok " n " go-fastrpc.test exit status " rc; bad++ }
+	# a binary that failed without a failed test line (a panic, a
+	# timeout, a build problem) is a failure of its own
+	if (!bad) for (b in failed) { n++; res[n] = "not ok " n " " b " exit status " failed[b]; bad++ }
 	if (n == 0) { n = 1; res[1] = "not ok 1 no Go test results"; bad++ }
 	for (i = 1; i <= n; i++) print res[i]
 	print "1.." n

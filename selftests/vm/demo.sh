@@ -3,8 +3,10 @@
 #
 # make demo: same setup as make check, then boot one kernel (6.12 by
 # default, FASTRPC_DEMO_KERNEL=6.1 for the other), load af_fastrpc, start
-# fastrpc-echo-server, make a few calls with fastrpc-echo-client, the same
-# against fastrpc-ring-echo-server (several clients at once), and run
+# fastrpc-echo-server, make a few calls with fastrpc-echo-client and with
+# the Go echo example (fastrpc-go-echo, client and server), run the Go
+# key-value example (fastrpc-go-kv), the C client against
+# fastrpc-ring-echo-server (several clients at once), and run
 # fastrpc-bench. Extra arguments: FASTRPC_DEMO_{SERVER,CLIENT,BENCH}_ARGS.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -18,7 +20,8 @@ abi=${KERNEL_ABI[$k]} kdir=${KERNEL_DIR[$k]}
 # is make check's business, so keep going (-k) and check what came out.
 rm -f "$BUILD"/bin/fastrpc-*
 make -s -k lib tests || log "make lib tests had errors; the demo goes on if its programs built"
-for b in fastrpc-echo-server fastrpc-echo-client fastrpc-ring-echo-server fastrpc-bench; do
+for b in fastrpc-echo-server fastrpc-echo-client fastrpc-ring-echo-server fastrpc-bench \
+	fastrpc-go-echo fastrpc-go-kv; do
 	[[ -x $BUILD/bin/$b ]] || die "build/bin/$b was not built (make tests); the demo needs it"
 done
 build_module "$abi" || die "af_fastrpc.ko does not build for $abi (build/logs/mod-$abi.log)"

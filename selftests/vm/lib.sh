@@ -39,11 +39,12 @@ die() { printf 'ERROR: %s\n' "$*" >&2; exit 1; }
 
 # --- host packages -------------------------------------------------------
 
+# golang-google-protobuf-dev: the sources gobind/protocodec builds from.
 HOST_PKGS="qemu-system-x86 busybox-static cpio xz-utils zstd bc flex bison
 	libelf-dev libssl-dev libnl-genl-3-dev libnl-3-dev pkg-config sparse
 	iproute2 kmod gcc make libc6-dev coreutils dpkg-dev
-	debian-archive-keyring golang-1.23-go linux-source-6.12 python3
-	python3-yaml"
+	debian-archive-keyring golang-1.23-go golang-google-protobuf-dev
+	linux-source-6.12 python3 python3-yaml"
 
 # make bench also plots (the performance gate of make check needs python3 only).
 BENCH_PKGS="gnuplot-nox"
