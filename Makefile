@@ -17,7 +17,7 @@
 #                        selftests/vm/perf-baseline.json (commit it alone)
 #   make lint            checkpatch --strict, sparse (C=2), W=1 over kmod/ and uapi/
 #   make gobind          Go package: guest test binary + t_go wrapper, Go example
-#   make demo            build, boot a VM, run the example server and client
+#   make demo            build, boot a VM, run the C and Go examples and the benchmark
 #   make vm              interactive shell in a QEMU guest with the module loaded
 #
 # KDIR defaults to the running kernel's build tree, or to the newest

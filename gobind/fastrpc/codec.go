@@ -10,8 +10,9 @@ import (
 // Codec turns the values of typed calls (Client.Invoke, HandleTyped,
 // streams' SendMsg and RecvMsg) into messages and back.  The kernel
 // carries bytes; the codec is the application's business, and both ends
-// must use the same one.  A protobuf codec lives outside this package,
-// so that it needs nothing but the standard library.
+// must use the same one.  The protobuf codec, protocodec.Codec, lives in
+// the module fastrpc.dev/gobind/protocodec (gobind/protocodec), so that
+// this one needs nothing but the standard library.
 type Codec interface {
 	// Name names the codec, such as "json".
 	Name() string

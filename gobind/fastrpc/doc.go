@@ -34,8 +34,10 @@
 // and cancelling the context cancels the call at the server too, where
 // it ends the handler's context.  Call is the raw path (bytes, no codec,
 // no interceptors) and allocates twice per call in steady state; Invoke
-// encodes with the client's Codec (JSON by default, Raw for bytes) and
-// runs the client's interceptors.  Request headers travel in the context
+// encodes with the client's Codec (JSON by default, Raw for bytes; the
+// protobuf codec is package fastrpc.dev/gobind/protocodec, a module of
+// its own so that this one needs only the standard library) and runs the
+// client's interceptors.  Request headers travel in the context
 // (NewOutgoingContext, FromIncomingContext); a handler adds trailers and
 // a status message with SetTrailer and SetStatusMessage.
 //

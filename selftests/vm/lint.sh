@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# make lint: kernel-side static checks of kmod/ and uapi/linux/fastrpc.h.
+# make lint: kernel-side static checks of kmod/ and uapi/linux/fastrpc.h,
+# and gofmt + go vet over the Go modules under gobind/.
 #
 #   checkpatch  scripts/checkpatch.pl --strict --no-tree --file, from Debian's
 #               linux-source-6.12 (with spelling.txt, const_structs.checkpatch),
@@ -9,6 +10,8 @@
 #   sparse      make C=2 against Debian's 6.12 headers, sparse from Debian
 #   W=1         make W=1 against Debian's 6.1 and 6.12 headers
 #   ynl-check   Documentation/netlink/specs/fastrpc.yaml against the header
+#   gofmt, vet  gofmt -l and go vet over gobind/ (fastrpc.dev/gobind) and
+#               gobind/protocodec/ (its own module), Debian's Go 1.23
 #
 # Every finding becomes one line "<tool>: <path>:<line>: <message>" (paths
 # relative to the repository). Zero findings pass; a finding matching an
@@ -127,8 +130,39 @@ run_ynl_check() {
 	fi
 }
 
+# --- Go: gofmt and go vet over each module under gobind/ ----------------------
+
+GO_MODULES="gobind gobind/protocodec"
+run_go_lint() {
+	local go=/usr/lib/go-1.23/bin/go src=$OUT/go m rc
+	[[ -x $go ]] || { BROKEN+=("go: $go is not installed (golang-1.23-go)"); return; }
+	mkdir -p "$src"
+	if [[ -n ${FASTRPC_LINT_REV:-} ]]; then
+		git archive "$FASTRPC_LINT_REV" gobind | tar -x -C "$src"
+	else
+		git ls-files -z -co --exclude-standard -- gobind | xargs -0 cp --parents -t "$src"
+	fi
+	log "gofmt and go vet over $GO_MODULES"
+	(cd "$src" && "$("$go" env GOROOT)/bin/gofmt" -l gobind) >"$OUT/gofmt.log" 2>&1 ||
+		BROKEN+=("gofmt failed (see $OUT/gofmt.log)")
+	sed 's/$/: not gofmt-formatted (gofmt -l)/; s/^/gofmt: /' "$OUT/gofmt.log" >>"$FINDINGS"
+	for m in $GO_MODULES; do
+		rc=0
+		(cd "$src/$m" && GOTOOLCHAIN=local GOPROXY=off GOFLAGS=-buildvcs=false CGO_ENABLED=0 \
+			GOCACHE="$BUILD/go/cache" GOPATH="$BUILD/go/path" "$go" vet ./...) \
+			>"$OUT/vet-${m//\//-}.log" 2>&1 || rc=$?
+		# "path:line:col: message", relative to the module: made relative to the repository
+		grep -E '^[^# ][^ :]*:[0-9]+:[0-9]+: ' "$OUT/vet-${m//\//-}.log" |
+			sed -E "s|^(\./)?|vet: $m/|" >>"$FINDINGS" || true
+		if ((rc != 0)) && ! grep -qE '^[^# ][^ :]*:[0-9]+:[0-9]+: ' "$OUT/vet-${m//\//-}.log"; then
+			BROKEN+=("go vet in $m exited $rc without findings (see $OUT/vet-${m//\//-}.log)")
+		fi
+	done
+}
+
 run_ynl_check
 run_checkpatch
+run_go_lint
 command -v sparse >/dev/null || die "sparse is not installed"
 # Debian bookworm's sparse 0.6.4 parses Debian's 6.12 headers without
 # complaints of its own, so sparse runs against the newer kernel.
@@ -166,7 +200,7 @@ while IFS= read -r f; do
 done <"$FINDINGS"
 
 echo
-echo "==== make lint ($((SECONDS - T0))s): ${#FILES[@]} files, checkpatch --strict, sparse C=2 (6.12), W=1 (6.1, 6.12) ===="
+echo "==== make lint ($((SECONDS - T0))s): ${#FILES[@]} files, checkpatch --strict, sparse C=2 (6.12), W=1 (6.1, 6.12); gofmt, go vet ($GO_MODULES) ===="
 for f in "${EXCEPTED[@]}"; do echo "  $f"; done
 for i in "${!EX_PAT[@]}"; do
 	((EX_USED[i])) || echo "  note: unused exception: ${EX_PAT[$i]}"
