@@ -155,12 +155,17 @@ func client(ctx context.Context, addr string) error {
 		return err
 	}
 	w.CloseSend()
+	want := "hello"
 	for _, next := range []string{"bonjour", ""} {
 		var ev Event
 		if err := w.RecvMsg(&ev); err != nil {
 			return err
 		}
 		fmt.Printf("watch: %s = %q (version %d)\n", ev.Key, ev.Value, ev.Version)
+		if ev.Value != want {
+			return fmt.Errorf("watch: %q, want %q", ev.Value, want)
+		}
+		want = next
 		if next != "" {
 			if err := put(next); err != nil {
 				return err
@@ -175,10 +180,19 @@ func client(ctx context.Context, addr string) error {
 		return err
 	}
 	fmt.Printf("get: greeting = %q (version %s)\n", reply.Value, trailers["version"])
+	if reply.Value != "bonjour" {
+		return fmt.Errorf("kv.Get: %q, want the last value put, \"bonjour\"", reply.Value)
+	}
 	err = c.Invoke(ctx, "kv.Get", &GetRequest{Key: "nothing"}, &reply)
 	fmt.Printf("get: nothing: %v (NotFound: %v)\n", err, errors.Is(err, fastrpc.ErrNotFound))
+	if !errors.Is(err, fastrpc.ErrNotFound) {
+		return fmt.Errorf("kv.Get of a missing key: %v, want NOT_FOUND", err)
+	}
 	err = c.Invoke(context.Background(), "kv.Get", &GetRequest{Key: "greeting"}, &reply)
 	fmt.Printf("get without a tenant: %v\n", fastrpc.CodeOf(err))
+	if fastrpc.CodeOf(err) != fastrpc.Unauthenticated {
+		return fmt.Errorf("kv.Get without a tenant: %v, want UNAUTHENTICATED", err)
+	}
 	return nil
 }
 
