@@ -24,7 +24,7 @@ import (
 	"time"
 )
 
-func requireModule(t *testing.T) {
+func requireModule(t testing.TB) {
 	t.Helper()
 	if _, err := os.Stat("/sys/module/af_fastrpc"); err != nil {
 		if os.Getenv("FASTRPC_REQUIRE_MODULE") == "1" {
@@ -64,7 +64,7 @@ func serve(t *testing.T, h Handler, opts ...ServerOption) (*Server, string) {
 	return srv, addr
 }
 
-func dial(t *testing.T, addr string, opts ...DialOption) *Client {
+func dial(t testing.TB, addr string, opts ...DialOption) *Client {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -502,7 +502,7 @@ func helperEchoServer() {
 
 // startHelper runs helperEchoServer in a child process and returns the
 // address to dial.
-func startHelper(t *testing.T) string {
+func startHelper(t testing.TB) string {
 	t.Helper()
 	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), "FASTRPC_HELPER=echo")

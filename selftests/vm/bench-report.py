@@ -29,12 +29,19 @@ import subprocess
 import sys
 import textwrap
 
+# allocs_per_call and page_allocs_per_call are kernel allocations (perf
+# stat on the kmem tracepoints); go_allocs_per_call, on the Go rows only, is
+# Go heap allocations of the client process (runtime.MemStats.Mallocs),
+# which go-fastrpc-bench counts itself: not the same thing, not the same key.
 KEYS = ("mode", "topology", "transport", "size", "inflight", "calls",
         "p50_us", "p90_us", "p99_us", "p999_us", "max_us", "calls_per_s",
         "allocs_per_call", "page_allocs_per_call", "syscalls_per_call",
-        "background")
+        "go_allocs_per_call", "background")
+# The Go clients of go-fastrpc-bench (gobind/bench): gobind over the socket
+# and through the rings, net/rpc and grpc-go.
+GO_TRANSPORTS = ("go-fastrpc", "go-fastrpc-ring", "go-netrpc", "go-grpc")
 TRANSPORTS = ("fastrpc", "fastrpc-batch", "fastrpc-ring", "fastrpc-tcp", "tcp",
-              "tcp-pipelined", "unix")
+              "tcp-pipelined", "unix") + GO_TRANSPORTS
 CONTROLS = ("tcp", "tcp-pipelined", "unix")
 ALLOC_EVENTS = ("kmem:kmalloc", "kmem:kmem_cache_alloc", "kmem:kmalloc_node",
                 "kmem:kmem_cache_alloc_node")
@@ -283,6 +290,81 @@ def plots(rows, out):
 
 # --- benchmarks.rst ----------------------------------------------------------
 
+def go_tables(sel, by):
+    """the Go rows of one mode and topology: their table, and gobind's
+    clients against net/rpc and grpc-go with issue 11's targets"""
+    go = sorted((r for r in sel if r["transport"] in GO_TRANSPORTS),
+                key=lambda r: (r["size"], r["inflight"],
+                               TRANSPORTS.index(r["transport"])))
+    if not go:
+        return []
+    out = [wrap("Go clients (go-fastrpc-bench), unary echo; ``go allocs`` is"
+                " Go heap allocations per call in the client process"
+                " (``runtime.MemStats``), not kernel allocations:"), ""]
+    out += rst_table(["Size", "In flight", "Client", "p50", "p90", "p99",
+                      "p99.9", "max", "calls/s", "go allocs"],
+                     [[size_name(r["size"]), str(r["inflight"]),
+                       r["transport"], num(r["p50_us"]), num(r["p90_us"]),
+                       num(r["p99_us"]), num(r["p999_us"]), num(r["max_us"]),
+                       num(r["calls_per_s"], 0),
+                       num(r.get("go_allocs_per_call"), 2)] for r in go])
+    out.append("")
+    trs, verdicts = [], []
+    g = (lambda o, f: o.get(f) if o else None)
+    for r in go:
+        if r["transport"] not in ("go-fastrpc", "go-fastrpc-ring"):
+            continue
+        k = row_key(r)
+        grpc = by.get(k[:2] + ("go-grpc",) + k[3:])
+        netrpc = by.get(k[:2] + ("go-netrpc",) + k[3:])
+        if not grpc and not netrpc:
+            continue
+        trs.append([size_name(r["size"]), str(r["inflight"]), r["transport"],
+                    ratio(r["p50_us"], g(grpc, "p50_us")),
+                    ratio(r["p99_us"], g(grpc, "p99_us")),
+                    ratio(r["p50_us"], g(netrpc, "p50_us")),
+                    ratio(r["p99_us"], g(netrpc, "p99_us")),
+                    ratio(r["calls_per_s"], g(netrpc, "calls_per_s"))])
+        what = "%s, %s, %d in flight" % (r["transport"], size_name(r["size"]),
+                                         r["inflight"])
+        if r["inflight"] == 1:
+            if grpc:
+                m = max(r["p50_us"] / grpc["p50_us"],
+                        r["p99_us"] / grpc["p99_us"])
+                verdicts.append("%s: p50 and p99 at most 0.5x go-grpc's:"
+                                " %s (worse of the two %.2fx)" % (
+                                    what, "met" if m <= 0.5 else "NOT met", m))
+            if netrpc:
+                m = max(r["p50_us"] / netrpc["p50_us"],
+                        r["p99_us"] / netrpc["p99_us"])
+                verdicts.append("%s: p50 and p99 below go-netrpc's: %s"
+                                " (worse of the two %.2fx)" % (
+                                    what, "met" if m < 1 else "NOT met", m))
+            a = r.get("go_allocs_per_call")
+            if a is not None:
+                verdicts.append("%s: client allocations per call at most 2:"
+                                " %s (%.2f)" % (what, "met" if a <= 2
+                                                else "NOT met", a))
+        elif r["inflight"] == 64 and netrpc:
+            m = r["calls_per_s"] / netrpc["calls_per_s"]
+            verdicts.append("%s: calls/s at least 2x go-netrpc's: %s"
+                            " (%.2fx)" % (what, "met" if m >= 2 else
+                                          "NOT met", m))
+    if trs:
+        out += [wrap("gobind against grpc-go and net/rpc (latency ratios"
+                     " below 1 and throughput ratios above 1 favour gobind)"
+                     " and issue 11's targets (latency and allocations at"
+                     " one call in flight, throughput at 64 goroutines):"),
+                ""]
+        out += rst_table(["Size", "In flight", "Client", "p50/grpc",
+                          "p99/grpc", "p50/netrpc", "p99/netrpc",
+                          "calls/s/netrpc"], trs)
+        out.append("")
+        out += ["- %s" % v for v in verdicts]
+        out.append("")
+    return out
+
+
 def section(rows, meta, images):
     out = [BEGIN, ""]
     out += [wrap("Measured by ``make bench`` on %s at commit %s: guest kernel"
@@ -305,11 +387,12 @@ def section(rows, meta, images):
                 continue
             head = "%s mode, %s" % (mode, topo)
             out += [head, "-" * len(head), ""]
-            for c in sorted({r["inflight"] for r in sel}):
+            csel = [r for r in sel if r["transport"] not in GO_TRANSPORTS]
+            for c in sorted({r["inflight"] for r in csel}):
                 out += ["%d call%s in flight:" % (c, "s" if c > 1 else ""),
                         ""]
                 trs = []
-                for r in sorted((r for r in sel if r["inflight"] == c),
+                for r in sorted((r for r in csel if r["inflight"] == c),
                                 key=sort_key):
                     trs.append([size_name(r["size"]), r["transport"],
                                 num(r["p50_us"]), num(r["p90_us"]),
@@ -346,6 +429,7 @@ def section(rows, meta, images):
                                   "calls/s/tcp", "p50/unix", "p99/unix",
                                   "calls/s/unix"], trs)
                 out.append("")
+            out += go_tables(sel, by)
             hol = [r for r in rows if r["mode"] == mode and
                    r["topology"] == topo and r.get("background")]
             if hol:

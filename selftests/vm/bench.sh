@@ -27,6 +27,9 @@
 #
 # FASTRPC_BENCH_RUNS overrides the matrix ('|' between fastrpc-bench
 # command lines; add -j so that rows reach results.json);
+# FASTRPC_BENCH_GO_RUNS the Go rows, go-fastrpc-bench command lines run
+# after them in the same guest (gobind/bench: go-fastrpc, go-fastrpc-ring,
+# go-netrpc, go-grpc; set and empty: none);
 # FASTRPC_BENCH_PERF_RUNS the perf stat lines (empty: none);
 # FASTRPC_BENCH_MODES picks "icount wall" or one of them;
 # FASTRPC_BENCH_REPORT=0 leaves Documentation/ alone.
@@ -49,6 +52,10 @@ FASTRPC_KERNELS=$k vm_setup
 apt_install $BENCH_PKGS
 abi=${KERNEL_ABI[$k]} kdir=${KERNEL_DIR[$k]}
 make -s lib tests
+# the Go rows' program (grpc-go from BENCH_PKGS' golang-google-grpc-dev)
+if [[ ${FASTRPC_BENCH_GO_RUNS-unset} != "" ]]; then
+	make -s -C gobind bench || die "go-fastrpc-bench does not build"
+fi
 build_module "$abi" || die "af_fastrpc.ko does not build for $abi"
 if [[ ${FASTRPC_BENCH_IPROF:-0} == 1 ]]; then
 	. "$VMDIR/iprof/iprof.sh"
@@ -97,6 +104,25 @@ bench_matrix() {
 	echo "${runs[*]}"
 }
 
+# The Go rows (issue 11's comparison): gobind's client against net/rpc
+# and grpc-go, 64 B unary echo with one call in flight and from 64
+# goroutines, same host and across the namespaces; -C as above (each
+# side's process pinned, GOMAXPROCS 1).  go-fastrpc-ring is listed
+# already: go-fastrpc-bench leaves it out until gobind has a ring client.
+bench_go_matrix() {
+	local pin topo ns c runs=()
+	pin=$([[ $1 == icount ]] && echo "-C ")
+	for topo in same-host netns; do
+		ns=
+		[[ $topo == netns ]] && ns=" $BENCH_NETNS"
+		for c in 1 64; do
+			runs+=("$pin-j -n 5000 -w 500 -s 64 -c $c -t go-fastrpc,go-fastrpc-ring,go-netrpc,go-grpc$ns")
+		done
+	done
+	local IFS='|'
+	echo "${runs[*]}"
+}
+
 # perf stat: 64 B, one call in flight, each transport, at two call counts;
 # bench-report.py divides the difference of the counts by the difference
 # of the calls, so setup, warm-up and teardown cancel out. fastrpc-batch
@@ -129,6 +155,7 @@ bench_perf_matrix() {
 }
 
 user_runs=${FASTRPC_BENCH_RUNS:-} user_perf_runs=${FASTRPC_BENCH_PERF_RUNS-unset}
+user_go_runs=${FASTRPC_BENCH_GO_RUNS-unset}
 if [[ ${FASTRPC_BENCH_PERF:-0} == 1 || -n $user_perf_runs ]]; then
 	command -v perf >/dev/null || apt_install linux-perf
 	export GUEST_PERF=1 GUEST_PROFILE=${FASTRPC_BENCH_PERF:-0}
@@ -139,6 +166,8 @@ for mode in ${FASTRPC_BENCH_MODES:-icount wall}; do
 	export FASTRPC_BENCH_RUNS=${user_runs:-$(bench_matrix "$mode")}
 	export FASTRPC_BENCH_PERF_RUNS=$user_perf_runs
 	[[ $user_perf_runs != unset ]] || FASTRPC_BENCH_PERF_RUNS=$(bench_perf_matrix "$mode")
+	export FASTRPC_BENCH_GO_RUNS=$user_go_runs
+	[[ $user_go_runs != unset ]] || FASTRPC_BENCH_GO_RUNS=$(bench_go_matrix "$mode")
 	initrd=$BUILD/initramfs-bench-$mode-$abi.cpio
 	make_initramfs "$initrd" "$kdir" "$abi" bench "$BUILD/mod-$abi/kmod/af_fastrpc.ko"
 	bench_accel "$mode"

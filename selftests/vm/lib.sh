@@ -46,8 +46,10 @@ HOST_PKGS="qemu-system-x86 busybox-static cpio xz-utils zstd bc flex bison
 	debian-archive-keyring golang-1.23-go golang-google-protobuf-dev
 	linux-source-6.12 python3 python3-yaml"
 
-# make bench also plots (the performance gate of make check needs python3 only).
-BENCH_PKGS="gnuplot-nox"
+# make bench also plots (the performance gate of make check needs python3 only),
+# and its Go rows compare gobind with grpc-go, from Debian (built against
+# /usr/share/gocode, see gobind/Makefile).
+BENCH_PKGS="gnuplot-nox golang-google-grpc-dev"
 
 # fastrpc-bench's netns topology: the guest init (bench mode) creates this
 # namespace and a veth pair to it, 10.99.0.1 here, 10.99.0.2 there.
@@ -410,6 +412,12 @@ make_initramfs() {
 		done
 	done
 	rm -rf "${root:?}$BUILD"
+	# make bench's Go rows: go-fastrpc-bench (static), only where the
+	# guest runs it, so that no other guest carries its 12 MiB
+	if [[ $mode == bench && -n ${FASTRPC_BENCH_GO_RUNS:-} ]]; then
+		[[ -x $BUILD/gobench/go-fastrpc-bench ]] || die "no $BUILD/gobench/go-fastrpc-bench (make -C gobind bench)"
+		cp "$BUILD/gobench/go-fastrpc-bench" "$root/fastrpc/bin/"
+	fi
 
 	cp "$VMDIR/init" "$root/init"
 	chmod +x "$root/init"
@@ -424,6 +432,7 @@ make_initramfs() {
 	DEMO_BENCH_ARGS="${FASTRPC_DEMO_BENCH_ARGS:-}"
 	BENCH_RUNS="${FASTRPC_BENCH_RUNS:-}"
 	BENCH_PERF_RUNS="${FASTRPC_BENCH_PERF_RUNS:-}"
+	BENCH_GO_RUNS="${FASTRPC_BENCH_GO_RUNS:-}"
 	TESTS="${FASTRPC_TESTS:-}"
 	DEBUG_CHECKS=${GUEST_DEBUG_CHECKS:-0}
 	PROFILE=${GUEST_PROFILE:-0}
