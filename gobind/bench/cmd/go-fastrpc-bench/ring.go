@@ -5,15 +5,19 @@ package main
 // go-fastrpc-ring: gobind's client through the mmap'd rings
 // (Documentation/rings.rst) against the same server as go-fastrpc.
 //
-// The hook for the ring-backed client that gobind/fastrpc is growing:
-// until it exists, ringMissing says so and the transport is left out of
-// the table (a "# go-fastrpc-ring: left out: ..." line, not a failure), so
-// make bench can list it already.  To plug the client in, make dialRing
-// return a caller over it (call makes one unary echo call of method
-// echoMethod and returns the reply's bytes, safe for concurrent use by
-// -c goroutines), make ringMissing return "", and, if the server should
-// use rings as well, give listenRing a ring-backed server; the rows, the
-// report and the docs need nothing more.
+// The hook for the ring-backed client that gobind/fastrpc is growing
+// (fastrpc.WithRing): until it exists, ringMissing says so and the
+// transport is left out of the table (a "# go-fastrpc-ring: left out: ..."
+// line, not a failure), so that make bench can list it already.  To plug
+// it in, dialRing becomes
+//
+//	return dialFastRPCWith(addr, fastrpc.WithRing(0, 0, 0))
+//
+// (default ring sizes; the caller is safe for -c goroutines as
+// go-fastrpc's is), ringMissing returns "" (or why this kernel's module
+// has no rings), and TestRingHook's skip then applies.  The server stays
+// go-fastrpc's unless listenRing is given one with rings.  The rows, the
+// report (bench-report.py knows the name) and the docs need nothing more.
 
 import "errors"
 

@@ -53,10 +53,14 @@ func (s *fastrpcServer) serve() error {
 
 type fastrpcCaller struct{ c *fastrpc.Client }
 
-func dialFastRPC(addr string) (caller, error) {
+func dialFastRPC(addr string) (caller, error) { return dialFastRPCWith(addr) }
+
+// dialFastRPCWith is go-fastrpc's client with options: go-fastrpc-ring's
+// is the same with the rings (ring.go).
+func dialFastRPCWith(addr string, opts ...fastrpc.DialOption) (caller, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), dialTimeout)
 	defer cancel()
-	c, err := fastrpc.Dial(ctx, addr)
+	c, err := fastrpc.Dial(ctx, addr, opts...)
 	if err != nil {
 		return nil, err
 	}
