@@ -60,7 +60,7 @@ if [[ -z $ko ]]; then
 fi
 mkdir -p "$BUILD/logs"
 initrd=$BUILD/initramfs-gate-$abi.cpio
-FASTRPC_BENCH_RUNS=$GATE_RUNS FASTRPC_BENCH_PERF_RUNS='' GUEST_PERF=0 GUEST_PROFILE=0 \
+FASTRPC_BENCH_RUNS=$GATE_RUNS FASTRPC_BENCH_PERF_RUNS='' FASTRPC_BENCH_GO_RUNS='' GUEST_PERF=0 GUEST_PROFILE=0 \
 	make_initramfs "$initrd" "$kdir" "$abi" bench "$ko"
 bench_accel icount
 logf=$BUILD/logs/perf-gate-$abi.log
