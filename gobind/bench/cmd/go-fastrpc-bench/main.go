@@ -293,7 +293,11 @@ func measure(cl caller, req []byte, n, inflight int, lat []int64) (time.Duration
 					err = fmt.Errorf("call %d: %d bytes back, %d sent", i, len(rep), len(req))
 				}
 				if err != nil {
-					first.CompareAndSwap(nil, &err)
+					// a variable of this branch: taking err's
+					// address would move err to the heap on
+					// every call
+					e := err
+					first.CompareAndSwap(nil, &e)
 					next.Store(int64(n)) // the others stop too
 					return
 				}

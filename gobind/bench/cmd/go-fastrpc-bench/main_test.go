@@ -11,6 +11,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -19,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -165,6 +167,65 @@ func TestRowsThroughBenchReport(t *testing.T) {
 	want := "[go-netrpc/1/same-host go-grpc/1/same-host go-netrpc/8/same-host go-grpc/8/same-host]"
 	if fmt.Sprint(got) != want {
 		t.Errorf("results.json rows %v, want %s", got, want)
+	}
+}
+
+// nullCaller answers every call with the request, allocating nothing.
+type nullCaller struct{ calls atomic.Int64 }
+
+func (c *nullCaller) call(req []byte) ([]byte, error) {
+	c.calls.Add(1)
+	runtime.Gosched() // as a real call would, let the other goroutines run
+	return req, nil
+}
+
+func (c *nullCaller) close() error { return nil }
+
+// measure adds no allocations of its own to the Go rows: with a caller
+// that allocates nothing, the count is (about) zero, and so go_allocs_per_call
+// is the client library's.  Also: every call made once, every latency set.
+func TestMeasureAllocatesNothing(t *testing.T) {
+	req := make([]byte, 64)
+	for _, inflight := range []int{1, 64} {
+		var c nullCaller
+		const n = 20000
+		lat := make([]int64, n)
+		el, mallocs, err := measure(&c, req, n, inflight, lat)
+		if err != nil || el <= 0 {
+			t.Fatalf("-c %d: %v, %v", inflight, el, err)
+		}
+		if c.calls.Load() != n {
+			t.Errorf("-c %d: %d calls, want %d", inflight, c.calls.Load(), n)
+		}
+		if per := float64(mallocs) / n; per > 0.01 {
+			t.Errorf("-c %d: %d allocations in %d calls (%.3f per call), want none from the harness",
+				inflight, mallocs, n, per)
+		}
+	}
+}
+
+// errCaller fails its third call.
+type errCaller struct{ calls atomic.Int64 }
+
+func (c *errCaller) call(req []byte) ([]byte, error) {
+	if c.calls.Add(1) == 3 {
+		return nil, errors.New("call three failed")
+	}
+	return req, nil
+}
+
+func (c *errCaller) close() error { return nil }
+
+func TestMeasureStopsOnError(t *testing.T) {
+	for _, inflight := range []int{1, 8} {
+		var c errCaller
+		_, _, err := measure(&c, make([]byte, 8), 1000, inflight, nil)
+		if err == nil || err.Error() != "call three failed" {
+			t.Errorf("-c %d: %v, want the third call's error", inflight, err)
+		}
+		if c.calls.Load() > 3+int64(inflight) {
+			t.Errorf("-c %d: %d calls made after the error", inflight, c.calls.Load())
+		}
 	}
 }
 
