@@ -60,6 +60,41 @@ const (
 	maxStatusMsg = C.FASTRPC_MAX_STATUS_MSG
 )
 
+// Rings (FASTRPC_RING): mmap() offsets, limits, flags, ops, completion
+// types.
+const (
+	ringOffSQ  = C.FASTRPC_RING_OFF_SQ
+	ringOffCQ  = C.FASTRPC_RING_OFF_CQ
+	ringOffBuf = C.FASTRPC_RING_OFF_BUF
+
+	ringMaxEntries = C.FASTRPC_RING_MAX_ENTRIES
+	ringMinBuf     = C.FASTRPC_RING_MIN_BUF
+	ringMaxBuf     = C.FASTRPC_RING_MAX_BUF
+	ringMaxArea    = C.FASTRPC_RING_MAX_AREA
+
+	ringNeedWakeup = C.FASTRPC_RING_NEED_WAKEUP
+	ringNoBuf      = C.FASTRPC_RING_NO_BUF
+
+	opCall      = C.FASTRPC_OP_CALL
+	opSend      = C.FASTRPC_OP_SEND
+	opCancel    = C.FASTRPC_OP_CANCEL
+	opReply     = C.FASTRPC_OP_REPLY
+	opBufReturn = C.FASTRPC_OP_BUF_RETURN
+
+	sqeStream    = C.FASTRPC_SQE_STREAM
+	sqeEOR       = C.FASTRPC_SQE_EOR
+	sqeReturnBuf = C.FASTRPC_SQE_RETURN_BUF
+
+	cqeResult   = C.FASTRPC_CQE_RESULT
+	cqeIncoming = C.FASTRPC_CQE_INCOMING
+	cqeError    = C.FASTRPC_CQE_ERROR
+
+	cqeFEOR       = C.FASTRPC_CQE_F_EOR
+	cqeFCont      = C.FASTRPC_CQE_F_CONT
+	cqeFCancelled = C.FASTRPC_CQE_F_CANCELLED
+	cqeFRecvmsg   = C.FASTRPC_CQE_F_RECVMSG
+)
+
 // enum fastrpc_status.
 const (
 	statusOK                 = C.FASTRPC_OK
@@ -93,6 +128,10 @@ const (
 	sizeofMetaEntry = C.sizeof_struct_fastrpc_meta_entry
 	sizeofFeatures  = C.sizeof_struct_fastrpc_features
 	sizeofSockInfo  = C.sizeof_struct_fastrpc_sock_info
+	sizeofRingSetup = C.sizeof_struct_fastrpc_ring_setup
+	sizeofRingInfo  = C.sizeof_struct_fastrpc_ring_info
+	sizeofSQE       = C.sizeof_struct_fastrpc_sqe
+	sizeofCQE       = C.sizeof_struct_fastrpc_cqe
 	sizeofTimeout   = C.sizeof___u64 // FASTRPC_CMSG_TIMEOUT and CANCEL carry one __u64
 )
 
@@ -107,4 +146,10 @@ type (
 	rawReply    C.struct_fastrpc_reply
 	rawFeatures C.struct_fastrpc_features
 	rawSockInfo C.struct_fastrpc_sock_info
+
+	rawRingSetup   C.struct_fastrpc_ring_setup
+	rawRingOffsets C.struct_fastrpc_ring_offsets
+	rawRingInfo    C.struct_fastrpc_ring_info
+	rawSQE         C.struct_fastrpc_sqe
+	rawCQE         C.struct_fastrpc_cqe
 )

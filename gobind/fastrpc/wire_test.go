@@ -74,6 +74,10 @@ func TestLayoutSizes(t *testing.T) {
 		{"fastrpc_reply", unsafe.Sizeof(rawReply{}), sizeofReply},
 		{"fastrpc_features", unsafe.Sizeof(rawFeatures{}), sizeofFeatures},
 		{"fastrpc_sock_info", unsafe.Sizeof(rawSockInfo{}), sizeofSockInfo},
+		{"fastrpc_ring_setup", unsafe.Sizeof(rawRingSetup{}), sizeofRingSetup},
+		{"fastrpc_ring_info", unsafe.Sizeof(rawRingInfo{}), sizeofRingInfo},
+		{"fastrpc_sqe", unsafe.Sizeof(rawSQE{}), sizeofSQE},
+		{"fastrpc_cqe", unsafe.Sizeof(rawCQE{}), sizeofCQE},
 	} {
 		if tc.go_ != tc.hdr {
 			t.Errorf("struct %s: Go %d bytes, C %d", tc.name, tc.go_, tc.hdr)

@@ -49,6 +49,39 @@ const (
 )
 
 const (
+	ringOffSQ  = 0x0
+	ringOffCQ  = 0x80000000
+	ringOffBuf = 0x100000000
+
+	ringMaxEntries = 0x8000
+	ringMinBuf     = 0x40
+	ringMaxBuf     = 0x400000
+	ringMaxArea    = 0x40000000
+
+	ringNeedWakeup = 0x1
+	ringNoBuf      = 0xffffffff
+
+	opCall      = 0x1
+	opSend      = 0x2
+	opCancel    = 0x3
+	opReply     = 0x4
+	opBufReturn = 0x5
+
+	sqeStream    = 0x1
+	sqeEOR       = 0x2
+	sqeReturnBuf = 0x4
+
+	cqeResult   = 0x1
+	cqeIncoming = 0x2
+	cqeError    = 0x3
+
+	cqeFEOR       = 0x1
+	cqeFCont      = 0x2
+	cqeFCancelled = 0x4
+	cqeFRecvmsg   = 0x8
+)
+
+const (
 	statusOK                 = 0x0
 	statusCancelled          = 0x1
 	statusUnknown            = 0x2
@@ -79,6 +112,10 @@ const (
 	sizeofMetaEntry = 0x4
 	sizeofFeatures  = 0x38
 	sizeofSockInfo  = 0x30
+	sizeofRingSetup = 0x20
+	sizeofRingInfo  = 0x80
+	sizeofSQE       = 0x30
+	sizeofCQE       = 0x28
 	sizeofTimeout   = 0x8
 )
 
@@ -138,5 +175,58 @@ type (
 		Rtt_us          uint32
 		Reserved0       uint32
 		Reserved        [2]uint64
+	}
+
+	rawRingSetup struct {
+		Sq_entries uint32
+		Cq_entries uint32
+		Buf_size   uint32
+		Buf_count  uint32
+		Rx_bufs    uint32
+		Flags      uint32
+		Reserved   uint64
+	}
+	rawRingOffsets struct {
+		Producer uint64
+		Consumer uint64
+		Flags    uint64
+		Desc     uint64
+	}
+	rawRingInfo struct {
+		Size      uint32
+		Reserved0 uint32
+		Setup     rawRingSetup
+		Sq        rawRingOffsets
+		Cq        rawRingOffsets
+		Sq_size   uint64
+		Cq_size   uint64
+		Buf_size  uint64
+	}
+	rawSQE struct {
+		Op         uint8
+		Flags      uint8
+		Meta_len   uint16
+		Method     uint32
+		Id         uint64
+		Addr       uint32
+		Len        uint32
+		Buf        uint32
+		Smsg_len   uint16
+		Reserved0  uint16
+		Timeout_ns uint64
+		Reserved   uint64
+	}
+	rawCQE struct {
+		Id         uint64
+		Timeout_ns uint64
+		Buf        uint32
+		Len        uint32
+		Res        int32
+		Method     uint32
+		Meta_len   uint16
+		Smsg_len   uint16
+		Type       uint8
+		Op         uint8
+		Flags      uint16
 	}
 )
