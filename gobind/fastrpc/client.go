@@ -27,6 +27,7 @@ type Client struct {
 	streamer Streamer     // NewStream's
 	s        *sock
 	ww       *writeWaiter
+	ring     *clientRing // WithRing: calls through the rings
 	raddr    Addr
 	nextTag  atomic.Uint64
 	pushed   atomic.Uint64 // sends the socket pushed back (EAGAIN): for tests
@@ -157,6 +158,15 @@ func dialOne(ctx context.Context, ap netip.AddrPort, o *dialOptions) (*Client, e
 	c := &Client{opts: *o, s: s, ww: ww, raddr: raddr, calls: make(map[uint64]*call), done: make(chan struct{})}
 	c.invoker = chainUnaryClient(o.unary, (*Client).invoke)
 	c.streamer = chainStreamClient(o.stream, (*Client).newStream)
+	if o.ring.on {
+		if c.ring, err = newClientRing(c, fd, o.ring); err != nil {
+			s.close()
+			ww.close()
+			return nil, opErr(err)
+		}
+		go c.ring.reap()
+		return c, nil
+	}
 	go c.receive()
 	return c, nil
 }
@@ -203,6 +213,9 @@ func (c *Client) Call(ctx context.Context, method uint32, req []byte, opts ...Op
 	c.calls[cl.tag] = cl
 	c.mu.Unlock()
 
+	if c.ring != nil {
+		return c.ringCall(ctx, cl, method, req, md, mdLen)
+	}
 	timeout, err := c.start(ctx, cl, method, req, md, mdLen)
 	if err != nil {
 		c.abandon(cl)

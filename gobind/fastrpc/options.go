@@ -52,6 +52,7 @@ type dialOptions struct {
 	maxCalls       int
 	sndBuf, rcvBuf int
 	noLoopback     bool
+	ring           ringOptions
 }
 
 // WithCodec sets the codec of Invoke (default JSON).

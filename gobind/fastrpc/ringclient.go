@@ -1,0 +1,676 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+
+package fastrpc
+
+// A Client whose unary calls go through the socket's rings (WithRing).
+//
+// Calls: each caller takes the SQ lock, writes its metadata and payload
+// into the transmit buffer tied to its SQ slot, writes a CALL entry and
+// stores the producer index, then asks for a doorbell (kick).  One
+// goroutine at a time rings, send(fd, NULL, 0, MSG_DONTWAIT), and only
+// when the kernel set NEED_WAKEUP; callers that arrive while it is in the
+// kernel leave their entries for its next round, so many calls share one
+// system call.  A request too large for a transmit buffer goes out with
+// sendmsg() instead (the two paths share tags); its result still comes
+// through the CQ.
+//
+// Transmit buffers: the area holds rx_bufs receive buffers, then one
+// buffer per SQ slot.  The kernel copies an entry's payload while it
+// consumes the entry, so a slot's buffer is free again exactly when the
+// slot is: no allocator, no return.
+//
+// Results: the reap goroutine waits for the CQ in the runtime poller
+// (EPOLLIN, reported while completions wait; the kernel's poll() is also
+// what moves arriving messages into the CQ), copies each result out of
+// its receive buffers into the caller's Reply, gives the buffers back
+// with BUF_RETURN entries and hands the result to the caller by tag.
+// Messages too large for the receive buffers (FASTRPC_CQE_F_RECVMSG) are
+// read with recvmsg().
+//
+// Backpressure: an entry the kernel cannot take yet (SO_SNDBUF full, the
+// connection opening, the CQ without room) stays in the SQ and the
+// doorbell fails with EAGAIN; one goroutine then waits for POLLOUT (or
+// for the reap goroutine to make CQ room) and rings again.  A full SQ
+// makes callers wait, never drop.  Calls in flight are kept below the
+// socket's FASTRPC_MAX_CALLS here, before they reach the SQ: the SQ is
+// consumed strictly in order, so a CALL stalled on the kernel's limit
+// would hold back the buffer returns behind it, and with them the very
+// results that would lift the limit.
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// Ring sizes of WithRing's zero values.
+const (
+	defaultRingSQ  = 256
+	defaultRingCQ  = 512
+	defaultRingBuf = 2048
+)
+
+type ringOptions struct {
+	on               bool
+	sq, cq, bufBytes int
+}
+
+// WithRing makes the client carry its unary calls (Call, Invoke and
+// what is built on them) through the socket's submission and completion
+// rings instead of one sendmsg and one recvmsg per call: many goroutines'
+// calls leave in one system call, or none while the kernel is busy with
+// the socket anyway.  sqEntries and cqEntries are the queue sizes (powers
+// of two up to 32768; 0 for 256 and 512), bufBytes the size of each
+// buffer of the shared area (a power of two, 64 bytes to 4 MiB; 0 for
+// 2048).  The area holds cqEntries receive buffers and sqEntries transmit
+// buffers, (sqEntries+cqEntries)*bufBytes bytes in all, at most 1 GiB.
+// A request whose metadata and payload exceed bufBytes goes out with
+// sendmsg; a result larger than the receive buffers together is read
+// with recvmsg.  Streams (NewStream) use sockets of their own, without
+// rings.  Dial fails if the module has no rings (FASTRPC_FEAT_RING).
+func WithRing(sqEntries, cqEntries, bufBytes int) DialOption {
+	return func(o *dialOptions) {
+		o.ring = ringOptions{on: true, sq: sqEntries, cq: cqEntries, bufBytes: bufBytes}
+	}
+}
+
+// setup is the fastrpc_ring_setup of the options.
+func (o ringOptions) setup() (rawRingSetup, error) {
+	sq, cq, b := o.sq, o.cq, o.bufBytes
+	if sq == 0 {
+		sq = defaultRingSQ
+	}
+	if cq == 0 {
+		cq = defaultRingCQ
+	}
+	if b == 0 {
+		b = defaultRingBuf
+	}
+	for _, v := range []int{sq, cq, b} {
+		if v < 0 || v > ringMaxBuf {
+			return rawRingSetup{}, errors.New("fastrpc: WithRing: sizes out of range")
+		}
+	}
+	s := rawRingSetup{Sq_entries: uint32(sq), Cq_entries: uint32(cq), Buf_size: uint32(b),
+		Buf_count: uint32(sq + cq), Rx_bufs: uint32(cq)}
+	return s, checkRingSetup(&s)
+}
+
+// bell is one doorbell system call, its function bound once.
+type bell struct {
+	n   int
+	err syscall.Errno
+	fn  func(fd uintptr)
+}
+
+func newBell() *bell {
+	b := &bell{}
+	b.fn = func(fd uintptr) {
+		for {
+			n, _, e := syscall.Syscall6(syscall.SYS_SENDTO, fd, 0, 0,
+				syscall.MSG_DONTWAIT|syscall.MSG_NOSIGNAL, 0, 0)
+			if e != syscall.EINTR {
+				b.n, b.err = int(n), e
+				return
+			}
+		}
+	}
+	return b
+}
+
+// clientRing drives a client socket's rings.
+type clientRing struct {
+	c *Client
+	m *ringMap
+	g ringGeom
+
+	// sqMu serializes the SQ's producers and guards the mapping: dead
+	// is set under it before the regions are unmapped.
+	sqMu     sync.Mutex
+	dead     bool
+	sqTail   uint32   // entries written and published
+	returns  []uint32 // runs to give back when the SQ has room
+	cancels  []uint64 // tags to cancel when the SQ has room
+	maxCalls int32
+	open     atomic.Int32 // calls the kernel may count against FASTRPC_MAX_CALLS
+
+	kickers    atomic.Int32 // kick requests; the one who makes it 1 rings
+	bell       *bell        // the kicker's
+	ubell      *bell        // the unstaller's
+	stalled    atomic.Bool  // an unstaller waits to ring again
+	fatal      atomic.Pointer[error]
+	progress   atomic.Pointer[chan struct{}] // closed at SQ or call-slot progress
+	closed     chan struct{}                 // closed when the reap loop ends
+	rbell      *bell                         // the reaper's
+	reapFn     func(fd uintptr) bool
+	pending    []uint32 // the reaper's runs to give back, this pass
+	bigOOB     []byte
+	dispatched []*call
+}
+
+// newClientRing sets up and maps the rings of c's socket and starts its
+// reap goroutine.
+func newClientRing(c *Client, fd int, o ringOptions) (*clientRing, error) {
+	s, err := o.setup()
+	if err != nil {
+		return nil, err
+	}
+	maxCalls, err := syscall.GetsockoptInt(fd, solFastRPC, optMaxCalls)
+	if err != nil {
+		return nil, os.NewSyscallError("getsockopt FASTRPC_MAX_CALLS", err)
+	}
+	m, err := setupRing(fd, &s)
+	if err != nil {
+		return nil, err
+	}
+	r := &clientRing{c: c, m: m, g: m.g, maxCalls: int32(min(maxCalls, 1<<30)),
+		bell: newBell(), ubell: newBell(), rbell: newBell(), closed: make(chan struct{}),
+		returns: make([]uint32, 0, m.g.rxBufs), pending: make([]uint32, 0, m.g.cqEntries)}
+	r.sqTail = atomicLoad(m.sqProd) // 0 on a new ring
+	r.reapFn = r.reapPass
+	return r, nil
+}
+
+// notify wakes whoever waits for progress (SQ room, a call slot, CQ room).
+func (r *clientRing) notify() {
+	if p := r.progress.Load(); p != nil && r.progress.CompareAndSwap(p, nil) {
+		close(*p)
+	}
+}
+
+// waitProgress returns a channel closed at the next notify.
+func (r *clientRing) waitProgress() <-chan struct{} {
+	for {
+		if p := r.progress.Load(); p != nil {
+			return *p
+		}
+		ch := make(chan struct{})
+		if r.progress.CompareAndSwap(nil, &ch) {
+			return ch
+		}
+	}
+}
+
+// sqRoom is the number of free SQ slots; sqMu held, ring alive.
+func (r *clientRing) sqRoom() uint32 {
+	used := r.sqTail - atomicLoad(r.m.sqCons)
+	if used > r.g.sqEntries { // a consumer the kernel never wrote
+		return 0
+	}
+	return r.g.sqEntries - used
+}
+
+// put writes one entry at the tail; sqMu held, room checked.
+func (r *clientRing) put(e *rawSQE) {
+	r.m.sqes[r.sqTail&(r.g.sqEntries-1)] = *e
+	r.sqTail++
+}
+
+// flush moves waiting buffer returns and cancels into the SQ as far as
+// it has room; sqMu held, ring alive.  Reports whether it wrote any.
+func (r *clientRing) flush() bool {
+	wrote := false
+	for len(r.returns) > 0 && r.sqRoom() > 0 {
+		r.put(&rawSQE{Op: opBufReturn, Buf: r.returns[len(r.returns)-1]})
+		r.returns = r.returns[:len(r.returns)-1]
+		wrote = true
+	}
+	for len(r.cancels) > 0 && r.sqRoom() > 0 {
+		r.put(&rawSQE{Op: opCancel, Id: r.cancels[0]})
+		r.cancels = r.cancels[1:]
+		wrote = true
+	}
+	if len(r.cancels) == 0 {
+		r.cancels = r.cancels[:0:0]
+	}
+	return wrote
+}
+
+// publish stores the producer index (release); sqMu held.
+func (r *clientRing) publish() { atomicStore(r.m.sqProd, r.sqTail) }
+
+// start submits the CALL of cl: through the SQ, or with sendmsg when the
+// request does not fit a transmit buffer.  It waits while the SQ is full
+// or the socket's calls are all in flight, or until ctx ends.  Returns
+// the timeout sent with the call.
+func (r *clientRing) start(ctx context.Context, cl *call, method uint32, req []byte, md Metadata, mdLen int) (time.Duration, error) {
+	fits := mdLen+len(req) <= int(r.g.bufSize)
+	var wait <-chan struct{}
+	for {
+		r.sqMu.Lock()
+		if r.dead {
+			r.sqMu.Unlock()
+			return 0, r.c.opErr(r.deadErr())
+		}
+		wrote := r.flush()
+		if r.open.Load() < r.maxCalls && (!fits || r.sqRoom() > 0) {
+			var timeout time.Duration
+			if dl, ok := ctx.Deadline(); ok {
+				if timeout = time.Until(dl); timeout <= 0 {
+					if wrote {
+						r.publish()
+					}
+					r.sqMu.Unlock()
+					return 0, ctxStatus(context.DeadlineExceeded)
+				}
+			}
+			r.open.Add(1)
+			if !fits {
+				if wrote {
+					r.publish()
+				}
+				r.sqMu.Unlock()
+				if wrote {
+					r.kick()
+				}
+				t, err := r.c.start(ctx, cl, method, req, md, mdLen)
+				if err != nil {
+					r.open.Add(-1)
+					r.notify()
+				}
+				return t, err
+			}
+			slot := r.sqTail & (r.g.sqEntries - 1)
+			off := (uint64(r.g.rxBufs) + uint64(slot)) * uint64(r.g.bufSize)
+			tx := r.m.area[off : off+uint64(r.g.bufSize)]
+			if mdLen > 0 {
+				md.encode(tx[:mdLen])
+			}
+			copy(tx[mdLen:], req)
+			r.put(&rawSQE{Op: opCall, Meta_len: uint16(mdLen), Method: method, Id: cl.tag,
+				Addr: uint32(off), Len: uint32(len(req)), Timeout_ns: uint64(max(timeout, 0))})
+			r.publish()
+			r.sqMu.Unlock()
+			r.kick()
+			return timeout, nil
+		}
+		if wrote {
+			r.publish()
+		}
+		r.sqMu.Unlock()
+		if wait == nil {
+			// look again with the channel in hand, so that no
+			// progress between the look and the wait is missed
+			wait = r.waitProgress()
+			continue
+		}
+		r.kick()
+		select {
+		case <-wait:
+			wait = nil
+		case <-ctx.Done():
+			return 0, ctxStatus(ctx.Err())
+		case <-r.closed:
+			return 0, r.c.opErr(r.deadErr())
+		}
+	}
+}
+
+// cancel asks the kernel to cancel tag, after its CALL (the SQ is
+// consumed in order).  It never waits: without SQ room the cancel is
+// queued and goes with the next entries.
+func (r *clientRing) cancel(tag uint64) {
+	r.sqMu.Lock()
+	if r.dead {
+		r.sqMu.Unlock()
+		return
+	}
+	r.flush()
+	if len(r.cancels) == 0 && r.sqRoom() > 0 {
+		r.put(&rawSQE{Op: opCancel, Id: tag})
+	} else {
+		r.cancels = append(r.cancels, tag)
+	}
+	r.publish()
+	r.sqMu.Unlock()
+	r.kick()
+}
+
+// kick makes sure the kernel looks at the SQ: one goroutine at a time
+// rings the doorbell, and rings again while others asked meanwhile.
+func (r *clientRing) kick() {
+	if r.kickers.Add(1) != 1 {
+		return
+	}
+	for {
+		seen := r.kickers.Load()
+		r.ring()
+		if r.kickers.Add(-seen) == 0 {
+			return
+		}
+	}
+}
+
+// ring is one round of the kicker: a doorbell if the kernel needs one.
+func (r *clientRing) ring() {
+	for {
+		r.sqMu.Lock()
+		if r.dead {
+			r.sqMu.Unlock()
+			return
+		}
+		if r.flush() {
+			r.publish()
+		}
+		tail := r.sqTail
+		// after our producer store (sequentially consistent): see
+		// the package comment in ring.go
+		need := atomicLoad(r.m.sqFlags)&ringNeedWakeup != 0
+		left := tail != atomicLoad(r.m.sqCons)
+		waiters := r.progress.Load() != nil
+		room := r.sqRoom() > 0 && r.open.Load() < r.maxCalls
+		r.sqMu.Unlock()
+		if waiters && room {
+			r.notify()
+		}
+		// with waiters, ring even when the kernel said it would look:
+		// consumption without completions wakes nobody here
+		if !left || (!need && !waiters) {
+			return
+		}
+		if err := r.c.s.rc.Control(r.bell.fn); err != nil {
+			return // closed: the reap loop fails the calls
+		}
+		switch {
+		case r.bell.err == 0 && r.bell.n > 0:
+			r.notify()
+			continue // more may have come, or the kernel stopped early
+		case r.bell.err == 0, r.bell.err == syscall.EAGAIN:
+			r.startUnstall()
+		default:
+			r.die(os.NewSyscallError("send (ring doorbell)", r.bell.err))
+		}
+		return
+	}
+}
+
+// startUnstall starts the goroutine that rings again once the kernel may
+// take the entries it left in the SQ.
+func (r *clientRing) startUnstall() {
+	if r.stalled.CompareAndSwap(false, true) {
+		go r.unstall()
+	}
+}
+
+func (r *clientRing) unstall() {
+	for {
+		wait := r.waitProgress()
+		r.sqMu.Lock()
+		if r.dead {
+			r.sqMu.Unlock()
+			r.stalled.Store(false)
+			return
+		}
+		left := r.sqTail != atomicLoad(r.m.sqCons)
+		// the kernel needs two free CQ entries for an entry: with
+		// fewer, only the reap loop can help, POLLOUT would not
+		cqUsed := atomicLoad(r.m.cqProd) - atomicLoad(r.m.cqCons)
+		cqLow := cqUsed+2 > r.g.cqEntries
+		r.sqMu.Unlock()
+		if !left {
+			break
+		}
+		var out <-chan struct{}
+		if !cqLow {
+			out = r.c.ww.wakeup()
+		}
+		select {
+		case <-out:
+		case <-wait:
+		case <-r.closed:
+			r.stalled.Store(false)
+			return
+		}
+		if err := r.c.s.rc.Control(r.ubell.fn); err != nil {
+			r.stalled.Store(false)
+			return
+		}
+		if e := r.ubell.err; e != 0 && e != syscall.EAGAIN {
+			r.stalled.Store(false)
+			r.die(os.NewSyscallError("send (ring doorbell)", e))
+			return
+		}
+		if r.ubell.n > 0 {
+			r.notify()
+		}
+	}
+	r.stalled.Store(false)
+	// a kicker that met EAGAIN while we were finishing left it to us
+	r.kick()
+}
+
+// die ends the client after a failure of the rings themselves.
+func (r *clientRing) die(err error) {
+	r.fatal.CompareAndSwap(nil, &err)
+	r.c.s.close() // the reap loop wakes, fails the calls, unmaps
+}
+
+func (r *clientRing) deadErr() error {
+	if p := r.fatal.Load(); p != nil {
+		return *p
+	}
+	return net.ErrClosed
+}
+
+// reap is the reap goroutine: it takes completions until the socket is
+// closed, then fails what is left and unmaps the rings.
+func (r *clientRing) reap() {
+	var err error
+	for {
+		if err = r.c.s.rc.Read(r.reapFn); err != nil {
+			err = r.c.s.pollErr(err)
+			break
+		}
+	}
+	if p := r.fatal.Load(); p != nil {
+		err = *p
+	}
+	r.sqMu.Lock()
+	r.dead = true
+	r.sqMu.Unlock()
+	r.m.unmap()
+	close(r.closed)
+	r.c.fail(err)
+}
+
+// reapPass takes the completions the CQ holds; false (wait for EPOLLIN)
+// when there were none.
+func (r *clientRing) reapPass(fd uintptr) bool {
+	m, g := r.m, &r.g
+	head := atomicLoad(m.cqCons)
+	prod := atomicLoad(m.cqProd) // acquire: the entries before it are written
+	n := prod - head
+	if n == 0 {
+		return false
+	}
+	if n > g.cqEntries { // a producer past what the CQ can hold: take one ring's worth
+		n = g.cqEntries
+	}
+	full := n == g.cqEntries
+	ended := false
+	for i := uint32(0); i < n; i++ {
+		c := m.cqes[(head+i)&(g.cqEntries-1)] // copied once, checked below
+		if r.complete(int(fd), &c) {
+			ended = true
+		}
+	}
+	// release: we are done reading the entries we pass
+	atomicStore(m.cqCons, head+n)
+	for _, cl := range r.dispatched {
+		cl.done <- struct{}{}
+	}
+	clear(r.dispatched)
+	r.dispatched = r.dispatched[:0]
+
+	r.sqMu.Lock()
+	r.returns = append(r.returns, r.pending...)
+	r.pending = r.pending[:0]
+	wrote := r.flush()
+	if wrote {
+		r.publish()
+	}
+	left := r.sqTail != atomicLoad(m.sqCons)
+	r.sqMu.Unlock()
+	if ended {
+		r.notify()
+	}
+	// buffers given back, or a CQ that was full: the kernel may have
+	// messages waiting for them, and only a doorbell (or poll) brings
+	// them in; entries left in the SQ may fit now too
+	if wrote || left || full {
+		if full && !wrote && !left {
+			r.c.s.rc.Control(r.rbell.fn) // look at the CQ again
+		} else {
+			r.kick()
+		}
+	}
+	return true
+}
+
+// complete handles one completion; reports whether it ended a call slot.
+func (r *clientRing) complete(fd int, c *rawCQE) bool {
+	switch c.Type {
+	case cqeResult:
+	case cqeError:
+		if c.Op != opCall {
+			// CANCEL: ENOENT is a result on its way, other errors
+			// leave the call to its result; BUF_RETURN: not ours
+			return false
+		}
+		if cl := r.take(c.Id); cl != nil {
+			cl.err = os.NewSyscallError("fastrpc ring CALL", cqeErrno(c.Res))
+			r.dispatched = append(r.dispatched, cl)
+		}
+		r.open.Add(-1)
+		return true
+	default:
+		// not a client's completion; give back what looks lent
+		if c.Buf != ringNoBuf && c.Buf%r.g.bufSize == 0 && uint64(c.Buf) < r.g.rxLen {
+			r.pending = append(r.pending, c.Buf)
+		}
+		return false
+	}
+	msg, err := checkResult(&r.g, r.m.area, c)
+	if msg.ret != ringNoBuf {
+		r.pending = append(r.pending, msg.ret)
+	}
+	eor := c.Flags&cqeFEOR != 0
+	if err == nil && c.Flags&cqeFRecvmsg != 0 {
+		msg, err = r.recvBig(fd, c)
+	}
+	if !eor && err == nil {
+		return false // a streaming message: unary calls get none
+	}
+	if eor {
+		r.open.Add(-1)
+	}
+	cl := r.take(c.Id)
+	if cl == nil {
+		return eor
+	}
+	switch {
+	case err != nil:
+		cl.err = err
+	case c.Res < 0 || c.Res >= statusMax:
+		cl.err = errRingCQE
+	default:
+		cl.status = uint32(c.Res)
+		if len(msg.data) > 0 {
+			cl.data = append([]byte(nil), msg.data...)
+		}
+		if msg.meta != nil {
+			cl.md, _ = decodeMetadata(msg.meta)
+		}
+		if msg.smsg != nil {
+			cl.msg = string(msg.smsg)
+		}
+	}
+	r.dispatched = append(r.dispatched, cl)
+	return eor
+}
+
+// take removes the call of tag from the calls in flight.
+func (r *clientRing) take(tag uint64) *call {
+	c := r.c
+	c.mu.Lock()
+	cl := c.calls[tag]
+	delete(c.calls, tag)
+	c.mu.Unlock()
+	return cl
+}
+
+// recvBig reads a message the CQ announced with FASTRPC_CQE_F_RECVMSG.
+// Its data is the caller's already; metadata and status message point
+// into r.bigOOB until the next one.
+func (r *clientRing) recvBig(fd int, c *rawCQE) (cqeMsg, error) {
+	msg := cqeMsg{ret: ringNoBuf}
+	if r.bigOOB == nil {
+		r.bigOOB = make([]byte, recvControlSpace)
+	}
+	p := make([]byte, max(c.Len, 1))
+	for {
+		n, oobn, _, _, err := rawRecvmsg(fd, p, r.bigOOB, nil, syscall.MSG_DONTWAIT)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return msg, os.NewSyscallError("recvmsg", err)
+		}
+		pc, perr := parseControl(r.bigOOB[:oobn], cmsgResult, sizeofResult)
+		if perr != nil || decode[rawResult](pc.verb).Tag != c.Id || n != int(c.Len) {
+			return msg, errRingCQE
+		}
+		msg.data = p[:n]
+		if pc.hasMeta {
+			msg.meta = pc.meta
+		}
+		if pc.hasState {
+			msg.smsg = pc.status
+		}
+		return msg, nil
+	}
+}
+
+// ringCall is Call's wait for a call started through the rings.
+func (c *Client) ringCall(ctx context.Context, cl *call, method uint32, req []byte, md Metadata, mdLen int) (*Reply, error) {
+	r := c.ring
+	timeout, err := r.start(ctx, cl, method, req, md, mdLen)
+	if err != nil {
+		c.abandon(cl)
+		return nil, err
+	}
+	select {
+	case <-cl.done:
+		return c.finish(cl, nil)
+	case <-ctx.Done():
+	}
+	if timeout > 0 && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		// the kernel's deadline started when it took the entry: give
+		// its DEADLINE_EXCEEDED a moment to come
+		t := time.NewTimer(deadlineGrace)
+		select {
+		case <-cl.done:
+			t.Stop()
+			return c.finish(cl, ctx.Err())
+		case <-t.C:
+		}
+	}
+	// Cancel in the kernel (the server's handler sees it) and stop
+	// waiting: the result, when it comes, finds no call and is dropped.
+	r.cancel(cl.tag)
+	c.mu.Lock()
+	_, pending := c.calls[cl.tag]
+	delete(c.calls, cl.tag)
+	c.mu.Unlock()
+	if !pending {
+		<-cl.done // the result raced the cancel: it is in
+		return c.finish(cl, ctx.Err())
+	}
+	cl.release()
+	return nil, ctxStatus(ctx.Err())
+}
