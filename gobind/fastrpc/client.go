@@ -164,6 +164,7 @@ func dialOne(ctx context.Context, ap netip.AddrPort, o *dialOptions) (*Client, e
 			ww.close()
 			return nil, opErr(err)
 		}
+		ww.polled = c.ring.afterPoll
 		go c.ring.reap()
 		return c, nil
 	}

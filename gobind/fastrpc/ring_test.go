@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"math/rand"
 	"net"
+	"runtime"
 	"sync"
 	"syscall"
 	"testing"
@@ -233,12 +234,19 @@ func TestModuleRingConcurrent(t *testing.T) {
 	for _, tc := range []struct {
 		name        string
 		sq, cq, buf int
-	}{{"small", 4, 4, 256}, {"default", 0, 0, 0}} {
+	}{{"small", 4, 4, 256}, {"tiny-cq", 8, 2, 128}, {"default", 0, 0, 0}} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := ringDial(t, addr, tc.sq, tc.cq, tc.buf)
 			const goroutines, calls = 64, 200
-			ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
+			// not an assertion: what a hang looks like, before the
+			// calls end with their context
+			watchdog := time.AfterFunc(50*time.Second, func() {
+				t.Log(c.ring.state())
+				buf := make([]byte, 1<<20)
+				t.Logf("%s", buf[:runtime.Stack(buf, true)])
+			})
 			var wg sync.WaitGroup
 			errs := make(chan error, goroutines)
 			for g := 0; g < goroutines; g++ {
@@ -261,12 +269,14 @@ func TestModuleRingConcurrent(t *testing.T) {
 			}
 			wg.Wait()
 			close(errs)
+			watchdog.Stop()
 			for err := range errs {
 				t.Error(err)
 			}
 			if n := c.ring.open.Load(); n != 0 {
 				t.Errorf("%d calls still counted open", n)
 			}
+			t.Logf("doorbells refused %d, reaper woken after poll %d", c.ring.stalls.Load(), c.ring.pokes.Load())
 		})
 	}
 }

@@ -40,12 +40,15 @@ package fastrpc
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unsafe"
 )
 
 // Ring sizes of WithRing's zero values.
@@ -139,10 +142,12 @@ type clientRing struct {
 	maxCalls int32
 	open     atomic.Int32 // calls the kernel may count against FASTRPC_MAX_CALLS
 
-	kickers    atomic.Int32 // kick requests; the one who makes it 1 rings
-	bell       *bell        // the kicker's
-	ubell      *bell        // the unstaller's
-	stalled    atomic.Bool  // an unstaller waits to ring again
+	kickers    atomic.Int32  // kick requests; the one who makes it 1 rings
+	bell       *bell         // the kicker's
+	ubell      *bell         // the unstaller's
+	stalled    atomic.Bool   // an unstaller waits to ring again
+	stalls     atomic.Uint64 // doorbells the kernel refused (EAGAIN): for tests
+	pokes      atomic.Uint64 // afterPoll's wakeups: for tests
 	fatal      atomic.Pointer[error]
 	progress   atomic.Pointer[chan struct{}] // closed at SQ or call-slot progress
 	closed     chan struct{}                 // closed when the reap loop ends
@@ -265,9 +270,9 @@ func (r *clientRing) start(ctx context.Context, cl *call, method uint32, req []b
 					r.publish()
 				}
 				r.sqMu.Unlock()
-				if wrote {
-					r.kick()
-				}
+				// buffer returns the reaper left in the SQ go
+				// in before the result that may need them
+				r.kick()
 				t, err := r.c.start(ctx, cl, method, req, md, mdLen)
 				if err != nil {
 					r.open.Add(-1)
@@ -347,7 +352,15 @@ func (r *clientRing) kick() {
 }
 
 // ring is one round of the kicker: a doorbell if the kernel needs one.
+// With NEED_WAKEUP clear the kernel is in the middle of a pass over the
+// SQ (a doorbell of another goroutine, or its work item) and will take
+// the new entries itself; ring lets it run and looks again, and rings
+// anyway if the entries are still there after a few looks: a pass that
+// stopped early (EAGAIN) posts nothing, so nobody else would notice
+// entries it left.  A doorbell the kernel did not need costs a system
+// call and nothing else.
 func (r *clientRing) ring() {
+	looks := 0
 	for {
 		r.sqMu.Lock()
 		if r.dead {
@@ -368,10 +381,15 @@ func (r *clientRing) ring() {
 		if waiters && room {
 			r.notify()
 		}
+		if !left {
+			return
+		}
 		// with waiters, ring even when the kernel said it would look:
 		// consumption without completions wakes nobody here
-		if !left || (!need && !waiters) {
-			return
+		if !need && !waiters && looks < 16 {
+			looks++
+			runtime.Gosched()
+			continue
 		}
 		if err := r.c.s.rc.Control(r.bell.fn); err != nil {
 			return // closed: the reap loop fails the calls
@@ -392,6 +410,7 @@ func (r *clientRing) ring() {
 // startUnstall starts the goroutine that rings again once the kernel may
 // take the entries it left in the SQ.
 func (r *clientRing) startUnstall() {
+	r.stalls.Add(1)
 	if r.stalled.CompareAndSwap(false, true) {
 		go r.unstall()
 	}
@@ -405,6 +424,9 @@ func (r *clientRing) unstall() {
 			r.sqMu.Unlock()
 			r.stalled.Store(false)
 			return
+		}
+		if r.flush() {
+			r.publish()
 		}
 		left := r.sqTail != atomicLoad(r.m.sqCons)
 		// the kernel needs two free CQ entries for an entry: with
@@ -457,12 +479,33 @@ func (r *clientRing) deadErr() error {
 	return net.ErrClosed
 }
 
+// afterPoll runs after a poll() of the socket outside the runtime
+// poller (the POLLOUT check of the write waiter).  That poll() may have
+// moved messages into the CQ without waking anyone: the kernel counts on
+// the poller to report EPOLLIN, and this one looks at POLLOUT only.  If
+// completions wait, the reap goroutine is woken through a read deadline
+// in the past.
+func (r *clientRing) afterPoll() {
+	r.sqMu.Lock()
+	waiting := !r.dead && atomicLoad(r.m.cqProd) != atomicLoad(r.m.cqCons)
+	r.sqMu.Unlock()
+	if waiting {
+		r.pokes.Add(1)
+		r.c.s.f.SetReadDeadline(time.Now())
+	}
+}
+
 // reap is the reap goroutine: it takes completions until the socket is
 // closed, then fails what is left and unmaps the rings.
 func (r *clientRing) reap() {
 	var err error
 	for {
 		if err = r.c.s.rc.Read(r.reapFn); err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				// afterPoll's wakeup: clear it, then look
+				r.c.s.f.SetReadDeadline(time.Time{})
+				continue
+			}
 			err = r.c.s.pollErr(err)
 			break
 		}
@@ -492,12 +535,9 @@ func (r *clientRing) reapPass(fd uintptr) bool {
 		n = g.cqEntries
 	}
 	full := n == g.cqEntries
-	ended := false
 	for i := uint32(0); i < n; i++ {
 		c := m.cqes[(head+i)&(g.cqEntries-1)] // copied once, checked below
-		if r.complete(int(fd), &c) {
-			ended = true
-		}
+		r.complete(int(fd), &c)
 	}
 	// release: we are done reading the entries we pass
 	atomicStore(m.cqCons, head+n)
@@ -516,18 +556,21 @@ func (r *clientRing) reapPass(fd uintptr) bool {
 	}
 	left := r.sqTail != atomicLoad(m.sqCons)
 	r.sqMu.Unlock()
-	if ended {
-		r.notify()
-	}
-	// buffers given back, or a CQ that was full: the kernel may have
-	// messages waiting for them, and only a doorbell (or poll) brings
-	// them in; entries left in the SQ may fit now too
-	if wrote || left || full {
-		if full && !wrote && !left {
-			r.c.s.rc.Control(r.rbell.fn) // look at the CQ again
-		} else {
-			r.kick()
-		}
+	// call slots or CQ room: whoever waits for either
+	r.notify()
+	switch {
+	case full && !left:
+		// the kernel may have messages waiting for CQ room, and only
+		// a doorbell (or poll) brings them in
+		r.c.s.rc.Control(r.rbell.fn)
+	case wrote && r.open.Load() == 0:
+		// No call is open, so no result waits for these buffers: the
+		// returns go with the next doorbell, that of the next call
+		// (every submission kicks), not with a system call now.
+	case wrote || left:
+		// results on their way may need the buffers; entries left in
+		// the SQ may fit now
+		r.kick()
 	}
 	return true
 }
@@ -673,4 +716,26 @@ func (c *Client) ringCall(ctx context.Context, cl *call, method uint32, req []by
 	}
 	cl.release()
 	return nil, ctxStatus(ctx.Err())
+}
+
+// state describes the rings for diagnostics (tests print it on failure).
+func (r *clientRing) state() string {
+	r.sqMu.Lock()
+	defer r.sqMu.Unlock()
+	if r.dead {
+		return "rings: closed"
+	}
+	var info rawSockInfo
+	l := uint32(sizeofSockInfo)
+	r.c.s.control(func(fd int) error {
+		syscall.Syscall6(syscall.SYS_GETSOCKOPT, uintptr(fd), solFastRPC, optSockInfo,
+			uintptr(unsafe.Pointer(&info)), uintptr(unsafe.Pointer(&l)), 0)
+		return nil
+	})
+	return fmt.Sprintf("rings: SQ tail %d cons %d flags %#x; CQ prod %d cons %d; open %d/%d; "+
+		"returns waiting %d, cancels %d; stalled %v, kickers %d, refused %d, pokes %d; "+
+		"socket: calls %d, rx queued %d (%d bytes), tx queued %d",
+		r.sqTail, atomicLoad(r.m.sqCons), atomicLoad(r.m.sqFlags), atomicLoad(r.m.cqProd), atomicLoad(r.m.cqCons),
+		r.open.Load(), r.maxCalls, len(r.returns), len(r.cancels), r.stalled.Load(), r.kickers.Load(),
+		r.stalls.Load(), r.pokes.Load(), info.Calls_in_flight, info.Rx_queued, info.Rx_bytes, info.Tx_queued)
 }

@@ -254,6 +254,10 @@ const pollOUT = 0x4 // POLLOUT, the same on every Linux architecture
 type writeWaiter struct {
 	s  *sock // the duplicate descriptor; nothing is sent on it
 	ch atomic.Pointer[chan struct{}]
+	// polled, if set, runs after each ppoll of the socket: on a socket
+	// with rings, poll() also moves arrived messages into the CQ, and
+	// the CQ's reader must then be told (clientRing.afterPoll)
+	polled func()
 }
 
 func newWriteWaiter(fd int, name string) (*writeWaiter, error) {
@@ -292,7 +296,11 @@ func (w *writeWaiter) watch(ch *chan struct{}) {
 	_ = w.s.rc.Write(func(fd uintptr) bool {
 		if first {
 			first = false
-			return pollOut(int(fd))
+			ok := pollOut(int(fd))
+			if w.polled != nil {
+				w.polled()
+			}
+			return ok
 		}
 		return true
 	})
