@@ -52,6 +52,37 @@
 // ObserveServer feed a Histogram or any Observer.  DialPool spreads calls
 // over several sockets; every Server answers HealthMethod (Client.Health).
 //
+// # Rings
+//
+// Dial with WithRing(sqEntries, cqEntries, bufBytes) (zeros for 256, 512
+// and 2048) makes the Client carry its unary calls, Call and Invoke and
+// what is built on them, through the socket's submission and completion
+// rings (FASTRPC_RING, Documentation/rings.rst) instead of one sendmsg
+// and one recvmsg each; the API and its errors stay the same:
+//
+//	c, err := fastrpc.Dial(ctx, addr, fastrpc.WithRing(0, 0, 0))
+//
+// The regions are mapped into the process and driven from Go with
+// sync/atomic on the index words (the memory model is in ring.go).  A
+// caller writes its request into the transmit buffer of its SQ slot and
+// its CALL entry; one goroutine at a time rings the doorbell (a send of
+// no bytes) for every entry written meanwhile, and only while the kernel
+// sets NEED_WAKEUP, so many goroutines' calls share one system call.  One
+// reap goroutine waits for the CQ in the runtime poller, copies each
+// result into its Reply, gives the receive buffers back with BUF_RETURN
+// entries and wakes the caller by tag.  Deadlines are the entry's
+// timeout (counted from when the kernel takes it), cancellation a CANCEL
+// entry after the CALL.  A request larger than a buffer goes out with
+// sendmsg, a result larger than the receive buffers is read with
+// recvmsg.  While the kernel cannot take an entry (SO_SNDBUF, the
+// connection opening, the CQ full) the doorbell fails with EAGAIN and
+// the client rings again on POLLOUT or CQ room; a full SQ makes callers
+// wait; calls beyond FASTRPC_MAX_CALLS wait in the client, before the SQ.
+// Completions are checked before use: a malformed one fails its call.
+// A unary Call through the rings allocates twice, as without.  Streams
+// keep their own sockets without rings.  In a benchmark, the transport
+// "go-fastrpc-ring" is this option on Dial (or DialPool).
+//
 // # Streams
 //
 // NewStream starts a streaming call on a socket of its own (sharing the
