@@ -35,6 +35,30 @@ func ExampleDial() {
 	}
 }
 
+// A client whose unary calls go through the socket's rings: the calls of
+// all its goroutines share doorbell system calls.  Default sizes: 256 SQ
+// and 512 CQ entries, 2 KiB buffers.
+func ExampleWithRing() {
+	ctx := context.Background()
+	c, err := fastrpc.Dial(ctx, "localhost:7070", fastrpc.WithRing(0, 0, 0))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+	done := make(chan error)
+	for i := 0; i < 64; i++ {
+		go func() {
+			_, err := c.Call(ctx, fastrpc.MethodOf("echo"), []byte("ping"))
+			done <- err
+		}()
+	}
+	for i := 0; i < 64; i++ {
+		if err := <-done; err != nil {
+			log.Print(err)
+		}
+	}
+}
+
 type getRequest struct{ Key string }
 type getReply struct{ Value string }
 

@@ -148,6 +148,7 @@ type clientRing struct {
 	stalled    atomic.Bool   // an unstaller waits to ring again
 	stalls     atomic.Uint64 // doorbells the kernel refused (EAGAIN): for tests
 	pokes      atomic.Uint64 // afterPoll's wakeups: for tests
+	bells      atomic.Uint64 // doorbell system calls: for tests and benchmarks
 	fatal      atomic.Pointer[error]
 	progress   atomic.Pointer[chan struct{}] // closed at SQ or call-slot progress
 	closed     chan struct{}                 // closed when the reap loop ends
@@ -391,6 +392,7 @@ func (r *clientRing) ring() {
 			runtime.Gosched()
 			continue
 		}
+		r.bells.Add(1)
 		if err := r.c.s.rc.Control(r.bell.fn); err != nil {
 			return // closed: the reap loop fails the calls
 		}
@@ -448,6 +450,7 @@ func (r *clientRing) unstall() {
 			r.stalled.Store(false)
 			return
 		}
+		r.bells.Add(1)
 		if err := r.c.s.rc.Control(r.ubell.fn); err != nil {
 			r.stalled.Store(false)
 			return
@@ -562,6 +565,7 @@ func (r *clientRing) reapPass(fd uintptr) bool {
 	case full && !left:
 		// the kernel may have messages waiting for CQ room, and only
 		// a doorbell (or poll) brings them in
+		r.bells.Add(1)
 		r.c.s.rc.Control(r.rbell.fn)
 	case wrote && r.open.Load() == 0:
 		// No call is open, so no result waits for these buffers: the
