@@ -343,6 +343,10 @@ func (r *clientRing) kick() {
 	if r.kickers.Add(1) != 1 {
 		return
 	}
+	// let the goroutines that are ready to run (callers the reaper just
+	// woke, say) write their entries first: they then share this
+	// doorbell instead of each ringing its own
+	runtime.Gosched()
 	for {
 		seen := r.kickers.Load()
 		r.ring()
@@ -544,11 +548,6 @@ func (r *clientRing) reapPass(fd uintptr) bool {
 	}
 	// release: we are done reading the entries we pass
 	atomicStore(m.cqCons, head+n)
-	for _, cl := range r.dispatched {
-		cl.done <- struct{}{}
-	}
-	clear(r.dispatched)
-	r.dispatched = r.dispatched[:0]
 
 	r.sqMu.Lock()
 	r.returns = append(r.returns, r.pending...)
@@ -559,6 +558,16 @@ func (r *clientRing) reapPass(fd uintptr) bool {
 	}
 	left := r.sqTail != atomicLoad(m.sqCons)
 	r.sqMu.Unlock()
+	// Looked at before the callers are woken, who would open new calls:
+	// with no call open, no result waits for these buffers, and the
+	// returns go with the next doorbell, that of the next call (every
+	// submission kicks), not with a system call now.
+	idle := r.open.Load() == 0
+	for _, cl := range r.dispatched {
+		cl.done <- struct{}{}
+	}
+	clear(r.dispatched)
+	r.dispatched = r.dispatched[:0]
 	// call slots or CQ room: whoever waits for either
 	r.notify()
 	switch {
@@ -567,10 +576,7 @@ func (r *clientRing) reapPass(fd uintptr) bool {
 		// a doorbell (or poll) brings them in
 		r.bells.Add(1)
 		r.c.s.rc.Control(r.rbell.fn)
-	case wrote && r.open.Load() == 0:
-		// No call is open, so no result waits for these buffers: the
-		// returns go with the next doorbell, that of the next call
-		// (every submission kicks), not with a system call now.
+	case wrote && idle && !full:
 	case wrote || left:
 		// results on their way may need the buffers; entries left in
 		// the SQ may fit now
