@@ -279,14 +279,17 @@ func unimplemented(ctx context.Context, req *Request) ([]byte, error) {
 // by the call's own (cancellation, deadline), with the request headers
 // and the handler's reply state.
 func (s *Server) handlerContext(ctx context.Context, req *Request) (context.Context, context.CancelFunc, *replyState) {
-	hctx, cancel := context.WithCancel(ctx)
+	hctx, cancelBase := context.WithCancel(ctx)
+	cancel := cancelBase
 	// The call's cancellation ends hctx as Canceled; its deadline ends it
 	// as DeadlineExceeded through hctx's own deadline below (the two
 	// timers fire together, and the first must not make a deadline look
-	// like a cancellation: the handler would answer CANCELLED).
+	// like a cancellation: the handler would answer CANCELLED).  The
+	// function runs in a goroutine of its own: it uses cancelBase, which
+	// ends the deadline's child too, never the cancel reassigned below.
 	stop := context.AfterFunc(req.ctx, func() {
 		if !errors.Is(req.ctx.Err(), context.DeadlineExceeded) {
-			cancel()
+			cancelBase()
 		}
 	})
 	if dl, ok := req.ctx.Deadline(); ok {
