@@ -17,9 +17,8 @@
 //	go-fastrpc       gobind's fastrpc.Client.Call over AF_FASTRPC, a
 //	                 fastrpc.Server answering (same-host short cut on one
 //	                 host, TCP with -N)
-//	go-fastrpc-ring  the same through the rings, once gobind has a
-//	                 ring-backed client (see ring.go); until then the
-//	                 transport is reported as not built and left out
+//	go-fastrpc-ring  the same client with fastrpc.WithRing: its calls
+//	                 go through the mmap'd SQ and CQ (see ring.go)
 //	go-netrpc        the standard library's net/rpc (gob) over TCP
 //	go-grpc          grpc-go (Debian's golang-google-grpc-dev) over TCP,
 //	                 with a codec that passes bytes through (no protobuf)

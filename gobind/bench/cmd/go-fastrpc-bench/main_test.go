@@ -279,14 +279,18 @@ func TestFastRPCWithoutModule(t *testing.T) {
 	}
 }
 
-// Until gobind has a ring client, go-fastrpc-ring is reported as left out,
-// without a row and without failing the run.
-func TestRingHook(t *testing.T) {
-	if ringMissing() == "" {
-		t.Skip("the ring client is plugged in: its rows need the module")
+// go-fastrpc-ring is gobind's ring client: without the module it fails
+// as go-fastrpc does, with the reason, and prints no row.
+func TestRingWithoutModule(t *testing.T) {
+	if ringMissing() != "" {
+		t.Fatalf("go-fastrpc-ring left out: %s", ringMissing())
+	}
+	if _, err := os.Stat("/sys/module/af_fastrpc"); err == nil {
+		t.Skip("af_fastrpc is loaded here")
 	}
 	rc, out, errs := runBench(t, "-j", "-n", "20", "-w", "0", "-t", "go-fastrpc-ring")
-	if rc != 0 || !strings.Contains(out, "# go-fastrpc-ring: left out: ") || strings.Contains(out, "FASTRPC-ROW") {
+	if rc != 1 || !strings.Contains(out, "go-fastrpc-ring failed") ||
+		!strings.Contains(errs, "go-fastrpc-ring: server:") || strings.Contains(out, "FASTRPC-ROW") {
 		t.Errorf("exit %d\nstdout %s\nstderr %s", rc, out, errs)
 	}
 }

@@ -2,29 +2,20 @@
 
 package main
 
-// go-fastrpc-ring: gobind's client through the mmap'd rings
-// (Documentation/rings.rst) against the same server as go-fastrpc.
-//
-// The hook for the ring-backed client that gobind/fastrpc is growing
-// (fastrpc.WithRing): until it exists, ringMissing says so and the
-// transport is left out of the table (a "# go-fastrpc-ring: left out: ..."
-// line, not a failure), so that make bench can list it already.  To plug
-// it in, dialRing becomes
-//
-//	return dialFastRPCWith(addr, fastrpc.WithRing(0, 0, 0))
-//
-// (default ring sizes; the caller is safe for -c goroutines as
-// go-fastrpc's is), ringMissing returns "" (or why this kernel's module
-// has no rings), and TestRingHook's skip then applies.  The server stays
-// go-fastrpc's unless listenRing is given one with rings.  The rows, the
-// report (bench-report.py knows the name) and the docs need nothing more.
+// go-fastrpc-ring: gobind's client with fastrpc.WithRing, its unary calls
+// through the mmap'd submission and completion rings
+// (Documentation/rings.rst), against the same server as go-fastrpc.
+// Default ring sizes (256 SQ entries, 512 CQ entries, 2 KiB buffers); one
+// client shared by the -c goroutines, as go-fastrpc's is.
 
-import "errors"
+import "fastrpc.dev/gobind/fastrpc"
 
-var errNoRing = errors.New("gobind/fastrpc has no ring-backed client yet")
-
-func ringMissing() string { return errNoRing.Error() }
+// ringMissing is empty: the ring client is part of gobind.  A module
+// without rings fails the row with the kernel's error, as any other.
+func ringMissing() string { return "" }
 
 func listenRing(addr string) (server, error) { return listenFastRPC(addr) }
 
-func dialRing(addr string) (caller, error) { return nil, errNoRing }
+func dialRing(addr string) (caller, error) {
+	return dialFastRPCWith(addr, fastrpc.WithRing(0, 0, 0))
+}
