@@ -512,7 +512,7 @@ func benchCalls(b *testing.B, par int, opts ...DialOption) {
 	}
 }
 
-func BenchmarkCall(b *testing.B)       { benchCalls(b, 1) }
+func BenchmarkCallPlain(b *testing.B)  { benchCalls(b, 1) }
 func BenchmarkCall64(b *testing.B)     { benchCalls(b, 64) }
 func BenchmarkRingCall(b *testing.B)   { benchCalls(b, 1, WithRing(0, 0, 0)) }
 func BenchmarkRingCall64(b *testing.B) { benchCalls(b, 64, WithRing(0, 0, 0)) }
