@@ -130,11 +130,13 @@ func CodeOf(err error) Code {
 }
 
 // statusOf maps a handler's error to what the server sends.
+var okStatus = StatusError{Code: OK}
+
 func statusOf(err error) *StatusError {
 	var se *StatusError
 	switch {
 	case err == nil:
-		return &StatusError{Code: OK}
+		return &okStatus // read only: callers do not change it
 	case errors.As(err, &se):
 		return se
 	case errors.Is(err, context.DeadlineExceeded):

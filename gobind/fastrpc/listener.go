@@ -30,6 +30,17 @@ type Listener struct {
 
 	closeOnce sync.Once
 	closing   chan struct{} // closed by Close
+
+	// hook, set by Server.Serve: new calls go straight to its dispatch,
+	// not to the queue, with contexts derived from Serve's (guarded by mu)
+	hook *serveHook
+}
+
+// serveHook is how a Server's Serve takes a Listener's calls: without
+// the queue, Recv and the goroutine hand-offs they cost.
+type serveHook struct {
+	base     context.Context
+	dispatch func(*Request)
 }
 
 // Request is one incoming unary call.  It must be answered exactly once
@@ -55,6 +66,13 @@ type Request struct {
 	replied  atomic.Bool
 	firstEOR bool      // the first message was the client's last
 	in       *streamIn // later messages; guarded by srv.mu
+	// base is the context ctx derives from: a Serve's, or Background
+	base context.Context
+	// hctx and rs are the handler's context and reply state when base is
+	// the Serve's own (Server.contextFor): part of the Request, so that a
+	// call through Serve allocates neither
+	hctx handlerCtx
+	rs   replyState
 }
 
 // streamLocked returns the queue of the call's later messages (s.mu held).
@@ -159,6 +177,29 @@ func (s *Listener) Recv(ctx context.Context) (*Request, error) {
 	}
 }
 
+// setHook hands the Listener's calls to h from now on and returns the
+// calls queued before; false if another Serve holds it already.
+func (s *Listener) setHook(h *serveHook) ([]*Request, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.hook != nil {
+		return nil, false
+	}
+	s.hook = h
+	queued := s.queue
+	s.queue, s.queueBytes = nil, 0
+	signal(s.room) // receive may wait for the queue to shrink
+	return queued, true
+}
+
+// clearHook queues the Listener's calls for Recv again.
+func (s *Listener) clearHook() {
+	s.mu.Lock()
+	s.hook = nil
+	s.mu.Unlock()
+	signal(s.room)
+}
+
 // signal leaves a token in a channel of capacity 1, if there is none.
 func signal(ch chan struct{}) {
 	select {
@@ -242,13 +283,25 @@ func (s *Listener) receive() {
 			r.Metadata, _ = decodeMetadata(pc.meta)
 		}
 		r.Peer, _ = decodeSockaddr(op.name[:op.namelen])
-		if r.Timeout > 0 {
-			r.ctx, r.cancel = context.WithTimeout(context.Background(), r.Timeout)
-		} else {
-			r.ctx, r.cancel = context.WithCancel(context.Background())
-		}
+		// The context is made under mu, where the hook is read: a call
+		// queued for Recv must not derive from a Serve that ends.
 		s.mu.Lock()
+		hook := s.hook
+		r.base = context.Background()
+		if hook != nil {
+			r.base = hook.base
+		}
+		if r.Timeout > 0 {
+			r.ctx, r.cancel = context.WithTimeout(r.base, r.Timeout)
+		} else {
+			r.ctx, r.cancel = context.WithCancel(r.base)
+		}
 		s.active[in.Handle] = r
+		if hook != nil {
+			s.mu.Unlock()
+			hook.dispatch(r)
+			continue
+		}
 		s.queue = append(s.queue, r)
 		s.queueBytes += len(r.Data)
 		full := len(s.queue) >= recvAheadCalls || s.queueBytes >= recvAheadBytes
@@ -344,14 +397,33 @@ func (r *Request) Context() context.Context { return r.ctx }
 // over MaxMessage, bad trailers) are refused before anything is sent, and
 // the call stays open for a Reply that is right.
 func (r *Request) Reply(code Code, data []byte, opts ...Option) error {
+	o := collect(opts)
+	return r.reply(code, data, o.md, o.statusMsg)
+}
+
+// replyBuf is the control buffer and sendOp of one Reply, pooled.
+type replyBuf struct {
+	cb   cmsgBuilder
+	send sendOp
+}
+
+var replyPool = sync.Pool{New: func() any {
+	b := &replyBuf{}
+	b.cb.b = make([]byte, 0, 128)
+	b.send.init()
+	b.send.wait = true
+	return b
+}}
+
+// reply is Reply without its options: what Server's handlers use.
+func (r *Request) reply(code Code, data []byte, md Metadata, msg string) error {
 	if code > statusMax {
 		return r.opErr(syscall.EINVAL)
 	}
 	if len(data) > MaxMessage {
 		return r.opErr(syscall.EMSGSIZE)
 	}
-	o := collect(opts)
-	mdLen, err := checkMetadata(o.md)
+	mdLen, err := checkMetadata(md)
 	if err != nil {
 		return r.opErr(err)
 	}
@@ -365,20 +437,24 @@ func (r *Request) Reply(code Code, data []byte, opts ...Option) error {
 		r.cancel()
 		signal(r.srv.room) // a stream's messages may wait for room
 	}()
-	msg := o.statusMsg
 	if len(msg) > MaxStatusMessage {
 		msg = msg[:MaxStatusMessage]
 	}
-	var cb cmsgBuilder
-	cb.b = make([]byte, 0, syscall.CmsgSpace(sizeofReply)+syscall.CmsgSpace(mdLen)+syscall.CmsgSpace(len(msg)))
-	put(&cb, cmsgReply, &rawReply{Handle: r.handle, Status: uint32(code)})
+	b := replyPool.Get().(*replyBuf)
+	cb := &b.cb
+	cb.b = cb.b[:0]
+	put(cb, cmsgReply, &rawReply{Handle: r.handle, Status: uint32(code)})
 	if mdLen > 0 {
-		o.md.encode(cb.add(cmsgMetadata, mdLen))
+		md.encode(cb.add(cmsgMetadata, mdLen))
 	}
 	if msg != "" {
 		copy(cb.add(cmsgStatusMsg, len(msg)), msg)
 	}
-	if err := r.srv.s.sendmsg(data, cb.b); err != nil {
+	err = r.srv.s.send(&b.send, data, cb.b)
+	if cap(cb.b) <= 1024 { // not the buffer of a reply with big trailers
+		replyPool.Put(b)
+	}
+	if err != nil {
 		return r.opErr(err)
 	}
 	return nil

@@ -567,6 +567,105 @@ func TestModuleAllocsPerCall(t *testing.T) {
 	}
 }
 
+// Calls queued before Serve starts are served; a second Serve of the same
+// Listener takes calls through Recv, and on its own once the first ends.
+func TestModuleServeQueuedAndTwice(t *testing.T) {
+	ln, addr := listen(t)
+	c := dial(t, addr)
+	const early = 3
+	errs := make(chan error, early)
+	for i := 0; i < early; i++ {
+		go func() {
+			_, err := c.Call(context.Background(), 1, []byte("early"))
+			errs <- err
+		}()
+	}
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		ln.mu.Lock()
+		n := len(ln.queue)
+		ln.mu.Unlock()
+		if n == early {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d calls queued, want %d", n, early)
+		}
+	}
+	s := NewServer(WithFallback(echo))
+	ctx1, stop1 := context.WithCancel(context.Background())
+	done1, done2 := make(chan error, 1), make(chan error, 1)
+	go func() { done1 <- s.Serve(ctx1, ln) }()
+	for i := 0; i < early; i++ {
+		if err := <-errs; err != nil {
+			t.Fatalf("call queued before Serve: %v", err)
+		}
+	}
+	go func() { done2 <- s.Serve(context.Background(), ln) }()
+	// Let the second Serve find the Listener taken (should it come
+	// later, it takes the hook itself: the test then checks less).
+	time.Sleep(50 * time.Millisecond)
+	stop1()
+	if err := <-done1; !errors.Is(err, context.Canceled) {
+		t.Errorf("first Serve ended with %v, want context.Canceled", err)
+	}
+	for i := 0; i < 5; i++ {
+		r, err := c.Call(context.Background(), 1, []byte("late"))
+		if err != nil || string(r.Data) != "late" {
+			t.Fatalf("call served by the second Serve: %v", err)
+		}
+	}
+	s.Close()
+	if err := <-done2; !errors.Is(err, ErrServerClosed) {
+		t.Errorf("second Serve ended with %v, want ErrServerClosed", err)
+	}
+}
+
+// Serve answers a unary call with at most serveAllocs allocations: the
+// Request, its data, its context (two: the context and its cancel
+// function; two more for a deadline's timer) and one not yet accounted
+// for; the handler's context and reply state come with the Request, the
+// reply's control buffer from a pool.  Client and server share this
+// process, so the count is both sides' together, the client's being at
+// most 2 (TestModuleAllocsPerCall).
+func TestModuleServeAllocsPerCall(t *testing.T) {
+	const serveAllocs = 5
+	if raceEnabled {
+		t.Skip("allocation counts under the race detector say nothing")
+	}
+	_, addr := serve(t, echo)
+	c := dial(t, addr)
+	req := make([]byte, 64)
+	for _, tc := range []struct {
+		name string
+		ctx  context.Context
+	}{{"plain", context.Background()}, {"deadline", nil}} {
+		ctx := tc.ctx
+		extra := 0.0
+		if ctx == nil {
+			// the server's context then has a timer: two more
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(context.Background(), time.Hour)
+			defer cancel()
+			extra = 2
+		}
+		for i := 0; i < 100; i++ { // warm the pools, stacks and maps
+			if _, err := c.Call(ctx, 1, req); err != nil {
+				t.Fatal(err)
+			}
+		}
+		n := testing.AllocsPerRun(500, func() {
+			r, err := c.Call(ctx, 1, req)
+			if err != nil || len(r.Data) != len(req) {
+				t.Fatalf("call: %v", err)
+			}
+		})
+		t.Logf("allocations per unary call, client and Serve (%s): %.2f", tc.name, n)
+		if n > 2+serveAllocs+extra {
+			t.Errorf("%s: %.2f allocations per call, want at most %v", tc.name, n, 2+serveAllocs+extra)
+		}
+	}
+}
+
 // A call the socket pushes back (FASTRPC_MAX_CALLS of 1, the slot held)
 // waits for POLLOUT in the poller: it tries again when room is made, not
 // on a timer, so it is pushed back once or twice however long it waits.

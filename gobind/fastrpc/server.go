@@ -9,6 +9,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 	"unsafe"
@@ -56,8 +57,10 @@ var errNoHandler = errors.New("fastrpc: not the context of a handler")
 type Server struct {
 	opts serverOptions
 
+	// methods is replaced, never changed: handle reads it without mu
+	methods atomic.Pointer[map[uint32]*methodEntry]
+
 	mu        sync.Mutex
-	methods   map[uint32]*methodEntry
 	listeners map[*Listener]struct{}
 	closed    bool
 	stopOnce  sync.Once
@@ -107,8 +110,8 @@ func WithFallback(h Handler) ServerOption {
 
 // NewServer returns a Server with no methods but HealthMethod.
 func NewServer(opts ...ServerOption) *Server {
-	s := &Server{methods: map[uint32]*methodEntry{}, listeners: map[*Listener]struct{}{},
-		stop: make(chan struct{})}
+	s := &Server{listeners: map[*Listener]struct{}{}, stop: make(chan struct{})}
+	s.methods.Store(&map[uint32]*methodEntry{})
 	s.opts.codec = JSON
 	for _, f := range opts {
 		f(&s.opts)
@@ -120,11 +123,17 @@ func NewServer(opts ...ServerOption) *Server {
 func (s *Server) register(e *methodEntry) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if old, ok := s.methods[e.info.Method]; ok {
+	methods := *s.methods.Load()
+	if old, ok := methods[e.info.Method]; ok {
 		panic(fmt.Sprintf("fastrpc: method %s (%#x) registered twice, or its name hashes as %s's",
 			e.info.FullName(), e.info.Method, old.info.FullName()))
 	}
-	s.methods[e.info.Method] = e
+	next := make(map[uint32]*methodEntry, len(methods)+1)
+	for k, v := range methods {
+		next[k] = v
+	}
+	next[e.info.Method] = e
+	s.methods.Store(&next)
 }
 
 // Handle registers h for the unary method name (see MethodOf).  It
@@ -169,13 +178,17 @@ func HandleTyped[Req, Resp any](s *Server, name string, h func(ctx context.Conte
 	})
 }
 
-// Serve receives the calls of ln and handles each in its own goroutine
-// until ctx ends (it returns ctx.Err()), the Server is shut down or
+// Serve receives the calls of ln and handles each in a goroutine of its
+// own until ctx ends (it returns ctx.Err()), the Server is shut down or
 // closed (ErrServerClosed), or ln fails (a *net.OpError; net.ErrClosed
 // once ln is closed).  Handlers' contexts derive from ctx: they carry its
 // values and end with it, as well as when their call is cancelled or its
 // deadline passes.  The Server owns ln from then on: Shutdown and Close
 // close it.
+//
+// The goroutine that received a call runs its handler; a handler's
+// goroutine, once it has answered, waits for the next call (up to
+// maxIdleWorkers wait), so that it keeps the stack it grew.
 func (s *Server) Serve(ctx context.Context, ln *Listener) error {
 	s.mu.Lock()
 	if s.closed {
@@ -184,6 +197,34 @@ func (s *Server) Serve(ctx context.Context, ln *Listener) error {
 	}
 	s.listeners[ln] = struct{}{}
 	s.mu.Unlock()
+	w := &workers{s: s, ctx: ctx, work: make(chan *Request), quit: make(chan struct{})}
+	defer close(w.quit)
+	queued, ok := ln.setHook(&serveHook{base: ctx, dispatch: w.dispatch})
+	if !ok { // another Serve has ln: share its calls through Recv
+		return s.serveRecv(ctx, ln, w)
+	}
+	defer ln.clearHook()
+	for _, r := range queued {
+		w.dispatch(r)
+	}
+	select {
+	case <-s.stop:
+	case <-ctx.Done():
+	case <-ln.done:
+	}
+	select {
+	case <-s.stop:
+		return ErrServerClosed
+	default:
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return ln.opErr(ln.err)
+}
+
+// serveRecv is Serve taking ln's calls through Recv.
+func (s *Server) serveRecv(ctx context.Context, ln *Listener, w *workers) error {
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() {
@@ -206,44 +247,87 @@ func (s *Server) Serve(ctx context.Context, ln *Listener) error {
 			}
 			return err
 		}
-		s.mu.Lock()
-		s.running++
-		s.mu.Unlock()
-		go s.handle(ctx, req)
+		w.dispatch(req)
+	}
+}
+
+// maxIdleWorkers is how many handler goroutines of one Serve may wait
+// for calls; beyond, a goroutine that has answered its call ends.
+const maxIdleWorkers = 256
+
+// workers are the handler goroutines of one Serve.
+type workers struct {
+	s    *Server
+	ctx  context.Context
+	work chan *Request // unbuffered: a send succeeds only to a waiting worker
+	quit chan struct{} // closed when Serve returns
+	idle atomic.Int32
+}
+
+// dispatch hands r to a waiting worker, or to a new one.
+func (w *workers) dispatch(r *Request) {
+	w.s.mu.Lock()
+	w.s.running++
+	w.s.mu.Unlock()
+	select {
+	case w.work <- r:
+	default:
+		go w.run(r)
+	}
+}
+
+func (w *workers) run(r *Request) {
+	for {
+		w.s.handle(w.ctx, r)
+		if w.idle.Add(1) > maxIdleWorkers {
+			w.idle.Add(-1)
+			return
+		}
+		select {
+		case r = <-w.work:
+			w.idle.Add(-1)
+		case <-w.quit:
+			w.idle.Add(-1)
+			return
+		}
 	}
 }
 
 // handle runs one call's handler and replies with its result.
 func (s *Server) handle(ctx context.Context, req *Request) {
 	defer s.handlerDone()
-	s.mu.Lock()
-	e := s.methods[req.Method]
-	s.mu.Unlock()
+	e := (*s.methods.Load())[req.Method]
 	if e != nil && e.stream != nil {
 		s.handleStream(ctx, req, e)
 		return
 	}
-	info := &MethodInfo{Method: req.Method}
 	h := s.opts.fallback
 	if e != nil {
-		info, h = &e.info, e.unary
+		h = e.unary
 	}
 	if h == nil {
 		h = unimplemented
 	}
-	hctx, cancel, rs := s.handlerContext(ctx, req)
-	data, herr := chainUnary(s.opts.unary, h, info)(hctx, req)
+	if len(s.opts.unary) > 0 {
+		info := &MethodInfo{Method: req.Method} // for interceptors only
+		if e != nil {
+			info = &e.info
+		}
+		h = chainUnary(s.opts.unary, h, info)
+	}
+	hctx, cancel, rs := s.contextFor(ctx, req)
+	data, herr := h(hctx, req)
 	cancel()
 	st := statusOf(herr)
 	if herr != nil && data == nil {
 		data = st.Details
 	}
 	trailers, msg := mergeReply(rs, st)
-	err := req.Reply(st.Code, data, WithMetadata(trailers), WithStatusMessage(msg))
+	err := req.reply(st.Code, data, trailers, msg)
 	if err != nil && !req.replied.Load() {
 		// the handler's answer cannot be sent as it is (a code out of
 		// range, too much data, bad trailers): the caller still gets one
-		_ = req.Reply(Internal, nil, WithStatusMessage("fastrpc: bad reply from handler: "+err.Error()))
+		_ = req.reply(Internal, nil, nil, "fastrpc: bad reply from handler: "+err.Error())
 	}
 }
 
@@ -273,6 +357,41 @@ func (s *Server) idleCh() <-chan struct{} {
 
 func unimplemented(ctx context.Context, req *Request) ([]byte, error) {
 	return nil, Errorf(Unimplemented, "no method %#x", req.Method)
+}
+
+// contextFor returns the context of req's handler, the function that
+// ends it and the handler's reply state.  When req's own context derives
+// from ctx already (it came through Serve's hook), the handler's context
+// is req's with the values added by handlerCtx, allocated with req.
+func (s *Server) contextFor(ctx context.Context, req *Request) (context.Context, context.CancelFunc, *replyState) {
+	if req.base != ctx {
+		return s.handlerContext(ctx, req)
+	}
+	req.hctx = handlerCtx{Context: req.ctx, req: req}
+	return &req.hctx, noCancel, &req.rs
+}
+
+func noCancel() {}
+
+// handlerCtx is a handler's context made of its call's: it adds the
+// reply state and the request headers, the values handlerContext adds
+// with context.WithValue.  It hides nothing else: cancellation, deadline
+// and context.Cause are the call's.
+type handlerCtx struct {
+	context.Context
+	req *Request
+}
+
+func (c *handlerCtx) Value(key any) any {
+	switch key.(type) {
+	case replyKey:
+		return &c.req.rs
+	case incomingKey:
+		if c.req.Metadata != nil {
+			return c.req.Metadata
+		}
+	}
+	return c.Context.Value(key)
 }
 
 // handlerContext is the context of a call's handler: Serve's, ended also

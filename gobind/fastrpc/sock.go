@@ -8,6 +8,17 @@ package fastrpc
 // The functions given to RawConn.Read and Write are method values made
 // once per operation object (sendOp, recvOp), so that a call allocates no
 // closure.
+//
+// sendmsg of up to rawSyscallMax bytes and every recvmsg are made with
+// syscall.RawSyscall, without telling the scheduler that the goroutine
+// enters a system call.  The descriptor is non-blocking, so these never
+// sleep for the peer; they only copy (at most MaxMessage bytes).  With
+// syscall.Syscall the P sits in _Psyscall for the copy and, with
+// GOMAXPROCS 1, sysmon takes it away whenever a call spans one of its
+// 20 µs ticks: the P is handed to another thread and the goroutine waits
+// for it back on the way out, and sysmon, never idle, keeps waking every
+// 20 µs.  Larger sends still use Syscall: their copy is long enough for
+// the P to be worth handing over.
 
 import (
 	"errors"
@@ -78,6 +89,9 @@ func getsockname(fd int) ([]byte, error) {
 	return buf[:l], nil
 }
 
+// rawSyscallMax is the largest sendmsg made as a RawSyscall.
+const rawSyscallMax = 64 << 10
+
 func rawSendmsg(fd int, p, oob []byte, flags int) (int, error) {
 	var msg syscall.Msghdr
 	var iov syscall.Iovec
@@ -91,7 +105,13 @@ func rawSendmsg(fd int, p, oob []byte, flags int) (int, error) {
 		msg.Control = &oob[0]
 		msg.SetControllen(len(oob))
 	}
-	n, _, e := syscall.Syscall(syscall.SYS_SENDMSG, uintptr(fd), uintptr(unsafe.Pointer(&msg)), uintptr(flags))
+	var n uintptr
+	var e syscall.Errno
+	if len(p) <= rawSyscallMax {
+		n, _, e = syscall.RawSyscall(syscall.SYS_SENDMSG, uintptr(fd), uintptr(unsafe.Pointer(&msg)), uintptr(flags))
+	} else {
+		n, _, e = syscall.Syscall(syscall.SYS_SENDMSG, uintptr(fd), uintptr(unsafe.Pointer(&msg)), uintptr(flags))
+	}
 	runtime.KeepAlive(p)
 	runtime.KeepAlive(oob)
 	if e != 0 {
@@ -117,7 +137,7 @@ func rawRecvmsg(fd int, p, oob, name []byte, flags int) (n, oobn, mflags, namele
 		msg.Name = &name[0]
 		msg.Namelen = uint32(len(name))
 	}
-	r, _, e := syscall.Syscall(syscall.SYS_RECVMSG, uintptr(fd), uintptr(unsafe.Pointer(&msg)), uintptr(flags))
+	r, _, e := syscall.RawSyscall(syscall.SYS_RECVMSG, uintptr(fd), uintptr(unsafe.Pointer(&msg)), uintptr(flags))
 	runtime.KeepAlive(p)
 	runtime.KeepAlive(oob)
 	runtime.KeepAlive(name)

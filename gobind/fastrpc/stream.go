@@ -411,7 +411,7 @@ func (in *streamIn) next(ctx context.Context, l *Listener) ([]byte, error) {
 
 // handleStream runs a stream handler and ends the call with its status.
 func (s *Server) handleStream(ctx context.Context, req *Request, e *methodEntry) {
-	hctx, cancel, rs := s.handlerContext(ctx, req)
+	hctx, cancel, rs := s.contextFor(ctx, req)
 	st := &ServerStream{req: req, ctx: hctx, codec: s.opts.codec}
 	// the first message, unless it is the empty one that opens a stream
 	// of this package's clients
@@ -438,8 +438,8 @@ func (s *Server) handleStream(ctx context.Context, req *Request, e *methodEntry)
 	defer st.mu.Unlock()
 	status := statusOf(herr)
 	trailers, msg := mergeReply(rs, status)
-	err := req.Reply(status.Code, status.Details, WithMetadata(trailers), WithStatusMessage(msg))
+	err := req.reply(status.Code, status.Details, trailers, msg)
 	if err != nil && !req.replied.Load() {
-		_ = req.Reply(Internal, nil, WithStatusMessage("fastrpc: bad reply from handler: "+err.Error()))
+		_ = req.reply(Internal, nil, nil, "fastrpc: bad reply from handler: "+err.Error())
 	}
 }
