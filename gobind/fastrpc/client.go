@@ -222,7 +222,14 @@ func (c *Client) Call(ctx context.Context, method uint32, req []byte, opts ...Op
 		c.abandon(cl)
 		return nil, err
 	}
+	return c.await(ctx, cl, timeout)
+}
 
+// await waits for the result of cl, sent with timeout (0: none).  When
+// ctx ends first it cancels the call, after giving the kernel's own
+// DEADLINE_EXCEEDED deadlineGrace to come if the kernel enforces the
+// same deadline (its clock started when it took the call).
+func (c *Client) await(ctx context.Context, cl *call, timeout time.Duration) (*Reply, error) {
 	select {
 	case <-cl.done:
 		return c.finish(cl, nil)
@@ -236,6 +243,9 @@ func (c *Client) Call(ctx context.Context, method uint32, req []byte, opts ...Op
 			return c.finish(cl, ctx.Err())
 		case <-t.C:
 		}
+	}
+	if c.ring != nil {
+		return c.ring.giveUp(cl, ctx.Err())
 	}
 	if err := c.cancel(cl.tag); err != nil && !errors.Is(err, syscall.ENOENT) {
 		// not cancelled, so no result will come: stop waiting for one

@@ -101,7 +101,16 @@
 // result, an incoming call or room to send (POLLOUT) is parked, not a
 // thread.  Messages are sent and received with raw sendmsg/recvmsg system
 // calls from Go, with the control messages of uapi/linux/fastrpc.h built
-// and parsed here.  The package is pure Go (it builds with CGO_ENABLED=0):
+// and parsed here; those that only copy (every recvmsg, and a sendmsg of
+// up to 64 KiB: the socket is non-blocking) as syscall.RawSyscall, which
+// keeps the scheduler's P and sysmon out of them (sock.go says why).
+//
+// Serve takes a Listener's calls without Recv's queue: the goroutine that
+// reads the socket hands each call to a handler goroutine that waits for
+// work (or starts one), and a handler's goroutine, once it has answered,
+// waits for the next call, so its grown stack is reused.  A handler's
+// context is its call's own, derived from Serve's, with the request
+// headers and reply state added without allocating.  The package is pure Go (it builds with CGO_ENABLED=0):
 // its numbers and structure layouts are generated from the uapi header
 // into zuapi.go by cgo -godefs (go generate; see mkuapi.sh), and a test
 // fails when that file no longer matches the header.  It is for Linux.

@@ -111,12 +111,26 @@ type bell struct {
 	fn  func(fd uintptr)
 }
 
-func newBell() *bell {
+// rawBellMax bounds what one doorbell may copy (every SQ entry's
+// transmit buffer) for it to be a RawSyscall: the send never sleeps
+// (MSG_DONTWAIT), and up to this much copying is short enough to keep
+// the P through, as sock.go's small sendmsg does.
+const rawBellMax = 1 << 20
+
+func newBell(g ringGeom) *bell {
 	b := &bell{}
+	raw := uint64(g.sqEntries)*uint64(g.bufSize) <= rawBellMax
 	b.fn = func(fd uintptr) {
 		for {
-			n, _, e := syscall.Syscall6(syscall.SYS_SENDTO, fd, 0, 0,
-				syscall.MSG_DONTWAIT|syscall.MSG_NOSIGNAL, 0, 0)
+			var n uintptr
+			var e syscall.Errno
+			if raw {
+				n, _, e = syscall.RawSyscall6(syscall.SYS_SENDTO, fd, 0, 0,
+					syscall.MSG_DONTWAIT|syscall.MSG_NOSIGNAL, 0, 0)
+			} else {
+				n, _, e = syscall.Syscall6(syscall.SYS_SENDTO, fd, 0, 0,
+					syscall.MSG_DONTWAIT|syscall.MSG_NOSIGNAL, 0, 0)
+			}
 			if e != syscall.EINTR {
 				b.n, b.err = int(n), e
 				return
@@ -175,7 +189,7 @@ func newClientRing(c *Client, fd int, o ringOptions) (*clientRing, error) {
 		return nil, err
 	}
 	r := &clientRing{c: c, m: m, g: m.g, maxCalls: int32(min(maxCalls, 1<<30)),
-		bell: newBell(), ubell: newBell(), rbell: newBell(), closed: make(chan struct{}),
+		bell: newBell(m.g), ubell: newBell(m.g), rbell: newBell(m.g), closed: make(chan struct{}),
 		returns: make([]uint32, 0, m.g.rxBufs), pending: make([]uint32, 0, m.g.cqEntries)}
 	r.sqTail = atomicLoad(m.sqProd) // 0 on a new ring
 	r.reapFn = r.reapPass
@@ -689,32 +703,21 @@ func (r *clientRing) recvBig(fd int, c *rawCQE) (cqeMsg, error) {
 	}
 }
 
-// ringCall is Call's wait for a call started through the rings.
+// ringCall is Call for a call started through the rings.
 func (c *Client) ringCall(ctx context.Context, cl *call, method uint32, req []byte, md Metadata, mdLen int) (*Reply, error) {
-	r := c.ring
-	timeout, err := r.start(ctx, cl, method, req, md, mdLen)
+	timeout, err := c.ring.start(ctx, cl, method, req, md, mdLen)
 	if err != nil {
 		c.abandon(cl)
 		return nil, err
 	}
-	select {
-	case <-cl.done:
-		return c.finish(cl, nil)
-	case <-ctx.Done():
-	}
-	if timeout > 0 && errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		// the kernel's deadline started when it took the entry: give
-		// its DEADLINE_EXCEEDED a moment to come
-		t := time.NewTimer(deadlineGrace)
-		select {
-		case <-cl.done:
-			t.Stop()
-			return c.finish(cl, ctx.Err())
-		case <-t.C:
-		}
-	}
-	// Cancel in the kernel (the server's handler sees it) and stop
-	// waiting: the result, when it comes, finds no call and is dropped.
+	return c.await(ctx, cl, timeout)
+}
+
+// giveUp ends Call's wait for cl once its context ended (ctxErr): it
+// cancels the call in the kernel (the server's handler sees it) and stops
+// waiting; the result, when it comes, finds no call and is dropped.
+func (r *clientRing) giveUp(cl *call, ctxErr error) (*Reply, error) {
+	c := r.c
 	r.cancel(cl.tag)
 	c.mu.Lock()
 	_, pending := c.calls[cl.tag]
@@ -722,10 +725,10 @@ func (c *Client) ringCall(ctx context.Context, cl *call, method uint32, req []by
 	c.mu.Unlock()
 	if !pending {
 		<-cl.done // the result raced the cancel: it is in
-		return c.finish(cl, ctx.Err())
+		return c.finish(cl, ctxErr)
 	}
 	cl.release()
-	return nil, ctxStatus(ctx.Err())
+	return nil, ctxStatus(ctxErr)
 }
 
 // state describes the rings for diagnostics (tests print it on failure).
