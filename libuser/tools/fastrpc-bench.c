@@ -87,6 +87,7 @@
 #include <netinet/tcp.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -116,6 +117,7 @@ struct run {
 	int sfd;		/* server socket (listener or pair end) */
 	pthread_t srv;
 	bool srv_started;
+	bool srv_blocks;	/* a fastrpc server: stop_blocked_server() */
 	atomic_int stop;
 	atomic_long srv_errors;
 	uint64_t next_rx;	/* in-order transports: index of next reply */
@@ -267,7 +269,7 @@ static void *fastrpc_server(void *arg)
 		/* longer stream messages are cut short; that is all we need */
 		n = fastrpc_recv_call_ex(r->sfd, &info, buf, r->size + 1, 0);
 		if (n == -EAGAIN || n == -EINTR)
-			continue;	/* SO_RCVTIMEO: look at stop */
+			continue;	/* stop_blocked_server(): look at stop */
 		if (n < 0) {
 			atomic_fetch_add(&r->srv_errors, 1);
 			continue;
@@ -324,7 +326,6 @@ static int fastrpc_tcp_client(uint16_t port)
 static int fastrpc_setup_with(struct run *r, void *(*server)(void *),
 			      bool loop, int (*prep)(struct run *r))
 {
-	struct timeval tv = { .tv_usec = 100000 };
 	uint16_t port = r->port;
 	int i, fd = -EADDRINUSE;
 
@@ -340,7 +341,7 @@ static int fastrpc_setup_with(struct run *r, void *(*server)(void *),
 	port--;
 	r->sfd = fd;
 	grow_buffers(fd);
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	r->srv_blocks = true;
 	if (prep) {
 		fd = prep(r);
 		if (fd)
@@ -432,7 +433,7 @@ static void *fastrpc_batch_server(void *arg)
 	while (cb && reps && space && !atomic_load(&r->stop)) {
 		got = fastrpc_recv_calls(r->sfd, cb, slots, 0);
 		if (got == -EAGAIN || got == -EINTR)
-			continue;	/* SO_RCVTIMEO: look at stop */
+			continue;	/* stop_blocked_server(): look at stop */
 		if (got < 0) {
 			atomic_fetch_add(&r->srv_errors, 1);
 			continue;
@@ -646,7 +647,7 @@ static void *fastrpc_ring_server(void *arg)
 		/* entries the kernel refused: retry soon */
 		ret = fastrpc_ring_wait(&r->sring, ring_spin_us,
 					fastrpc_ring_sq_pending(&r->sring) ?
-					1 : 100);
+					1 : -1);
 		if (ret < 0 && ret != -EINTR)
 			atomic_fetch_add(&r->srv_errors, 1);
 		while ((c = fastrpc_ring_peek_cqe(&r->sring)) &&
@@ -1079,7 +1080,38 @@ static int unix_recv(struct run *r, uint64_t *idx)
 	return 0;
 }
 
-/* Closing the client ends the tcp and unix servers; fastrpc polls stop. */
+static void stop_wake(int sig)
+{
+	(void)sig;
+}
+
+/*
+ * The fastrpc servers block in recvmsg() or poll() without a timeout, as
+ * the tcp and unix ones block in read(): a timeout (SO_RCVTIMEO, as they
+ * had) arms and cancels a kernel timer on every wait, work the other
+ * transports do not pay for.  Once @stop is set, SIGUSR1, handled without
+ * SA_RESTART, makes the blocked call fail with EINTR; it goes again until
+ * the thread has ended, in case one came before the thread blocked.
+ */
+static void stop_blocked_server(struct run *r)
+{
+	struct sigaction sa = { .sa_handler = stop_wake };
+	struct timespec ts;
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR1, &sa, NULL);
+	do {
+		pthread_kill(r->srv, SIGUSR1);
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 1000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+	} while (pthread_timedjoin_np(r->srv, NULL, &ts) == ETIMEDOUT);
+}
+
+/* Closing the client ends the tcp and unix servers; see stop_blocked_server(). */
 static void common_teardown(struct run *r)
 {
 	atomic_store(&r->stop, 1);
@@ -1088,9 +1120,12 @@ static void common_teardown(struct run *r)
 	if (r->cfd >= 0)
 		close(r->cfd);
 	r->cfd = -1;
-	if (r->srv_started)
+	if (r->srv_started && r->srv_blocks)
+		stop_blocked_server(r);
+	else if (r->srv_started)
 		pthread_join(r->srv, NULL);
 	r->srv_started = false;
+	r->srv_blocks = false;
 	if (r->sfd >= 0)
 		close(r->sfd);
 	r->sfd = -1;
