@@ -256,7 +256,7 @@ func TestModuleStreamAllocs(t *testing.T) {
 	for i := 0; i < 50; i++ {
 		round()
 	}
-	n := testing.AllocsPerRun(300, round)
+	n := testing.AllocsPerRun(allocRuns(300), round)
 	t.Logf("client allocations per stream Send+Recv: %.2f", n)
 	if n > 1 {
 		t.Errorf("%.2f allocations per Send+Recv, want at most 1", n)
