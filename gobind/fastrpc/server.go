@@ -212,6 +212,18 @@ func (s *Server) Serve(ctx context.Context, ln *Listener) error {
 	case <-ctx.Done():
 	case <-ln.done:
 	}
+	var lnErr error
+	select {
+	case <-ln.done: // ln.err is set before done is closed
+		lnErr = ln.opErr(ln.err)
+	default:
+	}
+	return s.serveErr(ctx, lnErr)
+}
+
+// serveErr is what Serve returns once it stopped taking calls: the
+// Server's end first, then ctx's, then lnErr, ln's failure.
+func (s *Server) serveErr(ctx context.Context, lnErr error) error {
 	select {
 	case <-s.stop:
 		return ErrServerClosed
@@ -220,7 +232,7 @@ func (s *Server) Serve(ctx context.Context, ln *Listener) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	return ln.opErr(ln.err)
+	return lnErr
 }
 
 // serveRecv is Serve taking ln's calls through Recv.
@@ -237,15 +249,7 @@ func (s *Server) serveRecv(ctx context.Context, ln *Listener, w *workers) error 
 	for {
 		req, err := ln.Recv(rctx)
 		if err != nil {
-			select {
-			case <-s.stop:
-				return ErrServerClosed
-			default:
-			}
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			return err
+			return s.serveErr(ctx, err)
 		}
 		w.dispatch(req)
 	}
