@@ -108,10 +108,12 @@
 // Serve takes a Listener's calls without Recv's queue: the goroutine that
 // reads the socket hands each call to a handler goroutine that waits for
 // work (or starts one), and a handler's goroutine, once it has answered,
-// waits for the next call, so its grown stack is reused.  A handler's
-// context is its call's own, derived from Serve's, with the request
-// headers and reply state added without allocating.  The package is pure Go (it builds with CGO_ENABLED=0):
-// its numbers and structure layouts are generated from the uapi header
+// waits for the next call, so its grown stack is reused (handlers must
+// not leave a locked thread behind: see Serve).  A handler's context is
+// its call's own, derived from Serve's, with the request headers and
+// reply state added without allocating.
+//
+// The package is pure Go (it builds with CGO_ENABLED=0): its numbers and structure layouts are generated from the uapi header
 // into zuapi.go by cgo -godefs (go generate; see mkuapi.sh), and a test
 // fails when that file no longer matches the header.  It is for Linux.
 // Each Client and Listener holds one receive buffer of MaxMessage bytes.

@@ -129,14 +129,15 @@ func CodeOf(err error) Code {
 	return statusOf(err).Code
 }
 
-// statusOf maps a handler's error to what the server sends.
+// okStatus is statusOf(nil), shared: its callers only read it.
 var okStatus = StatusError{Code: OK}
 
+// statusOf maps a handler's error to what the server sends.
 func statusOf(err error) *StatusError {
 	var se *StatusError
 	switch {
 	case err == nil:
-		return &okStatus // read only: callers do not change it
+		return &okStatus
 	case errors.As(err, &se):
 		return se
 	case errors.Is(err, context.DeadlineExceeded):

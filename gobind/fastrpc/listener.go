@@ -66,11 +66,13 @@ type Request struct {
 	replied  atomic.Bool
 	firstEOR bool      // the first message was the client's last
 	in       *streamIn // later messages; guarded by srv.mu
-	// base is the context ctx derives from: a Serve's, or Background
-	base context.Context
-	// hctx and rs are the handler's context and reply state when base is
-	// the Serve's own (Server.contextFor): part of the Request, so that a
-	// call through Serve allocates neither
+	// hook is the Serve hook that took the call, nil if it was queued
+	// for Recv; ctx derives from hook.base then, else from Background
+	hook *serveHook
+	// hctx and rs are the handler's context and reply state when the
+	// call came through the hook of the Serve that handles it
+	// (Server.contextFor): part of the Request, so that such a call
+	// allocates neither
 	hctx handlerCtx
 	rs   replyState
 }
@@ -140,7 +142,8 @@ func Listen(addr string) (*Listener, error) {
 func (s *Listener) Addr() net.Addr { return s.laddr }
 
 // Recv waits for the next incoming call.  After Close it returns an error
-// matching net.ErrClosed; when ctx ends first, ctx.Err().
+// matching net.ErrClosed; when ctx ends first, ctx.Err().  While a
+// Server's Serve holds the Listener, calls go to it and Recv gets none.
 func (s *Listener) Recv(ctx context.Context) (*Request, error) {
 	for {
 		select {
@@ -287,14 +290,14 @@ func (s *Listener) receive() {
 		// queued for Recv must not derive from a Serve that ends.
 		s.mu.Lock()
 		hook := s.hook
-		r.base = context.Background()
+		base := context.Background()
 		if hook != nil {
-			r.base = hook.base
+			base, r.hook = hook.base, hook
 		}
 		if r.Timeout > 0 {
-			r.ctx, r.cancel = context.WithTimeout(r.base, r.Timeout)
+			r.ctx, r.cancel = context.WithTimeout(base, r.Timeout)
 		} else {
-			r.ctx, r.cancel = context.WithCancel(r.base)
+			r.ctx, r.cancel = context.WithCancel(base)
 		}
 		s.active[in.Handle] = r
 		if hook != nil {
@@ -385,7 +388,8 @@ func (s *Listener) fail(err error) {
 
 // Context is cancelled when the call is cancelled (by the client, its
 // deadline or the loss of its connection), when it is answered, or when
-// the server is closed.
+// the server is closed; for a call taken by a Server's Serve also when
+// Serve's context ends (it derives from it).
 func (r *Request) Context() context.Context { return r.ctx }
 
 // Reply answers the call with a status and a reply message; options add

@@ -204,16 +204,20 @@ func blocking() (Handler, chan struct{}, chan error) {
 	}, started, ended
 }
 
-func waitCancelled(t *testing.T, ended chan error) {
+// waitCancelled waits for a blocking() handler to see its context end
+// and returns the context's error.
+func waitCancelled(t *testing.T, ended chan error) error {
 	t.Helper()
 	select {
 	case err := <-ended:
 		if err == nil || err.Error() == "never cancelled" {
 			t.Fatalf("server-side context: %v", err)
 		}
+		return err
 	case <-time.After(20 * time.Second):
 		t.Fatal("server never saw the cancellation")
 	}
+	return nil
 }
 
 func TestModuleDeadline(t *testing.T) {
@@ -242,7 +246,12 @@ func deadlineCall(t *testing.T, c *Client, started chan struct{}, ended chan err
 		}
 		select {
 		case <-started:
-			waitCancelled(t, ended)
+			// the deadline, not a cancellation, ends the handler's
+			// context (ErrDeadlineExceeded, not CANCELLED, is what it
+			// would answer)
+			if err := waitCancelled(t, ended); !errors.Is(err, context.DeadlineExceeded) {
+				t.Errorf("handler's context ended with %v, want context.DeadlineExceeded", err)
+			}
 			return
 		case <-time.After(100 * time.Millisecond):
 		}
@@ -600,7 +609,8 @@ func TestModuleAllocsPerCall(t *testing.T) {
 }
 
 // Calls queued before Serve starts are served; a second Serve of the same
-// Listener takes calls through Recv, and on its own once the first ends.
+// Listener waits in Recv while the first holds it, and serves the calls
+// that come after the first ended.
 func TestModuleServeQueuedAndTwice(t *testing.T) {
 	ln, addr := listen(t)
 	c := dial(t, addr)
@@ -649,6 +659,33 @@ func TestModuleServeQueuedAndTwice(t *testing.T) {
 	s.Close()
 	if err := <-done2; !errors.Is(err, ErrServerClosed) {
 		t.Errorf("second Serve ended with %v, want ErrServerClosed", err)
+	}
+}
+
+// uncomparableCtx is a context whose type cannot be compared with ==.
+type uncomparableCtx struct {
+	context.Context
+	tags []string
+}
+
+// Serve takes any context, also one of a type that == would panic on.
+func TestModuleServeUncomparableContext(t *testing.T) {
+	ln, addr := listen(t)
+	s := NewServer()
+	s.HandleMethod(1, func(ctx context.Context, req *Request) ([]byte, error) {
+		v, _ := ctx.Value(ctxKey{}).(string)
+		return []byte(v), nil
+	})
+	ctx := uncomparableCtx{Context: context.WithValue(context.Background(), ctxKey{}, "serve"), tags: []string{"a"}}
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx, ln) }()
+	r, err := dial(t, addr).Call(context.Background(), 1, nil)
+	if err != nil || string(r.Data) != "serve" {
+		t.Errorf("call: %v, %v; want the value of Serve's context", r, err)
+	}
+	s.Close()
+	if err := <-done; !errors.Is(err, ErrServerClosed) {
+		t.Errorf("Serve ended with %v", err)
 	}
 }
 

@@ -681,7 +681,7 @@ func (r *clientRing) recvBig(fd int, c *rawCQE) (cqeMsg, error) {
 	}
 	p := make([]byte, max(c.Len, 1))
 	for {
-		n, oobn, _, _, err := rawRecvmsg(fd, p, r.bigOOB, nil, syscall.MSG_DONTWAIT)
+		n, oobn, _, _, err := rawRecvmsg(fd, p, r.bigOOB, nil, syscall.MSG_DONTWAIT, len(p) <= rawSyscallMax)
 		if err == syscall.EINTR {
 			continue
 		}

@@ -186,9 +186,17 @@ func HandleTyped[Req, Resp any](s *Server, name string, h func(ctx context.Conte
 // deadline passes.  The Server owns ln from then on: Shutdown and Close
 // close it.
 //
-// The goroutine that received a call runs its handler; a handler's
-// goroutine, once it has answered, waits for the next call (up to
-// maxIdleWorkers wait), so that it keeps the stack it grew.
+// Serve takes ln's calls as they arrive, without Listener.Recv: while it
+// runs, Recv gets none (a second Serve of the same Listener, which takes
+// calls through Recv, gets those that arrive after the first returned).
+// Each call goes to a handler goroutine that waits for work, or to a new
+// one; a handler's goroutine, once it has answered, waits for the next
+// call (a few hundred at most wait), so that the stack it grew is reused.
+// Handlers must therefore not leave per-goroutine state behind: a
+// handler that locks its thread (runtime.LockOSThread) must unlock it
+// before it returns (a handler that wants its thread discarded does that
+// work in a goroutine of its own), and goroutine labels it sets stay for
+// the next call.
 func (s *Server) Serve(ctx context.Context, ln *Listener) error {
 	s.mu.Lock()
 	if s.closed {
@@ -199,10 +207,12 @@ func (s *Server) Serve(ctx context.Context, ln *Listener) error {
 	s.mu.Unlock()
 	w := &workers{s: s, ctx: ctx, work: make(chan *Request), quit: make(chan struct{})}
 	defer close(w.quit)
-	queued, ok := ln.setHook(&serveHook{base: ctx, dispatch: w.dispatch})
-	if !ok { // another Serve has ln: share its calls through Recv
+	hook := &serveHook{base: ctx, dispatch: w.dispatch}
+	queued, ok := ln.setHook(hook)
+	if !ok { // another Serve has ln: take what it leaves, through Recv
 		return s.serveRecv(ctx, ln, w)
 	}
+	w.hook = hook
 	defer ln.clearHook()
 	for _, r := range queued {
 		w.dispatch(r)
@@ -266,6 +276,7 @@ type workers struct {
 	work chan *Request // unbuffered: a send succeeds only to a waiting worker
 	quit chan struct{} // closed when Serve returns
 	idle atomic.Int32
+	hook *serveHook // Serve's hook on its Listener; nil in serveRecv
 }
 
 // dispatch hands r to a waiting worker, or to a new one.
@@ -282,7 +293,7 @@ func (w *workers) dispatch(r *Request) {
 
 func (w *workers) run(r *Request) {
 	for {
-		w.s.handle(w.ctx, r)
+		w.s.handle(w.ctx, r, w.hook != nil && r.hook == w.hook)
 		if w.idle.Add(1) > maxIdleWorkers {
 			w.idle.Add(-1)
 			return
@@ -298,11 +309,13 @@ func (w *workers) run(r *Request) {
 }
 
 // handle runs one call's handler and replies with its result.
-func (s *Server) handle(ctx context.Context, req *Request) {
+// viaHook: req came through the hook of this Serve (its context derives
+// from ctx already).
+func (s *Server) handle(ctx context.Context, req *Request, viaHook bool) {
 	defer s.handlerDone()
 	e := (*s.methods.Load())[req.Method]
 	if e != nil && e.stream != nil {
-		s.handleStream(ctx, req, e)
+		s.handleStream(ctx, req, e, viaHook)
 		return
 	}
 	h := s.opts.fallback
@@ -319,7 +332,7 @@ func (s *Server) handle(ctx context.Context, req *Request) {
 		}
 		h = chainUnary(s.opts.unary, h, info)
 	}
-	hctx, cancel, rs := s.contextFor(ctx, req)
+	hctx, cancel, rs := s.contextFor(ctx, req, viaHook)
 	data, herr := h(hctx, req)
 	cancel()
 	st := statusOf(herr)
@@ -365,13 +378,15 @@ func unimplemented(ctx context.Context, req *Request) ([]byte, error) {
 
 // contextFor returns the context of req's handler, the function that
 // ends it and the handler's reply state.  When req's own context derives
-// from ctx already (it came through Serve's hook), the handler's context
-// is req's with the values added by handlerCtx, allocated with req.
-func (s *Server) contextFor(ctx context.Context, req *Request) (context.Context, context.CancelFunc, *replyState) {
-	if req.base != ctx {
+// from ctx already (viaHook: it came through this Serve's hook), the
+// handler's context is req's with the values added by handlerCtx,
+// allocated with req; it ends when the call is answered.  (Contexts are
+// not compared: a context type may not be comparable.)
+func (s *Server) contextFor(ctx context.Context, req *Request, viaHook bool) (context.Context, context.CancelFunc, *replyState) {
+	if !viaHook {
 		return s.handlerContext(ctx, req)
 	}
-	req.hctx = handlerCtx{Context: req.ctx, req: req}
+	req.hctx = handlerCtx{Context: req.ctx, rs: &req.rs, md: req.Metadata}
 	return &req.hctx, noCancel, &req.rs
 }
 
@@ -383,16 +398,17 @@ func noCancel() {}
 // and context.Cause are the call's.
 type handlerCtx struct {
 	context.Context
-	req *Request
+	rs *replyState
+	md Metadata // the request headers as the call arrived
 }
 
 func (c *handlerCtx) Value(key any) any {
 	switch key.(type) {
 	case replyKey:
-		return &c.req.rs
+		return c.rs
 	case incomingKey:
-		if c.req.Metadata != nil {
-			return c.req.Metadata
+		if c.md != nil {
+			return c.md
 		}
 	}
 	return c.Context.Value(key)

@@ -9,16 +9,23 @@ package fastrpc
 // once per operation object (sendOp, recvOp), so that a call allocates no
 // closure.
 //
-// sendmsg of up to rawSyscallMax bytes and every recvmsg are made with
-// syscall.RawSyscall, without telling the scheduler that the goroutine
-// enters a system call.  The descriptor is non-blocking, so these never
-// sleep for the peer; they only copy (at most MaxMessage bytes).  With
-// syscall.Syscall the P sits in _Psyscall for the copy and, with
-// GOMAXPROCS 1, sysmon takes it away whenever a call spans one of its
-// 20 µs ticks: the P is handed to another thread and the goroutine waits
-// for it back on the way out, and sysmon, never idle, keeps waking every
-// 20 µs.  Larger sends still use Syscall: their copy is long enough for
-// the P to be worth handing over.
+// sendmsg of up to rawSyscallMax bytes and the recvmsg of the receive
+// loops are made with syscall.RawSyscall, without telling the scheduler
+// that the goroutine enters a system call.  The descriptor is
+// non-blocking, so these never wait for the peer: they copy, allocate
+// (which may reclaim memory) and take the module's and TCP's locks, all
+// brief unless the machine is short of memory.  With syscall.Syscall the
+// P sits in _Psyscall meanwhile and, with GOMAXPROCS 1, sysmon takes it
+// away whenever a call spans one of its 20 µs ticks: the P is handed to
+// another thread, woken for nothing, and the goroutine waits for a P on
+// the way out.  Measured: 64-byte calls about 20 % faster
+// (Documentation/benchmarks.rst).  The price: a call stalled in the
+// kernel (reclaim) holds its P, and a stop-the-world, meanwhile.  Sends
+// over rawSyscallMax, and the ring's reads of messages known to be large,
+// still use Syscall: their copy is long enough for the P to be worth
+// handing over.  A receive loop reads into a MaxMessage buffer without
+// knowing the size first; it stays raw, large messages being the rare
+// case.
 
 import (
 	"errors"
@@ -120,7 +127,8 @@ func rawSendmsg(fd int, p, oob []byte, flags int) (int, error) {
 	return int(n), nil
 }
 
-func rawRecvmsg(fd int, p, oob, name []byte, flags int) (n, oobn, mflags, namelen int, err error) {
+// rawRecvmsg is recvmsg(2), a RawSyscall if raw (see the top).
+func rawRecvmsg(fd int, p, oob, name []byte, flags int, raw bool) (n, oobn, mflags, namelen int, err error) {
 	var msg syscall.Msghdr
 	var iov syscall.Iovec
 	if len(p) > 0 {
@@ -137,7 +145,13 @@ func rawRecvmsg(fd int, p, oob, name []byte, flags int) (n, oobn, mflags, namele
 		msg.Name = &name[0]
 		msg.Namelen = uint32(len(name))
 	}
-	r, _, e := syscall.RawSyscall(syscall.SYS_RECVMSG, uintptr(fd), uintptr(unsafe.Pointer(&msg)), uintptr(flags))
+	var r uintptr
+	var e syscall.Errno
+	if raw {
+		r, _, e = syscall.RawSyscall(syscall.SYS_RECVMSG, uintptr(fd), uintptr(unsafe.Pointer(&msg)), uintptr(flags))
+	} else {
+		r, _, e = syscall.Syscall(syscall.SYS_RECVMSG, uintptr(fd), uintptr(unsafe.Pointer(&msg)), uintptr(flags))
+	}
 	runtime.KeepAlive(p)
 	runtime.KeepAlive(oob)
 	runtime.KeepAlive(name)
@@ -208,7 +222,7 @@ func newRecvOp(p, oob, name []byte) *recvOp {
 
 func (o *recvOp) do(fd uintptr) bool {
 	for {
-		o.n, o.oobn, o.mflags, o.namelen, o.err = rawRecvmsg(int(fd), o.p, o.oob, o.name, 0)
+		o.n, o.oobn, o.mflags, o.namelen, o.err = rawRecvmsg(int(fd), o.p, o.oob, o.name, 0, true)
 		if o.err != syscall.EINTR {
 			return o.err != syscall.EAGAIN
 		}

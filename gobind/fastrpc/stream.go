@@ -410,8 +410,8 @@ func (in *streamIn) next(ctx context.Context, l *Listener) ([]byte, error) {
 }
 
 // handleStream runs a stream handler and ends the call with its status.
-func (s *Server) handleStream(ctx context.Context, req *Request, e *methodEntry) {
-	hctx, cancel, rs := s.contextFor(ctx, req)
+func (s *Server) handleStream(ctx context.Context, req *Request, e *methodEntry, viaHook bool) {
+	hctx, cancel, rs := s.contextFor(ctx, req, viaHook)
 	st := &ServerStream{req: req, ctx: hctx, codec: s.opts.codec}
 	// the first message, unless it is the empty one that opens a stream
 	// of this package's clients
