@@ -64,6 +64,7 @@ type Request struct {
 	ctx      context.Context
 	cancel   context.CancelFunc
 	replied  atomic.Bool
+	deadline time.Time // now + Timeout when it arrived; zero for none
 	firstEOR bool      // the first message was the client's last
 	in       *streamIn // later messages; guarded by srv.mu
 	// hook is the Serve hook that took the call, nil if it was queued
@@ -203,6 +204,24 @@ func (s *Listener) clearHook() {
 	signal(s.room)
 }
 
+// deadlineSlack is how close to a call's deadline a cancellation notice
+// is taken for that deadline (cancelNotice).
+const deadlineSlack = 20 * time.Millisecond
+
+// cancelNotice ends r's context for the kernel's cancellation notice.
+// The kernel sends one also when the call's deadline passes, timed in
+// jiffies (4 ms at HZ=250) and by either end's clock: it may come a few
+// milliseconds before r's own timer.  A notice that close to the
+// deadline is the deadline, so it is left to the timer, which ends the
+// context with context.DeadlineExceeded within deadlineSlack (what a
+// handler should answer); cancelling now would make it Canceled.
+func (r *Request) cancelNotice() {
+	if !r.deadline.IsZero() && time.Until(r.deadline) < deadlineSlack {
+		return
+	}
+	r.cancel()
+}
+
 // signal leaves a token in a channel of capacity 1, if there is none.
 func signal(ch chan struct{}) {
 	select {
@@ -268,7 +287,7 @@ func (s *Listener) receive() {
 			r := s.active[in.Handle]
 			s.mu.Unlock()
 			if r != nil {
-				r.cancel()
+				r.cancelNotice()
 			}
 			continue
 		}
@@ -295,7 +314,8 @@ func (s *Listener) receive() {
 			base, r.hook = hook.base, hook
 		}
 		if r.Timeout > 0 {
-			r.ctx, r.cancel = context.WithTimeout(base, r.Timeout)
+			r.deadline = time.Now().Add(r.Timeout)
+			r.ctx, r.cancel = context.WithDeadline(base, r.deadline)
 		} else {
 			r.ctx, r.cancel = context.WithCancel(base)
 		}

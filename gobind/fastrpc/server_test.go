@@ -274,3 +274,37 @@ func TestHandlerContextDeadline(t *testing.T) {
 		t.Fatalf("cancelled call: %v", hctx.Err())
 	}
 }
+
+// A cancellation notice close to the call's deadline is the deadline: the
+// context ends with DeadlineExceeded (what the handler should answer),
+// not Canceled; further away, or without a deadline, it cancels at once.
+func TestCancelNoticeNearDeadline(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		left time.Duration // to the deadline when the notice comes; 0: none
+		want error
+	}{
+		{"no deadline", 0, context.Canceled},
+		{"deadline far", time.Hour, context.Canceled},
+		{"deadline near", deadlineSlack / 4, context.DeadlineExceeded},
+		{"deadline passed", -time.Millisecond, context.DeadlineExceeded},
+	} {
+		r := &Request{}
+		if tc.left != 0 {
+			r.deadline = time.Now().Add(tc.left)
+			r.ctx, r.cancel = context.WithDeadline(context.Background(), r.deadline)
+		} else {
+			r.ctx, r.cancel = context.WithCancel(context.Background())
+		}
+		r.cancelNotice()
+		select {
+		case <-r.ctx.Done():
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: the context did not end", tc.name)
+		}
+		if err := r.ctx.Err(); !errors.Is(err, tc.want) {
+			t.Errorf("%s: context ended with %v, want %v", tc.name, err, tc.want)
+		}
+		r.cancel()
+	}
+}
