@@ -210,11 +210,15 @@ const deadlineSlack = 20 * time.Millisecond
 
 // cancelNotice ends r's context for the kernel's cancellation notice.
 // The kernel sends one also when the call's deadline passes, timed in
-// jiffies (4 ms at HZ=250) and by either end's clock: it may come a few
-// milliseconds before r's own timer.  A notice that close to the
+// jiffies (4 ms at HZ=250) from when the call reached it, while r's own
+// deadline counts from when this package read the call: the notice
+// usually comes a little before r's timer.  A notice that close to the
 // deadline is the deadline, so it is left to the timer, which ends the
 // context with context.DeadlineExceeded within deadlineSlack (what a
-// handler should answer); cancelling now would make it Canceled.
+// handler should answer); cancelling now would make it Canceled.  The
+// notice does not say why it came, so this is a guess: when the call
+// waited in the socket longer than deadlineSlack before it was read (a
+// slow or loaded host), its deadline's notice still reads as Canceled.
 func (r *Request) cancelNotice() {
 	if !r.deadline.IsZero() && time.Until(r.deadline) < deadlineSlack {
 		return
