@@ -371,7 +371,7 @@ func TestModuleReplyAfterCancel(t *testing.T) {
 // waitQueued waits until n received calls wait for Recv.
 func waitQueued(t *testing.T, srv *Listener, n int) {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); ; {
+	for deadline := time.Now().Add(20 * time.Second); ; {
 		srv.mu.Lock()
 		got := len(srv.queue)
 		srv.mu.Unlock()
@@ -621,17 +621,7 @@ func TestModuleServeQueuedAndTwice(t *testing.T) {
 			errs <- err
 		}()
 	}
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(5 * time.Millisecond) {
-		ln.mu.Lock()
-		n := len(ln.queue)
-		ln.mu.Unlock()
-		if n == early {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d calls queued, want %d", n, early)
-		}
-	}
+	waitQueued(t, ln, early)
 	s := NewServer(WithFallback(echo))
 	ctx1, stop1 := context.WithCancel(context.Background())
 	done1, done2 := make(chan error, 1), make(chan error, 1)
@@ -681,17 +671,7 @@ func TestModuleServeFullQueue(t *testing.T) {
 			errs <- err
 		}(i)
 	}
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(5 * time.Millisecond) {
-		ln.mu.Lock()
-		n := len(ln.queue)
-		ln.mu.Unlock()
-		if n >= recvAheadCalls {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d calls queued, want the read-ahead limit %d", n, recvAheadCalls)
-		}
-	}
+	waitQueued(t, ln, recvAheadCalls)
 	s := NewServer(WithFallback(echo))
 	done := make(chan error, 1)
 	go func() { done <- s.Serve(context.Background(), ln) }()

@@ -178,8 +178,8 @@ func HandleTyped[Req, Resp any](s *Server, name string, h func(ctx context.Conte
 	})
 }
 
-// Serve receives the calls of ln and handles each in a goroutine of its
-// own until ctx ends (it returns ctx.Err()), the Server is shut down or
+// Serve receives the calls of ln and handles them concurrently until ctx
+// ends (it returns ctx.Err()), the Server is shut down or
 // closed (ErrServerClosed), or ln fails (a *net.OpError; net.ErrClosed
 // once ln is closed).  Handlers' contexts derive from ctx: they carry its
 // values and end with it, as well as when their call is cancelled or its
