@@ -123,7 +123,7 @@ func TestRingHostileCompletions(t *testing.T) {
 	info := goodInfo()
 	g, _ := checkRingInfo(&info, sizeofRingInfo)
 	c := &Client{calls: make(map[uint64]*call)}
-	r := &clientRing{c: c, m: &ringMap{g: g, area: make([]byte, g.areaLen)}, g: g, maxCalls: 10}
+	r := &clientRing{c: c, ringSQ: ringSQ{m: &ringMap{g: g, area: make([]byte, g.areaLen)}, g: g}, maxCalls: 10}
 	rnd := rand.New(rand.NewSource(1))
 	pick := func(vals ...uint32) uint32 {
 		if rnd.Intn(3) == 0 {

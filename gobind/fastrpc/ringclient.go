@@ -41,10 +41,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
-	"runtime"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -104,77 +101,22 @@ func (o ringOptions) setup() (rawRingSetup, error) {
 	return s, checkRingSetup(&s)
 }
 
-// bell is one doorbell system call, its function bound once.
-type bell struct {
-	n   int
-	err syscall.Errno
-	fn  func(fd uintptr)
-}
-
-// rawBellMax bounds what one doorbell may copy (every SQ entry's
-// transmit buffer) for it to be a RawSyscall: the send never sleeps
-// (MSG_DONTWAIT), and up to this much copying is short enough to keep
-// the P through, as sock.go's small sendmsg does.
-const rawBellMax = 1 << 20
-
-func newBell(g ringGeom) *bell {
-	b := &bell{}
-	raw := uint64(g.sqEntries)*uint64(g.bufSize) <= rawBellMax
-	b.fn = func(fd uintptr) {
-		for {
-			var n uintptr
-			var e syscall.Errno
-			if raw {
-				n, _, e = syscall.RawSyscall6(syscall.SYS_SENDTO, fd, 0, 0,
-					syscall.MSG_DONTWAIT|syscall.MSG_NOSIGNAL, 0, 0)
-			} else {
-				n, _, e = syscall.Syscall6(syscall.SYS_SENDTO, fd, 0, 0,
-					syscall.MSG_DONTWAIT|syscall.MSG_NOSIGNAL, 0, 0)
-			}
-			if e != syscall.EINTR {
-				b.n, b.err = int(n), e
-				return
-			}
-		}
-	}
-	return b
-}
-
 // clientRing drives a client socket's rings.
 type clientRing struct {
-	c *Client
-	m *ringMap
-	g ringGeom
-
-	// sqMu serializes the SQ's producers and guards the mapping: dead
-	// is set under it before the regions are unmapped.
-	sqMu     sync.Mutex
-	dead     bool
-	sqTail   uint32   // entries written and published
-	returns  []uint32 // runs to give back when the SQ has room
-	cancels  []uint64 // tags to cancel when the SQ has room
+	ringSQ
+	c        *Client
+	cancels  []uint64 // tags to cancel when the SQ has room; sqMu
 	maxCalls int32
 	open     atomic.Int32 // calls the kernel may count against FASTRPC_MAX_CALLS
 
-	kickers    atomic.Int32  // kick requests; the one who makes it 1 rings
-	bell       *bell         // the kicker's
-	ubell      *bell         // the unstaller's
-	stalled    atomic.Bool   // an unstaller waits to ring again
-	stalls     atomic.Uint64 // doorbells the kernel refused (EAGAIN): for tests
-	pokes      atomic.Uint64 // afterPoll's wakeups: for tests
-	bells      atomic.Uint64 // doorbell system calls: for tests and benchmarks
-	fatal      atomic.Pointer[error]
-	progress   atomic.Pointer[chan struct{}] // closed at SQ or call-slot progress
-	closed     chan struct{}                 // closed when the reap loop ends
-	rbell      *bell                         // the reaper's
 	reapFn     func(fd uintptr) bool
 	pending    []uint32 // the reaper's runs to give back, this pass
 	bigOOB     []byte
 	dispatched []*call
 }
 
-// newClientRing sets up and maps the rings of c's socket and starts its
-// reap goroutine.
+// newClientRing sets up and maps the rings of c's socket; the caller
+// starts its reap goroutine.
 func newClientRing(c *Client, fd int, o ringOptions) (*clientRing, error) {
 	s, err := o.setup()
 	if err != nil {
@@ -188,58 +130,18 @@ func newClientRing(c *Client, fd int, o ringOptions) (*clientRing, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &clientRing{c: c, m: m, g: m.g, maxCalls: int32(min(maxCalls, 1<<30)),
-		bell: newBell(m.g), ubell: newBell(m.g), rbell: newBell(m.g), closed: make(chan struct{}),
-		returns: make([]uint32, 0, m.g.rxBufs), pending: make([]uint32, 0, m.g.cqEntries)}
-	r.sqTail = atomicLoad(m.sqProd) // 0 on a new ring
+	r := &clientRing{c: c, maxCalls: int32(min(maxCalls, 1<<30)), pending: make([]uint32, 0, m.g.cqEntries)}
+	r.initSQ(m, c.s, c.ww)
+	r.flushMore = r.flushCancels
+	r.room = func() bool { return r.open.Load() < r.maxCalls }
 	r.reapFn = r.reapPass
 	return r, nil
 }
 
-// notify wakes whoever waits for progress (SQ room, a call slot, CQ room).
-func (r *clientRing) notify() {
-	if p := r.progress.Load(); p != nil && r.progress.CompareAndSwap(p, nil) {
-		close(*p)
-	}
-}
-
-// waitProgress returns a channel closed at the next notify.
-func (r *clientRing) waitProgress() <-chan struct{} {
-	for {
-		if p := r.progress.Load(); p != nil {
-			return *p
-		}
-		ch := make(chan struct{})
-		if r.progress.CompareAndSwap(nil, &ch) {
-			return ch
-		}
-	}
-}
-
-// sqRoom is the number of free SQ slots; sqMu held, ring alive.
-func (r *clientRing) sqRoom() uint32 {
-	used := r.sqTail - atomicLoad(r.m.sqCons)
-	if used > r.g.sqEntries { // a consumer the kernel never wrote
-		return 0
-	}
-	return r.g.sqEntries - used
-}
-
-// put writes one entry at the tail; sqMu held, room checked.
-func (r *clientRing) put(e *rawSQE) {
-	r.m.sqes[r.sqTail&(r.g.sqEntries-1)] = *e
-	r.sqTail++
-}
-
-// flush moves waiting buffer returns and cancels into the SQ as far as
-// it has room; sqMu held, ring alive.  Reports whether it wrote any.
-func (r *clientRing) flush() bool {
+// flushCancels moves waiting cancels into the SQ as far as it has room;
+// sqMu held.  Reports whether it wrote any.
+func (r *clientRing) flushCancels() bool {
 	wrote := false
-	for len(r.returns) > 0 && r.sqRoom() > 0 {
-		r.put(&rawSQE{Op: opBufReturn, Buf: r.returns[len(r.returns)-1]})
-		r.returns = r.returns[:len(r.returns)-1]
-		wrote = true
-	}
 	for len(r.cancels) > 0 && r.sqRoom() > 0 {
 		r.put(&rawSQE{Op: opCancel, Id: r.cancels[0]})
 		r.cancels = r.cancels[1:]
@@ -250,9 +152,6 @@ func (r *clientRing) flush() bool {
 	}
 	return wrote
 }
-
-// publish stores the producer index (release); sqMu held.
-func (r *clientRing) publish() { atomicStore(r.m.sqProd, r.sqTail) }
 
 // start submits the CALL of cl: through the SQ, or with sendmsg when the
 // request does not fit a transmit buffer.  It waits while the SQ is full
@@ -351,171 +250,6 @@ func (r *clientRing) cancel(tag uint64) {
 	r.kick()
 }
 
-// kick makes sure the kernel looks at the SQ: one goroutine at a time
-// rings the doorbell, and rings again while others asked meanwhile.
-func (r *clientRing) kick() {
-	if r.kickers.Add(1) != 1 {
-		return
-	}
-	// let the goroutines that are ready to run (callers the reaper just
-	// woke, say) write their entries first: they then share this
-	// doorbell instead of each ringing its own
-	runtime.Gosched()
-	for {
-		seen := r.kickers.Load()
-		r.ring()
-		if r.kickers.Add(-seen) == 0 {
-			return
-		}
-	}
-}
-
-// ring is one round of the kicker: a doorbell if the kernel needs one.
-// With NEED_WAKEUP clear the kernel is in the middle of a pass over the
-// SQ (a doorbell of another goroutine, or its work item) and will take
-// the new entries itself; ring lets it run and looks again, and rings
-// anyway if the entries are still there after a few looks: a pass that
-// stopped early (EAGAIN) posts nothing, so nobody else would notice
-// entries it left.  A doorbell the kernel did not need costs a system
-// call and nothing else.
-func (r *clientRing) ring() {
-	looks := 0
-	for {
-		r.sqMu.Lock()
-		if r.dead {
-			r.sqMu.Unlock()
-			return
-		}
-		if r.flush() {
-			r.publish()
-		}
-		tail := r.sqTail
-		// after our producer store (sequentially consistent): see
-		// the package comment in ring.go
-		need := atomicLoad(r.m.sqFlags)&ringNeedWakeup != 0
-		left := tail != atomicLoad(r.m.sqCons)
-		waiters := r.progress.Load() != nil
-		room := r.sqRoom() > 0 && r.open.Load() < r.maxCalls
-		r.sqMu.Unlock()
-		if waiters && room {
-			r.notify()
-		}
-		if !left {
-			return
-		}
-		// with waiters, ring even when the kernel said it would look:
-		// consumption without completions wakes nobody here
-		if !need && !waiters && looks < 16 {
-			looks++
-			runtime.Gosched()
-			continue
-		}
-		r.bells.Add(1)
-		if err := r.c.s.rc.Control(r.bell.fn); err != nil {
-			return // closed: the reap loop fails the calls
-		}
-		switch {
-		case r.bell.err == 0 && r.bell.n > 0:
-			r.notify()
-			continue // more may have come, or the kernel stopped early
-		case r.bell.err == 0, r.bell.err == syscall.EAGAIN:
-			r.startUnstall()
-		default:
-			r.die(os.NewSyscallError("send (ring doorbell)", r.bell.err))
-		}
-		return
-	}
-}
-
-// startUnstall starts the goroutine that rings again once the kernel may
-// take the entries it left in the SQ.
-func (r *clientRing) startUnstall() {
-	r.stalls.Add(1)
-	if r.stalled.CompareAndSwap(false, true) {
-		go r.unstall()
-	}
-}
-
-func (r *clientRing) unstall() {
-	for {
-		wait := r.waitProgress()
-		r.sqMu.Lock()
-		if r.dead {
-			r.sqMu.Unlock()
-			r.stalled.Store(false)
-			return
-		}
-		if r.flush() {
-			r.publish()
-		}
-		left := r.sqTail != atomicLoad(r.m.sqCons)
-		// the kernel needs two free CQ entries for an entry: with
-		// fewer, only the reap loop can help, POLLOUT would not
-		cqUsed := atomicLoad(r.m.cqProd) - atomicLoad(r.m.cqCons)
-		cqLow := cqUsed+2 > r.g.cqEntries
-		r.sqMu.Unlock()
-		if !left {
-			break
-		}
-		var out <-chan struct{}
-		if !cqLow {
-			out = r.c.ww.wakeup()
-		}
-		select {
-		case <-out:
-		case <-wait:
-		case <-r.closed:
-			r.stalled.Store(false)
-			return
-		}
-		r.bells.Add(1)
-		if err := r.c.s.rc.Control(r.ubell.fn); err != nil {
-			r.stalled.Store(false)
-			return
-		}
-		if e := r.ubell.err; e != 0 && e != syscall.EAGAIN {
-			r.stalled.Store(false)
-			r.die(os.NewSyscallError("send (ring doorbell)", e))
-			return
-		}
-		if r.ubell.n > 0 {
-			r.notify()
-		}
-	}
-	r.stalled.Store(false)
-	// a kicker that met EAGAIN while we were finishing left it to us
-	r.kick()
-}
-
-// die ends the client after a failure of the rings themselves.
-func (r *clientRing) die(err error) {
-	r.fatal.CompareAndSwap(nil, &err)
-	r.c.s.close() // the reap loop wakes, fails the calls, unmaps
-}
-
-func (r *clientRing) deadErr() error {
-	if p := r.fatal.Load(); p != nil {
-		return *p
-	}
-	return net.ErrClosed
-}
-
-// afterPoll runs after a poll() of the socket outside the runtime
-// poller (the POLLOUT check of the write waiter).  That poll() may have
-// moved messages into the CQ without waking anyone: the kernel counts on
-// the poller to report EPOLLIN, and this one looks at POLLOUT only.  If
-// completions wait, the reap goroutine is woken through a read deadline
-// in the past.
-func (r *clientRing) afterPoll() {
-	r.sqMu.Lock()
-	waiting := !r.dead && atomicLoad(r.m.cqProd) != atomicLoad(r.m.cqCons)
-	r.sqMu.Unlock()
-	if waiting {
-		r.pokes.Add(1)
-		r.c.s.f.SetReadDeadline(time.Now())
-	}
-}
-
 // reap is the reap goroutine: it takes completions until the socket is
 // closed, then fails what is left and unmaps the rings.
 func (r *clientRing) reap() {
@@ -534,11 +268,7 @@ func (r *clientRing) reap() {
 	if p := r.fatal.Load(); p != nil {
 		err = *p
 	}
-	r.sqMu.Lock()
-	r.dead = true
-	r.sqMu.Unlock()
-	r.m.unmap()
-	close(r.closed)
+	r.shut()
 	r.c.fail(err)
 }
 
