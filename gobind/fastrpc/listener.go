@@ -31,6 +31,9 @@ type Listener struct {
 	closeOnce sync.Once
 	closing   chan struct{} // closed by Close
 
+	ring *serverRing  // nil without ListenRing
+	ww   *writeWaiter // POLLOUT for the ring's doorbell; nil without
+
 	// hook, set by Server.Serve: new calls go straight to its dispatch,
 	// not to the queue, with contexts derived from Serve's (guarded by mu)
 	hook *serveHook
@@ -53,7 +56,8 @@ type Request struct {
 	Data []byte
 	// Metadata are the client's request headers, if any.
 	Metadata Metadata
-	// Peer is the caller's address.
+	// Peer is the caller's address; zero on a Listener with rings
+	// (ListenRing), whose completions do not carry it.
 	Peer Addr
 	// Timeout is the time that was left to the client's deadline when the
 	// call arrived; 0 for none.
@@ -97,8 +101,13 @@ func (r *Request) stream() *streamIn {
 // IPv4 callers), "0.0.0.0:7070" (every IPv4 address), or one local
 // address such as "127.0.0.1:7070" or "[::1]:7070" (callers to that
 // address only: a loopback-only server).  A host name is resolved and its
-// first address used.  Port 0 picks a free port (see Addr).
-func Listen(addr string) (*Listener, error) {
+// first address used.  Port 0 picks a free port (see Addr).  Options:
+// ListenRing.
+func Listen(addr string, opts ...ListenOption) (*Listener, error) {
+	var o listenOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	opErr := func(err error) error {
 		return &net.OpError{Op: "listen", Net: "fastrpc", Addr: stringAddr(addr), Err: err}
 	}
@@ -135,8 +144,22 @@ func Listen(addr string) (*Listener, error) {
 	srv := &Listener{s: s, laddr: laddr, ready: make(chan struct{}, 1),
 		room: make(chan struct{}, 1), active: make(map[uint64]*Request),
 		done: make(chan struct{}), closing: make(chan struct{})}
+	if o.ring.on {
+		if err := srv.startRing(fd, o.ring); err != nil {
+			s.close()
+			return nil, opErr(err)
+		}
+		return srv, nil
+	}
 	go srv.receive()
 	return srv, nil
+}
+
+// ListenOption configures Listen.
+type ListenOption func(*listenOptions)
+
+type listenOptions struct {
+	ring ringOptions
 }
 
 // Addr returns the address the server listens on, with its actual port.
@@ -253,6 +276,9 @@ func (s *Listener) Close() error {
 	s.closeOnce.Do(func() { close(s.closing) })
 	err := s.s.close()
 	<-s.done
+	if s.ww != nil {
+		s.ww.close()
+	}
 	if err != nil {
 		return s.opErr(err)
 	}
@@ -272,8 +298,8 @@ const (
 	recvAheadBytes = 8 << 20
 )
 
-// receive is the one reader of the socket.  It queues each new call for
-// Recv and turns cancellation notices into cancelled request contexts.
+// receive is the one reader of a socket without rings: it reads each
+// message with recvmsg and delivers it.
 func (s *Listener) receive() {
 	op := newRecvOp(make([]byte, MaxMessage), make([]byte, recvControlSpace), make([]byte, 64))
 	for {
@@ -286,59 +312,82 @@ func (s *Listener) receive() {
 			continue
 		}
 		in := decode[rawIncoming](pc.verb)
-		if in.Flags&inCancelled != 0 {
-			s.mu.Lock()
-			r := s.active[in.Handle]
-			s.mu.Unlock()
-			if r != nil {
-				r.cancelNotice()
-			}
-			continue
-		}
-		eor := op.mflags&syscall.MSG_EOR != 0
-		if in.Flags&inCont != 0 {
-			s.queueStream(in.Handle, op.p[:op.n], eor)
-			continue
-		}
-		r := &Request{Method: in.Method, Timeout: time.Duration(in.Ns), srv: s, handle: in.Handle,
-			firstEOR: eor}
-		if op.n > 0 {
-			r.Data = append([]byte(nil), op.p[:op.n]...)
-		}
+		msg := incoming{handle: in.Handle, method: in.Method, ns: in.Ns,
+			cancelled: in.Flags&inCancelled != 0, cont: in.Flags&inCont != 0,
+			eor: op.mflags&syscall.MSG_EOR != 0, data: op.p[:op.n], peer: op.name[:op.namelen]}
 		if pc.hasMeta {
-			r.Metadata, _ = decodeMetadata(pc.meta)
+			msg.meta, msg.hasMeta = pc.meta, true
 		}
-		r.Peer, _ = decodeSockaddr(op.name[:op.namelen])
-		// The context is made under mu, where the hook is read: a call
-		// queued for Recv must not derive from a Serve that ends.
+		s.deliver(&msg)
+	}
+}
+
+// incoming is one message of a call as the kernel handed it over, through
+// recvmsg or the CQ.  Its slices are the reader's: deliver copies them.
+type incoming struct {
+	handle, ns           uint64
+	method               uint32
+	cancelled, cont, eor bool
+	hasMeta              bool
+	data, meta, peer     []byte
+}
+
+// deliver queues a new call for Recv or hands it to Serve's hook, queues
+// a later message of a streaming call for its ServerStream, and turns a
+// cancellation notice into a cancelled request context.  It may wait for
+// the read-ahead limits (waitRoom, queueStream).
+func (s *Listener) deliver(in *incoming) {
+	if in.cancelled {
 		s.mu.Lock()
-		hook := s.hook
-		base := context.Background()
-		if hook != nil {
-			base, r.hook = hook.base, hook
-		}
-		if r.Timeout > 0 {
-			r.deadline = time.Now().Add(r.Timeout)
-			r.ctx, r.cancel = context.WithDeadline(base, r.deadline)
-		} else {
-			r.ctx, r.cancel = context.WithCancel(base)
-		}
-		s.active[in.Handle] = r
-		if hook != nil {
-			s.mu.Unlock()
-			hook.dispatch(r)
-			continue
-		}
-		s.queue = append(s.queue, r)
-		s.queueBytes += len(r.Data)
-		full := len(s.queue) >= recvAheadCalls || s.queueBytes >= recvAheadBytes
+		r := s.active[in.handle]
 		s.mu.Unlock()
-		signal(s.ready)
-		if full && !s.waitRoom() {
-			// closing: the next recvmsg fails and fail() cancels
-			// what is queued with the rest
-			continue
+		if r != nil {
+			r.cancelNotice()
 		}
+		return
+	}
+	if in.cont {
+		s.queueStream(in.handle, in.data, in.eor)
+		return
+	}
+	r := &Request{Method: in.method, Timeout: time.Duration(in.ns), srv: s, handle: in.handle,
+		firstEOR: in.eor}
+	if len(in.data) > 0 {
+		r.Data = append([]byte(nil), in.data...)
+	}
+	if in.hasMeta {
+		r.Metadata, _ = decodeMetadata(in.meta)
+	}
+	r.Peer, _ = decodeSockaddr(in.peer)
+	// The context is made under mu, where the hook is read: a call
+	// queued for Recv must not derive from a Serve that ends.
+	s.mu.Lock()
+	hook := s.hook
+	base := context.Background()
+	if hook != nil {
+		base, r.hook = hook.base, hook
+	}
+	if r.Timeout > 0 {
+		r.deadline = time.Now().Add(r.Timeout)
+		r.ctx, r.cancel = context.WithDeadline(base, r.deadline)
+	} else {
+		r.ctx, r.cancel = context.WithCancel(base)
+	}
+	s.active[in.handle] = r
+	if hook != nil {
+		s.mu.Unlock()
+		hook.dispatch(r)
+		return
+	}
+	s.queue = append(s.queue, r)
+	s.queueBytes += len(r.Data)
+	full := len(s.queue) >= recvAheadCalls || s.queueBytes >= recvAheadBytes
+	s.mu.Unlock()
+	signal(s.ready)
+	if full {
+		// closing otherwise: the next read fails and fail() cancels
+		// what is queued with the rest
+		s.waitRoom()
 	}
 }
 
@@ -370,11 +419,20 @@ func (s *Listener) queueStream(handle uint64, data []byte, eor bool) {
 		if !full {
 			return
 		}
+		s.beforeWait()
 		select {
 		case <-s.room:
 		case <-s.closing:
 			return
 		}
+	}
+}
+
+// beforeWait runs before the reader waits for the read-ahead limits: with
+// rings, the buffers of the messages delivered so far go back first.
+func (s *Listener) beforeWait() {
+	if s.ring != nil {
+		s.ring.commit()
 	}
 }
 
@@ -388,6 +446,7 @@ func (s *Listener) waitRoom() bool {
 		if !full {
 			return true
 		}
+		s.beforeWait()
 		select {
 		case <-s.room:
 		case <-s.closing:
@@ -419,7 +478,11 @@ func (r *Request) Context() context.Context { return r.ctx }
 // Reply answers the call with a status and a reply message; options add
 // trailers (WithMetadata) and a status message (WithStatusMessage).  A
 // call that was cancelled meanwhile gets an error matching
-// syscall.ECANCELED (the reply is dropped and the call released).
+// syscall.ECANCELED (the reply is dropped and the call released).  On a
+// Listener with rings (ListenRing), a reply that fits a ring buffer is
+// queued in the SQ and Reply returns nil once it is: what the kernel
+// finds wrong later (the call cancelled meanwhile) is counted, not
+// returned.
 //
 // Arguments the kernel would refuse (a code above the last status, data
 // over MaxMessage, bad trailers) are refused before anything is sent, and
@@ -467,6 +530,17 @@ func (r *Request) reply(code Code, data []byte, md Metadata, msg string) error {
 	}()
 	if len(msg) > MaxStatusMessage {
 		msg = msg[:MaxStatusMessage]
+	}
+	if ring := r.srv.ring; ring != nil {
+		if queued, err := ring.reply(r.handle, code, data, md, mdLen, msg); queued {
+			if err != nil {
+				return r.opErr(err)
+			}
+			return nil
+		}
+		// sent with sendmsg below: the buffer returns left for this
+		// reply's doorbell (kickLater) need one of their own
+		defer ring.kickDeferred()
 	}
 	b := replyPool.Get().(*replyBuf)
 	cb := &b.cb

@@ -365,7 +365,7 @@ func TestModuleRingMaxCalls(t *testing.T) {
 // later calls with an error, not a hang.
 func TestModuleRingServerGone(t *testing.T) {
 	requireModule(t)
-	srv, err := Listen("127.0.0.1:0")
+	srv, err := testListen("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}

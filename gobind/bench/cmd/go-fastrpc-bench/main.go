@@ -17,8 +17,9 @@
 //	go-fastrpc       gobind's fastrpc.Client.Call over AF_FASTRPC, a
 //	                 fastrpc.Server answering (same-host short cut on one
 //	                 host, TCP with -N)
-//	go-fastrpc-ring  the same client with fastrpc.WithRing: its calls
-//	                 go through the mmap'd SQ and CQ (see ring.go)
+//	go-fastrpc-ring  the same client with fastrpc.WithRing and server with
+//	                 fastrpc.ListenRing: calls and replies go through the
+//	                 mmap'd SQ and CQ on both ends (see ring.go)
 //	go-netrpc        the standard library's net/rpc (gob) over TCP
 //	go-grpc          grpc-go (Debian's golang-google-grpc-dev) over TCP,
 //	                 with a codec that passes bytes through (no protobuf)

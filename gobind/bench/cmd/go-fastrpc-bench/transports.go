@@ -29,8 +29,12 @@ type fastrpcServer struct {
 	srv *fastrpc.Server
 }
 
-func listenFastRPC(addr string) (server, error) {
-	ln, err := fastrpc.Listen(addr)
+func listenFastRPC(addr string) (server, error) { return listenFastRPCWith(addr) }
+
+// listenFastRPCWith is go-fastrpc's server with options: go-fastrpc-ring's
+// is the same with the rings (ring.go).
+func listenFastRPCWith(addr string, opts ...fastrpc.ListenOption) (server, error) {
+	ln, err := fastrpc.Listen(addr, opts...)
 	if err != nil {
 		return nil, err
 	}
