@@ -80,8 +80,15 @@
 // wait; calls beyond FASTRPC_MAX_CALLS wait in the client, before the SQ.
 // Completions are checked before use: a malformed one fails its call.
 // A unary Call through the rings allocates twice, as without.  Streams
-// keep their own sockets without rings.  In a benchmark, the transport
-// "go-fastrpc-ring" is this option on Dial (or DialPool).
+// keep their own sockets without rings.
+//
+// Listen with ListenRing (the same sizes) does the same for a server:
+// one reap goroutine takes incoming calls, streaming messages and
+// cancellation notices from the CQ, and Request.Reply (what Serve's
+// handlers return) writes a REPLY entry, so replies of many handlers
+// share one doorbell.  Request.Peer is zero then, and Reply reports only
+// what is wrong before the entry is queued (see ListenRing).  In a
+// benchmark, the transport "go-fastrpc-ring" is both options at once.
 //
 // # Streams
 //

@@ -2,11 +2,14 @@
 
 // Command echo is a FastRPC echo server and client in one program.
 //
-//	echo -server -addr :7070
-//	echo -client -addr 127.0.0.1:7070 -n 1000 -c 16 hello
+//	echo -server -addr :7070 [-ring]
+//	echo -client -addr 127.0.0.1:7070 -n 1000 -c 16 [-ring] hello
 //
 // The client makes -n calls from -c goroutines sharing one Client, checks
-// every reply and prints the median and tail latency.
+// every reply and prints the median and tail latency.  -ring carries the
+// calls through the socket's mmap'd rings (fastrpc.ListenRing on the
+// server, fastrpc.WithRing on the client); either end works with the
+// other with or without.
 package main
 
 import (
@@ -31,6 +34,7 @@ func main() {
 	n := flag.Int("n", 1000, "client: number of calls")
 	conc := flag.Int("c", 16, "client: concurrent goroutines")
 	timeout := flag.Duration("timeout", 5*time.Second, "client: deadline of each call")
+	ring := flag.Bool("ring", false, "calls and replies through the socket's rings")
 	flag.Parse()
 	log.SetFlags(0)
 
@@ -41,19 +45,27 @@ func main() {
 		if *addr == "" {
 			*addr = ":7070"
 		}
-		runServer(ctx, *addr)
+		var opts []fastrpc.ListenOption
+		if *ring {
+			opts = append(opts, fastrpc.ListenRing(0, 0, 0))
+		}
+		runServer(ctx, *addr, opts...)
 	case *client && !*server:
 		if *addr == "" {
 			*addr = "127.0.0.1:7070"
 		}
-		runClient(ctx, *addr, strings.Join(flag.Args(), " "), *n, *conc, *timeout)
+		var opts []fastrpc.DialOption
+		if *ring {
+			opts = append(opts, fastrpc.WithRing(0, 0, 0))
+		}
+		runClient(ctx, *addr, strings.Join(flag.Args(), " "), *n, *conc, *timeout, opts...)
 	default:
 		log.Fatal("give -server or -client")
 	}
 }
 
-func runServer(ctx context.Context, addr string) {
-	ln, err := fastrpc.Listen(addr)
+func runServer(ctx context.Context, addr string, opts ...fastrpc.ListenOption) {
+	ln, err := fastrpc.Listen(addr, opts...)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -78,12 +90,12 @@ func runServer(ctx context.Context, addr string) {
 // so that this client and server talk to theirs.
 const echoMethod = 1
 
-func runClient(ctx context.Context, addr, msg string, n, conc int, timeout time.Duration) {
+func runClient(ctx context.Context, addr, msg string, n, conc int, timeout time.Duration, opts ...fastrpc.DialOption) {
 	if msg == "" {
 		msg = "hello"
 	}
 	n, conc = max(n, 1), max(conc, 1)
-	c, err := fastrpc.Dial(ctx, addr)
+	c, err := fastrpc.Dial(ctx, addr, opts...)
 	if err != nil {
 		log.Fatal(err)
 	}
