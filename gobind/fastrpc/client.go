@@ -230,10 +230,15 @@ func (c *Client) Call(ctx context.Context, method uint32, req []byte, opts ...Op
 // DEADLINE_EXCEEDED deadlineGrace to come if the kernel enforces the
 // same deadline (its clock started when it took the call).
 func (c *Client) await(ctx context.Context, cl *call, timeout time.Duration) (*Reply, error) {
+	done := ctx.Done()
+	if done == nil { // a context that never ends: a receive, not a select
+		<-cl.done
+		return c.finish(cl, nil)
+	}
 	select {
 	case <-cl.done:
 		return c.finish(cl, nil)
-	case <-ctx.Done():
+	case <-done:
 	}
 	if timeout > 0 && errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		t := time.NewTimer(deadlineGrace)

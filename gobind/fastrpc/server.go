@@ -205,8 +205,8 @@ func (s *Server) Serve(ctx context.Context, ln *Listener) error {
 	}
 	s.listeners[ln] = struct{}{}
 	s.mu.Unlock()
-	w := &workers{s: s, ctx: ctx, work: make(chan *Request), quit: make(chan struct{})}
-	defer close(w.quit)
+	w := &workers{s: s, ctx: ctx}
+	defer w.stop()
 	hook := &serveHook{base: ctx, dispatch: w.dispatch}
 	queued, ok := ln.setHook(hook)
 	if !ok { // another Serve has ln: take what it leaves, through Recv
@@ -269,14 +269,19 @@ func (s *Server) serveRecv(ctx context.Context, ln *Listener, w *workers) error 
 // for calls; beyond, a goroutine that has answered its call ends.
 const maxIdleWorkers = 256
 
-// workers are the handler goroutines of one Serve.
+// workers are the handler goroutines of one Serve.  A worker that has
+// answered its call waits on a channel of its own for the next, so that
+// dispatch hands a call to one by a plain send, and the worker's wait is a
+// plain receive, not a select over a second, quit channel: per call, a
+// select costs several times a receive.
 type workers struct {
 	s    *Server
 	ctx  context.Context
-	work chan *Request // unbuffered: a send succeeds only to a waiting worker
-	quit chan struct{} // closed when Serve returns
-	idle atomic.Int32
 	hook *serveHook // Serve's hook on its Listener; nil in serveRecv
+
+	mu    sync.Mutex
+	idle  []chan *Request // the waiting workers' channels (capacity 1), last in first out
+	ended bool            // Serve returned: workers end after their call
 }
 
 // dispatch hands r to a waiting worker, or to a new one.
@@ -284,27 +289,43 @@ func (w *workers) dispatch(r *Request) {
 	w.s.mu.Lock()
 	w.s.running++
 	w.s.mu.Unlock()
-	select {
-	case w.work <- r:
-	default:
-		go w.run(r)
+	w.mu.Lock()
+	if n := len(w.idle); n > 0 {
+		ch := w.idle[n-1]
+		w.idle = w.idle[:n-1]
+		w.mu.Unlock()
+		ch <- r // never blocks: the worker left it empty
+		return
+	}
+	w.mu.Unlock()
+	go w.run(make(chan *Request, 1), r)
+}
+
+func (w *workers) run(ch chan *Request, r *Request) {
+	for {
+		w.s.handle(w.ctx, r, w.hook != nil && r.hook == w.hook)
+		w.mu.Lock()
+		if w.ended || len(w.idle) >= maxIdleWorkers {
+			w.mu.Unlock()
+			return
+		}
+		w.idle = append(w.idle, ch)
+		w.mu.Unlock()
+		if r = <-ch; r == nil { // stop
+			return
+		}
 	}
 }
 
-func (w *workers) run(r *Request) {
-	for {
-		w.s.handle(w.ctx, r, w.hook != nil && r.hook == w.hook)
-		if w.idle.Add(1) > maxIdleWorkers {
-			w.idle.Add(-1)
-			return
-		}
-		select {
-		case r = <-w.work:
-			w.idle.Add(-1)
-		case <-w.quit:
-			w.idle.Add(-1)
-			return
-		}
+// stop ends the waiting workers, and the others after their calls.
+func (w *workers) stop() {
+	w.mu.Lock()
+	w.ended = true
+	idle := w.idle
+	w.idle = nil
+	w.mu.Unlock()
+	for _, ch := range idle {
+		ch <- nil
 	}
 }
 
