@@ -175,6 +175,24 @@ func ringDial(t *testing.T, addr string, sq, cq, buf int, opts ...DialOption) *C
 	return c
 }
 
+// echoCall makes a call of method 7 with n patterned bytes and checks
+// that the reply is "echo:" and those bytes; returns the request.
+func echoCall(t *testing.T, ctx context.Context, c *Client, n int) []byte {
+	t.Helper()
+	req := make([]byte, n)
+	for i := range req {
+		req[i] = byte(i*7 + n)
+	}
+	r, err := c.Call(ctx, 7, req)
+	if err != nil {
+		t.Fatalf("%d bytes: %v", n, err)
+	}
+	if !bytes.Equal(r.Data, append([]byte("echo:"), req...)) {
+		t.Fatalf("%d bytes: reply of %d bytes differs", n, len(r.Data))
+	}
+	return req
+}
+
 // Unary calls through the rings: payloads from empty to larger than a
 // transmit buffer (sendmsg) and than all receive buffers (recvmsg),
 // metadata both ways, status errors with message and trailers.
@@ -197,17 +215,7 @@ func TestModuleRingRoundTrip(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	for _, n := range []int{0, 1, 100, 1000, 1019, 1020, 1024, 1025, 5000, 8 << 10, 64 << 10, 1 << 20, MaxMessage - 5} {
-		req := make([]byte, n)
-		for i := range req {
-			req[i] = byte(i*7 + n)
-		}
-		r, err := c.Call(ctx, 7, req)
-		if err != nil {
-			t.Fatalf("%d bytes: %v", n, err)
-		}
-		if !bytes.Equal(r.Data, append([]byte("echo:"), req...)) {
-			t.Fatalf("%d bytes: reply of %d bytes differs", n, len(r.Data))
-		}
+		echoCall(t, ctx, c, n)
 	}
 	if _, err := c.Call(ctx, 7, make([]byte, MaxMessage+1)); !errors.Is(err, syscall.EMSGSIZE) {
 		t.Fatalf("request over MaxMessage: %v, want EMSGSIZE", err)

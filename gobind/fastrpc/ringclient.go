@@ -194,31 +194,20 @@ func (r *clientRing) start(ctx context.Context, cl *call, method uint32, req []b
 				}
 				return t, err
 			}
-			slot := r.sqTail & (r.g.sqEntries - 1)
-			off := (uint64(r.g.rxBufs) + uint64(slot)) * uint64(r.g.bufSize)
-			tx := r.m.area[off : off+uint64(r.g.bufSize)]
+			off, tx := r.txBuf()
 			if mdLen > 0 {
 				md.encode(tx[:mdLen])
 			}
 			copy(tx[mdLen:], req)
 			r.put(&rawSQE{Op: opCall, Meta_len: uint16(mdLen), Method: method, Id: cl.tag,
-				Addr: uint32(off), Len: uint32(len(req)), Timeout_ns: uint64(max(timeout, 0))})
-			r.publish()
-			r.sqMu.Unlock()
-			r.kick()
+				Addr: off, Len: uint32(len(req)), Timeout_ns: uint64(max(timeout, 0))})
+			r.submit()
 			return timeout, nil
 		}
-		if wrote {
-			r.publish()
-		}
-		r.sqMu.Unlock()
-		if wait == nil {
-			// look again with the channel in hand, so that no
-			// progress between the look and the wait is missed
-			wait = r.waitProgress()
+		var ready bool
+		if wait, ready = r.noRoom(wrote, wait); !ready {
 			continue
 		}
-		r.kick()
 		select {
 		case <-wait:
 			wait = nil
@@ -253,21 +242,7 @@ func (r *clientRing) cancel(tag uint64) {
 // reap is the reap goroutine: it takes completions until the socket is
 // closed, then fails what is left and unmaps the rings.
 func (r *clientRing) reap() {
-	var err error
-	for {
-		if err = r.c.s.rc.Read(r.reapFn); err != nil {
-			if errors.Is(err, os.ErrDeadlineExceeded) {
-				// afterPoll's wakeup: clear it, then look
-				r.c.s.f.SetReadDeadline(time.Time{})
-				continue
-			}
-			err = r.c.s.pollErr(err)
-			break
-		}
-	}
-	if p := r.fatal.Load(); p != nil {
-		err = *p
-	}
+	err := r.reapLoop(r.reapFn)
 	r.shut()
 	r.c.fail(err)
 }
@@ -276,14 +251,9 @@ func (r *clientRing) reap() {
 // when there were none.
 func (r *clientRing) reapPass(fd uintptr) bool {
 	m, g := r.m, &r.g
-	head := atomicLoad(m.cqCons)
-	prod := atomicLoad(m.cqProd) // acquire: the entries before it are written
-	n := prod - head
+	head, n := r.cqWindow()
 	if n == 0 {
 		return false
-	}
-	if n > g.cqEntries { // a producer past what the CQ can hold: take one ring's worth
-		n = g.cqEntries
 	}
 	full := n == g.cqEntries
 	for i := uint32(0); i < n; i++ {

@@ -24,7 +24,6 @@ package fastrpc
 // since the handler that sent it has moved on.
 
 import (
-	"errors"
 	"net"
 	"os"
 	"sync/atomic"
@@ -98,21 +97,7 @@ func (l *Listener) startRing(fd int, o ringOptions) error {
 // reap takes completions until the socket is closed, then unmaps the
 // rings and fails what is left.
 func (r *serverRing) reap() {
-	var err error
-	for {
-		if err = r.s.rc.Read(r.reapFn); err != nil {
-			if errors.Is(err, os.ErrDeadlineExceeded) {
-				// afterPoll's wakeup: clear it, then look
-				r.s.f.SetReadDeadline(time.Time{})
-				continue
-			}
-			err = r.s.pollErr(err)
-			break
-		}
-	}
-	if p := r.fatal.Load(); p != nil {
-		err = *p
-	}
+	err := r.reapLoop(r.reapFn)
 	r.later.Stop()
 	r.shut()
 	r.l.fail(err)
@@ -125,14 +110,9 @@ func (r *serverRing) reap() {
 // the CQ meanwhile.
 func (r *serverRing) reapPass(fd uintptr) bool {
 	m, g := r.m, &r.g
-	head := atomicLoad(m.cqCons)
-	prod := atomicLoad(m.cqProd) // acquire: the entries before it are written
-	n := prod - head
+	head, n := r.cqWindow()
 	if n == 0 {
 		return false
-	}
-	if n > g.cqEntries { // a producer past what the CQ can hold
-		n = g.cqEntries
 	}
 	for i := uint32(0); i < n; i++ {
 		c := m.cqes[(head+i)&(g.cqEntries-1)] // copied once, checked below
@@ -296,31 +276,21 @@ func (r *serverRing) reply(handle uint64, code Code, data []byte, md Metadata, m
 		}
 		wrote := r.flush()
 		if r.sqRoom() > 0 {
-			slot := r.sqTail & (r.g.sqEntries - 1)
-			off := (uint64(r.g.rxBufs) + uint64(slot)) * uint64(r.g.bufSize)
-			tx := r.m.area[off : off+uint64(r.g.bufSize)]
+			off, tx := r.txBuf()
 			if mdLen > 0 {
 				md.encode(tx[:mdLen])
 			}
 			copy(tx[mdLen:], msg)
 			copy(tx[mdLen+len(msg):], data)
 			r.put(&rawSQE{Op: opReply, Meta_len: uint16(mdLen), Method: uint32(code), Id: handle,
-				Addr: uint32(off), Len: uint32(len(data)), Smsg_len: uint16(len(msg))})
-			r.publish()
-			r.sqMu.Unlock()
-			r.kick()
+				Addr: off, Len: uint32(len(data)), Smsg_len: uint16(len(msg))})
+			r.submit()
 			return true, nil
 		}
-		if wrote {
-			r.publish()
-		}
-		r.sqMu.Unlock()
-		if wait == nil {
-			// look again with the channel in hand (see clientRing.start)
-			wait = r.waitProgress()
+		var ready bool
+		if wait, ready = r.noRoom(wrote, wait); !ready {
 			continue
 		}
-		r.kick()
 		select {
 		case <-wait:
 			wait = nil

@@ -99,18 +99,8 @@ func TestModuleRingServerRoundTrip(t *testing.T) {
 	defer cancel()
 	for _, c := range []*Client{dial(t, addr), ringDial(t, addr, 4, 8, 1024)} {
 		for _, n := range []int{0, 1, 100, 251, 252, 256, 257, 2000, 2048, 5000, 64 << 10, 1 << 20} {
-			req := make([]byte, n)
-			for i := range req {
-				req[i] = byte(i*7 + n)
-			}
-			r, err := c.Call(ctx, 7, req)
-			if err != nil {
-				t.Fatalf("%d bytes: %v", n, err)
-			}
-			if !bytes.Equal(r.Data, append([]byte("echo:"), req...)) {
-				t.Fatalf("%d bytes: reply of %d bytes differs", n, len(r.Data))
-			}
-			if r, err = c.Call(ctx, 2, req); err != nil || len(r.Data) != n {
+			req := echoCall(t, ctx, c, n)
+			if r, err := c.Call(ctx, 2, req); err != nil || len(r.Data) != n {
 				t.Fatalf("reply of %d bytes: %v", n, err)
 			}
 		}

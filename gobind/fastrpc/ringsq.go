@@ -9,6 +9,7 @@ package fastrpc
 // SQ room.  See the package comment in ring.go for the memory model.
 
 import (
+	"errors"
 	"net"
 	"os"
 	"runtime"
@@ -153,6 +154,42 @@ func (r *ringSQ) flush() bool {
 		wrote = true
 	}
 	return wrote
+}
+
+// txBuf returns the transmit buffer tied to the next SQ slot and its
+// offset in the area; sqMu held, room checked.  The kernel copies an
+// entry's payload while it consumes the entry, so the buffer is free
+// again exactly when the slot is.
+func (r *ringSQ) txBuf() (uint32, []byte) {
+	slot := r.sqTail & (r.g.sqEntries - 1)
+	off := (uint64(r.g.rxBufs) + uint64(slot)) * uint64(r.g.bufSize)
+	return uint32(off), r.m.area[off : off+uint64(r.g.bufSize)]
+}
+
+// submit publishes the entries written, releases sqMu and makes sure the
+// kernel looks at them.
+func (r *ringSQ) submit() {
+	r.publish()
+	r.sqMu.Unlock()
+	r.kick()
+}
+
+// noRoom ends a producer's look that found no room (sqMu held; wrote:
+// flush wrote entries): it publishes them, releases sqMu and returns the
+// channel to wait on for progress.  The first time (wait nil) the channel
+// is new and ready is false: look again with it in hand, so that no
+// progress between the look and the wait is missed.  Then ready is true,
+// after a kick so that the kernel takes what it can.
+func (r *ringSQ) noRoom(wrote bool, wait <-chan struct{}) (_ <-chan struct{}, ready bool) {
+	if wrote {
+		r.publish()
+	}
+	r.sqMu.Unlock()
+	if wait == nil {
+		return r.waitProgress(), false
+	}
+	r.kick()
+	return wait, true
 }
 
 // publish stores the producer index (release); sqMu held.
@@ -321,4 +358,33 @@ func (r *ringSQ) afterPoll() {
 		r.pokes.Add(1)
 		r.s.f.SetReadDeadline(time.Now())
 	}
+}
+
+// reapLoop runs the reap pass fn in the runtime poller until the socket
+// fails, and returns why (the rings' own failure first).
+func (r *ringSQ) reapLoop(fn func(fd uintptr) bool) error {
+	for {
+		err := r.s.rc.Read(fn)
+		if err == nil {
+			continue
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			// afterPoll's wakeup: clear it, then look
+			r.s.f.SetReadDeadline(time.Time{})
+			continue
+		}
+		if p := r.fatal.Load(); p != nil {
+			return *p
+		}
+		return r.s.pollErr(err)
+	}
+}
+
+// cqWindow returns where the completions to take start and how many
+// there are: what the producer index shows (loaded with acquire, so the
+// entries before it are written), at most one ring's worth.
+func (r *ringSQ) cqWindow() (head, n uint32) {
+	head = atomicLoad(r.m.cqCons)
+	n = atomicLoad(r.m.cqProd) - head
+	return head, min(n, r.g.cqEntries)
 }

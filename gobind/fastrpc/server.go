@@ -208,11 +208,13 @@ func (s *Server) Serve(ctx context.Context, ln *Listener) error {
 	w := &workers{s: s, ctx: ctx}
 	defer w.stop()
 	hook := &serveHook{base: ctx, dispatch: w.dispatch}
+	// set before the Listener can call dispatch: its workers read it
+	w.hook = hook
 	queued, ok := ln.setHook(hook)
 	if !ok { // another Serve has ln: take what it leaves, through Recv
+		w.hook = nil
 		return s.serveRecv(ctx, ln, w)
 	}
-	w.hook = hook
 	defer ln.clearHook()
 	for _, r := range queued {
 		w.dispatch(r)

@@ -300,14 +300,18 @@ def go_tables(sel, by):
         return []
     out = [wrap("Go clients (go-fastrpc-bench), unary echo; ``go allocs`` is"
                 " Go heap allocations per call in the client process"
-                " (``runtime.MemStats``), not kernel allocations:"), ""]
+                " (``runtime.MemStats``), not kernel allocations;"
+                " ``syscalls`` is system calls per call of client and server"
+                " together, the Go runtime's included (``perf stat``, where"
+                " measured):"), ""]
     out += rst_table(["Size", "In flight", "Client", "p50", "p90", "p99",
-                      "p99.9", "max", "calls/s", "go allocs"],
+                      "p99.9", "max", "calls/s", "go allocs", "syscalls"],
                      [[size_name(r["size"]), str(r["inflight"]),
                        r["transport"], num(r["p50_us"]), num(r["p90_us"]),
                        num(r["p99_us"]), num(r["p999_us"]), num(r["max_us"]),
                        num(r["calls_per_s"], 0),
-                       num(r.get("go_allocs_per_call"), 2)] for r in go])
+                       num(r.get("go_allocs_per_call"), 2),
+                       num(r.get("syscalls_per_call"), 2)] for r in go])
     out.append("")
     trs, verdicts = [], []
     g = (lambda o, f: o.get(f) if o else None)

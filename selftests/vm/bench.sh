@@ -123,7 +123,8 @@ bench_go_matrix() {
 	echo "${runs[*]}"
 }
 
-# perf stat: 64 B, one call in flight, each transport, at two call counts;
+# perf stat: 64 B, one call in flight, each transport, at two call counts
+# (and the Go rows of gobind at 1 and 64 in flight);
 # bench-report.py divides the difference of the counts by the difference
 # of the calls, so setup, warm-up and teardown cancel out. fastrpc-batch
 # and fastrpc-ring, which save system calls only with many in flight,
@@ -147,6 +148,17 @@ bench_perf_matrix() {
 			[[ $topo == netns ]] && ns=" $BENCH_NETNS"
 			for n in 1000 3000; do
 				runs+=("$pin-n $n -w 200 -s 64 -c 64 -t $t$ns")
+			done
+		done
+		# gobind's two transports, the Go process's system calls
+		# (runtime's included) at 1 and 64 in flight
+		for t in go-fastrpc go-fastrpc-ring; do
+			ns=
+			[[ $topo == netns ]] && ns=" $BENCH_NETNS"
+			for c in 1 64; do
+				for n in 1000 3000; do
+					runs+=("go $pin-n $n -w 200 -s 64 -c $c -t $t$ns")
+				done
 			done
 		done
 	done
