@@ -397,11 +397,12 @@ void frpc_call_rx_done(struct frpc_call *call, bool eor)
  * to TCP: the server would take the unknown id for a protocol error, and
  * dropping the unsent CALL is cancel enough.  conn->lock held.
  */
-void frpc_call_send_cancel(struct frpc_call *call)
+void frpc_call_send_cancel(struct frpc_call *call, bool deadline)
 {
 	lockdep_assert_held(&call->conn->lock);
 	if (call->wire_started && !call->rx_eos)
-		frpc_queue_simple(call->conn, FASTRPC_FRAME_CANCEL, 0, call->id,
+		frpc_queue_simple(call->conn, FASTRPC_FRAME_CANCEL,
+				  deadline ? FASTRPC_FF_DEADLINE : 0, call->id,
 				  NULL, 0);
 }
 
@@ -450,6 +451,8 @@ static void frpc_call_notify_cancel(struct frpc_call *call,
 				    struct frpc_rxmsg *m)
 {
 	m->flags = FASTRPC_IN_CANCELLED;
+	if (call->cancel_deadline)
+		m->flags |= FASTRPC_IN_DEADLINE;
 	m->method = call->method;
 	m->eor = true;
 	m->id = call->key;
@@ -517,6 +520,7 @@ void frpc_call_cancel_server(struct frpc_call *call, u32 status,
 	}
 	trace_call_end(call, status);
 	frpc_call_purge_rx(call, r);
+	call->cancel_deadline = status == FASTRPC_DEADLINE_EXCEEDED;
 	spin_lock(&fs->lock);
 	if (call->seen && !fs->dead) {
 		call->state = FRPC_CALL_CANCELLED;

@@ -45,7 +45,8 @@ struct frpc_rxmsg {
 	u32			status;
 	u32			flags;		/* FASTRPC_IN_* (server) */
 	bool			eor;
-	u64			timeout_ns;
+	u64			timeout_ns;	/* server: left at arrival */
+	u64			arrived_ns;	/* ... which was then */
 	struct sk_buff_head	frags;
 	u32			len;
 	u32			held;		/* bytes charged to the socket */
@@ -86,6 +87,7 @@ struct frpc_call {
 	bool			cancel_owed;	/* server: cancelled while the app
 						 * read its request (no fin yet)
 						 */
+	bool			cancel_deadline; /* server: by its deadline */
 	bool			rx_eos;		/* peer finished sending */
 	bool			tx_eos;		/* we finished sending */
 	bool			stream;		/* client: CALL_STREAM */
@@ -130,6 +132,22 @@ static inline void frpc_reap_init(struct frpc_reap *r)
  * start on, so that calls cost nothing more while it is not: a call that
  * started before reports none.
  */
+/*
+ * What is left of a server message's timeout now, when the application
+ * takes it: at least 1 ns once it is due (0 would say "no deadline"), so
+ * that the deadline it computes is the one this host's timer keeps, however
+ * long the call waited in the socket.
+ */
+static inline u64 frpc_rxmsg_timeout_left(const struct frpc_rxmsg *m)
+{
+	u64 waited;
+
+	if (!m->timeout_ns)
+		return 0;
+	waited = ktime_get_ns() - m->arrived_ns;
+	return waited < m->timeout_ns ? m->timeout_ns - waited : 1;
+}
+
 static inline void frpc_call_trace_start(struct frpc_call *call)
 {
 	if (trace_call_end_enabled())
@@ -157,7 +175,7 @@ struct frpc_call *frpc_call_find(struct frpc_conn *conn, u32 id);
 void frpc_call_link(struct frpc_conn *conn, struct frpc_call *call);
 void frpc_call_unlink(struct frpc_call *call);
 void __frpc_call_leave_sock(struct frpc_call *call);
-void frpc_call_send_cancel(struct frpc_call *call);
+void frpc_call_send_cancel(struct frpc_call *call, bool deadline);
 void frpc_call_finish(struct frpc_call *call, u32 status,
 		      struct frpc_reap *r);
 void frpc_call_cancel_server(struct frpc_call *call, u32 status,

@@ -175,7 +175,7 @@ int frpc_recvmsg(struct socket *sock, struct msghdr *msg, size_t size,
 			.handle = m->id,
 			.method = m->method,
 			.flags = m->flags,
-			.timeout_ns = m->timeout_ns,
+			.timeout_ns = frpc_rxmsg_timeout_left(m),
 		};
 
 		ret = put_cmsg(msg, SOL_FASTRPC, FASTRPC_CMSG_INCOMING,

@@ -235,11 +235,13 @@ static void frpc_ring_post_msg(struct frpc_ring *ring, struct frpc_rxmsg *m,
 	if (server) {
 		cqe.type = FASTRPC_CQE_INCOMING;
 		cqe.method = m->method;
-		cqe.timeout_ns = m->timeout_ns;
+		cqe.timeout_ns = frpc_rxmsg_timeout_left(m);
 		if (m->flags & FASTRPC_IN_CONT)
 			cqe.flags |= FASTRPC_CQE_F_CONT;
 		if (m->flags & FASTRPC_IN_CANCELLED)
 			cqe.flags |= FASTRPC_CQE_F_CANCELLED;
+		if (m->flags & FASTRPC_IN_DEADLINE)
+			cqe.flags |= FASTRPC_CQE_F_DEADLINE;
 	} else {
 		cqe.type = FASTRPC_CQE_RESULT;
 		cqe.res = m->eor ? m->status : 0;

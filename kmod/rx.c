@@ -280,6 +280,8 @@ static u8 frpc_rx_call(struct frpc_rx *rx)
 	frpc_call_trace_start(call);
 	m->method = call->method;
 	m->timeout_ns = be64_to_cpu(wc.timeout_ns);
+	if (m->timeout_ns)
+		m->arrived_ns = ktime_get_ns();
 	werr = frpc_pull_extra(rx, m, be16_to_cpu(wc.meta_len), 0);
 	if (werr)
 		goto err_free;
@@ -428,9 +430,11 @@ static u8 frpc_rx_cancel(struct frpc_rx *rx)
 {
 	struct frpc_conn *conn = rx->conn;
 	struct frpc_call *call;
+	bool deadline;
 
 	if (conn->client || rx->len)
 		return FASTRPC_WERR_PROTOCOL;
+	deadline = rx->flags & FASTRPC_FF_DEADLINE;
 	call = frpc_call_find(conn, rx->id);
 	if (!call)
 		/* answered while the CANCEL was on its way */
@@ -438,7 +442,8 @@ static u8 frpc_rx_cancel(struct frpc_rx *rx)
 							  FASTRPC_WERR_CALL_ID;
 	atomic64_inc(&conn->fn->calls_cancelled);
 	trace_call_cancel(call);
-	frpc_call_cancel_server(call, FASTRPC_CANCELLED, &rx->reap);
+	frpc_call_cancel_server(call, deadline ? FASTRPC_DEADLINE_EXCEEDED :
+						 FASTRPC_CANCELLED, &rx->reap);
 	return FASTRPC_WERR_NONE;
 }
 

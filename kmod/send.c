@@ -392,7 +392,7 @@ static int frpc_client_cancel(struct frpc_sock *fs, struct frpc_cmsgs *c,
 	}
 	frpc_reap_init(&r);
 	trace_call_cancel(call);
-	frpc_call_send_cancel(call);
+	frpc_call_send_cancel(call, false);
 	frpc_call_finish(call, FASTRPC_CANCELLED, &r);
 	spin_unlock_bh(&conn->lock);
 	frpc_reap(&r);

@@ -364,7 +364,7 @@ static void frpc_client_release_conn(struct frpc_sock *fs,
 	}
 	spin_unlock(&fs->lock);
 	hlist_for_each_entry_safe(call, n, &calls, sock_node) {
-		frpc_call_send_cancel(call);
+		frpc_call_send_cancel(call, false);
 		frpc_call_finish(call, FASTRPC_CANCELLED, &r);
 	}
 	spin_unlock_bh(&conn->lock);

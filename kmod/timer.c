@@ -80,7 +80,7 @@ static void frpc_deadline_timer_fn(struct timer_list *t)
 		atomic64_inc(&conn->fn->deadlines_exceeded);
 		trace_call_deadline(call);
 		if (conn->client) {
-			frpc_call_send_cancel(call);
+			frpc_call_send_cancel(call, true);
 			frpc_call_finish(call, FASTRPC_DEADLINE_EXCEEDED, &r);
 			queued = true;
 		} else {

@@ -31,6 +31,8 @@ int frpc_hdr_check(const struct fastrpc_frame_hdr *hdr, u8 version, u8 *werr)
 		return -EPROTO;
 	if (flags & ~FASTRPC_FF_ALL)
 		return -EPROTO;
+	if ((flags & FASTRPC_FF_DEADLINE) && hdr->type != FASTRPC_FRAME_CANCEL)
+		return -EPROTO;
 	if (hdr->type == FASTRPC_FRAME_HELLO ||
 	    (hdr->type == FASTRPC_FRAME_ERROR && !version)) {
 		/* HELLO carries the version offered; a peer refusing ours

@@ -458,7 +458,8 @@ ssize_t fastrpc_recv_result_ex(int fd, struct fastrpc_result_info *ri,
  * @method:	method number
  * @flags:	FASTRPC_IN_CONT for a later message of a streaming call,
  *		FASTRPC_IN_CANCELLED for the notice that the call was
- *		cancelled (no data; a reply now gets -ECANCELED)
+ *		cancelled (no data; a reply now gets -ECANCELED), with
+ *		FASTRPC_IN_DEADLINE when its deadline was the cause
  * @eor:	1 for the client's last message of the call (or a
  *		cancellation notice)
  * @msg_flags:	recvmsg()'s msg_flags
@@ -671,7 +672,7 @@ int fastrpc_recv_results(int fd, struct fastrpc_result_buf *out,
  * @len:	input: size of @buf
  * @handle:	the call's handle, for fastrpc_send_replies()
  * @method:	method number
- * @flags:	FASTRPC_IN_CONT, FASTRPC_IN_CANCELLED, as in
+ * @flags:	FASTRPC_IN_CONT, FASTRPC_IN_CANCELLED, FASTRPC_IN_DEADLINE, as in
  *		struct fastrpc_incoming_info
  * @eor:	1 for the client's last message of the call
  * @msg_flags:	recvmsg()'s msg_flags

@@ -704,6 +704,7 @@ TEST_F(err, features)
 	EXPECT_TRUE(f.features & FASTRPC_FEAT_METADATA);
 	EXPECT_TRUE(f.features & FASTRPC_FEAT_FLOW);
 	EXPECT_TRUE(f.features & FASTRPC_FEAT_CMSG_TIMEOUT);
+	EXPECT_TRUE(f.features & FASTRPC_FEAT_IN_DEADLINE);
 	EXPECT_EQ(0, f.reserved0 | f.reserved[0] | f.reserved[1] |
 		     f.reserved[2]);
 	TH_LOG("proto %u..%u max_msg %u max_calls %u features %#llx",

@@ -1245,9 +1245,10 @@ TEST_F_TIMEOUT(rg, deadline, 60)
 	EXPECT_EQ(FASTRPC_RING_NO_BUF, c.buf);
 	EXPECT_LE(250, ms);
 
-	/* The server is told, and its late reply fails. */
+	/* The server is told, and why; its late reply fails. */
 	ASSERT_EQ(0, ring_wait(self->sr, FASTRPC_CQE_INCOMING, h, WAIT_MS, &s));
 	EXPECT_TRUE(s.flags & FASTRPC_CQE_F_CANCELLED) TH_LOG("flags %#x", s.flags);
+	EXPECT_TRUE(s.flags & FASTRPC_CQE_F_DEADLINE) TH_LOG("flags %#x", s.flags);
 	EXPECT_TRUE(s.flags & FASTRPC_CQE_F_EOR);
 	EXPECT_EQ(0, s.len);
 	EXPECT_EQ(FASTRPC_RING_NO_BUF, s.buf);
@@ -1302,6 +1303,7 @@ TEST_F(rg, cancel)
 
 	ASSERT_EQ(0, ring_wait(self->sr, FASTRPC_CQE_INCOMING, h, WAIT_MS, &s));
 	EXPECT_TRUE(s.flags & FASTRPC_CQE_F_CANCELLED) TH_LOG("flags %#x", s.flags);
+	EXPECT_FALSE(s.flags & FASTRPC_CQE_F_DEADLINE) TH_LOG("flags %#x", s.flags);
 	EXPECT_EQ(0, s.len);
 	ASSERT_EQ(0, ring_op(self->sr, FASTRPC_OP_REPLY, 0, h, FASTRPC_OK,
 			     NULL, 0));

@@ -662,7 +662,7 @@ TEST_F_TIMEOUT(tr, cancel_and_deadline, 120)
 	EXPECT_EQ(2, ri.tag);
 	EXPECT_EQ(FASTRPC_DEADLINE_EXCEEDED, ri.status);
 	ASSERT_EQ(0, srv_recv(self->sfd, &ii, self->buf, 4096));
-	EXPECT_EQ(FASTRPC_IN_CANCELLED, ii.flags);
+	EXPECT_EQ(FASTRPC_IN_CANCELLED | FASTRPC_IN_DEADLINE, ii.flags);
 	EXPECT_EQ(-ECANCELED, fastrpc_send_reply(self->sfd, h2, FASTRPC_OK,
 						 "x", 1, 0));
 

@@ -31,6 +31,11 @@ type Listener struct {
 	closeOnce sync.Once
 	closing   chan struct{} // closed by Close
 
+	// exactCause: the module marks cancellation notices that its
+	// deadline caused (FASTRPC_FEAT_IN_DEADLINE); cancelNotice trusts
+	// the mark instead of guessing
+	exactCause bool
+
 	ring *serverRing  // nil without ListenRing
 	ww   *writeWaiter // POLLOUT for the ring's doorbell; nil without
 
@@ -60,7 +65,8 @@ type Request struct {
 	// (ListenRing), whose completions do not carry it.
 	Peer Addr
 	// Timeout is the time that was left to the client's deadline when the
-	// call arrived; 0 for none.
+	// call was read from the socket (by a module without
+	// FASTRPC_FEAT_IN_DEADLINE: when it reached the host); 0 for none.
 	Timeout time.Duration
 
 	srv      *Listener
@@ -143,7 +149,8 @@ func Listen(addr string, opts ...ListenOption) (*Listener, error) {
 	}
 	srv := &Listener{s: s, laddr: laddr, ready: make(chan struct{}, 1),
 		room: make(chan struct{}, 1), active: make(map[uint64]*Request),
-		done: make(chan struct{}), closing: make(chan struct{})}
+		done: make(chan struct{}), closing: make(chan struct{}),
+		exactCause: features(fd)&featInDeadline != 0}
 	if o.ring.on {
 		if err := srv.startRing(fd, o.ring); err != nil {
 			s.close()
@@ -228,23 +235,26 @@ func (s *Listener) clearHook() {
 }
 
 // deadlineSlack is how close to a call's deadline a cancellation notice
-// is taken for that deadline (cancelNotice).
+// is taken for that deadline by a module that does not say (cancelNotice).
 const deadlineSlack = 20 * time.Millisecond
 
 // cancelNotice ends r's context for the kernel's cancellation notice.
-// The kernel sends one also when the call's deadline passes, timed in
-// jiffies (4 ms at HZ=250) from when the call reached it, while r's own
-// deadline counts from when this package read the call: the notice
-// usually comes a little before r's timer.  A notice that close to the
-// deadline is the deadline, so it is left to the timer, which ends the
-// context with context.DeadlineExceeded within deadlineSlack (what a
-// handler should answer); cancelling now would make it Canceled.  The
-// notice does not say why it came, so this is a guess: when the call
-// waited in the socket longer than deadlineSlack before it was read (a
-// slow or loaded host), its deadline's notice still reads as Canceled.
-func (r *Request) cancelNotice() {
-	if !r.deadline.IsZero() && time.Until(r.deadline) < deadlineSlack {
-		return
+// A notice the call's deadline caused (exact: the module marks those,
+// FASTRPC_IN_DEADLINE) is left to r's own timer, which ends the context
+// with context.DeadlineExceeded, what a handler should see and answer;
+// cancelling now would make it Canceled.  The timer keeps the kernel's
+// deadline: Timeout is what was left when the call was read.  Any other
+// notice cancels at once.  With a module without the mark, a notice
+// within deadlineSlack of the deadline is taken for it: a guess, wrong
+// when the call waited in the socket longer than that.
+func (r *Request) cancelNotice(exact, deadline bool) {
+	if !r.deadline.IsZero() {
+		if exact && deadline {
+			return
+		}
+		if !exact && time.Until(r.deadline) < deadlineSlack {
+			return
+		}
 	}
 	r.cancel()
 }
@@ -314,7 +324,8 @@ func (s *Listener) receive() {
 		in := decode[rawIncoming](pc.verb)
 		msg := incoming{handle: in.Handle, method: in.Method, ns: in.Ns,
 			cancelled: in.Flags&inCancelled != 0, cont: in.Flags&inCont != 0,
-			eor: op.mflags&syscall.MSG_EOR != 0, data: op.p[:op.n], peer: op.name[:op.namelen]}
+			deadline: in.Flags&inDeadline != 0,
+			eor:      op.mflags&syscall.MSG_EOR != 0, data: op.p[:op.n], peer: op.name[:op.namelen]}
 		if pc.hasMeta {
 			msg.meta, msg.hasMeta = pc.meta, true
 		}
@@ -328,6 +339,7 @@ type incoming struct {
 	handle, ns           uint64
 	method               uint32
 	cancelled, cont, eor bool
+	deadline             bool // a cancellation notice's cause
 	hasMeta              bool
 	data, meta, peer     []byte
 }
@@ -342,7 +354,7 @@ func (s *Listener) deliver(in *incoming) {
 		r := s.active[in.handle]
 		s.mu.Unlock()
 		if r != nil {
-			r.cancelNotice()
+			r.cancelNotice(s.exactCause, in.deadline)
 		}
 		return
 	}

@@ -260,10 +260,17 @@ func deadlineCall(t *testing.T, c *Client, started chan struct{}, ended chan err
 		}
 		select {
 		case <-started:
-			// Mostly the deadline ends the handler's context
-			// (Request.cancelNotice); on a slow guest the kernel's
-			// notice can still come first (Canceled): not asserted.
+			// The deadline ends the handler's context, as
+			// DeadlineExceeded where the module marks the kernel's
+			// notice with its cause (Request.cancelNotice); without
+			// the mark, the kernel's notice can come first on a slow
+			// guest (Canceled): not asserted then.
 			err := waitCancelled(t, ended)
+			var f uint64
+			c.s.control(func(fd int) error { f = features(fd); return nil })
+			if f&featInDeadline != 0 && !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("the handler's context ended with %v, want DeadlineExceeded", err)
+			}
 			t.Logf("the handler's context ended with %v", err)
 			return
 		case <-time.After(100 * time.Millisecond):

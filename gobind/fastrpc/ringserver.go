@@ -212,7 +212,8 @@ func (r *serverRing) complete(fd int, c *rawCQE) {
 	}
 	in := incoming{handle: c.Id, method: c.Method, ns: c.Timeout_ns,
 		cancelled: c.Flags&cqeFCancelled != 0, cont: c.Flags&cqeFCont != 0, eor: c.Flags&cqeFEOR != 0,
-		data: msg.data, meta: msg.meta, hasMeta: msg.meta != nil}
+		deadline: c.Flags&cqeFDeadline != 0,
+		data:     msg.data, meta: msg.meta, hasMeta: msg.meta != nil}
 	if err != nil {
 		r.malformed.Add(1)
 		if in.cancelled || in.cont {

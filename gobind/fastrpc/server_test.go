@@ -275,19 +275,26 @@ func TestHandlerContextDeadline(t *testing.T) {
 	}
 }
 
-// A cancellation notice close to the call's deadline is the deadline: the
-// context ends with DeadlineExceeded (what the handler should answer),
-// not Canceled; further away, or without a deadline, it cancels at once.
-func TestCancelNoticeNearDeadline(t *testing.T) {
+// A cancellation notice the deadline caused ends the context with
+// DeadlineExceeded (what the handler should answer), through the
+// context's own timer; any other cancels at once, Canceled.  Modules that
+// mark the cause (exact) are believed; without the mark, a notice close
+// to the deadline is taken for it.
+func TestCancelNoticeCause(t *testing.T) {
 	for _, tc := range []struct {
-		name string
-		left time.Duration // to the deadline when the notice comes; 0: none
-		want error
+		name            string
+		exact, deadline bool          // the module marks causes; this notice is the deadline's
+		left            time.Duration // to the deadline when the notice comes; 0: none
+		want            error
 	}{
-		{"no deadline", 0, context.Canceled},
-		{"deadline far", time.Hour, context.Canceled},
-		{"deadline near", deadlineSlack / 4, context.DeadlineExceeded},
-		{"deadline passed", -time.Millisecond, context.DeadlineExceeded},
+		{"guess, no deadline", false, false, 0, context.Canceled},
+		{"guess, deadline far", false, false, time.Hour, context.Canceled},
+		{"guess, deadline near", false, false, deadlineSlack / 4, context.DeadlineExceeded},
+		{"guess, deadline passed", false, false, -time.Millisecond, context.DeadlineExceeded},
+		{"exact, cancelled near the deadline", true, false, deadlineSlack / 4, context.Canceled},
+		{"exact, deadline", true, true, 50 * time.Millisecond, context.DeadlineExceeded},
+		{"exact, deadline passed", true, true, -time.Millisecond, context.DeadlineExceeded},
+		{"exact, deadline mark without a deadline", true, true, 0, context.Canceled},
 	} {
 		r := &Request{}
 		if tc.left != 0 {
@@ -296,7 +303,7 @@ func TestCancelNoticeNearDeadline(t *testing.T) {
 		} else {
 			r.ctx, r.cancel = context.WithCancel(context.Background())
 		}
-		r.cancelNotice()
+		r.cancelNotice(tc.exact, tc.deadline)
 		select {
 		case <-r.ctx.Done():
 		case <-time.After(10 * time.Second):

@@ -343,3 +343,16 @@ func (w *writeWaiter) watch(ch *chan struct{}) {
 }
 
 func (w *writeWaiter) close() error { return w.s.close() }
+
+// features returns the module's FASTRPC_FEAT_* bits (getsockopt
+// FASTRPC_FEATURES on fd), 0 if it will not say.
+func features(fd int) uint64 {
+	var f rawFeatures
+	n := uint32(sizeofFeatures)
+	_, _, e := syscall.Syscall6(syscall.SYS_GETSOCKOPT, uintptr(fd), solFastRPC, optFeatures,
+		uintptr(unsafe.Pointer(&f)), uintptr(unsafe.Pointer(&n)), 0)
+	if e != 0 || n < uint32(unsafe.Offsetof(f.Features)+unsafe.Sizeof(f.Features)) {
+		return 0
+	}
+	return f.Features
+}

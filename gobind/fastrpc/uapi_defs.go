@@ -32,6 +32,7 @@ const (
 	callStream  = C.FASTRPC_CALL_STREAM
 	inCont      = C.FASTRPC_IN_CONT
 	inCancelled = C.FASTRPC_IN_CANCELLED
+	inDeadline  = C.FASTRPC_IN_DEADLINE
 )
 
 // Socket options and feature bits.
@@ -51,6 +52,7 @@ const (
 	featCmsgTimout = C.FASTRPC_FEAT_CMSG_TIMEOUT
 	featLoopback   = C.FASTRPC_FEAT_LOOPBACK
 	featRing       = C.FASTRPC_FEAT_RING
+	featInDeadline = C.FASTRPC_FEAT_IN_DEADLINE
 )
 
 // Limits.
@@ -93,6 +95,7 @@ const (
 	cqeFCont      = C.FASTRPC_CQE_F_CONT
 	cqeFCancelled = C.FASTRPC_CQE_F_CANCELLED
 	cqeFRecvmsg   = C.FASTRPC_CQE_F_RECVMSG
+	cqeFDeadline  = C.FASTRPC_CQE_F_DEADLINE
 )
 
 // enum fastrpc_status.

@@ -22,6 +22,7 @@ const (
 	callStream  = 0x1
 	inCont      = 0x1
 	inCancelled = 0x2
+	inDeadline  = 0x4
 )
 
 const (
@@ -40,6 +41,7 @@ const (
 	featCmsgTimout = 0x40
 	featLoopback   = 0x80
 	featRing       = 0x100
+	featInDeadline = 0x200
 )
 
 const (
@@ -79,6 +81,7 @@ const (
 	cqeFCont      = 0x2
 	cqeFCancelled = 0x4
 	cqeFRecvmsg   = 0x8
+	cqeFDeadline  = 0x10
 )
 
 const (

@@ -123,7 +123,8 @@ static void frpc_test_hdr_flags(struct kunit *test)
 	unsigned int bit;
 	u8 werr;
 
-	hdr = frpc_test_hdr(1, FASTRPC_FRAME_DATA, FASTRPC_FF_ALL, 1);
+	hdr = frpc_test_hdr(1, FASTRPC_FRAME_DATA,
+			    FASTRPC_FF_ALL & ~FASTRPC_FF_DEADLINE, 1);
 	KUNIT_EXPECT_EQ(test, frpc_test_hdr_check(&hdr, 1, &werr), 0);
 	for (bit = 0; bit < 16; bit++) {
 		u16 flag = 1U << bit;
@@ -135,6 +136,22 @@ static void frpc_test_hdr_flags(struct kunit *test)
 		KUNIT_EXPECT_EQ_MSG(test, frpc_test_hdr_check(&hdr, 1, &werr),
 				    -EPROTO, "flag %#x", flag);
 		KUNIT_EXPECT_EQ(test, werr, FASTRPC_WERR_PROTOCOL);
+	}
+}
+
+/* FASTRPC_FF_DEADLINE belongs to CANCEL frames; on any other, an error. */
+static void frpc_test_hdr_deadline_flag(struct kunit *test)
+{
+	struct fastrpc_frame_hdr hdr;
+	u8 type, werr;
+
+	for (type = 1; type <= FASTRPC_FRAME_TYPE_MAX; type++) {
+		if (type == FASTRPC_FRAME_HELLO)
+			continue;	/* its own version rules */
+		hdr = frpc_test_hdr(1, type, FASTRPC_FF_DEADLINE, 1);
+		KUNIT_EXPECT_EQ_MSG(test, frpc_test_hdr_check(&hdr, 1, &werr),
+				    type == FASTRPC_FRAME_CANCEL ? 0 : -EPROTO,
+				    "frame type %u", type);
 	}
 }
 
@@ -238,6 +255,7 @@ static struct kunit_case frpc_hdr_cases[] = {
 	KUNIT_CASE(frpc_test_hdr_type_zero),
 	KUNIT_CASE(frpc_test_hdr_type_too_big),
 	KUNIT_CASE(frpc_test_hdr_flags),
+	KUNIT_CASE(frpc_test_hdr_deadline_flag),
 	KUNIT_CASE(frpc_test_hdr_before_hello),
 	KUNIT_CASE(frpc_test_hdr_wrong_version),
 	KUNIT_CASE(frpc_test_hdr_hello_version),

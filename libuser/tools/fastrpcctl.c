@@ -412,6 +412,7 @@ static const struct {
 	{ FASTRPC_FEAT_CMSG_TIMEOUT,	"cmsg-timeout" },
 	{ FASTRPC_FEAT_LOOPBACK,	"loopback" },
 	{ FASTRPC_FEAT_RING,		"ring" },
+	{ FASTRPC_FEAT_IN_DEADLINE,	"in-deadline" },
 };
 
 /*

@@ -194,8 +194,9 @@ struct fastrpc_result {
  *		soon: a stale handle gets ENOENT
  * @method:	method number sent by the client
  * @flags:	FASTRPC_IN_* bits
- * @timeout_ns:	time left before the client's deadline when the call
- *		arrived; 0 for none.  The kernel cancels the call then
+ * @timeout_ns:	time left before the client's deadline, as this host's
+ *		timer counts it, when recvmsg() returns the call (at least 1
+ *		once it is due); 0 for none.  The kernel cancels the call then
  * @reserved:	zero
  */
 struct fastrpc_incoming {
@@ -212,6 +213,12 @@ struct fastrpc_incoming {
  * going away): no data, MSG_EOR set.  A later reply gets ECANCELED.
  */
 #define FASTRPC_IN_CANCELLED	(1U << 1)
+/* With FASTRPC_IN_CANCELLED: the cause was the call's deadline, seen by
+ * this host's timer or by the client's (its CANCEL then says so,
+ * FASTRPC_FF_DEADLINE).  Modules that set it report
+ * FASTRPC_FEAT_IN_DEADLINE; without that bit, its absence says nothing.
+ */
+#define FASTRPC_IN_DEADLINE	(1U << 2)
 
 /**
  * struct fastrpc_reply - answer a call (server sendmsg)
@@ -307,6 +314,8 @@ enum fastrpc_sockopt {
 #define FASTRPC_FEAT_LOOPBACK	(1ULL << 7)
 /* FASTRPC_RING: submission and completion rings, see "Rings" below */
 #define FASTRPC_FEAT_RING	(1ULL << 8)
+/* FASTRPC_IN_DEADLINE (FASTRPC_CQE_F_DEADLINE) on cancellation notices */
+#define FASTRPC_FEAT_IN_DEADLINE (1ULL << 9)
 
 /**
  * struct fastrpc_features - what the loaded module supports
@@ -573,8 +582,8 @@ enum fastrpc_cqe_type {
 	FASTRPC_CQE_RESULT	= 1,
 	/* server: a message of call @id (handle), as recvmsg() would give it
 	 * with FASTRPC_CMSG_INCOMING: @method, @timeout_ns, and the
-	 * FASTRPC_IN_* bits of its flags as FASTRPC_CQE_F_CONT and
-	 * FASTRPC_CQE_F_CANCELLED
+	 * FASTRPC_IN_* bits of its flags as FASTRPC_CQE_F_CONT,
+	 * FASTRPC_CQE_F_CANCELLED and FASTRPC_CQE_F_DEADLINE
 	 */
 	FASTRPC_CQE_INCOMING	= 2,
 	/* a submission failed: @op, @id (BUF_RETURN: @buf) and @res, a
@@ -589,11 +598,13 @@ enum fastrpc_cqe_type {
 #define FASTRPC_CQE_F_CANCELLED	(1U << 2)	/* FASTRPC_IN_CANCELLED */
 /* too large for the receive buffers: read this message with recvmsg() */
 #define FASTRPC_CQE_F_RECVMSG	(1U << 3)
+#define FASTRPC_CQE_F_DEADLINE	(1U << 4)	/* FASTRPC_IN_DEADLINE */
 
 /**
  * struct fastrpc_cqe - one completion
  * @id:		client: the call's tag; server: the call's handle
- * @timeout_ns:	INCOMING: time left to the client's deadline, 0 for none
+ * @timeout_ns:	INCOMING: time left to the client's deadline when the
+ *		completion is posted, 0 for none
  * @buf:	offset in the buffer area of the run lent with this message
  *		(metadata, status message, then payload), to be given back;
  *		FASTRPC_RING_NO_BUF if none was needed; ERROR: the entry's @buf
@@ -674,7 +685,10 @@ enum fastrpc_frame_type {
 /* Frame flags. */
 #define FASTRPC_FF_EOM		0x0001	/* last fragment of a message */
 #define FASTRPC_FF_EOS		0x0002	/* client: its last message (half-close) */
-#define FASTRPC_FF_ALL		(FASTRPC_FF_EOM | FASTRPC_FF_EOS)
+/* CANCEL only: the client's deadline for the call passed */
+#define FASTRPC_FF_DEADLINE	0x0004
+#define FASTRPC_FF_ALL		(FASTRPC_FF_EOM | FASTRPC_FF_EOS | \
+				 FASTRPC_FF_DEADLINE)
 
 /* Limits of protocol version 1. */
 enum fastrpc_wire_limits {
