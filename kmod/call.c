@@ -400,6 +400,8 @@ void frpc_call_rx_done(struct frpc_call *call, bool eor)
 void frpc_call_send_cancel(struct frpc_call *call, bool deadline)
 {
 	lockdep_assert_held(&call->conn->lock);
+	/* the mark only to a peer that said it takes it (HELLO) */
+	deadline = deadline && call->conn->peer_cancel_deadline;
 	if (call->wire_started && !call->rx_eos)
 		frpc_queue_simple(call->conn, FASTRPC_FRAME_CANCEL,
 				  deadline ? FASTRPC_FF_DEADLINE : 0, call->id,

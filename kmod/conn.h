@@ -72,6 +72,7 @@ struct frpc_conn {
 	/* flow control: what we may send, what the peer may send us */
 	u32			tx_credit;
 	u32			peer_call_window;
+	bool			peer_cancel_deadline; /* HELLO_F_CANCEL_DEADLINE */
 	u32			rx_avail;
 	u32			rx_owed;	/* consumed, not yet granted */
 	atomic_t		rx_mem;		/* held frames and messages */

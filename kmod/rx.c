@@ -225,6 +225,8 @@ static u8 frpc_rx_hello(struct frpc_rx *rx)
 
 	conn->tx_credit = be32_to_cpu(h.conn_window);
 	conn->peer_call_window = be32_to_cpu(h.call_window);
+	conn->peer_cancel_deadline = be64_to_cpu(h.features) &
+				     FASTRPC_HELLO_F_CANCEL_DEADLINE;
 	conn->rx_avail = FRPC_CONN_WINDOW;
 	if (!conn->client) {
 		struct fastrpc_wire_hello reply;

@@ -76,6 +76,7 @@ void frpc_hello_init(struct fastrpc_wire_hello *h, u8 min_version,
 	h->max_msg = cpu_to_be32(FASTRPC_MAX_MSG);
 	h->call_window = cpu_to_be32(FRPC_CALL_WINDOW);
 	h->conn_window = cpu_to_be32(FRPC_CONN_WINDOW);
+	h->features = cpu_to_be64(FASTRPC_HELLO_F_CANCEL_DEADLINE);
 }
 
 /*

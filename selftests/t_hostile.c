@@ -9,6 +9,7 @@
  * application: malformed control messages are refused with EINVAL before
  * anything is sent.
  */
+#include <endian.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
@@ -787,6 +788,97 @@ static void expect_client_fails(struct __test_metadata *_metadata,
 				const uint8_t *answer, size_t len)
 {
 	expect_client_fails2(_metadata, answer, len, NULL, 0);
+}
+
+/*
+ * The deadline mark on CANCEL (FASTRPC_FF_DEADLINE) is an extension of v1
+ * that goes only to a server whose HELLO offered to take it
+ * (FASTRPC_HELLO_F_CANCEL_DEADLINE): a server from before it would take
+ * the bit for a protocol error and drop the connection.  A raw server
+ * answers HELLO with or without the bit, takes a call with a 200 ms
+ * deadline and reads what the client sends when it passes.
+ */
+struct cancel_peer {
+	int lfd;
+	uint16_t port;
+	uint64_t features;		/* the HELLO feature bits it sends */
+	int cancel_flags;		/* of the CANCEL it got; -1: none */
+	pthread_t thr;
+};
+
+static void *cancel_peer_thread(void *arg)
+{
+	struct cancel_peer *cp = arg;
+	struct fastrpc_wire_hello *hello;
+	struct fastrpc_frame_hdr h;
+	uint8_t buf[512], *p;
+	int fd, i;
+
+	fd = accept(cp->lfd, NULL, NULL);
+	if (fd < 0)
+		return NULL;
+	set_rcvtimeo(fd, 10000);
+	if (read_frame(fd, &h, buf, sizeof(buf)) || h.type != FASTRPC_FRAME_HELLO)
+		goto out;
+	p = put_hello(buf, FASTRPC_PROTO_V1, FASTRPC_HELLO_MAGIC);
+	hello = (struct fastrpc_wire_hello *)(buf + FASTRPC_FRAME_HDR_LEN);
+	hello->features = htobe64(cp->features);
+	if (send_all(fd, buf, (size_t)(p - buf)))
+		goto out;
+	/* the CALL, then (its deadline passing) the CANCEL */
+	for (i = 0; i < 16; i++) {
+		if (read_frame(fd, &h, buf, sizeof(buf)))
+			break;
+		if (h.type == FASTRPC_FRAME_CANCEL) {
+			cp->cancel_flags = ntohs(h.flags);
+			break;
+		}
+	}
+out:
+	close(fd);
+	return NULL;
+}
+
+static void cancel_flag_case(struct __test_metadata *_metadata,
+			     uint64_t features, int want)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET,
+				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct fastrpc_call_opts o = { .timeout_ns = 200 * 1000 * 1000ull };
+	struct cancel_peer cp = { .features = features, .cancel_flags = -1 };
+	struct fastrpc_result_info ri = { 0 };
+	socklen_t slen = sizeof(sin);
+	char buf[8];
+	int fd;
+
+	cp.lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ASSERT_LE(0, cp.lfd);
+	ASSERT_EQ(0, bind(cp.lfd, (struct sockaddr *)&sin, sizeof(sin)));
+	ASSERT_EQ(0, getsockname(cp.lfd, (struct sockaddr *)&sin, &slen));
+	ASSERT_EQ(0, listen(cp.lfd, 4));
+	cp.port = ntohs(sin.sin_port);
+	ASSERT_EQ(0, pthread_create(&cp.thr, NULL, cancel_peer_thread, &cp));
+	fd = fastrpc_client_open("127.0.0.1", cp.port, SOCK_CLOEXEC);
+	ASSERT_LE(0, fd) TH_LOG("connect: %s", fastrpc_strerror(fd));
+	ASSERT_EQ(1, fastrpc_send_call_opts(fd, 5, M_ECHO, &o, "x", 1, 0));
+	ASSERT_EQ(0, set_rcvtimeo(fd, 10000));
+	ASSERT_EQ(0, fastrpc_recv_result_ex(fd, &ri, buf, sizeof(buf), 0));
+	EXPECT_EQ(FASTRPC_DEADLINE_EXCEEDED, ri.status);
+	pthread_join(cp.thr, NULL);
+	close(fd);
+	close(cp.lfd);
+	EXPECT_EQ(want, cp.cancel_flags)
+		TH_LOG("HELLO features %#llx: CANCEL flags %#x, want %#x",
+		       (unsigned long long)features, cp.cancel_flags, want);
+}
+
+TEST(deadline_cancel_mark_only_when_offered)
+{
+	cancel_flag_case(_metadata, 0, 0);
+	cancel_flag_case(_metadata, FASTRPC_HELLO_F_CANCEL_DEADLINE,
+			 FASTRPC_FF_DEADLINE);
+	/* unknown bits beside it change nothing */
+	cancel_flag_case(_metadata, ~0ULL, FASTRPC_FF_DEADLINE);
 }
 
 TEST(client_vs_http_server)

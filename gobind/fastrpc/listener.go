@@ -65,8 +65,9 @@ type Request struct {
 	// (ListenRing), whose completions do not carry it.
 	Peer Addr
 	// Timeout is the time that was left to the client's deadline when the
-	// call was read from the socket (by a module without
-	// FASTRPC_FEAT_IN_DEADLINE: when it reached the host); 0 for none.
+	// call was read from the socket (with rings, when the kernel posted
+	// its completion; by a module without FASTRPC_FEAT_IN_DEADLINE, when
+	// it reached the host); 0 for none.
 	Timeout time.Duration
 
 	srv      *Listener
@@ -234,27 +235,26 @@ func (s *Listener) clearHook() {
 	signal(s.room)
 }
 
-// deadlineSlack is how close to a call's deadline a cancellation notice
-// is taken for that deadline by a module that does not say (cancelNotice).
+// deadlineSlack is how close to its deadline a call's context must be
+// for a cancellation notice to be left to the context's timer
+// (cancelNotice).
 const deadlineSlack = 20 * time.Millisecond
 
 // cancelNotice ends r's context for the kernel's cancellation notice.
-// A notice the call's deadline caused (exact: the module marks those,
-// FASTRPC_IN_DEADLINE) is left to r's own timer, which ends the context
-// with context.DeadlineExceeded, what a handler should see and answer;
+// A notice the call's deadline caused is left to r's own timer when that
+// is due within deadlineSlack: the timer ends the context with
+// context.DeadlineExceeded, what a handler should see and answer, where
 // cancelling now would make it Canceled.  The timer keeps the kernel's
-// deadline: Timeout is what was left when the call was read.  Any other
-// notice cancels at once.  With a module without the mark, a notice
-// within deadlineSlack of the deadline is taken for it: a guess, wrong
-// when the call waited in the socket longer than that.
+// deadline (Timeout is what was left when the call was read) unless the
+// reader fell behind the kernel (rings: Timeout is counted from when the
+// kernel posted the completion); a timer further away than the slack is
+// not waited for.  Modules that mark the cause (exact, FASTRPC_IN_DEADLINE)
+// are believed: an unmarked notice cancels at once, however near the
+// deadline.  Without the mark, any notice near the deadline is taken for
+// it: a guess.
 func (r *Request) cancelNotice(exact, deadline bool) {
-	if !r.deadline.IsZero() {
-		if exact && deadline {
-			return
-		}
-		if !exact && time.Until(r.deadline) < deadlineSlack {
-			return
-		}
+	if !r.deadline.IsZero() && (deadline || !exact) && time.Until(r.deadline) < deadlineSlack {
+		return
 	}
 	r.cancel()
 }

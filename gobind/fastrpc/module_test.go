@@ -896,3 +896,75 @@ func TestModuleHandlerContextFromServe(t *testing.T) {
 		t.Errorf("handler context ended with %v", err)
 	}
 }
+
+// A call that waits in the socket before the server reads it (the
+// reader held back by the read-ahead limit): its Timeout is what is left
+// then, and where the module marks deadline notices
+// (FASTRPC_FEAT_IN_DEADLINE) the request's context ends with
+// DeadlineExceeded, not Canceled (the kernel's timer and the context's
+// keep the same deadline).  With rings the completion is posted while
+// the reader waits, Timeout counts from then, and the context may end
+// Canceled: logged, not asserted (ListenRing's documentation).
+func TestModuleDeadlineAfterWaitInSocket(t *testing.T) {
+	srv, addr := listen(t)
+	c := dial(t, addr)
+	exact := srv.exactCause && srv.ring == nil
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	for i := 0; i < recvAheadCalls; i++ {
+		go c.Call(ctx, 1, []byte("filler"))
+	}
+	waitQueued(t, srv, recvAheadCalls)
+	for _, d := range []time.Duration{600 * time.Millisecond, 3 * time.Second, 10 * time.Second} {
+		dctx, dcancel := context.WithTimeout(ctx, d)
+		done := make(chan error, 1)
+		go func() {
+			_, err := c.Call(dctx, 2, []byte("x"))
+			done <- err
+		}()
+		time.Sleep(d / 3) // the call waits in the socket
+		var req *Request
+		for req == nil {
+			rctx, rcancel := context.WithTimeout(ctx, d)
+			r, err := srv.Recv(rctx)
+			rcancel()
+			if err != nil {
+				break
+			}
+			if r.Method == 2 {
+				req = r
+			} else {
+				r.Reply(OK, nil) // a filler; the next may come in
+			}
+		}
+		if req == nil {
+			// expired unseen in the kernel (a slow guest): longer
+			dcancel()
+			<-done
+			t.Logf("no call within %v: again with a longer deadline", d)
+			continue
+		}
+		if exact && req.Timeout > d-d/3 {
+			t.Errorf("Timeout %v after the call waited %v of its %v", req.Timeout, d/3, d)
+		}
+		select {
+		case <-req.Context().Done():
+		case <-time.After(d + 20*time.Second):
+			t.Fatal("the request's context did not end")
+		}
+		err := req.Context().Err()
+		if exact && !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("request context ended with %v, want DeadlineExceeded", err)
+		}
+		t.Logf("waited %v of %v in the socket; Timeout %v; context ended with %v", d/3, d, req.Timeout, err)
+		// The reply races the client's own timer (jiffies, so a
+		// little later than the context's): either may win.
+		req.Reply(OK, nil)
+		if err := <-done; err != nil && !errors.Is(err, ErrDeadlineExceeded) {
+			t.Errorf("client: %v, want DEADLINE_EXCEEDED or the reply", err)
+		}
+		dcancel()
+		return
+	}
+	t.Fatal("no call reached the server before its deadline")
+}

@@ -24,6 +24,7 @@ package fastrpc
 // since the handler that sent it has moved on.
 
 import (
+	"fmt"
 	"net"
 	"os"
 	"sync/atomic"
@@ -41,8 +42,12 @@ import (
 // the receive buffers together is read with recvmsg, a reply whose
 // trailers, status message and payload exceed bufBytes is sent with
 // sendmsg.  What changes for the application: Request.Peer is zero (the
-// kernel's completions do not carry the caller's address), and Reply
-// cannot report what the kernel finds wrong after it queued the reply.
+// kernel's completions do not carry the caller's address); Reply cannot
+// report what the kernel finds wrong after it queued the reply; and
+// Timeout counts from when the kernel posted the call's completion, so a
+// call whose completion waited while the reader was held back (Recv's
+// read-ahead limit) can see its deadline end its context as Canceled
+// rather than DeadlineExceeded.
 // Listen fails if the module has no rings (FASTRPC_FEAT_RING).
 func ListenRing(sqEntries, cqEntries, bufBytes int) ListenOption {
 	return func(o *listenOptions) {
@@ -58,6 +63,9 @@ type serverRing struct {
 	pending []uint32 // the reaper's runs to give back, not yet in returns
 	bigP    []byte   // recvmsg buffers for FASTRPC_CQE_F_RECVMSG messages
 	bigOOB  []byte
+	// bigAhead: a message recvmsg() returned before its completion
+	// came (the one announced first was dropped with its call)
+	bigAhead *bigMsg
 
 	later      *time.Timer // kickLater's backstop
 	laterArmed atomic.Bool
@@ -120,12 +128,18 @@ func (r *serverRing) reapPass(fd uintptr) bool {
 		r.complete(int(fd), &c)
 	}
 	r.commit()
-	if n == g.cqEntries {
-		// the kernel may have messages waiting for CQ room, and only
-		// a doorbell (or a poll(), which the edge-triggered poller
-		// will not make) brings them in
+	// CQ room for the kernel's entries: whoever waits for it (an
+	// unstaller with a nearly full CQ, a Reply on a full SQ)
+	r.notify()
+	// The kernel may have filled the CQ during the pass (the consumer
+	// moves entry by entry) or before it: messages that found no room
+	// then wait in the socket, and only a doorbell (or a poll(), which
+	// the edge-triggered poller will not make) brings them in.
+	if atomicLoad(m.cqProd)-head >= g.cqEntries {
 		r.bells.Add(1)
-		r.s.rc.Control(r.rbell.fn)
+		if r.s.rc.Control(r.rbell.fn) == nil && r.rbell.n > 0 {
+			r.notify()
+		}
 	}
 	return true
 }
@@ -208,7 +222,10 @@ func (r *serverRing) complete(fd int, c *rawCQE) {
 		err = errRingCQE
 	}
 	if err == nil && c.Flags&cqeFRecvmsg != 0 {
-		msg, err = r.recvBig(fd, c)
+		var gone bool
+		if msg, gone, err = r.recvBig(fd, c); gone {
+			return // dropped in the kernel with its cancelled call
+		}
 	}
 	in := incoming{handle: c.Id, method: c.Method, ns: c.Timeout_ns,
 		cancelled: c.Flags&cqeFCancelled != 0, cont: c.Flags&cqeFCont != 0, eor: c.Flags&cqeFEOR != 0,
@@ -230,10 +247,31 @@ func (r *serverRing) complete(fd int, c *rawCQE) {
 	r.l.deliver(&in)
 }
 
-// recvBig reads a message the CQ announced with FASTRPC_CQE_F_RECVMSG
-// into r's buffers, valid until the next one.
-func (r *serverRing) recvBig(fd int, c *rawCQE) (cqeMsg, error) {
-	msg := cqeMsg{ret: ringNoBuf}
+// bigMsg is a message read with recvmsg() ahead of its completion.
+type bigMsg struct {
+	handle     uint64
+	data, meta []byte
+}
+
+// recvBig returns the message a FASTRPC_CQE_F_RECVMSG completion
+// announced, read with recvmsg() into r's buffers (valid until the next
+// one).  The kernel drops such a message when its call is cancelled
+// before it is read (Documentation/rings.rst), so recvmsg() may return a
+// later one, whose completion comes later, or nothing (EAGAIN): the
+// first is kept for its completion, and gone reports the second.
+func (r *serverRing) recvBig(fd int, c *rawCQE) (msg cqeMsg, gone bool, err error) {
+	msg = cqeMsg{ret: ringNoBuf}
+	if b := r.bigAhead; b != nil {
+		if b.handle != c.Id {
+			return msg, true, nil // c's was dropped; b waits for its own
+		}
+		r.bigAhead = nil
+		if uint32(len(b.data)) != c.Len {
+			return msg, false, errRingCQE
+		}
+		msg.data, msg.meta = b.data, b.meta
+		return msg, false, nil
+	}
 	if r.bigOOB == nil {
 		r.bigOOB = make([]byte, recvControlSpace)
 	}
@@ -245,18 +283,34 @@ func (r *serverRing) recvBig(fd int, c *rawCQE) (cqeMsg, error) {
 		if err == syscall.EINTR {
 			continue
 		}
+		if err == syscall.EAGAIN {
+			return msg, true, nil
+		}
 		if err != nil {
-			return msg, os.NewSyscallError("recvmsg", err)
+			return msg, false, os.NewSyscallError("recvmsg", err)
 		}
 		pc, perr := parseControl(r.bigOOB[:oobn], cmsgIncoming, sizeofIncoming)
-		if perr != nil || decode[rawIncoming](pc.verb).Handle != c.Id || n != int(c.Len) {
-			return msg, errRingCQE
+		if perr != nil || n > len(r.bigP) {
+			return msg, false, errRingCQE
+		}
+		h := decode[rawIncoming](pc.verb).Handle
+		if h != c.Id {
+			// a later call's: keep a copy for its completion
+			b := &bigMsg{handle: h, data: append([]byte(nil), r.bigP[:n]...)}
+			if pc.hasMeta {
+				b.meta = append([]byte(nil), pc.meta...)
+			}
+			r.bigAhead = b
+			return msg, true, nil
+		}
+		if n != int(c.Len) {
+			return msg, false, errRingCQE
 		}
 		msg.data = r.bigP[:n]
 		if pc.hasMeta {
 			msg.meta = pc.meta
 		}
-		return msg, nil
+		return msg, false, nil
 	}
 }
 
@@ -301,4 +355,18 @@ func (r *serverRing) reply(handle uint64, code Code, data []byte, md Metadata, m
 			return true, net.ErrClosed
 		}
 	}
+}
+
+// state describes the rings for diagnostics (tests print it on failure).
+func (r *serverRing) state() string {
+	r.sqMu.Lock()
+	defer r.sqMu.Unlock()
+	if r.dead {
+		return "rings: closed"
+	}
+	return fmt.Sprintf("rings: SQ tail %d cons %d flags %#x; CQ prod %d cons %d; returns waiting %d, "+
+		"deferred %v; stalled %v, kickers %d, doorbells %d (refused %d); reaped %d, refused %d, malformed %d",
+		r.sqTail, atomicLoad(r.m.sqCons), atomicLoad(r.m.sqFlags), atomicLoad(r.m.cqProd), atomicLoad(r.m.cqCons),
+		len(r.returns), r.laterArmed.Load(), r.stalled.Load(), r.kickers.Load(), r.bells.Load(), r.stalls.Load(),
+		r.reaped.Load(), r.refused.Load(), r.malformed.Load())
 }

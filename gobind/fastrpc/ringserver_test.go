@@ -288,3 +288,131 @@ func TestRingServerHostileCompletions(t *testing.T) {
 		t.Fatalf("%d well-formed, %d malformed, %d errors: the generator misses a kind", good, r.malformed.Load(), r.refused.Load())
 	}
 }
+
+// Tiny rings (4 SQ, 4 CQ entries) under a Recv server whose goroutines
+// reply while the reader waits for Recv (the read-ahead limit): replies
+// fill the SQ, empty requests need no buffer and fill the CQ quickly.
+// Every call must complete; a lost wakeup hangs here until the context
+// ends.
+func TestModuleRingServerTinyRecv(t *testing.T) {
+	ln, addr := ringListenT(t, 4, 4, 64)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	for i := 0; i < 3; i++ {
+		go func() {
+			for {
+				req, err := ln.Recv(ctx)
+				if err != nil {
+					return
+				}
+				req.Reply(OK, req.Data)
+			}
+		}()
+	}
+	c := dial(t, addr)
+	const goroutines = 64
+	calls := 50
+	if debugKernel {
+		calls = 5
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, goroutines)
+	for g := 0; g < goroutines; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for i := 0; i < calls; i++ {
+				var req []byte
+				if i%2 == 1 {
+					req = []byte{byte(g), byte(i)}
+				}
+				r, err := c.Call(ctx, 1, req)
+				if err == nil && !bytes.Equal(r.Data, req) {
+					err = fmt.Errorf("goroutine %d call %d: reply %q, want %q", g, i, r.Data, req)
+				}
+				if err != nil {
+					errs <- fmt.Errorf("goroutine %d call %d: %w (%s)", g, i, err, ln.ring.state())
+					return
+				}
+			}
+		}(g)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
+// A message too big for the receive buffers is read with recvmsg when
+// its completion is taken; if its call was cancelled first, the kernel
+// dropped it, and recvmsg returns the next such message, of another
+// call.  That message must reach its own call, not fail it.
+func TestModuleRingServerBigMessageOfCancelledCall(t *testing.T) {
+	// 8 receive buffers of 256 bytes: 64 KiB requests go by recvmsg
+	ln, addr := ringListenT(t, 8, 8, 256)
+	c := dial(t, addr)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	// Fill the read-ahead queue: the reader then waits in the middle of
+	// a pass, and the completions that follow stay in the CQ.
+	for i := 0; i < recvAheadCalls; i++ {
+		go c.Call(ctx, 1, []byte("small"))
+	}
+	waitQueued(t, ln, recvAheadCalls)
+	// waitPosted waits until the CQ holds an INCOMING completion of
+	// method m, not yet taken (the reader waits)
+	waitPosted := func(what string, m uint32) {
+		t.Helper()
+		waitFor(t, what, func() bool {
+			r := ln.ring
+			head, n := atomicLoad(r.m.cqCons), atomicLoad(r.m.cqProd)-atomicLoad(r.m.cqCons)
+			for i := uint32(0); i < min(n, r.g.cqEntries); i++ {
+				c := r.m.cqes[(head+i)&(r.g.cqEntries-1)]
+				if c.Type == cqeIncoming && c.Method == m && c.Flags&cqeFCancelled == 0 {
+					return true
+				}
+			}
+			return false
+		})
+	}
+	actx, acancel := context.WithCancel(ctx)
+	aerr := make(chan error, 1)
+	go func() {
+		_, err := c.Call(actx, 2, bytes.Repeat([]byte{'a'}, 64<<10))
+		aerr <- err
+	}()
+	waitPosted("call A's completion", 2)
+	// The kernel drops A's message with the call; the completion is out
+	// already (and no notice comes: A's handle was never taken).
+	acancel()
+	if err := <-aerr; !errors.Is(err, ErrCancelled) {
+		t.Fatalf("call A: %v, want CANCELLED", err)
+	}
+	bdata := bytes.Repeat([]byte{'b'}, 64<<10)
+	berr := make(chan error, 1)
+	go func() {
+		r, err := c.Call(ctx, 3, bdata)
+		if err == nil && !bytes.Equal(r.Data, bdata) {
+			err = fmt.Errorf("reply of %d bytes", len(r.Data))
+		}
+		berr <- err
+	}()
+	waitPosted("call B's completion", 3)
+	// Now let the reader go on, answering everything it hands over.
+	go func() {
+		for {
+			req, err := ln.Recv(ctx)
+			if err != nil {
+				return
+			}
+			req.Reply(OK, req.Data)
+		}
+	}()
+	if err := <-berr; err != nil {
+		t.Fatalf("call B, after A's message was dropped: %v", err)
+	}
+	if n := ln.ring.malformed.Load(); n != 0 {
+		t.Errorf("%d completions taken for malformed", n)
+	}
+}

@@ -334,7 +334,10 @@ func (r *ringSQ) unstall() {
 // die ends the socket after a failure of the rings themselves.
 func (r *ringSQ) die(err error) {
 	r.fatal.CompareAndSwap(nil, &err)
-	r.s.close() // the reap loop wakes, fails the calls, unmaps
+	// the reap loop wakes, fails the calls, unmaps; not from here: the
+	// caller may be the reap loop itself, inside the poller's Read,
+	// which Close would wait for
+	go r.s.close()
 }
 
 func (r *ringSQ) deadErr() error {

@@ -306,7 +306,8 @@ static void frpc_test_hello_init(struct kunit *test)
 			(u32)FRPC_CALL_WINDOW);
 	KUNIT_EXPECT_EQ(test, be32_to_cpu(h.conn_window),
 			(u32)FRPC_CONN_WINDOW);
-	KUNIT_EXPECT_EQ(test, be64_to_cpu(h.features), 0ULL);
+	KUNIT_EXPECT_EQ(test, be64_to_cpu(h.features),
+			FASTRPC_HELLO_F_CANCEL_DEADLINE);
 	/* magic "FRPC" in network order */
 	KUNIT_EXPECT_MEMEQ(test, &h.magic, "FRPC", 4);
 

@@ -215,7 +215,8 @@ struct fastrpc_incoming {
 #define FASTRPC_IN_CANCELLED	(1U << 1)
 /* With FASTRPC_IN_CANCELLED: the cause was the call's deadline, seen by
  * this host's timer or by the client's (its CANCEL then says so,
- * FASTRPC_FF_DEADLINE).  Modules that set it report
+ * FASTRPC_FF_DEADLINE, if its HELLO offered to: a client that does not
+ * leaves its deadline's CANCEL unmarked).  Modules that set it report
  * FASTRPC_FEAT_IN_DEADLINE; without that bit, its absence says nothing.
  */
 #define FASTRPC_IN_DEADLINE	(1U << 2)
@@ -685,7 +686,9 @@ enum fastrpc_frame_type {
 /* Frame flags. */
 #define FASTRPC_FF_EOM		0x0001	/* last fragment of a message */
 #define FASTRPC_FF_EOS		0x0002	/* client: its last message (half-close) */
-/* CANCEL only: the client's deadline for the call passed */
+/* CANCEL only, to a peer whose HELLO had FASTRPC_HELLO_F_CANCEL_DEADLINE:
+ * the client's deadline for the call passed
+ */
 #define FASTRPC_FF_DEADLINE	0x0004
 #define FASTRPC_FF_ALL		(FASTRPC_FF_EOM | FASTRPC_FF_EOS | \
 				 FASTRPC_FF_DEADLINE)
@@ -713,12 +716,16 @@ enum fastrpc_wire_limits {
  * @call_window: initial flow-control window of each call, bytes the peer
  *		may send on a call before the sender of this HELLO grants more
  * @conn_window: initial window of the whole connection
- * @features:	reserved feature bits, zero in v1
+ * @features:	FASTRPC_HELLO_F_* bits: optional extensions of the version
+ *		that the sender takes; unknown bits are ignored
  *
  * The connecting side sends its HELLO first; the accepting side answers
  * with the highest version both speak in @max_version (== @min_version),
  * or with an ERROR frame (FASTRPC_WERR_VERSION) if there is none.
  */
+/* The sender takes FASTRPC_FF_DEADLINE on CANCEL frames. */
+#define FASTRPC_HELLO_F_CANCEL_DEADLINE	(1ULL << 0)
+
 struct fastrpc_wire_hello {
 	__be32	magic;
 	__u8	min_version;
