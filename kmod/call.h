@@ -193,5 +193,6 @@ void frpc_rxmsg_drop(struct frpc_rxmsg *m, struct frpc_reap *r);
 void frpc_rxmsg_consumed(struct frpc_rxmsg *m);
 void frpc_rxmsg_add_frag(struct frpc_rxmsg *m, struct sk_buff *skb);
 int frpc_rxmsg_copy_out(struct frpc_rxmsg *m, struct msghdr *msg, u32 len);
+void frpc_rxmsg_copy_to(struct frpc_rxmsg *m, u8 *to);
 
 #endif /* _FRPC_CALL_H */

@@ -213,6 +213,7 @@ struct frpc_net {
 	atomic64_t		loop_calls;	/* calls started on such a pair */
 	atomic64_t		ring_refused;	/* ring passes stopped by EAGAIN */
 	atomic64_t		ring_errors;	/* ring entries that failed */
+	atomic64_t		ring_direct;	/* deliveries by same-host writers */
 	atomic_t		loop_port;	/* loop.c: callers' port numbers */
 
 	/*

@@ -29,6 +29,13 @@
  * small call costs no allocation here.  Only what is not whole frames (a
  * frame cut by a partial write) goes in an skb.
  *
+ * Rings.  A message that completes at a socket with rings whose owner is
+ * not asleep in poll() (it spins on its CQ) would be delivered by the
+ * ring's work item: a switch to a worker and back, on each end of a call.
+ * The writer feeding it is in process context already, so it takes that
+ * delivery on (frpc_loop_defer_ring()) and does it once it has let go of
+ * the end's lock (frpc_ring_deliver_deferred()).
+ *
  * Closing.  Detaching an end stops its reading (later frames for it are
  * dropped, as TCP would buffer them for a reader that never comes);
  * closing it tells the other end, as a FIN does, after its last frames
@@ -49,6 +56,7 @@
 #include "listener.h"
 #include "loop.h"
 #include "reader.h"
+#include "ring.h"
 #include "rx.h"
 #include "sock.h"
 #include "timer.h"
@@ -84,6 +92,11 @@ struct frpc_loop_end {
 	spinlock_t		lock;		/* conn and its reader */
 	struct frpc_conn	*conn;		/* reads; NULL once detached */
 	bool			hung_up;	/* the other end closed */
+	/* the writer feeding the reader now, and the ring delivery it took
+	 * on (a reference on the ring's socket); both under lock
+	 */
+	struct task_struct	*feeder;
+	struct frpc_ring	*ring;
 };
 
 struct frpc_loop {
@@ -346,6 +359,51 @@ static void frpc_loop_feed(struct frpc_conn *conn, struct sk_buff *skb)
 		frpc_tp_reader_failed(conn);
 }
 
+/* The writer starts feeding @e's reader; the end's lock held. */
+static void frpc_loop_feed_begin(struct frpc_loop_end *e)
+{
+	lockdep_assert_held(&e->lock);
+	WRITE_ONCE(e->feeder, current);
+}
+
+/* ... and is done: the ring delivery it took on, if any, is its own. */
+static struct frpc_ring *frpc_loop_feed_end(struct frpc_loop_end *e)
+{
+	struct frpc_ring *ring = e->ring;
+
+	lockdep_assert_held(&e->lock);
+	WRITE_ONCE(e->feeder, NULL);
+	e->ring = NULL;
+	return ring;
+}
+
+/*
+ * A message reached @ring's socket from @conn's reader (conn->lock held):
+ * may the writer feeding that reader deliver it, instead of the ring's
+ * work item?  Only the writer itself, in process context, under the
+ * end's lock, can be the feeder here; a timer or TCP's softirq never is.
+ * One ring per feed: a second one, rare (two sockets' calls in one write),
+ * is left to its work item.
+ */
+bool frpc_loop_defer_ring(struct frpc_conn *conn, struct frpc_ring *ring,
+			  struct sock *sk)
+{
+	struct frpc_loop *lp = READ_ONCE(conn->loop);
+	struct frpc_loop_end *e;
+
+	if (!lp)
+		return false;
+	e = &lp->end[conn->loop_side];
+	if (READ_ONCE(e->feeder) != current)
+		return false;
+	lockdep_assert_held(&e->lock);
+	if (e->ring)
+		return e->ring == ring;
+	sock_hold(sk);
+	e->ring = ring;
+	return true;
+}
+
 /* Copy @len bytes of @iov from byte @skip on to @to. */
 static void frpc_loop_copy(u8 *to, const struct kvec *iov, int niov, u32 skip,
 			   u32 len)
@@ -439,12 +497,17 @@ static struct sk_buff *frpc_loop_skb(struct frpc_conn *conn,
 static void frpc_loop_push(struct frpc_conn *conn, struct sk_buff *skb)
 {
 	struct frpc_loop_end *e = &conn->loop->end[!conn->loop_side];
+	struct frpc_ring *ring = NULL;
 
 	spin_lock_bh(&e->lock);
-	if (e->conn)
+	if (e->conn) {
+		frpc_loop_feed_begin(e);
 		frpc_loop_feed(e->conn, skb);
+		ring = frpc_loop_feed_end(e);
+	}
 	spin_unlock_bh(&e->lock);
 	consume_skb(skb);	/* what the receive side kept, it cloned */
+	frpc_ring_deliver_deferred(ring);
 }
 
 /*
@@ -485,13 +548,17 @@ static u32 frpc_loop_feed_buf(struct frpc_loop_end *e, const u8 *buf,
 static int frpc_loop_send_buf(struct frpc_conn *conn, const u8 *buf, u32 len)
 {
 	struct frpc_loop_end *e = &conn->loop->end[!conn->loop_side];
+	struct frpc_ring *ring;
 	struct sk_buff *skb;
 	u32 off;
 
 	lockdep_assert_held(&conn->tx_mutex);
 	spin_lock_bh(&e->lock);
+	frpc_loop_feed_begin(e);
 	off = frpc_loop_feed_buf(e, buf, len);
+	ring = frpc_loop_feed_end(e);
 	spin_unlock_bh(&e->lock);
+	frpc_ring_deliver_deferred(ring);
 	if (off == len)
 		return len;
 	/*
@@ -503,11 +570,16 @@ static int frpc_loop_send_buf(struct frpc_conn *conn, const u8 *buf, u32 len)
 	if (!skb)
 		return off ? off : -ENOMEM;
 	skb_put_data(skb, buf + off, len - off);
+	ring = NULL;
 	spin_lock_bh(&e->lock);
-	if (e->conn)
+	if (e->conn) {
+		frpc_loop_feed_begin(e);
 		frpc_loop_feed(e->conn, skb);
+		ring = frpc_loop_feed_end(e);
+	}
 	spin_unlock_bh(&e->lock);
 	consume_skb(skb);
+	frpc_ring_deliver_deferred(ring);
 	return len;
 }
 

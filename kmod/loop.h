@@ -12,6 +12,8 @@
 
 struct frpc_conn;
 struct frpc_loop;
+struct frpc_ring;
+struct sock;
 
 extern unsigned int frpc_loopback;
 
@@ -22,6 +24,8 @@ int frpc_loop_send(struct frpc_conn *conn, struct kvec *iov, int niov,
 		   size_t len);
 int frpc_loop_send_data(struct frpc_conn *conn, struct kvec *iov, int niov,
 			size_t head_len, struct iov_iter *data, size_t data_len);
+bool frpc_loop_defer_ring(struct frpc_conn *conn, struct frpc_ring *ring,
+			  struct sock *sk);
 void frpc_loop_detach(struct frpc_conn *conn);
 void frpc_loop_close(struct frpc_conn *conn);
 

@@ -58,6 +58,7 @@ const struct frpc_stat frpc_stats[] = {
 	FRPC_STAT(LOOP_CALLS, loop_calls),
 	FRPC_STAT(RING_REFUSED, ring_refused),
 	FRPC_STAT(RING_ERRORS, ring_errors),
+	FRPC_STAT(RING_DIRECT, ring_direct),
 	{ }
 };
 

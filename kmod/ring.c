@@ -35,6 +35,7 @@
 #include "call.h"
 #include "cmsg.h"
 #include "frpc.h"
+#include "loop.h"
 #include "recv.h"
 #include "ring.h"
 #include "send.h"
@@ -271,18 +272,10 @@ static void frpc_ring_copy_msg(struct frpc_ring *ring, struct frpc_rxmsg *m,
 {
 	u32 extra = m->meta_len + m->smsg_len;
 	u8 *dst = ring->area + off;
-	struct msghdr msg = {};
-	struct kvec kv;
 
 	if (extra)
 		memcpy(dst, m->extra, extra);
-	if (!m->len)
-		return;
-	kv.iov_base = dst + extra;
-	kv.iov_len = m->len;
-	iov_iter_kvec(&msg.msg_iter, ITER_DEST, &kv, 1, m->len);
-	/* kernel memory on both sides: nothing to fault */
-	frpc_rxmsg_copy_out(m, &msg, m->len);
+	frpc_rxmsg_copy_to(m, dst + extra);
 }
 
 /*
@@ -599,7 +592,7 @@ int frpc_ring_enter(struct frpc_sock *fs)
  * queued: it sees the message, or it is seen.  Sleepers in sendmsg() or
  * recvmsg() deliver nothing, so while there are any the worker runs too.
  */
-void frpc_ring_queued(struct frpc_ring *ring)
+void frpc_ring_queued(struct frpc_ring *ring, struct frpc_conn *conn)
 {
 	struct frpc_sock *fs = ring->fs;
 	struct sock *sk = &fs->sk;
@@ -618,8 +611,51 @@ void frpc_ring_queued(struct frpc_ring *ring)
 		if (!atomic_read(&fs->waiters))
 			return;
 	}
+	/* the same-host writer that brought it delivers it, if it can */
+	if (frpc_loop_defer_ring(conn, ring, sk))
+		return;
 	WRITE_ONCE(*ring->sq_flags, 0);
 	queue_work(system_highpri_wq, &ring->work);
+}
+
+/*
+ * Deliver what frpc_ring_queued() left to the same-host writer (NULL:
+ * nothing), in that writer's context once it holds no spinlock: no switch
+ * to the work item and back.  Only the messages: the SQ is left to
+ * user space's send(), whose need the flag still shows.  Credit given
+ * back on the way may flush the receiving connection's queued frames
+ * and so nest one delivery in another, but every lock taken for it is a
+ * trylock (this ring's, the connection's tx_mutex), so no ring or
+ * connection is on the stack twice.  The lock may be held by send() or
+ * the worker, possibly this very writer further up its stack: then the
+ * work item, as before.  Drops the reference the deferral took on the
+ * socket.
+ */
+void frpc_ring_deliver_deferred(struct frpc_ring *ring)
+{
+	struct frpc_sock *fs;
+	struct mem_cgroup *old;
+	bool wake = false;
+
+	if (!ring)
+		return;
+	fs = ring->fs;
+	if (mutex_trylock(&ring->lock)) {
+		if (!ring->dead) {
+			old = set_active_memcg(fs->memcg);
+			frpc_ring_deliver(ring);
+			wake = frpc_ring_publish(ring);
+			set_active_memcg(old);
+			atomic64_inc(&frpc_net(sock_net(&fs->sk))->ring_direct);
+		}
+		mutex_unlock(&ring->lock);
+		if (wake)
+			fs->sk.sk_data_ready(&fs->sk);
+	} else if (!READ_ONCE(ring->dead)) {
+		WRITE_ONCE(*ring->sq_flags, 0);
+		queue_work(system_highpri_wq, &ring->work);
+	}
+	sock_put(&fs->sk);
 }
 
 /*

@@ -12,6 +12,7 @@
 #include <linux/workqueue.h>
 #include <linux/fastrpc.h>
 
+struct frpc_conn;
 struct frpc_sock;
 struct vm_area_struct;
 
@@ -83,7 +84,8 @@ int frpc_ring_getsockopt(struct frpc_sock *fs, char __user *optval,
 			 int __user *optlen, int len);
 int frpc_ring_mmap(struct frpc_sock *fs, struct vm_area_struct *vma);
 int frpc_ring_enter(struct frpc_sock *fs);
-void frpc_ring_queued(struct frpc_ring *ring);
+void frpc_ring_queued(struct frpc_ring *ring, struct frpc_conn *conn);
+void frpc_ring_deliver_deferred(struct frpc_ring *ring);
 bool frpc_ring_readable(struct frpc_ring *ring);
 void frpc_ring_stop(struct frpc_sock *fs);
 void frpc_ring_free(struct frpc_ring *ring);

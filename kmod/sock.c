@@ -67,7 +67,7 @@ void frpc_sock_queue(struct frpc_sock *fs, struct frpc_rxmsg *m,
 	/* with rings, their work item delivers it and then wakes readers */
 	ring = frpc_sock_ring(fs);
 	if (ring)
-		frpc_ring_queued(ring);
+		frpc_ring_queued(ring, m->conn);
 	else
 		fs->sk.sk_data_ready(&fs->sk);
 }

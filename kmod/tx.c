@@ -151,6 +151,19 @@ struct frpc_txmsg *frpc_txmsg_build(u8 head_type, const void *head,
 	return m;
 }
 
+/*
+ * A ring's entries are read from its buffer area, kernel memory that
+ * ring.c checked the bounds of: copy_from_iter()'s hardened-usercopy
+ * check, which looks the vmalloc area up on every copy, guards nothing
+ * there.  The destination is a frame checked by frpc_txsmall_fits().
+ */
+static size_t frpc_tx_copy_from(void *to, size_t len, struct iov_iter *from)
+{
+	if (iov_iter_is_kvec(from))
+		return _copy_from_iter(to, len, from);
+	return copy_from_iter(to, len, from);
+}
+
 bool frpc_txsmall_fits(u32 head_len, u32 extra_len, u32 len)
 {
 	return FASTRPC_FRAME_HDR_LEN + head_len + extra_len + len <=
@@ -171,7 +184,7 @@ int frpc_txsmall_build(struct frpc_txsmall *s, u8 head_type, const void *head,
 	s->ext_len = 0;
 	frpc_put_heads(p, head, head_len, meta, meta_len, smsg, smsg_len);
 	p += head_len + meta_len + smsg_len;
-	if (copy_from_iter(p, len, from) != len)
+	if (frpc_tx_copy_from(p, len, from) != len)
 		return -EFAULT;
 	s->len = p + len - s->data;
 	return 0;

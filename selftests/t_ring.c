@@ -1218,6 +1218,105 @@ TEST_F(rg, ring_to_ring)
 		TH_LOG("server: %s", strerror(-atomic_load(&self->srv.last_err)));
 }
 
+/*
+ * On a same-host pair the thread whose write completes a message delivers
+ * it to the receiver's ring itself, before its system call returns: the
+ * server's CQ holds the call when the client's sendmsg() is back, the
+ * client's CQ the result when the server's reply is, though neither ring
+ * was polled.  One thread plays both ends, so nothing else can hold a
+ * ring's lock meanwhile and every delivery must be direct (ring_direct
+ * counts them).  Over TCP the ring's work item delivers later, and the
+ * counter stays.
+ */
+enum { DIRECT_N = 16 };
+
+static void direct_count(struct __test_metadata *_metadata, long long d0)
+{
+	long long d1 = proc_counter("ring_direct");
+
+	if (loop_on()) {
+		EXPECT_LE(d0 + DIRECT_N, d1);
+	} else {
+		EXPECT_EQ(d0, d1);
+	}
+}
+
+TEST_F(rg, writer_delivers_to_server_ring)
+{
+	struct fastrpc_cqe c;
+	struct fastrpc_sqe e;
+	uint8_t req[100];
+	struct ring *r;
+	long long d0;
+	unsigned int i;
+
+	ASSERT_EQ(0, ring_new(self->sfd, 16, 16, 1024, 64, 32, &self->sr));
+	r = self->sr;
+	EXPECT_EQ(0, ring_idle(r, 50));	/* setup's own pass is over */
+	d0 = proc_counter("ring_direct");
+	for (i = 0; i < DIRECT_N; i++) {
+		const uint64_t tag = 0xd100 + i;
+
+		fill_pattern(req, sizeof(req), tag);
+		ASSERT_EQ((ssize_t)sizeof(req),
+			  fastrpc_send_call(self->cfd, tag, M_RING, req,
+					    sizeof(req), 0));
+		if (loop_on())
+			ASSERT_EQ(1, cq_reap(r)) TH_LOG("call %u", i);
+		ASSERT_EQ(0, ring_wait(r, FASTRPC_CQE_INCOMING, ANY, WAIT_MS,
+				       &c));
+		ASSERT_EQ(NULL, cqe_buf_problem(r, &c));
+		EXPECT_EQ(sizeof(req), c.len);
+		EXPECT_TRUE(check_pattern(cqe_payload(r, &c), c.len, tag));
+		e = (struct fastrpc_sqe){
+			.op = FASTRPC_OP_REPLY,
+			.flags = FASTRPC_SQE_RETURN_BUF,
+			.method = FASTRPC_OK, .id = c.id, .buf = c.buf,
+		};
+		ASSERT_EQ(0, ring_submit(r, &e, NULL, 0, NULL, 0));
+		ASSERT_EQ(0, fastrpc_recv_result(self->cfd, NULL, NULL, NULL,
+						 0, 0));
+	}
+	direct_count(_metadata, d0);
+}
+
+TEST_F(rg, writer_delivers_to_client_ring)
+{
+	struct fastrpc_incoming_info ii;
+	uint8_t req[100], resp[200];
+	struct fastrpc_cqe c;
+	struct ring *r;
+	long long d0;
+	unsigned int i;
+
+	ASSERT_EQ(0, ring_new(self->cfd, 16, 16, 1024, 64, 32, &self->cr));
+	r = self->cr;
+	EXPECT_EQ(0, ring_idle(r, 50));
+	d0 = proc_counter("ring_direct");
+	for (i = 0; i < DIRECT_N; i++) {
+		const uint64_t tag = 0xd200 + i;
+
+		fill_pattern(req, sizeof(req), tag);
+		ASSERT_EQ(0, ring_call(r, tag, M_RING, 0, 0, NULL, 0, req,
+				       sizeof(req)));
+		ASSERT_EQ((ssize_t)sizeof(req),
+			  srv_recv(self->sfd, &ii, resp, sizeof(resp)));
+		fill_pattern(resp, sizeof(resp), tag + 1);
+		ASSERT_EQ((ssize_t)sizeof(resp),
+			  fastrpc_send_reply(self->sfd, ii.handle, FASTRPC_OK,
+					     resp, sizeof(resp), 0));
+		if (loop_on())
+			ASSERT_EQ(1, cq_reap(r)) TH_LOG("result %u", i);
+		ASSERT_EQ(0, ring_wait(r, FASTRPC_CQE_RESULT, tag, WAIT_MS,
+				       &c));
+		ASSERT_EQ(NULL, cqe_buf_problem(r, &c));
+		EXPECT_EQ(sizeof(resp), c.len);
+		EXPECT_TRUE(check_pattern(cqe_payload(r, &c), c.len, tag + 1));
+		ASSERT_EQ(0, ring_put_cqe(r, &c));
+	}
+	direct_count(_metadata, d0);
+}
+
 TEST_F_TIMEOUT(rg, deadline, 60)
 {
 	struct fastrpc_cqe c, s;

@@ -386,6 +386,8 @@ static const struct stat_desc stats_attrs[FASTRPC_A_STATS_MAX + 1] = {
 		"Listening server sockets." },
 	[FASTRPC_A_STATS_SERVER_CONNS] = { "server-conns", true,
 		"Connections accepted by the listening server sockets." },
+	[FASTRPC_A_STATS_RING_DIRECT] = { "ring-direct", false,
+		"Ring deliveries made by a same-host writer instead of the ring's worker." },
 };
 
 /* Every stats attribute but UNSPEC and PAD has an entry. */
