@@ -4,8 +4,8 @@
  * a user would otherwise use, in one process.
  *
  *   fastrpc-bench [-n calls] [-s bytes] [-c in-flight] [-w warmup]
- *                 [-t fastrpc,fastrpc-batch,fastrpc-ring,fastrpc-tcp,tcp,
- *                     tcp-pipelined,unix]
+ *                 [-t fastrpc,fastrpc-batch,fastrpc-ring,fastrpc-ring-busy,
+ *                     fastrpc-tcp,tcp,tcp-pipelined,unix]
  *                 [-p port] [-B ring-spin-us]
  *                 [-N netns -a address] [-C] [-H] [-j]
  *
@@ -34,6 +34,8 @@
  *		each with a REPLY straight from the buffer the request came
  *		in, giving that back with the same entry.  A system call
  *		only when the kernel asks to be woken or nothing is ready
+ *   fastrpc-ring-busy  fastrpc-ring with both ends spinning on their
+ *		CQ before they sleep (-B below; not in the default list)
  *   fastrpc-tcp  fastrpc with FASTRPC_LOOPBACK off on the client
  *		socket: over TCP on one host too (not in the default list)
  *   tcp	TCP, 4-byte big-endian length prefix, TCP_NODELAY: one
@@ -61,11 +63,12 @@
  * CPU 0 with the small calls, which would then wait for the CPU rather
  * than for the connection: leave -C out there.
  *
- * -B makes fastrpc-ring busy-poll: client and server spin on their CQ
- * for up to this many microseconds before they sleep in poll() (default
- * 0: sleep at once).  The rows keep the transport name; a note before
- * the table says the figure was set.  Spinning costs a CPU on each side:
- * with -C client and server have one each.
+ * fastrpc-ring-busy is fastrpc-ring with both ends busy-polling: client
+ * and server spin on their CQ for up to 50 microseconds before they
+ * sleep in poll().  -B sets that time for both ring transports (for
+ * fastrpc-ring the default is 0: sleep at once); a note before the
+ * table says it was set.  Spinning costs a CPU on each side: with -C
+ * client and server have one each.
  *
  * -H adds the head-of-line figure: FastRPC small-call latency (one call
  * in flight, -s bytes) while a second socket of the same process streams
@@ -130,6 +133,7 @@ struct run {
 	/* fastrpc-ring: the client's rings and the server's */
 	struct fastrpc_ring cring, sring;
 	uint32_t txoff;		/* the request, in a buffer of our own */
+	unsigned int spin_us;	/* fastrpc-ring: CQ spin before poll() */
 	uint32_t *ret_bufs;	/* runs the client still has to give back */
 	unsigned int nret;
 	/* tcp-pipelined: the client's receive buffer, parsed in place */
@@ -539,8 +543,12 @@ static int fastrpc_batch_recv(struct run *r, uint64_t *idx)
 
 static void common_teardown(struct run *r);
 
-/* -B: spin on the CQ this long before sleeping in poll() (both ends). */
+/*
+ * -B: spin on the CQ this long before sleeping in poll() (both ends), for
+ * fastrpc-ring; fastrpc-ring-busy spins RING_BUSY_US when -B is not given.
+ */
 static unsigned int ring_spin_us;
+#define RING_BUSY_US	50
 
 static uint32_t pow2_at_least(uint64_t v, uint32_t min)
 {
@@ -645,7 +653,7 @@ static void *fastrpc_ring_server(void *arg)
 	pin_to(1);
 	while (buf && !atomic_load(&r->stop)) {
 		/* entries the kernel refused: retry soon */
-		ret = fastrpc_ring_wait(&r->sring, ring_spin_us,
+		ret = fastrpc_ring_wait(&r->sring, r->spin_us,
 					fastrpc_ring_sq_pending(&r->sring) ?
 					1 : -1);
 		if (ret < 0 && ret != -EINTR)
@@ -668,12 +676,13 @@ static int fastrpc_ring_server_prep(struct run *r)
 	return fastrpc_ring_setup(r->sfd, &s, &r->sring);
 }
 
-static int fastrpc_ring_setup_run(struct run *r)
+static int fastrpc_ring_setup_spin(struct run *r, unsigned int spin_us)
 {
 	struct fastrpc_ring_setup s;
 	uint8_t *p;
 	int ret;
 
+	r->spin_us = spin_us;	/* before the server thread starts */
 	r->ret_bufs = calloc(r->inflight, sizeof(*r->ret_bufs));
 	if (!r->ret_bufs)
 		return -ENOMEM;
@@ -694,6 +703,17 @@ static int fastrpc_ring_setup_run(struct run *r)
 		return -ENOBUFS;
 	memset(p, 0x5a, r->size);
 	return 0;
+}
+
+static int fastrpc_ring_setup_run(struct run *r)
+{
+	return fastrpc_ring_setup_spin(r, ring_spin_us);
+}
+
+static int fastrpc_ring_busy_setup_run(struct run *r)
+{
+	return fastrpc_ring_setup_spin(r, ring_spin_us ? ring_spin_us :
+					  RING_BUSY_US);
 }
 
 /* Calls @idx .. @idx + @count - 1, each giving back a run reaped before. */
@@ -749,7 +769,7 @@ static int fastrpc_ring_recv(struct run *r, uint64_t *idx)
 		ret = fastrpc_ring_submit(&r->cring);
 		if (ret < 0 && ret != -EAGAIN)
 			return ret;
-		ret = fastrpc_ring_wait(&r->cring, ring_spin_us,
+		ret = fastrpc_ring_wait(&r->cring, r->spin_us,
 					fastrpc_ring_sq_pending(&r->cring) ?
 					1 : -1);
 		if (ret < 0 && ret != -EINTR)
@@ -1131,8 +1151,8 @@ static void common_teardown(struct run *r)
 	r->sfd = -1;
 }
 
-enum { T_FASTRPC, T_FASTRPC_BATCH, T_FASTRPC_RING, T_FASTRPC_TCP, T_TCP,
-       T_TCP_PIPE, T_UNIX };
+enum { T_FASTRPC, T_FASTRPC_BATCH, T_FASTRPC_RING, T_FASTRPC_RING_BUSY,
+       T_FASTRPC_TCP, T_TCP, T_TCP_PIPE, T_UNIX };
 
 static const struct transport transports[] = {
 	[T_FASTRPC] = { .name = "fastrpc", .setup = fastrpc_setup,
@@ -1150,6 +1170,13 @@ static const struct transport transports[] = {
 			     .recv = fastrpc_ring_recv,
 			     .ready = fastrpc_ring_ready,
 			     .teardown = fastrpc_ring_teardown, .batch = true },
+	[T_FASTRPC_RING_BUSY] = { .name = "fastrpc-ring-busy",
+				  .setup = fastrpc_ring_busy_setup_run,
+				  .send = fastrpc_ring_send,
+				  .recv = fastrpc_ring_recv,
+				  .ready = fastrpc_ring_ready,
+				  .teardown = fastrpc_ring_teardown,
+				  .batch = true },
 	[T_FASTRPC_TCP] = { .name = "fastrpc-tcp", .setup = fastrpc_tcp_setup,
 			    .send = fastrpc_send, .recv = fastrpc_recv,
 			    .teardown = common_teardown },
@@ -1504,8 +1531,8 @@ static void usage(const char *prog)
 {
 	fprintf(stderr,
 		"usage: %s [-n calls] [-s bytes] [-c in-flight] [-w warmup]\n"
-		"          [-t fastrpc,fastrpc-batch,fastrpc-ring,fastrpc-tcp,tcp,\n"
-		"              tcp-pipelined,unix]\n"
+		"          [-t fastrpc,fastrpc-batch,fastrpc-ring,fastrpc-ring-busy,\n"
+		"              fastrpc-tcp,tcp,tcp-pipelined,unix]\n"
 		"          [-p fastrpc-port] [-B ring-spin-us]\n"
 		"          [-N server-netns -a server-address] [-C] [-H] [-j]\n",
 		prog);
@@ -1585,9 +1612,10 @@ int main(int argc, char **argv)
 		if (!listed(which, t->name))
 			continue;
 		if (!ran++) {
-			if (ring_spin_us && listed(which, "fastrpc-ring"))
-				printf("# fastrpc-ring: busy-poll %u us (-B)\n",
-				       ring_spin_us);
+			if (ring_spin_us && (listed(which, "fastrpc-ring") ||
+					     listed(which, "fastrpc-ring-busy")))
+				printf("# fastrpc-ring, fastrpc-ring-busy: "
+				       "busy-poll %u us (-B)\n", ring_spin_us);
 			print_header("transport");
 		}
 		if (t->same_host_only && ns) {

@@ -95,6 +95,10 @@ bench_matrix() {
 				t=$ts ring=
 				[[ $size == 64 || $size == 16384 ]] && ring=fastrpc-ring,
 				((c == 1)) || t=fastrpc,fastrpc-batch,$ring${ts#fastrpc,}
+				# and one at a time at 64 B, sleeping in poll()
+				# and busy-polling
+				((c > 1 || size > 64)) ||
+					t=fastrpc,fastrpc-ring,fastrpc-ring-busy,${ts#fastrpc,}
 				runs+=("$pin-j -n $n -w $w -s $size -c $c -t $t$ns")
 			done
 		done
@@ -133,7 +137,7 @@ bench_perf_matrix() {
 	local pin topo t n ns runs=()
 	pin=$([[ $1 == icount ]] && echo "-C ")
 	for topo in same-host netns; do
-		for t in fastrpc fastrpc-tcp tcp tcp-pipelined unix; do
+		for t in fastrpc fastrpc-ring-busy fastrpc-tcp tcp tcp-pipelined unix; do
 			ns=
 			if [[ $topo == netns ]]; then
 				[[ $t == unix || $t == fastrpc-tcp ]] && continue
