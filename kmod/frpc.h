@@ -32,6 +32,7 @@
 #include <linux/atomic.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
+#include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/fastrpc.h>
@@ -99,6 +100,10 @@ enum frpc_byte_limits {
 	FRPC_TX_WORK_BUDGET	= 256 << 10,
 	/* bytes of one call's data in a frame before the sender takes turns */
 	FRPC_TX_QUANTUM		= 16 << 10,
+	/* a queued message bigger than this keeps its bytes apart from its
+	 * head (struct frpc_txmsg): what kmalloc() would round up to pages
+	 */
+	FRPC_TX_DATA_APART	= KMALLOC_MAX_CACHE_SIZE,
 	/* a flush copies frames up to FRPC_TX_STAGE_FRAME bytes that have
 	 * others behind them into one buffer of FRPC_TX_STAGE bytes, written
 	 * to TCP at once: one tcp_sendmsg() for a batch, not one per frame

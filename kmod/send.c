@@ -309,7 +309,7 @@ err_put:
 	if (err == -EAGAIN && fs->ncalls < fs->max_calls && !tries++)
 		goto retry;
 out:
-	kvfree(m);
+	frpc_txmsg_free(m);
 	frpc_txsmall_release(&small);
 	return err;
 }
@@ -339,7 +339,7 @@ static int frpc_send_more(struct frpc_sock *fs, struct frpc_cmsgs *c,
 
 	conn = frpc_sock_call_conn(fs, c->send.id);
 	if (!conn) {
-		kvfree(m);
+		frpc_txmsg_free(m);
 		return -ENOENT;
 	}
 	spin_lock_bh(&conn->lock);
@@ -362,7 +362,7 @@ static int frpc_send_more(struct frpc_sock *fs, struct frpc_cmsgs *c,
 		frpc_call_queue_msg(call, m);
 	spin_unlock_bh(&conn->lock);
 	if (err)
-		kvfree(m);
+		frpc_txmsg_free(m);
 	else
 		frpc_conn_kick(conn);
 	frpc_conn_put(conn);
@@ -453,7 +453,7 @@ static int frpc_server_reply(struct frpc_sock *fs, struct frpc_cmsgs *c,
 
 	conn = frpc_sock_call_conn(fs, rp->handle);
 	if (!conn) {
-		kvfree(m);
+		frpc_txmsg_free(m);
 		frpc_txsmall_release(&small);
 		return -ENOENT;
 	}
@@ -524,7 +524,7 @@ again:
 		frpc_conn_kick_async(conn);
 	else if (!err)
 		frpc_conn_kick(conn);
-	kvfree(m);
+	frpc_txmsg_free(m);
 	if (done)
 		frpc_call_free(done);
 	frpc_reap(&r);

@@ -93,11 +93,20 @@ int frpc_queue_end(struct frpc_conn *conn, u32 id, u32 status)
 static struct frpc_txmsg *frpc_txmsg_alloc(u8 head_type, u32 head_len,
 					   u32 len, gfp_t gfp)
 {
+	bool apart = len > FRPC_TX_DATA_APART;
 	struct frpc_txmsg *m;
 
-	m = kvmalloc(struct_size(m, buf, head_len + len), gfp);
+	m = kvmalloc(struct_size(m, buf, head_len + (apart ? 0 : len)), gfp);
 	if (!m)
 		return NULL;
+	m->data = m->buf + head_len;
+	if (apart) {
+		m->data = kvmalloc(len, gfp);
+		if (!m->data) {
+			kvfree(m);
+			return NULL;
+		}
+	}
 	INIT_LIST_HEAD(&m->node);
 	m->head_type = head_type;
 	m->head_len = head_len;
@@ -106,6 +115,15 @@ static struct frpc_txmsg *frpc_txmsg_alloc(u8 head_type, u32 head_len,
 	m->eos = 0;
 	m->head_sent = 0;
 	return m;
+}
+
+void frpc_txmsg_free(struct frpc_txmsg *m)
+{
+	if (!m)
+		return;
+	if (m->data != m->buf + m->head_len)
+		kvfree(m->data);
+	kvfree(m);
 }
 
 /* Head (CALL or END head), then metadata, then status message, at @to. */
@@ -141,9 +159,8 @@ struct frpc_txmsg *frpc_txmsg_build(u8 head_type, const void *head,
 	/* in pieces: a 4 MiB copy should not hold the CPU from a small call */
 	for (done = 0; done < len; done += chunk) {
 		chunk = min_t(u32, len - done, FRPC_TX_WORK_BUDGET);
-		if (copy_from_iter(m->buf + m->head_len + done, chunk, from) !=
-		    chunk) {
-			kvfree(m);
+		if (copy_from_iter(m->data + done, chunk, from) != chunk) {
+			frpc_txmsg_free(m);
 			return ERR_PTR(-EFAULT);
 		}
 		cond_resched();
@@ -286,9 +303,12 @@ struct frpc_txmsg *frpc_txsmall_msg(const struct frpc_txsmall *s, gfp_t gfp)
 			     plen - s->head_len + s->ext_len, gfp);
 	if (!m)
 		return NULL;
-	memcpy(m->buf, s->data + FASTRPC_FRAME_HDR_LEN, plen);
+	memcpy(m->buf, s->data + FASTRPC_FRAME_HDR_LEN, s->head_len);
+	memcpy(m->data, s->data + FASTRPC_FRAME_HDR_LEN + s->head_len,
+	       plen - s->head_len);
 	if (s->ext_len)
-		frpc_txsmall_copy_ext(s, m->buf + plen, 0, s->ext_len);
+		frpc_txsmall_copy_ext(s, m->data + plen - s->head_len, 0,
+				      s->ext_len);
 	return m;
 }
 
@@ -451,7 +471,7 @@ void frpc_call_drop_tx(struct frpc_call *call)
 		if (m == conn->cur_msg)
 			conn->cur_orphan = m;	/* its frame is half written */
 		else
-			kvfree(m);
+			frpc_txmsg_free(m);
 	}
 	frpc_sock_tx_done(call->fs, unsent);
 }
@@ -527,7 +547,7 @@ static bool frpc_tx_pick(struct frpc_conn *conn)
 			call->wire_started = true;
 		}
 		if (chunk) {
-			f->iov[f->niov].iov_base = m->buf + m->head_len + m->off;
+			f->iov[f->niov].iov_base = m->data + m->off;
 			f->iov[f->niov++].iov_len = chunk;
 		}
 		f->left = FASTRPC_FRAME_HDR_LEN + plen;
@@ -704,8 +724,8 @@ bool frpc_conn_tx_flush(struct frpc_conn *conn, size_t budget,
 			more = picked && frpc_tx_more(conn);
 			spin_unlock_bh(&conn->lock);
 			kvfree(ctrl);	/* a frame's rest may be big */
-			kvfree(done);
-			kvfree(orphan);
+			frpc_txmsg_free(done);
+			frpc_txmsg_free(orphan);
 			if (done_call)
 				frpc_call_free(done_call);
 			if (!picked &&
@@ -851,8 +871,8 @@ void frpc_conn_tx_purge(struct frpc_conn *conn)
 	list_for_each_entry_safe(buf, next, &ctrl, node)
 		kfree(buf);
 	kvfree(f->ctrl);
-	kvfree(f->done);
-	kvfree(orphan);
+	frpc_txmsg_free(f->done);
+	frpc_txmsg_free(orphan);
 	if (f->done_call)
 		frpc_call_free(f->done_call);
 	memset(f, 0, sizeof(*f));

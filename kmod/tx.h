@@ -25,8 +25,11 @@ struct frpc_txbuf {
 
 /*
  * One outgoing message of a call.  @buf holds the head (CALL or END head
- * with its metadata) followed by the message bytes; the scheduler cuts
- * frames from it as credit allows.
+ * with its metadata); @data the message bytes, right after the head in
+ * @buf or, past FRPC_TX_DATA_APART, in a buffer of their own, so that a
+ * power-of-two message is not rounded up to twice its size (and memory
+ * cleared) for the few bytes of its head.  The scheduler cuts frames from
+ * them as credit allows.  frpc_txmsg_free() frees both.
  */
 struct frpc_txmsg {
 	struct list_head	node;		/* call->txq */
@@ -36,8 +39,11 @@ struct frpc_txmsg {
 	u8			head_type;	/* CALL, END, or DATA (no head) */
 	u8			eos;		/* client's last message */
 	u8			head_sent;
+	u8			*data;
 	u8			buf[];
 };
+
+void frpc_txmsg_free(struct frpc_txmsg *m);
 
 /* pages a frame's data may span when it stays in the sender's buffer */
 #define FRPC_TX_EXT_PAGES	(FRPC_TX_QUANTUM / PAGE_SIZE + 1)

@@ -90,6 +90,9 @@ static void frpc_test_msg(struct frpc_test_tx *tx, struct frpc_call *call,
 			     0, &it, len);
 	KUNIT_ASSERT_FALSE(test, IS_ERR(m));
 	KUNIT_EXPECT_EQ(test, m->head_len, head_len + meta_len);
+	/* big messages keep their bytes apart from the head */
+	KUNIT_EXPECT_EQ(test, m->data != m->buf + m->head_len,
+			len > FRPC_TX_DATA_APART);
 	m->eos = eos;
 	spin_lock_bh(&tx->conn->lock);
 	frpc_call_queue_msg(call, m);
@@ -179,8 +182,8 @@ static void frpc_test_written(struct frpc_test_tx *tx)
 	conn->cur_orphan = NULL;
 	spin_unlock_bh(&conn->lock);
 	kvfree(ctrl);
-	kvfree(done);
-	kvfree(orphan);
+	frpc_txmsg_free(done);
+	frpc_txmsg_free(orphan);
 	if (done_call) {
 		kunit_remove_action(tx->test, frpc_test_call_release,
 				    done_call);
