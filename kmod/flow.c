@@ -118,7 +118,7 @@ void frpc_call_unhold(struct frpc_call *call, struct frpc_rxmsg *m)
  * the socket's calls.  Each call is found again under its connection's
  * lock, as it may end meanwhile.
  */
-void frpc_sock_grant_owed(struct frpc_sock *fs)
+void frpc_sock_grant_owed(struct frpc_sock *fs, bool kick_async)
 {
 	for (;;) {
 		struct frpc_conn *conn;
@@ -151,7 +151,10 @@ void frpc_sock_grant_owed(struct frpc_sock *fs)
 		if (owed)
 			frpc_credit_call(call, owed);
 		spin_unlock_bh(&conn->lock);
-		frpc_conn_kick(conn);
+		if (kick_async)
+			frpc_conn_kick_async(conn);
+		else
+			frpc_conn_kick(conn);
 		frpc_conn_put(conn);
 	}
 }

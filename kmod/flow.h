@@ -27,7 +27,7 @@ void frpc_credit_conn(struct frpc_conn *conn, u32 bytes);
 void frpc_credit_call(struct frpc_call *call, u32 bytes);
 void frpc_call_rx_credit(struct frpc_call *call, u32 len);
 void frpc_call_unhold(struct frpc_call *call, struct frpc_rxmsg *m);
-void frpc_sock_grant_owed(struct frpc_sock *fs);
+void frpc_sock_grant_owed(struct frpc_sock *fs, bool kick_async);
 u8 frpc_credit_received(struct frpc_conn *conn, u32 id, u32 inc);
 
 #endif /* _FRPC_FLOW_H */

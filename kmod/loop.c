@@ -92,10 +92,9 @@ struct frpc_loop_end {
 	spinlock_t		lock;		/* conn and its reader */
 	struct frpc_conn	*conn;		/* reads; NULL once detached */
 	bool			hung_up;	/* the other end closed */
-	/* the writer feeding the reader now, and the ring delivery it took
-	 * on (a reference on the ring's socket); both under lock
+	/* a ring delivery the writer feeding the reader took on (with a
+	 * reference on the ring's socket)
 	 */
-	struct task_struct	*feeder;
 	struct frpc_ring	*ring;
 };
 
@@ -359,11 +358,19 @@ static void frpc_loop_feed(struct frpc_conn *conn, struct sk_buff *skb)
 		frpc_tp_reader_failed(conn);
 }
 
+/*
+ * The end whose reader this CPU's writer is feeding, set only while the
+ * end's lock is held (BH off: no preemption, no softirq in between), so
+ * a message queued on this CPU finds its feeder here without looking at
+ * the connection's pair, which a closing connection may free meanwhile.
+ */
+static DEFINE_PER_CPU(struct frpc_loop_end *, frpc_loop_feeding);
+
 /* The writer starts feeding @e's reader; the end's lock held. */
 static void frpc_loop_feed_begin(struct frpc_loop_end *e)
 {
 	lockdep_assert_held(&e->lock);
-	WRITE_ONCE(e->feeder, current);
+	this_cpu_write(frpc_loop_feeding, e);
 }
 
 /* ... and is done: the ring delivery it took on, if any, is its own. */
@@ -372,7 +379,7 @@ static struct frpc_ring *frpc_loop_feed_end(struct frpc_loop_end *e)
 	struct frpc_ring *ring = e->ring;
 
 	lockdep_assert_held(&e->lock);
-	WRITE_ONCE(e->feeder, NULL);
+	this_cpu_write(frpc_loop_feeding, NULL);
 	e->ring = NULL;
 	return ring;
 }
@@ -380,21 +387,17 @@ static struct frpc_ring *frpc_loop_feed_end(struct frpc_loop_end *e)
 /*
  * A message reached @ring's socket from @conn's reader (conn->lock held):
  * may the writer feeding that reader deliver it, instead of the ring's
- * work item?  Only the writer itself, in process context, under the
- * end's lock, can be the feeder here; a timer or TCP's softirq never is.
- * One ring per feed: a second one, rare (two sockets' calls in one write),
- * is left to its work item.
+ * work item?  Only a writer, in process context, under the end's lock,
+ * is ever the feeder; a timer, TCP's softirq or a reader of the socket
+ * that queues a cancel notice never is.  One ring per feed: a second one,
+ * rare (two sockets' calls in one write), is left to its work item.
  */
 bool frpc_loop_defer_ring(struct frpc_conn *conn, struct frpc_ring *ring,
 			  struct sock *sk)
 {
-	struct frpc_loop *lp = READ_ONCE(conn->loop);
-	struct frpc_loop_end *e;
+	struct frpc_loop_end *e = this_cpu_read(frpc_loop_feeding);
 
-	if (!lp)
-		return false;
-	e = &lp->end[conn->loop_side];
-	if (READ_ONCE(e->feeder) != current)
+	if (!e || e->conn != conn)
 		return false;
 	lockdep_assert_held(&e->lock);
 	if (e->ring)

@@ -78,6 +78,7 @@ static __always_inline void __frpc_recv_take(struct frpc_sock *fs,
 	if (!t->server && m->eor)
 		fs->ncalls--;
 	t->grant = !list_empty(&fs->owed) && !frpc_sock_rx_full(fs);
+	t->kick_async = false;
 }
 
 /*
@@ -112,14 +113,16 @@ static __always_inline void __frpc_recv_done(struct frpc_sock *fs,
 	if (t->request)
 		m = frpc_call_keep_request(fs, m);
 	spin_unlock_bh(&conn->lock);
-	if (queued)
+	if (queued && t->kick_async)
+		frpc_conn_kick_async(conn);
+	else if (queued)
 		frpc_conn_kick(conn);
 	if (m)
 		frpc_rxmsg_free(m);
 	if (t->request)
 		frpc_conn_put(conn);
 	if (t->grant)
-		frpc_sock_grant_owed(fs);
+		frpc_sock_grant_owed(fs, t->kick_async);
 }
 
 /* The ring's way in; recvmsg() has them inlined, one call the less. */

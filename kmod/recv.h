@@ -17,6 +17,10 @@ struct frpc_rx_taken {
 	bool			request;	/* a server call's first */
 	bool			grant;		/* owed credit may go now */
 	bool			eor;
+	/* a writer's deferred ring delivery: frames it makes go to the
+	 * work item, so that the delivery never writes, nor nests another
+	 */
+	bool			kick_async;
 };
 
 void frpc_recv_take(struct frpc_sock *fs, struct frpc_rxmsg *m,

@@ -283,7 +283,7 @@ static void frpc_ring_copy_msg(struct frpc_ring *ring, struct frpc_rxmsg *m,
  * and the receive buffers have room; ring->lock held.  What does not fit
  * waits in the queue, charged to SO_RCVBUF as if recvmsg() were late.
  */
-static void frpc_ring_deliver(struct frpc_ring *ring)
+static void frpc_ring_deliver(struct frpc_ring *ring, bool kick_async)
 {
 	u64 rx_area = (u64)ring->geom.rx_bufs << ring->geom.buf_shift;
 	struct frpc_sock *fs = ring->fs;
@@ -317,6 +317,7 @@ static void frpc_ring_deliver(struct frpc_ring *ring)
 			break;
 		}
 		frpc_recv_take(fs, m, &t);
+		t.kick_async = kick_async;
 		spin_unlock_bh(&fs->lock);
 		if (need)
 			frpc_ring_copy_msg(ring, m, off);
@@ -505,7 +506,7 @@ static int frpc_ring_run(struct frpc_ring *ring, u32 *consumed)
 		 * buffers given back may let in.
 		 */
 		err = frpc_ring_submit(ring, consumed);
-		frpc_ring_deliver(ring);
+		frpc_ring_deliver(ring, false);
 		if (err || ++passes == 4)
 			break;
 		if (!work_pending(&ring->work))
@@ -618,18 +619,37 @@ void frpc_ring_queued(struct frpc_ring *ring, struct frpc_conn *conn)
 	queue_work(system_highpri_wq, &ring->work);
 }
 
+static void frpc_ring_put_workfn(struct work_struct *work)
+{
+	struct frpc_ring *ring = container_of(work, struct frpc_ring, put_work);
+
+	sock_put(&ring->fs->sk);	/* destruct frees @ring: allowed here */
+}
+
+/*
+ * Drop the reference frpc_loop_defer_ring() took.  Not the last one in
+ * the writer's context: destruct frees the ring and waits for its work
+ * item, which must not happen under the writer's locks (its own ring's,
+ * maybe); that one goes to a worker.  Only one holder can see itself
+ * last, so put_work is never wanted twice at once.
+ */
+static void frpc_ring_sock_put(struct frpc_ring *ring)
+{
+	if (!refcount_dec_not_one(&ring->fs->sk.sk_refcnt))
+		queue_work(frpc_wq, &ring->put_work);
+}
+
 /*
  * Deliver what frpc_ring_queued() left to the same-host writer (NULL:
  * nothing), in that writer's context once it holds no spinlock: no switch
  * to the work item and back.  Only the messages: the SQ is left to
- * user space's send(), whose need the flag still shows.  Credit given
- * back on the way may flush the receiving connection's queued frames
- * and so nest one delivery in another, but every lock taken for it is a
- * trylock (this ring's, the connection's tx_mutex), so no ring or
- * connection is on the stack twice.  The lock may be held by send() or
- * the worker, possibly this very writer further up its stack: then the
- * work item, as before.  Drops the reference the deferral took on the
- * socket.
+ * user space's send(), whose need the flag still shows.  It writes
+ * nothing either: frames that reading the messages makes due (credit)
+ * go to the receiving connection's work item, so that one delivery never
+ * nests another under this writer's tx_mutex.  The lock may be held by
+ * send() or the worker, possibly this very writer further up its stack:
+ * then the work item, as before.  Drops the reference the deferral took
+ * on the socket.
  */
 void frpc_ring_deliver_deferred(struct frpc_ring *ring)
 {
@@ -643,19 +663,20 @@ void frpc_ring_deliver_deferred(struct frpc_ring *ring)
 	if (mutex_trylock(&ring->lock)) {
 		if (!ring->dead) {
 			old = set_active_memcg(fs->memcg);
-			frpc_ring_deliver(ring);
+			frpc_ring_deliver(ring, true);
 			wake = frpc_ring_publish(ring);
 			set_active_memcg(old);
-			atomic64_inc(&frpc_net(sock_net(&fs->sk))->ring_direct);
 		}
 		mutex_unlock(&ring->lock);
-		if (wake)
+		if (wake) {
+			atomic64_inc(&frpc_net(sock_net(&fs->sk))->ring_direct);
 			fs->sk.sk_data_ready(&fs->sk);
+		}
 	} else if (!READ_ONCE(ring->dead)) {
 		WRITE_ONCE(*ring->sq_flags, 0);
 		queue_work(system_highpri_wq, &ring->work);
 	}
-	sock_put(&fs->sk);
+	frpc_ring_sock_put(ring);
 }
 
 /*
@@ -680,7 +701,7 @@ bool frpc_ring_readable(struct frpc_ring *ring)
 		bool posted = false;
 
 		if (!ring->dead) {
-			frpc_ring_deliver(ring);
+			frpc_ring_deliver(ring, false);
 			posted = frpc_ring_publish(ring);
 		}
 		mutex_unlock(&ring->lock);
@@ -795,6 +816,7 @@ static struct frpc_ring *frpc_ring_alloc(struct frpc_sock *fs,
 	ring->geom.rx_bufs = s->rx_bufs;
 	mutex_init(&ring->lock);
 	INIT_WORK(&ring->work, frpc_ring_work);
+	INIT_WORK(&ring->put_work, frpc_ring_put_workfn);
 	INIT_LIST_HEAD(&ring->big);
 
 	err = frpc_region_alloc(&ring->sq_mem, FRPC_RING_DESC_OFF +

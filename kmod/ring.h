@@ -55,6 +55,7 @@ struct frpc_ring {
 	struct mutex		lock;
 	struct work_struct	work;
 	struct work_struct	free_work;	/* frpc_ring_free() in softirq */
+	struct work_struct	put_work;	/* a deferral's last sock_put() */
 	bool			dead;		/* socket closing, under lock */
 	struct fastrpc_ring_setup setup;
 	struct frpc_ring_geom	geom;

@@ -170,9 +170,9 @@ struct frpc_txmsg *frpc_txmsg_build(u8 head_type, const void *head,
 
 /*
  * A ring's entries are read from its buffer area, kernel memory that
- * ring.c checked the bounds of: copy_from_iter()'s hardened-usercopy
- * check, which looks the vmalloc area up on every copy, guards nothing
- * there.  The destination is a frame checked by frpc_txsmall_fits().
+ * ring.c checked the bounds of, into a frame on the sender's stack that
+ * frpc_txsmall_fits() bounds: copy_from_iter()'s hardened-usercopy check
+ * of the destination (a walk of the stack frames) adds nothing there.
  */
 static size_t frpc_tx_copy_from(void *to, size_t len, struct iov_iter *from)
 {

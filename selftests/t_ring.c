@@ -1223,19 +1223,25 @@ TEST_F(rg, ring_to_ring)
  * it to the receiver's ring itself, before its system call returns: the
  * server's CQ holds the call when the client's sendmsg() is back, the
  * client's CQ the result when the server's reply is, though neither ring
- * was polled.  One thread plays both ends, so nothing else can hold a
- * ring's lock meanwhile and every delivery must be direct (ring_direct
- * counts them).  Over TCP the ring's work item delivers later, and the
- * counter stays.
+ * was polled.  One thread plays both ends, so only the kernel's own work
+ * (the ring's setup pass, a keepalive) can hold a lock the writer needs
+ * meanwhile and send a delivery to the work item: two of the calls may
+ * go that way, no more.  ring_direct counts the writers' deliveries.
+ * Over TCP the ring's work item delivers them all, later, and the counter
+ * stays.
  */
-enum { DIRECT_N = 16 };
+enum { DIRECT_N = 16, DIRECT_SLACK = 2 };
 
-static void direct_count(struct __test_metadata *_metadata, long long d0)
+static void direct_count(struct __test_metadata *_metadata, long long d0,
+			 unsigned int at_once)
 {
 	long long d1 = proc_counter("ring_direct");
 
+	TH_LOG("%u of %u in the CQ when the writer's call returned; "
+	       "ring_direct +%lld", at_once, DIRECT_N, d1 - d0);
 	if (loop_on()) {
-		EXPECT_LE(d0 + DIRECT_N, d1);
+		EXPECT_LE(DIRECT_N - DIRECT_SLACK, at_once);
+		EXPECT_LE(d0 + DIRECT_N - DIRECT_SLACK, d1);
 	} else {
 		EXPECT_EQ(d0, d1);
 	}
@@ -1243,12 +1249,12 @@ static void direct_count(struct __test_metadata *_metadata, long long d0)
 
 TEST_F(rg, writer_delivers_to_server_ring)
 {
+	unsigned int i, at_once = 0;
 	struct fastrpc_cqe c;
 	struct fastrpc_sqe e;
 	uint8_t req[100];
 	struct ring *r;
 	long long d0;
-	unsigned int i;
 
 	ASSERT_EQ(0, ring_new(self->sfd, 16, 16, 1024, 64, 32, &self->sr));
 	r = self->sr;
@@ -1261,8 +1267,7 @@ TEST_F(rg, writer_delivers_to_server_ring)
 		ASSERT_EQ((ssize_t)sizeof(req),
 			  fastrpc_send_call(self->cfd, tag, M_RING, req,
 					    sizeof(req), 0));
-		if (loop_on())
-			ASSERT_EQ(1, cq_reap(r)) TH_LOG("call %u", i);
+		at_once += cq_reap(r) == 1;
 		ASSERT_EQ(0, ring_wait(r, FASTRPC_CQE_INCOMING, ANY, WAIT_MS,
 				       &c));
 		ASSERT_EQ(NULL, cqe_buf_problem(r, &c));
@@ -1277,17 +1282,17 @@ TEST_F(rg, writer_delivers_to_server_ring)
 		ASSERT_EQ(0, fastrpc_recv_result(self->cfd, NULL, NULL, NULL,
 						 0, 0));
 	}
-	direct_count(_metadata, d0);
+	direct_count(_metadata, d0, at_once);
 }
 
 TEST_F(rg, writer_delivers_to_client_ring)
 {
 	struct fastrpc_incoming_info ii;
 	uint8_t req[100], resp[200];
+	unsigned int i, at_once = 0;
 	struct fastrpc_cqe c;
 	struct ring *r;
 	long long d0;
-	unsigned int i;
 
 	ASSERT_EQ(0, ring_new(self->cfd, 16, 16, 1024, 64, 32, &self->cr));
 	r = self->cr;
@@ -1305,8 +1310,7 @@ TEST_F(rg, writer_delivers_to_client_ring)
 		ASSERT_EQ((ssize_t)sizeof(resp),
 			  fastrpc_send_reply(self->sfd, ii.handle, FASTRPC_OK,
 					     resp, sizeof(resp), 0));
-		if (loop_on())
-			ASSERT_EQ(1, cq_reap(r)) TH_LOG("result %u", i);
+		at_once += cq_reap(r) == 1;
 		ASSERT_EQ(0, ring_wait(r, FASTRPC_CQE_RESULT, tag, WAIT_MS,
 				       &c));
 		ASSERT_EQ(NULL, cqe_buf_problem(r, &c));
@@ -1314,7 +1318,7 @@ TEST_F(rg, writer_delivers_to_client_ring)
 		EXPECT_TRUE(check_pattern(cqe_payload(r, &c), c.len, tag + 1));
 		ASSERT_EQ(0, ring_put_cqe(r, &c));
 	}
-	direct_count(_metadata, d0);
+	direct_count(_metadata, d0, at_once);
 }
 
 TEST_F_TIMEOUT(rg, deadline, 60)
