@@ -573,16 +573,7 @@ static int frpc_loop_send_buf(struct frpc_conn *conn, const u8 *buf, u32 len)
 	if (!skb)
 		return off ? off : -ENOMEM;
 	skb_put_data(skb, buf + off, len - off);
-	ring = NULL;
-	spin_lock_bh(&e->lock);
-	if (e->conn) {
-		frpc_loop_feed_begin(e);
-		frpc_loop_feed(e->conn, skb);
-		ring = frpc_loop_feed_end(e);
-	}
-	spin_unlock_bh(&e->lock);
-	consume_skb(skb);
-	frpc_ring_deliver_deferred(ring);
+	frpc_loop_push(conn, skb);
 	return len;
 }
 
