@@ -90,6 +90,11 @@ struct frpc_call {
 	bool			cancel_deadline; /* server: by its deadline */
 	bool			rx_eos;		/* peer finished sending */
 	bool			tx_eos;		/* we finished sending */
+	bool			tx_waiting;	/* a sender waits for its credit */
+	bool			tx_bulk;	/* a sender writes a message of it
+						 * from its pages (txbulk.c): the
+						 * queued ones wait for its rest
+						 */
 	bool			stream;		/* client: CALL_STREAM */
 	unsigned long		deadline;	/* jiffies, 0 for none */
 

@@ -183,6 +183,12 @@ u8 frpc_credit_received(struct frpc_conn *conn, u32 id, u32 inc)
 	}
 	if (frpc_window_add(&call->tx_credit, inc))
 		return FASTRPC_WERR_FLOW;
+	if (call->tx_waiting) {
+		/* a long message's sender, out of credit (txbulk.c) */
+		call->tx_waiting = false;
+		if (call->fs)
+			frpc_sock_wake_out(&call->fs->sk);
+	}
 	frpc_call_tx_ready(call);
 	frpc_conn_kick_async(conn);
 	return FASTRPC_WERR_NONE;

@@ -143,6 +143,10 @@ enum frpc_time_limits_ms {
 	FRPC_TIMER_MAX_MS	= 3600 * 1000,
 	/* a connection without calls or users closes after this */
 	FRPC_IDLE_MS		= 60000,
+	/* how long the sender of a long message waits for its call's credit
+	 * before it copies the rest instead (txbulk.c)
+	 */
+	FRPC_TX_BULK_WAIT_MS	= 2,
 };
 
 /* Hash table sizes, as log2 of the bucket count. */
@@ -219,6 +223,7 @@ struct frpc_net {
 	atomic64_t		ring_refused;	/* ring passes stopped by EAGAIN */
 	atomic64_t		ring_errors;	/* ring entries that failed */
 	atomic64_t		ring_direct;	/* deliveries by same-host writers */
+	atomic64_t		tx_bulk_bytes;	/* written from senders' memory */
 	atomic_t		loop_port;	/* loop.c: callers' port numbers */
 
 	/*

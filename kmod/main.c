@@ -59,6 +59,7 @@ const struct frpc_stat frpc_stats[] = {
 	FRPC_STAT(RING_REFUSED, ring_refused),
 	FRPC_STAT(RING_ERRORS, ring_errors),
 	FRPC_STAT(RING_DIRECT, ring_direct),
+	FRPC_STAT(TX_BULK_BYTES, tx_bulk_bytes),
 	{ }
 };
 

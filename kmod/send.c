@@ -20,6 +20,7 @@
 #include "sock.h"
 #include "timer.h"
 #include "tx.h"
+#include "txbulk.h"
 
 /*
  * Use the socket's connection, opening a new one if it died or drains.
@@ -94,6 +95,47 @@ static struct frpc_call *frpc_sock_relookup(struct frpc_sock *fs, u64 key,
 	return call && call->conn == conn ? call : NULL;
 }
 
+/* Does another sender write a message of call @key from its pages? */
+static bool frpc_call_bulk_busy(struct frpc_sock *fs, u64 key,
+				struct frpc_conn *conn)
+{
+	struct frpc_call *call;
+	bool busy;
+
+	spin_lock_bh(&conn->lock);
+	spin_lock(&fs->lock);
+	call = frpc_sock_relookup(fs, key, conn);
+	busy = call && call->tx_bulk;
+	spin_unlock(&fs->lock);
+	spin_unlock_bh(&conn->lock);
+	return busy;
+}
+
+/*
+ * A call's messages are written one at a time: while another sender
+ * writes one from its pages (call->tx_bulk, kmod/txbulk.c), wait until it
+ * has queued the rest or the call ended; its owner wakes the socket then.
+ * -EAGAIN at once without a timeout, as for SO_SNDBUF.
+ */
+static int frpc_wait_bulk(struct frpc_sock *fs, u64 key,
+			  struct frpc_conn *conn, long *timeo)
+{
+	long ret;
+
+	if (!*timeo)
+		return -EAGAIN;
+	ret = wait_event_interruptible_timeout(*sk_sleep(&fs->sk),
+					       !frpc_call_bulk_busy(fs, key,
+								    conn),
+					       *timeo);
+	if (ret < 0)
+		return sock_intr_errno(*timeo);
+	if (!ret)
+		return -EAGAIN;
+	*timeo = ret;
+	return 0;
+}
+
 /* Wait for room: SO_SNDBUF and, for a new call, MAX_CALLS. */
 static int frpc_wait_send(struct frpc_sock *fs, bool new_call, long *timeo)
 {
@@ -139,6 +181,100 @@ static bool frpc_batch_pays(const struct frpc_conn *conn)
 	return !READ_ONCE(conn->via_loop);
 }
 
+/*
+ * What frpc_txbulk_write() left of client call @id's message, after its
+ * head went: copied from the held pages, without tx_mutex, and queued as
+ * DATA frames; the call is then free for its next message (tx_bulk).  The
+ * message is half on the wire, so its rest must go whatever memory that
+ * takes, unless the call ended meanwhile (a cancel, an early answer, the
+ * connection failing): then nothing more of it goes.
+ */
+static void frpc_client_bulk_rest(struct frpc_sock *fs,
+				  struct frpc_conn *conn, u32 id,
+				  struct frpc_txbulk *b, bool eos)
+{
+	u32 rest = iov_iter_count(&b->it);
+	struct frpc_txmsg *m = NULL;
+	struct frpc_call *call;
+
+	if (rest) {
+		m = frpc_txmsg_build(FASTRPC_FRAME_CALL, NULL, 0, NULL, 0,
+				     NULL, 0, &b->it, rest,
+				     GFP_KERNEL_ACCOUNT | __GFP_NOFAIL);
+		m->head_sent = 1;
+		m->eos = eos;
+	}
+	spin_lock_bh(&conn->lock);
+	call = frpc_call_find(conn, id);
+	if (call) {
+		call->tx_bulk = false;
+		if (m && call->state == FRPC_CALL_OPEN) {
+			spin_lock(&fs->lock);
+			frpc_charge_tx(fs, rest);
+			spin_unlock(&fs->lock);
+			frpc_call_queue_msg(call, m);
+			m = NULL;
+		}
+	}
+	spin_unlock_bh(&conn->lock);
+	frpc_sock_wake_out(&fs->sk);	/* senders waiting for the call */
+	frpc_txmsg_free(m);
+}
+
+/*
+ * Before a long message on an open call (a server's reply or either
+ * side's send-more) is built: write what the connection takes now of it
+ * as DATA frames, from the sender's own memory (frpc_txbulk).  On success
+ * @msg's iterator is left on the rest, in @b's held pages, which cannot
+ * fault; returns the bytes written.  If any, the call stays marked
+ * (call->tx_bulk: other senders of the call wait, its queue is held) and
+ * the verb queues the rest, which clears the mark, before anything else
+ * of the call can go.
+ */
+static u32 frpc_send_bulk_first(struct frpc_sock *fs, u64 key,
+				struct msghdr *msg, u32 len,
+				struct frpc_txbulk *b, bool server, long timeo)
+{
+	struct frpc_conn *conn;
+	struct frpc_call *call;
+	bool open = false;
+	u32 id = 0, sent = 0;
+
+	if (frpc_txbulk_get(b, &msg->msg_iter, len))
+		return 0;
+	conn = frpc_sock_call_conn(fs, key);
+	if (conn && mutex_trylock(&conn->tx_mutex)) {
+		spin_lock_bh(&conn->lock);
+		spin_lock(&fs->lock);
+		call = frpc_sock_relookup(fs, key, conn);
+		if (call && call->state == FRPC_CALL_OPEN &&
+		    list_empty(&call->txq) && !call->tx_bulk &&
+		    (server ? call->seen : call->stream && !call->tx_closed)) {
+			open = true;
+			id = call->id;
+			call->tx_bulk = true;
+		}
+		spin_unlock(&fs->lock);
+		spin_unlock_bh(&conn->lock);
+		if (open)
+			sent = frpc_txbulk_write(conn, fs, id, b, 0, true,
+						 timeo);
+		frpc_conn_kick_locked(conn);
+		if (open && !sent) {
+			spin_lock_bh(&conn->lock);
+			call = frpc_call_find(conn, id);
+			if (call)
+				call->tx_bulk = false;
+			spin_unlock_bh(&conn->lock);
+			frpc_sock_wake_out(&fs->sk);
+		}
+	}
+	if (conn)
+		frpc_conn_put(conn);
+	msg->msg_iter = b->it;
+	return sent;
+}
+
 static int frpc_client_call(struct frpc_sock *fs, struct frpc_cmsgs *c,
 			    struct msghdr *msg, u32 len, long timeo)
 {
@@ -154,10 +290,11 @@ static int frpc_client_call(struct frpc_sock *fs, struct frpc_cmsgs *c,
 	bool batch = msg->msg_flags & MSG_BATCH;
 	struct frpc_txsmall small;
 	struct frpc_txmsg *m = NULL;
+	struct frpc_txbulk bulk;	/* set up only with bulk_held */
 	struct frpc_conn *conn;
 	struct frpc_call *call;
 	int err, tries = 0;
-	bool direct, queue = batch, ext = false;
+	bool direct, queue, ext = false, want_bulk = false, bulk_held = false;
 	u32 id;
 
 	if ((fc->flags & ~FASTRPC_CALL_ALL) || c->smsg)
@@ -176,15 +313,28 @@ static int frpc_client_call(struct frpc_sock *fs, struct frpc_cmsgs *c,
 						   len, &msg->msg_iter)) {
 		/* from the caller's pages, taken once the connection is up */
 		ext = true;
+	} else if (frpc_txbulk_fits(len, &msg->msg_iter) &&
+		   frpc_txsmall_fits(sizeof(wc), c->meta_len, 0)) {
+		/*
+		 * The head alone now; the message from the caller's memory
+		 * once the connection is up, in frames of its own, so
+		 * nothing is gained by batching it.
+		 */
+		frpc_txsmall_build(&small, FASTRPC_FRAME_CALL, &wc, sizeof(wc),
+				   c->meta, c->meta_len, NULL, 0,
+				   &msg->msg_iter, 0);
+		want_bulk = true;
+		batch = false;
 	} else {
 		/* queued, or too big for one frame: copied now */
 		m = frpc_txmsg_build(FASTRPC_FRAME_CALL, &wc, sizeof(wc),
 				     c->meta, c->meta_len, NULL, 0,
-				     &msg->msg_iter, len);
+				     &msg->msg_iter, len, GFP_KERNEL_ACCOUNT);
 		if (IS_ERR(m))
 			return PTR_ERR(m);
 		m->eos = eos;
 	}
+	queue = batch;
 
 retry:
 	err = 0;
@@ -201,14 +351,23 @@ retry:
 	 * Not before: page references held while a connection opens would
 	 * keep the pages from migrating for up to the connect timeout.
 	 */
-	if (ext) {
+	if (ext || want_bulk) {
+		bool held = ext ?
+			frpc_txsmall_build_ext(&small, FASTRPC_FRAME_CALL, &wc,
+					       sizeof(wc), c->meta,
+					       c->meta_len, NULL, 0,
+					       &msg->msg_iter, len) :
+			!frpc_txbulk_get(&bulk, &msg->msg_iter, len);
+
+		bulk_held = want_bulk && held;
 		ext = false;
-		if (!frpc_txsmall_build_ext(&small, FASTRPC_FRAME_CALL, &wc,
-					    sizeof(wc), c->meta, c->meta_len,
-					    NULL, 0, &msg->msg_iter, len)) {
+		want_bulk = false;
+		if (!held) {
+			/* the pages could not be had: copied, or EFAULT */
 			m = frpc_txmsg_build(FASTRPC_FRAME_CALL, &wc,
 					     sizeof(wc), c->meta, c->meta_len,
-					     NULL, 0, &msg->msg_iter, len);
+					     NULL, 0, &msg->msg_iter, len,
+					     GFP_KERNEL_ACCOUNT);
 			if (IS_ERR(m)) {
 				err = PTR_ERR(m);
 				m = NULL;
@@ -233,7 +392,17 @@ retry:
 again:
 	direct = !m && !queue && mutex_trylock(&conn->tx_mutex);
 	if (!direct && !m) {
-		m = frpc_txsmall_msg(&small, GFP_KERNEL_ACCOUNT);
+		if (bulk_held) {
+			/* the connection is busy: copied and queued after all */
+			m = frpc_txmsg_build(FASTRPC_FRAME_CALL, &wc,
+					     sizeof(wc), c->meta, c->meta_len,
+					     NULL, 0, &bulk.it, len,
+					     GFP_KERNEL_ACCOUNT);
+			if (IS_ERR(m))
+				m = NULL;
+		} else {
+			m = frpc_txsmall_msg(&small, GFP_KERNEL_ACCOUNT);
+		}
 		if (!m) {
 			err = -ENOMEM;
 			goto err_call;
@@ -283,12 +452,23 @@ again:
 		call->tx_eos = eos;
 	else
 		frpc_call_queue_msg(call, m);
+	/* the rest of its message goes before anything else of it */
+	call->tx_bulk = direct && bulk_held;
 	spin_unlock_bh(&conn->lock);
 
 	atomic64_inc(&conn->fn->calls_started);
 	if (READ_ONCE(conn->via_loop))
 		atomic64_inc(&conn->fn->loop_calls);
-	if (direct) {
+	if (direct && bulk_held) {
+		/* the head, then the message straight from the caller */
+		frpc_tx_direct_send(conn, &small, id, 0);
+		frpc_txbulk_write(conn, fs, id, &bulk, FASTRPC_FF_EOM |
+				  (eos ? FASTRPC_FF_EOS : 0), false, timeo);
+		/* others' frames meanwhile: ours wait for the rest's copy */
+		frpc_conn_kick_locked(conn);
+		frpc_client_bulk_rest(fs, conn, id, &bulk, eos);
+		frpc_conn_kick(conn);
+	} else if (direct) {
 		frpc_tx_direct_send(conn, &small, id, FASTRPC_FF_EOM |
 				    (eos ? FASTRPC_FF_EOS : 0));
 		frpc_conn_kick_locked(conn);
@@ -299,6 +479,8 @@ again:
 	}
 	frpc_conn_put(conn);
 	frpc_txsmall_release(&small);
+	if (bulk_held)
+		frpc_txbulk_release(&bulk);
 	return len;
 
 err_call:
@@ -311,6 +493,8 @@ err_put:
 out:
 	frpc_txmsg_free(m);
 	frpc_txsmall_release(&small);
+	if (bulk_held)
+		frpc_txbulk_release(&bulk);
 	return err;
 }
 
@@ -320,9 +504,12 @@ static int frpc_send_more(struct frpc_sock *fs, struct frpc_cmsgs *c,
 {
 	bool server = fs->role == FRPC_ROLE_SERVER;
 	bool eor = msg->msg_flags & MSG_EOR;
+	bool lng = frpc_txbulk_fits(len, &msg->msg_iter);
+	struct frpc_txbulk bulk;	/* set up only for a long message */
 	struct frpc_conn *conn;
 	struct frpc_call *call;
 	struct frpc_txmsg *m;
+	u32 sent;
 	int err;
 
 	if (c->send.flags || c->send.reserved || c->meta || c->smsg ||
@@ -331,8 +518,15 @@ static int frpc_send_more(struct frpc_sock *fs, struct frpc_cmsgs *c,
 	err = frpc_wait_send(fs, false, &timeo);
 	if (err)
 		return err;
+	/* once part of it is on the wire, the rest must go */
+	sent = lng ? frpc_send_bulk_first(fs, c->send.id, msg, len, &bulk,
+					  server, timeo) : 0;
 	m = frpc_txmsg_build(FASTRPC_FRAME_DATA, NULL, 0, NULL, 0, NULL, 0,
-			     &msg->msg_iter, len);
+			     &msg->msg_iter, len - sent, sent ?
+			     GFP_KERNEL_ACCOUNT | __GFP_NOFAIL :
+			     GFP_KERNEL_ACCOUNT);
+	if (lng)
+		frpc_txbulk_release(&bulk);
 	if (IS_ERR(m))
 		return PTR_ERR(m);
 	m->eos = eor;
@@ -342,9 +536,23 @@ static int frpc_send_more(struct frpc_sock *fs, struct frpc_cmsgs *c,
 		frpc_txmsg_free(m);
 		return -ENOENT;
 	}
+again:
 	spin_lock_bh(&conn->lock);
 	spin_lock(&fs->lock);
 	call = frpc_sock_relookup(fs, c->send.id, conn);
+	if (call && call->tx_bulk && !sent) {
+		/* another sender's message of the call is half written */
+		spin_unlock(&fs->lock);
+		spin_unlock_bh(&conn->lock);
+		err = frpc_wait_bulk(fs, c->send.id, conn, &timeo);
+		if (!err)
+			goto again;
+		frpc_txmsg_free(m);
+		frpc_conn_put(conn);
+		return err;
+	}
+	if (call && sent)
+		call->tx_bulk = false;	/* ours: the rest goes before others */
 	err = 0;
 	if (!call)
 		err = -ENOENT;
@@ -354,13 +562,15 @@ static int frpc_send_more(struct frpc_sock *fs, struct frpc_cmsgs *c,
 		      -ECANCELED : -EINVAL;
 	if (!err) {
 		call->tx_closed = eor;
-		frpc_charge_tx(fs, len);
-		frpc_call_count_tx(call, len);
+		frpc_charge_tx(fs, len - sent);
+		frpc_call_count_tx(call, len - sent);
 	}
 	spin_unlock(&fs->lock);
 	if (!err)
 		frpc_call_queue_msg(call, m);
 	spin_unlock_bh(&conn->lock);
+	if (sent)
+		frpc_sock_wake_out(&fs->sk);	/* senders waiting for the call */
 	if (err)
 		frpc_txmsg_free(m);
 	else
@@ -413,13 +623,16 @@ static int frpc_server_reply(struct frpc_sock *fs, struct frpc_cmsgs *c,
 	};
 	bool batch = msg->msg_flags & MSG_BATCH, queue = batch;
 	struct frpc_call *call, *done = NULL;
+	bool lng = frpc_txbulk_fits(len, &msg->msg_iter);
+	struct frpc_txbulk bulk;	/* set up only for a long message */
 	struct frpc_txsmall small;
 	struct frpc_txmsg *m = NULL;
 	struct frpc_conn *conn;
+	u32 id = 0, sent, total = len;
 	struct frpc_reap r;
+	gfp_t gfp;
 	bool direct;
 	int err = 0;
-	u32 id = 0;
 
 	if (rp->flags || rp->status > FASTRPC_STATUS_MAX ||
 	    (msg->msg_flags & MSG_EOR))
@@ -427,14 +640,22 @@ static int frpc_server_reply(struct frpc_sock *fs, struct frpc_cmsgs *c,
 	err = frpc_wait_send(fs, false, &timeo);
 	if (err)
 		return err;
+	/* DATA frames first; once part of it is on the wire, the rest must go */
+	sent = lng ? frpc_send_bulk_first(fs, rp->handle, msg, len, &bulk,
+					  true, timeo) : 0;
+	len -= sent;
+	/* then the END, queued under the lock that clears call->tx_bulk */
+	queue = queue || sent;
+	gfp = sent ? GFP_KERNEL_ACCOUNT | __GFP_NOFAIL : GFP_KERNEL_ACCOUNT;
 	small.nr_pages = 0;
 	if (frpc_txsmall_fits(sizeof(we), c->meta_len + c->smsg_len, len)) {
+		/* held pages or user memory not yet touched: EFAULT is clean */
 		err = frpc_txsmall_build(&small, FASTRPC_FRAME_END, &we,
 					 sizeof(we), c->meta, c->meta_len,
 					 c->smsg, c->smsg_len, &msg->msg_iter,
 					 len);
 		if (err)
-			return err;
+			goto out_bulk;
 	} else if (batch ||
 		   !frpc_txsmall_ext_fits(sizeof(we),
 					  c->meta_len + c->smsg_len, len,
@@ -446,10 +667,14 @@ static int frpc_server_reply(struct frpc_sock *fs, struct frpc_cmsgs *c,
 		/* queued, or too big for one frame: copied now */
 		m = frpc_txmsg_build(FASTRPC_FRAME_END, &we, sizeof(we),
 				     c->meta, c->meta_len, c->smsg,
-				     c->smsg_len, &msg->msg_iter, len);
-		if (IS_ERR(m))
-			return PTR_ERR(m);
+				     c->smsg_len, &msg->msg_iter, len, gfp);
+		if (IS_ERR(m)) {
+			err = PTR_ERR(m);
+			goto out_bulk;
+		}
 	}
+	if (lng)
+		frpc_txbulk_release(&bulk);
 
 	conn = frpc_sock_call_conn(fs, rp->handle);
 	if (!conn) {
@@ -465,7 +690,7 @@ static int frpc_server_reply(struct frpc_sock *fs, struct frpc_cmsgs *c,
 again:
 	direct = !m && !queue && mutex_trylock(&conn->tx_mutex);
 	if (!direct && !m) {
-		m = frpc_txsmall_msg(&small, GFP_KERNEL_ACCOUNT);
+		m = frpc_txsmall_msg(&small, gfp);
 		if (!m) {
 			frpc_txsmall_release(&small);
 			frpc_conn_put(conn);
@@ -475,6 +700,22 @@ again:
 	spin_lock_bh(&conn->lock);
 	spin_lock(&fs->lock);
 	call = frpc_sock_relookup(fs, rp->handle, conn);
+	if (call && call->tx_bulk && !sent) {
+		/* another sender's message of the call is half written */
+		spin_unlock(&fs->lock);
+		spin_unlock_bh(&conn->lock);
+		if (direct)
+			mutex_unlock(&conn->tx_mutex);
+		err = frpc_wait_bulk(fs, rp->handle, conn, &timeo);
+		if (!err)
+			goto again;
+		frpc_txmsg_free(m);
+		frpc_txsmall_release(&small);
+		frpc_conn_put(conn);
+		return err;
+	}
+	if (call && sent)
+		call->tx_bulk = false;	/* ours: the END goes before others */
 	if (!call) {
 		spin_unlock(&fs->lock);
 		err = -ENOENT;
@@ -515,6 +756,8 @@ again:
 		atomic64_inc(&conn->fn->replies_sent);
 	}
 	spin_unlock_bh(&conn->lock);
+	if (sent)
+		frpc_sock_wake_out(&fs->sk);	/* senders waiting for the call */
 	if (done)
 		frpc_tx_direct_send(conn, &small, id, FASTRPC_FF_EOM);
 	frpc_txsmall_release(&small);
@@ -529,7 +772,12 @@ again:
 		frpc_call_free(done);
 	frpc_reap(&r);
 	frpc_conn_put(conn);
-	return err ? err : len;
+	return err ? err : total;
+
+out_bulk:
+	if (lng)
+		frpc_txbulk_release(&bulk);
+	return err;
 }
 
 /*

@@ -476,17 +476,20 @@ int frpc_tp_send(struct frpc_conn *conn, struct kvec *iov, int niov,
 
 /*
  * Write one frame whose first @head_len bytes are in @iov and whose other
- * @data_len come from @data, pages of the sender's own that cannot fault
- * (tx.c holds references on them).  Never waits for room; returns the bytes taken,
+ * @data_len come from @data, memory that cannot fault (pages tx.c holds
+ * references on, or a ring's buffer area).  @flags: MSG_MORE when another
+ * frame follows at once.  Never waits for room; returns the bytes taken,
  * head first, or an error.  tx_mutex held.
  */
 int frpc_tp_send_data(struct frpc_conn *conn, struct kvec *iov, int niov,
-		      size_t head_len, struct iov_iter *data, size_t data_len)
+		      size_t head_len, struct iov_iter *data, size_t data_len,
+		      int flags)
 {
 	/* the head with MSG_MORE; TCP copies the data from the pages */
 	struct msghdr msg[2] = {
 		{ .msg_flags = MSG_DONTWAIT | MSG_NOSIGNAL | MSG_MORE },
-		{ .msg_flags = MSG_DONTWAIT | MSG_NOSIGNAL, .msg_iter = *data },
+		{ .msg_flags = MSG_DONTWAIT | MSG_NOSIGNAL | flags,
+		  .msg_iter = *data },
 	};
 	size_t lens[2] = { head_len, data_len };
 	struct sock *sk;

@@ -22,7 +22,8 @@ void frpc_tp_reader_failed(struct frpc_conn *conn);
 int frpc_tp_send(struct frpc_conn *conn, struct kvec *iov, int niov,
 		 size_t len, long timeo, int flags);
 int frpc_tp_send_data(struct frpc_conn *conn, struct kvec *iov, int niov,
-		      size_t head_len, struct iov_iter *data, size_t data_len);
+		      size_t head_len, struct iov_iter *data, size_t data_len,
+		      int flags);
 int frpc_tp_connect(struct frpc_conn *conn, struct socket **tcpp);
 int frpc_tp_bind(struct frpc_sock *fs, const struct sockaddr_fastrpc *a);
 int frpc_tp_listen(struct frpc_sock *fs, int backlog);

@@ -146,13 +146,12 @@ static void frpc_put_heads(u8 *to, const void *head, u32 head_len,
 struct frpc_txmsg *frpc_txmsg_build(u8 head_type, const void *head,
 				    u32 head_len, const void *meta, u32 meta_len,
 				    const void *smsg, u32 smsg_len,
-				    struct iov_iter *from, u32 len)
+				    struct iov_iter *from, u32 len, gfp_t gfp)
 {
 	u32 extra_len = meta_len + smsg_len, done, chunk;
 	struct frpc_txmsg *m;
 
-	m = frpc_txmsg_alloc(head_type, head_len + extra_len, len,
-			     GFP_KERNEL_ACCOUNT);
+	m = frpc_txmsg_alloc(head_type, head_len + extra_len, len, gfp);
 	if (!m)
 		return ERR_PTR(-ENOMEM);
 	frpc_put_heads(m->buf, head, head_len, meta, meta_len, smsg, smsg_len);
@@ -315,7 +314,8 @@ struct frpc_txmsg *frpc_txsmall_msg(const struct frpc_txsmall *s, gfp_t gfp)
 /*
  * May @s, the whole of @call's next message, go to TCP now, ahead of
  * what is queued?  Only with tx_mutex held and no frame half written, with
- * nothing of the call's own queued before it, and with credit for all of
+ * nothing of the call's own queued or being written from a sender's pages
+ * (call->tx_bulk) before it, and with credit for all of
  * its data; the credit is taken.  Frames of other calls may be overtaken
  * (order is kept within a call, and a small reply should not wait behind
  * bulk), except CALL frames: the server takes call ids in rising order,
@@ -331,7 +331,7 @@ bool frpc_tx_direct_claim(struct frpc_call *call, const struct frpc_txsmall *s)
 	lockdep_assert_held(&conn->lock);
 	lockdep_assert_held(&conn->tx_mutex);
 	if (!frpc_conn_has_tp(conn) || conn->cur.left || !list_empty(&call->txq) ||
-	    !list_empty(&conn->ctrlq) ||
+	    call->tx_bulk || !list_empty(&conn->ctrlq) ||
 	    (s->head_type == FASTRPC_FRAME_CALL && !list_empty(&conn->ready)) ||
 	    (conn->state != FRPC_CONN_READY &&
 	     conn->state != FRPC_CONN_DRAINING) ||
@@ -344,40 +344,29 @@ bool frpc_tx_direct_claim(struct frpc_call *call, const struct frpc_txsmall *s)
 }
 
 /*
- * Write a claimed frame.  What TCP does not take now is copied and becomes
- * the frame in progress, finished by the next writer before any other
- * frame.  tx_mutex held, no spinlock.
+ * After a frame of @hlen bytes at @head (its header first) and @dlen bytes
+ * of @data was written and TCP took @ret of it: false, unless all of it
+ * went.  What TCP did not take is copied and becomes the frame in
+ * progress, finished by the next writer before any other frame; an error
+ * fails the connection.  tx_mutex held, no spinlock.
  */
-void frpc_tx_direct_send(struct frpc_conn *conn, struct frpc_txsmall *s,
-			 u32 call_id, u16 flags)
+static bool frpc_tx_frame_sent(struct frpc_conn *conn, const u8 *head,
+			       u32 hlen, const struct iov_iter *data, u32 dlen,
+			       int ret)
 {
-	u32 total = s->len + s->ext_len, skip;
+	u32 total = hlen + dlen, skip = 0;
 	struct frpc_txframe *f = &conn->cur;
-	struct kvec iov = { .iov_base = s->data, .iov_len = s->len };
 	struct frpc_txbuf *rest;
-	struct iov_iter data;
-	int ret;
+	struct iov_iter it;
 
-	lockdep_assert_held(&conn->tx_mutex);
-	frpc_put_hdr(s->data, conn->version, s->head_type, flags, call_id,
-		     total - FASTRPC_FRAME_HDR_LEN);
-	conn->tx_frames++;
-	if (s->ext_len) {
-		iov_iter_bvec(&data, ITER_SOURCE, s->bvec, s->nr_pages,
-			      s->ext_len);
-		ret = frpc_tp_send_data(conn, &iov, 1, s->len, &data,
-					s->ext_len);
-	} else {
-		ret = frpc_tp_send(conn, &iov, 1, s->len, 0, 0);
-	}
+	if (ret == total)
+		return true;
 	if (ret == -EAGAIN)
 		ret = 0;
 	if (ret < 0) {
 		frpc_conn_fail(conn, ret, FASTRPC_WERR_NONE);
-		return;
+		return false;
 	}
-	if (ret == total)
-		return;
 	/*
 	 * The frame is half on the wire and must be finished before any
 	 * other, or the stream is broken for every socket on the connection:
@@ -387,19 +376,68 @@ void frpc_tx_direct_send(struct frpc_conn *conn, struct frpc_txsmall *s,
 	rest = kvmalloc(struct_size(rest, data, total - ret),
 			GFP_KERNEL_ACCOUNT | __GFP_NOFAIL);
 	rest->len = total - ret;
-	skip = 0;
-	if (ret < s->len) {
-		memcpy(rest->data, s->data + ret, s->len - ret);
-		skip = s->len - ret;
+	if (ret < hlen) {
+		memcpy(rest->data, head + ret, hlen - ret);
+		skip = hlen - ret;
 	}
-	if (s->ext_len)
-		frpc_txsmall_copy_ext(s, rest->data + skip, ret + skip - s->len,
-				      rest->len - skip);
+	if (dlen) {
+		it = *data;
+		iov_iter_advance(&it, ret + skip - hlen);
+		/* held pages or kernel memory: no fault, no short copy */
+		WARN_ON_ONCE(copy_from_iter(rest->data + skip, rest->len - skip,
+					    &it) != rest->len - skip);
+	}
 	f->ctrl = rest;
 	f->iov[0].iov_base = rest->data;
 	f->iov[0].iov_len = rest->len;
 	f->niov = 1;
 	f->left = rest->len;
+	return false;
+}
+
+/*
+ * Write one frame: @hlen bytes at @head (its header first), then @dlen
+ * bytes of @data, memory that cannot fault (pages held, or the ring's
+ * buffer area), which is not advanced.  @more: another frame follows at
+ * once.  Returns true when all of it went (frpc_tx_frame_sent()).
+ * tx_mutex held, no spinlock.
+ */
+bool frpc_tx_write_frame(struct frpc_conn *conn, const u8 *head, u32 hlen,
+			 const struct iov_iter *data, u32 dlen, bool more)
+{
+	struct kvec iov = { .iov_base = (void *)head, .iov_len = hlen };
+	struct iov_iter it = *data;
+	int ret;
+
+	lockdep_assert_held(&conn->tx_mutex);
+	ret = frpc_tp_send_data(conn, &iov, 1, hlen, &it, dlen,
+				more ? MSG_MORE : 0);
+	return frpc_tx_frame_sent(conn, head, hlen, data, dlen, ret);
+}
+
+/* Write a claimed frame.  tx_mutex held, no spinlock. */
+void frpc_tx_direct_send(struct frpc_conn *conn, struct frpc_txsmall *s,
+			 u32 call_id, u16 flags)
+{
+	struct kvec iov = { .iov_base = s->data, .iov_len = s->len };
+	struct iov_iter data;
+	int ret;
+
+	lockdep_assert_held(&conn->tx_mutex);
+	frpc_put_hdr(s->data, conn->version, s->head_type, flags, call_id,
+		     s->len + s->ext_len - FASTRPC_FRAME_HDR_LEN);
+	conn->tx_frames++;
+	if (s->ext_len) {
+		iov_iter_bvec(&data, ITER_SOURCE, s->bvec, s->nr_pages,
+			      s->ext_len);
+		ret = frpc_tp_send_data(conn, &iov, 1, s->len, &data,
+					s->ext_len, 0);
+	} else {
+		ret = frpc_tp_send(conn, &iov, 1, s->len, 0, 0);
+	}
+	if (ret != s->len + s->ext_len)
+		frpc_tx_frame_sent(conn, s->data, s->len, &data, s->ext_len,
+				   ret);
 }
 
 /* Can the call's next frame go out with the credit it has? */
@@ -408,7 +446,7 @@ static bool frpc_call_sendable(struct frpc_call *call)
 	struct frpc_txmsg *m;
 
 	m = list_first_entry_or_null(&call->txq, struct frpc_txmsg, node);
-	if (!m)
+	if (!m || call->tx_bulk)
 		return false;
 	/* a head, an empty message or an END's last piece may need none */
 	if (m->off == m->len || (m->head_type == FASTRPC_FRAME_CALL && !m->head_sent))
@@ -509,6 +547,11 @@ static bool frpc_tx_pick(struct frpc_conn *conn)
 		u16 flags;
 		u8 type;
 
+		if (WARN_ON_ONCE(call->tx_bulk)) {
+			/* not sendable (frpc_call_sendable()): never here */
+			list_del_init(&call->tx_node);
+			continue;
+		}
 		m = list_first_entry(&call->txq, struct frpc_txmsg, node);
 		left = m->len - m->off;
 		chunk = frpc_frame_chunk(left, call->tx_credit, conn->tx_credit);

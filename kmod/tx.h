@@ -90,7 +90,7 @@ int frpc_queue_end(struct frpc_conn *conn, u32 id, u32 status);
 struct frpc_txmsg *frpc_txmsg_build(u8 head_type, const void *head,
 				    u32 head_len, const void *meta, u32 meta_len,
 				    const void *smsg, u32 smsg_len,
-				    struct iov_iter *from, u32 len);
+				    struct iov_iter *from, u32 len, gfp_t gfp);
 bool frpc_txsmall_fits(u32 head_len, u32 extra_len, u32 len);
 int frpc_txsmall_build(struct frpc_txsmall *s, u8 head_type, const void *head,
 		       u32 head_len, const void *meta, u32 meta_len,
@@ -107,6 +107,8 @@ struct frpc_txmsg *frpc_txsmall_msg(const struct frpc_txsmall *s, gfp_t gfp);
 bool frpc_tx_direct_claim(struct frpc_call *call, const struct frpc_txsmall *s);
 void frpc_tx_direct_send(struct frpc_conn *conn, struct frpc_txsmall *s,
 			 u32 call_id, u16 flags);
+bool frpc_tx_write_frame(struct frpc_conn *conn, const u8 *head, u32 hlen,
+			 const struct iov_iter *data, u32 dlen, bool more);
 void frpc_conn_kick_locked(struct frpc_conn *conn);
 void frpc_call_queue_msg(struct frpc_call *call, struct frpc_txmsg *m);
 void frpc_call_tx_ready(struct frpc_call *call);

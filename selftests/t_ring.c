@@ -1018,6 +1018,45 @@ TEST_F(rg, ring_client_plain_server)
 	free(aux);
 }
 
+/*
+ * A ring call over a quantum is written from the buffer area as it is, by
+ * the thread that runs the SQ, while the connection has nothing else to
+ * send (kmod/txbulk.c; tx_bulk_bytes); the area is overwritten as soon as
+ * the completion is in, and the server has the bytes it was sent.
+ */
+TEST_F(rg, ring_call_bulk)
+{
+	const uint32_t len = 90000;
+	long long b0 = proc_counter("tx_bulk_bytes");
+	uint8_t *req = malloc(len), *got = malloc(len + 1);
+	struct fastrpc_incoming_info ii = { 0 };
+	struct fastrpc_cqe c;
+	struct ring *r;
+	ssize_t n;
+
+	ASSERT_NE(NULL, req);
+	ASSERT_NE(NULL, got);
+	ASSERT_LE(0, b0);
+	ASSERT_EQ(0, ring_new(self->cfd, 4, 4, 65536, 8, 2, &self->cr));
+	r = self->cr;
+	ASSERT_LE(len, r->slot_sz);
+	fill_pattern(req, len, 0x7a);
+	ASSERT_EQ(0, ring_call(r, 0x7a, M_RING, 0, 0, NULL, 0, req, len));
+	n = fastrpc_recv_call_ex(self->sfd, &ii, got, len + 1, 0);
+	ASSERT_EQ((ssize_t)len, n);
+	EXPECT_EQ(1, ii.eor);
+	EXPECT_TRUE(check_pattern(got, len, 0x7a));
+	EXPECT_LT(b0, proc_counter("tx_bulk_bytes"));
+	ASSERT_EQ(2, fastrpc_send_reply(self->sfd, ii.handle, FASTRPC_OK,
+					"ok", 2, 0));
+	ASSERT_EQ(0, ring_wait(r, FASTRPC_CQE_RESULT, 0x7a, WAIT_MS, &c));
+	EXPECT_EQ(FASTRPC_OK, c.res);
+	EXPECT_EQ(2, c.len);
+	ASSERT_EQ(0, ring_put_cqe(r, &c));
+	free(req);
+	free(got);
+}
+
 TEST_F(rg, plain_client_ring_server)
 {
 	struct fastrpc_call_opts o = { .timeout_ns = 10000000000ull };

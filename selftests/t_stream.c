@@ -515,4 +515,107 @@ TEST_F(st, invalid_metadata_and_status)
 	}
 }
 
+/*
+ * Two threads send long messages on one streaming call at once.  Each
+ * message over a quantum is written by its sender from its own pages
+ * (kmod/txbulk.c) and may wait for credit half way; the other sender of
+ * the call waits until the rest is queued, so every message arrives whole
+ * (their order between the threads is unspecified).
+ */
+struct cc_sender {
+	int fd;
+	int t;
+	int err;
+};
+
+enum { CC_MSGS = 6, CC_HDR = 8 };
+
+static size_t cc_len(uint64_t id)
+{
+	return (100 << 10) + (id % 100) * 4099 + (id / 100) * 17;
+}
+
+static void *cc_send(void *p)
+{
+	struct cc_sender *cs = p;
+	uint8_t *buf = malloc(cc_len(199) + 1);
+	int i;
+
+	if (!buf) {
+		cs->err = ENOMEM;
+		return NULL;
+	}
+	for (i = 0; i < CC_MSGS && !cs->err; i++) {
+		uint64_t id = (uint64_t)cs->t * 100 + (uint64_t)i;
+		size_t len = cc_len(id);
+		ssize_t n;
+
+		memcpy(buf, &id, CC_HDR);
+		fill_pattern(buf + CC_HDR, len - CC_HDR, id);
+		n = fastrpc_send_more(cs->fd, 90, buf, len, 0);
+		if (n != (ssize_t)len)
+			cs->err = n < 0 ? (int)-n : EIO;
+		memset(buf, 0xee, len);	/* taken: ours again */
+	}
+	free(buf);
+	return NULL;
+}
+
+TEST_F_TIMEOUT(st, concurrent_long_sends, 120)
+{
+	struct fastrpc_call_opts o = { .flags = FASTRPC_CALL_STREAM };
+	struct cc_sender cs[2] = {
+		{ .fd = self->cfd, .t = 0 }, { .fd = self->cfd, .t = 1 },
+	};
+	struct fastrpc_incoming_info ii;
+	size_t cap = cc_len(199) + 1;
+	uint8_t *buf = malloc(cap);
+	unsigned int seen[2] = { 0, 0 };
+	pthread_t thr[2];
+	uint64_t handle;
+	uint32_t status;
+	ssize_t n;
+	int i;
+
+	ASSERT_NE(NULL, buf);
+	ASSERT_EQ(0, fastrpc_send_call_opts(self->cfd, 90, M_STREAM, &o, NULL,
+					    0, 0));
+	ASSERT_EQ(0, srv_recv(self->sfd, &ii, buf, cap));
+	handle = ii.handle;
+	for (i = 0; i < 2; i++)
+		ASSERT_EQ(0, pthread_create(&thr[i], NULL, cc_send, &cs[i]));
+	for (i = 0; i < 2 * CC_MSGS; i++) {
+		uint64_t id;
+
+		n = srv_recv(self->sfd, &ii, buf, cap);
+		ASSERT_LT(CC_HDR, n) TH_LOG("message %d: %zd", i, n);
+		EXPECT_EQ(handle, ii.handle);
+		EXPECT_TRUE(ii.flags & FASTRPC_IN_CONT);
+		memcpy(&id, buf, CC_HDR);
+		ASSERT_GT(200, id) TH_LOG("message %d starts with %llu", i,
+					  (unsigned long long)id);
+		ASSERT_GT(CC_MSGS, id % 100);
+		EXPECT_EQ((ssize_t)cc_len(id), n) TH_LOG("message %llu",
+						       (unsigned long long)id);
+		EXPECT_TRUE(check_pattern(buf + CC_HDR, (size_t)n - CC_HDR, id))
+			TH_LOG("message %llu mixed up", (unsigned long long)id);
+		seen[id / 100] |= 1u << (id % 100);
+	}
+	for (i = 0; i < 2; i++) {
+		pthread_join(thr[i], NULL);
+		EXPECT_EQ(0, cs[i].err);
+		EXPECT_EQ((1u << CC_MSGS) - 1, seen[i]);
+	}
+	/* the stream ends and is answered as usual */
+	ASSERT_EQ(0, fastrpc_send_more(self->cfd, 90, NULL, 0, MSG_EOR));
+	ASSERT_EQ(0, srv_recv(self->sfd, &ii, buf, cap));
+	EXPECT_EQ(1, ii.eor);
+	ASSERT_EQ(0, fastrpc_send_reply(self->sfd, handle, FASTRPC_OK, NULL, 0,
+					0));
+	n = fastrpc_recv_result(self->cfd, NULL, &status, buf, cap, 0);
+	EXPECT_EQ(0, n);
+	EXPECT_EQ(FASTRPC_OK, status);
+	free(buf);
+}
+
 TEST_HARNESS_MAIN

@@ -21,6 +21,7 @@
 #include "../flow.c"
 #include "../timer.c"
 #include "../tx.c"
+#include "../txbulk.c"
 #include "../rx.c"
 #include "../conn.c"
 #include "../peer.c"

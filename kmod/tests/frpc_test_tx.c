@@ -87,7 +87,7 @@ static void frpc_test_msg(struct frpc_test_tx *tx, struct frpc_call *call,
 	kv.iov_len = len;
 	iov_iter_kvec(&it, ITER_SOURCE, &kv, 1, len);
 	m = frpc_txmsg_build(head_type, head, head_len, meta, meta_len, NULL,
-			     0, &it, len);
+			     0, &it, len, GFP_KERNEL);
 	KUNIT_ASSERT_FALSE(test, IS_ERR(m));
 	KUNIT_EXPECT_EQ(test, m->head_len, head_len + meta_len);
 	/* big messages keep their bytes apart from the head */
@@ -1023,10 +1023,138 @@ static void frpc_test_tx_direct_claim(struct kunit *test)
 	mutex_unlock(&conn->tx_mutex);
 }
 
+/*
+ * When the next frame of a long message may go from the sender's pages
+ * (txbulk.c): a small message's conditions, one frame at a time (at most
+ * a quantum, and what credit is left), only for the call the sender
+ * marked (tx_bulk), and never while another call is ready (from there the
+ * scheduler takes turns).  Only a call short of its own credit is marked
+ * to be woken when credit comes.  While marked, the call's queued
+ * messages wait: the rest of the half-written one goes first.
+ */
+static void frpc_test_tx_bulk_claim(struct kunit *test)
+{
+	enum { Q = FRPC_TX_QUANTUM, LEFT = 100000 };
+	struct frpc_test_tx *tx = frpc_test_tx(test, true);
+	struct frpc_conn *conn = tx->conn;
+	struct frpc_call *a = frpc_test_call(test, conn, 1, 2 * Q + 100, true);
+	struct frpc_call *b = frpc_test_call(test, conn, 2, 1000, true);
+	struct socket *fake = kunit_kzalloc(test, sizeof(*fake), GFP_KERNEL);
+	bool starved;
+	u32 conn_credit;
+
+	KUNIT_ASSERT_NOT_NULL(test, fake);
+	mutex_lock(&conn->tx_mutex);
+	spin_lock_bh(&conn->lock);
+	a->tx_bulk = true;
+	/* no TCP socket: nowhere to write */
+	KUNIT_EXPECT_EQ(test, frpc_txbulk_claim(conn, 1, LEFT, false, &starved),
+			0U);
+	conn->tcp = fake;	/* only looked at, never used */
+	conn->cur.left = 5;	/* a frame half written must finish first */
+	KUNIT_EXPECT_EQ(test, frpc_txbulk_claim(conn, 1, LEFT, false, &starved),
+			0U);
+	KUNIT_EXPECT_FALSE(test, starved);
+	conn->cur.left = 0;
+	/* a call that is gone */
+	KUNIT_EXPECT_EQ(test, frpc_txbulk_claim(conn, 9, LEFT, false, &starved),
+			0U);
+	/* a quantum, another, then the credit that is left */
+	conn_credit = conn->tx_credit;
+	KUNIT_EXPECT_EQ(test, frpc_txbulk_claim(conn, 1, LEFT, false, &starved),
+			(u32)Q);
+	KUNIT_EXPECT_EQ(test, frpc_txbulk_claim(conn, 1, LEFT - Q, false,
+						&starved), (u32)Q);
+	KUNIT_EXPECT_EQ(test, frpc_txbulk_claim(conn, 1, LEFT - 2 * Q, false,
+						&starved), 100U);
+	KUNIT_EXPECT_EQ(test, a->tx_credit, 0U);
+	KUNIT_EXPECT_EQ(test, conn->tx_credit, conn_credit - 2 * Q - 100);
+	KUNIT_EXPECT_FALSE(test, a->tx_waiting);
+	/* out of the call's credit: starved, and marked */
+	KUNIT_EXPECT_EQ(test, frpc_txbulk_claim(conn, 1, 500, false, &starved),
+			0U);
+	KUNIT_EXPECT_TRUE(test, starved);
+	KUNIT_EXPECT_TRUE(test, a->tx_waiting);
+	a->tx_waiting = false;
+	/* the connection's window shut is no reason to wait for the call's */
+	a->tx_credit = 1000;
+	conn_credit = conn->tx_credit;
+	conn->tx_credit = 0;
+	KUNIT_EXPECT_EQ(test, frpc_txbulk_claim(conn, 1, 500, false, &starved),
+			0U);
+	KUNIT_EXPECT_FALSE(test, starved);
+	KUNIT_EXPECT_FALSE(test, a->tx_waiting);
+	conn->tx_credit = conn_credit;
+	/* the last piece: what is left, less than a quantum */
+	KUNIT_EXPECT_EQ(test, frpc_txbulk_claim(conn, 1, 500, false, &starved),
+			500U);
+	/* a queued control frame goes first */
+	KUNIT_ASSERT_EQ(test, frpc_queue_simple(conn, FASTRPC_FRAME_PING, 0, 0,
+						NULL, 0), 0);
+	KUNIT_EXPECT_EQ(test, frpc_txbulk_claim(conn, 1, 400, false, &starved),
+			0U);
+	spin_unlock_bh(&conn->lock);
+	frpc_conn_tx_purge(conn);	/* tx_mutex held */
+
+	/* another call ready: its turn, and the sender's rest is queued */
+	frpc_test_msg(tx, b, FASTRPC_FRAME_DATA, 10, 0, false);
+	spin_lock_bh(&conn->lock);
+	KUNIT_EXPECT_EQ(test, frpc_txbulk_claim(conn, 1, 400, false, &starved),
+			0U);
+	KUNIT_EXPECT_FALSE(test, starved);
+	list_del_init(&b->tx_node);
+	/* b is not marked: nobody writes a message of it from its pages */
+	KUNIT_EXPECT_EQ(test, frpc_txbulk_claim(conn, 2, 400, false, &starved),
+			0U);
+	KUNIT_EXPECT_EQ(test, frpc_txbulk_claim(conn, 1, 400, false, &starved),
+			400U);
+	conn->tcp = NULL;
+	spin_unlock_bh(&conn->lock);
+	mutex_unlock(&conn->tx_mutex);
+
+	/* a message queued on a marked call waits for the mark to go */
+	frpc_test_msg(tx, a, FASTRPC_FRAME_DATA, 10, 0, false);
+	KUNIT_EXPECT_FALSE(test, frpc_test_ready(a));
+	spin_lock_bh(&conn->lock);
+	a->tx_bulk = false;
+	frpc_call_tx_ready(a);
+	spin_unlock_bh(&conn->lock);
+	KUNIT_EXPECT_TRUE(test, frpc_test_ready(a));
+}
+
+/*
+ * Which messages frpc_txbulk takes: over a quantum, at most a message,
+ * from user or kernel memory.  Kernel memory (a ring's buffer area) is
+ * taken as it is, no pages held, and the source moves past it.
+ */
+static void frpc_test_tx_bulk_get(struct kunit *test)
+{
+	enum { LEN = FRPC_TX_QUANTUM + 1 };
+	u8 *data = kunit_kzalloc(test, LEN + 10, GFP_KERNEL);
+	struct frpc_txbulk b;
+	struct iov_iter it;
+	struct kvec kv;
+
+	KUNIT_ASSERT_NOT_NULL(test, data);
+	kv.iov_base = data;
+	kv.iov_len = LEN + 10;
+	iov_iter_kvec(&it, ITER_SOURCE, &kv, 1, LEN + 10);
+	KUNIT_EXPECT_FALSE(test, frpc_txbulk_fits(FRPC_TX_QUANTUM, &it));
+	KUNIT_EXPECT_TRUE(test, frpc_txbulk_fits(LEN, &it));
+	KUNIT_EXPECT_FALSE(test, frpc_txbulk_fits(FASTRPC_MAX_MSG + 1, &it));
+	KUNIT_ASSERT_EQ(test, frpc_txbulk_get(&b, &it, LEN), 0);
+	KUNIT_EXPECT_EQ(test, b.nr_pages, 0U);
+	KUNIT_EXPECT_EQ(test, iov_iter_count(&b.it), (size_t)LEN);
+	KUNIT_EXPECT_EQ(test, iov_iter_count(&it), (size_t)10);
+	frpc_txbulk_release(&b);
+}
+
 static struct kunit_case frpc_tx_cases[] = {
 	KUNIT_CASE(frpc_test_tx_ctrl_first),
 	KUNIT_CASE(frpc_test_tx_stage),
 	KUNIT_CASE(frpc_test_tx_direct_claim),
+	KUNIT_CASE(frpc_test_tx_bulk_claim),
+	KUNIT_CASE(frpc_test_tx_bulk_get),
 	KUNIT_CASE(frpc_test_tx_state),
 	KUNIT_CASE(frpc_test_tx_single_frame),
 	KUNIT_CASE(frpc_test_tx_large_call),

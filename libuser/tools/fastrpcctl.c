@@ -388,6 +388,8 @@ static const struct stat_desc stats_attrs[FASTRPC_A_STATS_MAX + 1] = {
 		"Connections accepted by the listening server sockets." },
 	[FASTRPC_A_STATS_RING_DIRECT] = { "ring-direct", false,
 		"Ring deliveries made by a same-host writer instead of the ring's worker." },
+	[FASTRPC_A_STATS_TX_BULK_BYTES] = { "tx-bulk-bytes", false,
+		"Bytes of long messages written to a connection straight from the sender's memory." },
 };
 
 /* Every stats attribute but UNSPEC and PAD has an entry. */
