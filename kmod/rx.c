@@ -119,6 +119,15 @@ static int frpc_rx_keep(struct frpc_rx *rx, struct frpc_rxmsg *m)
 		skb = skb_clone(rx->skb, GFP_ATOMIC | __GFP_NOWARN);
 		if (!skb)
 			return -ENOMEM;
+		/*
+		 * The message's last piece is a clone of the same skb (frames
+		 * written back to back share TCP's segments): its data is
+		 * charged already, and goes with the message as this does.
+		 * Charge the new clone's own struct only, or a long message
+		 * would count up to four times its size (conn_rx_mem).
+		 */
+		if (tail && tail->head == skb->head)
+			skb->truesize = SKB_TRUESIZE(0);
 	} else {
 		/* also the only way to keep bytes of a writer's buffer */
 		skb = frpc_skb_alloc(len, GFP_ATOMIC);

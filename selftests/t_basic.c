@@ -791,6 +791,45 @@ static ssize_t serve_one(int sfd, uint32_t status)
 	return fastrpc_send_reply(sfd, info.handle, status, buf, (size_t)n, 0);
 }
 
+/*
+ * A 4 MiB request the server has not read yet: its frames, written back
+ * to back, share TCP's segments, and the receiver keeps them as clones.
+ * The namespace's rx_mem gauge must charge the shared data once per
+ * segment, not once per frame: that counted the message 3.5 times over
+ * TCP, and with a second one in flight reached conn_rx_mem (32 MiB) and
+ * failed the connection.  A frame cut by a segment boundary still
+ * charges both segments (kmod/reader.c keeps its pieces as clones),
+ * hence the bound of 2.5 times.
+ */
+TEST_F_TIMEOUT(err, long_message_charged_once, 60)
+{
+	const size_t len = FASTRPC_MAX_MSG;
+	long long mem0 = proc_counter("rx_mem"), held;
+	uint8_t *req = malloc(len), *got = malloc(len + 1);
+	struct fastrpc_call_info info;
+	ssize_t n;
+
+	ASSERT_NE(NULL, req);
+	ASSERT_NE(NULL, got);
+	ASSERT_LE(0, mem0);
+	fill_pattern(req, len, 61);
+	ASSERT_EQ((ssize_t)len, fastrpc_send_call(self->cfd, 61, M_ECHO, req,
+						  len, 0));
+	ASSERT_EQ(1, wait_events(self->sfd, POLLIN, 20000));
+	held = proc_counter("rx_mem") - mem0;
+	TH_LOG("a %zu-byte message unread: rx_mem +%lld", len, held);
+	EXPECT_LE((long long)len, held);
+	EXPECT_GE((long long)len * 5 / 2, held);
+	n = fastrpc_recv_call(self->sfd, &info, got, len + 1, 0);
+	ASSERT_EQ((ssize_t)len, n);
+	EXPECT_TRUE(check_pattern(got, len, 61));
+	ASSERT_EQ(0, fastrpc_send_reply(self->sfd, info.handle, FASTRPC_OK, NULL,
+					0, 0));
+	ASSERT_EQ(0, fastrpc_recv_result(self->cfd, NULL, NULL, got, len, 0));
+	free(req);
+	free(got);
+}
+
 TEST_F(err, features)
 {
 	struct fastrpc_features f;
