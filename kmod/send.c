@@ -105,7 +105,7 @@ static bool frpc_call_bulk_busy(struct frpc_sock *fs, u64 key,
 	spin_lock_bh(&conn->lock);
 	spin_lock(&fs->lock);
 	call = frpc_sock_relookup(fs, key, conn);
-	busy = call && call->tx_bulk;
+	busy = call && call->tx_bulk && call->state == FRPC_CALL_OPEN;
 	spin_unlock(&fs->lock);
 	spin_unlock_bh(&conn->lock);
 	return busy;
@@ -229,11 +229,13 @@ static void frpc_client_bulk_rest(struct frpc_sock *fs,
  * fault; returns the bytes written.  If any, the call stays marked
  * (call->tx_bulk: other senders of the call wait, its queue is held) and
  * the verb queues the rest, which clears the mark, before anything else
- * of the call can go.
+ * of the call can go: it finds the call as *@idp on *@connp (referenced),
+ * since the tag may name another call by then.
  */
 static u32 frpc_send_bulk_first(struct frpc_sock *fs, u64 key,
 				struct msghdr *msg, u32 len,
-				struct frpc_txbulk *b, bool server, long timeo)
+				struct frpc_txbulk *b, bool server, long timeo,
+				struct frpc_conn **connp, u32 *idp)
 {
 	struct frpc_conn *conn;
 	struct frpc_call *call;
@@ -261,18 +263,47 @@ static u32 frpc_send_bulk_first(struct frpc_sock *fs, u64 key,
 						 timeo);
 		frpc_conn_kick_locked(conn);
 		if (open && !sent) {
+			/* unlinked from the connection (a cancel) or not */
 			spin_lock_bh(&conn->lock);
-			call = frpc_call_find(conn, id);
+			spin_lock(&fs->lock);
+			call = frpc_sock_relookup(fs, key, conn);
+			if (!call || call->id != id)
+				call = frpc_call_find(conn, id);
 			if (call)
 				call->tx_bulk = false;
+			spin_unlock(&fs->lock);
 			spin_unlock_bh(&conn->lock);
 			frpc_sock_wake_out(&fs->sk);
 		}
 	}
-	if (conn)
-		frpc_conn_put(conn);
 	msg->msg_iter = b->it;
+	if (sent) {
+		*connp = conn;
+		*idp = id;
+	} else if (conn) {
+		frpc_conn_put(conn);
+	}
 	return sent;
+}
+
+/*
+ * The verb that wrote part of a message with frpc_send_bulk_first() finds
+ * its call again, by tag or handle on @conn and by @id: the call it
+ * marked, or NULL if that is gone or the tag names another call now.
+ * The mark goes in any case: the rest is queued now or never.  Both
+ * locks held.
+ */
+static struct frpc_call *frpc_bulk_call(struct frpc_sock *fs, u64 key,
+					struct frpc_conn *conn, u32 id)
+{
+	struct frpc_call *call = frpc_sock_relookup(fs, key, conn), *own;
+
+	if (call && call->id != id)
+		call = NULL;
+	own = call ?: frpc_call_find(conn, id);
+	if (own)
+		own->tx_bulk = false;
+	return call;
 }
 
 static int frpc_client_call(struct frpc_sock *fs, struct frpc_cmsgs *c,
@@ -506,10 +537,10 @@ static int frpc_send_more(struct frpc_sock *fs, struct frpc_cmsgs *c,
 	bool eor = msg->msg_flags & MSG_EOR;
 	bool lng = frpc_txbulk_fits(len, &msg->msg_iter);
 	struct frpc_txbulk bulk;	/* set up only for a long message */
-	struct frpc_conn *conn;
+	struct frpc_conn *conn = NULL;
 	struct frpc_call *call;
 	struct frpc_txmsg *m;
-	u32 sent;
+	u32 sent, bid = 0;
 	int err;
 
 	if (c->send.flags || c->send.reserved || c->meta || c->smsg ||
@@ -520,7 +551,7 @@ static int frpc_send_more(struct frpc_sock *fs, struct frpc_cmsgs *c,
 		return err;
 	/* once part of it is on the wire, the rest must go */
 	sent = lng ? frpc_send_bulk_first(fs, c->send.id, msg, len, &bulk,
-					  server, timeo) : 0;
+					  server, timeo, &conn, &bid) : 0;
 	m = frpc_txmsg_build(FASTRPC_FRAME_DATA, NULL, 0, NULL, 0, NULL, 0,
 			     &msg->msg_iter, len - sent, sent ?
 			     GFP_KERNEL_ACCOUNT | __GFP_NOFAIL :
@@ -530,8 +561,11 @@ static int frpc_send_more(struct frpc_sock *fs, struct frpc_cmsgs *c,
 	if (IS_ERR(m))
 		return PTR_ERR(m);
 	m->eos = eor;
+	/* part of it on the wire: the message is started (mid_message) */
+	m->head_sent = !!sent;
 
-	conn = frpc_sock_call_conn(fs, c->send.id);
+	if (!sent)
+		conn = frpc_sock_call_conn(fs, c->send.id);
 	if (!conn) {
 		frpc_txmsg_free(m);
 		return -ENOENT;
@@ -539,7 +573,8 @@ static int frpc_send_more(struct frpc_sock *fs, struct frpc_cmsgs *c,
 again:
 	spin_lock_bh(&conn->lock);
 	spin_lock(&fs->lock);
-	call = frpc_sock_relookup(fs, c->send.id, conn);
+	call = sent ? frpc_bulk_call(fs, c->send.id, conn, bid) :
+		      frpc_sock_relookup(fs, c->send.id, conn);
 	if (call && call->tx_bulk && !sent) {
 		/* another sender's message of the call is half written */
 		spin_unlock(&fs->lock);
@@ -551,8 +586,6 @@ again:
 		frpc_conn_put(conn);
 		return err;
 	}
-	if (call && sent)
-		call->tx_bulk = false;	/* ours: the rest goes before others */
 	err = 0;
 	if (!call)
 		err = -ENOENT;
@@ -627,8 +660,8 @@ static int frpc_server_reply(struct frpc_sock *fs, struct frpc_cmsgs *c,
 	struct frpc_txbulk bulk;	/* set up only for a long message */
 	struct frpc_txsmall small;
 	struct frpc_txmsg *m = NULL;
-	struct frpc_conn *conn;
-	u32 id = 0, sent, total = len;
+	struct frpc_conn *conn = NULL;
+	u32 id = 0, sent, total = len, bid = 0;
 	struct frpc_reap r;
 	gfp_t gfp;
 	bool direct;
@@ -642,10 +675,8 @@ static int frpc_server_reply(struct frpc_sock *fs, struct frpc_cmsgs *c,
 		return err;
 	/* DATA frames first; once part of it is on the wire, the rest must go */
 	sent = lng ? frpc_send_bulk_first(fs, rp->handle, msg, len, &bulk,
-					  true, timeo) : 0;
+					  true, timeo, &conn, &bid) : 0;
 	len -= sent;
-	/* then the END, queued under the lock that clears call->tx_bulk */
-	queue = queue || sent;
 	gfp = sent ? GFP_KERNEL_ACCOUNT | __GFP_NOFAIL : GFP_KERNEL_ACCOUNT;
 	small.nr_pages = 0;
 	if (frpc_txsmall_fits(sizeof(we), c->meta_len + c->smsg_len, len)) {
@@ -675,8 +706,12 @@ static int frpc_server_reply(struct frpc_sock *fs, struct frpc_cmsgs *c,
 	}
 	if (lng)
 		frpc_txbulk_release(&bulk);
+	/* part of it on the wire: the END is a started message */
+	if (m)
+		m->head_sent = !!sent;
 
-	conn = frpc_sock_call_conn(fs, rp->handle);
+	if (!sent)
+		conn = frpc_sock_call_conn(fs, rp->handle);
 	if (!conn) {
 		frpc_txmsg_free(m);
 		frpc_txsmall_release(&small);
@@ -686,6 +721,8 @@ static int frpc_server_reply(struct frpc_sock *fs, struct frpc_cmsgs *c,
 		batch = false;
 		queue = false;
 	}
+	/* then the END, queued under the lock that clears call->tx_bulk */
+	queue = queue || sent;
 	frpc_reap_init(&r);
 again:
 	direct = !m && !queue && mutex_trylock(&conn->tx_mutex);
@@ -696,10 +733,12 @@ again:
 			frpc_conn_put(conn);
 			return -ENOMEM;
 		}
+		m->head_sent = !!sent;
 	}
 	spin_lock_bh(&conn->lock);
 	spin_lock(&fs->lock);
-	call = frpc_sock_relookup(fs, rp->handle, conn);
+	call = sent ? frpc_bulk_call(fs, rp->handle, conn, bid) :
+		      frpc_sock_relookup(fs, rp->handle, conn);
 	if (call && call->tx_bulk && !sent) {
 		/* another sender's message of the call is half written */
 		spin_unlock(&fs->lock);
@@ -714,8 +753,6 @@ again:
 		frpc_conn_put(conn);
 		return err;
 	}
-	if (call && sent)
-		call->tx_bulk = false;	/* ours: the END goes before others */
 	if (!call) {
 		spin_unlock(&fs->lock);
 		err = -ENOENT;

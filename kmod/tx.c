@@ -459,6 +459,8 @@ bool frpc_call_mid_message(struct frpc_call *call)
 {
 	struct frpc_txmsg *m;
 
+	if (call->tx_bulk)
+		return true;	/* its sender writes frames of it (txbulk.c) */
 	m = list_first_entry_or_null(&call->txq, struct frpc_txmsg, node);
 	return m && (m->off || m->head_sent);
 }
