@@ -519,8 +519,18 @@ err_call:
 err_put:
 	frpc_conn_put(conn);
 	/* the connection began draining or died under us: one more try */
-	if (err == -EAGAIN && fs->ncalls < fs->max_calls && !tries++)
+	if (err == -EAGAIN && fs->ncalls < fs->max_calls && !tries++) {
+		if (bulk_held) {
+			/* no pages held while a connection opens */
+			frpc_txbulk_release(&bulk);
+			bulk_held = false;
+			if (!m) {
+				iov_iter_revert(&msg->msg_iter, len);
+				want_bulk = true;
+			}
+		}
 		goto retry;
+	}
 out:
 	frpc_txmsg_free(m);
 	frpc_txsmall_release(&small);

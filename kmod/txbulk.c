@@ -108,11 +108,11 @@ void __frpc_txbulk_release(struct frpc_txbulk *b)
  * of nothing?  Returns its size, with the credit for it taken, or 0.  The
  * call is found again each time: it may end (a cancel, a deadline, the
  * connection failing) while a frame is written.  @starved: 0 only for
- * want of the call's credit, and the call is marked to be woken when its
- * credit comes (frpc_credit_received()).  conn->lock held.
+ * want of the call's credit; with @wait the call is then marked to be
+ * woken when its credit comes (frpc_credit_received()).  conn->lock held.
  */
 static u32 frpc_txbulk_claim(struct frpc_conn *conn, u32 id, u32 left,
-			     bool count, bool *starved)
+			     bool count, bool wait, bool *starved)
 {
 	struct frpc_call *call;
 	u32 chunk;
@@ -130,7 +130,7 @@ static u32 frpc_txbulk_claim(struct frpc_conn *conn, u32 id, u32 left,
 		return 0;
 	chunk = frpc_frame_chunk(left, call->tx_credit, conn->tx_credit);
 	if (!chunk && conn->tx_credit) {
-		call->tx_waiting = true;
+		call->tx_waiting = wait;
 		*starved = true;
 	}
 	call->tx_credit -= chunk;
@@ -202,7 +202,8 @@ u32 frpc_txbulk_write(struct frpc_conn *conn, struct frpc_sock *fs, u32 id,
 		u32 chunk;
 
 		spin_lock_bh(&conn->lock);
-		chunk = frpc_txbulk_claim(conn, id, left, count, &starved);
+		chunk = frpc_txbulk_claim(conn, id, left, count, timeo,
+					  &starved);
 		spin_unlock_bh(&conn->lock);
 		if (!chunk && starved && timeo) {
 			/* what was written goes out while we wait */

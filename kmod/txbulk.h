@@ -48,6 +48,7 @@ static inline void frpc_txbulk_release(struct frpc_txbulk *b)
 	if (b->pages || b->bvec)
 		__frpc_txbulk_release(b);
 }
+
 u32 frpc_txbulk_write(struct frpc_conn *conn, struct frpc_sock *fs, u32 id,
 		      struct frpc_txbulk *b, u16 last_flags, bool count,
 		      long timeo);

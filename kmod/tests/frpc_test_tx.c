@@ -1048,30 +1048,30 @@ static void frpc_test_tx_bulk_claim(struct kunit *test)
 	spin_lock_bh(&conn->lock);
 	a->tx_bulk = true;
 	/* no TCP socket: nowhere to write */
-	KUNIT_EXPECT_EQ(test, frpc_txbulk_claim(conn, 1, LEFT, false, &starved),
+	KUNIT_EXPECT_EQ(test, frpc_txbulk_claim(conn, 1, LEFT, false, true, &starved),
 			0U);
 	conn->tcp = fake;	/* only looked at, never used */
 	conn->cur.left = 5;	/* a frame half written must finish first */
-	KUNIT_EXPECT_EQ(test, frpc_txbulk_claim(conn, 1, LEFT, false, &starved),
+	KUNIT_EXPECT_EQ(test, frpc_txbulk_claim(conn, 1, LEFT, false, true, &starved),
 			0U);
 	KUNIT_EXPECT_FALSE(test, starved);
 	conn->cur.left = 0;
 	/* a call that is gone */
-	KUNIT_EXPECT_EQ(test, frpc_txbulk_claim(conn, 9, LEFT, false, &starved),
+	KUNIT_EXPECT_EQ(test, frpc_txbulk_claim(conn, 9, LEFT, false, true, &starved),
 			0U);
 	/* a quantum, another, then the credit that is left */
 	conn_credit = conn->tx_credit;
-	KUNIT_EXPECT_EQ(test, frpc_txbulk_claim(conn, 1, LEFT, false, &starved),
+	KUNIT_EXPECT_EQ(test, frpc_txbulk_claim(conn, 1, LEFT, false, true, &starved),
 			(u32)Q);
-	KUNIT_EXPECT_EQ(test, frpc_txbulk_claim(conn, 1, LEFT - Q, false,
+	KUNIT_EXPECT_EQ(test, frpc_txbulk_claim(conn, 1, LEFT - Q, false, true,
 						&starved), (u32)Q);
-	KUNIT_EXPECT_EQ(test, frpc_txbulk_claim(conn, 1, LEFT - 2 * Q, false,
+	KUNIT_EXPECT_EQ(test, frpc_txbulk_claim(conn, 1, LEFT - 2 * Q, false, true,
 						&starved), 100U);
 	KUNIT_EXPECT_EQ(test, a->tx_credit, 0U);
 	KUNIT_EXPECT_EQ(test, conn->tx_credit, conn_credit - 2 * Q - 100);
 	KUNIT_EXPECT_FALSE(test, a->tx_waiting);
 	/* out of the call's credit: starved, and marked */
-	KUNIT_EXPECT_EQ(test, frpc_txbulk_claim(conn, 1, 500, false, &starved),
+	KUNIT_EXPECT_EQ(test, frpc_txbulk_claim(conn, 1, 500, false, true, &starved),
 			0U);
 	KUNIT_EXPECT_TRUE(test, starved);
 	KUNIT_EXPECT_TRUE(test, a->tx_waiting);
@@ -1080,18 +1080,18 @@ static void frpc_test_tx_bulk_claim(struct kunit *test)
 	a->tx_credit = 1000;
 	conn_credit = conn->tx_credit;
 	conn->tx_credit = 0;
-	KUNIT_EXPECT_EQ(test, frpc_txbulk_claim(conn, 1, 500, false, &starved),
+	KUNIT_EXPECT_EQ(test, frpc_txbulk_claim(conn, 1, 500, false, true, &starved),
 			0U);
 	KUNIT_EXPECT_FALSE(test, starved);
 	KUNIT_EXPECT_FALSE(test, a->tx_waiting);
 	conn->tx_credit = conn_credit;
 	/* the last piece: what is left, less than a quantum */
-	KUNIT_EXPECT_EQ(test, frpc_txbulk_claim(conn, 1, 500, false, &starved),
+	KUNIT_EXPECT_EQ(test, frpc_txbulk_claim(conn, 1, 500, false, true, &starved),
 			500U);
 	/* a queued control frame goes first */
 	KUNIT_ASSERT_EQ(test, frpc_queue_simple(conn, FASTRPC_FRAME_PING, 0, 0,
 						NULL, 0), 0);
-	KUNIT_EXPECT_EQ(test, frpc_txbulk_claim(conn, 1, 400, false, &starved),
+	KUNIT_EXPECT_EQ(test, frpc_txbulk_claim(conn, 1, 400, false, true, &starved),
 			0U);
 	spin_unlock_bh(&conn->lock);
 	frpc_conn_tx_purge(conn);	/* tx_mutex held */
@@ -1099,14 +1099,14 @@ static void frpc_test_tx_bulk_claim(struct kunit *test)
 	/* another call ready: its turn, and the sender's rest is queued */
 	frpc_test_msg(tx, b, FASTRPC_FRAME_DATA, 10, 0, false);
 	spin_lock_bh(&conn->lock);
-	KUNIT_EXPECT_EQ(test, frpc_txbulk_claim(conn, 1, 400, false, &starved),
+	KUNIT_EXPECT_EQ(test, frpc_txbulk_claim(conn, 1, 400, false, true, &starved),
 			0U);
 	KUNIT_EXPECT_FALSE(test, starved);
 	list_del_init(&b->tx_node);
 	/* b is not marked: nobody writes a message of it from its pages */
-	KUNIT_EXPECT_EQ(test, frpc_txbulk_claim(conn, 2, 400, false, &starved),
+	KUNIT_EXPECT_EQ(test, frpc_txbulk_claim(conn, 2, 400, false, true, &starved),
 			0U);
-	KUNIT_EXPECT_EQ(test, frpc_txbulk_claim(conn, 1, 400, false, &starved),
+	KUNIT_EXPECT_EQ(test, frpc_txbulk_claim(conn, 1, 400, false, true, &starved),
 			400U);
 	conn->tcp = NULL;
 	spin_unlock_bh(&conn->lock);
