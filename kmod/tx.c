@@ -219,35 +219,50 @@ bool frpc_txsmall_ext_fits(u32 head_len, u32 extra_len, u32 len,
 	       frpc_txsmall_fits(head_len, extra_len, 0);
 }
 
-/* Hold the pages behind @len bytes of @from in @s; the iterator moves on. */
-static int frpc_txsmall_get_pages(struct frpc_txsmall *s,
-				  struct iov_iter *from, u32 len)
+/*
+ * Take a reference on each page behind the next @len bytes of @from, into
+ * @pages and @bvec from *@nr on, at most @max in all; *@got counts the
+ * bytes taken and @from moves past them, also on failure, so the caller
+ * can let go and revert.  -E2BIG when @max pages are not enough (many
+ * iovecs), or iov_iter_get_pages2()'s error.  Shared with txbulk.c.
+ */
+int frpc_tx_get_pages(struct iov_iter *from, u32 len, struct page **pages,
+		      struct bio_vec *bvec, unsigned int max, unsigned int *nr,
+		      u32 *got)
 {
 	size_t start;
 	ssize_t n;
 
-	while (s->ext_len < len) {
-		unsigned int first = s->nr_pages;
-		u32 off;
-
-		if (first == FRPC_TX_EXT_PAGES)
-			return -E2BIG;	/* scattered: many iovecs */
-		n = iov_iter_get_pages2(from, s->pages + first,
-					len - s->ext_len,
-					FRPC_TX_EXT_PAGES - first, &start);
+	while (*got < len) {
+		if (*nr == max)
+			return -E2BIG;
+		n = iov_iter_get_pages2(from, pages + *nr, len - *got,
+					max - *nr, &start);
 		if (n <= 0)
 			return n ? n : -EFAULT;
-		s->ext_len += n;
-		for (off = start; n > 0; off = 0) {
-			u32 l = min_t(size_t, n, PAGE_SIZE - off);
+		*got += n;
+		for (; n > 0; start = 0) {
+			u32 l = min_t(size_t, n, PAGE_SIZE - start);
 
-			bvec_set_page(&s->bvec[s->nr_pages], s->pages[s->nr_pages],
-				      l, off);
-			s->nr_pages++;
+			bvec_set_page(&bvec[*nr], pages[*nr], l, start);
+			(*nr)++;
 			n -= l;
 		}
 	}
 	return 0;
+}
+
+/* Hold the pages behind @len bytes of @from in @s; the iterator moves on. */
+static int frpc_txsmall_get_pages(struct frpc_txsmall *s,
+				  struct iov_iter *from, u32 len)
+{
+	unsigned int nr = s->nr_pages;
+	int err;
+
+	err = frpc_tx_get_pages(from, len, s->pages, s->bvec,
+				FRPC_TX_EXT_PAGES, &nr, &s->ext_len);
+	s->nr_pages = nr;
+	return err;
 }
 
 /*

@@ -107,6 +107,9 @@ struct frpc_txmsg *frpc_txsmall_msg(const struct frpc_txsmall *s, gfp_t gfp);
 bool frpc_tx_direct_claim(struct frpc_call *call, const struct frpc_txsmall *s);
 void frpc_tx_direct_send(struct frpc_conn *conn, struct frpc_txsmall *s,
 			 u32 call_id, u16 flags);
+int frpc_tx_get_pages(struct iov_iter *from, u32 len, struct page **pages,
+		      struct bio_vec *bvec, unsigned int max, unsigned int *nr,
+		      u32 *got);
 bool frpc_tx_write_frame(struct frpc_conn *conn, const u8 *head, u32 hlen,
 			 const struct iov_iter *data, u32 dlen, bool more);
 void frpc_conn_kick_locked(struct frpc_conn *conn);

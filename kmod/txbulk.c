@@ -59,31 +59,10 @@ int frpc_txbulk_get(struct frpc_txbulk *b, struct iov_iter *from, u32 len)
 	err = -ENOMEM;
 	if (!b->pages || !b->bvec)
 		goto fail;
-	while (got < len) {
-		unsigned int first = b->nr_pages;
-		size_t start;
-		ssize_t n;
-
-		err = -EFAULT;
-		if (first == max)
-			goto fail;
-		n = iov_iter_get_pages2(from, b->pages + first, len - got,
-					max - first, &start);
-		if (n <= 0) {
-			err = n ? n : -EFAULT;
-			goto fail;
-		}
-		got += n;
-		while (n > 0) {
-			u32 l = min_t(size_t, n, PAGE_SIZE - start);
-
-			bvec_set_page(&b->bvec[b->nr_pages], b->pages[b->nr_pages],
-				      l, start);
-			b->nr_pages++;
-			n -= l;
-			start = 0;
-		}
-	}
+	err = frpc_tx_get_pages(from, len, b->pages, b->bvec, max,
+				&b->nr_pages, &got);
+	if (err)
+		goto fail;
 	iov_iter_bvec(&b->it, ITER_SOURCE, b->bvec, b->nr_pages, len);
 	return 0;
 
