@@ -222,6 +222,25 @@ static void frpc_client_bulk_rest(struct frpc_sock *fs,
 }
 
 /*
+ * The sender that marked call @id (frpc_send_bulk_first()) finds it
+ * again, by tag or handle on @conn and by @id: the call, or NULL if that
+ * is gone or the tag names another call now.  The mark goes in any case:
+ * the rest is queued now or never.  Both locks held.
+ */
+static struct frpc_call *frpc_bulk_call(struct frpc_sock *fs, u64 key,
+					struct frpc_conn *conn, u32 id)
+{
+	struct frpc_call *call = frpc_sock_relookup(fs, key, conn), *own;
+
+	if (call && call->id != id)
+		call = NULL;
+	own = call ?: frpc_call_find(conn, id);
+	if (own)
+		own->tx_bulk = false;
+	return call;
+}
+
+/*
  * Before a long message on an open call (a server's reply or either
  * side's send-more) is built: write what the connection takes now of it
  * as DATA frames, from the sender's own memory (frpc_txbulk).  On success
@@ -263,14 +282,9 @@ static u32 frpc_send_bulk_first(struct frpc_sock *fs, u64 key,
 						 timeo);
 		frpc_conn_kick_locked(conn);
 		if (open && !sent) {
-			/* unlinked from the connection (a cancel) or not */
 			spin_lock_bh(&conn->lock);
 			spin_lock(&fs->lock);
-			call = frpc_sock_relookup(fs, key, conn);
-			if (!call || call->id != id)
-				call = frpc_call_find(conn, id);
-			if (call)
-				call->tx_bulk = false;
+			frpc_bulk_call(fs, key, conn, id);	/* unmarks it */
 			spin_unlock(&fs->lock);
 			spin_unlock_bh(&conn->lock);
 			frpc_sock_wake_out(&fs->sk);
@@ -284,26 +298,6 @@ static u32 frpc_send_bulk_first(struct frpc_sock *fs, u64 key,
 		frpc_conn_put(conn);
 	}
 	return sent;
-}
-
-/*
- * The verb that wrote part of a message with frpc_send_bulk_first() finds
- * its call again, by tag or handle on @conn and by @id: the call it
- * marked, or NULL if that is gone or the tag names another call now.
- * The mark goes in any case: the rest is queued now or never.  Both
- * locks held.
- */
-static struct frpc_call *frpc_bulk_call(struct frpc_sock *fs, u64 key,
-					struct frpc_conn *conn, u32 id)
-{
-	struct frpc_call *call = frpc_sock_relookup(fs, key, conn), *own;
-
-	if (call && call->id != id)
-		call = NULL;
-	own = call ?: frpc_call_find(conn, id);
-	if (own)
-		own->tx_bulk = false;
-	return call;
 }
 
 static int frpc_client_call(struct frpc_sock *fs, struct frpc_cmsgs *c,
