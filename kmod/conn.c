@@ -57,6 +57,7 @@ struct frpc_conn *frpc_conn_alloc(struct frpc_net *fn, bool client)
 	conn->client = client;
 	INIT_LIST_HEAD(&conn->node);
 	spin_lock_init(&conn->lock);
+	spin_lock_init(&conn->spare_lock);
 	init_waitqueue_head(&conn->wait);
 	mutex_init(&conn->tx_mutex);
 	INIT_LIST_HEAD(&conn->ctrlq);

@@ -20,6 +20,7 @@
 struct frpc_loop;
 struct frpc_sock;
 struct frpc_share;
+struct frpc_spare;
 struct mem_cgroup;
 
 enum frpc_conn_state {
@@ -108,11 +109,17 @@ struct frpc_conn {
 	struct mem_cgroup	*memcg;		/* client side: who pays */
 
 	/*
-	 * call.c: the last call and message freed, kept for the next
-	 * allocation (xchg, any context); see frpc_call_alloc().
+	 * call.c: calls and messages freed, kept for the next allocations:
+	 * one of each in a slot (xchg), more on two stacks linked through
+	 * the objects, up to FRPC_SPARES each (see frpc_spare_take()).
 	 */
-	struct frpc_call	*spare_call;
-	struct frpc_rxmsg	*spare_rx;
+	struct frpc_spare	*spare_call;
+	struct frpc_spare	*spare_msg;
+	spinlock_t		spare_lock;	/* any context, irqsave */
+	struct frpc_spare	*spare_call_stack;
+	struct frpc_spare	*spare_msg_stack;
+	u8			spare_call_n;
+	u8			spare_msg_n;
 
 	/* netlink.c: the namespace's list, and what dumps show */
 	struct list_head	nl_node;	/* fn->nl_conns, fn->nl_lock */

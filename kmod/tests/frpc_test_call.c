@@ -61,8 +61,8 @@ static void frpc_test_call_spares(struct kunit *test)
 	unsigned int ref = kref_read(&conn->ref);
 	int mem = atomic_read(&conn->rx_mem);
 	struct frpc_call *call, *again;
-	struct frpc_rxmsg *m, *m2;
-	int err;
+	struct frpc_rxmsg *m, *m2, **ms;
+	int err, i, n;
 
 	err = kunit_add_action_or_reset(test, frpc_test_spares_restore, NULL);
 	KUNIT_ASSERT_EQ(test, err, 0);
@@ -85,8 +85,11 @@ static void frpc_test_call_spares(struct kunit *test)
 	frpc_call_free(call);
 	KUNIT_EXPECT_EQ(test, kref_read(&conn->ref), ref);
 	KUNIT_EXPECT_EQ(test, atomic_read(&conn->rx_mem), mem);
-	KUNIT_EXPECT_PTR_EQ(test, conn->spare_call, call);
-	KUNIT_EXPECT_PTR_EQ(test, conn->spare_rx, m);
+	/* one of each waits in its slot, the stacks stay empty */
+	KUNIT_EXPECT_PTR_EQ(test, (void *)conn->spare_call, (void *)call);
+	KUNIT_EXPECT_PTR_EQ(test, (void *)conn->spare_msg, (void *)m);
+	KUNIT_EXPECT_NULL(test, conn->spare_call_stack);
+	KUNIT_EXPECT_NULL(test, conn->spare_msg_stack);
 
 	again = frpc_call_alloc(conn, GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, again);
@@ -104,7 +107,7 @@ static void frpc_test_call_spares(struct kunit *test)
 	m2 = frpc_rxmsg_alloc(conn, GFP_KERNEL, true);
 	KUNIT_ASSERT_NOT_NULL(test, m2);
 	KUNIT_EXPECT_PTR_EQ(test, m2, m);
-	KUNIT_EXPECT_NULL(test, conn->spare_rx);
+	KUNIT_EXPECT_NULL(test, conn->spare_msg);
 	KUNIT_EXPECT_EQ(test, m2->id, 0ULL);
 	KUNIT_EXPECT_EQ(test, m2->len, 0U);
 	KUNIT_EXPECT_EQ(test, m2->inl_len, 0U);
@@ -114,16 +117,37 @@ static void frpc_test_call_spares(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, atomic_read(&conn->rx_mem),
 			mem + (int)sizeof(*again) + (int)sizeof(*m2));
 
-	/* a second free with the slot taken goes back to the slab */
+	/*
+	 * Freed messages fill the slot, then FRPC_SPARES more the stack; one
+	 * more goes back to the slab.  Allocations take the slot's first,
+	 * then the stack's, last in first out.
+	 */
 	frpc_rxmsg_free(m2);
+	n = FRPC_SPARES + 2;
+	ms = kunit_kcalloc(test, n, sizeof(*ms), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, ms);
+	for (i = 0; i < n; i++) {
+		ms[i] = frpc_rxmsg_alloc(conn, GFP_KERNEL, false);
+		KUNIT_ASSERT_NOT_NULL(test, ms[i]);
+	}
+	for (i = 0; i < n; i++)
+		frpc_rxmsg_free(ms[i]);
+	KUNIT_EXPECT_PTR_EQ(test, (void *)conn->spare_msg, (void *)ms[0]);
+	KUNIT_EXPECT_EQ(test, conn->spare_msg_n, FRPC_SPARES);
+	KUNIT_EXPECT_PTR_EQ(test, (void *)conn->spare_msg_stack,
+			    (void *)ms[FRPC_SPARES]);
 	m = frpc_rxmsg_alloc(conn, GFP_KERNEL, false);
-	KUNIT_ASSERT_NOT_NULL(test, m);
-	m2 = frpc_rxmsg_alloc(conn, GFP_KERNEL, false);
-	KUNIT_ASSERT_NOT_NULL(test, m2);
-	KUNIT_EXPECT_PTR_NE(test, m, m2);
-	frpc_rxmsg_free(m);
-	frpc_rxmsg_free(m2);
-	KUNIT_EXPECT_PTR_EQ(test, conn->spare_rx, m);
+	KUNIT_EXPECT_PTR_EQ(test, m, ms[0]);
+	for (i = FRPC_SPARES; i >= 1; i--) {
+		m = frpc_rxmsg_alloc(conn, GFP_KERNEL, false);
+		KUNIT_EXPECT_PTR_EQ(test, m, ms[i]);
+		ms[i] = m;
+	}
+	KUNIT_EXPECT_NULL(test, conn->spare_msg);
+	KUNIT_EXPECT_NULL(test, conn->spare_msg_stack);
+	KUNIT_EXPECT_EQ(test, conn->spare_msg_n, 0);
+	for (i = 0; i <= FRPC_SPARES; i++)
+		frpc_rxmsg_free(ms[i]);
 	frpc_call_free(again);
 	KUNIT_EXPECT_EQ(test, atomic_read(&conn->rx_mem), mem);
 	/* the slots are freed with the connection (kmemleak would tell) */
