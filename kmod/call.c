@@ -62,7 +62,7 @@ void frpc_call_exit(void)
  * So a connection keeps one of each kind in a slot (xchg, any context),
  * which is all one call at a time needs, and up to FRPC_SPARES more on a
  * stack under spare_lock, which takes a burst: at most what it had
- * allocated at its busiest (about 40 KiB), until it closes.  An object
+ * allocated at its busiest (65 of each, about 40 KiB), until it closes.  An object
  * stays charged to the memory cgroup that allocated it: on a client
  * connection shared by processes of different cgroups, one cgroup's spares
  * may serve another's calls, within that bound.  Off under KASAN, so that
@@ -100,7 +100,8 @@ static noinline bool frpc_spare_push(struct frpc_conn *conn,
 
 	BUILD_BUG_ON(FRPC_SPARES > U8_MAX);
 	spin_lock_irqsave(&conn->spare_lock, flags);
-	if (*n < FRPC_SPARES) {
+	/* a double free would hand the object out twice */
+	if (*n < FRPC_SPARES && !WARN_ON_ONCE(obj == *top)) {
 		obj->next = *top;
 		*top = obj;
 		(*n)++;

@@ -60,7 +60,7 @@ static void frpc_test_call_spares(struct kunit *test)
 	struct frpc_conn *conn = frpc_test_conn(test, false);
 	unsigned int ref = kref_read(&conn->ref);
 	int mem = atomic_read(&conn->rx_mem);
-	struct frpc_call *call, *again;
+	struct frpc_call *call, *again, *calls[3], *got[3];
 	struct frpc_rxmsg *m, *m2, **ms;
 	int err, i, n;
 
@@ -148,7 +148,33 @@ static void frpc_test_call_spares(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, conn->spare_msg_n, 0);
 	for (i = 0; i <= FRPC_SPARES; i++)
 		frpc_rxmsg_free(ms[i]);
-	frpc_call_free(again);
+	/* calls the same way: the slot, then the stack, each back as new */
+	calls[0] = again;
+	for (i = 1; i < 3; i++) {
+		calls[i] = frpc_call_alloc(conn, GFP_KERNEL);
+		KUNIT_ASSERT_NOT_NULL(test, calls[i]);
+	}
+	for (i = 0; i < 3; i++) {
+		calls[i]->id = 100 + i;
+		calls[i]->tx_credit = 5;
+		frpc_call_free(calls[i]);
+	}
+	KUNIT_EXPECT_PTR_EQ(test, (void *)conn->spare_call, (void *)calls[0]);
+	KUNIT_EXPECT_EQ(test, conn->spare_call_n, 2);
+	for (i = 0; i < 3; i++) {
+		again = frpc_call_alloc(conn, GFP_KERNEL);
+		KUNIT_ASSERT_NOT_NULL(test, again);
+		/* slot first, then last in first out */
+		KUNIT_EXPECT_PTR_EQ(test, again, calls[i ? 3 - i : 0]);
+		KUNIT_EXPECT_EQ(test, again->id, 0U);
+		KUNIT_EXPECT_EQ(test, again->tx_credit, 0U);
+		KUNIT_EXPECT_TRUE(test, hlist_unhashed(&again->conn_node));
+		KUNIT_EXPECT_TRUE(test, list_empty(&again->txq));
+		got[i] = again;
+	}
+	KUNIT_EXPECT_EQ(test, conn->spare_call_n, 0);
+	for (i = 0; i < 3; i++)
+		frpc_call_free(got[i]);
 	KUNIT_EXPECT_EQ(test, atomic_read(&conn->rx_mem), mem);
 	/* the slots are freed with the connection (kmemleak would tell) */
 }
