@@ -315,7 +315,7 @@ void frpc_rxmsg_copy_to(struct frpc_rxmsg *m, u8 *to)
 		if (!n)
 			break;
 		/* the frags hold what they were charged for: in range */
-		WARN_ON_ONCE(skb_copy_bits(skb, cb->off, to + copied, n));
+		WARN_ON_ONCE(frpc_skb_bits(skb, cb->off, to + copied, n));
 		copied += n;
 	}
 }

@@ -48,7 +48,7 @@ static int frpc_rx_copy(const struct frpc_rx *rx, void *to, u32 len)
 		memcpy(to, rx->buf + rx->off, len);
 		return 0;
 	}
-	return skb_copy_bits(rx->skb, rx->off, to, len);
+	return frpc_skb_bits(rx->skb, rx->off, to, len);
 }
 
 /* Copy a head from the front of the frame's payload. */

@@ -695,6 +695,56 @@ static void frpc_test_reader_gather(struct kunit *test)
 	}
 }
 
+/*
+ * frpc_skb_bits() gives what skb_copy_bits() gives, for every offset and
+ * a spread of lengths, over an skb with a head and three page fragments
+ * that start inside their pages: in the head, inside one fragment (its
+ * memcpy), across the head and fragments (skb_copy_bits()), past the end.
+ */
+static void frpc_test_reader_skb_bits(struct kunit *test)
+{
+	static const u32 frag_len[] = { 100, 60, 100 }, lens[] = {
+		1, 2, 7, 16, 40, 60, 99, 100, 101, 300 };
+	u8 data[300], got[300];
+	struct sk_buff *skb;
+	u32 off, head = 40, pos;
+	int i, err;
+
+	for (i = 0; i < (int)sizeof(data); i++)
+		data[i] = (u8)(i * 7 + 3);
+	skb = alloc_skb(head, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, skb);
+	skb_put_data(skb, data, head);
+	pos = head;
+	for (i = 0; i < ARRAY_SIZE(frag_len); i++) {
+		struct page *page = alloc_page(GFP_KERNEL);
+
+		KUNIT_ASSERT_NOT_NULL(test, page);
+		memcpy(page_address(page) + 9 * (i + 1), data + pos,
+		       frag_len[i]);
+		skb_add_rx_frag(skb, i, page, 9 * (i + 1), frag_len[i],
+				PAGE_SIZE);
+		pos += frag_len[i];
+	}
+	KUNIT_ASSERT_EQ(test, skb->len, (u32)sizeof(data));
+	for (off = 0; off <= sizeof(data); off++) {
+		for (i = 0; i < ARRAY_SIZE(lens); i++) {
+			u32 len = lens[i];
+
+			memset(got, 0, sizeof(got));
+			err = frpc_skb_bits(skb, off, got,
+					    min_t(u32, len, sizeof(got)));
+			if (off + len > sizeof(data)) {
+				KUNIT_EXPECT_NE(test, err, 0);
+				continue;
+			}
+			KUNIT_EXPECT_EQ(test, err, 0);
+			KUNIT_EXPECT_MEMEQ(test, got, data + off, len);
+		}
+	}
+	kfree_skb(skb);
+}
+
 static struct kunit_case frpc_reader_cases[] = {
 	KUNIT_CASE(frpc_test_reader_one_skb),
 	KUNIT_CASE(frpc_test_reader_dribble),
@@ -706,6 +756,7 @@ static struct kunit_case frpc_reader_cases[] = {
 	KUNIT_CASE(frpc_test_reader_refused),
 	KUNIT_CASE(frpc_test_reader_fill),
 	KUNIT_CASE(frpc_test_reader_gather),
+	KUNIT_CASE(frpc_test_reader_skb_bits),
 	KUNIT_CASE(frpc_test_reader_buf),
 	KUNIT_CASE(frpc_test_reader_buf_budget),
 	KUNIT_CASE(frpc_test_reader_buf_partial),
