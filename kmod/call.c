@@ -62,7 +62,8 @@ void frpc_call_exit(void)
  * So a connection keeps one of each kind in a slot (xchg, any context),
  * which is all one call at a time needs, and up to FRPC_SPARES more on a
  * stack under spare_lock, which takes a burst: at most what it had
- * allocated at its busiest (65 of each, about 40 KiB), until it closes.  An object
+ * allocated at its busiest (65 of each, about 40 KiB), until it has had
+ * no calls for a keepalive tick (frpc_call_trim_spares()).  An object
  * stays charged to the memory cgroup that allocated it: on a client
  * connection shared by processes of different cgroups, one cgroup's spares
  * may serve another's calls, within that bound.  Off under KASAN, so that
@@ -150,25 +151,50 @@ static __always_inline bool frpc_spare_keep(struct frpc_conn *conn,
 	return frpc_spare_push(conn, top, n, p);
 }
 
-/* The connection is being freed: nobody else can reach its stacks. */
+static void frpc_spare_free_list(struct kmem_cache *cache,
+				 struct frpc_spare *obj)
+{
+	struct frpc_spare *next;
+
+	for (; obj; obj = next) {
+		next = obj->next;
+		kmem_cache_free(cache, obj);
+	}
+}
+
+/*
+ * A connection that has had no calls for a while gives its stacks back
+ * (timer.c, at a keepalive tick): what a burst left is not held for the
+ * connection's life.  The slots stay, for the next single call.
+ */
+void frpc_call_trim_spares(struct frpc_conn *conn)
+{
+	struct frpc_spare *calls, *msgs;
+	unsigned long flags;
+
+	/* a peek: a stack filled meanwhile waits for the next tick */
+	if (!data_race(conn->spare_call_stack || conn->spare_msg_stack))
+		return;
+	spin_lock_irqsave(&conn->spare_lock, flags);
+	calls = conn->spare_call_stack;
+	msgs = conn->spare_msg_stack;
+	conn->spare_call_stack = NULL;
+	conn->spare_msg_stack = NULL;
+	conn->spare_call_n = 0;
+	conn->spare_msg_n = 0;
+	spin_unlock_irqrestore(&conn->spare_lock, flags);
+	frpc_spare_free_list(frpc_call_cache, calls);
+	frpc_spare_free_list(frpc_rxmsg_cache, msgs);
+}
+
+/* The connection is being freed: nobody else can reach its spares. */
 void frpc_call_free_spares(struct frpc_conn *conn)
 {
-	struct frpc_spare *obj;
-
 	if (conn->spare_call)
 		kmem_cache_free(frpc_call_cache, conn->spare_call);
 	if (conn->spare_msg)
 		kmem_cache_free(frpc_rxmsg_cache, conn->spare_msg);
-	while ((obj = conn->spare_call_stack)) {
-		conn->spare_call_stack = obj->next;
-		kmem_cache_free(frpc_call_cache, obj);
-	}
-	while ((obj = conn->spare_msg_stack)) {
-		conn->spare_msg_stack = obj->next;
-		kmem_cache_free(frpc_rxmsg_cache, obj);
-	}
-	conn->spare_call_n = 0;
-	conn->spare_msg_n = 0;
+	frpc_call_trim_spares(conn);
 }
 
 /*

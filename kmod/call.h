@@ -173,6 +173,7 @@ static inline void frpc_call_count_rx(struct frpc_call *call, u32 len)
 
 int frpc_call_init(void);
 void frpc_call_exit(void);
+void frpc_call_trim_spares(struct frpc_conn *conn);
 void frpc_call_free_spares(struct frpc_conn *conn);
 struct frpc_call *frpc_call_alloc(struct frpc_conn *conn, gfp_t gfp);
 void frpc_call_free(struct frpc_call *call);

@@ -113,7 +113,8 @@ void frpc_conn_start_timers(struct frpc_conn *conn)
 /*
  * Keepalive and idleness, every tick: PING a silent peer, give up on one
  * silent for too long, close a connection that has had no calls for
- * idle_ms (and, on a client, no sockets).
+ * idle_ms (and, on a client, no sockets), and let one without calls for
+ * a tick give back the calls and messages it kept (call.c).
  */
 static void frpc_ka_timer_fn(struct timer_list *t)
 {
@@ -121,7 +122,7 @@ static void frpc_ka_timer_fn(struct timer_list *t)
 	unsigned long ka = msecs_to_jiffies(frpc_limit(conn->fn, FRPC_LIM_KEEPALIVE_MS));
 	unsigned long now = jiffies;
 	u8 werr = FASTRPC_WERR_NONE;
-	bool kick = false;
+	bool kick = false, trim;
 	int fail = 0;
 
 	spin_lock_bh(&conn->lock);
@@ -168,6 +169,9 @@ static void frpc_ka_timer_fn(struct timer_list *t)
 			fail = -ESHUTDOWN;
 		}
 	}
+	/* no calls since before the last tick: give spare objects back */
+	trim = !conn->ncalls &&
+	       time_after(now, conn->idle_since + frpc_ka_tick(conn->fn));
 	if (!fail)
 		mod_timer(&conn->ka_timer, now + frpc_ka_tick(conn->fn));
 	spin_unlock_bh(&conn->lock);
@@ -176,6 +180,8 @@ static void frpc_ka_timer_fn(struct timer_list *t)
 		frpc_conn_fail(conn, fail, werr);
 	else if (kick)
 		frpc_conn_kick_async(conn);
+	if (trim && !fail)
+		frpc_call_trim_spares(conn);
 }
 
 /* Both timers start unarmed; the keepalive timer with the transport. */

@@ -175,6 +175,28 @@ static void frpc_test_call_spares(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, conn->spare_call_n, 0);
 	for (i = 0; i < 3; i++)
 		frpc_call_free(got[i]);
+
+	/* an idle connection's trim frees the stacks and keeps the slots */
+	KUNIT_EXPECT_EQ(test, conn->spare_call_n, 2);
+	KUNIT_EXPECT_EQ(test, conn->spare_msg_n, FRPC_SPARES);
+	call = (struct frpc_call *)conn->spare_call;
+	m = (struct frpc_rxmsg *)conn->spare_msg;
+	frpc_call_trim_spares(conn);
+	KUNIT_EXPECT_NULL(test, conn->spare_call_stack);
+	KUNIT_EXPECT_NULL(test, conn->spare_msg_stack);
+	KUNIT_EXPECT_EQ(test, conn->spare_call_n, 0);
+	KUNIT_EXPECT_EQ(test, conn->spare_msg_n, 0);
+	KUNIT_EXPECT_PTR_EQ(test, (void *)conn->spare_call, (void *)call);
+	KUNIT_EXPECT_PTR_EQ(test, (void *)conn->spare_msg, (void *)m);
+	/* and the stacks fill again */
+	got[0] = frpc_call_alloc(conn, GFP_KERNEL);
+	got[1] = frpc_call_alloc(conn, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, got[0]);
+	KUNIT_ASSERT_NOT_NULL(test, got[1]);
+	KUNIT_EXPECT_PTR_EQ(test, got[0], call);
+	frpc_call_free(got[0]);
+	frpc_call_free(got[1]);
+	KUNIT_EXPECT_EQ(test, conn->spare_call_n, 1);
 	KUNIT_EXPECT_EQ(test, atomic_read(&conn->rx_mem), mem);
 	/* the slots are freed with the connection (kmemleak would tell) */
 }
