@@ -452,16 +452,18 @@ make_initramfs() {
 
 # boot_vm KDIR ABI INITRD LOG: boot under timeout, serial to LOG. Guest
 # lines worth watching stream to stderr. Returns qemu's status (124 = timeout).
-# A guest that dies before reaching init (seen rarely under TCG: a double
-# fault in early boot, before any of our code runs) is booted once more.
+# A guest that dies before reaching init (seen under TCG: a double fault
+# in early boot, or "Oops: int3" in sched_clock_cpu when a static key is
+# patched at a late initcall, before any of our code runs) is booted
+# again, up to four boots: two in a row died so on 2026-12-04.
 boot_vm() {
 	local try rc
-	for try in 1 2; do
+	for try in 1 2 3 4; do
 		rc=0
 		boot_vm_once "$@" || rc=$?
 		grep -q FASTRPC-INIT "$4" && break
 		[[ $ACCEL == kvm ]] && break	# check.sh falls back to TCG itself
-		((try == 1)) && log "guest $2 never reached init; booting it again"
+		((try < 4)) && log "guest $2 never reached init; booting it again"
 	done
 	return "$rc"
 }
