@@ -8,6 +8,7 @@
 #include <linux/socket.h>
 #include <linux/fastrpc.h>
 
+struct frpc_lend;
 struct frpc_rxmsg;
 
 /* The control messages of one sendmsg(): one verb, optional extras. */
@@ -25,6 +26,8 @@ struct frpc_cmsgs {
 	u32			smsg_len;
 	bool			has_timeout;
 	u64			timeout_ns;	/* CMSG_TIMEOUT, 0 if none */
+	/* a ring entry's FASTRPC_SQE_LEND: a queued message keeps the bytes */
+	struct frpc_lend	*lend;
 };
 
 int frpc_parse_cmsgs(struct msghdr *msg, struct frpc_cmsgs *c);

@@ -142,7 +142,11 @@ int frpc_ring_sqe_check(const struct frpc_ring_geom *g,
 	default:
 		return -EINVAL;
 	}
-	if (e->flags & ~allowed)
+	/* lending is for a payload the kernel may read later */
+	if (data && e->op != FASTRPC_OP_BUF_RETURN)
+		allowed |= FASTRPC_SQE_LEND;
+	if ((e->flags & ~allowed) ||
+	    ((e->flags & FASTRPC_SQE_LEND) && !e->len))
 		return -EINVAL;
 	/* what an op does not use is zero, so that it can mean more later */
 	if (e->method && e->op != FASTRPC_OP_CALL && e->op != FASTRPC_OP_REPLY)
@@ -189,6 +193,13 @@ int frpc_ring_buf_get(struct frpc_ring *ring, u32 need, u32 *off)
 	return 0;
 }
 
+/* Is @off the start of a run lent to user space?  ring->lock held. */
+static bool frpc_ring_buf_lent(struct frpc_ring *ring, u32 off)
+{
+	return frpc_ring_rx_off_ok(&ring->geom, off) &&
+	       ring->run[off >> ring->geom.buf_shift];
+}
+
 /* A run comes back; anything but the start of a lent run is refused. */
 int frpc_ring_buf_put(struct frpc_ring *ring, u32 off)
 {
@@ -218,6 +229,17 @@ static u32 frpc_ring_room(struct frpc_ring *ring)
 	/* pairs with user space's release of the entries it read */
 	return frpc_ring_cq_room(ring->cq_tail, smp_load_acquire(ring->cq_cons),
 				 ring->setup.cq_entries);
+}
+
+/*
+ * CQ room for what consuming entries may post: the SENTs waiting for
+ * room have it first.
+ */
+static u32 frpc_ring_sqe_room(struct frpc_ring *ring)
+{
+	u32 room = frpc_ring_room(ring), n = READ_ONCE(ring->sent_n);
+
+	return room > n ? room - n : 0;
 }
 
 /* The completion of a received message, as recvmsg() would describe it. */
@@ -266,6 +288,87 @@ static void frpc_ring_post_error(struct frpc_ring *ring,
 	atomic64_inc(&frpc_net(sock_net(&ring->fs->sk))->ring_errors);
 }
 
+static void frpc_ring_sock_put(struct frpc_ring *ring);
+
+/*
+ * The last reference to a lent payload went (any context): queue it for
+ * its FASTRPC_CQE_SENT (none if its entry failed), and with @kick have
+ * the work item post it; the ring's own put does not kick, its caller
+ * posts.  Drops the socket reference the lend held.
+ */
+static void frpc_lend_done(struct frpc_lend *l, bool kick)
+{
+	struct frpc_ring *ring = l->ring;
+	unsigned long flags;
+	bool queued = false;
+
+	if (!l->quiet) {
+		spin_lock_irqsave(&ring->sent_lock, flags);
+		if (!ring->sent_stop) {
+			list_add_tail(&l->node, &ring->sent);
+			WRITE_ONCE(ring->sent_n, ring->sent_n + 1);
+			queued = true;
+		}
+		spin_unlock_irqrestore(&ring->sent_lock, flags);
+	}
+	if (!queued)
+		kfree(l);
+	else if (kick)
+		queue_work(system_highpri_wq, &ring->work);
+	frpc_ring_sock_put(ring);
+}
+
+/*
+ * A message that kept a lent payload is freed: written whole, or cut
+ * short (@cut) by its call's end or its connection's.  Any context.
+ */
+void frpc_lend_put(struct frpc_lend *l, bool cut)
+{
+	if (cut)
+		WRITE_ONCE(l->cut, true);
+	if (refcount_dec_and_test(&l->ref))
+		frpc_lend_done(l, true);
+}
+
+/*
+ * Post the FASTRPC_CQE_SENT of lent payloads done with, as far as @room
+ * goes, giving back the runs they were to give back; returns the room
+ * left.  ring->lock held.
+ */
+static u32 frpc_ring_post_sent(struct frpc_ring *ring, u32 room)
+{
+	struct frpc_lend *l, *tmp;
+	LIST_HEAD(done);
+
+	lockdep_assert_held(&ring->lock);
+	if (list_empty_careful(&ring->sent))
+		return room;
+	spin_lock_irq(&ring->sent_lock);
+	while (room && !list_empty(&ring->sent)) {
+		list_move_tail(ring->sent.next, &done);
+		WRITE_ONCE(ring->sent_n, ring->sent_n - 1);
+		room--;
+	}
+	spin_unlock_irq(&ring->sent_lock);
+	list_for_each_entry_safe(l, tmp, &done, node) {
+		struct fastrpc_cqe cqe = {
+			.id = l->id,
+			.buf = l->addr,
+			.len = l->len,
+			.res = READ_ONCE(l->cut) ? -ECANCELED : 0,
+			.type = FASTRPC_CQE_SENT,
+			.op = l->op,
+		};
+
+		frpc_ring_post(ring, &cqe);
+		/* checked when consumed; only user space's misuse fails */
+		if (l->give && frpc_ring_buf_put(ring, l->buf))
+			atomic64_inc(&frpc_net(sock_net(&ring->fs->sk))->ring_errors);
+		kfree(l);
+	}
+	return room;
+}
+
 /* Copy a taken message into the run at @off: extras, then payload. */
 static void frpc_ring_copy_msg(struct frpc_ring *ring, struct frpc_rxmsg *m,
 			       u32 off)
@@ -293,7 +396,7 @@ static void frpc_ring_deliver(struct frpc_ring *ring, bool kick_async)
 	u32 room, need, off;
 
 	lockdep_assert_held(&ring->lock);
-	room = frpc_ring_room(ring);
+	room = frpc_ring_post_sent(ring, frpc_ring_room(ring));
 	while (room && !list_empty_careful(&fs->rxq)) {
 		spin_lock_bh(&fs->lock);
 		m = list_first_entry_or_null(&fs->rxq, struct frpc_rxmsg, node);
@@ -349,15 +452,42 @@ static void frpc_ring_read_sqe(struct frpc_ring *ring, struct frpc_ring_sqe *e)
 }
 
 /*
+ * The lend of a FASTRPC_SQE_LEND entry's payload, one reference for the
+ * verb; NULL without memory.
+ */
+static struct frpc_lend *frpc_ring_lend(struct frpc_ring *ring,
+					const struct frpc_ring_sqe *e)
+{
+	struct frpc_lend *l = kmalloc(sizeof(*l), GFP_KERNEL_ACCOUNT);
+
+	if (!l)
+		return NULL;
+	refcount_set(&l->ref, 1);
+	l->ring = ring;
+	l->id = e->id;
+	l->addr = e->addr;
+	l->len = e->len;
+	l->buf = e->buf;
+	l->op = e->op;
+	l->give = false;
+	l->quiet = false;
+	l->cut = false;
+	/* the area lives as long as the socket: messages may outlive close */
+	sock_hold(&ring->fs->sk);
+	return l;
+}
+
+/*
  * Run a checked entry through send.c's verbs; @more: entries follow, so
  * it may wait to go to TCP with them (MSG_BATCH).  -EAGAIN: not now.
  */
 static int frpc_ring_do(struct frpc_ring *ring, const struct frpc_ring_sqe *e,
-			bool more)
+			bool more, bool give_later)
 {
 	u32 xlen = e->meta_len + e->smsg_len;
 	struct frpc_cmsgs c = {};
 	struct msghdr msg = {};
+	struct frpc_lend *lend;
 	u8 *extra = NULL;
 	struct kvec kv;
 	int ret;
@@ -414,8 +544,21 @@ static int frpc_ring_do(struct frpc_ring *ring, const struct frpc_ring_sqe *e,
 	kv.iov_base = ring->area + e->addr + xlen;
 	kv.iov_len = e->len;
 	iov_iter_kvec(&msg.msg_iter, ITER_SOURCE, &kv, 1, e->len);
+	lend = e->flags & FASTRPC_SQE_LEND ? frpc_ring_lend(ring, e) : NULL;
+	if (e->flags & FASTRPC_SQE_LEND && !lend) {
+		kfree(extra);
+		return -ENOMEM;
+	}
+	c.lend = lend;
 	ret = frpc_send_verb(ring->fs, &c, &msg, e->len, 0);
 	kfree(extra);
+	if (lend) {
+		/* a failed entry says so in its ERROR; no SENT follows */
+		lend->quiet = ret < 0;
+		lend->give = give_later && ret >= 0;
+		if (refcount_dec_and_test(&lend->ref))
+			frpc_lend_done(lend, false);
+	}
 	return ret < 0 ? ret : 0;
 }
 
@@ -434,26 +577,29 @@ static int frpc_ring_submit(struct frpc_ring *ring, u32 *consumed)
 	/* pairs with user space's release of the entries it wrote */
 	avail = frpc_ring_sq_avail(smp_load_acquire(ring->sq_prod),
 				   ring->sq_head, ring->setup.sq_entries);
-	room = frpc_ring_room(ring);
+	room = frpc_ring_sqe_room(ring);
 	while (avail) {
 		struct frpc_ring_sqe e;
-		bool give;
+		bool give, lend, later;
 		int ret;
 
 		frpc_ring_read_sqe(ring, &e);
 		ret = frpc_ring_sqe_check(&ring->geom, &e, server);
 		give = !ret && e.op != FASTRPC_OP_BUF_RETURN &&
 		       (e.flags & FASTRPC_SQE_RETURN_BUF);
+		lend = !ret && (e.flags & FASTRPC_SQE_LEND);
 		/* left in place: read again, as a new entry, next time */
 		if (room < 1 + give) {
-			room = frpc_ring_room(ring);
+			room = frpc_ring_sqe_room(ring);
 			if (room < 1 + give) {
 				err = -EAGAIN;
 				break;
 			}
 		}
+		/* a lent run goes back with the SENT, if it can go back now */
+		later = give && lend && frpc_ring_buf_lent(ring, e.buf);
 		if (!ret)
-			ret = frpc_ring_do(ring, &e, avail > 1);
+			ret = frpc_ring_do(ring, &e, avail > 1, later);
 		if (ret == -EAGAIN) {
 			err = ret;
 			break;
@@ -461,12 +607,14 @@ static int frpc_ring_submit(struct frpc_ring *ring, u32 *consumed)
 		if (ret) {
 			frpc_ring_post_error(ring, &e, e.op, ret);
 			room--;
+		} else if (lend) {
+			room--;		/* for its SENT, now or later */
 		}
 		/*
 		 * A well-formed entry gives its buffer back whatever became
 		 * of the operation; a malformed one does nothing at all.
 		 */
-		if (give && frpc_ring_buf_put(ring, e.buf)) {
+		if (give && (ret || !later) && frpc_ring_buf_put(ring, e.buf)) {
 			frpc_ring_post_error(ring, &e, FASTRPC_OP_BUF_RETURN,
 					     -EINVAL);
 			room--;
@@ -691,7 +839,7 @@ bool frpc_ring_readable(struct frpc_ring *ring)
 {
 	struct frpc_sock *fs = ring->fs;
 
-	if (list_empty_careful(&fs->rxq))
+	if (list_empty_careful(&fs->rxq) && list_empty_careful(&ring->sent))
 		goto out;
 	/*
 	 * The poller reports what it delivered; only a recvmsg() sleeper
@@ -818,6 +966,8 @@ static struct frpc_ring *frpc_ring_alloc(struct frpc_sock *fs,
 	INIT_WORK(&ring->work, frpc_ring_work);
 	INIT_WORK(&ring->put_work, frpc_ring_put_workfn);
 	INIT_LIST_HEAD(&ring->big);
+	spin_lock_init(&ring->sent_lock);
+	INIT_LIST_HEAD(&ring->sent);
 
 	err = frpc_region_alloc(&ring->sq_mem, FRPC_RING_DESC_OFF +
 				(size_t)s->sq_entries *
@@ -952,6 +1102,8 @@ int frpc_ring_mmap(struct frpc_sock *fs, struct vm_area_struct *vma)
 void frpc_ring_stop(struct frpc_sock *fs)
 {
 	struct frpc_ring *ring = fs->ring;
+	struct frpc_lend *l, *tmp;
+	LIST_HEAD(sent);
 
 	if (!ring)
 		return;
@@ -960,6 +1112,14 @@ void frpc_ring_stop(struct frpc_sock *fs)
 	spin_lock_bh(&fs->lock);
 	list_splice_init(&ring->big, &fs->rxq);
 	spin_unlock_bh(&fs->lock);
+	/* nobody reaps SENTs now: the lends still out free themselves */
+	spin_lock_irq(&ring->sent_lock);
+	ring->sent_stop = true;
+	list_splice_init(&ring->sent, &sent);
+	ring->sent_n = 0;
+	spin_unlock_irq(&ring->sent_lock);
 	mutex_unlock(&ring->lock);
 	cancel_work_sync(&ring->work);
+	list_for_each_entry_safe(l, tmp, &sent, node)
+		kfree(l);
 }

@@ -8,6 +8,8 @@
 
 #include <linux/list.h>
 #include <linux/mutex.h>
+#include <linux/refcount.h>
+#include <linux/spinlock.h>
 #include <linux/sockptr.h>
 #include <linux/workqueue.h>
 #include <linux/fastrpc.h>
@@ -37,6 +39,27 @@ struct frpc_ring_sqe {
 	u16	reserved0;
 	u64	timeout_ns;
 	u64	reserved;
+};
+
+/*
+ * A FASTRPC_SQE_LEND entry's payload, read in place from the buffer
+ * area by the messages that hold a reference (frpc_txmsg.lend) and by
+ * the verb while it runs (ring.c's own).  The last put queues it on
+ * ring->sent for its FASTRPC_CQE_SENT.  It holds the socket, and so the
+ * ring and its area, until then.
+ */
+struct frpc_lend {
+	struct list_head	node;		/* ring->sent */
+	refcount_t		ref;
+	struct frpc_ring	*ring;
+	u64			id;
+	u32			addr;
+	u32			len;
+	u32			buf;		/* run to give back, with give */
+	u8			op;
+	bool			give;
+	bool			quiet;		/* the entry failed: no SENT */
+	bool			cut;		/* part of it dropped unsent */
 };
 
 /* Geometry of the buffer area, what checking an entry needs. */
@@ -77,7 +100,25 @@ struct frpc_ring {
 	u32			hint;
 	/* messages for recvmsg(): larger than every receive buffer */
 	struct list_head	big;
+
+	/*
+	 * Lent payloads the kernel is done with, waiting for CQ room for
+	 * their FASTRPC_CQE_SENT; @sent_n of them.  Any context adds, a
+	 * holder of ring->lock posts.  @sent_stop: released, nobody posts.
+	 */
+	spinlock_t		sent_lock;
+	struct list_head	sent;
+	u32			sent_n;
+	bool			sent_stop;
 };
+
+static inline struct frpc_lend *frpc_lend_get(struct frpc_lend *l)
+{
+	refcount_inc(&l->ref);
+	return l;
+}
+
+void frpc_lend_put(struct frpc_lend *l, bool cut);
 
 int frpc_ring_setsockopt(struct frpc_sock *fs, sockptr_t optval,
 			 unsigned int optlen);

@@ -191,7 +191,8 @@ static bool frpc_batch_pays(const struct frpc_conn *conn)
  */
 static void frpc_client_bulk_rest(struct frpc_sock *fs,
 				  struct frpc_conn *conn, u32 id,
-				  struct frpc_txbulk *b, bool eos)
+				  struct frpc_txbulk *b, bool eos,
+				  struct frpc_lend *lend)
 {
 	u32 rest = iov_iter_count(&b->it);
 	struct frpc_txmsg *m = NULL;
@@ -199,7 +200,7 @@ static void frpc_client_bulk_rest(struct frpc_sock *fs,
 
 	if (rest) {
 		m = frpc_txmsg_build(FASTRPC_FRAME_CALL, NULL, 0, NULL, 0,
-				     NULL, 0, &b->it, rest,
+				     NULL, 0, &b->it, rest, lend,
 				     GFP_KERNEL_ACCOUNT | __GFP_NOFAIL);
 		m->head_sent = 1;
 		m->eos = eos;
@@ -354,7 +355,8 @@ static int frpc_client_call(struct frpc_sock *fs, struct frpc_cmsgs *c,
 		/* queued, or too big for one frame: copied now */
 		m = frpc_txmsg_build(FASTRPC_FRAME_CALL, &wc, sizeof(wc),
 				     c->meta, c->meta_len, NULL, 0,
-				     &msg->msg_iter, len, GFP_KERNEL_ACCOUNT);
+				     &msg->msg_iter, len, c->lend,
+				     GFP_KERNEL_ACCOUNT);
 		if (IS_ERR(m))
 			return PTR_ERR(m);
 		m->eos = eos;
@@ -392,7 +394,7 @@ retry:
 			m = frpc_txmsg_build(FASTRPC_FRAME_CALL, &wc,
 					     sizeof(wc), c->meta, c->meta_len,
 					     NULL, 0, &msg->msg_iter, len,
-					     GFP_KERNEL_ACCOUNT);
+					     c->lend, GFP_KERNEL_ACCOUNT);
 			if (IS_ERR(m)) {
 				err = PTR_ERR(m);
 				m = NULL;
@@ -421,7 +423,7 @@ again:
 			/* the connection is busy: copied and queued after all */
 			m = frpc_txmsg_build(FASTRPC_FRAME_CALL, &wc,
 					     sizeof(wc), c->meta, c->meta_len,
-					     NULL, 0, &bulk.it, len,
+					     NULL, 0, &bulk.it, len, c->lend,
 					     GFP_KERNEL_ACCOUNT);
 			if (IS_ERR(m))
 				m = NULL;
@@ -491,7 +493,7 @@ again:
 				  (eos ? FASTRPC_FF_EOS : 0), false, timeo);
 		/* others' frames meanwhile: ours wait for the rest's copy */
 		frpc_conn_kick_locked(conn);
-		frpc_client_bulk_rest(fs, conn, id, &bulk, eos);
+		frpc_client_bulk_rest(fs, conn, id, &bulk, eos, c->lend);
 		frpc_conn_kick(conn);
 	} else if (direct) {
 		frpc_tx_direct_send(conn, &small, id, FASTRPC_FF_EOM |
@@ -557,7 +559,7 @@ static int frpc_send_more(struct frpc_sock *fs, struct frpc_cmsgs *c,
 	sent = lng ? frpc_send_bulk_first(fs, c->send.id, msg, len, &bulk,
 					  server, timeo, &conn, &bid) : 0;
 	m = frpc_txmsg_build(FASTRPC_FRAME_DATA, NULL, 0, NULL, 0, NULL, 0,
-			     &msg->msg_iter, len - sent, sent ?
+			     &msg->msg_iter, len - sent, c->lend, sent ?
 			     GFP_KERNEL_ACCOUNT | __GFP_NOFAIL :
 			     GFP_KERNEL_ACCOUNT);
 	if (lng)
@@ -702,7 +704,8 @@ static int frpc_server_reply(struct frpc_sock *fs, struct frpc_cmsgs *c,
 		/* queued, or too big for one frame: copied now */
 		m = frpc_txmsg_build(FASTRPC_FRAME_END, &we, sizeof(we),
 				     c->meta, c->meta_len, c->smsg,
-				     c->smsg_len, &msg->msg_iter, len, gfp);
+				     c->smsg_len, &msg->msg_iter, len, c->lend,
+				     gfp);
 		if (IS_ERR(m)) {
 			err = PTR_ERR(m);
 			goto out_bulk;

@@ -21,6 +21,7 @@
 #include "call.h"
 #include "conn.h"
 #include "frpc.h"
+#include "ring.h"
 #include "sock.h"
 #include "transport.h"
 #include "tx.h"
@@ -90,16 +91,19 @@ int frpc_queue_end(struct frpc_conn *conn, u32 id, u32 status)
 				 &end, sizeof(end));
 }
 
+/* @lent: the bytes stay where they are, the caller points @data at them */
 static struct frpc_txmsg *frpc_txmsg_alloc(u8 head_type, u32 head_len,
-					   u32 len, gfp_t gfp)
+					   u32 len, bool lent, gfp_t gfp)
 {
-	bool apart = len > FRPC_TX_DATA_APART;
+	bool apart = len > FRPC_TX_DATA_APART && !lent;
 	struct frpc_txmsg *m;
 
-	m = kvmalloc(struct_size(m, buf, head_len + (apart ? 0 : len)), gfp);
+	m = kvmalloc(struct_size(m, buf, head_len +
+				 (apart || lent ? 0 : len)), gfp);
 	if (!m)
 		return NULL;
 	m->data = m->buf + head_len;
+	m->lend = NULL;
 	if (apart) {
 		m->data = kvmalloc(len, gfp);
 		if (!m->data) {
@@ -121,7 +125,9 @@ void frpc_txmsg_free(struct frpc_txmsg *m)
 {
 	if (!m)
 		return;
-	if (m->data != m->buf + m->head_len)
+	if (m->lend)
+		frpc_lend_put(m->lend, m->off < m->len);
+	else if (m->data != m->buf + m->head_len)
 		kvfree(m->data);
 	kvfree(m);
 }
@@ -141,20 +147,33 @@ static void frpc_put_heads(u8 *to, const void *head, u32 head_len,
 
 /*
  * Copy a message from user space: head (CALL or END head), extra bytes
- * (metadata, status message) and the message itself.
+ * (metadata, status message) and the message itself.  With @lend (a
+ * ring entry's FASTRPC_SQE_LEND, @from a kvec over its buffer area) the
+ * message's bytes are not copied: the message points at them and keeps
+ * the lend until it is freed.
  */
 struct frpc_txmsg *frpc_txmsg_build(u8 head_type, const void *head,
 				    u32 head_len, const void *meta, u32 meta_len,
 				    const void *smsg, u32 smsg_len,
-				    struct iov_iter *from, u32 len, gfp_t gfp)
+				    struct iov_iter *from, u32 len,
+				    struct frpc_lend *lend, gfp_t gfp)
 {
 	u32 extra_len = meta_len + smsg_len, done, chunk;
 	struct frpc_txmsg *m;
 
-	m = frpc_txmsg_alloc(head_type, head_len + extra_len, len, gfp);
+	if (lend && (!iov_iter_is_kvec(from) || from->nr_segs != 1 ||
+		     WARN_ON_ONCE(iov_iter_count(from) < len)))
+		lend = NULL;
+	m = frpc_txmsg_alloc(head_type, head_len + extra_len, len, lend, gfp);
 	if (!m)
 		return ERR_PTR(-ENOMEM);
 	frpc_put_heads(m->buf, head, head_len, meta, meta_len, smsg, smsg_len);
+	if (lend) {
+		m->data = (u8 *)from->kvec->iov_base + from->iov_offset;
+		m->lend = frpc_lend_get(lend);
+		iov_iter_advance(from, len);
+		return m;
+	}
 	/* in pieces: a 4 MiB copy should not hold the CPU from a small call */
 	for (done = 0; done < len; done += chunk) {
 		chunk = min_t(u32, len - done, FRPC_TX_WORK_BUDGET);
@@ -314,7 +333,7 @@ struct frpc_txmsg *frpc_txsmall_msg(const struct frpc_txsmall *s, gfp_t gfp)
 	struct frpc_txmsg *m;
 
 	m = frpc_txmsg_alloc(s->head_type, s->head_len,
-			     plen - s->head_len + s->ext_len, gfp);
+			     plen - s->head_len + s->ext_len, false, gfp);
 	if (!m)
 		return NULL;
 	memcpy(m->buf, s->data + FASTRPC_FRAME_HDR_LEN, s->head_len);

@@ -15,6 +15,7 @@
 
 struct frpc_conn;
 struct frpc_call;
+struct frpc_lend;
 
 /* A control frame, built whole and sent before any call data. */
 struct frpc_txbuf {
@@ -40,6 +41,7 @@ struct frpc_txmsg {
 	u8			eos;		/* client's last message */
 	u8			head_sent;
 	u8			*data;
+	struct frpc_lend	*lend;		/* @data lies in a ring's area */
 	u8			buf[];
 };
 
@@ -90,7 +92,8 @@ int frpc_queue_end(struct frpc_conn *conn, u32 id, u32 status);
 struct frpc_txmsg *frpc_txmsg_build(u8 head_type, const void *head,
 				    u32 head_len, const void *meta, u32 meta_len,
 				    const void *smsg, u32 smsg_len,
-				    struct iov_iter *from, u32 len, gfp_t gfp);
+				    struct iov_iter *from, u32 len,
+				    struct frpc_lend *lend, gfp_t gfp);
 bool frpc_txsmall_fits(u32 head_len, u32 extra_len, u32 len);
 int frpc_txsmall_build(struct frpc_txsmall *s, u8 head_type, const void *head,
 		       u32 head_len, const void *meta, u32 meta_len,

@@ -147,7 +147,158 @@ static void frpc_test_ring_sqe(struct kunit *test)
 	e.buf = 0;
 	e.addr = 4096;
 	KUNIT_EXPECT_EQ(test, frpc_ring_sqe_check(g, &e, true), -EINVAL);
+
+	/* FASTRPC_SQE_LEND: only on a payload the kernel will read */
+	FRPC_SQE(flags, FASTRPC_SQE_LEND, 0, false);
+	FRPC_SQE(flags, FASTRPC_SQE_LEND | FASTRPC_SQE_STREAM, 0, false);
+	e = call;
+	e.flags = FASTRPC_SQE_LEND;
+	e.len = 0;
+	KUNIT_EXPECT_EQ(test, frpc_ring_sqe_check(g, &e, false), -EINVAL);
+	e = (struct frpc_ring_sqe){ .op = FASTRPC_OP_SEND, .id = 7, .len = 9,
+				    .flags = FASTRPC_SQE_LEND };
+	KUNIT_EXPECT_EQ(test, frpc_ring_sqe_check(g, &e, false), 0);
+	KUNIT_EXPECT_EQ(test, frpc_ring_sqe_check(g, &e, true), 0);
+	e.op = FASTRPC_OP_REPLY;
+	e.flags |= FASTRPC_SQE_RETURN_BUF;
+	e.buf = 4096;
+	KUNIT_EXPECT_EQ(test, frpc_ring_sqe_check(g, &e, true), 0);
+	e = (struct frpc_ring_sqe){ .op = FASTRPC_OP_CANCEL, .id = 7,
+				    .flags = FASTRPC_SQE_LEND };
+	KUNIT_EXPECT_EQ(test, frpc_ring_sqe_check(g, &e, false), -EINVAL);
+	e = (struct frpc_ring_sqe){ .op = FASTRPC_OP_BUF_RETURN,
+				    .flags = FASTRPC_SQE_LEND };
+	KUNIT_EXPECT_EQ(test, frpc_ring_sqe_check(g, &e, true), -EINVAL);
 #undef FRPC_SQE
+}
+
+/*
+ * A message built with a lend points into the caller's bytes, copies
+ * none, holds the lend, and says when it was freed with bytes unsent.
+ */
+static void frpc_test_ring_lend_msg(struct kunit *test)
+{
+	struct frpc_lend l = { .ring = NULL };
+	struct frpc_txmsg *m;
+	struct iov_iter it;
+	struct kvec kv;
+	u8 *area;
+
+	area = kunit_kzalloc(test, 64 << 10, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, area);
+	/* two references the test keeps: no put here reaches zero */
+	refcount_set(&l.ref, 2);
+	kv.iov_base = area + 100;
+	kv.iov_len = 40000;
+	iov_iter_kvec(&it, ITER_SOURCE, &kv, 1, kv.iov_len);
+	iov_iter_advance(&it, 1000);
+	m = frpc_txmsg_build(FASTRPC_FRAME_DATA, NULL, 0, NULL, 0, NULL, 0,
+			     &it, 30000, &l, GFP_KERNEL);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(m));
+	KUNIT_EXPECT_PTR_EQ(test, m->data, area + 1100);
+	KUNIT_EXPECT_PTR_EQ(test, m->lend, &l);
+	KUNIT_EXPECT_EQ(test, refcount_read(&l.ref), 3U);
+	KUNIT_EXPECT_EQ(test, iov_iter_count(&it), 9000UL);
+	/* not even the head's buffer holds the message */
+	KUNIT_EXPECT_LT(test, ksize(m), 1024UL);
+	m->off = 29999;
+	frpc_txmsg_free(m);
+	KUNIT_EXPECT_EQ(test, refcount_read(&l.ref), 2U);
+	KUNIT_EXPECT_TRUE(test, l.cut);
+
+	l.cut = false;
+	m = frpc_txmsg_build(FASTRPC_FRAME_DATA, NULL, 0, NULL, 0, NULL, 0,
+			     &it, 9000, &l, GFP_KERNEL);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(m));
+	KUNIT_EXPECT_PTR_EQ(test, m->data, area + 31100);
+	m->off = m->len;
+	frpc_txmsg_free(m);
+	KUNIT_EXPECT_EQ(test, refcount_read(&l.ref), 2U);
+	KUNIT_EXPECT_FALSE(test, l.cut);
+}
+
+/* A done lend for frpc_ring_post_sent(), which frees it. */
+static struct frpc_lend *frpc_test_done_lend(struct kunit *test,
+					     struct frpc_ring *ring, u64 id,
+					     u32 addr, bool cut)
+{
+	struct frpc_lend *l = kzalloc(sizeof(*l), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, l);
+	l->ring = ring;
+	l->id = id;
+	l->addr = addr;
+	l->len = 1000 + (u32)id;
+	l->op = FASTRPC_OP_CALL;
+	l->cut = cut;
+	list_add_tail(&l->node, &ring->sent);
+	ring->sent_n++;
+	return l;
+}
+
+/*
+ * SENT completions wait for CQ room, in order, and the room they wait
+ * for is not offered to new entries; a lend's deferred run comes back
+ * when its SENT is posted.
+ */
+static void frpc_test_ring_post_sent(struct kunit *test)
+{
+	struct frpc_ring *ring;
+	struct frpc_lend *l;
+	u32 cons = 0, run;
+
+	ring = kunit_kzalloc(test, sizeof(*ring), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, ring);
+	ring->setup.cq_entries = 4;
+	ring->cqes = kunit_kcalloc(test, 4, sizeof(*ring->cqes), GFP_KERNEL);
+	ring->geom = (struct frpc_ring_geom){
+		.area_len = 8 * 256, .buf_shift = 8, .rx_bufs = 4,
+	};
+	ring->lent = kunit_kzalloc(test, sizeof(long), GFP_KERNEL);
+	ring->run = kunit_kcalloc(test, 4, sizeof(u32), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, ring->cqes);
+	KUNIT_ASSERT_NOT_NULL(test, ring->lent);
+	KUNIT_ASSERT_NOT_NULL(test, ring->run);
+	ring->cq_cons = &cons;
+	mutex_init(&ring->lock);
+	spin_lock_init(&ring->sent_lock);
+	INIT_LIST_HEAD(&ring->sent);
+	mutex_lock(&ring->lock);
+
+	KUNIT_ASSERT_EQ(test, frpc_ring_buf_get(ring, 256, &run), 0);
+	frpc_test_done_lend(test, ring, 1, 512, false);
+	l = frpc_test_done_lend(test, ring, 2, 1024, true);
+	l->give = true;
+	l->buf = run;
+	frpc_test_done_lend(test, ring, 3, 1536, false);
+	ring->cq_tail = 2;		/* two completions not reaped */
+	KUNIT_EXPECT_EQ(test, frpc_ring_sqe_room(ring), 0U);
+
+	KUNIT_EXPECT_EQ(test, frpc_ring_post_sent(ring, frpc_ring_room(ring)),
+			0U);
+	KUNIT_EXPECT_EQ(test, ring->cq_tail, 4U);
+	KUNIT_EXPECT_EQ(test, ring->sent_n, 1U);
+	KUNIT_EXPECT_EQ(test, ring->cqes[2].type, FASTRPC_CQE_SENT);
+	KUNIT_EXPECT_EQ(test, ring->cqes[2].id, 1ULL);
+	KUNIT_EXPECT_EQ(test, ring->cqes[2].buf, 512U);
+	KUNIT_EXPECT_EQ(test, ring->cqes[2].len, 1001U);
+	KUNIT_EXPECT_EQ(test, ring->cqes[2].op, FASTRPC_OP_CALL);
+	KUNIT_EXPECT_EQ(test, ring->cqes[2].res, 0);
+	KUNIT_EXPECT_EQ(test, ring->cqes[3].id, 2ULL);
+	KUNIT_EXPECT_EQ(test, ring->cqes[3].res, -ECANCELED);
+	/* the run lent with id 2 came back with its SENT */
+	KUNIT_EXPECT_TRUE(test, bitmap_empty(ring->lent, 4));
+
+	/* user space reaps three: one slot goes to the waiting SENT */
+	cons = 3;
+	KUNIT_EXPECT_EQ(test, frpc_ring_room(ring), 3U);
+	KUNIT_EXPECT_EQ(test, frpc_ring_sqe_room(ring), 2U);
+	KUNIT_EXPECT_EQ(test, frpc_ring_post_sent(ring, frpc_ring_room(ring)),
+			2U);
+	KUNIT_EXPECT_EQ(test, ring->cqes[0].id, 3ULL);
+	KUNIT_EXPECT_EQ(test, ring->sent_n, 0U);
+	KUNIT_EXPECT_TRUE(test, list_empty(&ring->sent));
+	mutex_unlock(&ring->lock);
 }
 
 static void frpc_test_ring_bufs(struct kunit *test)
@@ -201,6 +352,8 @@ static struct kunit_case frpc_ring_cases[] = {
 	KUNIT_CASE(frpc_test_ring_indices),
 	KUNIT_CASE(frpc_test_ring_sqe),
 	KUNIT_CASE(frpc_test_ring_bufs),
+	KUNIT_CASE(frpc_test_ring_lend_msg),
+	KUNIT_CASE(frpc_test_ring_post_sent),
 	{}
 };
 

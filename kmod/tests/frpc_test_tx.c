@@ -87,7 +87,7 @@ static void frpc_test_msg(struct frpc_test_tx *tx, struct frpc_call *call,
 	kv.iov_len = len;
 	iov_iter_kvec(&it, ITER_SOURCE, &kv, 1, len);
 	m = frpc_txmsg_build(head_type, head, head_len, meta, meta_len, NULL,
-			     0, &it, len, GFP_KERNEL);
+			     0, &it, len, NULL, GFP_KERNEL);
 	KUNIT_ASSERT_FALSE(test, IS_ERR(m));
 	KUNIT_EXPECT_EQ(test, m->head_len, head_len + meta_len);
 	/* big messages keep their bytes apart from the head */

@@ -6,7 +6,7 @@
  *   fastrpc-bench [-n calls] [-s bytes] [-c in-flight] [-w warmup]
  *                 [-t fastrpc,fastrpc-batch,fastrpc-ring,fastrpc-ring-busy,
  *                     fastrpc-tcp,tcp,tcp-pipelined,unix]
- *                 [-p port] [-B ring-spin-us]
+ *                 [-p port] [-B ring-spin-us] [-L ring-lend-bytes]
  *                 [-N netns -a address] [-C] [-H] [-j]
  *
  * For each transport an echo server runs on a thread and the client keeps
@@ -69,6 +69,12 @@
  * fastrpc-ring the default is 0: sleep at once); a note before the
  * table says it was set.  Spinning costs a CPU on each side: with -C
  * client and server have one each.
+ *
+ * Both ring transports lend payloads of at least -L bytes (default
+ * 16384; 0: none) to the kernel with FASTRPC_SQE_LEND, requests and
+ * replies alike: the kernel reads them in place instead of copying them
+ * when it consumes the entry, and says when it is done with a
+ * FASTRPC_CQE_SENT, which each end reaps and checks.
  *
  * -H adds the head-of-line figure: FastRPC small-call latency (one call
  * in flight, -s bytes) while a second socket of the same process streams
@@ -550,6 +556,14 @@ static void common_teardown(struct run *r);
 static unsigned int ring_spin_us;
 #define RING_BUSY_US	50
 
+/* -L: payloads of at least this many bytes are lent (0: none) */
+static unsigned long ring_lend_min = 16384;
+
+static bool ring_lends(uint32_t len)
+{
+	return ring_lend_min && len >= ring_lend_min;
+}
+
 static uint32_t pow2_at_least(uint64_t v, uint32_t min)
 {
 	uint32_t p = min;
@@ -609,6 +623,12 @@ static bool fastrpc_ring_serve(struct run *r, const struct fastrpc_cqe *c,
 	bool sink = c->method == SINK_METHOD || (c->flags & FASTRPC_CQE_F_CONT);
 	struct fastrpc_sqe *sqe;
 
+	if (c->type == FASTRPC_CQE_SENT) {
+		/* a lent reply's bytes are free again (its run went back) */
+		if (c->op != FASTRPC_OP_REPLY || c->res)
+			atomic_fetch_add(&r->srv_errors, 1);
+		return true;
+	}
 	if (c->type != FASTRPC_CQE_INCOMING) {
 		atomic_fetch_add(&r->srv_errors, 1);
 		return true;
@@ -634,6 +654,9 @@ static bool fastrpc_ring_serve(struct run *r, const struct fastrpc_cqe *c,
 					c->method == ECHO_METHOD ?
 					FASTRPC_OK : FASTRPC_UNIMPLEMENTED,
 					fastrpc_ring_cqe_data_off(c), c->len);
+	/* the run goes back with the SENT, once the reply is written */
+	if (sqe->op == FASTRPC_OP_REPLY && ring_lends(sqe->len))
+		sqe->flags |= FASTRPC_SQE_LEND;
 	fastrpc_ring_sqe_return_buf(sqe, c->buf);
 	return true;
 }
@@ -729,6 +752,9 @@ static int fastrpc_ring_send(struct run *r, uint64_t idx, uint64_t count)
 			return -ENOSPC;		/* sized not to happen */
 		fastrpc_ring_prep_call(sqe, idx + i, ECHO_METHOD, r->txoff,
 				       (uint32_t)r->size, 0);
+		/* every request is the same bytes: lent ones never change */
+		if (ring_lends((uint32_t)r->size))
+			sqe->flags |= FASTRPC_SQE_LEND;
 		if (r->nret)
 			fastrpc_ring_sqe_return_buf(sqe,
 						    r->ret_bufs[--r->nret]);
@@ -764,7 +790,20 @@ static int fastrpc_ring_recv(struct run *r, uint64_t *idx)
 	struct fastrpc_sqe *sqe;
 	int ret;
 
-	while (!(c = fastrpc_ring_peek_cqe(&r->cring))) {
+	for (;;) {
+		c = fastrpc_ring_peek_cqe(&r->cring);
+		if (c && c->type == FASTRPC_CQE_SENT) {
+			/* a lent request is written: nothing to reuse here */
+			ret = c->op == FASTRPC_OP_CALL && !c->res &&
+			      c->buf == r->txoff && c->len == r->size ?
+			      0 : -EBADMSG;
+			fastrpc_ring_advance(&r->cring, 1);
+			if (ret)
+				return ret;
+			continue;
+		}
+		if (c)
+			break;
 		/* calls the kernel refused before: try them again */
 		ret = fastrpc_ring_submit(&r->cring);
 		if (ret < 0 && ret != -EAGAIN)
@@ -1533,7 +1572,7 @@ static void usage(const char *prog)
 		"usage: %s [-n calls] [-s bytes] [-c in-flight] [-w warmup]\n"
 		"          [-t fastrpc,fastrpc-batch,fastrpc-ring,fastrpc-ring-busy,\n"
 		"              fastrpc-tcp,tcp,tcp-pipelined,unix]\n"
-		"          [-p fastrpc-port] [-B ring-spin-us]\n"
+		"          [-p fastrpc-port] [-B ring-spin-us] [-L ring-lend-bytes]\n"
 		"          [-N server-netns -a server-address] [-C] [-H] [-j]\n",
 		prog);
 	exit(2);
@@ -1550,8 +1589,11 @@ int main(int argc, char **argv)
 	bool hol = false;
 	size_t i;
 
-	while ((c = getopt(argc, argv, "n:s:c:w:t:p:N:a:B:CHjh")) != -1) {
+	while ((c = getopt(argc, argv, "n:s:c:w:t:p:N:a:B:L:CHjh")) != -1) {
 		switch (c) {
+		case 'L':
+			ring_lend_min = strtoul(optarg, NULL, 0);
+			break;
 		case 'B':
 			ring_spin_us = (unsigned int)strtoul(optarg, NULL, 0);
 			break;

@@ -317,6 +317,8 @@ enum fastrpc_sockopt {
 #define FASTRPC_FEAT_RING	(1ULL << 8)
 /* FASTRPC_IN_DEADLINE (FASTRPC_CQE_F_DEADLINE) on cancellation notices */
 #define FASTRPC_FEAT_IN_DEADLINE (1ULL << 9)
+/* FASTRPC_SQE_LEND and FASTRPC_CQE_SENT */
+#define FASTRPC_FEAT_RING_LEND	(1ULL << 10)
 
 /**
  * struct fastrpc_features - what the loaded module supports
@@ -419,7 +421,17 @@ struct fastrpc_sock_info {
  * on any entry) gives a run back.  The others are user space's own.  An
  * outgoing payload may lie anywhere in the area, a lent run included: the
  * kernel has copied it when the entry is consumed, so its bytes may be
- * reused then.
+ * reused then.  Unless the entry has FASTRPC_SQE_LEND: then the kernel
+ * reads the payload from the area as it writes the message, with no copy
+ * of its own, and the bytes stay the kernel's until the entry's
+ * FASTRPC_CQE_SENT completion; an entry that completes with
+ * FASTRPC_CQE_ERROR instead gets no FASTRPC_CQE_SENT, and its bytes are
+ * free again at once.  With FASTRPC_SQE_RETURN_BUF too, the run at @buf
+ * goes back when FASTRPC_CQE_SENT is posted, not when the entry is
+ * consumed, so that a reply can go straight from the run its request
+ * came in.  Each such entry needs CQ room for one completion more while
+ * it is outstanding; the kernel counts them and stops consuming entries
+ * rather than drop one.
  *
  * Sockets with rings and the socket calls: sendmsg() with control
  * messages works as before.  recvmsg() returns only the messages too
@@ -531,8 +543,10 @@ enum fastrpc_ring_op {
 #define FASTRPC_SQE_STREAM	(1U << 0)	/* CALL: FASTRPC_CALL_STREAM */
 #define FASTRPC_SQE_EOR		(1U << 1)	/* client CALL (stream), SEND */
 #define FASTRPC_SQE_RETURN_BUF	(1U << 2)	/* also give back @buf */
+/* CALL, SEND, REPLY with @len > 0: payload read in place, see "Buffers" */
+#define FASTRPC_SQE_LEND	(1U << 3)
 #define FASTRPC_SQE_ALL		(FASTRPC_SQE_STREAM | FASTRPC_SQE_EOR | \
-				 FASTRPC_SQE_RETURN_BUF)
+				 FASTRPC_SQE_RETURN_BUF | FASTRPC_SQE_LEND)
 
 /**
  * struct fastrpc_sqe - one submission
@@ -591,6 +605,13 @@ enum fastrpc_cqe_type {
 	 * negative errno
 	 */
 	FASTRPC_CQE_ERROR	= 3,
+	/* the kernel no longer reads the payload of a FASTRPC_SQE_LEND
+	 * entry: @op, @id, @buf (the entry's @addr) and @len as the entry
+	 * gave them; @res 0, or -ECANCELED if part of the message was
+	 * dropped unsent because its call ended or its connection failed
+	 * first (0 does not say that the peer has read it)
+	 */
+	FASTRPC_CQE_SENT	= 4,
 };
 
 /* struct fastrpc_cqe flags */
@@ -608,14 +629,16 @@ enum fastrpc_cqe_type {
  *		completion is posted, 0 for none
  * @buf:	offset in the buffer area of the run lent with this message
  *		(metadata, status message, then payload), to be given back;
- *		FASTRPC_RING_NO_BUF if none was needed; ERROR: the entry's @buf
+ *		FASTRPC_RING_NO_BUF if none was needed; ERROR: the entry's @buf;
+ *		SENT: the entry's @addr
  * @len:	payload bytes
- * @res:	RESULT with FASTRPC_CQE_F_EOR: status; ERROR: -errno; else 0
+ * @res:	RESULT with FASTRPC_CQE_F_EOR: status; ERROR: -errno; SENT: 0
+ *		or -ECANCELED; else 0
  * @method:	INCOMING: method number; else 0
  * @meta_len:	bytes of metadata at @buf (headers or trailers)
  * @smsg_len:	bytes of status message after the metadata
  * @type:	enum fastrpc_cqe_type
- * @op:		ERROR: the failed entry's op; else 0
+ * @op:		ERROR, SENT: the entry's op; else 0
  * @flags:	FASTRPC_CQE_F_* bits
  */
 struct fastrpc_cqe {
