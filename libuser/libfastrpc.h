@@ -763,10 +763,12 @@ int fastrpc_send_replies(int fd, const struct fastrpc_reply_req *reps,
  *	fastrpc_ring_submit(&r);		(a system call only if needed)
  *	fastrpc_ring_wait(&r, 0, -1);
  *	while ((cqe = fastrpc_ring_peek_cqe(&r))) {
- *		use(fastrpc_ring_cqe_data(&r, cqe), cqe->len);
- *		if (cqe->buf != FASTRPC_RING_NO_BUF)
- *			fastrpc_ring_prep_buf_return(fastrpc_ring_get_sqe(&r),
- *						     cqe->buf);
+ *		if (cqe->type == FASTRPC_CQE_RESULT) {
+ *			use(fastrpc_ring_cqe_data(&r, cqe), cqe->len);
+ *			if (cqe->buf != FASTRPC_RING_NO_BUF)
+ *				fastrpc_ring_prep_buf_return(
+ *					fastrpc_ring_get_sqe(&r), cqe->buf);
+ *		}
  *		fastrpc_ring_advance(&r, 1);
  *	}
  *
@@ -777,7 +779,13 @@ int fastrpc_send_replies(int fd, const struct fastrpc_reply_req *reps,
  * fastrpc_ring_submit(), which publishes every entry handed out since the
  * last one.  Completions are read in place: fastrpc_ring_peek() or
  * fastrpc_ring_peek_cqe() point into the CQ, and the entries stay valid
- * until fastrpc_ring_advance() hands them back to the kernel.
+ * until fastrpc_ring_advance() hands them back to the kernel.  Their
+ * cqe->type says what each is: FASTRPC_CQE_RESULT (client) and
+ * FASTRPC_CQE_INCOMING (server) bring a message; FASTRPC_CQE_ERROR says
+ * an entry failed; FASTRPC_CQE_SENT says the kernel is done with the
+ * payload of an entry lent with fastrpc_ring_sqe_lend().  Only the first
+ * two lend a run: in the others cqe->buf is an offset the entry named
+ * (its @buf for ERROR, its @addr for SENT), not a run to give back.
  *
  * Buffers: a completion that brought bytes lends the run of receive
  * buffers at cqe->buf (fastrpc_ring_cqe_data() finds its payload, after
@@ -787,9 +795,12 @@ int fastrpc_send_replies(int fd, const struct fastrpc_reply_req *reps,
  * only, so runs kept too long stall incoming messages.  An outgoing
  * payload may be anywhere in the area, a lent run included (a server can
  * echo a request straight from its buffer); the kernel has copied it once
- * the entry is consumed.  The buffers past the receive ones belong to
- * user space: fastrpc_ring_txbuf_get() and fastrpc_ring_txbuf_put() keep
- * a free stack of them, or the caller manages them itself.
+ * the entry is consumed, unless the entry lends it to the kernel
+ * (fastrpc_ring_sqe_lend()): then the bytes are the kernel's until the
+ * entry's FASTRPC_CQE_SENT completion.  The buffers past the receive
+ * ones belong to user space: fastrpc_ring_txbuf_get() and
+ * fastrpc_ring_txbuf_put() keep a free stack of them, or the caller
+ * manages them itself.
  *
  * Waiting: the descriptor polls as usual (POLLIN while completions wait),
  * so it fits in an epoll set (fastrpc_ring_fd()); fastrpc_ring_wait()
@@ -1090,9 +1101,10 @@ static inline void fastrpc_ring_prep_buf_return(struct fastrpc_sqe *sqe,
  *
  * The run goes back once the entry is consumed, whether its operation
  * succeeds or not, and after its payload was copied: a reply may echo
- * the bytes of the run it returns.  An entry the kernel refuses as
- * malformed (a FASTRPC_CQE_ERROR of -EINVAL, -EFAULT, -EMSGSIZE) gives
- * nothing back.
+ * the bytes of the run it returns.  For an entry lent with
+ * fastrpc_ring_sqe_lend() it goes back when the entry's FASTRPC_CQE_SENT
+ * is posted instead.  An entry the kernel refuses as malformed (a
+ * FASTRPC_CQE_ERROR of -EINVAL, -EFAULT, -EMSGSIZE) gives nothing back.
  */
 static inline void fastrpc_ring_sqe_return_buf(struct fastrpc_sqe *sqe,
 					       uint32_t buf)
@@ -1101,6 +1113,40 @@ static inline void fastrpc_ring_sqe_return_buf(struct fastrpc_sqe *sqe,
 		return;
 	sqe->flags |= FASTRPC_SQE_RETURN_BUF;
 	sqe->buf = buf;
+}
+
+/**
+ * fastrpc_ring_sqe_lend() - lend a prepared entry's payload to the kernel
+ * @sqe:	a CALL, SEND or REPLY entry filled by a fastrpc_ring_prep_*()
+ *		helper, with a payload (@len > 0)
+ *
+ * Without this the kernel copies the payload out of the buffer area when
+ * it consumes the entry.  With it (FASTRPC_SQE_LEND, FASTRPC_FEAT_RING_LEND
+ * in fastrpc_get_features()) the kernel reads the bytes from the area
+ * while it writes the message, and they stay the kernel's until the
+ * entry's FASTRPC_CQE_SENT completion (cqe->op, cqe->id as the entry's,
+ * cqe->buf its @addr, cqe->len its @len): do not write them, nor put
+ * their buffer back with fastrpc_ring_txbuf_put(), before then.  cqe->res
+ * is 0, or -ECANCELED when part of the message was dropped unsent because
+ * its call ended or its connection failed first; SENT may come before or
+ * after the call's result.  An entry whose operation fails gets its
+ * FASTRPC_CQE_ERROR instead, no SENT, and its bytes are free at once.
+ * With fastrpc_ring_sqe_return_buf() too, the run goes back when SENT is
+ * posted, so a reply can go straight from the run its request came in
+ * (a run that cannot go back fails at once, with an ERROR of op
+ * FASTRPC_OP_BUF_RETURN, and the SENT still follows).
+ *
+ * A SENT that finds the CQ full waits in the kernel, ahead of messages
+ * and of new entries: none is lost, but a CQ sized for the lent entries
+ * in flight as well spares the wait.  Lending pays for large payloads
+ * (above about 16 KiB), where it saves the kernel's copy and the memory
+ * for it; smaller ones are copied anyway.  On a CANCEL or BUF_RETURN
+ * entry, or with @len 0, the entry is malformed (a FASTRPC_CQE_ERROR of
+ * -EINVAL).
+ */
+static inline void fastrpc_ring_sqe_lend(struct fastrpc_sqe *sqe)
+{
+	sqe->flags |= FASTRPC_SQE_LEND;
 }
 
 /* Read the kernel's CQ producer index; the completions ready. */
@@ -1245,15 +1291,18 @@ static inline uint32_t fastrpc_ring_cqe_data_off(const struct fastrpc_cqe *cqe)
  * the status message (cqe->smsg_len bytes) right after it.
  *
  * Return: a pointer to the cqe->len payload bytes, or NULL when the
- * completion lent no run (no bytes, or FASTRPC_CQE_F_RECVMSG) or its run
- * is not inside the area.
+ * completion lent no run (no bytes, FASTRPC_CQE_F_RECVMSG, or not a
+ * message at all: FASTRPC_CQE_ERROR and FASTRPC_CQE_SENT name an entry's
+ * offsets in cqe->buf) or its run is not inside the area.
  */
 static inline void *fastrpc_ring_cqe_data(const struct fastrpc_ring *r,
 					  const struct fastrpc_cqe *cqe)
 {
 	uint32_t run = (uint32_t)cqe->meta_len + cqe->smsg_len + cqe->len;
 
-	if (cqe->buf == FASTRPC_RING_NO_BUF ||
+	if ((cqe->type != FASTRPC_CQE_RESULT &&
+	     cqe->type != FASTRPC_CQE_INCOMING) ||
+	    cqe->buf == FASTRPC_RING_NO_BUF ||
 	    !fastrpc_ring_buf(r, cqe->buf, run))
 		return NULL;
 	return r->buf + fastrpc_ring_cqe_data_off(cqe);
@@ -1279,7 +1328,9 @@ int fastrpc_ring_txbuf_get(struct fastrpc_ring *r, uint32_t *off);
  * @off:	its offset
  *
  * Put it back only once the entries whose payload it holds are consumed
- * (fastrpc_ring_sq_pending() is 0 or their completions came).
+ * (fastrpc_ring_sq_pending() is 0 or their completions came), and for
+ * entries lent with fastrpc_ring_sqe_lend() once their FASTRPC_CQE_SENT
+ * came.
  *
  * Return: 0, or -EINVAL if @off is not a buffer of user space's that is
  * handed out (a receive buffer, an offset inside a buffer, a second put).

@@ -9,9 +9,12 @@
  * deadlines, cancellation and streaming; many calls through a tiny CQ;
  * the receive buffers (lending, return errors, exhaustion, messages too
  * large for them); malformed entries; the submission protocol
- * (NEED_WAKEUP, send()'s count and EAGAIN); and threads scribbling over
+ * (NEED_WAKEUP, send()'s count and EAGAIN); threads scribbling over
  * every shared word while calls run, after which the kernel must still
- * work.
+ * work; and payloads lent to the kernel (FASTRPC_SQE_LEND): misplaced
+ * flags, one FASTRPC_CQE_SENT per lent entry, replies lent from the run
+ * their request came in, a lent call cancelled or closed half sent, and
+ * a CQ too small for the lent entries in flight.
  */
 #include <stddef.h>
 #include <sys/mman.h>
@@ -478,15 +481,28 @@ static size_t make_meta(uint8_t *m, size_t cap, const char *val)
 	return len;
 }
 
+/* A reply lent to the kernel (FASTRPC_SQE_LEND), until its SENT. */
+struct rsrv_lend {
+	uint64_t id;
+	uint32_t addr, len;
+	bool used;
+};
+
+#define RSRV_LENDS	64
+
 /* An echo server on a ring, on its own thread. */
 struct rsrv {
 	struct ring *r;
 	pthread_t thr;
 	bool running;
+	bool lend;		/* replies with FASTRPC_SQE_LEND */
 	atomic_int stop;
 	atomic_uint served;
 	atomic_uint errors;
 	atomic_int last_err;
+	atomic_uint lent;	/* replies lent */
+	atomic_uint sent;	/* their FASTRPC_CQE_SENT, as expected */
+	struct rsrv_lend lends[RSRV_LENDS];	/* the server thread's */
 };
 
 static void rsrv_fail(struct rsrv *s, int err)
@@ -495,12 +511,65 @@ static void rsrv_fail(struct rsrv *s, int err)
 	atomic_fetch_add(&s->errors, 1);
 }
 
+/* Note a lent reply; false when the table is full. */
+static bool rsrv_lend_add(struct rsrv *s, const struct fastrpc_sqe *e)
+{
+	unsigned int i;
+
+	for (i = 0; i < RSRV_LENDS; i++) {
+		if (s->lends[i].used)
+			continue;
+		s->lends[i] = (struct rsrv_lend){
+			.id = e->id, .addr = e->addr, .len = e->len,
+			.used = true,
+		};
+		atomic_fetch_add(&s->lent, 1);
+		return true;
+	}
+	return false;
+}
+
+/*
+ * The lent reply that completion @c names (for ERROR: any lent reply to
+ * its handle), taken off the table; false if there is none.
+ */
+static bool rsrv_lend_take(struct rsrv *s, const struct fastrpc_cqe *c)
+{
+	unsigned int i;
+
+	for (i = 0; i < RSRV_LENDS; i++) {
+		struct rsrv_lend *l = &s->lends[i];
+
+		if (!l->used || l->id != c->id ||
+		    (c->type == FASTRPC_CQE_SENT &&
+		     (l->addr != c->buf || l->len != c->len)))
+			continue;
+		l->used = false;
+		return true;
+	}
+	return false;
+}
+
+/*
+ * A FASTRPC_CQE_SENT: exactly one per lent reply, naming its handle,
+ * offset and length, and with res 0 (no call here ends early).
+ */
+static void rsrv_sent(struct rsrv *s, const struct fastrpc_cqe *c)
+{
+	if (c->op != FASTRPC_OP_REPLY || c->res || !rsrv_lend_take(s, c)) {
+		rsrv_fail(s, c->res ? c->res : -EPROTO);
+		return;
+	}
+	atomic_fetch_add(&s->sent, 1);
+}
+
 /*
  * Answer every call: M_STATUS with status req[0] and req[1..], anything
  * else with OK and the request, both straight from the lent run, which
- * goes back with the reply (FASTRPC_SQE_RETURN_BUF).  Messages too large
- * for the receive buffers are read with recvmsg() and answered with
- * sendmsg().
+ * goes back with the reply (FASTRPC_SQE_RETURN_BUF; with s->lend the
+ * reply is lent too, so the run goes back at its FASTRPC_CQE_SENT).
+ * Messages too large for the receive buffers are read with recvmsg() and
+ * answered with sendmsg().
  */
 static void *rsrv_thread(void *p)
 {
@@ -511,12 +580,25 @@ static void *rsrv_thread(void *p)
 	int ret;
 
 	while (!atomic_load(&s->stop)) {
-		ret = ring_wait(r, FASTRPC_CQE_INCOMING, ANY, 50, &c);
+		ret = ring_wait(r, ANY_TYPE, ANY, 50, &c);
 		if (ret == -ETIMEDOUT)
 			continue;
 		if (ret < 0) {
 			rsrv_fail(s, ret);
 			usleep(10000);
+			continue;
+		}
+		if (c.type == FASTRPC_CQE_SENT) {
+			rsrv_sent(s, &c);
+			continue;
+		}
+		if (c.type != FASTRPC_CQE_INCOMING) {
+			/* a failed reply: it sends nothing, so no SENT */
+			if (c.type == FASTRPC_CQE_ERROR &&
+			    c.op == FASTRPC_OP_REPLY)
+				rsrv_lend_take(s, &c);
+			rsrv_fail(s, c.type == FASTRPC_CQE_ERROR ? c.res :
+				  -EPROTO);
 			continue;
 		}
 		if (c.flags & (FASTRPC_CQE_F_CANCELLED | FASTRPC_CQE_F_CONT)) {
@@ -565,27 +647,42 @@ static void *rsrv_thread(void *p)
 			} else {
 				e.addr = 0;
 			}
+			/* only a reply with bytes may be lent */
+			if (s->lend && e.len) {
+				e.flags |= FASTRPC_SQE_LEND;
+				if (!rsrv_lend_add(s, &e))
+					rsrv_fail(s, -ENOSPC);
+			}
 			ret = ring_submit(r, &e, NULL, 0, NULL, 0);
 			if (ret)
 				rsrv_fail(s, ret);
 		}
 		atomic_fetch_add(&s->served, 1);
 	}
-	/* Failed replies would show as errors here. */
-	for (i = 0; i < r->ngot; i++)
+	/* Failed replies would show as errors here, late SENTs as sent. */
+	for (i = 0; i < r->ngot; i++) {
 		if (r->got[i].type == FASTRPC_CQE_ERROR)
 			rsrv_fail(s, r->got[i].res);
+		else if (r->got[i].type == FASTRPC_CQE_SENT)
+			rsrv_sent(s, &r->got[i]);
+	}
 	return NULL;
 }
 
-static int rsrv_start(struct rsrv *s, struct ring *r)
+static int rsrv_start_opt(struct rsrv *s, struct ring *r, bool lend)
 {
 	memset(s, 0, sizeof(*s));
 	s->r = r;
+	s->lend = lend;
 	if (pthread_create(&s->thr, NULL, rsrv_thread, s))
 		return -EAGAIN;
 	s->running = true;
 	return 0;
+}
+
+static int rsrv_start(struct rsrv *s, struct ring *r)
+{
+	return rsrv_start_opt(s, r, false);
 }
 
 static void rsrv_stop(struct rsrv *s)
@@ -1981,7 +2078,7 @@ TEST_F(rg, bad_sqes_client)
 			{ "op MAX+1", { .op = FASTRPC_OP_MAX + 1, .id = 0x202 },
 			  E1(EINVAL), NULL, 0 },
 			{ "op 255", { .op = 255, .id = 0x203 }, E1(EINVAL), NULL, 0 },
-			{ "flags 1<<3", { .op = FASTRPC_OP_CALL, .flags = 8,
+			{ "flags 1<<4", { .op = FASTRPC_OP_CALL, .flags = 0x10,
 					  .id = 0x204 }, E1(EINVAL), NULL, 0 },
 			{ "flags 1<<7", { .op = FASTRPC_OP_CALL, .flags = 0x80,
 					  .id = 0x205 }, E1(EINVAL), NULL, 0 },
@@ -2521,7 +2618,7 @@ static void *forge_thread(void *p)
 		uint64_t x = xs(&s);
 		struct fastrpc_sqe e = {
 			.op = (uint8_t)(x % 7),
-			.flags = (uint8_t)((x >> 3) % 8),
+			.flags = (uint8_t)((x >> 3) % 16),	/* LEND too */
 			.meta_len = (x >> 6) % 4 ? 0 : (uint16_t)(x >> 8) % 64,
 			.method = (uint32_t)(x >> 16) % 20,
 			.id = (x >> 24) % 4 ? (x >> 24) % 64 : xs(&s),
@@ -2596,6 +2693,9 @@ static void *scrib_worker(void *p, int side)
 				atomic_fetch_add(&sc->errors_cqe, 1);
 				continue;
 			}
+			/* a forged lent entry's: names no run */
+			if (c.type == FASTRPC_CQE_SENT)
+				continue;
 			if (c.type == FASTRPC_CQE_RESULT)
 				atomic_fetch_add(&sc->results, 1);
 			if (c.type == FASTRPC_CQE_INCOMING) {
@@ -2859,6 +2959,707 @@ TEST_F(rg, close_with_everything_in_flight)
 	memset(sr->area, 0x22, sr->area_len);
 	*cr->sq_prod += 5;
 	EXPECT_EQ(0, fresh_ring_call(BASE_PORT + 200, "close-after"));
+}
+
+/* ---- lending (FASTRPC_SQE_LEND) ------------------------------------------ */
+
+/* Does the module take FASTRPC_SQE_LEND and post FASTRPC_CQE_SENT? */
+static bool lend_supported(int fd)
+{
+	struct fastrpc_features f;
+
+	return !fastrpc_get_features(fd, &f) &&
+	       (f.features & FASTRPC_FEAT_RING_LEND);
+}
+
+/*
+ * Keep ring_stage() (ring_call() and ring_op() with bytes) to @slot bytes
+ * per SQ position at the start of the user's buffers, and return the
+ * first offset after them: the bytes from there on are the test's own,
+ * for payloads lent to the kernel, which must stay put until their
+ * FASTRPC_CQE_SENT however many entries go through the SQ meanwhile.
+ */
+static uint32_t ring_reserve(struct ring *r, uint32_t slot)
+{
+	r->slot_sz = slot / 8 * 8;
+	return r->rx_end + r->sq_n * r->slot_sz;
+}
+
+/* Queue an entry whose payload already lies at @addr, and kick. */
+static int ring_entry(struct ring *r, uint8_t op, uint8_t flags, uint64_t id,
+		      uint32_t method, uint32_t addr, uint32_t len,
+		      uint32_t buf)
+{
+	struct fastrpc_sqe e = {
+		.op = op, .flags = flags, .method = method, .id = id,
+		.addr = addr, .len = len, .buf = buf,
+	};
+
+	return ring_submit(r, &e, NULL, 0, NULL, 0);
+}
+
+/* Write @len pattern bytes for @tag at @off and lend them to CALL @tag. */
+static int lend_call(struct ring *r, uint64_t tag, uint32_t method,
+		     uint32_t off, uint32_t len)
+{
+	fill_pattern(r->area + off, len, tag);
+	return ring_entry(r, FASTRPC_OP_CALL, FASTRPC_SQE_LEND, tag, method,
+			  off, len, 0);
+}
+
+/*
+ * NULL if @c is the FASTRPC_CQE_SENT of the entry with @op, @id, @addr
+ * and @len, with @res; else what differs.
+ */
+static const char *sent_problem(const struct fastrpc_cqe *c, uint8_t op,
+				uint64_t id, uint32_t addr, uint32_t len,
+				int32_t res)
+{
+	if (c->type != FASTRPC_CQE_SENT)
+		return "not a SENT completion";
+	if (c->op != op)
+		return "op is not the entry's";
+	if (c->id != id)
+		return "id is not the entry's";
+	if (c->buf != addr)
+		return "buf is not the entry's addr";
+	if (c->len != len)
+		return "len is not the entry's";
+	if (c->res != res)
+		return "unexpected res";
+	return NULL;
+}
+
+#define SENT_LOG(c)	TH_LOG("SENT op %u id %#llx buf %#x len %u res %d", \
+			       (c).op, (unsigned long long)(c).id, (c).buf, \
+			       (c).len, (c).res)
+
+#define LEND_OR_SKIP(fd) do { \
+	if (!lend_supported(fd)) \
+		SKIP(return, "module without FASTRPC_FEAT_RING_LEND"); \
+} while (0)
+
+/*
+ * FASTRPC_SQE_LEND where it does not belong: on CANCEL and BUF_RETURN,
+ * on a CALL or REPLY without payload.  Each entry is malformed: one ERROR
+ * of -EINVAL, nothing else (no SENT, no call, no run given back).  Then
+ * how lending and RETURN_BUF go together when part of an entry fails,
+ * and the entries that are right work.
+ */
+TEST_F_TIMEOUT(rg, lend_bad_sqes, 60)
+{
+	uint8_t meta[128], buf[4096];
+	size_t ml = make_meta(meta, sizeof(meta), "lend");
+	struct fastrpc_incoming_info ii;
+	struct fastrpc_cqe c;
+	struct ring *r;
+	uint32_t run, lend;
+	uint64_t held;
+	ssize_t n;
+	int fd;
+
+	LEND_OR_SKIP(self->cfd);
+	/* 4 receive buffers of 1 KiB; 1 KiB for ring_stage(), then ours */
+	ASSERT_EQ(0, ring_new(self->cfd, 16, 16, 1024, 16, 4, &self->cr));
+	r = self->cr;
+	lend = ring_reserve(r, 64);
+	ASSERT_LE(lend + 4096, r->area_len);
+
+	/* a run lent to us, for the entries that name one */
+	ASSERT_EQ(0, ring_call(r, 1, M_RING, 0, 0, NULL, 0, "a", 1));
+	ASSERT_EQ(0, plain_answer(self->sfd, 100, 1));
+	ASSERT_EQ(0, ring_wait(r, FASTRPC_CQE_RESULT, 1, WAIT_MS, &c));
+	ASSERT_EQ(NULL, cqe_buf_problem(r, &c));
+	run = c.buf;
+	{
+		struct bad_sqe b[] = {
+			{ "CANCEL with LEND", { .op = FASTRPC_OP_CANCEL,
+						.flags = FASTRPC_SQE_LEND,
+						.id = 0x501 }, E1(EINVAL), NULL, 0 },
+			{ "CANCEL with LEND and RETURN_BUF",
+			  { .op = FASTRPC_OP_CANCEL,
+			    .flags = FASTRPC_SQE_LEND | FASTRPC_SQE_RETURN_BUF,
+			    .id = 0x502, .buf = run }, E1(EINVAL), NULL, 0 },
+			{ "BUF_RETURN with LEND", { .op = FASTRPC_OP_BUF_RETURN,
+						    .flags = FASTRPC_SQE_LEND,
+						    .id = 0x503, .buf = run },
+			  E1(EINVAL), NULL, 0 },
+			{ "CALL with LEND, len 0", { .op = FASTRPC_OP_CALL,
+						     .flags = FASTRPC_SQE_LEND,
+						     .method = M_RING,
+						     .id = 0x504 },
+			  E1(EINVAL), NULL, 0 },
+			{ "CALL with LEND, metadata, len 0",
+			  { .op = FASTRPC_OP_CALL, .flags = FASTRPC_SQE_LEND,
+			    .method = M_RING, .id = 0x505,
+			    .meta_len = (uint16_t)ml }, E1(EINVAL), meta, ml },
+			{ "streaming CALL with LEND, len 0",
+			  { .op = FASTRPC_OP_CALL,
+			    .flags = FASTRPC_SQE_STREAM | FASTRPC_SQE_LEND,
+			    .method = M_RING, .id = 0x506 }, E1(EINVAL), NULL, 0 },
+			{ "CALL with LEND and RETURN_BUF, len 0",
+			  { .op = FASTRPC_OP_CALL,
+			    .flags = FASTRPC_SQE_LEND | FASTRPC_SQE_RETURN_BUF,
+			    .method = M_RING, .id = 0x507, .buf = run },
+			  E1(EINVAL), NULL, 0 },
+		};
+
+		run_bad(_metadata, r, b, sizeof(b) / sizeof(b[0]));
+	}
+	/* Nothing else happened: no SENT, no call at the server. */
+	EXPECT_EQ(0, ring_idle(r, 200));
+	EXPECT_EQ(-EAGAIN, fastrpc_recv_call(self->sfd, NULL, buf, sizeof(buf),
+					     MSG_DONTWAIT));
+	/* The run is still lent: it goes back now, and only once. */
+	ASSERT_EQ(0, ring_buf_return(r, run));
+	EXPECT_EQ(0, ring_idle(r, 100));
+	EXPECT_EQ(0, bad_return(r, run, -EINVAL));
+	/* The refused calls' tags are free, and a plain call works. */
+	ASSERT_EQ(0, ring_call(r, 0x504, M_RING, 0, 0, NULL, 0, "p", 1));
+	ASSERT_EQ(0, plain_answer(self->sfd, 10, 0x504));
+	ASSERT_EQ(0, ring_wait(r, FASTRPC_CQE_RESULT, 0x504, WAIT_MS, &c));
+	EXPECT_EQ(FASTRPC_OK, c.res);
+	ASSERT_EQ(NULL, cqe_buf_problem(r, &c));
+	EXPECT_TRUE(check_pattern(cqe_payload(r, &c), 10, 0x504));
+	ASSERT_EQ(0, ring_put_cqe(r, &c));
+
+	/*
+	 * A lent CALL that fails (a tag in use): its ERROR and no SENT; the
+	 * bytes are free at once, and so is the run it names with
+	 * RETURN_BUF, which must not wait for a SENT that never comes.
+	 */
+	ASSERT_EQ(0, ring_call(r, 0x600, M_RING, 0, 0, NULL, 0, "h", 1));
+	ASSERT_EQ(1, srv_recv(self->sfd, &ii, buf, sizeof(buf)));
+	held = ii.handle;
+	ASSERT_EQ(0, ring_call(r, 0x601, M_RING, 0, 0, NULL, 0, "b", 1));
+	ASSERT_EQ(0, plain_answer(self->sfd, 100, 0x601));
+	ASSERT_EQ(0, ring_wait(r, FASTRPC_CQE_RESULT, 0x601, WAIT_MS, &c));
+	ASSERT_EQ(NULL, cqe_buf_problem(r, &c));
+	run = c.buf;
+	fill_pattern(r->area + lend, 2000, 0x600);
+	ASSERT_EQ(0, ring_entry(r, FASTRPC_OP_CALL,
+				FASTRPC_SQE_LEND | FASTRPC_SQE_RETURN_BUF,
+				0x600, M_RING, lend, 2000, run));
+	ASSERT_EQ(0, ring_wait(r, FASTRPC_CQE_ERROR, 0x600, WAIT_MS, &c));
+	EXPECT_EQ(FASTRPC_OP_CALL, c.op);
+	EXPECT_EQ(-EEXIST, c.res);
+	EXPECT_EQ(run, c.buf);
+	EXPECT_EQ(0, ring_idle(r, 200)) TH_LOG("a SENT for a failed entry?");
+	EXPECT_EQ(0, bad_return(r, run, -EINVAL)) TH_LOG("run not given back");
+
+	/*
+	 * A lent CALL whose RETURN_BUF names a run not lent (the one just
+	 * given back): the return fails at once with its own ERROR, the
+	 * call goes on, and its bytes come back with a SENT as usual.
+	 */
+	fill_pattern(r->area + lend, 3000, 0x602);
+	ASSERT_EQ(0, ring_entry(r, FASTRPC_OP_CALL,
+				FASTRPC_SQE_LEND | FASTRPC_SQE_RETURN_BUF,
+				0x602, M_RING + 1, lend, 3000, run));
+	ASSERT_EQ(0, ring_wait(r, FASTRPC_CQE_ERROR, 0x602, WAIT_MS, &c));
+	EXPECT_EQ(FASTRPC_OP_BUF_RETURN, c.op);
+	EXPECT_EQ(-EINVAL, c.res);
+	EXPECT_EQ(run, c.buf);
+	do {
+		n = srv_recv(self->sfd, &ii, buf, sizeof(buf));
+		ASSERT_LE(0, n);
+	} while (ii.method != M_RING + 1);
+	ASSERT_EQ(3000, n);
+	EXPECT_TRUE(check_pattern(buf, 3000, 0x602));
+	ASSERT_EQ(2, fastrpc_send_reply(self->sfd, ii.handle, FASTRPC_OK, "ok",
+					2, 0));
+	ASSERT_EQ(0, ring_wait(r, FASTRPC_CQE_SENT, 0x602, WAIT_MS, &c));
+	EXPECT_EQ(NULL, sent_problem(&c, FASTRPC_OP_CALL, 0x602, lend, 3000,
+				     0)) SENT_LOG(c);
+	ASSERT_EQ(0, ring_wait(r, FASTRPC_CQE_RESULT, 0x602, WAIT_MS, &c));
+	EXPECT_EQ(FASTRPC_OK, c.res);
+	ASSERT_EQ(0, ring_put_cqe(r, &c));
+	/* the held call is undisturbed by its failed twin */
+	ASSERT_EQ(0, fastrpc_send_reply(self->sfd, held, FASTRPC_OK, NULL, 0,
+					0));
+	ASSERT_EQ(0, ring_wait(r, FASTRPC_CQE_RESULT, 0x600, WAIT_MS, &c));
+	EXPECT_EQ(FASTRPC_OK, c.res);
+	EXPECT_EQ(0, ring_idle(r, 200));
+
+	/* A server's REPLY with LEND and no payload, then a right one. */
+	ASSERT_EQ(0, ring_new(self->sfd, 16, 16, 1024, 8, 4, &self->sr));
+	fd = fastrpc_client_open("127.0.0.1", self->port, SOCK_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, set_rcvtimeo(fd, WAIT_MS));
+	fill_pattern(buf, 500, 0x700);
+	ASSERT_EQ(500, fastrpc_send_call(fd, 0x700, M_RING, buf, 500, 0));
+	ASSERT_EQ(0, ring_wait(self->sr, FASTRPC_CQE_INCOMING, ANY, WAIT_MS,
+			       &c));
+	ASSERT_EQ(NULL, cqe_buf_problem(self->sr, &c));
+	ASSERT_EQ(0, ring_entry(self->sr, FASTRPC_OP_REPLY, FASTRPC_SQE_LEND,
+				c.id, FASTRPC_OK, 0, 0, 0));
+	{
+		struct fastrpc_cqe e;
+
+		ASSERT_EQ(0, ring_wait(self->sr, FASTRPC_CQE_ERROR, c.id,
+				       WAIT_MS, &e));
+		EXPECT_EQ(FASTRPC_OP_REPLY, e.op);
+		EXPECT_EQ(-EINVAL, e.res);
+		EXPECT_EQ(0, ring_idle(self->sr, 100));
+	}
+	EXPECT_EQ(-EAGAIN, fastrpc_recv_result(fd, NULL, NULL, buf, sizeof(buf),
+					       MSG_DONTWAIT));
+	/* the call is still open: echo it from its run, lent */
+	lend = (uint32_t)(cqe_payload(self->sr, &c) - self->sr->area);
+	ASSERT_EQ(0, ring_entry(self->sr, FASTRPC_OP_REPLY,
+				FASTRPC_SQE_LEND | FASTRPC_SQE_RETURN_BUF, c.id,
+				FASTRPC_OK, lend, c.len, c.buf));
+	{
+		uint8_t back[600];
+		uint32_t status;
+		uint64_t tag;
+		struct fastrpc_cqe s;
+
+		ASSERT_EQ(500, fastrpc_recv_result(fd, &tag, &status, back,
+						   sizeof(back), 0));
+		EXPECT_EQ(0x700, tag);
+		EXPECT_EQ(FASTRPC_OK, status);
+		EXPECT_TRUE(check_pattern(back, 500, 0x700));
+		ASSERT_EQ(0, ring_wait(self->sr, FASTRPC_CQE_SENT, c.id,
+				       WAIT_MS, &s));
+		EXPECT_EQ(NULL, sent_problem(&s, FASTRPC_OP_REPLY, c.id, lend,
+					     500, 0)) SENT_LOG(s);
+	}
+	/* its run went back with the SENT: not twice */
+	EXPECT_EQ(0, bad_return(self->sr, c.buf, -EINVAL));
+	EXPECT_EQ(0, ring_idle(self->sr, 100));
+	close(fd);
+}
+
+/*
+ * Lent calls of 64 bytes to 1 MiB against the plain echo server, each
+ * with bytes of its own, from eight payload regions: every echo is
+ * exact, and every call gets exactly one SENT naming its entry.  A
+ * region is written again for the next call as soon as its SENT is in,
+ * whether the call's result is or not: after SENT the kernel no longer
+ * reads it, so the echoes stay exact.  The receive buffers hold every
+ * result of a size, so no run has to wait for a return queued behind a
+ * call that waits itself.
+ */
+#define LEND_SLOTS	8
+#define LEND_CALLS	12
+
+TEST_F_TIMEOUT(rg, lend_calls, 240)
+{
+	static const uint32_t sizes[] = { 64, 16 << 10, 100000, 1 << 20 };
+	const uint32_t mib = 1 << 20;
+	struct echo_srv es;
+	struct fastrpc_cqe c;
+	struct ring *r;
+	unsigned int k;
+
+	LEND_OR_SKIP(self->cfd);
+	/* buffers of 1 MiB: LEND_CALLS + 4 to receive, LEND_SLOTS ours */
+	r = echo_ring_client(_metadata, self, &es, 16, 64, mib,
+			     LEND_CALLS + 4 + LEND_SLOTS, LEND_CALLS + 4);
+	ASSERT_EQ(0, fastrpc_set_max_calls(self->cfd, 64));
+	for (k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		const uint32_t len = sizes[k];
+		const uint64_t base = (uint64_t)(k + 1) << 32;
+		unsigned int slot_of[LEND_CALLS], free_slot[LEND_SLOTS];
+		bool got_result[LEND_CALLS] = { false };
+		bool got_sent[LEND_CALLS] = { false };
+		unsigned int next = 0, results = 0, sents = 0, nfree, i;
+
+		for (nfree = 0; nfree < LEND_SLOTS; nfree++)
+			free_slot[nfree] = LEND_SLOTS - 1 - nfree;
+		while (results < LEND_CALLS || sents < LEND_CALLS) {
+			/* a call for every free region */
+			while (next < LEND_CALLS && nfree) {
+				slot_of[next] = free_slot[--nfree];
+				ASSERT_EQ(0, lend_call(r, base + next, M_ECHO,
+						       r->rx_end +
+						       slot_of[next] * mib,
+						       len));
+				next++;
+			}
+			ASSERT_EQ(0, ring_wait(r, ANY_TYPE, ANY, WAIT_MS, &c))
+				TH_LOG("%u bytes: %u of %u started, %u results, %u SENT",
+				       len, next, LEND_CALLS, results, sents);
+			ASSERT_NE(FASTRPC_CQE_ERROR, c.type)
+				TH_LOG("op %u id %#llx: %s", c.op,
+				       (unsigned long long)c.id,
+				       strerror(-c.res));
+			ASSERT_LE(base, c.id);
+			ASSERT_GT(base + next, c.id);
+			i = (unsigned int)(c.id - base);
+			if (c.type == FASTRPC_CQE_SENT) {
+				ASSERT_FALSE(got_sent[i])
+					TH_LOG("%u bytes: call %u sent twice",
+					       len, i);
+				got_sent[i] = true;
+				sents++;
+				EXPECT_EQ(NULL, sent_problem(&c,
+						FASTRPC_OP_CALL, base + i,
+						r->rx_end + slot_of[i] * mib,
+						len, 0)) SENT_LOG(c);
+				/* the region is ours again */
+				free_slot[nfree++] = slot_of[i];
+				continue;
+			}
+			ASSERT_EQ(FASTRPC_CQE_RESULT, c.type);
+			ASSERT_FALSE(got_result[i])
+				TH_LOG("%u bytes: call %u answered twice",
+				       len, i);
+			got_result[i] = true;
+			results++;
+			EXPECT_EQ(FASTRPC_CQE_F_EOR, c.flags);
+			EXPECT_EQ(FASTRPC_OK, c.res);
+			ASSERT_EQ(len, c.len);
+			ASSERT_EQ(NULL, cqe_buf_problem(r, &c));
+			EXPECT_TRUE(check_pattern(cqe_payload(r, &c), len,
+						  c.id))
+				TH_LOG("%u bytes: echo of call %u differs",
+				       len, i);
+			ASSERT_EQ(0, ring_put_cqe(r, &c));
+		}
+	}
+	EXPECT_EQ(0, ring_idle(r, 200));
+	echo_srv_stop(&es);
+	EXPECT_EQ(4 * LEND_CALLS, echo_srv_served(&es));
+	EXPECT_EQ(0, atomic_load(&es.errors))
+		TH_LOG("echo server: %s", strerror(atomic_load(&es.last_err)));
+}
+
+/*
+ * A ring server that answers every call with REPLY, LEND and RETURN_BUF
+ * straight from the run the request came in, with four receive buffers
+ * of 16 KiB and requests up to 64 KiB: a run goes back only with its
+ * reply's SENT, so if one were kept the server would stop receiving.
+ * 200 calls, eight in flight; every echo exact, one SENT per lent reply.
+ */
+static uint32_t rx_run_len(unsigned int i)
+{
+	if (i % 25 == 0)
+		return 0;		/* nothing to lend: a plain reply */
+	if (i % 25 == 1)
+		return 65536;		/* all four receive buffers */
+	return (uint32_t)(i * 7919u % 65536u) + 1;
+}
+
+TEST_F_TIMEOUT(rg, lend_reply_from_rx_run, 180)
+{
+	enum { N = 200, INFLIGHT = 8 };
+	unsigned int sent = 0, done = 0, lent = 0, i;
+	uint8_t seen[N] = { 0 };
+	uint8_t *req = malloc(65536);
+	struct fastrpc_cqe c;
+	struct ring *r;
+	uint64_t t0;
+
+	LEND_OR_SKIP(self->cfd);
+	ASSERT_NE(NULL, req);
+	ASSERT_EQ(0, ring_new(self->sfd, 16, 16, 16384, 4, 4, &self->sr));
+	ASSERT_EQ(0, rsrv_start_opt(&self->srv, self->sr, true));
+	/* 16 receive buffers of 64 KiB; 64 KiB per SQ position to stage */
+	ASSERT_EQ(0, ring_new(self->cfd, 16, 32, 65536, 32, 16, &self->cr));
+	r = self->cr;
+	ASSERT_LE(65536, r->slot_sz);
+	while (done < N) {
+		while (sent < N && sent - done < INFLIGHT) {
+			uint64_t tag = 0x8000 + sent;
+
+			fill_pattern(req, rx_run_len(sent), tag);
+			ASSERT_EQ(0, ring_call(r, tag, M_ECHO, 0, 0, NULL, 0,
+					       req, rx_run_len(sent)));
+			lent += rx_run_len(sent) != 0;
+			sent++;
+		}
+		ASSERT_EQ(0, ring_wait(r, FASTRPC_CQE_RESULT, ANY, WAIT_MS, &c))
+			TH_LOG("%u sent, %u done; server: %u served, %u lent, %u SENT",
+			       sent, done, atomic_load(&self->srv.served),
+			       atomic_load(&self->srv.lent),
+			       atomic_load(&self->srv.sent));
+		ASSERT_LE(0x8000, c.id);
+		ASSERT_GT(0x8000 + N, c.id);
+		i = (unsigned int)(c.id - 0x8000);
+		EXPECT_EQ(0, seen[i]++);
+		EXPECT_EQ(FASTRPC_CQE_F_EOR, c.flags);
+		EXPECT_EQ(FASTRPC_OK, c.res);
+		ASSERT_EQ(rx_run_len(i), c.len);
+		ASSERT_EQ(NULL, cqe_buf_problem(r, &c));
+		EXPECT_TRUE(check_pattern(cqe_payload(r, &c), c.len, c.id))
+			TH_LOG("echo of call %u (%u bytes) differs", i, c.len);
+		ASSERT_EQ(0, ring_put_cqe(r, &c));
+		done++;
+	}
+	/* a SENT may come after its result: wait for the last ones */
+	for (t0 = now_ms(); atomic_load(&self->srv.sent) <
+	     atomic_load(&self->srv.lent) && now_ms() - t0 < WAIT_MS;)
+		usleep(10000);
+	rsrv_stop(&self->srv);
+	EXPECT_EQ(N, atomic_load(&self->srv.served));
+	EXPECT_EQ(lent, atomic_load(&self->srv.lent));
+	EXPECT_EQ(lent, atomic_load(&self->srv.sent));
+	EXPECT_EQ(0, atomic_load(&self->srv.errors))
+		TH_LOG("server: %s", strerror(-atomic_load(&self->srv.last_err)));
+	EXPECT_EQ(0, ring_idle(r, 100));
+	free(req);
+}
+
+/*
+ * A lent streaming CALL of FASTRPC_MAX_MSG bytes to a server that holds
+ * an unread call and is over its SO_RCVBUF: the server grants the stream
+ * no credit past its first window (256 KiB), so the message cannot be
+ * framed whole.  Cancelled, it completes CANCELLED and its SENT says
+ * -ECANCELED.  The socket goes on: the held call is answered, a plain
+ * call and a lent call from the same region work.
+ */
+TEST_F_TIMEOUT(rg, lend_cancelled, 120)
+{
+	const uint32_t len = FASTRPC_MAX_MSG, blk = 16 << 10, cap = 128 << 10;
+	struct fastrpc_incoming_info ii;
+	struct fastrpc_sock_info ss;
+	struct fastrpc_cqe c;
+	uint8_t *buf = malloc(cap);
+	unsigned int answered;
+	struct ring *r;
+	uint32_t lend;
+	uint64_t t0;
+	int one = 1;
+	ssize_t n;
+
+	LEND_OR_SKIP(self->cfd);
+	ASSERT_NE(NULL, buf);
+	ASSERT_EQ(0, setsockopt(self->sfd, SOL_SOCKET, SO_RCVBUF, &one,
+				sizeof(one)));
+	/* 8 receive buffers of 64 KiB, 512 KiB to stage, 4 MiB to lend */
+	ASSERT_EQ(0, ring_new(self->cfd, 16, 16, 65536, 8 + 8 + 64, 8,
+			      &self->cr));
+	r = self->cr;
+	lend = ring_reserve(r, 32 << 10);
+	ASSERT_LE((uint64_t)lend + len, r->area_len);
+
+	/* the call the server holds unread */
+	fill_pattern(buf, blk, 0xc0);
+	ASSERT_EQ(0, ring_call(r, 0xc0, M_RING, 0, 0, NULL, 0, buf, blk));
+	for (t0 = now_ms();; usleep(10000)) {
+		ASSERT_EQ(0, fastrpc_get_sock_info(self->sfd, &ss));
+		if (ss.rx_queued == 1)
+			break;
+		ASSERT_GT(WAIT_MS, now_ms() - t0)
+			TH_LOG("the first call did not arrive");
+	}
+	fill_pattern(r->area + lend, len, 0xc1);
+	ASSERT_EQ(0, ring_entry(r, FASTRPC_OP_CALL,
+				FASTRPC_SQE_STREAM | FASTRPC_SQE_LEND, 0xc1,
+				M_RING, lend, len, 0));
+	ASSERT_EQ(0, ring_flush(r, WAIT_MS));
+	/* stuck on credit: no SENT while the server does not read */
+	ASSERT_EQ(0, ring_idle(r, 300))
+		TH_LOG("%u bytes framed past a window the server never opened?",
+		       len);
+	ASSERT_EQ(0, fastrpc_get_sock_info(self->sfd, &ss));
+	TH_LOG("server holds %u bytes in %u messages", ss.rx_bytes,
+	       ss.rx_queued);
+	EXPECT_GT(len, ss.rx_bytes);
+
+	ASSERT_EQ(0, ring_op(r, FASTRPC_OP_CANCEL, 0, 0xc1, 0, NULL, 0));
+	ASSERT_EQ(0, ring_wait(r, FASTRPC_CQE_RESULT, 0xc1, WAIT_MS, &c));
+	EXPECT_EQ(FASTRPC_CANCELLED, c.res);
+	EXPECT_EQ(FASTRPC_CQE_F_EOR, c.flags);
+	EXPECT_EQ(FASTRPC_RING_NO_BUF, c.buf);
+	ASSERT_EQ(0, ring_wait(r, FASTRPC_CQE_SENT, 0xc1, WAIT_MS, &c));
+	EXPECT_EQ(NULL, sent_problem(&c, FASTRPC_OP_CALL, 0xc1, lend, len,
+				     -ECANCELED)) SENT_LOG(c);
+	EXPECT_EQ(0, ring_idle(r, 200));
+
+	/* the server answers the held call; the cancelled one holds nothing */
+	ASSERT_EQ((ssize_t)blk, srv_recv(self->sfd, &ii, buf, cap));
+	EXPECT_EQ(M_RING, ii.method);
+	EXPECT_TRUE(check_pattern(buf, blk, 0xc0));
+	ASSERT_EQ(2, fastrpc_send_reply(self->sfd, ii.handle, FASTRPC_OK, "ok",
+					2, 0));
+	ASSERT_EQ(0, ring_wait(r, FASTRPC_CQE_RESULT, 0xc0, WAIT_MS, &c));
+	EXPECT_EQ(FASTRPC_OK, c.res);
+	ASSERT_EQ(0, ring_put_cqe(r, &c));
+
+	/* a plain call, then a lent one from the region the SENT gave back */
+	ASSERT_EQ(0, ring_call(r, 0xc2, M_RING + 1, 0, 0, NULL, 0, "after", 5));
+	ASSERT_EQ(0, lend_call(r, 0xc3, M_RING + 2, lend, 100000));
+	for (answered = 0; answered < 2;) {
+		n = srv_recv(self->sfd, &ii, buf, cap);
+		ASSERT_LE(0, n);
+		if (ii.flags & FASTRPC_IN_CANCELLED)
+			continue;	/* what is left of 0xc1 */
+		if (ii.method == M_RING + 1) {
+			ASSERT_EQ(5, n);
+			EXPECT_EQ(0, memcmp(buf, "after", 5));
+		} else {
+			ASSERT_EQ(M_RING + 2, ii.method);
+			ASSERT_EQ(100000, n);
+			EXPECT_TRUE(check_pattern(buf, 100000, 0xc3));
+		}
+		ASSERT_EQ(4, fastrpc_send_reply(self->sfd, ii.handle,
+						FASTRPC_OK, "fine", 4, 0));
+		answered++;
+	}
+	ASSERT_EQ(0, ring_wait(r, FASTRPC_CQE_RESULT, 0xc2, WAIT_MS, &c));
+	EXPECT_EQ(FASTRPC_OK, c.res);
+	ASSERT_EQ(NULL, cqe_buf_problem(r, &c));
+	EXPECT_EQ(0, memcmp(cqe_payload(r, &c), "fine", 4));
+	ASSERT_EQ(0, ring_put_cqe(r, &c));
+	ASSERT_EQ(0, ring_wait(r, FASTRPC_CQE_RESULT, 0xc3, WAIT_MS, &c));
+	EXPECT_EQ(FASTRPC_OK, c.res);
+	ASSERT_EQ(0, ring_put_cqe(r, &c));
+	ASSERT_EQ(0, ring_wait(r, FASTRPC_CQE_SENT, 0xc3, WAIT_MS, &c));
+	EXPECT_EQ(NULL, sent_problem(&c, FASTRPC_OP_CALL, 0xc3, lend, 100000,
+				     0)) SENT_LOG(c);
+	EXPECT_EQ(0, ring_idle(r, 200));
+	free(buf);
+}
+
+/*
+ * Lent calls of 1 MiB to a server over its SO_RCVBUF that does not read,
+ * then the clients go without waiting for anything: one closes its
+ * socket and then unmaps the rings, the other unmaps and then closes.
+ * Nothing may crash or hang (the debug tier's KASAN and kmemleak see the
+ * rest), and a fresh pair works after.
+ */
+TEST_F_TIMEOUT(rg, lend_close_in_flight, 120)
+{
+	enum { CALLS = 6 };
+	const uint32_t len = 1 << 20;
+	struct fastrpc_sock_info ss;
+	struct ring *r[2] = { NULL, NULL };
+	int fd[2], one = 1;
+	unsigned int k, i;
+	uint64_t t0;
+
+	LEND_OR_SKIP(self->cfd);
+	ASSERT_EQ(0, setsockopt(self->sfd, SOL_SOCKET, SO_RCVBUF, &one,
+				sizeof(one)));
+	fd[0] = self->cfd;
+	fd[1] = fastrpc_client_open("127.0.0.1", self->port, SOCK_CLOEXEC);
+	ASSERT_LE(0, fd[1]);
+	for (k = 0; k < 2; k++) {
+		/* 4 receive buffers of 64 KiB, then 1 MiB per call */
+		ASSERT_EQ(0, ring_new(fd[k], 16, 16, 65536, 4 + CALLS * 16, 4,
+				      &r[k]));
+		for (i = 0; i < CALLS; i++)
+			ASSERT_EQ(0, lend_call(r[k], 0x100 * (k + 1) + i,
+					       M_RING, r[k]->rx_end + i * len,
+					       len));
+	}
+	/* one call is whole at the server, which stops the others' credit */
+	for (t0 = now_ms();; usleep(10000)) {
+		ASSERT_EQ(0, fastrpc_get_sock_info(self->sfd, &ss));
+		if (ss.rx_queued)
+			break;
+		ASSERT_GT(WAIT_MS, now_ms() - t0)
+			TH_LOG("no call arrived whole");
+	}
+	usleep(100000);
+	ASSERT_EQ(0, fastrpc_get_sock_info(self->sfd, &ss));
+	TH_LOG("server holds %u bytes in %u messages, %u calls", ss.rx_bytes,
+	       ss.rx_queued, ss.calls_in_flight);
+
+	close(fd[0]);
+	self->cfd = -1;
+	ring_free(r[0]);
+	ring_free(r[1]);
+	close(fd[1]);
+	EXPECT_EQ(0, fresh_ring_call(BASE_PORT + 200, "lend-close-after"));
+}
+
+/*
+ * 64 lent calls of 64 KiB each through a CQ of four entries, then two,
+ * as fast as the SQ takes them: results, SENTs and the room new entries
+ * need compete for the CQ, SENTs that find it full wait in the kernel
+ * and the doorbell says EAGAIN (retried) until completions are reaped;
+ * none may be lost.  Every call gets exactly one RESULT and one SENT.
+ * The receive buffers hold all the results, so a run never has to wait
+ * for a return queued behind a stalled call.
+ */
+static void lend_small_cq(struct __test_metadata *_metadata,
+			  struct echo_srv *es, uint32_t cq, uint64_t base)
+{
+	enum { N = 64 };
+	const uint32_t len = 64 << 10;
+	bool got_result[N] = { false }, got_sent[N] = { false };
+	unsigned int started = 0, results = 0, sents = 0, i;
+	struct fastrpc_cqe c;
+	struct ring *r;
+	int fd;
+
+	fd = fastrpc_client_open("127.0.0.1", es->port, SOCK_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, fastrpc_set_max_calls(fd, 2 * N));
+	/* N receive buffers of 64 KiB, then N of ours */
+	ASSERT_EQ(0, ring_new(fd, 16, cq, len, 2 * N, N, &r));
+	for (i = 0; i < N; i++)
+		fill_pattern(r->area + r->rx_end + i * len, len, base + i);
+	while (results < N || sents < N) {
+		while (started < N && sq_pending(r) < r->sq_n) {
+			struct fastrpc_sqe e = {
+				.op = FASTRPC_OP_CALL,
+				.flags = FASTRPC_SQE_LEND,
+				.method = M_ECHO, .id = base + started,
+				.addr = r->rx_end + started * len, .len = len,
+			};
+
+			ASSERT_EQ(0, sq_put(r, &e));
+			started++;
+		}
+		/* kicks (EAGAIN is retried), reaps, waits */
+		ASSERT_EQ(0, ring_wait(r, ANY_TYPE, ANY, WAIT_MS, &c))
+			TH_LOG("CQ %u: %u started, %u results, %u SENT, SQ %u pending",
+			       cq, started, results, sents, sq_pending(r));
+		ASSERT_NE(FASTRPC_CQE_ERROR, c.type)
+			TH_LOG("op %u id %#llx: %s", c.op,
+			       (unsigned long long)c.id, strerror(-c.res));
+		ASSERT_LE(base, c.id);
+		ASSERT_GT(base + started, c.id);
+		i = (unsigned int)(c.id - base);
+		if (c.type == FASTRPC_CQE_SENT) {
+			ASSERT_FALSE(got_sent[i])
+				TH_LOG("call %u sent twice", i);
+			got_sent[i] = true;
+			sents++;
+			EXPECT_EQ(NULL, sent_problem(&c, FASTRPC_OP_CALL,
+						     base + i,
+						     r->rx_end + i * len, len,
+						     0)) SENT_LOG(c);
+			continue;
+		}
+		ASSERT_EQ(FASTRPC_CQE_RESULT, c.type);
+		ASSERT_FALSE(got_result[i])
+			TH_LOG("call %u answered twice", i);
+		got_result[i] = true;
+		results++;
+		EXPECT_EQ(FASTRPC_OK, c.res);
+		ASSERT_EQ(len, c.len);
+		ASSERT_EQ(NULL, cqe_buf_problem(r, &c));
+		EXPECT_TRUE(check_pattern(cqe_payload(r, &c), len, c.id))
+			TH_LOG("echo of call %u differs", i);
+		ASSERT_EQ(0, ring_put_cqe(r, &c));
+	}
+	TH_LOG("CQ %u: %u calls, %u send()s", cq, N, r->sends);
+	EXPECT_EQ(0, ring_idle(r, 200));
+	EXPECT_EQ(0, r->err) TH_LOG("%s", strerror(-r->err));
+	ring_free(r);
+	close(fd);
+}
+
+TEST_F_TIMEOUT(rg, lend_cq_small, 180)
+{
+	struct echo_srv es;
+
+	LEND_OR_SKIP(self->cfd);
+	ASSERT_EQ(0, echo_srv_start(&es, AF_INET,
+				    test_port(BASE_PORT + 100,
+					      _metadata->name), 2));
+	lend_small_cq(_metadata, &es, 4, 0x4000);
+	lend_small_cq(_metadata, &es, 2, 0x2000);
+	echo_srv_stop(&es);
+	EXPECT_EQ(128, echo_srv_served(&es));
+	EXPECT_EQ(0, atomic_load(&es.errors))
+		TH_LOG("echo server: %s", strerror(atomic_load(&es.last_err)));
 }
 
 TEST_HARNESS_MAIN

@@ -5,7 +5,8 @@
  * step is in the test's hands.  Echoes of every size up to a buffer, many
  * rounds over the same receive buffers (which stall if one is not given
  * back), replies straight from the lent buffers, mapping a ring again,
- * refused entries, cancellation, messages left to recvmsg(), the wait.
+ * refused entries, cancellation, messages left to recvmsg(), the wait,
+ * and a payload lent to the kernel.
  */
 #include <sys/mman.h>
 
@@ -391,6 +392,73 @@ TEST_F(ring, wait)
 	EXPECT_EQ(1, fastrpc_ring_cq_ready(&self->cli));
 	fastrpc_ring_advance(&self->cli, 1);
 	EXPECT_EQ(0, fastrpc_ring_cq_ready(&self->cli));
+}
+
+/*
+ * A lent call (fastrpc_ring_sqe_lend()): its result, and one
+ * FASTRPC_CQE_SENT naming the entry, after which the buffer is put back;
+ * fastrpc_ring_cqe_data() finds no payload in a SENT.
+ */
+TEST_F(ring, lend)
+{
+	const struct fastrpc_cqe *c;
+	struct fastrpc_features f;
+	struct fastrpc_sqe *sqe;
+	unsigned int results = 0, sents = 0;
+	uint64_t deadline;
+	uint32_t off;
+
+	ASSERT_EQ(0, fastrpc_get_features(self->cfd, &f));
+	if (!(f.features & FASTRPC_FEAT_RING_LEND))
+		SKIP(return, "module without FASTRPC_FEAT_RING_LEND");
+	ASSERT_EQ(0, fastrpc_ring_txbuf_get(&self->cli, &off));
+	fill_pattern(fastrpc_ring_buf(&self->cli, off, BUF), BUF, 21);
+	sqe = fastrpc_ring_get_sqe(&self->cli);
+	ASSERT_NE(NULL, sqe);
+	fastrpc_ring_prep_call(sqe, 21, M_ECHO, off, BUF, 0);
+	fastrpc_ring_sqe_lend(sqe);
+	EXPECT_EQ(FASTRPC_SQE_LEND, sqe->flags);
+	ASSERT_EQ(1, fastrpc_ring_submit(&self->cli));
+	deadline = now_ms() + WAIT_MS;
+	while (!results || !sents) {
+		ASSERT_LT(now_ms(), deadline)
+			TH_LOG("%u results, %u SENT", results, sents);
+		fastrpc_ring_wait(&self->srv, 0, 1);
+		ASSERT_LE(0, serve(&self->srv, NULL));
+		if (fastrpc_ring_wait(&self->cli, 0, 1) <= 0)
+			continue;
+		c = fastrpc_ring_peek_cqe(&self->cli);
+		if (c->type == FASTRPC_CQE_SENT) {
+			EXPECT_EQ(FASTRPC_OP_CALL, c->op);
+			EXPECT_EQ(21, c->id);
+			EXPECT_EQ(off, c->buf);
+			EXPECT_EQ(BUF, c->len);
+			EXPECT_EQ(0, c->res);
+			EXPECT_EQ(NULL, fastrpc_ring_cqe_data(&self->cli, c));
+			sents++;
+		} else {
+			const uint8_t *d;
+
+			ASSERT_EQ(FASTRPC_CQE_RESULT, c->type);
+			EXPECT_EQ(21, c->id);
+			EXPECT_EQ(FASTRPC_OK, c->res);
+			ASSERT_EQ(BUF, c->len);
+			d = fastrpc_ring_cqe_data(&self->cli, c);
+			ASSERT_NE(NULL, d);
+			EXPECT_TRUE(check_pattern(d, BUF, 21));
+			sqe = fastrpc_ring_get_sqe(&self->cli);
+			ASSERT_NE(NULL, sqe);
+			fastrpc_ring_prep_buf_return(sqe, c->buf);
+			results++;
+		}
+		fastrpc_ring_advance(&self->cli, 1);
+	}
+	EXPECT_EQ(1, results);
+	EXPECT_EQ(1, sents);
+	/* the bytes are ours again */
+	ASSERT_EQ(0, fastrpc_ring_txbuf_put(&self->cli, off));
+	ASSERT_LE(0, fastrpc_ring_submit(&self->cli));
+	EXPECT_EQ(0, fastrpc_ring_wait(&self->cli, 0, 100));
 }
 
 TEST_HARNESS_MAIN

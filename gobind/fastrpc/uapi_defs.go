@@ -53,6 +53,7 @@ const (
 	featLoopback   = C.FASTRPC_FEAT_LOOPBACK
 	featRing       = C.FASTRPC_FEAT_RING
 	featInDeadline = C.FASTRPC_FEAT_IN_DEADLINE
+	featRingLend   = C.FASTRPC_FEAT_RING_LEND
 )
 
 // Limits.
@@ -86,10 +87,12 @@ const (
 	sqeStream    = C.FASTRPC_SQE_STREAM
 	sqeEOR       = C.FASTRPC_SQE_EOR
 	sqeReturnBuf = C.FASTRPC_SQE_RETURN_BUF
+	sqeLend      = C.FASTRPC_SQE_LEND
 
 	cqeResult   = C.FASTRPC_CQE_RESULT
 	cqeIncoming = C.FASTRPC_CQE_INCOMING
 	cqeError    = C.FASTRPC_CQE_ERROR
+	cqeSent     = C.FASTRPC_CQE_SENT
 
 	cqeFEOR       = C.FASTRPC_CQE_F_EOR
 	cqeFCont      = C.FASTRPC_CQE_F_CONT

@@ -42,6 +42,7 @@ const (
 	featLoopback   = 0x80
 	featRing       = 0x100
 	featInDeadline = 0x200
+	featRingLend   = 0x400
 )
 
 const (
@@ -72,10 +73,12 @@ const (
 	sqeStream    = 0x1
 	sqeEOR       = 0x2
 	sqeReturnBuf = 0x4
+	sqeLend      = 0x8
 
 	cqeResult   = 0x1
 	cqeIncoming = 0x2
 	cqeError    = 0x3
+	cqeSent     = 0x4
 
 	cqeFEOR       = 0x1
 	cqeFCont      = 0x2

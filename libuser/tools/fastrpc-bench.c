@@ -656,7 +656,7 @@ static bool fastrpc_ring_serve(struct run *r, const struct fastrpc_cqe *c,
 					fastrpc_ring_cqe_data_off(c), c->len);
 	/* the run goes back with the SENT, once the reply is written */
 	if (sqe->op == FASTRPC_OP_REPLY && ring_lends(sqe->len))
-		sqe->flags |= FASTRPC_SQE_LEND;
+		fastrpc_ring_sqe_lend(sqe);
 	fastrpc_ring_sqe_return_buf(sqe, c->buf);
 	return true;
 }
@@ -754,7 +754,7 @@ static int fastrpc_ring_send(struct run *r, uint64_t idx, uint64_t count)
 				       (uint32_t)r->size, 0);
 		/* every request is the same bytes: lent ones never change */
 		if (ring_lends((uint32_t)r->size))
-			sqe->flags |= FASTRPC_SQE_LEND;
+			fastrpc_ring_sqe_lend(sqe);
 		if (r->nret)
 			fastrpc_ring_sqe_return_buf(sqe,
 						    r->ret_bufs[--r->nret]);

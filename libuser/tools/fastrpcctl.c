@@ -417,6 +417,7 @@ static const struct {
 	{ FASTRPC_FEAT_LOOPBACK,	"loopback" },
 	{ FASTRPC_FEAT_RING,		"ring" },
 	{ FASTRPC_FEAT_IN_DEADLINE,	"in-deadline" },
+	{ FASTRPC_FEAT_RING_LEND,	"ring-lend" },
 };
 
 /*

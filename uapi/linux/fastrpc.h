@@ -424,14 +424,16 @@ struct fastrpc_sock_info {
  * reused then.  Unless the entry has FASTRPC_SQE_LEND: then the kernel
  * reads the payload from the area as it writes the message, with no copy
  * of its own, and the bytes stay the kernel's until the entry's
- * FASTRPC_CQE_SENT completion; an entry that completes with
- * FASTRPC_CQE_ERROR instead gets no FASTRPC_CQE_SENT, and its bytes are
- * free again at once.  With FASTRPC_SQE_RETURN_BUF too, the run at @buf
+ * FASTRPC_CQE_SENT completion; an entry whose operation fails (a
+ * FASTRPC_CQE_ERROR with the entry's own op) gets no FASTRPC_CQE_SENT,
+ * and its bytes are free again at once.  With FASTRPC_SQE_RETURN_BUF too, the run at @buf
  * goes back when FASTRPC_CQE_SENT is posted, not when the entry is
  * consumed, so that a reply can go straight from the run its request
- * came in.  Each such entry needs CQ room for one completion more while
- * it is outstanding; the kernel counts them and stops consuming entries
- * rather than drop one.
+ * came in.  A FASTRPC_CQE_SENT that finds the CQ full waits in the
+ * kernel, ahead of incoming messages, and the room it waits for is not
+ * given to new entries, so none is dropped; a CQ sized for the lent
+ * entries in flight as well as the calls spares the wait.  Only the
+ * payload is lent: metadata and status message are copied at once.
  *
  * Sockets with rings and the socket calls: sendmsg() with control
  * messages works as before.  recvmsg() returns only the messages too
