@@ -100,8 +100,12 @@ enum frpc_byte_limits {
 	 */
 	FRPC_TX_KICK_BUDGET	= 64 << 10,
 	FRPC_TX_WORK_BUDGET	= 256 << 10,
-	/* bytes of one call's data in a frame before the sender takes turns */
-	FRPC_TX_QUANTUM		= 16 << 10,
+	/*
+	 * bytes of one call's data in a frame before the sender takes
+	 * turns: with its header, one TSO segment (45 x 1448 bytes), so
+	 * that a bulk frame costs TCP one skb (design.rst, the scheduler)
+	 */
+	FRPC_TX_QUANTUM		= 60 << 10,
 	/* a queued message bigger than this keeps its bytes apart from its
 	 * head (struct frpc_txmsg): what kmalloc() would round up to pages
 	 */

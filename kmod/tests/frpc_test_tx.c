@@ -483,14 +483,14 @@ static void frpc_test_tx_messages_in_order(struct kunit *test)
 					     true);
 	struct frpc_test_frame fr;
 
-	frpc_test_msg(tx, a, FASTRPC_FRAME_CALL, 20000, 0, false);
+	frpc_test_msg(tx, a, FASTRPC_FRAME_CALL, FRPC_TEST_Q + 3616, 0, false);
 	frpc_test_msg(tx, a, FASTRPC_FRAME_DATA, 5000, 0, false);
 	frpc_test_msg(tx, a, FASTRPC_FRAME_DATA, 0, 0, true);
 	KUNIT_ASSERT_TRUE(test, frpc_test_pick(tx, &fr));
 	frpc_test_expect(tx, &fr, FASTRPC_FRAME_CALL, 0, 4, 0, FRPC_TEST_Q);
 	KUNIT_ASSERT_TRUE(test, frpc_test_pick(tx, &fr));
 	frpc_test_expect(tx, &fr, FASTRPC_FRAME_DATA, FASTRPC_FF_EOM, 4,
-			 FRPC_TEST_Q, 20000 - FRPC_TEST_Q);
+			 FRPC_TEST_Q, 3616);
 	KUNIT_ASSERT_TRUE(test, frpc_test_pick(tx, &fr));
 	frpc_test_expect(tx, &fr, FASTRPC_FRAME_DATA, FASTRPC_FF_EOM, 4, 0,
 			 5000);
@@ -499,13 +499,14 @@ static void frpc_test_tx_messages_in_order(struct kunit *test)
 			 FASTRPC_FF_EOM | FASTRPC_FF_EOS, 4, 0, 0);
 	KUNIT_EXPECT_EQ(test, fr.plen, 0U);
 	KUNIT_EXPECT_FALSE(test, frpc_test_pick(tx, &fr));
-	KUNIT_EXPECT_EQ(test, a->tx_credit, (U32_MAX >> 1) - 25000);
+	KUNIT_EXPECT_EQ(test, a->tx_credit,
+			(U32_MAX >> 1) - (FRPC_TEST_Q + 3616 + 5000));
 }
 
 /* A server reply: DATA frames first, END carries the last piece. */
 static void frpc_test_tx_end_pieces(struct kunit *test)
 {
-	enum { LEN = 40000 };
+	enum { LEN = 2 * FRPC_TEST_Q + 7232 };
 	struct frpc_test_tx *tx = frpc_test_tx(test, false);
 	struct frpc_conn *conn = tx->conn;
 	struct frpc_call *a = frpc_test_call(test, conn, 7, U32_MAX >> 1, true);
@@ -701,7 +702,7 @@ static void frpc_test_tx_out_of_credit(struct kunit *test)
 /* A server reply without credit for its last piece holds its END back. */
 static void frpc_test_tx_end_out_of_credit(struct kunit *test)
 {
-	enum { LEN = 40000 };
+	enum { LEN = 10000 + FRPC_TEST_Q + 5000 };
 	struct frpc_test_tx *tx = frpc_test_tx(test, false);
 	struct frpc_call *a = frpc_test_call(test, tx->conn, 1, 10000, true);
 	struct frpc_call *b = frpc_test_call(test, tx->conn, 2, 1000, true);
@@ -758,27 +759,28 @@ static void frpc_test_tx_conn_credit_zero(struct kunit *test)
 /* The connection window is shared: what one call uses the next lacks. */
 static void frpc_test_tx_conn_credit_shared(struct kunit *test)
 {
+	enum { L = FRPC_TEST_Q + 3616 };
 	struct frpc_test_tx *tx = frpc_test_tx(test, true);
 	struct frpc_conn *conn = tx->conn;
 	struct frpc_call *a = frpc_test_call(test, conn, 1, U32_MAX >> 1, true);
 	struct frpc_call *b = frpc_test_call(test, conn, 2, U32_MAX >> 1, true);
 	struct frpc_test_frame fr;
 
-	conn->tx_credit = 20000;
-	frpc_test_msg(tx, a, FASTRPC_FRAME_CALL, 20000, 0, false);
-	frpc_test_msg(tx, b, FASTRPC_FRAME_CALL, 20000, 0, false);
+	conn->tx_credit = L;
+	frpc_test_msg(tx, a, FASTRPC_FRAME_CALL, L, 0, false);
+	frpc_test_msg(tx, b, FASTRPC_FRAME_CALL, L, 0, false);
 	KUNIT_ASSERT_TRUE(test, frpc_test_pick(tx, &fr));
 	frpc_test_expect(tx, &fr, FASTRPC_FRAME_CALL, 0, 1, 0, FRPC_TEST_Q);
 	KUNIT_ASSERT_TRUE(test, frpc_test_pick(tx, &fr));
 	frpc_test_expect(tx, &fr, FASTRPC_FRAME_CALL, 0, 2, 0,
-			 20000 - FRPC_TEST_Q);
+			 L - FRPC_TEST_Q);
 	KUNIT_EXPECT_EQ(test, conn->tx_credit, 0U);
 	KUNIT_EXPECT_FALSE(test, frpc_test_pick(tx, &fr));
 	KUNIT_EXPECT_TRUE(test, frpc_test_ready(a));
 	KUNIT_EXPECT_TRUE(test, frpc_test_ready(b));
 	KUNIT_EXPECT_EQ(test, a->tx_credit, (U32_MAX >> 1) - FRPC_TEST_Q);
 	KUNIT_EXPECT_EQ(test, b->tx_credit,
-			(U32_MAX >> 1) - (20000 - FRPC_TEST_Q));
+			(U32_MAX >> 1) - (L - FRPC_TEST_Q));
 }
 
 /* An empty message needs no credit at all. */
@@ -798,23 +800,27 @@ static void frpc_test_tx_empty_message(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, frpc_test_pick(tx, &fr));
 }
 
-/* The largest CALL head plus a quantum of data fits in one frame. */
+/*
+ * The largest CALL head and as much of a quantum of data as fits after
+ * it in one frame; the DATA frames after it carry a quantum each.
+ */
 static void frpc_test_tx_big_metadata(struct kunit *test)
 {
+	enum { HEAD = sizeof(struct fastrpc_wire_call) + FASTRPC_MAX_METADATA };
+	const u32 first = min_t(u32, FRPC_TEST_Q, FASTRPC_MAX_FRAME - HEAD);
 	struct frpc_test_tx *tx = frpc_test_tx(test, true);
 	struct frpc_call *a = frpc_test_call(test, tx->conn, 1, U32_MAX >> 1,
 					     true);
 	struct frpc_test_frame fr;
 
-	frpc_test_msg(tx, a, FASTRPC_FRAME_CALL, 100000, FASTRPC_MAX_METADATA,
-		      false);
+	frpc_test_msg(tx, a, FASTRPC_FRAME_CALL, 3 * FRPC_TEST_Q,
+		      FASTRPC_MAX_METADATA, false);
 	KUNIT_ASSERT_TRUE(test, frpc_test_pick(tx, &fr));
-	frpc_test_expect(tx, &fr, FASTRPC_FRAME_CALL, 0, 1, 0, FRPC_TEST_Q);
-	KUNIT_EXPECT_EQ(test, fr.head_len, (u32)sizeof(struct fastrpc_wire_call) +
-			FASTRPC_MAX_METADATA);
+	frpc_test_expect(tx, &fr, FASTRPC_FRAME_CALL, 0, 1, 0, first);
+	KUNIT_EXPECT_EQ(test, fr.head_len, (u32)HEAD);
 	KUNIT_EXPECT_LE(test, fr.plen, (u32)FASTRPC_MAX_FRAME);
 	KUNIT_ASSERT_TRUE(test, frpc_test_pick(tx, &fr));
-	frpc_test_expect(tx, &fr, FASTRPC_FRAME_DATA, 0, 1, FRPC_TEST_Q,
+	frpc_test_expect(tx, &fr, FASTRPC_FRAME_DATA, 0, 1, first,
 			 FRPC_TEST_Q);
 }
 
@@ -1034,7 +1040,7 @@ static void frpc_test_tx_direct_claim(struct kunit *test)
  */
 static void frpc_test_tx_bulk_claim(struct kunit *test)
 {
-	enum { Q = FRPC_TX_QUANTUM, LEFT = 100000 };
+	enum { Q = FRPC_TX_QUANTUM, LEFT = 3 * Q };
 	struct frpc_test_tx *tx = frpc_test_tx(test, true);
 	struct frpc_conn *conn = tx->conn;
 	struct frpc_call *a = frpc_test_call(test, conn, 1, 2 * Q + 100, true);
