@@ -143,7 +143,7 @@ int frpc_ring_sqe_check(const struct frpc_ring_geom *g,
 		return -EINVAL;
 	}
 	/* lending is for a payload the kernel may read later */
-	if (data && e->op != FASTRPC_OP_BUF_RETURN)
+	if (data)
 		allowed |= FASTRPC_SQE_LEND;
 	if ((e->flags & ~allowed) ||
 	    ((e->flags & FASTRPC_SQE_LEND) && !e->len))
@@ -193,14 +193,25 @@ int frpc_ring_buf_get(struct frpc_ring *ring, u32 need, u32 *off)
 	return 0;
 }
 
-/* Is @off the start of a run lent to user space?  ring->lock held. */
+/*
+ * Is @off the start of a run lent to user space, and not promised back
+ * already by a lent entry (FRPC_RING_RUN_BACK)?  ring->lock held.
+ */
 static bool frpc_ring_buf_lent(struct frpc_ring *ring, u32 off)
 {
-	return frpc_ring_rx_off_ok(&ring->geom, off) &&
-	       ring->run[off >> ring->geom.buf_shift];
+	u32 run;
+
+	if (!frpc_ring_rx_off_ok(&ring->geom, off))
+		return false;
+	run = ring->run[off >> ring->geom.buf_shift];
+	return run && !(run & FRPC_RING_RUN_BACK);
 }
 
-/* A run comes back; anything but the start of a lent run is refused. */
+/*
+ * A run comes back; anything but the start of a lent run is refused,
+ * and so is a run a lent entry gives back with its SENT: user space
+ * cannot give it twice.
+ */
 int frpc_ring_buf_put(struct frpc_ring *ring, u32 off)
 {
 	u32 i;
@@ -208,7 +219,7 @@ int frpc_ring_buf_put(struct frpc_ring *ring, u32 off)
 	if (!frpc_ring_rx_off_ok(&ring->geom, off))
 		return -EINVAL;
 	i = off >> ring->geom.buf_shift;
-	if (!ring->run[i])
+	if (!ring->run[i] || (ring->run[i] & FRPC_RING_RUN_BACK))
 		return -EINVAL;
 	bitmap_clear(ring->lent, i, ring->run[i]);
 	ring->run[i] = 0;
@@ -361,9 +372,12 @@ static u32 frpc_ring_post_sent(struct frpc_ring *ring, u32 room)
 		};
 
 		frpc_ring_post(ring, &cqe);
-		/* checked when consumed; only user space's misuse fails */
-		if (l->give && frpc_ring_buf_put(ring, l->buf))
-			atomic64_inc(&frpc_net(sock_net(&ring->fs->sk))->ring_errors);
+		/* marked when consumed, so it is still the entry's run */
+		if (l->give) {
+			ring->run[l->buf >> ring->geom.buf_shift] &=
+				~FRPC_RING_RUN_BACK;
+			WARN_ON_ONCE(frpc_ring_buf_put(ring, l->buf));
+		}
 		kfree(l);
 	}
 	return room;
@@ -609,6 +623,10 @@ static int frpc_ring_submit(struct frpc_ring *ring, u32 *consumed)
 			room--;
 		} else if (lend) {
 			room--;		/* for its SENT, now or later */
+			/* promised back: refused if user space gives it too */
+			if (later)
+				ring->run[e.buf >> ring->geom.buf_shift] |=
+					FRPC_RING_RUN_BACK;
 		}
 		/*
 		 * A well-formed entry gives its buffer back whatever became

@@ -6,6 +6,7 @@
 #ifndef _FRPC_RING_H
 #define _FRPC_RING_H
 
+#include <linux/bits.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/refcount.h>
@@ -61,6 +62,13 @@ struct frpc_lend {
 	bool			quiet;		/* the entry failed: no SENT */
 	bool			cut;		/* part of it dropped unsent */
 };
+
+/*
+ * In ring->run[]: a lent entry gives this run back with its SENT
+ * (FASTRPC_SQE_LEND | FASTRPC_SQE_RETURN_BUF).  Run lengths are at most
+ * FASTRPC_RING_MAX_AREA / FASTRPC_RING_MIN_BUF, far below this bit.
+ */
+#define FRPC_RING_RUN_BACK	BIT(31)
 
 /* Geometry of the buffer area, what checking an entry needs. */
 struct frpc_ring_geom {

@@ -3204,11 +3204,26 @@ TEST_F_TIMEOUT(rg, lend_bad_sqes, 60)
 	}
 	EXPECT_EQ(-EAGAIN, fastrpc_recv_result(fd, NULL, NULL, buf, sizeof(buf),
 					       MSG_DONTWAIT));
-	/* the call is still open: echo it from its run, lent */
+	/*
+	 * The call is still open: echo it from its run, lent, and in the
+	 * same doorbell try to give that run back once more.  It is
+	 * promised back with the SENT, so the second return is refused
+	 * and the kernel cannot lend the run to a new message while the
+	 * reply still reads it.
+	 */
 	lend = (uint32_t)(cqe_payload(self->sr, &c) - self->sr->area);
-	ASSERT_EQ(0, ring_entry(self->sr, FASTRPC_OP_REPLY,
-				FASTRPC_SQE_LEND | FASTRPC_SQE_RETURN_BUF, c.id,
-				FASTRPC_OK, lend, c.len, c.buf));
+	{
+		struct fastrpc_sqe e = {
+			.op = FASTRPC_OP_REPLY,
+			.flags = FASTRPC_SQE_LEND | FASTRPC_SQE_RETURN_BUF,
+			.method = FASTRPC_OK, .id = c.id, .addr = lend,
+			.len = c.len, .buf = c.buf,
+		};
+
+		ASSERT_EQ(0, sq_put(self->sr, &e));
+	}
+	EXPECT_EQ(0, bad_return(self->sr, c.buf, -EINVAL))
+		TH_LOG("a run promised back was given back twice");
 	{
 		uint8_t back[600];
 		uint32_t status;

@@ -266,6 +266,11 @@ static void frpc_test_ring_post_sent(struct kunit *test)
 	mutex_lock(&ring->lock);
 
 	KUNIT_ASSERT_EQ(test, frpc_ring_buf_get(ring, 256, &run), 0);
+	/* promised back by a lent entry: user space cannot give it too */
+	KUNIT_EXPECT_TRUE(test, frpc_ring_buf_lent(ring, run));
+	ring->run[run >> 8] |= FRPC_RING_RUN_BACK;
+	KUNIT_EXPECT_FALSE(test, frpc_ring_buf_lent(ring, run));
+	KUNIT_EXPECT_EQ(test, frpc_ring_buf_put(ring, run), -EINVAL);
 	frpc_test_done_lend(test, ring, 1, 512, false);
 	l = frpc_test_done_lend(test, ring, 2, 1024, true);
 	l->give = true;
@@ -288,6 +293,7 @@ static void frpc_test_ring_post_sent(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, ring->cqes[3].res, -ECANCELED);
 	/* the run lent with id 2 came back with its SENT */
 	KUNIT_EXPECT_TRUE(test, bitmap_empty(ring->lent, 4));
+	KUNIT_EXPECT_EQ(test, ring->run[run >> 8], 0U);
 
 	/* user space reaps three: one slot goes to the waiting SENT */
 	cons = 3;
