@@ -335,10 +335,15 @@ static int frpc_client_call(struct frpc_sock *fs, struct frpc_cmsgs *c,
 					 NULL, 0, &msg->msg_iter, len);
 		if (err)
 			return err;
-	} else if (!batch && frpc_txsmall_ext_fits(sizeof(wc), c->meta_len,
-						   len, &msg->msg_iter)) {
-		/* from the caller's pages, taken once the connection is up */
+	} else if (frpc_txsmall_ext_fits(sizeof(wc), c->meta_len, len,
+					 &msg->msg_iter)) {
+		/*
+		 * From the caller's pages, taken once the connection is up.
+		 * A frame this big is never staged with others, so a batch
+		 * would only add a copy into a queued message: not batched.
+		 */
 		ext = true;
+		batch = false;
 	} else if (frpc_txbulk_fits(len, &msg->msg_iter) &&
 		   frpc_txsmall_fits(sizeof(wc), c->meta_len, 0)) {
 		/*
@@ -693,8 +698,7 @@ static int frpc_server_reply(struct frpc_sock *fs, struct frpc_cmsgs *c,
 					 len);
 		if (err)
 			goto out_bulk;
-	} else if (batch ||
-		   !frpc_txsmall_ext_fits(sizeof(we),
+	} else if (!frpc_txsmall_ext_fits(sizeof(we),
 					  c->meta_len + c->smsg_len, len,
 					  &msg->msg_iter) ||
 		   !frpc_txsmall_build_ext(&small, FASTRPC_FRAME_END, &we,
@@ -710,6 +714,10 @@ static int frpc_server_reply(struct frpc_sock *fs, struct frpc_cmsgs *c,
 			err = PTR_ERR(m);
 			goto out_bulk;
 		}
+	} else {
+		/* from the pages, never staged: a batch gains nothing */
+		batch = false;
+		queue = false;
 	}
 	if (lng)
 		frpc_txbulk_release(&bulk);

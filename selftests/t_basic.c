@@ -213,6 +213,66 @@ TEST_F(rt, batch_calls)
 }
 
 /*
+ * A batch of calls of every size class: small frames (staged together),
+ * one-frame messages from the caller's pages (not batched: written at
+ * once, or copied when they must wait), and long ones.  The buffers are
+ * overwritten the moment fastrpc_send_calls() returns; every echo is
+ * exact.
+ */
+TEST_F_TIMEOUT(rt, batch_calls_sizes, 60)
+{
+	static const size_t sizes[] = {
+		8, 500, 513, 4096, 16384, 40000, 61440, 61441, 100000, 8,
+	};
+	enum { N = sizeof(sizes) / sizeof(sizes[0]) };
+	struct fastrpc_call_req c[N];
+	struct fastrpc_result_buf out[N];
+	uint8_t *req[N], *resp = malloc(N * 100001);
+	unsigned int got = 0, seen = 0;
+	int i, k, err = 1;
+
+	ASSERT_NE(NULL, resp);
+	for (i = 0; i < N; i++) {
+		req[i] = malloc(sizes[i]);
+		ASSERT_NE(NULL, req[i]);
+		fill_pattern(req[i], sizes[i], 900 + i);
+		c[i] = (struct fastrpc_call_req){ .tag = 900 + i,
+						  .method = M_ECHO,
+						  .buf = req[i],
+						  .len = sizes[i] };
+	}
+	ASSERT_EQ(N, fastrpc_send_calls(self->cfd, c, N, 0, &err));
+	EXPECT_EQ(0, err);
+	for (i = 0; i < N; i++)
+		memset(req[i], 0xee, sizes[i]);
+	while (got < N) {
+		for (i = 0; i < N; i++) {
+			out[i].buf = resp + (size_t)i * 100001;
+			out[i].len = 100001;
+		}
+		k = fastrpc_recv_results(self->cfd, out, N, 0);
+		ASSERT_LT(0, k) TH_LOG("recv_results: %d", k);
+		for (i = 0; i < k; i++) {
+			uint64_t t = out[i].tag - 900;
+
+			ASSERT_GT(N, t);
+			EXPECT_EQ(FASTRPC_OK, out[i].status);
+			ASSERT_EQ((ssize_t)sizes[t], out[i].n);
+			EXPECT_TRUE(check_pattern(out[i].buf, sizes[t],
+						  900 + t)) TH_LOG("tag %llu",
+						  (unsigned long long)out[i].tag);
+			EXPECT_FALSE(seen >> t & 1);
+			seen |= 1u << t;
+		}
+		got += (unsigned int)k;
+	}
+	EXPECT_EQ((1u << N) - 1, seen);
+	for (i = 0; i < N; i++)
+		free(req[i]);
+	free(resp);
+}
+
+/*
  * A bad entry in the middle: the calls before it go, the call reports
  * its error, the ones after it are not tried.
  */
