@@ -596,7 +596,15 @@ static bool frpc_tx_pick(struct frpc_conn *conn)
 		list_del_init(&call->tx_node);
 
 		if (m->head_type == FASTRPC_FRAME_END) {
-			/* END carries the last piece; DATA frames go before */
+			/*
+			 * END carries the last piece; DATA frames go before.
+			 * With its head (trailers, status text: up to 5 KiB)
+			 * a piece of a quantum may not fit one frame: a DATA
+			 * frame takes what would not.
+			 */
+			if (chunk == left &&
+			    left > FASTRPC_MAX_FRAME - m->head_len)
+				chunk = left - (FASTRPC_MAX_FRAME - m->head_len);
 			head = chunk == left;
 			if (!head && !chunk)
 				continue;	/* wait for this call's credit */

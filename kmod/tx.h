@@ -8,6 +8,7 @@
 
 #include <linux/bvec.h>
 #include <linux/list.h>
+#include <linux/math.h>
 #include <linux/uio.h>
 #include <linux/fastrpc.h>
 
@@ -48,7 +49,7 @@ struct frpc_txmsg {
 void frpc_txmsg_free(struct frpc_txmsg *m);
 
 /* pages a frame's data may span when it stays in the sender's buffer */
-#define FRPC_TX_EXT_PAGES	(FRPC_TX_QUANTUM / PAGE_SIZE + 1)
+#define FRPC_TX_EXT_PAGES	(DIV_ROUND_UP(FRPC_TX_QUANTUM, PAGE_SIZE) + 1)
 
 /*
  * A message that goes as one frame, built on the sender's stack (header

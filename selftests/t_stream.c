@@ -376,6 +376,66 @@ TEST_F(st, metadata_trailers_status_message)
 }
 
 /*
+ * Replies whose END head is at its largest (trailers near the limit,
+ * the longest status message) with payloads around a frame's data: the
+ * sender cuts them so that no frame exceeds FASTRPC_MAX_FRAME, and every
+ * byte, trailer and status message arrives.
+ */
+TEST_F_TIMEOUT(st, biggest_end_heads, 60)
+{
+	static const size_t sizes[] = { 60000, 61440, 61441, 65536, 122000 };
+	_Alignas(struct cmsghdr) char aux[FASTRPC_AUX_SPACE];
+	struct fastrpc_result_info ri = { .aux = aux, .aux_len = sizeof(aux) };
+	struct fastrpc_reply_opts ro = { 0 };
+	uint8_t trl[FASTRPC_MAX_METADATA], val[FASTRPC_MAX_METADATA];
+	char smsg[FASTRPC_MAX_STATUS_MSG], buf[8];
+	uint8_t *out = malloc(122000), *in = malloc(122001);
+	size_t tlen = 0, v;
+	unsigned int i;
+
+	ASSERT_NE(NULL, out);
+	ASSERT_NE(NULL, in);
+	memset(val, 'v', sizeof(val));
+	/* one trailer as long as the limit allows */
+	for (v = sizeof(val); v > 0; v--) {
+		tlen = 0;
+		if (!fastrpc_meta_add(trl, sizeof(trl), &tlen, "k", val, v))
+			break;
+	}
+	ASSERT_LT(FASTRPC_MAX_METADATA - 16, tlen);
+	memset(smsg, 's', sizeof(smsg));
+	ro.trailers = trl;
+	ro.trailers_len = tlen;
+	ro.status_msg = smsg;
+	ro.status_msg_len = sizeof(smsg);
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		struct fastrpc_incoming_info ii = { 0 };
+
+		fill_pattern(out, sizes[i], 40 + i);
+		ASSERT_EQ(0, fastrpc_send_call(self->cfd, 40 + i, M_ECHO, NULL,
+					       0, 0));
+		ASSERT_EQ(0, fastrpc_recv_call_ex(self->sfd, &ii, buf,
+						  sizeof(buf), 0));
+		ASSERT_EQ((ssize_t)sizes[i],
+			  fastrpc_send_reply_opts(self->sfd, ii.handle,
+						  FASTRPC_OK, &ro, out,
+						  sizes[i], 0));
+		ASSERT_EQ((ssize_t)sizes[i],
+			  fastrpc_recv_result_ex(self->cfd, &ri, in, 122001, 0))
+			TH_LOG("reply of %zu bytes", sizes[i]);
+		EXPECT_EQ(40 + i, ri.tag);
+		EXPECT_EQ(FASTRPC_OK, ri.status);
+		EXPECT_TRUE(check_pattern(in, sizes[i], 40 + i));
+		ASSERT_EQ(tlen, ri.trailers_len);
+		EXPECT_EQ(0, memcmp(trl, ri.trailers, tlen));
+		ASSERT_EQ(sizeof(smsg), ri.status_msg_len);
+		EXPECT_EQ(0, memcmp(smsg, ri.status_msg, sizeof(smsg)));
+	}
+	free(out);
+	free(in);
+}
+
+/*
  * An aux buffer too small for what came (a status message of 200 bytes
  * after the trailers): the extras are dropped whole rather than handed
  * over cut short, MSG_CTRUNC says so, and the status is intact.

@@ -536,6 +536,38 @@ static void frpc_test_tx_end_pieces(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, frpc_test_pick(tx, &fr));
 }
 
+/*
+ * An END whose head is at its largest and whose last piece is a
+ * quantum: what would take the frame past FASTRPC_MAX_FRAME goes first
+ * as a DATA frame, and no frame is too big for the peer's reader.
+ */
+static void frpc_test_tx_end_big_head(struct kunit *test)
+{
+	enum {
+		HEAD = sizeof(struct fastrpc_wire_end) + FASTRPC_MAX_METADATA,
+		ROOM = FASTRPC_MAX_FRAME - HEAD,
+	};
+	struct frpc_test_tx *tx = frpc_test_tx(test, false);
+	struct frpc_call *a = frpc_test_call(test, tx->conn, 3, U32_MAX >> 1,
+					     true);
+	struct frpc_test_frame fr;
+
+	/* the case exists only while a quantum and the head exceed a frame */
+	KUNIT_ASSERT_GT(test, FRPC_TEST_Q, ROOM);
+	frpc_test_msg(tx, a, FASTRPC_FRAME_END, FRPC_TEST_Q,
+		      FASTRPC_MAX_METADATA, false);
+	KUNIT_ASSERT_TRUE(test, frpc_test_pick(tx, &fr));
+	frpc_test_expect(tx, &fr, FASTRPC_FRAME_DATA, 0, 3, 0,
+			 FRPC_TEST_Q - ROOM);
+	KUNIT_ASSERT_TRUE(test, frpc_test_pick_only(tx, &fr));
+	frpc_test_expect(tx, &fr, FASTRPC_FRAME_END, FASTRPC_FF_EOM, 3,
+			 FRPC_TEST_Q - ROOM, ROOM);
+	KUNIT_EXPECT_EQ(test, fr.head_len, (u32)HEAD);
+	KUNIT_EXPECT_EQ(test, fr.plen, (u32)FASTRPC_MAX_FRAME);
+	frpc_test_written(tx);
+	KUNIT_EXPECT_FALSE(test, frpc_test_pick(tx, &fr));
+}
+
 static void frpc_test_tx_end_small(struct kunit *test)
 {
 	struct frpc_test_tx *tx = frpc_test_tx(test, false);
@@ -1168,6 +1200,7 @@ static struct kunit_case frpc_tx_cases[] = {
 	KUNIT_CASE(frpc_test_tx_messages_in_order),
 	KUNIT_CASE(frpc_test_tx_end_pieces),
 	KUNIT_CASE(frpc_test_tx_end_small),
+	KUNIT_CASE(frpc_test_tx_end_big_head),
 	KUNIT_CASE(frpc_test_tx_round_robin),
 	KUNIT_CASE(frpc_test_tx_fairness),
 	KUNIT_CASE(frpc_test_tx_small_not_blocked),
