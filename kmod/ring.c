@@ -216,11 +216,9 @@ int frpc_ring_buf_put(struct frpc_ring *ring, u32 off)
 {
 	u32 i;
 
-	if (!frpc_ring_rx_off_ok(&ring->geom, off))
+	if (!frpc_ring_buf_lent(ring, off))
 		return -EINVAL;
 	i = off >> ring->geom.buf_shift;
-	if (!ring->run[i] || (ring->run[i] & FRPC_RING_RUN_BACK))
-		return -EINVAL;
 	bitmap_clear(ring->lent, i, ring->run[i]);
 	ring->run[i] = 0;
 	return 0;
@@ -570,6 +568,10 @@ static int frpc_ring_do(struct frpc_ring *ring, const struct frpc_ring_sqe *e,
 		/* a failed entry says so in its ERROR; no SENT follows */
 		lend->quiet = ret < 0;
 		lend->give = give_later && ret >= 0;
+		/* promised back: refused if user space gives it too */
+		if (lend->give)
+			ring->run[e->buf >> ring->geom.buf_shift] |=
+				FRPC_RING_RUN_BACK;
 		if (refcount_dec_and_test(&lend->ref))
 			frpc_lend_done(lend, false);
 	}
@@ -623,10 +625,6 @@ static int frpc_ring_submit(struct frpc_ring *ring, u32 *consumed)
 			room--;
 		} else if (lend) {
 			room--;		/* for its SENT, now or later */
-			/* promised back: refused if user space gives it too */
-			if (later)
-				ring->run[e.buf >> ring->geom.buf_shift] |=
-					FRPC_RING_RUN_BACK;
 		}
 		/*
 		 * A well-formed entry gives its buffer back whatever became
