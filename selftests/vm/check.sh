@@ -54,6 +54,10 @@ fi
 # kept for the end of the summary: CI shows only the end of the output.
 DIGEST=()
 oops_digest() {
+	# the pipelines below stop reading early (grep -m1, head): a writer
+	# killed by SIGPIPE must not fail the run under pipefail
+	local -
+	set +o pipefail
 	local label=$1 clean from test rip trace
 	clean=$(grep -vE "${KERNEL_BAD_SKIP:-^$}" <<<"$2")
 	from=$(grep -m1 -nE "$KERNEL_BAD" <<<"$clean" | cut -d: -f1)
@@ -71,6 +75,8 @@ oops_digest() {
 
 # judge_log LABEL LOG QEMU_STATUS: count TAP results, look for kernel trouble.
 judge_log() {
+	local -
+	set +o pipefail		# as in oops_digest: grep -q, grep -m1 stop early
 	local label=$1 logf=$2 qrc=$3 clean ok notok skip why=()
 	clean=$(tr -d '\r' <"$logf")
 	ok=$(grep -cE '^ok [0-9]+' <<<"$clean" || true)
