@@ -10,6 +10,7 @@
 
 struct frpc_lend;
 struct frpc_rxmsg;
+struct frpc_tx_plug;
 
 /* The control messages of one sendmsg(): one verb, optional extras. */
 struct frpc_cmsgs {
@@ -28,6 +29,8 @@ struct frpc_cmsgs {
 	u64			timeout_ns;	/* CMSG_TIMEOUT, 0 if none */
 	/* a ring entry's FASTRPC_SQE_LEND: a queued message keeps the bytes */
 	struct frpc_lend	*lend;
+	/* a ring batch: small messages may be staged for it (tx.c) */
+	struct frpc_tx_plug	*plug;
 };
 
 int frpc_parse_cmsgs(struct msghdr *msg, struct frpc_cmsgs *c);

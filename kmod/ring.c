@@ -40,6 +40,7 @@
 #include "ring.h"
 #include "send.h"
 #include "sock.h"
+#include "tx.h"
 #include "wire.h"
 
 /*
@@ -494,7 +495,7 @@ static struct frpc_lend *frpc_ring_lend(struct frpc_ring *ring,
  * it may wait to go to TCP with them (MSG_BATCH).  -EAGAIN: not now.
  */
 static int frpc_ring_do(struct frpc_ring *ring, const struct frpc_ring_sqe *e,
-			bool more, bool give_later)
+			bool more, bool give_later, struct frpc_tx_plug *plug)
 {
 	u32 xlen = e->meta_len + e->smsg_len;
 	struct frpc_cmsgs c = {};
@@ -562,6 +563,7 @@ static int frpc_ring_do(struct frpc_ring *ring, const struct frpc_ring_sqe *e,
 		return -ENOMEM;
 	}
 	c.lend = lend;
+	c.plug = plug;
 	ret = frpc_send_verb(ring->fs, &c, &msg, e->len, 0);
 	kfree(extra);
 	if (lend) {
@@ -587,6 +589,7 @@ static int frpc_ring_submit(struct frpc_ring *ring, u32 *consumed)
 {
 	struct frpc_net *fn = frpc_net(sock_net(&ring->fs->sk));
 	bool server = READ_ONCE(ring->fs->role) == FRPC_ROLE_SERVER;
+	struct frpc_tx_plug plug = {};
 	u32 avail, room;
 	int err = 0;
 
@@ -615,7 +618,7 @@ static int frpc_ring_submit(struct frpc_ring *ring, u32 *consumed)
 		/* a lent run goes back with the SENT, if it can go back now */
 		later = give && lend && frpc_ring_buf_lent(ring, e.buf);
 		if (!ret)
-			ret = frpc_ring_do(ring, &e, avail > 1, later);
+			ret = frpc_ring_do(ring, &e, avail > 1, later, &plug);
 		if (ret == -EAGAIN) {
 			err = ret;
 			break;
@@ -642,6 +645,8 @@ static int frpc_ring_submit(struct frpc_ring *ring, u32 *consumed)
 		if (!(*consumed & 63))
 			cond_resched();
 	}
+	/* what the batch staged goes to TCP */
+	frpc_tx_unplug(&plug);
 	/* the entries are read: user space may write over them */
 	smp_store_release(ring->sq_cons, ring->sq_head);
 	if (err)

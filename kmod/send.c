@@ -321,6 +321,7 @@ static int frpc_client_call(struct frpc_sock *fs, struct frpc_cmsgs *c,
 	struct frpc_call *call;
 	int err, tries = 0;
 	bool direct, queue, ext = false, want_bulk = false, bulk_held = false;
+	bool stage;
 	u32 id;
 
 	if ((fc->flags & ~FASTRPC_CALL_ALL) || c->smsg)
@@ -420,9 +421,14 @@ retry:
 	call->stream = stream;
 	frpc_call_trace_start(call);
 	frpc_call_count_tx(call, len);
+	/* a ring batch's entry, one frame: staged, if the stage is free */
+	stage = c->plug && !m && !bulk_held && !small.ext_len &&
+		(batch || c->plug->conn == conn) && frpc_batch_pays(conn);
 
 again:
-	direct = !m && !queue && mutex_trylock(&conn->tx_mutex);
+	if (stage && !frpc_tx_stage_begin(conn, small.len))
+		stage = false;
+	direct = stage || (!m && !queue && mutex_trylock(&conn->tx_mutex));
 	if (!direct && !m) {
 		if (bulk_held) {
 			/* the connection is busy: copied and queued after all */
@@ -452,12 +458,15 @@ again:
 	else if (fs->ncalls >= fs->max_calls)
 		err = -EAGAIN;
 	call->tx_credit = conn->peer_call_window;
-	if (!err && direct && !frpc_tx_direct_claim(call, &small)) {
+	if (!err && direct &&
+	    !(stage ? frpc_tx_stage_claim(call, &small) :
+		      frpc_tx_direct_claim(call, &small))) {
 		/* no credit or a frame half written: queue it after all */
 		spin_unlock(&fs->lock);
 		spin_unlock_bh(&conn->lock);
 		mutex_unlock(&conn->tx_mutex);
 		queue = true;
+		stage = false;
 		goto again;
 	}
 	if (err) {
@@ -491,7 +500,12 @@ again:
 	atomic64_inc(&conn->fn->calls_started);
 	if (READ_ONCE(conn->via_loop))
 		atomic64_inc(&conn->fn->loop_calls);
-	if (direct && bulk_held) {
+	if (stage) {
+		frpc_tx_stage_put(conn, &small, id, FASTRPC_FF_EOM |
+				  (eos ? FASTRPC_FF_EOS : 0));
+		mutex_unlock(&conn->tx_mutex);
+		frpc_tx_plug_add(c->plug, conn);
+	} else if (direct && bulk_held) {
 		/* the head, then the message straight from the caller */
 		frpc_tx_direct_send(conn, &small, id, 0);
 		frpc_txbulk_write(conn, fs, id, &bulk, FASTRPC_FF_EOM |
@@ -665,7 +679,7 @@ static int frpc_server_reply(struct frpc_sock *fs, struct frpc_cmsgs *c,
 		.meta_len = cpu_to_be16(c->meta_len),
 		.msg_len = cpu_to_be16(c->smsg_len),
 	};
-	bool batch = msg->msg_flags & MSG_BATCH, queue = batch;
+	bool batch = msg->msg_flags & MSG_BATCH, queue = batch, stage;
 	struct frpc_call *call, *done = NULL;
 	bool lng = frpc_txbulk_fits(len, &msg->msg_iter);
 	struct frpc_txbulk bulk;	/* set up only for a long message */
@@ -738,9 +752,14 @@ static int frpc_server_reply(struct frpc_sock *fs, struct frpc_cmsgs *c,
 	}
 	/* then the END, queued under the lock that clears call->tx_bulk */
 	queue = queue || sent;
+	/* a ring batch's reply, one frame: staged, if the stage is free */
+	stage = c->plug && !m && !sent && !small.ext_len &&
+		(batch || c->plug->conn == conn) && frpc_batch_pays(conn);
 	frpc_reap_init(&r);
 again:
-	direct = !m && !queue && mutex_trylock(&conn->tx_mutex);
+	if (stage && !frpc_tx_stage_begin(conn, small.len))
+		stage = false;
+	direct = stage || (!m && !queue && mutex_trylock(&conn->tx_mutex));
 	if (!direct && !m) {
 		m = frpc_txsmall_msg(&small, gfp);
 		if (!m) {
@@ -778,12 +797,14 @@ again:
 		list_add(&call->tx_node, &r.calls);
 		atomic64_inc(&conn->fn->replies_dropped);
 		err = -ECANCELED;
-	} else if (direct && !frpc_tx_direct_claim(call, &small)) {
+	} else if (direct && !(stage ? frpc_tx_stage_claim(call, &small) :
+				       frpc_tx_direct_claim(call, &small))) {
 		/* no credit, or frames before it: queue it after all */
 		spin_unlock(&fs->lock);
 		spin_unlock_bh(&conn->lock);
 		mutex_unlock(&conn->tx_mutex);
 		queue = true;
+		stage = false;
 		goto again;
 	} else {
 		__frpc_call_leave_sock(call);
@@ -810,11 +831,17 @@ again:
 	spin_unlock_bh(&conn->lock);
 	if (sent)
 		frpc_sock_wake_out(&fs->sk);	/* senders waiting for the call */
-	if (done)
+	if (done && stage)
+		frpc_tx_stage_put(conn, &small, id, FASTRPC_FF_EOM);
+	else if (done)
 		frpc_tx_direct_send(conn, &small, id, FASTRPC_FF_EOM);
 	frpc_txsmall_release(&small);
-	if (direct)
+	if (done && stage) {
+		mutex_unlock(&conn->tx_mutex);
+		frpc_tx_plug_add(c->plug, conn);
+	} else if (direct) {
 		frpc_conn_kick_locked(conn);
+	}
 	else if (!err && batch)
 		frpc_conn_kick_async(conn);
 	else if (!err)

@@ -357,7 +357,8 @@ struct frpc_txmsg *frpc_txsmall_msg(const struct frpc_txsmall *s, gfp_t gfp)
  * frames are never overtaken: a server's HELLO must be its first frame.
  * conn->lock held.
  */
-bool frpc_tx_direct_claim(struct frpc_call *call, const struct frpc_txsmall *s)
+static bool __frpc_tx_claim(struct frpc_call *call,
+			    const struct frpc_txsmall *s)
 {
 	struct frpc_conn *conn = call->conn;
 	u32 len = s->len - FASTRPC_FRAME_HDR_LEN - s->head_len + s->ext_len;
@@ -375,6 +376,12 @@ bool frpc_tx_direct_claim(struct frpc_call *call, const struct frpc_txsmall *s)
 	conn->tx_credit -= len;
 	call->wire_started = true;
 	return true;
+}
+
+/* Nothing may go in front of staged frames (frpc_tx_stage_claim()). */
+bool frpc_tx_direct_claim(struct frpc_call *call, const struct frpc_txsmall *s)
+{
+	return !call->conn->tx_stage_len && __frpc_tx_claim(call, s);
 }
 
 /*
@@ -767,6 +774,103 @@ static void frpc_tx_stage_attach(struct frpc_conn *conn)
 }
 
 /*
+ * Ring batches (struct frpc_tx_plug).  The small, whole message of an
+ * entry with others behind it is copied straight into the transmit stage
+ * rather than queued as a txmsg, for the flush to cut into a frame and
+ * copy there: TCP then takes a batch in one write per FRPC_TX_STAGE bytes
+ * and none of its messages is allocated, queued or picked.  Staged frames
+ * count as written, so every writer puts them in front of its own: the
+ * flush attaches them, and direct and bulk claims are refused while any
+ * wait.  CALL frames thus still reach the server in the order of their
+ * ids, and each call's frames in their order.
+ *
+ * frpc_tx_stage_begin(): tx_mutex, and room in the stage for @len bytes;
+ * what is staged goes out first if the frame does not fit.  False, with
+ * tx_mutex not held, when not now: another writer, a frame half written,
+ * no stage.
+ */
+bool frpc_tx_stage_begin(struct frpc_conn *conn, u32 len)
+{
+	struct frpc_txframe *f = &conn->cur;
+	int ret;
+
+	if (len > FRPC_TX_STAGE_FRAME || !mutex_trylock(&conn->tx_mutex))
+		return false;
+	if (f->left || !frpc_conn_has_tp(conn))
+		goto not_now;
+	if (!conn->tx_stage) {
+		conn->tx_stage = kmalloc(FRPC_TX_STAGE, GFP_KERNEL_ACCOUNT |
+					 __GFP_NOWARN);
+		if (!conn->tx_stage)
+			goto not_now;
+	}
+	if (conn->tx_stage_len + len <= FRPC_TX_STAGE)
+		return true;
+	/* full: written now, pushed (no MSG_MORE: nothing may follow) */
+	f->niov = 0;
+	frpc_tx_stage_attach(conn);
+	ret = frpc_tp_send(conn, f->iov, f->niov, f->left, 0, 0);
+	if (ret < 0 && ret != -EAGAIN) {
+		frpc_conn_fail(conn, ret, FASTRPC_WERR_NONE);
+		goto not_now;
+	}
+	if (ret > 0)
+		frpc_txframe_advance(f, ret);
+	if (f->left)
+		goto not_now;	/* the flush writes the rest, then frees it */
+	f->staged = false;
+	conn->tx_stage_len = 0;
+	return true;
+
+not_now:
+	mutex_unlock(&conn->tx_mutex);
+	return false;
+}
+
+/* frpc_tx_direct_claim() for a frame to be staged; conn->lock held. */
+bool frpc_tx_stage_claim(struct frpc_call *call, const struct frpc_txsmall *s)
+{
+	return !s->ext_len && __frpc_tx_claim(call, s);
+}
+
+/* Copy a claimed frame into the stage (frpc_tx_stage_begin() made room). */
+void frpc_tx_stage_put(struct frpc_conn *conn, struct frpc_txsmall *s,
+		       u32 call_id, u16 flags)
+{
+	lockdep_assert_held(&conn->tx_mutex);
+	frpc_put_hdr(s->data, conn->version, s->head_type, flags, call_id,
+		     s->len - FASTRPC_FRAME_HDR_LEN);
+	memcpy(conn->tx_stage + conn->tx_stage_len, s->data, s->len);
+	conn->tx_stage_len += s->len;
+	conn->tx_frames++;
+}
+
+/* @conn staged frames of the batch: it is written out at the end. */
+void frpc_tx_plug_add(struct frpc_tx_plug *plug, struct frpc_conn *conn)
+{
+	if (plug->conn == conn)
+		return;
+	frpc_tx_unplug(plug);	/* a server's batch: replies to another peer */
+	kref_get(&conn->ref);
+	plug->conn = conn;
+}
+
+/*
+ * The batch ends: what it staged goes to TCP, from here unless another
+ * writer holds tx_mutex (its flush, or the work item, takes it along).
+ */
+void frpc_tx_unplug(struct frpc_tx_plug *plug)
+{
+	struct frpc_conn *conn = plug->conn;
+
+	if (!conn)
+		return;
+	plug->conn = NULL;
+	frpc_conn_kick(conn);
+	frpc_conn_put(conn);
+}
+
+/*
  * Write frames until the queues are empty, TCP is full or @budget bytes
  * are out.  With @until (jiffies), wait for TCP to take them until then
  * instead of stopping when it is full.  Returns true if it stopped for
@@ -914,7 +1018,8 @@ void frpc_conn_kick(struct frpc_conn *conn)
 static bool frpc_tx_pending(struct frpc_conn *conn)
 {
 	lockdep_assert_held(&conn->tx_mutex);
-	return conn->cur.left || !list_empty_careful(&conn->ctrlq) ||
+	return conn->cur.left || conn->tx_stage_len ||
+	       !list_empty_careful(&conn->ctrlq) ||
 	       !list_empty_careful(&conn->ready);
 }
 

@@ -111,6 +111,22 @@ struct frpc_txmsg *frpc_txsmall_msg(const struct frpc_txsmall *s, gfp_t gfp);
 bool frpc_tx_direct_claim(struct frpc_call *call, const struct frpc_txsmall *s);
 void frpc_tx_direct_send(struct frpc_conn *conn, struct frpc_txsmall *s,
 			 u32 call_id, u16 flags);
+
+/*
+ * A batch of ring entries being sent (frpc_ring_submit()): the connection
+ * whose transmit stage holds frames of it, a reference, written out by
+ * frpc_tx_unplug() once the batch ends.
+ */
+struct frpc_tx_plug {
+	struct frpc_conn	*conn;
+};
+
+bool frpc_tx_stage_begin(struct frpc_conn *conn, u32 len);
+bool frpc_tx_stage_claim(struct frpc_call *call, const struct frpc_txsmall *s);
+void frpc_tx_stage_put(struct frpc_conn *conn, struct frpc_txsmall *s,
+		       u32 call_id, u16 flags);
+void frpc_tx_plug_add(struct frpc_tx_plug *plug, struct frpc_conn *conn);
+void frpc_tx_unplug(struct frpc_tx_plug *plug);
 int frpc_tx_get_pages(struct iov_iter *from, u32 len, struct page **pages,
 		      struct bio_vec *bvec, unsigned int max, unsigned int *nr,
 		      u32 *got);

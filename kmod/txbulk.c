@@ -98,7 +98,7 @@ static u32 frpc_txbulk_claim(struct frpc_conn *conn, u32 id, u32 left,
 
 	lockdep_assert_held(&conn->lock);
 	*starved = false;
-	if (!frpc_conn_has_tp(conn) || conn->cur.left ||
+	if (!frpc_conn_has_tp(conn) || conn->cur.left || conn->tx_stage_len ||
 	    !list_empty(&conn->ctrlq) || !list_empty(&conn->ready) ||
 	    (conn->state != FRPC_CONN_READY &&
 	     conn->state != FRPC_CONN_DRAINING))

@@ -1062,6 +1062,103 @@ static void frpc_test_tx_direct_claim(struct kunit *test)
 }
 
 /*
+ * A ring batch's small messages are staged (frpc_tx_stage_begin(),
+ * frpc_tx_stage_claim(), frpc_tx_stage_put()): only with tx_mutex free,
+ * a transport and no frame half written, and only what fits a staged
+ * frame.  Staged frames are the next on the wire: no direct or bulk claim
+ * may pass them, while later small messages join them behind, and a kick
+ * finds them to write.
+ */
+static void frpc_test_tx_stage_claim(struct kunit *test)
+{
+	struct frpc_test_tx *tx = frpc_test_tx(test, true);
+	struct frpc_conn *conn = tx->conn;
+	struct frpc_call *a = frpc_test_call(test, conn, 1, 1000, true);
+	struct frpc_call *b = frpc_test_call(test, conn, 2, 1000, true);
+	struct socket *fake = kunit_kzalloc(test, sizeof(*fake), GFP_KERNEL);
+	const struct fastrpc_frame_hdr *h;
+	struct frpc_txsmall *call_sm, *end_sm;
+	u32 conn_credit, n;
+	bool starved;
+
+	call_sm = kunit_kzalloc(test, sizeof(*call_sm), GFP_KERNEL);
+	end_sm = kunit_kzalloc(test, sizeof(*end_sm), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, fake);
+	KUNIT_ASSERT_NOT_NULL(test, call_sm);
+	KUNIT_ASSERT_NOT_NULL(test, end_sm);
+	frpc_test_small(test, call_sm, FASTRPC_FRAME_CALL, 40);
+	frpc_test_small(test, end_sm, FASTRPC_FRAME_END, 40);
+
+	/* no TCP socket, or a frame too big to stage: not taken */
+	KUNIT_EXPECT_FALSE(test, frpc_tx_stage_begin(conn, call_sm->len));
+	KUNIT_EXPECT_FALSE(test, mutex_is_locked(&conn->tx_mutex));
+	conn->tcp = fake;	/* only looked at: nothing is written here */
+	KUNIT_EXPECT_FALSE(test, frpc_tx_stage_begin(conn, FRPC_TX_STAGE_FRAME + 1));
+	KUNIT_EXPECT_FALSE(test, mutex_is_locked(&conn->tx_mutex));
+	/* another writer holds tx_mutex */
+	mutex_lock(&conn->tx_mutex);
+	KUNIT_EXPECT_FALSE(test, frpc_tx_stage_begin(conn, call_sm->len));
+	/* a frame half written must finish first */
+	conn->cur.left = 5;
+	mutex_unlock(&conn->tx_mutex);
+	KUNIT_EXPECT_FALSE(test, frpc_tx_stage_begin(conn, call_sm->len));
+	KUNIT_EXPECT_FALSE(test, mutex_is_locked(&conn->tx_mutex));
+	conn->cur.left = 0;
+
+	KUNIT_ASSERT_TRUE(test, frpc_tx_stage_begin(conn, call_sm->len));
+	KUNIT_EXPECT_TRUE(test, mutex_is_locked(&conn->tx_mutex));
+	KUNIT_ASSERT_NOT_NULL(test, conn->tx_stage);
+	spin_lock_bh(&conn->lock);
+	conn_credit = conn->tx_credit;
+	KUNIT_EXPECT_TRUE(test, frpc_tx_stage_claim(a, call_sm));
+	KUNIT_EXPECT_EQ(test, a->tx_credit, 960U);
+	KUNIT_EXPECT_EQ(test, conn->tx_credit, conn_credit - 40);
+	spin_unlock_bh(&conn->lock);
+	frpc_tx_stage_put(conn, call_sm, 1, FASTRPC_FF_EOM | FASTRPC_FF_EOS);
+	n = call_sm->len;
+	KUNIT_EXPECT_EQ(test, conn->tx_stage_len, n);
+	h = (const void *)conn->tx_stage;
+	KUNIT_EXPECT_EQ(test, h->type, (u8)FASTRPC_FRAME_CALL);
+	KUNIT_EXPECT_EQ(test, be32_to_cpu(h->call_id), 1U);
+	KUNIT_EXPECT_EQ(test, be16_to_cpu(h->flags),
+			(u16)(FASTRPC_FF_EOM | FASTRPC_FF_EOS));
+	KUNIT_EXPECT_EQ(test, be32_to_cpu(h->length),
+			n - FASTRPC_FRAME_HDR_LEN);
+	KUNIT_EXPECT_EQ(test, memcmp(conn->tx_stage + FASTRPC_FRAME_HDR_LEN,
+				     call_sm->data + FASTRPC_FRAME_HDR_LEN,
+				     n - FASTRPC_FRAME_HDR_LEN), 0);
+	/* what is staged is pending: a kick writes it */
+	KUNIT_EXPECT_TRUE(test, frpc_tx_pending(conn));
+
+	spin_lock_bh(&conn->lock);
+	/* nothing goes in front of it: no direct CALL, END or bulk frame */
+	KUNIT_EXPECT_FALSE(test, frpc_tx_direct_claim(b, call_sm));
+	KUNIT_EXPECT_FALSE(test, frpc_tx_direct_claim(b, end_sm));
+	KUNIT_EXPECT_EQ(test, b->tx_credit, 1000U);
+	b->tx_bulk = true;
+	KUNIT_EXPECT_EQ(test, frpc_txbulk_claim(conn, 2, 100, false, true,
+						&starved), 0U);
+	KUNIT_EXPECT_FALSE(test, starved);
+	b->tx_bulk = false;
+	/* behind it is fine */
+	KUNIT_EXPECT_TRUE(test, frpc_tx_stage_claim(b, end_sm));
+	spin_unlock_bh(&conn->lock);
+	frpc_tx_stage_put(conn, end_sm, 2, FASTRPC_FF_EOM);
+	KUNIT_EXPECT_EQ(test, conn->tx_stage_len, n + end_sm->len);
+	h = (const void *)(conn->tx_stage + n);
+	KUNIT_EXPECT_EQ(test, h->type, (u8)FASTRPC_FRAME_END);
+	KUNIT_EXPECT_EQ(test, be32_to_cpu(h->call_id), 2U);
+
+	/* once written (the flush empties the stage), direct claims go */
+	conn->tx_stage_len = 0;
+	spin_lock_bh(&conn->lock);
+	KUNIT_EXPECT_TRUE(test, frpc_tx_direct_claim(b, end_sm));
+	conn->tcp = NULL;
+	spin_unlock_bh(&conn->lock);
+	mutex_unlock(&conn->tx_mutex);
+}
+
+/*
  * When the next frame of a long message may go from the sender's pages
  * (txbulk.c): a small message's conditions, one frame at a time (at most
  * a quantum, and what credit is left), only for the call the sender
@@ -1191,6 +1288,7 @@ static struct kunit_case frpc_tx_cases[] = {
 	KUNIT_CASE(frpc_test_tx_ctrl_first),
 	KUNIT_CASE(frpc_test_tx_stage),
 	KUNIT_CASE(frpc_test_tx_direct_claim),
+	KUNIT_CASE(frpc_test_tx_stage_claim),
 	KUNIT_CASE(frpc_test_tx_bulk_claim),
 	KUNIT_CASE(frpc_test_tx_bulk_get),
 	KUNIT_CASE(frpc_test_tx_state),
