@@ -775,7 +775,18 @@ void frpc_ring_queued(struct frpc_ring *ring, struct frpc_conn *conn)
 	sleeper = skwq_has_sleeper(rcu_dereference(sk->sk_wq));
 	rcu_read_unlock();
 	if (sleeper) {
-		sk->sk_data_ready(sk);
+		/*
+		 * Once per look: a poller woken for an earlier message has
+		 * yet to clear the flag and read the queue, which holds this
+		 * one (frpc_ring_readable()); a burst of frames then costs
+		 * one wakeup, not one each.  The message is queued, then the
+		 * flag read (skwq_has_sleeper()'s barrier between); the
+		 * poller clears it, then reads the queue.
+		 */
+		if (!READ_ONCE(ring->poll_woken)) {
+			WRITE_ONCE(ring->poll_woken, true);
+			sk->sk_data_ready(sk);
+		}
 		/* queued to wait after counted: pairs with frpc_wait_rx() */
 		smp_rmb();
 		if (!atomic_read(&fs->waiters))
@@ -860,6 +871,9 @@ bool frpc_ring_readable(struct frpc_ring *ring)
 {
 	struct frpc_sock *fs = ring->fs;
 
+	/* later messages wake pollers again (frpc_ring_queued()) */
+	WRITE_ONCE(ring->poll_woken, false);
+	smp_mb();
 	if (list_empty_careful(&fs->rxq) && list_empty_careful(&ring->sent))
 		goto out;
 	/*

@@ -88,6 +88,8 @@ struct frpc_ring {
 	struct work_struct	free_work;	/* frpc_ring_free() in softirq */
 	struct work_struct	put_work;	/* a deferral's last sock_put() */
 	bool			dead;		/* socket closing, under lock */
+	/* pollers were woken for messages and have not looked yet */
+	bool			poll_woken;
 	struct fastrpc_ring_setup setup;
 	struct frpc_ring_geom	geom;
 
