@@ -182,12 +182,24 @@ int frpc_ring_buf_get(struct frpc_ring *ring, u32 need, u32 *off)
 	u32 rx = ring->geom.rx_bufs, n, i;
 
 	n = (need + (1U << ring->geom.buf_shift) - 1) >> ring->geom.buf_shift;
-	i = bitmap_find_next_zero_area(ring->lent, rx, ring->hint, n, 0);
-	if (i >= rx)
-		i = bitmap_find_next_zero_area(ring->lent, rx, 0, n, 0);
-	if (i >= rx)
-		return -ENOSPC;
-	bitmap_set(ring->lent, i, n);
+	if (n == 1) {
+		/* one buffer, most messages: the hint's is usually free */
+		i = ring->hint;
+		if (i >= rx || test_bit(i, ring->lent))
+			i = find_next_zero_bit(ring->lent, rx, i);
+		if (i >= rx)
+			i = find_first_zero_bit(ring->lent, rx);
+		if (i >= rx)
+			return -ENOSPC;
+		__set_bit(i, ring->lent);
+	} else {
+		i = bitmap_find_next_zero_area(ring->lent, rx, ring->hint, n, 0);
+		if (i >= rx)
+			i = bitmap_find_next_zero_area(ring->lent, rx, 0, n, 0);
+		if (i >= rx)
+			return -ENOSPC;
+		bitmap_set(ring->lent, i, n);
+	}
 	ring->run[i] = n;
 	ring->hint = i + n < rx ? i + n : 0;
 	*off = i << ring->geom.buf_shift;
@@ -220,7 +232,10 @@ int frpc_ring_buf_put(struct frpc_ring *ring, u32 off)
 	if (!frpc_ring_buf_lent(ring, off))
 		return -EINVAL;
 	i = off >> ring->geom.buf_shift;
-	bitmap_clear(ring->lent, i, ring->run[i]);
+	if (ring->run[i] == 1)
+		__clear_bit(i, ring->lent);
+	else
+		bitmap_clear(ring->lent, i, ring->run[i]);
 	ring->run[i] = 0;
 	return 0;
 }
