@@ -75,8 +75,14 @@ static __always_inline void __frpc_recv_take(struct frpc_sock *fs,
 			t->request = !(m->flags & FASTRPC_IN_CANCELLED);
 		}
 	}
+	/*
+	 * Senders wait for a call slot (frpc_wait_send(), EPOLLOUT) only
+	 * while none is free: only the call that frees the first one wakes
+	 * them, not every call that ends.
+	 */
+	t->call_room = false;
 	if (!t->server && m->eor)
-		fs->ncalls--;
+		t->call_room = fs->ncalls-- == fs->max_calls;
 	t->grant = !list_empty(&fs->owed) && !frpc_sock_rx_full(fs);
 	t->kick_async = false;
 }
@@ -92,7 +98,7 @@ static __always_inline void __frpc_recv_done(struct frpc_sock *fs,
 	struct frpc_conn *conn = m->conn;
 	bool queued;
 
-	if (!t->server && t->eor)
+	if (t->call_room)
 		frpc_sock_wake_out(&fs->sk);
 	if (t->request) {
 		struct sk_buff *skb;

@@ -17,6 +17,7 @@ struct frpc_rx_taken {
 	bool			request;	/* a server call's first */
 	bool			grant;		/* owed credit may go now */
 	bool			eor;
+	bool			call_room;	/* a call slot came free */
 	/* a writer's deferred ring delivery: frames it makes go to the
 	 * work item, so that the delivery never writes, nor nests another
 	 */

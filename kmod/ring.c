@@ -424,6 +424,14 @@ static void frpc_ring_deliver(struct frpc_ring *ring, bool kick_async)
 	u32 room, need, off;
 
 	lockdep_assert_held(&ring->lock);
+	/*
+	 * Whoever delivers has looked (frpc_ring_queued()): not only a
+	 * poller, also the doorbell and the work item, for a waiter that
+	 * never polls again (io_uring's multishot poll takes the event from
+	 * the wakeup itself).  Cleared, then the queue read.
+	 */
+	WRITE_ONCE(ring->poll_woken, false);
+	smp_mb();
 	room = frpc_ring_post_sent(ring, frpc_ring_room(ring));
 	while (room && !list_empty_careful(&fs->rxq)) {
 		spin_lock_bh(&fs->lock);
@@ -579,6 +587,9 @@ static int frpc_ring_do(struct frpc_ring *ring, const struct frpc_ring_sqe *e,
 	}
 	c.lend = lend;
 	c.plug = plug;
+	/* one that cannot be staged: what is staged need not wait for it */
+	if (e->len + xlen > FRPC_TX_SMALL_MAX)
+		frpc_tx_unplug(plug);
 	ret = frpc_send_verb(ring->fs, &c, &msg, e->len, 0);
 	kfree(extra);
 	if (lend) {
