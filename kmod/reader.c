@@ -233,7 +233,11 @@ u32 frpc_reader_feed(struct frpc_reader *r, struct sk_buff *skb, u32 off,
 		if (r->hdr_len < FASTRPC_FRAME_HDR_LEN) {
 			n = min_t(u32, len - used,
 				  FASTRPC_FRAME_HDR_LEN - r->hdr_len);
-			if (frpc_skb_bits(skb, off + used, r->hdr + r->hdr_len,
+			/* a whole header, nearly always: a fixed-size copy */
+			if (n == FASTRPC_FRAME_HDR_LEN ?
+			    frpc_skb_bits(skb, off + used, r->hdr,
+					  FASTRPC_FRAME_HDR_LEN) :
+			    frpc_skb_bits(skb, off + used, r->hdr + r->hdr_len,
 					  n)) {
 				frpc_reader_stop(r, FASTRPC_WERR_PROTOCOL);
 				break;

@@ -41,8 +41,13 @@ struct frpc_rx {
 	struct frpc_reap	reap;
 };
 
-/* Copy @len bytes from where the frame's payload is read to @to. */
-static int frpc_rx_copy(const struct frpc_rx *rx, void *to, u32 len)
+/*
+ * Copy @len bytes from where the frame's payload is read to @to.  Inline:
+ * most callers pull a head of fixed size, which is then a few moves
+ * rather than a call to memcpy().
+ */
+static __always_inline int frpc_rx_copy(const struct frpc_rx *rx, void *to,
+					u32 len)
 {
 	if (rx->buf) {
 		memcpy(to, rx->buf + rx->off, len);
@@ -52,7 +57,7 @@ static int frpc_rx_copy(const struct frpc_rx *rx, void *to, u32 len)
 }
 
 /* Copy a head from the front of the frame's payload. */
-static int frpc_pull(struct frpc_rx *rx, void *to, u32 len)
+static __always_inline int frpc_pull(struct frpc_rx *rx, void *to, u32 len)
 {
 	if (rx->len < len || frpc_rx_copy(rx, to, len))
 		return -EPROTO;
