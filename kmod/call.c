@@ -237,7 +237,9 @@ void frpc_rxmsg_free(struct frpc_rxmsg *m)
 	while ((skb = __skb_dequeue(&m->frags)))
 		consume_skb(skb);
 	frpc_conn_uncharge(conn, m->truesize);
-	kfree(m->extra);
+	/* nearly always none: kfree(NULL) is a call and a trace point */
+	if (unlikely(m->extra))
+		kfree(m->extra);
 	if (!frpc_spare_keep(conn, &conn->spare_msg, &conn->spare_msg_stack,
 			     &conn->spare_msg_n, m))
 		kmem_cache_free(frpc_rxmsg_cache, m);
@@ -265,8 +267,10 @@ static void frpc_rxmsg_empty(struct frpc_rxmsg *m)
 	__skb_queue_purge(&m->frags);
 	frpc_conn_uncharge(m->conn, m->truesize - m->base_size);
 	m->truesize = m->base_size;
-	kfree(m->extra);
-	m->extra = NULL;
+	if (unlikely(m->extra)) {
+		kfree(m->extra);
+		m->extra = NULL;
+	}
 	m->meta_len = 0;
 	m->smsg_len = 0;
 	m->inl_len = 0;
@@ -467,7 +471,7 @@ void frpc_call_unlink(struct frpc_call *call)
 		if (!--conn->ncalls)
 			conn->idle_since = jiffies;
 	}
-	list_del_init(&call->dl_node);
+	frpc_list_del_init(&call->dl_node);
 }
 
 /*
@@ -485,7 +489,7 @@ void __frpc_call_leave_sock(struct frpc_call *call)
 		if (!call->conn->client)
 			__frpc_server_call_gone(call);
 	}
-	list_del_init(&call->owed_node);
+	frpc_list_del_init(&call->owed_node);
 	call->rx_withheld = 0;
 }
 

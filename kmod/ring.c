@@ -591,7 +591,8 @@ static int frpc_ring_do(struct frpc_ring *ring, const struct frpc_ring_sqe *e,
 	if (e->len + xlen > FRPC_TX_SMALL_MAX)
 		frpc_tx_unplug(plug);
 	ret = frpc_send_verb(ring->fs, &c, &msg, e->len, 0);
-	kfree(extra);
+	if (xlen)
+		kfree(extra);
 	if (lend) {
 		/* a failed entry says so in its ERROR; no SENT follows */
 		lend->quiet = ret < 0;

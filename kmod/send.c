@@ -841,11 +841,11 @@ again:
 		frpc_tx_plug_add(c->plug, conn);
 	} else if (direct) {
 		frpc_conn_kick_locked(conn);
-	}
-	else if (!err && batch)
+	} else if (!err && batch) {
 		frpc_conn_kick_async(conn);
-	else if (!err)
+	} else if (!err) {
 		frpc_conn_kick(conn);
+	}
 	frpc_txmsg_free(m);
 	if (done)
 		frpc_call_free(done);

@@ -272,7 +272,7 @@ void __frpc_sock_unqueue(struct frpc_sock *fs, struct frpc_rxmsg *m)
 {
 	lockdep_assert_held(&fs->lock);
 	list_del_init(&m->node);
-	list_del_init(&m->call_node);
+	frpc_list_del_init(&m->call_node);
 	fs->rxq_len--;
 	fs->rx_bytes -= m->held;
 	m->held = 0;

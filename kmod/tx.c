@@ -545,7 +545,7 @@ void frpc_call_drop_tx(struct frpc_call *call)
 	u32 unsent = 0;
 
 	lockdep_assert_held(&conn->lock);
-	list_del_init(&call->tx_node);
+	frpc_list_del_init(&call->tx_node);
 	list_for_each_entry_safe(m, tmp, &call->txq, node) {
 		list_del_init(&m->node);
 		unsent += m->len - m->off;
