@@ -431,7 +431,7 @@ static void frpc_ring_deliver(struct frpc_ring *ring, bool kick_async)
 	 * the wakeup itself).  Cleared, then the queue read.
 	 */
 	WRITE_ONCE(ring->poll_woken, false);
-	smp_mb();
+	smp_mb();	/* pairs with skwq_has_sleeper() in frpc_ring_queued() */
 	room = frpc_ring_post_sent(ring, frpc_ring_room(ring));
 	while (room && !list_empty_careful(&fs->rxq)) {
 		spin_lock_bh(&fs->lock);
@@ -900,7 +900,7 @@ bool frpc_ring_readable(struct frpc_ring *ring)
 
 	/* later messages wake pollers again (frpc_ring_queued()) */
 	WRITE_ONCE(ring->poll_woken, false);
-	smp_mb();
+	smp_mb();	/* pairs with skwq_has_sleeper() in frpc_ring_queued() */
 	if (list_empty_careful(&fs->rxq) && list_empty_careful(&ring->sent))
 		goto out;
 	/*
