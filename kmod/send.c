@@ -421,9 +421,13 @@ retry:
 	call->stream = stream;
 	frpc_call_trace_start(call);
 	frpc_call_count_tx(call, len);
-	/* a ring batch's entry, one frame: staged, if the stage is free */
-	stage = c->plug && !m && !bulk_held && !small.ext_len &&
-		(batch || c->plug->conn == conn) && frpc_batch_pays(conn);
+	/*
+	 * One frame with more of a batch behind it (sendmmsg(), a ring's
+	 * entries), or behind frames a ring batch staged: staged, if the
+	 * stage is free.
+	 */
+	stage = !m && !bulk_held && !small.ext_len && frpc_batch_pays(conn) &&
+		(batch || (c->plug && c->plug->conn == conn));
 
 again:
 	if (stage && !frpc_tx_stage_begin(conn, small.len))
@@ -502,9 +506,7 @@ again:
 		atomic64_inc(&conn->fn->loop_calls);
 	if (stage) {
 		frpc_tx_stage_put(conn, &small, id, FASTRPC_FF_EOM |
-				  (eos ? FASTRPC_FF_EOS : 0));
-		mutex_unlock(&conn->tx_mutex);
-		frpc_tx_plug_add(c->plug, conn);
+				  (eos ? FASTRPC_FF_EOS : 0), c->plug);
 	} else if (direct && bulk_held) {
 		/* the head, then the message straight from the caller */
 		frpc_tx_direct_send(conn, &small, id, 0);
@@ -752,9 +754,9 @@ static int frpc_server_reply(struct frpc_sock *fs, struct frpc_cmsgs *c,
 	}
 	/* then the END, queued under the lock that clears call->tx_bulk */
 	queue = queue || sent;
-	/* a ring batch's reply, one frame: staged, if the stage is free */
-	stage = c->plug && !m && !sent && !small.ext_len &&
-		(batch || c->plug->conn == conn) && frpc_batch_pays(conn);
+	/* a batch's reply, one frame: staged, as in frpc_client_call() */
+	stage = !m && !sent && !small.ext_len && frpc_batch_pays(conn) &&
+		(batch || (c->plug && c->plug->conn == conn));
 	frpc_reap_init(&r);
 again:
 	if (stage && !frpc_tx_stage_begin(conn, small.len))
@@ -832,20 +834,17 @@ again:
 	if (sent)
 		frpc_sock_wake_out(&fs->sk);	/* senders waiting for the call */
 	if (done && stage)
-		frpc_tx_stage_put(conn, &small, id, FASTRPC_FF_EOM);
+		frpc_tx_stage_put(conn, &small, id, FASTRPC_FF_EOM, c->plug);
 	else if (done)
 		frpc_tx_direct_send(conn, &small, id, FASTRPC_FF_EOM);
 	frpc_txsmall_release(&small);
-	if (done && stage) {
-		mutex_unlock(&conn->tx_mutex);
-		frpc_tx_plug_add(c->plug, conn);
-	} else if (direct) {
+	/* a staged END let tx_mutex go (frpc_tx_stage_put()) */
+	if (direct && !(done && stage))
 		frpc_conn_kick_locked(conn);
-	} else if (!err && batch) {
+	else if (!direct && !err && batch)
 		frpc_conn_kick_async(conn);
-	} else if (!err) {
+	else if (!direct && !err)
 		frpc_conn_kick(conn);
-	}
 	frpc_txmsg_free(m);
 	if (done)
 		frpc_call_free(done);

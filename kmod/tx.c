@@ -833,16 +833,31 @@ bool frpc_tx_stage_claim(struct frpc_call *call, const struct frpc_txsmall *s)
 	return !s->ext_len && __frpc_tx_claim(call, s);
 }
 
-/* Copy a claimed frame into the stage (frpc_tx_stage_begin() made room). */
+/*
+ * Copy a claimed frame into the stage (frpc_tx_stage_begin() made room),
+ * then let tx_mutex go.  A ring batch writes the stage when it ends
+ * (@plug).  A sendmmsg() batch has no end the socket sees, only its last
+ * message, which finds frames staged, is queued behind them and kicks
+ * the flush that writes them; but that message may fail before it gets
+ * so far, so the first frame staged also queues the work item, which
+ * writes whatever it finds.
+ */
 void frpc_tx_stage_put(struct frpc_conn *conn, struct frpc_txsmall *s,
-		       u32 call_id, u16 flags)
+		       u32 call_id, u16 flags, struct frpc_tx_plug *plug)
 {
+	bool first = !conn->tx_stage_len;
+
 	lockdep_assert_held(&conn->tx_mutex);
 	frpc_put_hdr(s->data, conn->version, s->head_type, flags, call_id,
 		     s->len - FASTRPC_FRAME_HDR_LEN);
 	memcpy(conn->tx_stage + conn->tx_stage_len, s->data, s->len);
 	conn->tx_stage_len += s->len;
 	conn->tx_frames++;
+	mutex_unlock(&conn->tx_mutex);
+	if (plug)
+		frpc_tx_plug_add(plug, conn);
+	else if (first)
+		frpc_conn_kick_async(conn);
 }
 
 /* @conn staged frames of the batch: it is written out at the end. */

@@ -124,7 +124,7 @@ struct frpc_tx_plug {
 bool frpc_tx_stage_begin(struct frpc_conn *conn, u32 len);
 bool frpc_tx_stage_claim(struct frpc_call *call, const struct frpc_txsmall *s);
 void frpc_tx_stage_put(struct frpc_conn *conn, struct frpc_txsmall *s,
-		       u32 call_id, u16 flags);
+		       u32 call_id, u16 flags, struct frpc_tx_plug *plug);
 void frpc_tx_plug_add(struct frpc_tx_plug *plug, struct frpc_conn *conn);
 void frpc_tx_unplug(struct frpc_tx_plug *plug);
 int frpc_tx_get_pages(struct iov_iter *from, u32 len, struct page **pages,

@@ -1078,7 +1078,8 @@ static void frpc_test_tx_stage_claim(struct kunit *test)
 	struct socket *fake = kunit_kzalloc(test, sizeof(*fake), GFP_KERNEL);
 	const struct fastrpc_frame_hdr *h;
 	struct frpc_txsmall *call_sm, *end_sm;
-	u32 conn_credit, n;
+	struct frpc_tx_plug plug = {};
+	u32 conn_credit, n, refs;
 	bool starved;
 
 	call_sm = kunit_kzalloc(test, sizeof(*call_sm), GFP_KERNEL);
@@ -1114,7 +1115,14 @@ static void frpc_test_tx_stage_claim(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, a->tx_credit, 960U);
 	KUNIT_EXPECT_EQ(test, conn->tx_credit, conn_credit - 40);
 	spin_unlock_bh(&conn->lock);
-	frpc_tx_stage_put(conn, call_sm, 1, FASTRPC_FF_EOM | FASTRPC_FF_EOS);
+	refs = kref_read(&conn->ref);
+	frpc_tx_stage_put(conn, call_sm, 1, FASTRPC_FF_EOM | FASTRPC_FF_EOS,
+			  &plug);
+	/* tx_mutex goes with it; the plug holds the connection for its end */
+	KUNIT_EXPECT_FALSE(test, mutex_is_locked(&conn->tx_mutex));
+	KUNIT_EXPECT_PTR_EQ(test, plug.conn, conn);
+	KUNIT_EXPECT_EQ(test, kref_read(&conn->ref), refs + 1);
+	mutex_lock(&conn->tx_mutex);
 	n = call_sm->len;
 	KUNIT_EXPECT_EQ(test, conn->tx_stage_len, n);
 	h = (const void *)conn->tx_stage;
@@ -1143,7 +1151,10 @@ static void frpc_test_tx_stage_claim(struct kunit *test)
 	/* behind it is fine */
 	KUNIT_EXPECT_TRUE(test, frpc_tx_stage_claim(b, end_sm));
 	spin_unlock_bh(&conn->lock);
-	frpc_tx_stage_put(conn, end_sm, 2, FASTRPC_FF_EOM);
+	frpc_tx_stage_put(conn, end_sm, 2, FASTRPC_FF_EOM, &plug);
+	/* the same connection: the plug holds it once */
+	KUNIT_EXPECT_EQ(test, kref_read(&conn->ref), refs + 1);
+	mutex_lock(&conn->tx_mutex);
 	KUNIT_EXPECT_EQ(test, conn->tx_stage_len, n + end_sm->len);
 	h = (const void *)(conn->tx_stage + n);
 	KUNIT_EXPECT_EQ(test, h->type, (u8)FASTRPC_FRAME_END);
@@ -1156,6 +1167,9 @@ static void frpc_test_tx_stage_claim(struct kunit *test)
 	conn->tcp = NULL;
 	spin_unlock_bh(&conn->lock);
 	mutex_unlock(&conn->tx_mutex);
+	/* no transport to write to: the plug's reference goes by hand */
+	plug.conn = NULL;
+	frpc_conn_put(conn);
 }
 
 /*
