@@ -82,7 +82,7 @@ static __always_inline void __frpc_recv_take(struct frpc_sock *fs,
 	 */
 	t->call_room = false;
 	if (!t->server && m->eor)
-		t->call_room = fs->ncalls-- == fs->max_calls;
+		t->call_room = fs->ncalls-- == READ_ONCE(fs->max_calls);
 	t->grant = !list_empty(&fs->owed) && !frpc_sock_rx_full(fs);
 	t->kick_async = false;
 }
