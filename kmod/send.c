@@ -170,8 +170,8 @@ static void frpc_charge_tx(struct frpc_sock *fs, u32 len)
 }
 
 /*
- * Does queueing a MSG_BATCH message pay on @conn?  Over TCP it lets a
- * burst leave in few writes (the transmit stage); on the short cut a
+ * Does staging or queueing a MSG_BATCH message pay on @conn?  Over TCP it
+ * lets a burst leave in few writes (the transmit stage); on the short cut a
  * frame costs little more written at once, and the queue's copy and work
  * item are what a batch would save: sendmmsg()'s messages go like single
  * ones there.
@@ -459,7 +459,7 @@ again:
 		err = -EAGAIN;
 	else if (frpc_sock_find(fs, fc->tag))
 		err = -EEXIST;
-	else if (fs->ncalls >= fs->max_calls)
+	else if (fs->ncalls >= READ_ONCE(fs->max_calls))
 		err = -EAGAIN;
 	call->tx_credit = conn->peer_call_window;
 	if (!err && direct &&
@@ -536,7 +536,8 @@ err_call:
 err_put:
 	frpc_conn_put(conn);
 	/* the connection began draining or died under us: one more try */
-	if (err == -EAGAIN && fs->ncalls < fs->max_calls && !tries++) {
+	if (err == -EAGAIN && READ_ONCE(fs->ncalls) < READ_ONCE(fs->max_calls) &&
+	    !tries++) {
 		if (bulk_held) {
 			/* no pages held while a connection opens */
 			frpc_txbulk_release(&bulk);

@@ -774,12 +774,12 @@ static void frpc_tx_stage_attach(struct frpc_conn *conn)
 }
 
 /*
- * Ring batches (struct frpc_tx_plug).  The small, whole message of an
- * entry with others behind it is copied straight into the transmit stage
- * rather than queued as a txmsg, for the flush to cut into a frame and
- * copy there: TCP then takes a batch in one write per FRPC_TX_STAGE bytes
- * and none of its messages is allocated, queued or picked.  Staged frames
- * count as written, so every writer puts them in front of its own: the
+ * Batches: ring entries (struct frpc_tx_plug) and sendmmsg().  The small,
+ * whole message of an entry with others behind it is copied straight into
+ * the transmit stage rather than queued as a txmsg, for the flush to cut
+ * into a frame and copy there: TCP then takes a batch in one write per
+ * FRPC_TX_STAGE bytes and none of its messages is allocated, queued or
+ * picked.  Staged frames count as written, so every writer puts them in front of its own: the
  * flush attaches them, and direct and bulk claims are refused while any
  * wait.  CALL frames thus still reach the server in the order of their
  * ids, and each call's frames in their order.
@@ -1052,7 +1052,10 @@ void frpc_conn_kick_locked(struct frpc_conn *conn)
 		frpc_conn_queue_tx_work(conn);
 }
 
-/* From softirq context (receive, timers, write_space). */
+/*
+ * From softirq context (receive, timers, write_space), and for a writer
+ * that must not wait for tx_mutex (a staged sendmmsg() batch).
+ */
 void frpc_conn_kick_async(struct frpc_conn *conn)
 {
 	frpc_conn_queue_tx_work(conn);

@@ -1062,7 +1062,7 @@ static void frpc_test_tx_direct_claim(struct kunit *test)
 }
 
 /*
- * A ring batch's small messages are staged (frpc_tx_stage_begin(),
+ * A batch's small messages are staged (frpc_tx_stage_begin(),
  * frpc_tx_stage_claim(), frpc_tx_stage_put()): only with tx_mutex free,
  * a transport and no frame half written, and only what fits a staged
  * frame.  Staged frames are the next on the wire: no direct or bulk claim
