@@ -182,6 +182,18 @@ static bool frpc_batch_pays(const struct frpc_conn *conn)
 }
 
 /*
+ * May a message that goes as one frame be staged (tx.c)?  When more of
+ * its batch follows (sendmmsg(), a ring's entries), or a ring batch has
+ * staged frames on the same connection already; if the stage is free.
+ */
+static bool frpc_may_stage(const struct frpc_conn *conn,
+			   const struct frpc_cmsgs *c, bool batch)
+{
+	return frpc_batch_pays(conn) &&
+	       (batch || (c->plug && c->plug->conn == conn));
+}
+
+/*
  * What frpc_txbulk_write() left of client call @id's message, after its
  * head went: copied from the held pages, without tx_mutex, and queued as
  * DATA frames; the call is then free for its next message (tx_bulk).  The
@@ -421,13 +433,8 @@ retry:
 	call->stream = stream;
 	frpc_call_trace_start(call);
 	frpc_call_count_tx(call, len);
-	/*
-	 * One frame with more of a batch behind it (sendmmsg(), a ring's
-	 * entries), or behind frames a ring batch staged: staged, if the
-	 * stage is free.
-	 */
-	stage = !m && !bulk_held && !small.ext_len && frpc_batch_pays(conn) &&
-		(batch || (c->plug && c->plug->conn == conn));
+	stage = !m && !bulk_held && !small.ext_len &&
+		frpc_may_stage(conn, c, batch);
 
 again:
 	if (stage && !frpc_tx_stage_begin(conn, small.len))
@@ -755,9 +762,7 @@ static int frpc_server_reply(struct frpc_sock *fs, struct frpc_cmsgs *c,
 	}
 	/* then the END, queued under the lock that clears call->tx_bulk */
 	queue = queue || sent;
-	/* a batch's reply, one frame: staged, as in frpc_client_call() */
-	stage = !m && !sent && !small.ext_len && frpc_batch_pays(conn) &&
-		(batch || (c->plug && c->plug->conn == conn));
+	stage = !m && !sent && !small.ext_len && frpc_may_stage(conn, c, batch);
 	frpc_reap_init(&r);
 again:
 	if (stage && !frpc_tx_stage_begin(conn, small.len))

@@ -727,6 +727,15 @@ static void frpc_txframe_advance(struct frpc_txframe *f, size_t n)
  * goes out in front of the next frame that is not staged, or alone when
  * nothing follows (frpc_tx_stage_attach()).  tx_mutex held.
  */
+/* The stage, once per connection that batches; without it, no staging. */
+static bool frpc_tx_stage_alloc(struct frpc_conn *conn)
+{
+	if (!conn->tx_stage)
+		conn->tx_stage = kmalloc(FRPC_TX_STAGE, GFP_KERNEL_ACCOUNT |
+					 __GFP_NOWARN);
+	return conn->tx_stage;
+}
+
 static bool frpc_tx_stage(struct frpc_conn *conn, bool more)
 {
 	struct frpc_txframe *f = &conn->cur;
@@ -737,13 +746,8 @@ static bool frpc_tx_stage(struct frpc_conn *conn, bool more)
 	if ((!more && !conn->tx_stage_len) || f->left > FRPC_TX_STAGE_FRAME ||
 	    conn->tx_stage_len + f->left > FRPC_TX_STAGE)
 		return false;
-	if (!conn->tx_stage) {
-		/* once per connection that batches; without it, no staging */
-		conn->tx_stage = kmalloc(FRPC_TX_STAGE, GFP_KERNEL_ACCOUNT |
-					 __GFP_NOWARN);
-		if (!conn->tx_stage)
-			return false;
-	}
+	if (!frpc_tx_stage_alloc(conn))
+		return false;
 	to = conn->tx_stage + conn->tx_stage_len;
 	for (i = 0; i < f->niov; i++) {
 		memcpy(to, f->iov[i].iov_base, f->iov[i].iov_len);
@@ -796,14 +800,8 @@ bool frpc_tx_stage_begin(struct frpc_conn *conn, u32 len)
 
 	if (len > FRPC_TX_STAGE_FRAME || !mutex_trylock(&conn->tx_mutex))
 		return false;
-	if (f->left || !frpc_conn_has_tp(conn))
+	if (f->left || !frpc_conn_has_tp(conn) || !frpc_tx_stage_alloc(conn))
 		goto not_now;
-	if (!conn->tx_stage) {
-		conn->tx_stage = kmalloc(FRPC_TX_STAGE, GFP_KERNEL_ACCOUNT |
-					 __GFP_NOWARN);
-		if (!conn->tx_stage)
-			goto not_now;
-	}
 	if (conn->tx_stage_len + len <= FRPC_TX_STAGE)
 		return true;
 	/* full: written now, pushed (no MSG_MORE: nothing may follow) */

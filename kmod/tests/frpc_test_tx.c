@@ -993,6 +993,16 @@ static void frpc_test_small(struct kunit *test, struct frpc_txsmall *sm,
 			call ? (u32)sizeof(ch) : (u32)sizeof(eh));
 }
 
+static struct frpc_txsmall *frpc_test_small_new(struct kunit *test,
+						u8 head_type, u32 len)
+{
+	struct frpc_txsmall *sm = kunit_kzalloc(test, sizeof(*sm), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, sm);
+	frpc_test_small(test, sm, head_type, len);
+	return sm;
+}
+
 /*
  * When a small message may skip the queues and go to TCP at once: only
  * with the connection writable, no frame half written, no control frame
@@ -1010,13 +1020,9 @@ static void frpc_test_tx_direct_claim(struct kunit *test)
 	struct socket *fake = kunit_kzalloc(test, sizeof(*fake), GFP_KERNEL);
 	u32 conn_credit;
 
-	call_sm = kunit_kzalloc(test, sizeof(*call_sm), GFP_KERNEL);
-	end_sm = kunit_kzalloc(test, sizeof(*end_sm), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, fake);
-	KUNIT_ASSERT_NOT_NULL(test, call_sm);
-	KUNIT_ASSERT_NOT_NULL(test, end_sm);
-	frpc_test_small(test, call_sm, FASTRPC_FRAME_CALL, 40);
-	frpc_test_small(test, end_sm, FASTRPC_FRAME_END, 40);
+	call_sm = frpc_test_small_new(test, FASTRPC_FRAME_CALL, 40);
+	end_sm = frpc_test_small_new(test, FASTRPC_FRAME_END, 40);
 
 	mutex_lock(&conn->tx_mutex);
 	spin_lock_bh(&conn->lock);
@@ -1082,13 +1088,9 @@ static void frpc_test_tx_stage_claim(struct kunit *test)
 	u32 conn_credit, n, refs;
 	bool starved;
 
-	call_sm = kunit_kzalloc(test, sizeof(*call_sm), GFP_KERNEL);
-	end_sm = kunit_kzalloc(test, sizeof(*end_sm), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, fake);
-	KUNIT_ASSERT_NOT_NULL(test, call_sm);
-	KUNIT_ASSERT_NOT_NULL(test, end_sm);
-	frpc_test_small(test, call_sm, FASTRPC_FRAME_CALL, 40);
-	frpc_test_small(test, end_sm, FASTRPC_FRAME_END, 40);
+	call_sm = frpc_test_small_new(test, FASTRPC_FRAME_CALL, 40);
+	end_sm = frpc_test_small_new(test, FASTRPC_FRAME_END, 40);
 
 	/* no TCP socket, or a frame too big to stage: not taken */
 	KUNIT_EXPECT_FALSE(test, frpc_tx_stage_begin(conn, call_sm->len));
