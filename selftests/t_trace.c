@@ -979,4 +979,71 @@ TEST_F_TIMEOUT(tr, protocol_errors, 120)
 	EXPECT_EQ(2, ev_count(&log, EV_PROTO_ERROR));
 }
 
-TEST_HARNESS_MAIN
+/*
+ * Two instances of our own, outside the tests, keep every fastrpc: event
+ * enabled (recording nothing, tracing_on 0) while the tests run.  A
+ * tracepoint's code is patched when its probes go from 0 to 1 and from
+ * 1 to 2 (a static key, then a static call); from 2 to 3 it is not.
+ * With the two holders, the tests' own instances patch no kernel text:
+ * the patching happens twice per run instead of twice per test.  Why it
+ * matters: multi-threaded TCG, where these tests run, has twice lost the
+ * race between one vCPU patching code and the other running it (an
+ * "Oops: int3" on 2026-12-04, a hung text_poke_bp_batch on 2026-12-05),
+ * both while this program switched events on.  A holder that cannot be
+ * made changes nothing the tests check.
+ */
+#define HOLDERS 2
+
+static char holder[HOLDERS][128];
+
+static void holders_open(void)
+{
+	const char *root = tracefs_root();
+	char path[384];
+	int i;
+
+	if (!root)
+		return;
+	snprintf(path, sizeof(path), "%s/events/fastrpc", root);
+	if (access(path, F_OK))
+		return;
+	for (i = 0; i < HOLDERS; i++) {
+		snprintf(holder[i], sizeof(holder[i]),
+			 "%s/instances/frpc_t_trace_hold%d", root, i);
+		rmdir(holder[i]);	/* one a killed run left */
+		if (mkdir(holder[i], 0755)) {
+			fprintf(stderr, "# holder %s: %s\n", holder[i],
+				strerror(errno));
+			holder[i][0] = 0;
+			continue;
+		}
+		snprintf(path, sizeof(path), "%s/tracing_on", holder[i]);
+		write_file(path, "0");
+		snprintf(path, sizeof(path), "%s/events/fastrpc/enable",
+			 holder[i]);
+		if (write_file(path, "1"))
+			fprintf(stderr, "# holder %s: events not enabled\n",
+				holder[i]);
+	}
+}
+
+/* Removing the holders releases the module for its rmmod. */
+static void holders_close(void)
+{
+	int i;
+
+	for (i = HOLDERS - 1; i >= 0; i--)
+		if (holder[i][0] && rmdir(holder[i]))
+			fprintf(stderr, "# rmdir %s: %s\n", holder[i],
+				strerror(errno));
+}
+
+int main(int argc, char **argv)
+{
+	int ret;
+
+	holders_open();
+	ret = test_harness_run(argc, argv);
+	holders_close();
+	return ret;
+}

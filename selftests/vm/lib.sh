@@ -456,20 +456,27 @@ make_initramfs() {
 # in early boot, or "Oops: int3" in sched_clock_cpu when a static key is
 # patched at a late initcall, before any of our code runs) is booted
 # again, up to four boots: two in a row died so on 2026-12-04.  A guest
-# that dies later of the same race (int3_outside_module) is booted once
-# more, its first log kept beside the second.
+# that dies later of the same race is booted once more, its first log
+# kept beside the second: an "Oops: int3" (int3_outside_module), or a
+# hang in the kernel's own text patching (text_poke_hang).
 boot_vm() {
-	local try rc reran=0
+	local try rc reran=0 why
 	for try in 1 2 3 4; do
 		rc=0
 		boot_vm_once "$@" || rc=$?
 		if grep -q FASTRPC-INIT "$4"; then
-			if ((reran)) || [[ $ACCEL != tcg ]] || ! int3_outside_module "$4"; then
-				break
+			why=''
+			if ((!reran)) && [[ $ACCEL == tcg ]]; then
+				if int3_outside_module "$4"; then
+					why='an Oops: int3 outside the module'
+				elif text_poke_hang "$4"; then
+					why='a hang in text patching, outside the module'
+				fi
 			fi
+			[[ -n $why ]] || break
 			reran=1
-			cp "$4" "$4.int3"
-			log "guest $2 died of an Oops: int3 outside the module (TCG text patching); booting it once more, first log in $4.int3"
+			cp "$4" "$4.first"
+			log "guest $2 died of $why (TCG text patching); booting it once more, first log in $4.first"
 			continue
 		fi
 		[[ $ACCEL == kvm ]] && break	# check.sh falls back to TCG itself
@@ -490,9 +497,49 @@ int3_outside_module() {
 	[[ -n $oops ]] && ! grep -q '\[af_fastrpc' <<<"$oops"
 }
 
+# text_poke_hang LOG: was the guest stopped hung (stall_watch) with one
+# vCPU in the kernel's text patching, waiting for the other to answer its
+# IPI, and no frame of af_fastrpc in any report?  The other vCPU takes no
+# interrupt at all (its timers stop too: "kthread timer wakeup didn't
+# happen"), which no kernel code does with interrupts on; 2026-12-05 on
+# CI, 6.1, in text_poke_bp_batch while t_trace switched trace events on.
+text_poke_hang() {
+	local trouble
+	[[ -e $1.stalled ]] || return 1
+	trouble=$(tr -d '\r' <"$1" | sed -nE "/$STALL_RE/,\$p")
+	grep -qE 'text_poke(_bp_batch|_bp|_sync)?\+|smp_text_poke' <<<"$trouble" &&
+		! grep -q '\[af_fastrpc' <<<"$trouble"
+}
+
+# A stall report: RCU's, or the soft-lockup watchdog's.
+STALL_RE='rcu: INFO: rcu_[a-z]* (self-)?detected stall|watchdog: BUG: soft lockup|rcu: rcu_[a-z]* kthread (starved|timer wakeup)'
+
+# stall_watch LOG NAME: in the background while a guest runs.  After a
+# stall report, a guest whose tests then go 150 s without a result line
+# is hung: stop it (qemu -name NAME) rather than wait out the whole limit,
+# and leave LOG.stalled for text_poke_hang.  Any stall already fails the
+# run (its call traces are kernel trouble); this only ends it sooner.
+stall_watch() {
+	local logf=$1 name=$2 n last=-1 quiet=0
+	while sleep 10; do
+		grep -qaE "$STALL_RE" "$logf" 2>/dev/null || continue
+		n=$(grep -caE '^(ok|not ok) ' "$logf" || true)
+		if [[ $n != "$last" ]]; then
+			last=$n quiet=0
+			continue
+		fi
+		quiet=$((quiet + 10))
+		((quiet >= 150)) || continue
+		: >"$logf.stalled"
+		log "guest hung after a stall report, no result for ${quiet}s: stopping it"
+		pkill -f -- "-name $name" || true
+		return 0
+	done
+}
+
 boot_vm_once() {
 	local kdir=$1 abi=$2 initrd=$3 logf=$4 limit=${FASTRPC_VM_TIMEOUT:-1200} rc=0
-	local t0=$SECONDS append=
+	local t0=$SECONDS append= name="fastrpc-$$-$RANDOM" watch
 	# Multi-threaded TCG on a loaded host: the clocksource watchdog sees
 	# the TSC skew against the HPET (575 us over 479 ms, 2026-12-04),
 	# marks it unstable, and the static keys it then flips are patched
@@ -505,9 +552,13 @@ boot_vm_once() {
 		append=" tsc=reliable"
 	fi
 	log "booting $abi ($ACCEL, limit ${limit}s), serial log: $logf"
+	rm -f "$logf.stalled"
+	: >"$logf"
+	stall_watch "$logf" "$name" &
+	watch=$!
 	# qemu's own status is kept in a file: the pipeline only filters output.
 	{
-		timeout -k 10 "$limit" qemu-system-x86_64 "${ACCEL_ARGS[@]}" \
+		timeout -k 10 "$limit" qemu-system-x86_64 -name "$name" "${ACCEL_ARGS[@]}" \
 			-m "${FASTRPC_VM_MEM:-1024}" -smp 2 -nodefaults -no-user-config \
 			-kernel "$kdir/boot/vmlinuz-$abi" -initrd "$initrd" \
 			-append "console=ttyS0 loglevel=5 panic=-1 rdinit=/init$append${BOOT_APPEND:+ $BOOT_APPEND}" \
@@ -515,6 +566,8 @@ boot_vm_once() {
 		echo $? >"$logf.rc"
 	} | tee "$logf" | tr -d '\r' |
 		grep --line-buffered -E '^(ok |not ok |1\.\.|FASTRPC-|# (FAIL|Totals))' >&2 || true
+	kill "$watch" 2>/dev/null || true
+	wait "$watch" 2>/dev/null || true
 	rc=$(cat "$logf.rc") && rm -f "$logf.rc"
 	BOOT_SECS=$((SECONDS - t0))
 	log "guest $abi finished in ${BOOT_SECS}s (qemu status $rc)"
