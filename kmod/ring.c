@@ -759,13 +759,49 @@ static void frpc_ring_work(struct work_struct *work)
 		fs->sk.sk_data_ready(&fs->sk);
 }
 
-/* send() with no verb on a socket with rings. */
-int frpc_ring_enter(struct frpc_sock *fs)
+/*
+ * send(MSG_WAITALL): sleep until there is something to reap, as a poller
+ * would, and like one deliver what arrives in this thread
+ * (frpc_ring_readable()); so not counted in fs->waiters, whose sleepers
+ * deliver nothing.  Joining the wait queue, then looking (the barrier in
+ * frpc_ring_readable()), pairs with frpc_ring_queued()'s queueing, then
+ * skwq_has_sleeper(); wait_woken() keeps a wakeup that comes between the
+ * look and the sleep.
+ */
+static int frpc_ring_wait(struct frpc_ring *ring, long timeo)
+{
+	struct sock *sk = &ring->fs->sk;
+	DEFINE_WAIT_FUNC(wait, woken_wake_function);
+	int err = 0;
+
+	add_wait_queue(sk_sleep(sk), &wait);
+	while (!frpc_ring_readable(ring)) {
+		if (!timeo) {
+			err = -EAGAIN;
+			break;
+		}
+		if (signal_pending(current)) {
+			err = sock_intr_errno(timeo);
+			break;
+		}
+		timeo = wait_woken(&wait, TASK_INTERRUPTIBLE, timeo);
+	}
+	remove_wait_queue(sk_sleep(sk), &wait);
+	return err;
+}
+
+/*
+ * send() with no verb on a socket with rings: consume the SQ; with @wait
+ * (MSG_WAITALL), then wait up to @timeo for a completion to reap, so that
+ * one system call both submits and sleeps.  The entries consumed, or the
+ * SQ's error if none were, or the wait's.
+ */
+int frpc_ring_enter(struct frpc_sock *fs, bool wait, long timeo)
 {
 	struct frpc_ring *ring = frpc_sock_ring(fs);
 	u32 consumed = 0;
 	bool wake;
-	int err;
+	int err, werr = 0;
 
 	if (mutex_lock_interruptible(&ring->lock))
 		return -ERESTARTSYS;
@@ -775,7 +811,11 @@ int frpc_ring_enter(struct frpc_sock *fs)
 	mutex_unlock(&ring->lock);
 	if (wake)
 		fs->sk.sk_data_ready(&fs->sk);
-	return consumed ? consumed : err;
+	if (wait)
+		werr = frpc_ring_wait(ring, timeo);
+	if (consumed)
+		return consumed;
+	return err ? err : werr;
 }
 
 /*

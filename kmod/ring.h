@@ -135,7 +135,7 @@ int frpc_ring_setsockopt(struct frpc_sock *fs, sockptr_t optval,
 int frpc_ring_getsockopt(struct frpc_sock *fs, char __user *optval,
 			 int __user *optlen, int len);
 int frpc_ring_mmap(struct frpc_sock *fs, struct vm_area_struct *vma);
-int frpc_ring_enter(struct frpc_sock *fs);
+int frpc_ring_enter(struct frpc_sock *fs, bool wait, long timeo);
 void frpc_ring_queued(struct frpc_ring *ring, struct frpc_conn *conn);
 void frpc_ring_deliver_deferred(struct frpc_ring *ring);
 bool frpc_ring_readable(struct frpc_ring *ring);

@@ -910,13 +910,20 @@ int frpc_sendmsg(struct socket *sock, struct msghdr *msg, size_t len)
 
 	/* sendmmsg() marks all but its last message MSG_BATCH */
 	if (msg->msg_flags & ~(MSG_DONTWAIT | MSG_EOR | MSG_NOSIGNAL |
-			       MSG_CMSG_COMPAT | MSG_BATCH))
+			       MSG_CMSG_COMPAT | MSG_BATCH | MSG_WAITALL))
 		return -EOPNOTSUPP;
 	if (role != FRPC_ROLE_CLIENT && role != FRPC_ROLE_SERVER)
 		return -ENOTCONN;
-	/* nothing to send and no verb: the submission ring's doorbell */
+	/*
+	 * Nothing to send and no verb: the submission ring's doorbell, and
+	 * with MSG_WAITALL the wait for a completion too (SO_RCVTIMEO's).
+	 */
 	if (!len && !msg->msg_controllen && READ_ONCE(fs->ring))
-		return frpc_ring_enter(fs);
+		return frpc_ring_enter(fs, msg->msg_flags & MSG_WAITALL,
+				       sock_rcvtimeo(&fs->sk, msg->msg_flags &
+							      MSG_DONTWAIT));
+	if (msg->msg_flags & MSG_WAITALL)
+		return -EOPNOTSUPP;
 	if (len > FASTRPC_MAX_MSG)
 		return -EMSGSIZE;
 	err = frpc_parse_cmsgs(msg, &c);

@@ -1253,6 +1253,32 @@ int fastrpc_ring_wait(struct fastrpc_ring *r, unsigned int spin_us,
 		      int timeout_ms);
 
 /**
+ * fastrpc_ring_submit_wait() - hand the new entries over and wait, in one
+ *				system call
+ * @r:		the ring
+ *
+ * What a loop of fastrpc_ring_submit() then fastrpc_ring_wait() does with
+ * no time limit, in one send(fd, NULL, 0, MSG_WAITALL) instead of a
+ * send() and a poll(): the kernel consumes the SQ, then sleeps until a
+ * completion is there to reap, delivering arriving messages in this
+ * thread.  A client with one call in flight, or a server that replies
+ * and waits for the next request, makes one system call per call.  If
+ * completions are ready already it only submits, as fastrpc_ring_submit()
+ * does.  The wait ends at SO_RCVTIMEO if the socket has one; use
+ * fastrpc_ring_wait() for a limit of its own, or poll() and epoll when
+ * other descriptors matter too.  Entries the kernel could not take yet
+ * stay in the SQ (fastrpc_ring_sq_pending()): submit again after reaping.
+ *
+ * Return: the number of completions ready; 0 when the wait ended without
+ * any (a signal after entries were consumed, or a message flagged
+ * FASTRPC_CQE_F_RECVMSG that waits for recvmsg()), so callers wait in a
+ * loop; or -EAGAIN (SO_RCVTIMEO passed, none came), -EINTR (a signal,
+ * for a handler without SA_RESTART), -EBADF, -ENOTSOCK, or another error
+ * of the kernel's.
+ */
+int fastrpc_ring_submit_wait(struct fastrpc_ring *r);
+
+/**
  * fastrpc_ring_buf() - bytes of the buffer area, bounds-checked
  * @r:		the ring
  * @off:	offset in the area (an SQE's @addr, a CQE's @buf)

@@ -220,6 +220,38 @@ FASTRPC_EXPORT int fastrpc_ring_submit(struct fastrpc_ring *r)
 	return (int)n;
 }
 
+FASTRPC_EXPORT int fastrpc_ring_submit_wait(struct fastrpc_ring *r)
+{
+	uint32_t n = r->sq_tail - r->sq_pub;
+	unsigned int ready;
+	int ret;
+
+	ready = fastrpc_ring_cq_ready(r);
+	if (ready) {
+		/* nothing to wait for: a wakeup only if the kernel wants one */
+		ret = fastrpc_ring_submit(r);
+		return ret < 0 && ret != -EAGAIN ? ret : (int)ready;
+	}
+	if (n) {
+		/* release: the entries before the index that names them */
+		__atomic_store_n(r->sq_producer, r->sq_tail, __ATOMIC_RELEASE);
+		r->sq_pub = r->sq_tail;
+	}
+	/*
+	 * Always a system call, whatever FASTRPC_RING_NEED_WAKEUP says: it
+	 * is the sleep.  Its result counts entries consumed, or says why
+	 * none were (EAGAIN: they wait in the SQ); what matters here is the
+	 * CQ, so an error counts only when no completion came.
+	 */
+	ret = (int)send(r->fd, NULL, 0, MSG_WAITALL | MSG_NOSIGNAL);
+	if (ret < 0)
+		ret = frpc_neg_errno();
+	ready = fastrpc_ring_cq_ready(r);
+	if (ready || ret >= 0)
+		return (int)ready;
+	return ret;
+}
+
 static void frpc_cpu_relax(void)
 {
 #if defined(__x86_64__) || defined(__i386__)

@@ -2496,6 +2496,240 @@ TEST_F_TIMEOUT(rg, need_wakeup_protocol, 90)
 	echo_srv_stop(&es);
 }
 
+/* ---- submit and wait: send(MSG_WAITALL) ------------------------------------ */
+
+struct slow_answer {
+	int sfd;
+	int delay_ms;
+	uint32_t len;
+	uint64_t seed;
+	int ret;
+};
+
+static void *slow_answer_thread(void *p)
+{
+	struct slow_answer *a = p;
+
+	usleep((useconds_t)a->delay_ms * 1000);
+	a->ret = plain_answer(a->sfd, a->len, a->seed);
+	return NULL;
+}
+
+static int got_sig;
+
+static void wait_sig(int sig)
+{
+	got_sig = sig;
+}
+
+struct kill_after {
+	pthread_t target;
+	int delay_ms;
+};
+
+static void *kill_after_thread(void *p)
+{
+	struct kill_after *k = p;
+
+	usleep((useconds_t)k->delay_ms * 1000);
+	pthread_kill(k->target, SIGUSR1);
+	return NULL;
+}
+
+/* Queue a CALL of @len pattern bytes without telling the kernel. */
+static int queue_call(struct ring *r, uint64_t tag, uint32_t len)
+{
+	uint8_t req[256];
+	struct fastrpc_sqe e = {
+		.op = FASTRPC_OP_CALL, .method = M_ECHO, .id = tag, .len = len,
+	};
+
+	fill_pattern(req, len, tag);
+	e.addr = ring_stage(r, NULL, 0, req, len);
+	return sq_put(r, &e);
+}
+
+static long long ms_since(uint64_t t0)
+{
+	return (long long)(now_ms() - t0);
+}
+
+/*
+ * send(fd, NULL, 0, MSG_WAITALL) on a socket with rings consumes the SQ,
+ * then sleeps until there is a completion to reap: a call queued and a
+ * server that answers 300 ms later, and the result is in the CQ when the
+ * one system call returns.  Then the ways the wait ends without one:
+ * SO_RCVTIMEO, MSG_DONTWAIT, a signal; a completion not reaped yet ends
+ * it at once; and the flag belongs to the doorbell alone.
+ */
+TEST_F_TIMEOUT(rg, submit_and_wait, 60)
+{
+	struct timeval tv = { .tv_usec = 150 * 1000 };
+	struct slow_answer a = { .sfd = self->sfd, .delay_ms = 300,
+				 .len = 100, .seed = 0x5a };
+	struct kill_after k = { .target = pthread_self(), .delay_ms = 200 };
+	struct sigaction sa = { .sa_handler = wait_sig };	/* no SA_RESTART */
+	struct fastrpc_cqe c;
+	struct ring *r;
+	pthread_t thr;
+	uint64_t t0;
+	ssize_t n;
+
+	ASSERT_EQ(0, ring_new(self->cfd, 16, 16, 1024, 64, 32, &self->cr));
+	r = self->cr;
+
+	/* the call goes, and the one system call comes back with its result */
+	ASSERT_EQ(0, pthread_create(&thr, NULL, slow_answer_thread, &a));
+	ASSERT_EQ(0, queue_call(r, 0xa1, 50));
+	n = send(self->cfd, NULL, 0, MSG_WAITALL);
+	EXPECT_EQ(1, n) TH_LOG("send(MSG_WAITALL): %s", strerror(errno));
+	ASSERT_EQ(1, cq_reap(r)) TH_LOG("returned before the result came");
+	ASSERT_EQ(0, ring_wait(r, FASTRPC_CQE_RESULT, 0xa1, 0, &c));
+	EXPECT_EQ(FASTRPC_OK, c.res);
+	EXPECT_EQ(100, c.len);
+	EXPECT_TRUE(check_pattern(cqe_payload(r, &c), c.len, 0x5a));
+	ASSERT_EQ(0, ring_put_cqe(r, &c));
+	pthread_join(thr, NULL);
+	ASSERT_EQ(0, a.ret);
+
+	/* nothing to wait for: SO_RCVTIMEO ends the wait, MSG_DONTWAIT at once */
+	ASSERT_EQ(0, ring_flush(r, WAIT_MS));
+	ASSERT_EQ(0, setsockopt(self->cfd, SOL_SOCKET, SO_RCVTIMEO, &tv,
+				sizeof(tv)));
+	t0 = now_ms();
+	EXPECT_EQ(-1, send(self->cfd, NULL, 0, MSG_WAITALL));
+	EXPECT_EQ(EAGAIN, errno);
+	EXPECT_LE(100, ms_since(t0));
+	EXPECT_EQ(-1, send(self->cfd, NULL, 0, MSG_WAITALL | MSG_DONTWAIT));
+	EXPECT_EQ(EAGAIN, errno);
+	EXPECT_EQ(0, cq_reap(r));
+
+	/* a completion not reaped yet: no wait at all */
+	a.delay_ms = 0;
+	a.seed = 0x5b;
+	ASSERT_EQ(0, pthread_create(&thr, NULL, slow_answer_thread, &a));
+	ASSERT_EQ(0, queue_call(r, 0xa2, 10));
+	tv.tv_sec = WAIT_MS / 1000;
+	tv.tv_usec = 0;
+	ASSERT_EQ(0, setsockopt(self->cfd, SOL_SOCKET, SO_RCVTIMEO, &tv,
+				sizeof(tv)));
+	EXPECT_EQ(1, send(self->cfd, NULL, 0, MSG_WAITALL));
+	pthread_join(thr, NULL);
+	ASSERT_EQ(0, a.ret);
+	t0 = now_ms();
+	EXPECT_EQ(0, send(self->cfd, NULL, 0, MSG_WAITALL))
+		TH_LOG("%s", strerror(errno));
+	EXPECT_GT(WAIT_MS / 2, ms_since(t0));
+	ASSERT_EQ(0, ring_wait(r, FASTRPC_CQE_RESULT, 0xa2, 0, &c));
+	ASSERT_EQ(0, ring_put_cqe(r, &c));
+	ASSERT_EQ(0, ring_flush(r, WAIT_MS));
+
+	/* a signal ends it, with EINTR for a handler without SA_RESTART */
+	tv.tv_sec = 0;
+	ASSERT_EQ(0, setsockopt(self->cfd, SOL_SOCKET, SO_RCVTIMEO, &tv,
+				sizeof(tv)));
+	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
+	got_sig = 0;
+	ASSERT_EQ(0, pthread_create(&thr, NULL, kill_after_thread, &k));
+	EXPECT_EQ(-1, send(self->cfd, NULL, 0, MSG_WAITALL));
+	EXPECT_EQ(EINTR, errno);
+	pthread_join(thr, NULL);
+	EXPECT_EQ(SIGUSR1, got_sig);
+	signal(SIGUSR1, SIG_DFL);
+	EXPECT_EQ(0, cq_reap(r));
+
+	/* waiting is the doorbell's: not with a verb, not without rings */
+	EXPECT_EQ(-EOPNOTSUPP, fastrpc_send_call(self->cfd, 0xa3, M_ECHO, "x",
+						 1, MSG_WAITALL));
+	EXPECT_EQ(-1, send(self->sfd, NULL, 0, MSG_WAITALL));
+	EXPECT_EQ(EOPNOTSUPP, errno);
+	/* and the socket still works */
+	a.seed = 0x5c;
+	ASSERT_EQ(0, pthread_create(&thr, NULL, slow_answer_thread, &a));
+	ASSERT_EQ(0, queue_call(r, 0xa4, 20));
+	EXPECT_EQ(1, send(self->cfd, NULL, 0, MSG_WAITALL));
+	pthread_join(thr, NULL);
+	ASSERT_EQ(0, ring_wait(r, FASTRPC_CQE_RESULT, 0xa4, WAIT_MS, &c));
+	EXPECT_EQ(100, c.len);
+	ASSERT_EQ(0, ring_put_cqe(r, &c));
+}
+
+/*
+ * A server with rings asleep in send(MSG_WAITALL) is woken by a call that
+ * arrives (the writer does not deliver to a ring whose owner sleeps: the
+ * sleeper does), and one more such send() both replies and waits.
+ */
+struct ring_waiter {
+	struct ring *r;
+	ssize_t n;
+	int err;
+	unsigned int reaped;
+};
+
+static void *ring_waiter_thread(void *p)
+{
+	struct ring_waiter *w = p;
+
+	w->n = send(w->r->fd, NULL, 0, MSG_WAITALL);
+	w->err = errno;
+	w->reaped = (unsigned int)cq_reap(w->r);
+	return NULL;
+}
+
+TEST_F_TIMEOUT(rg, submit_and_wait_server, 60)
+{
+	struct ring_waiter w = { 0 };
+	struct fastrpc_cqe c;
+	uint32_t status = 0;
+	uint8_t rep[64];
+	pthread_t thr;
+	uint64_t tag;
+	ssize_t n;
+
+	ASSERT_EQ(0, ring_new(self->sfd, 16, 16, 1024, 64, 32, &self->sr));
+	w.r = self->sr;
+	ASSERT_EQ(0, pthread_create(&thr, NULL, ring_waiter_thread, &w));
+	usleep(200 * 1000);	/* most likely asleep by now; either way works */
+	ASSERT_EQ(5, fastrpc_send_call(self->cfd, 0xb1, M_RING, "hello", 5,
+				       0));
+	pthread_join(thr, NULL);
+	EXPECT_EQ(0, w.n) TH_LOG("%s", strerror(w.err));
+	ASSERT_EQ(1, w.reaped);
+	ASSERT_EQ(0, ring_wait(self->sr, FASTRPC_CQE_INCOMING, ANY, 0, &c));
+	EXPECT_EQ(M_RING, c.method);
+	EXPECT_EQ(5, c.len);
+
+	/* the reply, from the request's own bytes, and the wait for the next */
+	{
+		struct fastrpc_sqe e = {
+			.op = FASTRPC_OP_REPLY, .id = c.id, .len = c.len,
+			.addr = fastrpc_ring_cqe_data_off(&c),
+			.flags = FASTRPC_SQE_RETURN_BUF, .buf = c.buf,
+		};
+
+		ASSERT_EQ(0, sq_put(self->sr, &e));
+	}
+	w.n = -2;
+	ASSERT_EQ(0, pthread_create(&thr, NULL, ring_waiter_thread, &w));
+	n = fastrpc_recv_result(self->cfd, &tag, &status, rep, sizeof(rep), 0);
+	ASSERT_EQ(5, n);
+	EXPECT_EQ(0xb1, tag);
+	EXPECT_EQ(0, memcmp(rep, "hello", 5));
+	ASSERT_EQ(6, fastrpc_send_call(self->cfd, 0xb2, M_RING, "hello2", 6,
+				       0));
+	pthread_join(thr, NULL);
+	/* consumed the reply, then slept until the second call came */
+	EXPECT_EQ(1, w.n) TH_LOG("%s", strerror(w.err));
+	ASSERT_EQ(1, w.reaped);
+	ASSERT_EQ(0, ring_wait(self->sr, FASTRPC_CQE_INCOMING, ANY, 0, &c));
+	EXPECT_EQ(6, c.len);
+	ASSERT_EQ(0, ring_op(self->sr, FASTRPC_OP_REPLY, 0, c.id, 0, NULL, 0));
+	ASSERT_EQ(0, ring_buf_return(self->sr, c.buf));
+	n = fastrpc_recv_result(self->cfd, &tag, &status, rep, sizeof(rep), 0);
+	EXPECT_EQ(0, n);
+	EXPECT_EQ(0xb2, tag);
+}
+
 /* ---- the scribbler ------------------------------------------------------- */
 
 /*

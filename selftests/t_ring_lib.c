@@ -395,6 +395,115 @@ TEST_F(ring, wait)
 }
 
 /*
+ * fastrpc_ring_submit_wait() on both ends, as a ring client and a ring
+ * server that each make one system call per call: the server thread
+ * replies and waits for the next request in one, the client submits a
+ * call and sleeps until its result in one.  Every echo comes back whole;
+ * SO_RCVTIMEO ends the server's wait, so that it sees the stop flag.
+ */
+struct lib_srv {
+	struct fastrpc_ring *r;
+	atomic_int stop;
+	atomic_int err;
+	atomic_uint served;
+};
+
+/* serve() without its submit: the next submit_wait() hands them over */
+static void *lib_srv_thread(void *p)
+{
+	struct lib_srv *s = p;
+	const struct fastrpc_cqe *c;
+	struct fastrpc_sqe *sqe;
+	int ret;
+
+	while (!atomic_load(&s->stop)) {
+		ret = fastrpc_ring_submit_wait(s->r);
+		if (ret < 0 && ret != -EAGAIN && ret != -EINTR) {
+			atomic_store(&s->err, ret);
+			return NULL;
+		}
+		while ((c = fastrpc_ring_peek_cqe(s->r))) {
+			sqe = fastrpc_ring_get_sqe(s->r);
+			if (c->type != FASTRPC_CQE_INCOMING || !sqe) {
+				atomic_store(&s->err, -EPROTO);
+				return NULL;
+			}
+			fastrpc_ring_prep_reply(sqe, c->id, FASTRPC_OK,
+						c->buf == FASTRPC_RING_NO_BUF ?
+						0 : fastrpc_ring_cqe_data_off(c),
+						c->len);
+			fastrpc_ring_sqe_return_buf(sqe, c->buf);
+			fastrpc_ring_advance(s->r, 1);
+			atomic_fetch_add(&s->served, 1);
+		}
+	}
+	return NULL;
+}
+
+TEST_F_TIMEOUT(ring, submit_wait, 60)
+{
+	enum { N = 300 };
+	struct timeval tv = { .tv_usec = 50 * 1000 };
+	struct lib_srv s = { .r = &self->srv };
+	const struct fastrpc_cqe *c;
+	struct fastrpc_sqe *sqe;
+	uint64_t tag;
+	uint32_t off;
+	pthread_t thr;
+	uint8_t *p;
+	int n;
+
+	ASSERT_EQ(0, setsockopt(self->sfd, SOL_SOCKET, SO_RCVTIMEO, &tv,
+				sizeof(tv)));
+	ASSERT_EQ(0, pthread_create(&thr, NULL, lib_srv_thread, &s));
+	ASSERT_EQ(0, fastrpc_ring_txbuf_get(&self->cli, &off));
+	for (tag = 1; tag <= N; tag++) {
+		uint32_t len = echo_len(tag);
+
+		p = fastrpc_ring_buf(&self->cli, off, BUF);
+		ASSERT_NE(NULL, p);
+		fill_pattern(p, len, tag);
+		sqe = fastrpc_ring_get_sqe(&self->cli);
+		ASSERT_NE(NULL, sqe);
+		fastrpc_ring_prep_call(sqe, tag, M_ECHO, off, len, 0);
+		/* the kernel copied the request once the call returns */
+		do
+			n = fastrpc_ring_submit_wait(&self->cli);
+		while (n == 0 || n == -EINTR);
+		ASSERT_EQ(1, n) TH_LOG("call %llu: %s", (unsigned long long)tag,
+				       fastrpc_strerror(n));
+		c = fastrpc_ring_peek_cqe(&self->cli);
+		ASSERT_NE(NULL, c);
+		ASSERT_EQ(FASTRPC_CQE_RESULT, c->type);
+		ASSERT_EQ(tag, c->id);
+		ASSERT_EQ(FASTRPC_OK, c->res);
+		ASSERT_EQ(len, c->len);
+		if (len)
+			ASSERT_TRUE(check_pattern(fastrpc_ring_cqe_data(&self->cli, c),
+						  len, tag));
+		sqe = fastrpc_ring_get_sqe(&self->cli);
+		ASSERT_NE(NULL, sqe);
+		fastrpc_ring_prep_buf_return(sqe, c->buf);
+		fastrpc_ring_advance(&self->cli, 1);
+	}
+	/*
+	 * The last buffer return goes, and nothing comes: the wait ends at
+	 * SO_RCVTIMEO, with no completion (0, an entry was consumed), then
+	 * with EAGAIN when there was nothing to submit either.
+	 */
+	tv.tv_usec = 20 * 1000;
+	ASSERT_EQ(0, setsockopt(self->cfd, SOL_SOCKET, SO_RCVTIMEO, &tv,
+				sizeof(tv)));
+	EXPECT_EQ(0, fastrpc_ring_submit_wait(&self->cli));
+	EXPECT_EQ(0, fastrpc_ring_sq_pending(&self->cli));
+	EXPECT_EQ(-EAGAIN, fastrpc_ring_submit_wait(&self->cli));
+	atomic_store(&s.stop, 1);
+	pthread_join(thr, NULL);
+	EXPECT_EQ(0, atomic_load(&s.err));
+	EXPECT_EQ(N, atomic_load(&s.served));
+}
+
+/*
  * A lent call (fastrpc_ring_sqe_lend()): its result, and one
  * FASTRPC_CQE_SENT naming the entry, after which the buffer is put back;
  * fastrpc_ring_cqe_data() finds no payload in a SENT.

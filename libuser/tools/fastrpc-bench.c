@@ -139,7 +139,7 @@ struct run {
 	/* fastrpc-ring: the client's rings and the server's */
 	struct fastrpc_ring cring, sring;
 	uint32_t txoff;		/* the request, in a buffer of our own */
-	unsigned int spin_us;	/* fastrpc-ring: CQ spin before poll() */
+	unsigned int spin_us;	/* fastrpc-ring: CQ spin; 0: sleep in send() */
 	uint32_t *ret_bufs;	/* runs the client still has to give back */
 	unsigned int nret;
 	/* tcp-pipelined: the client's receive buffer, parsed in place */
@@ -675,18 +675,31 @@ static void *fastrpc_ring_server(void *arg)
 
 	pin_to(1);
 	while (buf && !atomic_load(&r->stop)) {
-		/* entries the kernel refused: retry soon */
-		ret = fastrpc_ring_wait(&r->sring, r->spin_us,
-					fastrpc_ring_sq_pending(&r->sring) ?
-					1 : -1);
-		if (ret < 0 && ret != -EINTR)
-			atomic_fetch_add(&r->srv_errors, 1);
+		if (!r->spin_us && !fastrpc_ring_sq_pending(&r->sring)) {
+			/* the replies go and the next request comes: one call */
+			ret = fastrpc_ring_submit_wait(&r->sring);
+			if (ret < 0 && ret != -EINTR && ret != -EAGAIN)
+				atomic_fetch_add(&r->srv_errors, 1);
+		} else {
+			/* entries the kernel refused: retry soon */
+			ret = fastrpc_ring_wait(&r->sring, r->spin_us,
+						fastrpc_ring_sq_pending(&r->sring) ?
+						1 : -1);
+			if (ret < 0 && ret != -EINTR)
+				atomic_fetch_add(&r->srv_errors, 1);
+		}
 		while ((c = fastrpc_ring_peek_cqe(&r->sring)) &&
 		       fastrpc_ring_serve(r, c, buf))
 			fastrpc_ring_advance(&r->sring, 1);
-		ret = fastrpc_ring_submit(&r->sring);
-		if (ret < 0 && ret != -EAGAIN)
-			atomic_fetch_add(&r->srv_errors, 1);
+		/*
+		 * Asleep in the kernel: the next submit_wait() hands them
+		 * over, unless it waits for the kernel to take refused ones.
+		 */
+		if (r->spin_us || fastrpc_ring_sq_pending(&r->sring)) {
+			ret = fastrpc_ring_submit(&r->sring);
+			if (ret < 0 && ret != -EAGAIN)
+				atomic_fetch_add(&r->srv_errors, 1);
+		}
 	}
 	free(buf);
 	return NULL;
@@ -759,6 +772,9 @@ static int fastrpc_ring_send(struct run *r, uint64_t idx, uint64_t count)
 			fastrpc_ring_sqe_return_buf(sqe,
 						    r->ret_bufs[--r->nret]);
 	}
+	/* waiting in the kernel: recv's submit_wait() hands them over */
+	if (!r->spin_us)
+		return 0;
 	/* -EAGAIN: the calls wait in the SQ, and recv retries them */
 	ret = fastrpc_ring_submit(&r->cring);
 	return ret < 0 && ret != -EAGAIN ? ret : 0;
@@ -804,6 +820,15 @@ static int fastrpc_ring_recv(struct run *r, uint64_t *idx)
 		}
 		if (c)
 			break;
+		if (!r->spin_us) {
+			/* submit what send() left and sleep, in one call */
+			ret = fastrpc_ring_submit_wait(&r->cring);
+			if (ret < 0 && ret != -EINTR && ret != -EAGAIN)
+				return ret;
+			if (ret != -EAGAIN || !fastrpc_ring_sq_pending(&r->cring))
+				continue;
+			/* the kernel took none and none came: poll for room */
+		}
 		/* calls the kernel refused before: try them again */
 		ret = fastrpc_ring_submit(&r->cring);
 		if (ret < 0 && ret != -EAGAIN)
