@@ -2571,10 +2571,13 @@ TEST_F_TIMEOUT(rg, submit_and_wait, 60)
 	struct sigaction sa = { .sa_handler = wait_sig };	/* no SA_RESTART */
 	struct fastrpc_cqe c;
 	struct ring *r;
+	struct fastrpc_features f;
 	pthread_t thr;
 	uint64_t t0;
 	ssize_t n;
 
+	ASSERT_EQ(0, fastrpc_get_features(self->cfd, &f));
+	EXPECT_TRUE(f.features & FASTRPC_FEAT_RING_WAIT);
 	ASSERT_EQ(0, ring_new(self->cfd, 16, 16, 1024, 64, 32, &self->cr));
 	r = self->cr;
 

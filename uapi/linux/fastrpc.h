@@ -319,6 +319,8 @@ enum fastrpc_sockopt {
 #define FASTRPC_FEAT_IN_DEADLINE (1ULL << 9)
 /* FASTRPC_SQE_LEND and FASTRPC_CQE_SENT */
 #define FASTRPC_FEAT_RING_LEND	(1ULL << 10)
+/* send(fd, NULL, 0, MSG_WAITALL) on a socket with rings: submit, then wait */
+#define FASTRPC_FEAT_RING_WAIT	(1ULL << 11)
 
 /**
  * struct fastrpc_features - what the loaded module supports
@@ -402,6 +404,10 @@ struct fastrpc_sock_info {
  * FASTRPC_RING_NEED_WAKEUP while the kernel is not going to look at the
  * SQ again on its own: after storing @producer, user space issues a full
  * barrier, reads @flags, and calls send() only if the bit is set.
+ * send(fd, NULL, 0, MSG_WAITALL) consumes the SQ and then sleeps until a
+ * completion is there to reap (or SO_RCVTIMEO, or a signal): submit and
+ * wait in one system call.  MSG_WAITALL on anything but this doorbell
+ * fails with EOPNOTSUPP.
  *
  * An entry the kernel cannot take yet (SO_SNDBUF or FASTRPC_MAX_CALLS
  * full, the connection still opening, no room in the CQ for the error it
