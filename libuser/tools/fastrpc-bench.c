@@ -63,11 +63,13 @@
  * CPU 0 with the small calls, which would then wait for the CPU rather
  * than for the connection: leave -C out there.
  *
+ * fastrpc-ring sleeps in the kernel's submit-and-wait doorbell
+ * (fastrpc_ring_submit_wait(): one system call per call on each end).
  * fastrpc-ring-busy is fastrpc-ring with both ends busy-polling: client
  * and server spin on their CQ for up to 50 microseconds before they
  * sleep in poll().  -B sets that time for both ring transports (for
- * fastrpc-ring the default is 0: sleep at once); a note before the
- * table says it was set.  Spinning costs a CPU on each side: with -C
+ * fastrpc-ring the default is 0: sleep at once, in the doorbell); a note
+ * before the table says it was set.  Spinning costs a CPU on each side: with -C
  * client and server have one each.
  *
  * Both ring transports lend payloads of at least -L bytes (default
@@ -552,6 +554,7 @@ static void common_teardown(struct run *r);
 /*
  * -B: spin on the CQ this long before sleeping in poll() (both ends), for
  * fastrpc-ring; fastrpc-ring-busy spins RING_BUSY_US when -B is not given.
+ * Without a spin, fastrpc-ring sleeps in send(MSG_WAITALL) instead.
  */
 static unsigned int ring_spin_us;
 #define RING_BUSY_US	50

@@ -29,7 +29,8 @@ BASELINE=$VMDIR/perf-baseline.json
 # fastrpc (the same-host short cut) and fastrpc-tcp (the same calls over
 # TCP) with the tcp and unix controls: 64 B one at a time and 16 in
 # flight, 16 KiB one at a time; and the rings, 64 B one at a time, asleep
-# in poll() and busy-polling (fastrpc-ring, fastrpc-ring-busy). Icount runs still differ a little from
+# in the doorbell (send(MSG_WAITALL)) and busy-polling (fastrpc-ring,
+# fastrpc-ring-busy). Icount runs still differ a little from
 # boot to boot (when QEMU's main loop interrupts a vCPU is not counted in
 # instructions), mostly in the tails, so the list runs GATE_REPEAT times
 # over and each figure is compared as the median of its runs; the
