@@ -2623,6 +2623,7 @@ TEST_F_TIMEOUT(rg, submit_and_wait, 60)
 	EXPECT_EQ(0, send(self->cfd, NULL, 0, MSG_WAITALL))
 		TH_LOG("%s", strerror(errno));
 	EXPECT_GT(WAIT_MS / 2, ms_since(t0));
+	ASSERT_EQ(1, cq_reap(r));
 	ASSERT_EQ(0, ring_wait(r, FASTRPC_CQE_RESULT, 0xa2, 0, &c));
 	ASSERT_EQ(0, ring_put_cqe(r, &c));
 	ASSERT_EQ(0, ring_flush(r, WAIT_MS));
