@@ -749,14 +749,40 @@ static void frpc_ring_work(struct work_struct *work)
 		mutex_unlock(&ring->lock);
 		return;
 	}
+	/*
+	 * Taken before the work: a reader that misses the lock later
+	 * queues this item again.  Queueing has a full barrier, and so has
+	 * clearing the pending bit before the item runs.
+	 */
+	if (READ_ONCE(ring->poll_missed)) {
+		WRITE_ONCE(ring->poll_missed, false);
+		wake = true;
+	}
 	/* what the entries allocate is the socket owner's, not the worker's */
 	old = set_active_memcg(fs->memcg);
 	frpc_ring_run(ring, &consumed);
-	wake = frpc_ring_publish(ring);
+	wake |= frpc_ring_publish(ring);
 	set_active_memcg(old);
 	mutex_unlock(&ring->lock);
 	if (wake)
 		fs->sk.sk_data_ready(&fs->sk);
+}
+
+/* The doorbell's work: consume the SQ, publish, wake pollers. */
+static int frpc_ring_doorbell(struct frpc_ring *ring, u32 *consumed)
+{
+	bool wake;
+	int err;
+
+	if (mutex_lock_interruptible(&ring->lock))
+		return -ERESTARTSYS;
+	WRITE_ONCE(*ring->sq_flags, 0);
+	err = frpc_ring_run(ring, consumed);
+	wake = frpc_ring_publish(ring);
+	mutex_unlock(&ring->lock);
+	if (wake)
+		ring->fs->sk.sk_data_ready(&ring->fs->sk);
+	return err;
 }
 
 /*
@@ -767,10 +793,18 @@ static void frpc_ring_work(struct work_struct *work)
  * frpc_ring_readable()), pairs with frpc_ring_queued()'s queueing, then
  * skwq_has_sleeper(); wait_woken() keeps a wakeup that comes between the
  * look and the sleep.
+ *
+ * Entries the doorbell had to leave in the SQ for want of send room or
+ * an open connection (EAGAIN) are consumed here once there is room: what
+ * wakes EPOLLOUT pollers wakes this wait too.  Left for the next send(),
+ * they might be what the awaited completion depends on (a reply the peer
+ * waits for before it answers).  Entries left for want of CQ room need no
+ * such care: the CQ is readable then.
  */
-static int frpc_ring_wait(struct frpc_ring *ring, long timeo)
+static int frpc_ring_wait(struct frpc_ring *ring, long timeo, u32 *consumed)
 {
-	struct sock *sk = &ring->fs->sk;
+	struct frpc_sock *fs = ring->fs;
+	struct sock *sk = &fs->sk;
 	DEFINE_WAIT_FUNC(wait, woken_wake_function);
 	int err = 0;
 
@@ -785,8 +819,24 @@ static int frpc_ring_wait(struct frpc_ring *ring, long timeo)
 			break;
 		}
 		timeo = wait_woken(&wait, TASK_INTERRUPTIBLE, timeo);
+		if (frpc_ring_sq_avail(READ_ONCE(*ring->sq_prod),
+				       READ_ONCE(ring->sq_head),
+				       ring->setup.sq_entries) &&
+		    frpc_sock_can_send(fs))
+			frpc_ring_doorbell(ring, consumed);
 	}
 	remove_wait_queue(sk_sleep(sk), &wait);
+	if (err) {
+		/*
+		 * A message queued after the last look saw a sleeper and
+		 * left its delivery to us: hand it to the work item.
+		 * Leaving the queue, then looking, pairs with queueing,
+		 * then skwq_has_sleeper().
+		 */
+		smp_mb();
+		if (!list_empty_careful(&fs->rxq))
+			queue_work(system_highpri_wq, &ring->work);
+	}
 	return err;
 }
 
@@ -800,19 +850,13 @@ int frpc_ring_enter(struct frpc_sock *fs, bool wait, long timeo)
 {
 	struct frpc_ring *ring = frpc_sock_ring(fs);
 	u32 consumed = 0;
-	bool wake;
 	int err, werr = 0;
 
-	if (mutex_lock_interruptible(&ring->lock))
-		return -ERESTARTSYS;
-	WRITE_ONCE(*ring->sq_flags, 0);
-	err = frpc_ring_run(ring, &consumed);
-	wake = frpc_ring_publish(ring);
-	mutex_unlock(&ring->lock);
-	if (wake)
-		fs->sk.sk_data_ready(&fs->sk);
+	err = frpc_ring_doorbell(ring, &consumed);
+	if (err == -ERESTARTSYS)
+		return err;
 	if (wait)
-		werr = frpc_ring_wait(ring, timeo);
+		werr = frpc_ring_wait(ring, timeo, &consumed);
 	if (consumed)
 		return consumed;
 	return err ? err : werr;
@@ -958,7 +1002,12 @@ bool frpc_ring_readable(struct frpc_ring *ring)
 		if (posted && atomic_read(&fs->waiters))
 			fs->sk.sk_data_ready(&fs->sk);
 	} else {
-		/* the holder may be past its delivery: the worker wakes us */
+		/*
+		 * The holder may be past its delivery, or a reader that
+		 * wakes only recvmsg() sleepers: the worker wakes us, even
+		 * with nothing left to publish (poll_missed).
+		 */
+		WRITE_ONCE(ring->poll_missed, true);
 		queue_work(system_highpri_wq, &ring->work);
 	}
 out:

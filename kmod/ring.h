@@ -90,6 +90,13 @@ struct frpc_ring {
 	bool			dead;		/* socket closing, under lock */
 	/* pollers were woken for messages and have not looked yet */
 	bool			poll_woken;
+	/*
+	 * A reader found ring->lock taken and left its delivery to the
+	 * work item: the item wakes the readers even if it publishes
+	 * nothing, since the holder may have published for them and woken
+	 * nobody (frpc_ring_readable()).
+	 */
+	bool			poll_missed;
 	struct fastrpc_ring_setup setup;
 	struct frpc_ring_geom	geom;
 

@@ -225,7 +225,8 @@ static int frpc_getname(struct socket *sock, struct sockaddr *uaddr, int peer)
 	return ret;
 }
 
-static bool frpc_can_send(struct frpc_sock *fs)
+/* EPOLLOUT: a verb would not wait for room now (ring.c's waiter too) */
+bool frpc_sock_can_send(struct frpc_sock *fs)
 {
 	if (READ_ONCE(fs->tx_queued) >= READ_ONCE(fs->sk.sk_sndbuf) ||
 	    READ_ONCE(fs->connecting))
@@ -245,7 +246,7 @@ static __poll_t frpc_poll(struct file *file, struct socket *sock,
 	if (ring ? frpc_ring_readable(ring) : !list_empty_careful(&fs->rxq))
 		mask |= EPOLLIN | EPOLLRDNORM;
 	if ((fs->role == FRPC_ROLE_CLIENT || fs->role == FRPC_ROLE_SERVER) &&
-	    frpc_can_send(fs))
+	    frpc_sock_can_send(fs))
 		mask |= EPOLLOUT | EPOLLWRNORM;
 	return mask;
 }

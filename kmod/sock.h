@@ -93,6 +93,7 @@ void frpc_sock_unregister(void);
 void frpc_sock_queue(struct frpc_sock *fs, struct frpc_rxmsg *m,
 		     struct frpc_call *call);
 void frpc_sock_wake_out(struct sock *sk);
+bool frpc_sock_can_send(struct frpc_sock *fs);
 void frpc_client_ready(struct frpc_sock *fs, struct frpc_conn *conn);
 struct frpc_call *frpc_sock_find(struct frpc_sock *fs, u64 key);
 void __frpc_sock_unqueue(struct frpc_sock *fs, struct frpc_rxmsg *m);

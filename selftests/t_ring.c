@@ -2522,17 +2522,22 @@ static void wait_sig(int sig)
 	got_sig = sig;
 }
 
+/* SIGUSR1 to @target every @delay_ms until @done: one may come early */
 struct kill_after {
 	pthread_t target;
 	int delay_ms;
+	atomic_int done;
 };
 
 static void *kill_after_thread(void *p)
 {
 	struct kill_after *k = p;
 
-	usleep((useconds_t)k->delay_ms * 1000);
-	pthread_kill(k->target, SIGUSR1);
+	while (!atomic_load(&k->done)) {
+		usleep((useconds_t)k->delay_ms * 1000);
+		if (!atomic_load(&k->done))
+			pthread_kill(k->target, SIGUSR1);
+	}
 	return NULL;
 }
 
@@ -2635,8 +2640,10 @@ TEST_F_TIMEOUT(rg, submit_and_wait, 60)
 	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
 	got_sig = 0;
 	ASSERT_EQ(0, pthread_create(&thr, NULL, kill_after_thread, &k));
-	EXPECT_EQ(-1, send(self->cfd, NULL, 0, MSG_WAITALL));
+	n = send(self->cfd, NULL, 0, MSG_WAITALL);
+	EXPECT_EQ(-1, n);
 	EXPECT_EQ(EINTR, errno);
+	atomic_store(&k.done, 1);
 	pthread_join(thr, NULL);
 	EXPECT_EQ(SIGUSR1, got_sig);
 	signal(SIGUSR1, SIG_DFL);
@@ -2656,6 +2663,100 @@ TEST_F_TIMEOUT(rg, submit_and_wait, 60)
 	ASSERT_EQ(0, ring_wait(r, FASTRPC_CQE_RESULT, 0xa4, WAIT_MS, &c));
 	EXPECT_EQ(100, c.len);
 	ASSERT_EQ(0, ring_put_cqe(r, &c));
+}
+
+/*
+ * An entry the doorbell has to leave in the SQ for want of send room is
+ * consumed by the wait once there is room, not left for a send() that
+ * never comes: here the server answers only after the third call came,
+ * and the third is the entry left behind.  The server's socket holds the
+ * first call unread over its SO_RCVBUF, so it gives no credit for the
+ * second, 1 MiB, of which the call's window goes at once and the rest
+ * fills the client's send buffer.  300 ms later the server reads.
+ */
+struct three_calls_srv {
+	int sfd;
+	ssize_t n[3];
+	uint64_t h[3];
+	int err;
+};
+
+static void *three_calls_thread(void *p)
+{
+	struct three_calls_srv *s = p;
+	struct fastrpc_incoming_info ii;
+	size_t cap = (1 << 20) + 1;
+	uint8_t *b = malloc(cap);
+	int i;
+
+	usleep(300 * 1000);
+	for (i = 0; i < 3; i++) {
+		s->n[i] = b ? srv_recv(s->sfd, &ii, b, cap) : -ENOMEM;
+		s->h[i] = ii.handle;
+		if (s->n[i] < 0)
+			break;
+	}
+	/* those that came are answered in any case, so that the client ends */
+	for (i = 2; i >= 0; i--)
+		if (s->n[i] >= 0)
+			s->err |= fastrpc_send_reply(s->sfd, s->h[i], FASTRPC_OK,
+						     "r", 1, 0) != 1;
+	free(b);
+	return NULL;
+}
+
+TEST_F_TIMEOUT(rg, submit_and_wait_stalled_entry, 60)
+{
+	struct timeval tv = { .tv_sec = 5 };
+	struct three_calls_srv s = { .sfd = self->sfd, .n = { -1, -1, -1 } };
+	struct pollfd pfd = { .fd = self->cfd, .events = POLLOUT };
+	struct pollfd spfd = { .fd = self->sfd, .events = POLLIN };
+	int sndbuf = 64 << 10, rcvbuf = 4096;
+	struct fastrpc_cqe c;
+	pthread_t thr;
+	uint64_t tag;
+	uint8_t *big;
+	ssize_t n;
+	int i;
+
+	big = calloc(1, 1 << 20);
+	ASSERT_NE(NULL, big);
+	ASSERT_EQ(0, ring_new(self->cfd, 16, 16, 1024, 64, 32, &self->cr));
+	ASSERT_EQ(0, setsockopt(self->cfd, SOL_SOCKET, SO_SNDBUF, &sndbuf,
+				sizeof(sndbuf)));
+	ASSERT_EQ(0, setsockopt(self->sfd, SOL_SOCKET, SO_RCVBUF, &rcvbuf,
+				sizeof(rcvbuf)));
+	ASSERT_EQ(0, setsockopt(self->sfd, SOL_SOCKET, SO_RCVTIMEO, &tv,
+				sizeof(tv)));
+	tv.tv_sec = 20;
+	ASSERT_EQ(0, setsockopt(self->cfd, SOL_SOCKET, SO_RCVTIMEO, &tv,
+				sizeof(tv)));
+	/* the first call, unread, puts the server's socket over SO_RCVBUF */
+	ASSERT_EQ(16 << 10, fastrpc_send_call(self->cfd, 0xc0, M_RING, big,
+					      16 << 10, 0));
+	ASSERT_EQ(1, poll(&spfd, 1, WAIT_MS));
+	ASSERT_EQ(0, pthread_create(&thr, NULL, three_calls_thread, &s));
+	ASSERT_EQ(1 << 20, fastrpc_send_call(self->cfd, 0xc1, M_RING, big,
+					     1 << 20, 0));
+	/* no send room now: the third call has to wait in the SQ */
+	ASSERT_EQ(0, poll(&pfd, 1, 0)) TH_LOG("the second call left room");
+	ASSERT_EQ(0, queue_call(self->cr, 0xc2, 10));
+	n = send(self->cfd, NULL, 0, MSG_WAITALL);
+	pthread_join(thr, NULL);
+	free(big);
+	EXPECT_EQ(1, n) TH_LOG("%s", n < 0 ? strerror(errno) : "");
+	EXPECT_EQ(16 << 10, s.n[0]);
+	EXPECT_EQ(1 << 20, s.n[1]);
+	EXPECT_EQ(10, s.n[2]) TH_LOG("the third call never came: %s",
+				     strerror((int)-s.n[2]));
+	EXPECT_EQ(0, s.err);
+	for (i = 0; i < 3; i++) {
+		tag = i == 0 ? 0xc2 : i == 1 ? 0xc1 : 0xc0;
+		ASSERT_EQ(0, ring_wait(self->cr, FASTRPC_CQE_RESULT, tag,
+				       WAIT_MS, &c));
+		EXPECT_EQ(1, c.len);
+		ASSERT_EQ(0, ring_put_cqe(self->cr, &c));
+	}
 }
 
 /*
