@@ -843,8 +843,9 @@ static int frpc_ring_wait(struct frpc_ring *ring, long timeo, u32 *consumed)
 /*
  * send() with no verb on a socket with rings: consume the SQ; with @wait
  * (MSG_WAITALL), then wait up to @timeo for a completion to reap, so that
- * one system call both submits and sleeps.  The entries consumed, or the
- * SQ's error if none were, or the wait's.
+ * one system call both submits and sleeps.  The entries consumed; if none
+ * were, how the wait ended (timeout, signal), else the SQ's error (EAGAIN:
+ * entries left, which user space sees in the SQ too).
  */
 int frpc_ring_enter(struct frpc_sock *fs, bool wait, long timeo)
 {
@@ -859,7 +860,7 @@ int frpc_ring_enter(struct frpc_sock *fs, bool wait, long timeo)
 		werr = frpc_ring_wait(ring, timeo, &consumed);
 	if (consumed)
 		return consumed;
-	return err ? err : werr;
+	return werr ? werr : err;
 }
 
 /*

@@ -1266,13 +1266,17 @@ int fastrpc_ring_wait(struct fastrpc_ring *r, unsigned int spin_us,
  * completions are ready already it only submits, as fastrpc_ring_submit()
  * does.  The wait ends at SO_RCVTIMEO if the socket has one; use
  * fastrpc_ring_wait() for a limit of its own, or poll() and epoll when
- * other descriptors matter too.  Entries the kernel could not take yet
- * stay in the SQ (fastrpc_ring_sq_pending()): submit again after reaping.
+ * other descriptors matter too.  Entries the kernel could not take for
+ * want of send room or an open connection are taken while it waits, once
+ * there is room; those it could not take for want of CQ room, or with
+ * FASTRPC_MAX_CALLS calls in flight, stay in the SQ
+ * (fastrpc_ring_sq_pending()): submit again after reaping.
  *
  * Return: the number of completions ready; 0 when the wait ended without
- * any (a signal after entries were consumed, or a message flagged
- * FASTRPC_CQE_F_RECVMSG that waits for recvmsg()), so callers wait in a
- * loop; or -EAGAIN (SO_RCVTIMEO passed, none came), -EINTR (a signal,
+ * any after entries were consumed (SO_RCVTIMEO, a signal), or when a
+ * message flagged FASTRPC_CQE_F_RECVMSG waits for recvmsg(), so callers
+ * wait in a loop; or -EAGAIN (SO_RCVTIMEO passed and nothing was
+ * consumed, or no entry could be taken and none came), -EINTR (a signal,
  * for a handler without SA_RESTART), -EBADF, -ENOTSOCK, or another error
  * of the kernel's.
  */
