@@ -2745,10 +2745,14 @@ TEST_F_TIMEOUT(rg, submit_and_wait_stalled_entry, 60)
 	pthread_join(thr, NULL);
 	free(big);
 	EXPECT_EQ(1, n) TH_LOG("%s", n < 0 ? strerror(errno) : "");
+	/*
+	 * In the order they completed: over TCP the third can overtake
+	 * the second, whose tail still waited for credit when it went.
+	 */
 	EXPECT_EQ(16 << 10, s.n[0]);
-	EXPECT_EQ(1 << 20, s.n[1]);
-	EXPECT_EQ(10, s.n[2]) TH_LOG("the third call never came: %s",
-				     strerror((int)-s.n[2]));
+	EXPECT_EQ((1 << 20) + 10, s.n[1] + s.n[2])
+		TH_LOG("the third call never came: %zd, %zd", s.n[1], s.n[2]);
+	EXPECT_TRUE(s.n[1] == 10 || s.n[2] == 10);
 	EXPECT_EQ(0, s.err);
 	for (i = 0; i < 3; i++) {
 		tag = i == 0 ? 0xc2 : i == 1 ? 0xc1 : 0xc0;
