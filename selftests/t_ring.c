@@ -2764,6 +2764,83 @@ TEST_F_TIMEOUT(rg, submit_and_wait_stalled_entry, 60)
 }
 
 /*
+ * A client asleep in send(MSG_WAITALL) while other threads poll() the same
+ * socket: a poller that holds the ring's lock delivers the result and
+ * wakes only recvmsg() sleepers, and a waiter that found the lock held
+ * must then be woken by the work item (ring->poll_missed), or it sleeps
+ * with the result in its CQ.  Each call waits at most 5 s (SO_RCVTIMEO);
+ * a wait that ends empty-handed with a completion in the CQ is a lost
+ * wakeup.  The pollers spin on poll() with a 0 timeout to meet the lock
+ * often.  The server answers on a ring thread of its own.
+ */
+struct poller {
+	int fd;
+	atomic_int stop;
+	atomic_uint polls;
+};
+
+static void *poller_thread(void *p)
+{
+	struct poller *pl = p;
+	struct pollfd pfd = { .fd = pl->fd, .events = POLLIN };
+
+	while (!atomic_load(&pl->stop)) {
+		poll(&pfd, 1, 0);
+		atomic_fetch_add(&pl->polls, 1);
+	}
+	return NULL;
+}
+
+TEST_F_TIMEOUT(rg, submit_and_wait_with_pollers, 120)
+{
+	enum { N = 1000, POLLERS = 2 };
+	struct timeval tv = { .tv_sec = 5 };
+	struct poller pl = { .fd = self->cfd };
+	pthread_t thr[POLLERS];
+	unsigned int i, lost = 0, empty = 0;
+	struct fastrpc_cqe c;
+	ssize_t n;
+
+	ASSERT_EQ(0, ring_new(self->sfd, 16, 16, 1024, 64, 32, &self->sr));
+	ASSERT_EQ(0, ring_new(self->cfd, 16, 16, 1024, 64, 32, &self->cr));
+	ASSERT_EQ(0, rsrv_start(&self->srv, self->sr));
+	ASSERT_EQ(0, setsockopt(self->cfd, SOL_SOCKET, SO_RCVTIMEO, &tv,
+				sizeof(tv)));
+	for (i = 0; i < POLLERS; i++)
+		ASSERT_EQ(0, pthread_create(&thr[i], NULL, poller_thread, &pl));
+	for (i = 0; i < N && !lost; i++) {
+		uint64_t tag = 0xd000 + i;
+
+		ASSERT_EQ(0, queue_call(self->cr, tag, (uint32_t)(i % 200)));
+		for (;;) {
+			n = send(self->cfd, NULL, 0, MSG_WAITALL);
+			if (cq_reap(self->cr) > 0)
+				break;
+			if (n < 0 && errno == EAGAIN) {
+				/* 5 s and nothing: lost if it is there now */
+				usleep(100 * 1000);
+				lost += cq_reap(self->cr) > 0;
+				break;
+			}
+			empty++;
+		}
+		ASSERT_EQ(0, ring_wait(self->cr, FASTRPC_CQE_RESULT, tag, WAIT_MS,
+				       &c)) TH_LOG("call %u", i);
+		EXPECT_EQ(i % 200, c.len);
+		ASSERT_EQ(0, ring_put_cqe(self->cr, &c));
+	}
+	atomic_store(&pl.stop, 1);
+	for (i = 0; i < POLLERS; i++)
+		pthread_join(thr[i], NULL);
+	TH_LOG("%u calls, %u polls, %u waits woken with nothing new",
+	       N, atomic_load(&pl.polls), empty);
+	EXPECT_EQ(0, lost) TH_LOG("a wait slept with its result in the CQ");
+	rsrv_stop(&self->srv);
+	EXPECT_EQ(N, atomic_load(&self->srv.served));
+	EXPECT_EQ(0, atomic_load(&self->srv.errors));
+}
+
+/*
  * A server with rings asleep in send(MSG_WAITALL) is woken by a call that
  * arrives (the writer does not deliver to a ring whose owner sleeps: the
  * sleeper does), and one more such send() both replies and waits.
