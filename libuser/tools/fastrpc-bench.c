@@ -4,8 +4,8 @@
  * a user would otherwise use, in one process.
  *
  *   fastrpc-bench [-n calls] [-s bytes] [-c in-flight] [-w warmup]
- *                 [-t fastrpc,fastrpc-batch,fastrpc-ring,fastrpc-ring-busy,
- *                     fastrpc-tcp,tcp,tcp-pipelined,unix]
+ *                 [-t fastrpc,fastrpc-batch,fastrpc-ring,fastrpc-ring-poll,
+ *                     fastrpc-ring-busy,fastrpc-tcp,tcp,tcp-pipelined,unix]
  *                 [-p port] [-B ring-spin-us] [-L ring-lend-bytes]
  *                 [-N netns -a address] [-C] [-H] [-j]
  *
@@ -33,7 +33,12 @@
  *		completions from its listening socket's ring and answers
  *		each with a REPLY straight from the buffer the request came
  *		in, giving that back with the same entry.  A system call
- *		only when the kernel asks to be woken or nothing is ready
+ *		only when nothing is ready: then each end submits what it
+ *		has and sleeps in one, the submit-and-wait doorbell
+ *		send(MSG_WAITALL) (fastrpc_ring_submit_wait())
+ *   fastrpc-ring-poll  fastrpc-ring with both ends sleeping in poll()
+ *		after a doorbell send(), as an event loop does (not in the
+ *		default list)
  *   fastrpc-ring-busy  fastrpc-ring with both ends spinning on their
  *		CQ before they sleep (-B below; not in the default list)
  *   fastrpc-tcp  fastrpc with FASTRPC_LOOPBACK off on the client
@@ -141,7 +146,8 @@ struct run {
 	/* fastrpc-ring: the client's rings and the server's */
 	struct fastrpc_ring cring, sring;
 	uint32_t txoff;		/* the request, in a buffer of our own */
-	unsigned int spin_us;	/* fastrpc-ring: CQ spin; 0: sleep in send() */
+	unsigned int spin_us;	/* fastrpc-ring: CQ spin before poll() */
+	bool send_wait;		/* fastrpc-ring: sleep in send(MSG_WAITALL) */
 	uint32_t *ret_bufs;	/* runs the client still has to give back */
 	unsigned int nret;
 	/* tcp-pipelined: the client's receive buffer, parsed in place */
@@ -678,7 +684,7 @@ static void *fastrpc_ring_server(void *arg)
 
 	pin_to(1);
 	while (buf && !atomic_load(&r->stop)) {
-		if (!r->spin_us && !fastrpc_ring_sq_pending(&r->sring)) {
+		if (r->send_wait && !fastrpc_ring_sq_pending(&r->sring)) {
 			/* the replies go and the next request comes: one call */
 			ret = fastrpc_ring_submit_wait(&r->sring);
 			if (ret < 0 && ret != -EINTR && ret != -EAGAIN)
@@ -698,7 +704,7 @@ static void *fastrpc_ring_server(void *arg)
 		 * Asleep in the kernel: the next submit_wait() hands them
 		 * over, unless it waits for the kernel to take refused ones.
 		 */
-		if (r->spin_us || fastrpc_ring_sq_pending(&r->sring)) {
+		if (!r->send_wait || fastrpc_ring_sq_pending(&r->sring)) {
 			ret = fastrpc_ring_submit(&r->sring);
 			if (ret < 0 && ret != -EAGAIN)
 				atomic_fetch_add(&r->srv_errors, 1);
@@ -715,13 +721,17 @@ static int fastrpc_ring_server_prep(struct run *r)
 	return fastrpc_ring_setup(r->sfd, &s, &r->sring);
 }
 
-static int fastrpc_ring_setup_spin(struct run *r, unsigned int spin_us)
+/* @spin_us 0 and !@poll: both ends sleep in send(MSG_WAITALL) */
+static int fastrpc_ring_setup_spin(struct run *r, unsigned int spin_us,
+				   bool poll)
 {
 	struct fastrpc_ring_setup s;
 	uint8_t *p;
 	int ret;
 
-	r->spin_us = spin_us;	/* before the server thread starts */
+	/* before the server thread starts */
+	r->spin_us = spin_us;
+	r->send_wait = !spin_us && !poll;
 	r->ret_bufs = calloc(r->inflight, sizeof(*r->ret_bufs));
 	if (!r->ret_bufs)
 		return -ENOMEM;
@@ -746,13 +756,18 @@ static int fastrpc_ring_setup_spin(struct run *r, unsigned int spin_us)
 
 static int fastrpc_ring_setup_run(struct run *r)
 {
-	return fastrpc_ring_setup_spin(r, ring_spin_us);
+	return fastrpc_ring_setup_spin(r, ring_spin_us, false);
+}
+
+static int fastrpc_ring_poll_setup_run(struct run *r)
+{
+	return fastrpc_ring_setup_spin(r, 0, true);
 }
 
 static int fastrpc_ring_busy_setup_run(struct run *r)
 {
 	return fastrpc_ring_setup_spin(r, ring_spin_us ? ring_spin_us :
-					  RING_BUSY_US);
+					  RING_BUSY_US, false);
 }
 
 /* Calls @idx .. @idx + @count - 1, each giving back a run reaped before. */
@@ -776,7 +791,7 @@ static int fastrpc_ring_send(struct run *r, uint64_t idx, uint64_t count)
 						    r->ret_bufs[--r->nret]);
 	}
 	/* waiting in the kernel: recv's submit_wait() hands them over */
-	if (!r->spin_us)
+	if (r->send_wait)
 		return 0;
 	/* -EAGAIN: the calls wait in the SQ, and recv retries them */
 	ret = fastrpc_ring_submit(&r->cring);
@@ -823,7 +838,7 @@ static int fastrpc_ring_recv(struct run *r, uint64_t *idx)
 		}
 		if (c)
 			break;
-		if (!r->spin_us) {
+		if (r->send_wait) {
 			/* submit what send() left and sleep, in one call */
 			ret = fastrpc_ring_submit_wait(&r->cring);
 			if (ret < 0 && ret != -EINTR && ret != -EAGAIN)
@@ -1218,7 +1233,8 @@ static void common_teardown(struct run *r)
 	r->sfd = -1;
 }
 
-enum { T_FASTRPC, T_FASTRPC_BATCH, T_FASTRPC_RING, T_FASTRPC_RING_BUSY,
+enum { T_FASTRPC, T_FASTRPC_BATCH, T_FASTRPC_RING, T_FASTRPC_RING_POLL,
+       T_FASTRPC_RING_BUSY,
        T_FASTRPC_TCP, T_TCP, T_TCP_PIPE, T_UNIX };
 
 static const struct transport transports[] = {
@@ -1237,6 +1253,13 @@ static const struct transport transports[] = {
 			     .recv = fastrpc_ring_recv,
 			     .ready = fastrpc_ring_ready,
 			     .teardown = fastrpc_ring_teardown, .batch = true },
+	[T_FASTRPC_RING_POLL] = { .name = "fastrpc-ring-poll",
+				  .setup = fastrpc_ring_poll_setup_run,
+				  .send = fastrpc_ring_send,
+				  .recv = fastrpc_ring_recv,
+				  .ready = fastrpc_ring_ready,
+				  .teardown = fastrpc_ring_teardown,
+				  .batch = true },
 	[T_FASTRPC_RING_BUSY] = { .name = "fastrpc-ring-busy",
 				  .setup = fastrpc_ring_busy_setup_run,
 				  .send = fastrpc_ring_send,
@@ -1598,8 +1621,8 @@ static void usage(const char *prog)
 {
 	fprintf(stderr,
 		"usage: %s [-n calls] [-s bytes] [-c in-flight] [-w warmup]\n"
-		"          [-t fastrpc,fastrpc-batch,fastrpc-ring,fastrpc-ring-busy,\n"
-		"              fastrpc-tcp,tcp,tcp-pipelined,unix]\n"
+		"          [-t fastrpc,fastrpc-batch,fastrpc-ring,fastrpc-ring-poll,\n"
+		"              fastrpc-ring-busy,fastrpc-tcp,tcp,tcp-pipelined,unix]\n"
 		"          [-p fastrpc-port] [-B ring-spin-us] [-L ring-lend-bytes]\n"
 		"          [-N server-netns -a server-address] [-C] [-H] [-j]\n",
 		prog);

@@ -40,7 +40,8 @@ KEYS = ("mode", "topology", "transport", "size", "inflight", "calls",
 # The Go clients of go-fastrpc-bench (gobind/bench): gobind over the socket
 # and through the rings, net/rpc and grpc-go.
 GO_TRANSPORTS = ("go-fastrpc", "go-fastrpc-ring", "go-netrpc", "go-grpc")
-TRANSPORTS = ("fastrpc", "fastrpc-batch", "fastrpc-ring", "fastrpc-ring-busy",
+TRANSPORTS = ("fastrpc", "fastrpc-batch", "fastrpc-ring", "fastrpc-ring-poll",
+              "fastrpc-ring-busy",
               "fastrpc-tcp", "tcp", "tcp-pipelined", "unix") + GO_TRANSPORTS
 CONTROLS = ("tcp", "tcp-pipelined", "unix")
 ALLOC_EVENTS = ("kmem:kmalloc", "kmem:kmem_cache_alloc", "kmem:kmalloc_node",

@@ -96,9 +96,10 @@ bench_matrix() {
 				[[ $size == 64 || $size == 16384 ]] && ring=fastrpc-ring,
 				((c == 1)) || t=fastrpc,fastrpc-batch,$ring${ts#fastrpc,}
 				# and one at a time at 64 B, sleeping in the
-				# doorbell (MSG_WAITALL) and busy-polling
+				# doorbell (MSG_WAITALL), in poll() and
+				# busy-polling
 				((c > 1 || size > 64)) ||
-					t=fastrpc,fastrpc-ring,fastrpc-ring-busy,${ts#fastrpc,}
+					t=fastrpc,fastrpc-ring,fastrpc-ring-poll,fastrpc-ring-busy,${ts#fastrpc,}
 				runs+=("$pin-j -n $n -w $w -s $size -c $c -t $t$ns")
 			done
 		done

@@ -29,15 +29,15 @@ BASELINE=$VMDIR/perf-baseline.json
 # fastrpc (the same-host short cut) and fastrpc-tcp (the same calls over
 # TCP) with the tcp and unix controls: 64 B one at a time and 16 in
 # flight, 16 KiB one at a time; and the rings, 64 B one at a time, asleep
-# in the doorbell (send(MSG_WAITALL)) and busy-polling (fastrpc-ring,
-# fastrpc-ring-busy). Icount runs still differ a little from
+# in the doorbell (send(MSG_WAITALL)), in poll() and busy-polling
+# (fastrpc-ring, fastrpc-ring-poll, fastrpc-ring-busy). Icount runs still differ a little from
 # boot to boot (when QEMU's main loop interrupts a vCPU is not counted in
 # instructions), mostly in the tails, so the list runs GATE_REPEAT times
 # over and each figure is compared as the median of its runs; the
 # 16-in-flight rows, whose p99 wanders most, make 10000 calls.  The
 # rings' batches (64 in flight across namespaces, with tcp as the
 # control) guard the transmit stage and the one-wakeup-per-look rule.
-GATE_ROWS="-C -j -n 3000 -w 300 -s 64 -c 1 -t fastrpc,fastrpc-ring,fastrpc-ring-busy,fastrpc-tcp,tcp,unix|-C -j -n 10000 -w 1000 -s 64 -c 16 -t fastrpc,fastrpc-tcp,tcp|-C -j -n 1000 -w 100 -s 16384 -c 1 -t fastrpc,fastrpc-tcp|-C -j -n 10000 -w 1000 -s 64 -c 64 -t fastrpc-ring,tcp -N fastrpc-bench-srv -a 10.99.0.2"
+GATE_ROWS="-C -j -n 3000 -w 300 -s 64 -c 1 -t fastrpc,fastrpc-ring,fastrpc-ring-poll,fastrpc-ring-busy,fastrpc-tcp,tcp,unix|-C -j -n 10000 -w 1000 -s 64 -c 16 -t fastrpc,fastrpc-tcp,tcp|-C -j -n 1000 -w 100 -s 16384 -c 1 -t fastrpc,fastrpc-tcp|-C -j -n 10000 -w 1000 -s 64 -c 64 -t fastrpc-ring,tcp -N fastrpc-bench-srv -a 10.99.0.2"
 GATE_REPEAT=3
 GATE_RUNS=$GATE_ROWS
 for ((i = 1; i < GATE_REPEAT; i++)); do GATE_RUNS+="|$GATE_ROWS"; done
