@@ -30,6 +30,7 @@
 #include <linux/slab.h>
 #include <linux/uio.h>
 #include <linux/vmalloc.h>
+#include <net/busy_poll.h>
 #include <net/sock.h>
 
 #include "call.h"
@@ -786,6 +787,44 @@ static int frpc_ring_doorbell(struct frpc_ring *ring, u32 *consumed)
 }
 
 /*
+ * With SO_BUSY_POLL, send(MSG_WAITALL) first spins up to that many
+ * microseconds for something to reap, delivering arriving messages
+ * itself: no wakeup, no switch, and no work item either, which is what a
+ * message from TCP would otherwise cost (softirq cannot take ring->lock).
+ * frpc_ring_queued() leaves messages to a spinner as to a poller.  Counted,
+ * then the queue read: pairs with queueing, then the barrier in
+ * skwq_has_sleeper(), then reading the count.  A message queued as the
+ * spinner gives up is seen by its look after joining the wait queue.
+ * True if something is there to reap.
+ */
+static bool frpc_ring_spin(struct frpc_ring *ring)
+{
+	struct frpc_sock *fs = ring->fs;
+	unsigned long start;
+	bool ready = false;
+
+	if (!sk_can_busy_loop(&fs->sk))
+		return false;
+	start = busy_loop_current_time();
+	atomic_inc(&ring->spinners);
+	smp_mb__after_atomic();	/* counted, then the queue read */
+	do {
+		if (!list_empty_careful(&fs->rxq) ||
+		    !list_empty_careful(&ring->sent) ||
+		    READ_ONCE(ring->cq_published) != READ_ONCE(*ring->cq_cons)) {
+			ready = frpc_ring_readable(ring);
+			if (ready)
+				break;
+		}
+		if (need_resched() || signal_pending(current))
+			break;
+		cpu_relax();
+	} while (!sk_busy_loop_timeout(&fs->sk, start));
+	atomic_dec(&ring->spinners);
+	return ready;
+}
+
+/*
  * send(MSG_WAITALL): sleep until there is something to reap, as a poller
  * would, and like one deliver what arrives in this thread
  * (frpc_ring_readable()); so not counted in fs->waiters, whose sleepers
@@ -808,6 +847,8 @@ static int frpc_ring_wait(struct frpc_ring *ring, long timeo, u32 *consumed)
 	DEFINE_WAIT_FUNC(wait, woken_wake_function);
 	int err = 0;
 
+	if (timeo && frpc_ring_spin(ring))
+		return 0;
 	add_wait_queue(sk_sleep(sk), &wait);
 	while (!frpc_ring_readable(ring)) {
 		if (!timeo) {
@@ -904,6 +945,9 @@ void frpc_ring_queued(struct frpc_ring *ring, struct frpc_conn *conn)
 		if (!atomic_read(&fs->waiters))
 			return;
 	}
+	/* a thread spinning in send(MSG_WAITALL) delivers it (frpc_ring_spin()) */
+	if (atomic_read(&ring->spinners) && !atomic_read(&fs->waiters))
+		return;
 	/* the same-host writer that brought it delivers it, if it can */
 	if (frpc_loop_defer_ring(conn, ring, sk))
 		return;

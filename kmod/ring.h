@@ -97,6 +97,8 @@ struct frpc_ring {
 	 * nobody (frpc_ring_readable()).
 	 */
 	bool			poll_missed;
+	/* threads spinning in send(MSG_WAITALL) (SO_BUSY_POLL): they deliver */
+	atomic_t		spinners;
 	struct fastrpc_ring_setup setup;
 	struct frpc_ring_geom	geom;
 

@@ -1264,7 +1264,11 @@ int fastrpc_ring_wait(struct fastrpc_ring *r, unsigned int spin_us,
  * thread.  A client with one call in flight, or a server that replies
  * and waits for the next request, makes one system call per call.  If
  * completions are ready already it only submits, as fastrpc_ring_submit()
- * does.  The wait ends at SO_RCVTIMEO if the socket has one; use
+ * does.  With SO_BUSY_POLL on the socket the kernel spins that many
+ * microseconds for a completion before it sleeps, and delivers what
+ * arrives meanwhile itself (busy polling without the work item a spin in
+ * user space waits for across TCP; rings.rst, "Busy polling").  The wait
+ * ends at SO_RCVTIMEO if the socket has one; use
  * fastrpc_ring_wait() for a limit of its own, or poll() and epoll when
  * other descriptors matter too.  Entries the kernel could not take for
  * want of send room or an open connection are taken while it waits, once

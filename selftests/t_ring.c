@@ -16,8 +16,10 @@
  * their request came in, a lent call cancelled or closed half sent, and
  * a CQ too small for the lent entries in flight.
  */
+#include <limits.h>
 #include <stddef.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 
 #include "frpc_test.h"
 #include "kselftest_harness.h"
@@ -2838,6 +2840,101 @@ TEST_F_TIMEOUT(rg, submit_and_wait_with_pollers, 120)
 	rsrv_stop(&self->srv);
 	EXPECT_EQ(N, atomic_load(&self->srv.served));
 	EXPECT_EQ(0, atomic_load(&self->srv.errors));
+}
+
+/*
+ * With SO_BUSY_POLL, send(MSG_WAITALL) spins for its completion instead of
+ * sleeping: the client thread, pinned to a CPU of its own, makes no
+ * voluntary context switch while a server pinned to the other answers 5 ms
+ * later; with SO_BUSY_POLL 0 the same wait sleeps (the control).  Another
+ * task on the client's CPU ends a spin early (need_resched()), so the
+ * spin is tried up to ten times and one clean try is enough; without it
+ * every try sleeps.
+ */
+struct pinned_answer {
+	struct slow_answer a;
+	int cpu;
+};
+
+static void pin_self(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+}
+
+static void *pinned_answer_thread(void *p)
+{
+	struct pinned_answer *pa = p;
+
+	pin_self(pa->cpu);
+	return slow_answer_thread(&pa->a);
+}
+
+static long voluntary_switches(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_THREAD, &ru);
+	return ru.ru_nvcsw;
+}
+
+/* One call answered 5 ms later: the client's voluntary switches meanwhile */
+static long busy_try(struct __test_metadata *_metadata, FIXTURE_DATA(rg) *self,
+		     uint64_t tag)
+{
+	struct pinned_answer pa = {
+		.a = { .sfd = self->sfd, .delay_ms = 5, .len = 8, .seed = tag },
+		.cpu = 1,
+	};
+	struct fastrpc_cqe c;
+	pthread_t thr;
+	long before, after;
+	ssize_t n;
+
+	if (pthread_create(&thr, NULL, pinned_answer_thread, &pa))
+		return -1;
+	if (queue_call(self->cr, tag, 8)) {
+		pthread_join(thr, NULL);
+		return -1;
+	}
+	before = voluntary_switches();
+	n = send(self->cfd, NULL, 0, MSG_WAITALL);
+	after = voluntary_switches();
+	pthread_join(thr, NULL);
+	EXPECT_EQ(1, n) TH_LOG("%s", n < 0 ? strerror(errno) : "");
+	EXPECT_EQ(1, cq_reap(self->cr));
+	EXPECT_EQ(0, ring_wait(self->cr, FASTRPC_CQE_RESULT, tag, 0, &c));
+	EXPECT_EQ(8, c.len);
+	EXPECT_EQ(0, ring_put_cqe(self->cr, &c));
+	EXPECT_EQ(0, pa.a.ret);
+	return after - before;
+}
+
+TEST_F_TIMEOUT(rg, submit_and_wait_busy_poll, 60)
+{
+	int us = 2000000, off = 0, i;
+	long sw, min_sw = LONG_MAX;
+
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+		SKIP(return, "needs two CPUs: the spinner's and the server's");
+	pin_self(0);
+	ASSERT_EQ(0, ring_new(self->cfd, 16, 16, 1024, 64, 32, &self->cr));
+	/* the control: asleep, the wait switches away */
+	sw = busy_try(_metadata, self, 0xe0);
+	EXPECT_LE(1, sw) TH_LOG("a sleeping wait made no voluntary switch");
+	ASSERT_EQ(0, setsockopt(self->cfd, SOL_SOCKET, SO_BUSY_POLL, &us,
+				sizeof(us)));
+	for (i = 0; i < 10 && min_sw; i++) {
+		sw = busy_try(_metadata, self, 0xe1 + i);
+		if (sw >= 0 && sw < min_sw)
+			min_sw = sw;
+	}
+	EXPECT_EQ(0, min_sw) TH_LOG("every wait slept (%d tries)", i);
+	ASSERT_EQ(0, setsockopt(self->cfd, SOL_SOCKET, SO_BUSY_POLL, &off,
+				sizeof(off)));
 }
 
 /*

@@ -6,7 +6,7 @@
  *   fastrpc-bench [-n calls] [-s bytes] [-c in-flight] [-w warmup]
  *                 [-t fastrpc,fastrpc-batch,fastrpc-ring,fastrpc-ring-poll,
  *                     fastrpc-ring-busy,fastrpc-tcp,tcp,tcp-pipelined,unix]
- *                 [-p port] [-B ring-spin-us] [-L ring-lend-bytes]
+ *                 [-p port] [-B ring-spin-us] [-U] [-L ring-lend-bytes]
  *                 [-N netns -a address] [-C] [-H] [-j]
  *
  * For each transport an echo server runs on a thread and the client keeps
@@ -39,8 +39,8 @@
  *   fastrpc-ring-poll  fastrpc-ring with both ends sleeping in poll()
  *		after a doorbell send(), as an event loop does (not in the
  *		default list)
- *   fastrpc-ring-busy  fastrpc-ring with both ends spinning on their
- *		CQ before they sleep (-B below; not in the default list)
+ *   fastrpc-ring-busy  fastrpc-ring with both ends spinning before they
+ *		sleep (-B and -U below; not in the default list)
  *   fastrpc-tcp  fastrpc with FASTRPC_LOOPBACK off on the client
  *		socket: over TCP on one host too (not in the default list)
  *   tcp	TCP, 4-byte big-endian length prefix, TCP_NODELAY: one
@@ -71,10 +71,12 @@
  * fastrpc-ring sleeps in the kernel's submit-and-wait doorbell
  * (fastrpc_ring_submit_wait(): one system call per call on each end).
  * fastrpc-ring-busy is fastrpc-ring with both ends busy-polling: client
- * and server spin on their CQ for up to 50 microseconds before they
- * sleep in poll().  -B sets that time for both ring transports (for
- * fastrpc-ring the default is 0: sleep at once, in the doorbell); a note
- * before the table says it was set.  Spinning costs a CPU on each side: with -C
+ * and server spin for up to 50 microseconds before they sleep, in the
+ * kernel (SO_BUSY_POLL and the submit-and-wait doorbell, which delivers
+ * what arrives itself), or with -U in user space on their CQ before
+ * poll().  -B sets that time for both ring transports (for fastrpc-ring
+ * the default is 0: sleep at once, in the doorbell); a note before the
+ * table says it was set.  Spinning costs a CPU on each side: with -C
  * client and server have one each.
  *
  * Both ring transports lend payloads of at least -L bytes (default
@@ -148,6 +150,7 @@ struct run {
 	uint32_t txoff;		/* the request, in a buffer of our own */
 	unsigned int spin_us;	/* fastrpc-ring: CQ spin before poll() */
 	bool send_wait;		/* fastrpc-ring: sleep in send(MSG_WAITALL) */
+	int busy_poll;		/* SO_BUSY_POLL of both sockets, us (not -U) */
 	uint32_t *ret_bufs;	/* runs the client still has to give back */
 	unsigned int nret;
 	/* tcp-pipelined: the client's receive buffer, parsed in place */
@@ -564,6 +567,13 @@ static void common_teardown(struct run *r);
  */
 static unsigned int ring_spin_us;
 #define RING_BUSY_US	50
+/*
+ * The ring transports' spin is the kernel's: SO_BUSY_POLL on both sockets
+ * and the submit-and-wait doorbell, which delivers what arrives itself.
+ * -U spins in user space on the CQ before poll() instead, where a message
+ * from TCP waits for the ring's work item.
+ */
+static bool ring_kernel_spin = true;
 
 /* -L: payloads of at least this many bytes are lent (0: none) */
 static unsigned long ring_lend_min = 16384;
@@ -714,11 +724,20 @@ static void *fastrpc_ring_server(void *arg)
 	return NULL;
 }
 
+/* The kernel spins in send(MSG_WAITALL) for this long (us) */
+static int ring_busy_poll(int fd, int us)
+{
+	if (us && setsockopt(fd, SOL_SOCKET, SO_BUSY_POLL, &us, sizeof(us)))
+		return -errno;
+	return 0;
+}
+
 static int fastrpc_ring_server_prep(struct run *r)
 {
 	struct fastrpc_ring_setup s = ring_sizes(r, 0);
+	int ret = ring_busy_poll(r->sfd, r->busy_poll);
 
-	return fastrpc_ring_setup(r->sfd, &s, &r->sring);
+	return ret ? ret : fastrpc_ring_setup(r->sfd, &s, &r->sring);
 }
 
 /* @spin_us 0 and !@poll: both ends sleep in send(MSG_WAITALL) */
@@ -732,6 +751,11 @@ static int fastrpc_ring_setup_spin(struct run *r, unsigned int spin_us,
 	/* before the server thread starts */
 	r->spin_us = spin_us;
 	r->send_wait = !spin_us && !poll;
+	if (spin_us && ring_kernel_spin) {
+		r->busy_poll = (int)spin_us;
+		r->spin_us = 0;
+		r->send_wait = true;
+	}
 	r->ret_bufs = calloc(r->inflight, sizeof(*r->ret_bufs));
 	if (!r->ret_bufs)
 		return -ENOMEM;
@@ -740,7 +764,9 @@ static int fastrpc_ring_setup_spin(struct run *r, unsigned int spin_us,
 	if (ret)
 		return ret;
 	s = ring_sizes(r, 1);
-	ret = fastrpc_ring_setup(r->cfd, &s, &r->cring);
+	ret = ring_busy_poll(r->cfd, r->busy_poll);
+	if (!ret)
+		ret = fastrpc_ring_setup(r->cfd, &s, &r->cring);
 	if (ret)
 		return ret;
 	/* one request for every call: the kernel copies it as it consumes */
@@ -1623,7 +1649,7 @@ static void usage(const char *prog)
 		"usage: %s [-n calls] [-s bytes] [-c in-flight] [-w warmup]\n"
 		"          [-t fastrpc,fastrpc-batch,fastrpc-ring,fastrpc-ring-poll,\n"
 		"              fastrpc-ring-busy,fastrpc-tcp,tcp,tcp-pipelined,unix]\n"
-		"          [-p fastrpc-port] [-B ring-spin-us] [-L ring-lend-bytes]\n"
+		"          [-p fastrpc-port] [-B ring-spin-us] [-U] [-L ring-lend-bytes]\n"
 		"          [-N server-netns -a server-address] [-C] [-H] [-j]\n",
 		prog);
 	exit(2);
@@ -1640,13 +1666,16 @@ int main(int argc, char **argv)
 	bool hol = false;
 	size_t i;
 
-	while ((c = getopt(argc, argv, "n:s:c:w:t:p:N:a:B:L:CHjh")) != -1) {
+	while ((c = getopt(argc, argv, "n:s:c:w:t:p:N:a:B:L:UCHjh")) != -1) {
 		switch (c) {
 		case 'L':
 			ring_lend_min = strtoul(optarg, NULL, 0);
 			break;
 		case 'B':
 			ring_spin_us = (unsigned int)strtoul(optarg, NULL, 0);
+			break;
+		case 'U':
+			ring_kernel_spin = false;
 			break;
 		case 'H':
 			hol = true;
@@ -1709,6 +1738,11 @@ int main(int argc, char **argv)
 					     listed(which, "fastrpc-ring-busy")))
 				printf("# fastrpc-ring, fastrpc-ring-busy: "
 				       "busy-poll %u us (-B)\n", ring_spin_us);
+			if (!ring_kernel_spin &&
+			    (listed(which, "fastrpc-ring") ||
+			     listed(which, "fastrpc-ring-busy")))
+				printf("# fastrpc-ring, fastrpc-ring-busy: "
+				       "spinning in user space (-U)\n");
 			print_header("transport");
 		}
 		if (t->same_host_only && ns) {

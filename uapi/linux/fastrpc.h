@@ -319,7 +319,9 @@ enum fastrpc_sockopt {
 #define FASTRPC_FEAT_IN_DEADLINE (1ULL << 9)
 /* FASTRPC_SQE_LEND and FASTRPC_CQE_SENT */
 #define FASTRPC_FEAT_RING_LEND	(1ULL << 10)
-/* send(fd, NULL, 0, MSG_WAITALL) on a socket with rings: submit, then wait */
+/* send(fd, NULL, 0, MSG_WAITALL) on a socket with rings: submit, then wait
+ * (spinning first for SO_BUSY_POLL microseconds)
+ */
 #define FASTRPC_FEAT_RING_WAIT	(1ULL << 11)
 
 /**
@@ -406,8 +408,9 @@ struct fastrpc_sock_info {
  * barrier, reads @flags, and calls send() only if the bit is set.
  * send(fd, NULL, 0, MSG_WAITALL) consumes the SQ and then sleeps until a
  * completion is there to reap (or SO_RCVTIMEO, or a signal): submit and
- * wait in one system call.  MSG_WAITALL on anything but this doorbell
- * fails with EOPNOTSUPP.
+ * wait in one system call; with SO_BUSY_POLL it spins that many
+ * microseconds first, delivering what arrives itself.  MSG_WAITALL on
+ * anything but this doorbell fails with EOPNOTSUPP.
  *
  * An entry the kernel cannot take yet (SO_SNDBUF or FASTRPC_MAX_CALLS
  * full, the connection still opening, no room in the CQ for the error it
