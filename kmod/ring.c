@@ -786,21 +786,45 @@ static int frpc_ring_doorbell(struct frpc_ring *ring, u32 *consumed)
 	return err;
 }
 
+/* Entries the doorbell left in the SQ (EAGAIN), now that it could go on? */
+static bool frpc_ring_sq_stalled(struct frpc_ring *ring)
+{
+	return frpc_ring_sq_avail(READ_ONCE(*ring->sq_prod),
+				  READ_ONCE(ring->sq_head),
+				  ring->setup.sq_entries) &&
+	       frpc_sock_can_send(ring->fs);
+}
+
+/*
+ * A waiter leaves: a message queued after its last look saw it (a
+ * sleeper or a spinner) and left the delivery to it.  The work item takes
+ * that one.  Leaving, then looking, pairs with queueing, then the barrier
+ * in skwq_has_sleeper() and the reads that follow it.
+ */
+static void frpc_ring_waiter_gone(struct frpc_ring *ring)
+{
+	smp_mb();	/* left the wait queue or the count, then the queue read */
+	if (!list_empty_careful(&ring->fs->rxq))
+		queue_work(system_highpri_wq, &ring->work);
+}
+
 /*
  * With SO_BUSY_POLL, send(MSG_WAITALL) first spins up to that many
- * microseconds for something to reap, delivering arriving messages
- * itself: no wakeup, no switch, and no work item either, which is what a
- * message from TCP would otherwise cost (softirq cannot take ring->lock).
- * frpc_ring_queued() leaves messages to a spinner as to a poller.  Counted,
- * then the queue read: pairs with queueing, then the barrier in
- * skwq_has_sleeper(), then reading the count.  A message queued as the
- * spinner gives up is seen by its look after joining the wait queue.
- * True if something is there to reap.
+ * microseconds (and no longer than @timeo) for something to reap,
+ * delivering arriving messages itself: no wakeup, no switch, and no work
+ * item either, which is what a message from TCP would otherwise cost
+ * (softirq cannot take ring->lock).  frpc_ring_queued() leaves messages to
+ * a spinner as to a poller.  Counted, then the queue read: pairs with
+ * queueing, then the barrier in skwq_has_sleeper(), then reading the
+ * count.  The spin ends early when another task wants the CPU, a signal
+ * comes, or entries left in the SQ could go now (the sleeping wait
+ * retries them).  True if something is there to reap; *@timeo is what is
+ * left of the wait.
  */
-static bool frpc_ring_spin(struct frpc_ring *ring)
+static bool frpc_ring_spin(struct frpc_ring *ring, long *timeo)
 {
 	struct frpc_sock *fs = ring->fs;
-	unsigned long start;
+	unsigned long start, start_j = jiffies;
 	bool ready = false;
 
 	if (!sk_can_busy_loop(&fs->sk))
@@ -816,11 +840,18 @@ static bool frpc_ring_spin(struct frpc_ring *ring)
 			if (ready)
 				break;
 		}
-		if (need_resched() || signal_pending(current))
+		if (need_resched() || signal_pending(current) ||
+		    frpc_ring_sq_stalled(ring))
+			break;
+		if (*timeo != MAX_SCHEDULE_TIMEOUT &&
+		    time_after_eq(jiffies, start_j + *timeo))
 			break;
 		cpu_relax();
 	} while (!sk_busy_loop_timeout(&fs->sk, start));
 	atomic_dec(&ring->spinners);
+	frpc_ring_waiter_gone(ring);
+	if (*timeo != MAX_SCHEDULE_TIMEOUT)
+		*timeo = max_t(long, *timeo - (long)(jiffies - start_j), 0);
 	return ready;
 }
 
@@ -835,22 +866,30 @@ static bool frpc_ring_spin(struct frpc_ring *ring)
  *
  * Entries the doorbell had to leave in the SQ for want of send room or
  * an open connection (EAGAIN) are consumed here once there is room: what
- * wakes EPOLLOUT pollers wakes this wait too.  Left for the next send(),
- * they might be what the awaited completion depends on (a reply the peer
- * waits for before it answers).  Entries left for want of CQ room need no
- * such care: the CQ is readable then.
+ * wakes EPOLLOUT pollers wakes this wait too, and the first look after
+ * joining the queue tries too (the room may have come before).  Once per
+ * wakeup, so that a stall for another reason cannot make it spin.  Left
+ * for the next send(), they might be what the awaited completion depends
+ * on (a reply the peer waits for before it answers).  Entries left for
+ * want of CQ room need no such care: the CQ is readable then.
  */
 static int frpc_ring_wait(struct frpc_ring *ring, long timeo, u32 *consumed)
 {
 	struct frpc_sock *fs = ring->fs;
 	struct sock *sk = &fs->sk;
 	DEFINE_WAIT_FUNC(wait, woken_wake_function);
+	bool retry = true;
 	int err = 0;
 
-	if (timeo && frpc_ring_spin(ring))
+	if (timeo && frpc_ring_spin(ring, &timeo))
 		return 0;
 	add_wait_queue(sk_sleep(sk), &wait);
 	while (!frpc_ring_readable(ring)) {
+		if (retry && frpc_ring_sq_stalled(ring)) {
+			retry = false;
+			frpc_ring_doorbell(ring, consumed);
+			continue;
+		}
 		if (!timeo) {
 			err = -EAGAIN;
 			break;
@@ -860,24 +899,10 @@ static int frpc_ring_wait(struct frpc_ring *ring, long timeo, u32 *consumed)
 			break;
 		}
 		timeo = wait_woken(&wait, TASK_INTERRUPTIBLE, timeo);
-		if (frpc_ring_sq_avail(READ_ONCE(*ring->sq_prod),
-				       READ_ONCE(ring->sq_head),
-				       ring->setup.sq_entries) &&
-		    frpc_sock_can_send(fs))
-			frpc_ring_doorbell(ring, consumed);
+		retry = true;
 	}
 	remove_wait_queue(sk_sleep(sk), &wait);
-	if (err) {
-		/*
-		 * A message queued after the last look saw a sleeper and
-		 * left its delivery to us: hand it to the work item.
-		 * Leaving the queue, then looking, pairs with queueing,
-		 * then skwq_has_sleeper().
-		 */
-		smp_mb();
-		if (!list_empty_careful(&fs->rxq))
-			queue_work(system_highpri_wq, &ring->work);
-	}
+	frpc_ring_waiter_gone(ring);
 	return err;
 }
 

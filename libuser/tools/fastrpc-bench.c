@@ -100,6 +100,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <math.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -740,6 +741,29 @@ static int fastrpc_ring_server_prep(struct run *r)
 	return ret ? ret : fastrpc_ring_setup(r->sfd, &s, &r->sring);
 }
 
+/*
+ * May this process give a socket SO_BUSY_POLL @us?  Raising it above
+ * net.core.busy_read needs CAP_NET_ADMIN on some kernels (6.1): without
+ * it the ring transports spin in user space, as with -U, and say so.
+ */
+static bool kernel_spin_allowed(int us)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	bool ok = fd >= 0 &&
+		  !setsockopt(fd, SOL_SOCKET, SO_BUSY_POLL, &us, sizeof(us));
+	static bool told;
+
+	if (fd >= 0)
+		close(fd);
+	if (!ok && !told) {
+		told = true;
+		fprintf(stderr, "fastrpc-bench: SO_BUSY_POLL %d: %s; the ring "
+			"transports spin in user space (-U)\n", us,
+			strerror(errno));
+	}
+	return ok;
+}
+
 /* @spin_us 0 and !@poll: both ends sleep in send(MSG_WAITALL) */
 static int fastrpc_ring_setup_spin(struct run *r, unsigned int spin_us,
 				   bool poll)
@@ -748,10 +772,12 @@ static int fastrpc_ring_setup_spin(struct run *r, unsigned int spin_us,
 	uint8_t *p;
 	int ret;
 
+	if (spin_us > INT_MAX)
+		spin_us = INT_MAX;
 	/* before the server thread starts */
 	r->spin_us = spin_us;
 	r->send_wait = !spin_us && !poll;
-	if (spin_us && ring_kernel_spin) {
+	if (spin_us && ring_kernel_spin && kernel_spin_allowed((int)spin_us)) {
 		r->busy_poll = (int)spin_us;
 		r->spin_us = 0;
 		r->send_wait = true;
@@ -1739,8 +1765,8 @@ int main(int argc, char **argv)
 				printf("# fastrpc-ring, fastrpc-ring-busy: "
 				       "busy-poll %u us (-B)\n", ring_spin_us);
 			if (!ring_kernel_spin &&
-			    (listed(which, "fastrpc-ring") ||
-			     listed(which, "fastrpc-ring-busy")))
+			    (listed(which, "fastrpc-ring-busy") ||
+			     (ring_spin_us && listed(which, "fastrpc-ring"))))
 				printf("# fastrpc-ring, fastrpc-ring-busy: "
 				       "spinning in user space (-U)\n");
 			print_header("transport");
