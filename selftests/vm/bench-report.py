@@ -55,8 +55,13 @@ TOLERANCE = 0.05
 # scheduler interleaves the callers, which icount does not pin down: the
 # tcp control's p99 at 16 in flight has moved 5.1 % between two boots of
 # the same guest (CI, 2026-12-03) with its p50 and calls/s within 0.1 %.
-# Those tails get twice the room; p50, calls/s and one-call p99 keep 5 %.
+# Those tails get twice the room, and so does the p99 of a row whose calls
+# go over TCP (fastrpc-tcp, the tcp controls, across namespaces): with the
+# code on its path unchanged, fastrpc-tcp's one-call p99 at 64 B was 47.3,
+# 49.5, 49.6, 49.7 and 50.7 us in five boots (2026-12-04 and 05), its p50
+# 44.8 in all.  p50, calls/s and the other one-call p99s keep 5 %.
 TAIL_TOLERANCE_INFLIGHT = 0.10
+TCP_TRANSPORTS = ("fastrpc-tcp", "tcp", "tcp-pipelined")
 
 
 def clean_lines(path):
@@ -515,7 +520,9 @@ def slower(base, cur):
     why = []
     for f in ("p50_us", "p99_us"):
         tol = TOLERANCE
-        if f == "p99_us" and base["inflight"] > 1:
+        if f == "p99_us" and (base["inflight"] > 1 or
+                              base["transport"] in TCP_TRANSPORTS or
+                              base["topology"] == "netns"):
             tol = TAIL_TOLERANCE_INFLIGHT
         if cur[f] > base[f] * (1 + tol):
             why.append("%s %.1f -> %.1f (+%.1f %%)" % (

@@ -7,7 +7,8 @@
 # with the committed baseline selftests/vm/perf-baseline.json. A row whose
 # p50 or p99 grew, or whose calls/s fell, by more than 5 % fails the gate
 # (10 % for the p99 of rows with calls in flight, whose tail depends on
-# how the guest schedules the callers: see bench-report.py).
+# how the guest schedules the callers, and of rows over TCP: see
+# bench-report.py).
 # The tcp and unix rows do not use the module: they are the control, and
 # if they moved too the message says the environment changed (QEMU, guest
 # kernel) rather than FastRPC.
