@@ -786,6 +786,16 @@ static int frpc_ring_doorbell(struct frpc_ring *ring, u32 *consumed)
 	return err;
 }
 
+/*
+ * Something for user space to reap: completions not consumed yet, or a
+ * message that waits for recvmsg().  What poll() reports as EPOLLIN.
+ */
+static bool frpc_ring_ready(struct frpc_ring *ring)
+{
+	return READ_ONCE(ring->cq_published) != READ_ONCE(*ring->cq_cons) ||
+	       !list_empty_careful(&ring->big);
+}
+
 /* Entries the doorbell left in the SQ (EAGAIN), now that it could go on? */
 static bool frpc_ring_sq_stalled(struct frpc_ring *ring)
 {
@@ -834,8 +844,7 @@ static bool frpc_ring_spin(struct frpc_ring *ring, long *timeo)
 	smp_mb__after_atomic();	/* counted, then the queue read */
 	do {
 		if (!list_empty_careful(&fs->rxq) ||
-		    !list_empty_careful(&ring->sent) ||
-		    READ_ONCE(ring->cq_published) != READ_ONCE(*ring->cq_cons)) {
+		    !list_empty_careful(&ring->sent) || frpc_ring_ready(ring)) {
 			ready = frpc_ring_readable(ring);
 			if (ready)
 				break;
@@ -1081,8 +1090,7 @@ bool frpc_ring_readable(struct frpc_ring *ring)
 		queue_work(system_highpri_wq, &ring->work);
 	}
 out:
-	return READ_ONCE(ring->cq_published) != READ_ONCE(*ring->cq_cons) ||
-	       !list_empty_careful(&ring->big);
+	return frpc_ring_ready(ring);
 }
 
 static void frpc_region_free(struct frpc_ring_region *r)

@@ -192,7 +192,8 @@ FASTRPC_EXPORT void fastrpc_ring_unmap(struct fastrpc_ring *r)
 	r->fd = -1;
 }
 
-FASTRPC_EXPORT int fastrpc_ring_submit(struct fastrpc_ring *r)
+/* Make the entries taken since the last call visible; how many. */
+static uint32_t frpc_ring_publish_sq(struct fastrpc_ring *r)
 {
 	uint32_t n = r->sq_tail - r->sq_pub;
 
@@ -201,6 +202,13 @@ FASTRPC_EXPORT int fastrpc_ring_submit(struct fastrpc_ring *r)
 		__atomic_store_n(r->sq_producer, r->sq_tail, __ATOMIC_RELEASE);
 		r->sq_pub = r->sq_tail;
 	}
+	return n;
+}
+
+FASTRPC_EXPORT int fastrpc_ring_submit(struct fastrpc_ring *r)
+{
+	uint32_t n = frpc_ring_publish_sq(r);
+
 	/*
 	 * Full barrier between our store of @producer and our load of
 	 * @flags, as the wakeup protocol requires: the kernel sets
@@ -222,7 +230,6 @@ FASTRPC_EXPORT int fastrpc_ring_submit(struct fastrpc_ring *r)
 
 FASTRPC_EXPORT int fastrpc_ring_submit_wait(struct fastrpc_ring *r)
 {
-	uint32_t n = r->sq_tail - r->sq_pub;
 	unsigned int ready;
 	int ret;
 
@@ -232,11 +239,7 @@ FASTRPC_EXPORT int fastrpc_ring_submit_wait(struct fastrpc_ring *r)
 		ret = fastrpc_ring_submit(r);
 		return ret < 0 && ret != -EAGAIN ? ret : (int)ready;
 	}
-	if (n) {
-		/* release: the entries before the index that names them */
-		__atomic_store_n(r->sq_producer, r->sq_tail, __ATOMIC_RELEASE);
-		r->sq_pub = r->sq_tail;
-	}
+	frpc_ring_publish_sq(r);
 	/*
 	 * Always a system call, whatever FASTRPC_RING_NEED_WAKEUP says: it
 	 * is the sleep.  Its result counts entries consumed, or says why
