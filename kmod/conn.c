@@ -73,6 +73,7 @@ struct frpc_conn *frpc_conn_alloc(struct frpc_net *fn, bool client)
 	conn->last_rx = jiffies;
 	conn->last_ping = jiffies;
 	conn->idle_since = jiffies;
+	conn->tx_mixed_until = jiffies;
 	frpc_nl_conn_add(conn);
 	return conn;
 }
@@ -313,7 +314,7 @@ static void frpc_conn_fail_workfn(struct work_struct *work)
 		}
 		/* last frames (GOAWAY, END, ERROR) get a moment to go out */
 		until = jiffies + msecs_to_jiffies(FRPC_LAST_FLUSH_MS);
-		frpc_conn_tx_flush(conn, SIZE_MAX, &until);
+		frpc_conn_tx_flush(conn, SIZE_MAX, &until, false, false);
 		frpc_tp_close(conn, conn->werr);
 	}
 	frpc_conn_tx_purge(conn);

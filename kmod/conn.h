@@ -84,6 +84,8 @@ struct frpc_conn {
 	u32			ctrl_bytes;
 	bool			ctrl_overflow;	/* peer does not read: fail */
 	struct list_head	ready;		/* calls with data to frame */
+	u32			tx_short_run;	/* short bytes ahead of a long */
+	unsigned long		tx_mixed_until;	/* jiffies: short messages go */
 	struct frpc_txframe	cur;		/* under tx_mutex */
 	struct frpc_txmsg	*cur_msg;	/* what cur points into */
 	struct frpc_txmsg	*cur_orphan;	/* ... after its call went */

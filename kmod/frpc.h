@@ -106,6 +106,22 @@ enum frpc_byte_limits {
 	 * that a bulk frame costs TCP one skb (design.rst, the scheduler)
 	 */
 	FRPC_TX_QUANTUM		= 60 << 10,
+	/*
+	 * short first: a call whose next frame ends a message of at most
+	 * FRPC_TX_SHORT bytes goes ahead of a longer frame, found among the
+	 * first FRPC_TX_SHORT_SCAN ready calls; after a quantum of such
+	 * frames the long one has its turn (design.rst, the scheduler)
+	 */
+	FRPC_TX_SHORT		= 4096,
+	FRPC_TX_SHORT_SCAN	= 16,
+	/*
+	 * for FRPC_TX_MIXED_MS after a short message went on a connection,
+	 * long ones go in frames of FRPC_TX_QUANTUM_MIXED data bytes: a
+	 * small call that comes while one is written waits for a quarter of
+	 * the time (design.rst, the scheduler)
+	 */
+	FRPC_TX_QUANTUM_MIXED	= 16 << 10,
+	FRPC_TX_MIXED_MS	= 10,
 	/* a queued message bigger than this keeps its bytes apart from its
 	 * head (struct frpc_txmsg): what kmalloc() would round up to pages
 	 */

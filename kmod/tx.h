@@ -78,6 +78,7 @@ struct frpc_txframe {
 	int			niov;
 	size_t			left;
 	bool			staged;		/* iov[0] is conn->tx_stage */
+	size_t			push;		/* first bytes to go alone */
 	struct frpc_txbuf	*ctrl;		/* freed when written */
 	struct frpc_txmsg	*done;		/* finished message, freed then */
 	struct frpc_call	*done_call;	/* server call whose END this is */
@@ -133,6 +134,8 @@ int frpc_tx_get_pages(struct iov_iter *from, u32 len, struct page **pages,
 bool frpc_tx_write_frame(struct frpc_conn *conn, const u8 *head, u32 hlen,
 			 const struct iov_iter *data, u32 dlen, bool more);
 void frpc_conn_kick_locked(struct frpc_conn *conn);
+void frpc_tx_note_short(struct frpc_conn *conn);
+u32 frpc_tx_quantum(struct frpc_conn *conn);
 void frpc_call_queue_msg(struct frpc_call *call, struct frpc_txmsg *m);
 void frpc_call_tx_ready(struct frpc_call *call);
 bool frpc_call_mid_message(struct frpc_call *call);
@@ -140,7 +143,8 @@ void frpc_call_drop_tx(struct frpc_call *call);
 void frpc_conn_kick(struct frpc_conn *conn);
 void frpc_conn_kick_async(struct frpc_conn *conn);
 bool frpc_conn_tx_flush(struct frpc_conn *conn, size_t budget,
-			const unsigned long *until);
+			const unsigned long *until, bool yield_long,
+			bool wrote);
 void frpc_conn_tx_workfn(struct work_struct *work);
 void frpc_conn_tx_purge(struct frpc_conn *conn);
 

@@ -107,7 +107,8 @@ static u32 frpc_txbulk_claim(struct frpc_conn *conn, u32 id, u32 left,
 	/* call->tx_bulk: ours, so what others queued on the call waits */
 	if (!call || call->state != FRPC_CALL_OPEN || !call->tx_bulk)
 		return 0;
-	chunk = frpc_frame_chunk(left, call->tx_credit, conn->tx_credit);
+	chunk = min(frpc_frame_chunk(left, call->tx_credit, conn->tx_credit),
+		    frpc_tx_quantum(conn));
 	if (!chunk && conn->tx_credit) {
 		call->tx_waiting = wait;
 		*starved = true;

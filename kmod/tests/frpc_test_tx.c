@@ -27,6 +27,12 @@ struct frpc_test_tx {
 	struct kunit		*test;
 	struct frpc_conn	*conn;
 	u8			*flat;		/* the frame, contiguous */
+	/*
+	 * Short messages cut long ones into smaller frames for a while
+	 * (frpc_tx_quantum()); only the tests of that let it happen, the
+	 * others see frames of a quantum whatever they queued before.
+	 */
+	bool			mixed;
 };
 
 static struct frpc_test_tx *frpc_test_tx(struct kunit *test, bool client)
@@ -107,13 +113,15 @@ static bool frpc_test_pick_only(struct frpc_test_tx *tx,
 	struct frpc_conn *conn = tx->conn;
 	struct frpc_txframe *f = &conn->cur;
 	struct fastrpc_frame_hdr hdr;
+	bool picked, yielded = false;
 	size_t total = 0;
-	bool picked;
 	int i;
 
 	memset(fr, 0, sizeof(*fr));
 	spin_lock_bh(&conn->lock);
-	picked = frpc_tx_pick(conn);
+	if (!tx->mixed)
+		conn->tx_mixed_until = jiffies;
+	picked = frpc_tx_pick(conn, false, &yielded);
 	if (picked) {
 		for (i = 0; i < f->niov; i++) {
 			if (total + f->iov[i].iov_len >
@@ -667,6 +675,142 @@ static void frpc_test_tx_small_not_blocked(struct kunit *test)
 	KUNIT_EXPECT_LE(test, n, 2U);
 	frpc_test_expect(tx, &fr, FASTRPC_FRAME_CALL,
 			 FASTRPC_FF_EOM | FASTRPC_FF_EOS, 2, 0, 100);
+}
+
+/*
+ * Short first: a small call queued while a long message is being cut
+ * goes at the next pick, ahead of the long one's next quantum.
+ */
+static void frpc_test_tx_short_first(struct kunit *test)
+{
+	struct frpc_test_tx *tx = frpc_test_tx(test, true);
+	struct frpc_call *big = frpc_test_call(test, tx->conn, 1, U32_MAX >> 1,
+					       true);
+	struct frpc_call *small = frpc_test_call(test, tx->conn, 2,
+						 U32_MAX >> 1, true);
+	struct frpc_test_frame fr;
+
+	frpc_test_msg(tx, big, FASTRPC_FRAME_CALL, 1 << 20, 0, true);
+	KUNIT_ASSERT_TRUE(test, frpc_test_pick(tx, &fr));
+	/* big is back in conn->ready, ahead of the call queued now */
+	frpc_test_msg(tx, small, FASTRPC_FRAME_CALL, 100, 0, true);
+	KUNIT_ASSERT_TRUE(test, frpc_test_pick(tx, &fr));
+	frpc_test_expect(tx, &fr, FASTRPC_FRAME_CALL,
+			 FASTRPC_FF_EOM | FASTRPC_FF_EOS, 2, 0, 100);
+	KUNIT_ASSERT_TRUE(test, frpc_test_pick(tx, &fr));
+	frpc_test_expect(tx, &fr, FASTRPC_FRAME_DATA, 0, 1, FRPC_TEST_Q,
+			 FRPC_TEST_Q);
+}
+
+/* A short CALL never passes a longer call's CALL frame: ids in order. */
+static void frpc_test_tx_short_first_ids(struct kunit *test)
+{
+	struct frpc_test_tx *tx = frpc_test_tx(test, true);
+	struct frpc_call *big = frpc_test_call(test, tx->conn, 1, U32_MAX >> 1,
+					       true);
+	struct frpc_call *small = frpc_test_call(test, tx->conn, 2,
+						 U32_MAX >> 1, true);
+	struct frpc_test_frame fr;
+
+	frpc_test_msg(tx, big, FASTRPC_FRAME_CALL, 1 << 20, 0, true);
+	frpc_test_msg(tx, small, FASTRPC_FRAME_CALL, 100, 0, true);
+	KUNIT_ASSERT_TRUE(test, frpc_test_pick(tx, &fr));
+	frpc_test_expect(tx, &fr, FASTRPC_FRAME_CALL, 0, 1, 0, FRPC_TEST_Q);
+	KUNIT_ASSERT_TRUE(test, frpc_test_pick(tx, &fr));
+	frpc_test_expect(tx, &fr, FASTRPC_FRAME_CALL,
+			 FASTRPC_FF_EOM | FASTRPC_FF_EOS, 2, 0, 100);
+}
+
+/* A flood of small calls cannot starve a long message. */
+static void frpc_test_tx_short_first_bounded(struct kunit *test)
+{
+	enum { N = 40 };
+	struct frpc_test_tx *tx = frpc_test_tx(test, true);
+	struct frpc_call *big = frpc_test_call(test, tx->conn, 1, U32_MAX >> 1,
+					       true);
+	struct frpc_test_frame fr;
+	unsigned int i, run = 0, longest = 0, big_frames = 0;
+
+	frpc_test_msg(tx, big, FASTRPC_FRAME_CALL, 1 << 20, 0, true);
+	KUNIT_ASSERT_TRUE(test, frpc_test_pick(tx, &fr));
+	for (i = 0; i < N; i++)
+		frpc_test_msg(tx, frpc_test_call(test, tx->conn, 2 + i,
+						 U32_MAX >> 1, true),
+			      FASTRPC_FRAME_CALL, 100, 0, true);
+	for (i = 0; i < N + 4 && frpc_test_pick(tx, &fr); i++) {
+		if (fr.id == 1) {
+			big_frames++;
+			run = 0;
+			continue;
+		}
+		longest = max(longest, ++run);
+	}
+	/* a quantum of short bytes, then the long frame's turn */
+	KUNIT_EXPECT_LE(test, longest,
+			(unsigned int)(FRPC_TX_QUANTUM / FRPC_TX_SHORT));
+	KUNIT_EXPECT_GE(test, big_frames, 2U);
+	/* and the small ones do jump: without short first, one each turn */
+	KUNIT_EXPECT_GE(test, longest, 2U);
+}
+
+/*
+ * After a short message, long ones go in smaller frames for a while, in
+ * the scheduler's frames and in those a bulk sender writes itself.
+ */
+static void frpc_test_tx_mixed_quantum(struct kunit *test)
+{
+	struct frpc_test_tx *tx = frpc_test_tx(test, true);
+	struct frpc_conn *conn = tx->conn;
+	struct frpc_call *big = frpc_test_call(test, conn, 1, U32_MAX >> 1,
+					       true);
+	struct frpc_call *small = frpc_test_call(test, conn, 2, U32_MAX >> 1,
+						 true);
+	struct frpc_test_frame fr;
+
+	tx->mixed = true;
+	KUNIT_EXPECT_EQ(test, frpc_tx_quantum(conn), (u32)FRPC_TX_QUANTUM);
+	frpc_test_msg(tx, big, FASTRPC_FRAME_CALL, 1 << 20, 0, true);
+	KUNIT_ASSERT_TRUE(test, frpc_test_pick(tx, &fr));
+	frpc_test_expect(tx, &fr, FASTRPC_FRAME_CALL, 0, 1, 0, FRPC_TEST_Q);
+	frpc_test_msg(tx, small, FASTRPC_FRAME_CALL, 100, 0, true);
+	KUNIT_ASSERT_TRUE(test, frpc_test_pick(tx, &fr));
+	KUNIT_EXPECT_EQ(test, fr.id, 2U);
+	KUNIT_EXPECT_EQ(test, frpc_tx_quantum(conn),
+			(u32)FRPC_TX_QUANTUM_MIXED);
+	KUNIT_ASSERT_TRUE(test, frpc_test_pick(tx, &fr));
+	frpc_test_expect(tx, &fr, FASTRPC_FRAME_DATA, 0, 1, FRPC_TEST_Q,
+			 FRPC_TX_QUANTUM_MIXED);
+	/* the while ends: a quantum again */
+	conn->tx_mixed_until = jiffies;
+	KUNIT_ASSERT_TRUE(test, frpc_test_pick(tx, &fr));
+	frpc_test_expect(tx, &fr, FASTRPC_FRAME_DATA, 0, 1,
+			 FRPC_TEST_Q + FRPC_TX_QUANTUM_MIXED, FRPC_TEST_Q);
+}
+
+/* The same for the frames a bulk sender writes from its own pages. */
+static void frpc_test_tx_mixed_bulk(struct kunit *test)
+{
+	struct frpc_test_tx *tx = frpc_test_tx(test, true);
+	struct frpc_conn *conn = tx->conn;
+	struct frpc_call *a = frpc_test_call(test, conn, 1, U32_MAX >> 1, true);
+	struct socket *fake = kunit_kzalloc(test, sizeof(*fake), GFP_KERNEL);
+	bool starved;
+
+	KUNIT_ASSERT_NOT_NULL(test, fake);
+	mutex_lock(&conn->tx_mutex);
+	spin_lock_bh(&conn->lock);
+	a->tx_bulk = true;
+	conn->tcp = fake;	/* only looked at, never used */
+	KUNIT_EXPECT_EQ(test, frpc_txbulk_claim(conn, 1, 1 << 20, false, false,
+						&starved), (u32)FRPC_TX_QUANTUM);
+	frpc_tx_note_short(conn);
+	KUNIT_EXPECT_EQ(test, frpc_txbulk_claim(conn, 1, 1 << 20, false, false,
+						&starved),
+			(u32)FRPC_TX_QUANTUM_MIXED);
+	conn->tcp = NULL;
+	a->tx_bulk = false;
+	spin_unlock_bh(&conn->lock);
+	mutex_unlock(&conn->tx_mutex);
 }
 
 /* Grant credit to a call, as a CREDIT frame from the peer does. */
@@ -1318,6 +1462,11 @@ static struct kunit_case frpc_tx_cases[] = {
 	KUNIT_CASE(frpc_test_tx_round_robin),
 	KUNIT_CASE(frpc_test_tx_fairness),
 	KUNIT_CASE(frpc_test_tx_small_not_blocked),
+	KUNIT_CASE(frpc_test_tx_short_first),
+	KUNIT_CASE(frpc_test_tx_short_first_ids),
+	KUNIT_CASE(frpc_test_tx_short_first_bounded),
+	KUNIT_CASE(frpc_test_tx_mixed_quantum),
+	KUNIT_CASE(frpc_test_tx_mixed_bulk),
 	KUNIT_CASE(frpc_test_tx_call_credit),
 	KUNIT_CASE(frpc_test_tx_out_of_credit),
 	KUNIT_CASE(frpc_test_tx_end_out_of_credit),

@@ -70,9 +70,10 @@ fi
 # threads to CPUs 0 and 1: the scheduler's placement would otherwise vary
 # from boot to boot. Not in wall mode, where a wakeup across vCPUs waits
 # for the host to run the other vCPU's thread (pinned, 64 B calls took
-# 4 ms there instead of 0.3 ms), and not for -H: its streamer would share
-# the client's CPU, and the small calls would wait for the CPU instead of
-# the connection.
+# 4 ms there instead of 0.3 ms).  With -H, -C puts the small calls'
+# client and server on CPU 0 and the streamer on CPU 1: unpinned, the
+# small calls waited for a CPU the streamer or a work item held (up to a
+# scheduler tick, 4 ms), which is not the connection's head of line.
 bench_matrix() {
 	local pin topo size c n w t ts ns ring runs=()
 	pin=$([[ $1 == icount ]] && echo "-C ")
@@ -103,7 +104,7 @@ bench_matrix() {
 				runs+=("$pin-j -n $n -w $w -s $size -c $c -t $t$ns")
 			done
 		done
-		runs+=("-j -n 2000 -w 200 -s 64 -c 1 -H -t none$ns")
+		runs+=("$pin-j -n 2000 -w 200 -s 64 -c 1 -H -t none$ns")
 	done
 	local IFS='|'
 	echo "${runs[*]}"
