@@ -1173,8 +1173,6 @@ void frpc_conn_kick_locked(struct frpc_conn *conn)
 	__frpc_conn_kick_locked(conn, true);
 }
 
-
-
 /*
  * From softirq context (receive, timers, write_space), and for a writer
  * that must not wait for tx_mutex (a staged sendmmsg() batch).
