@@ -314,7 +314,7 @@ static void frpc_conn_fail_workfn(struct work_struct *work)
 		}
 		/* last frames (GOAWAY, END, ERROR) get a moment to go out */
 		until = jiffies + msecs_to_jiffies(FRPC_LAST_FLUSH_MS);
-		frpc_conn_tx_flush(conn, SIZE_MAX, &until, false, false);
+		frpc_conn_tx_flush(conn, SIZE_MAX, &until, NULL);
 		frpc_tp_close(conn, conn->werr);
 	}
 	frpc_conn_tx_purge(conn);

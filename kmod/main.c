@@ -126,8 +126,7 @@ static int __init frpc_mod_init(void)
 		return -EINVAL;
 	}
 
-	frpc_wq = alloc_workqueue("fastrpc", WQ_UNBOUND | WQ_MEM_RECLAIM |
-				  WQ_HIGHPRI, 0);
+	frpc_wq = alloc_workqueue("fastrpc", WQ_UNBOUND | WQ_MEM_RECLAIM, 0);
 	if (!frpc_wq)
 		return -ENOMEM;
 

@@ -293,7 +293,7 @@ static u32 frpc_send_bulk_first(struct frpc_sock *fs, u64 key,
 		if (open)
 			sent = frpc_txbulk_write(conn, fs, id, b, 0, true,
 						 timeo);
-		frpc_conn_kick_locked(conn);
+		frpc_conn_kick_locked(conn, fs);
 		if (open && !sent) {
 			spin_lock_bh(&conn->lock);
 			spin_lock(&fs->lock);
@@ -520,13 +520,13 @@ again:
 		frpc_txbulk_write(conn, fs, id, &bulk, FASTRPC_FF_EOM |
 				  (eos ? FASTRPC_FF_EOS : 0), false, timeo);
 		/* others' frames meanwhile: ours wait for the rest's copy */
-		frpc_conn_kick_locked(conn);
+		frpc_conn_kick_locked(conn, fs);
 		frpc_client_bulk_rest(fs, conn, id, &bulk, eos, c->lend);
 		frpc_conn_kick(conn);
 	} else if (direct) {
 		frpc_tx_direct_send(conn, &small, id, FASTRPC_FF_EOM |
 				    (eos ? FASTRPC_FF_EOS : 0));
-		frpc_conn_kick_locked(conn);
+		frpc_conn_kick_locked(conn, fs);
 	} else if (batch) {
 		frpc_conn_kick_async(conn);
 	} else {
@@ -846,7 +846,7 @@ again:
 	frpc_txsmall_release(&small);
 	/* a staged END let tx_mutex go (frpc_tx_stage_put()) */
 	if (direct && !(done && stage))
-		frpc_conn_kick_locked(conn);
+		frpc_conn_kick_locked(conn, fs);
 	else if (!direct && !err && batch)
 		frpc_conn_kick_async(conn);
 	else if (!direct && !err)

@@ -468,7 +468,8 @@ void frpc_tx_direct_send(struct frpc_conn *conn, struct frpc_txsmall *s,
 	frpc_put_hdr(s->data, conn->version, s->head_type, flags, call_id,
 		     s->len + s->ext_len - FASTRPC_FRAME_HDR_LEN);
 	conn->tx_frames++;
-	if (s->len + s->ext_len <= FRPC_TX_SHORT)
+	/* a whole short message; not the head of a long one (txbulk.c) */
+	if ((flags & FASTRPC_FF_EOM) && s->len + s->ext_len <= FRPC_TX_SHORT)
 		frpc_tx_note_short(conn);
 	if (s->ext_len) {
 		iov_iter_bvec(&data, ITER_SOURCE, s->bvec, s->nr_pages,
@@ -646,9 +647,10 @@ static void frpc_tx_short_first(struct frpc_conn *conn)
 /*
  * Pick the next frame into conn->cur.  Returns false when nothing can go:
  * queues empty, or every call with data is waiting for credit; or, with
- * @yield_long, when the next frame is a long one (*@yielded set).
+ * @own, when the next frame is a long one of another socket's call
+ * (*@yielded set).
  */
-static bool frpc_tx_pick(struct frpc_conn *conn, bool yield_long,
+static bool frpc_tx_pick(struct frpc_conn *conn, const struct frpc_sock *own,
 			 bool *yielded)
 {
 	struct frpc_txframe *f = &conn->cur;
@@ -673,7 +675,7 @@ static bool frpc_tx_pick(struct frpc_conn *conn, bool yield_long,
 	frpc_tx_short_first(conn);
 	call = list_first_entry_or_null(&conn->ready, struct frpc_call,
 					tx_node);
-	if (yield_long && call && !frpc_call_next_short(call)) {
+	if (own && call && call->fs != own && !frpc_call_next_short(call)) {
 		*yielded = true;
 		return false;
 	}
@@ -988,12 +990,12 @@ void frpc_tx_unplug(struct frpc_tx_plug *plug)
 /*
  * Write frames until the queues are empty, TCP is full or @budget bytes
  * are out.  With @until (jiffies), wait for TCP to take them until then
- * instead of stopping when it is full.  With @yield_long, stop before a
- * long frame once one frame went (@wrote: the caller wrote its own
- * already): a sender writing inline sends its own frame and the short
- * ones waiting, and goes back to its caller rather than spend 100 us on
- * somebody else's stream (the work item writes that).  Returns true if
- * it stopped for the budget or before a long frame, with more to send.
+ * instead of stopping when it is full.  With @own (a sender of that
+ * socket writing inline), stop before a long frame of another socket's
+ * call: the sender sends its own frames and the short ones waiting, and
+ * goes back to its caller rather than spend 100 us on somebody else's
+ * stream, which the work item writes.  Returns true if it stopped for
+ * the budget or before such a frame, with more to send.
  *
  * A frame with another ready behind it goes with MSG_MORE, so that a
  * batch (sendmmsg(), or calls queued while a writer was busy) leaves in
@@ -1001,10 +1003,11 @@ void frpc_tx_unplug(struct frpc_tx_plug *plug)
  * everything.  No exit leaves bytes held back: see each return.
  */
 bool frpc_conn_tx_flush(struct frpc_conn *conn, size_t budget,
-			const unsigned long *until, bool yield_long, bool wrote)
+			const unsigned long *until,
+			const struct frpc_sock *own)
 {
 	struct frpc_txframe *f = &conn->cur;
-	bool more = false, corked = false, yielded = false;
+	bool more = false, corked = false, yielded = false, wrote = false;
 
 	lockdep_assert_held(&conn->tx_mutex);
 	for (;;) {
@@ -1016,6 +1019,8 @@ bool frpc_conn_tx_flush(struct frpc_conn *conn, size_t budget,
 		int ret, flags;
 
 		if (!f->left) {
+			bool stop;
+
 			spin_lock_bh(&conn->lock);
 			ctrl = f->ctrl;
 			done = f->done;
@@ -1030,9 +1035,19 @@ bool frpc_conn_tx_flush(struct frpc_conn *conn, size_t budget,
 				f->staged = false;
 				conn->tx_stage_len = 0;
 			}
-			picked = frpc_conn_has_tp(conn) &&
-				 frpc_tx_pick(conn, yield_long && wrote,
-					      &yielded);
+			/*
+			 * Another task wants the CPU: stop between frames
+			 * rather than yield it holding tx_mutex, or a small
+			 * call's sender that runs meanwhile would find the
+			 * connection taken and wait for us to be scheduled
+			 * again.  The caller queues the work item for the
+			 * rest.  Not before control frames: close() counts
+			 * on its GOAWAY and ENDs going out now.
+			 */
+			stop = wrote && !until && need_resched() &&
+			       list_empty(&conn->ctrlq);
+			picked = !stop && frpc_conn_has_tp(conn) &&
+				 frpc_tx_pick(conn, own, &yielded);
 			more = picked && frpc_tx_more(conn);
 			spin_unlock_bh(&conn->lock);
 			kvfree(ctrl);	/* a frame's rest may be big */
@@ -1040,6 +1055,10 @@ bool frpc_conn_tx_flush(struct frpc_conn *conn, size_t budget,
 			frpc_txmsg_free(orphan);
 			if (done_call)
 				frpc_call_free(done_call);
+			if (stop) {
+				frpc_tx_uncork(conn, corked);
+				return true;
+			}
 			if (!picked &&
 			    (!conn->tx_stage_len || !frpc_conn_has_tp(conn))) {
 				/* the guess behind the last MSG_MORE was wrong */
@@ -1062,7 +1081,6 @@ bool frpc_conn_tx_flush(struct frpc_conn *conn, size_t budget,
 					continue;
 				if (conn->tx_stage_len)
 					frpc_tx_stage_attach(conn);
-				cond_resched();
 			}
 		}
 		timeo = 0;
@@ -1092,7 +1110,7 @@ bool frpc_conn_tx_flush(struct frpc_conn *conn, size_t budget,
 		/* a write without MSG_MORE pushes what came before it too */
 		corked = flags;
 		f->push -= min_t(size_t, f->push, ret);
-		wrote |= ret > 0;
+		wrote = true;
 		frpc_txframe_advance(f, ret);
 		budget -= min_t(size_t, budget, ret);
 	}
@@ -1112,8 +1130,7 @@ void frpc_conn_tx_workfn(struct work_struct *work)
 
 	mutex_lock(&conn->tx_mutex);
 	if (frpc_conn_has_tp(conn))
-		more = frpc_conn_tx_flush(conn, FRPC_TX_WORK_BUDGET, NULL,
-					  false, false);
+		more = frpc_conn_tx_flush(conn, FRPC_TX_WORK_BUDGET, NULL, NULL);
 	mutex_unlock(&conn->tx_mutex);
 	/* let other connections' work run between bulk batches */
 	if (more)
@@ -1138,17 +1155,17 @@ static bool frpc_tx_pending(struct frpc_conn *conn)
 
 /*
  * frpc_conn_kick() for a caller that took tx_mutex; releases it.  The
- * caller writes a little, not everybody's bulk data: no long frame after
- * one frame went, none at all when it wrote its own already (@wrote).
+ * caller writes a little, not everybody's bulk data: a sender of @fs
+ * leaves other sockets' long frames to the work item.
  */
-static void __frpc_conn_kick_locked(struct frpc_conn *conn, bool wrote)
+void frpc_conn_kick_locked(struct frpc_conn *conn,
+			   const struct frpc_sock *fs)
 {
 	bool more = false;
 
 	lockdep_assert_held(&conn->tx_mutex);
 	if (frpc_conn_has_tp(conn) && frpc_tx_pending(conn))
-		more = frpc_conn_tx_flush(conn, FRPC_TX_KICK_BUDGET, NULL,
-					  true, wrote);
+		more = frpc_conn_tx_flush(conn, FRPC_TX_KICK_BUDGET, NULL, fs);
 	mutex_unlock(&conn->tx_mutex);
 	if (more)
 		frpc_conn_queue_tx_work(conn);
@@ -1162,15 +1179,9 @@ static void __frpc_conn_kick_locked(struct frpc_conn *conn, bool wrote)
 void frpc_conn_kick(struct frpc_conn *conn)
 {
 	if (mutex_trylock(&conn->tx_mutex))
-		__frpc_conn_kick_locked(conn, false);
+		frpc_conn_kick_locked(conn, NULL);
 	else
 		frpc_conn_queue_tx_work(conn);
-}
-
-/* After the caller's own frame went (direct, bulk): the rest, inline. */
-void frpc_conn_kick_locked(struct frpc_conn *conn)
-{
-	__frpc_conn_kick_locked(conn, true);
 }
 
 /*

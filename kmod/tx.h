@@ -17,6 +17,7 @@
 struct frpc_conn;
 struct frpc_call;
 struct frpc_lend;
+struct frpc_sock;
 
 /* A control frame, built whole and sent before any call data. */
 struct frpc_txbuf {
@@ -133,7 +134,8 @@ int frpc_tx_get_pages(struct iov_iter *from, u32 len, struct page **pages,
 		      u32 *got);
 bool frpc_tx_write_frame(struct frpc_conn *conn, const u8 *head, u32 hlen,
 			 const struct iov_iter *data, u32 dlen, bool more);
-void frpc_conn_kick_locked(struct frpc_conn *conn);
+void frpc_conn_kick_locked(struct frpc_conn *conn,
+			   const struct frpc_sock *fs);
 void frpc_tx_note_short(struct frpc_conn *conn);
 u32 frpc_tx_quantum(struct frpc_conn *conn);
 void frpc_call_queue_msg(struct frpc_call *call, struct frpc_txmsg *m);
@@ -143,8 +145,8 @@ void frpc_call_drop_tx(struct frpc_call *call);
 void frpc_conn_kick(struct frpc_conn *conn);
 void frpc_conn_kick_async(struct frpc_conn *conn);
 bool frpc_conn_tx_flush(struct frpc_conn *conn, size_t budget,
-			const unsigned long *until, bool yield_long,
-			bool wrote);
+			const unsigned long *until,
+			const struct frpc_sock *own);
 void frpc_conn_tx_workfn(struct work_struct *work);
 void frpc_conn_tx_purge(struct frpc_conn *conn);
 

@@ -209,7 +209,19 @@ u32 frpc_txbulk_write(struct frpc_conn *conn, struct frpc_sock *fs, u32 id,
 		sent += chunk;
 		if (!whole)
 			break;	/* the rest of the frame is in conn->cur */
-		cond_resched();
+		/*
+		 * Between frames: if another task wants the CPU, let it have
+		 * tx_mutex too (a small call's sender that runs meanwhile
+		 * writes its frame itself), after pushing what is corked.
+		 */
+		if (need_resched()) {
+			if (more && conn->tcp)
+				frpc_tp_send(conn, NULL, 0, 0, 0, 0);
+			more = false;
+			mutex_unlock(&conn->tx_mutex);
+			cond_resched();
+			mutex_lock(&conn->tx_mutex);
+		}
 	}
 	/* the last frame went with MSG_MORE for one that does not follow */
 	if (more && conn->tcp)

@@ -121,7 +121,7 @@ static bool frpc_test_pick_only(struct frpc_test_tx *tx,
 	spin_lock_bh(&conn->lock);
 	if (!tx->mixed)
 		conn->tx_mixed_until = jiffies;
-	picked = frpc_tx_pick(conn, false, &yielded);
+	picked = frpc_tx_pick(conn, NULL, &yielded);
 	if (picked) {
 		for (i = 0; i < f->niov; i++) {
 			if (total + f->iov[i].iov_len >
