@@ -90,11 +90,14 @@
  * in flight, -s bytes) while a second socket of the same process streams
  * 64 MiB (one streaming call of 16 x 4 MiB messages) to the same server
  * over the same shared connection, printed as "fastrpc-hol" below the
- * same calls measured on the idle connection ("fastrpc-idle").
+ * same calls measured on the idle connection ("fastrpc-idle"); then the
+ * same calls again while a thread spins in user space on the other CPU
+ * ("fastrpc-hog", the control: see bench_hol_hog()).
  *
  * -j also prints each result as one line "FASTRPC-ROW {json}" (keys
  * topology, transport, size, inflight, calls, p50_us, p90_us, p99_us,
- * p999_us, max_us, calls_per_s and, for -H, background), which
+ * p999_us, max_us, calls_per_s and, for -H, background: "idle",
+ * "64MiB-stream" or "cpu-hog"), which
  * make bench collects.
  */
 #include <arpa/inet.h>
@@ -1505,6 +1508,54 @@ out:
 	return ret;
 }
 
+/*
+ * Head-of-line control: a thread that only spins in user space, on CPU 1
+ * with -C.  It shares nothing with the calls but a CPU the guest has: in
+ * icount mode QEMU runs the vCPUs in turn, so whatever delay it alone
+ * puts in the calls' tail is the emulator's, not the connection's.
+ */
+static atomic_int hog_stop;
+
+static void *hog_spin(void *arg)
+{
+	volatile uint64_t x = 0;
+
+	(void)arg;
+	pin_to(1);
+	while (!atomic_load(&hog_stop))
+		x++;
+	return NULL;
+}
+
+/* -H: the same small calls while hog_spin() runs: the "cpu-hog" row. */
+static int bench_hol_hog(const struct transport *t, struct run *r,
+			 uint64_t n, uint64_t *sent_at, uint64_t *lat)
+{
+	uint64_t t0, done = 0, idx;
+	pthread_t thr;
+	int ret = 0;
+
+	atomic_store(&hog_stop, 0);
+	if (pthread_create(&thr, NULL, hog_spin, NULL))
+		return -EAGAIN;
+	t0 = now_ns();
+	while (done < n) {
+		sent_at[0] = now_ns();
+		ret = t->send(r, done, 1);
+		if (!ret)
+			ret = t->recv(r, &idx);
+		if (ret)
+			break;
+		lat[done++] = now_ns() - sent_at[0];
+	}
+	atomic_store(&hog_stop, 1);
+	pthread_join(thr, NULL);
+	if (!ret && done)
+		print_row("fastrpc-hog", "fastrpc", "cpu-hog", json_rows,
+			  r->size, 1, lat, done, now_ns() - t0);
+	return ret;
+}
+
 /* Head-of-line: the streaming side of -H. */
 struct hol_stream {
 	int fd;
@@ -1581,9 +1632,9 @@ static int bench_hol(size_t size, uint64_t n, uint64_t warmup, uint16_t port)
 	ret = run_calls(t, &r, n, sent_at, lat);
 	if (ret)
 		goto out;
-	/* no row: the plain fastrpc row has these calls */
-	print_row("fastrpc-idle", "fastrpc", NULL, false, size, 1, lat, n,
-		  now_ns() - t0);
+	/* with -C not where the plain fastrpc row has its threads */
+	print_row("fastrpc-idle", "fastrpc", "idle", json_rows, size, 1, lat,
+		  n, now_ns() - t0);
 
 	/* the streamer shares the client's connection */
 	if (getpeername(r.cfd, (struct sockaddr *)&peer, &plen) < 0) {
@@ -1633,6 +1684,7 @@ static int bench_hol(size_t size, uint64_t n, uint64_t warmup, uint16_t port)
 	printf("# 64 MiB stream (16 x 4 MiB) took %.1f ms, %.1f MiB/s; "
 	       "%llu small calls meanwhile\n", (double)h.ns / 1e6,
 	       64.0 * 1e9 / (double)h.ns, (unsigned long long)done);
+	ret = bench_hol_hog(t, &r, n, sent_at, lat);
 out:
 	if (h.fd >= 0)
 		close(h.fd);
