@@ -172,7 +172,7 @@ u32 frpc_txbulk_write(struct frpc_conn *conn, struct frpc_sock *fs, u32 id,
 		      long timeo)
 {
 	u32 left = iov_iter_count(&b->it), sent = 0;
-	bool more = false;
+	bool more = false, flushed = false;
 
 	lockdep_assert_held(&conn->tx_mutex);
 	while (left) {
@@ -194,8 +194,23 @@ u32 frpc_txbulk_write(struct frpc_conn *conn, struct frpc_sock *fs, u32 id,
 				continue;
 			break;
 		}
+		/*
+		 * Others' frames are waiting: write the control frames and
+		 * the short messages (frpc_conn_tx_flush() takes them first
+		 * and stops before another socket's long frame), then go on
+		 * with ours.  Stopping here instead meant copying the rest
+		 * of the message and leaving it to the work item, which then
+		 * wrote the stream on whatever CPU the small calls had.
+		 */
+		if (!chunk && !starved && !flushed && frpc_conn_has_tp(conn)) {
+			flushed = true;
+			frpc_conn_tx_flush(conn, FRPC_TX_KICK_BUDGET, NULL, fs);
+			more = false;	/* the flush pushed what it wrote */
+			continue;
+		}
 		if (!chunk)
 			break;
+		flushed = false;
 		frpc_put_hdr(hdr, conn->version, FASTRPC_FRAME_DATA,
 			     chunk == left ? last_flags : 0, id, chunk);
 		conn->tx_frames++;
