@@ -581,14 +581,17 @@ u32 frpc_tx_quantum(struct frpc_conn *conn)
 	       FRPC_TX_QUANTUM_MIXED : FRPC_TX_QUANTUM;
 }
 
-/* Is the call's next frame the end of a message of FRPC_TX_SHORT at most? */
+/*
+ * Is the call's next frame a whole message of FRPC_TX_SHORT at most?  Not
+ * the short tail of a long one: that takes its turn like the rest of it.
+ */
 static bool frpc_call_next_short(struct frpc_call *call)
 {
 	struct frpc_txmsg *m;
 
 	m = list_first_entry(&call->txq, struct frpc_txmsg, node);
-	return m->len - m->off + (m->head_sent ? 0 : m->head_len) <=
-	       FRPC_TX_SHORT;
+	return !m->off && !m->head_sent &&
+	       m->head_len + m->len <= FRPC_TX_SHORT;
 }
 
 /* Is the call's next frame its CALL frame? */

@@ -721,7 +721,10 @@ static void frpc_test_tx_short_first_ids(struct kunit *test)
 			 FASTRPC_FF_EOM | FASTRPC_FF_EOS, 2, 0, 100);
 }
 
-/* A flood of small calls cannot starve a long message. */
+/*
+ * A flood of small calls cannot starve a long message: once a quantum of
+ * short frames went ahead of it, it has its turn.
+ */
 static void frpc_test_tx_short_first_bounded(struct kunit *test)
 {
 	enum { N = 40 };
@@ -729,7 +732,7 @@ static void frpc_test_tx_short_first_bounded(struct kunit *test)
 	struct frpc_call *big = frpc_test_call(test, tx->conn, 1, U32_MAX >> 1,
 					       true);
 	struct frpc_test_frame fr;
-	unsigned int i, run = 0, longest = 0, big_frames = 0;
+	unsigned int i, first = 0;
 
 	frpc_test_msg(tx, big, FASTRPC_FRAME_CALL, 1 << 20, 0, true);
 	KUNIT_ASSERT_TRUE(test, frpc_test_pick(tx, &fr));
@@ -737,20 +740,17 @@ static void frpc_test_tx_short_first_bounded(struct kunit *test)
 		frpc_test_msg(tx, frpc_test_call(test, tx->conn, 2 + i,
 						 U32_MAX >> 1, true),
 			      FASTRPC_FRAME_CALL, 100, 0, true);
-	for (i = 0; i < N + 4 && frpc_test_pick(tx, &fr); i++) {
+	for (i = 1; i <= N + 1 && frpc_test_pick(tx, &fr); i++) {
 		if (fr.id == 1) {
-			big_frames++;
-			run = 0;
-			continue;
+			first = i;
+			break;
 		}
-		longest = max(longest, ++run);
 	}
-	/* a quantum of short bytes, then the long frame's turn */
-	KUNIT_EXPECT_LE(test, longest,
-			(unsigned int)(FRPC_TX_QUANTUM / FRPC_TX_SHORT));
-	KUNIT_EXPECT_GE(test, big_frames, 2U);
-	/* and the small ones do jump: without short first, one each turn */
-	KUNIT_EXPECT_GE(test, longest, 2U);
+	/* small ones jumped: without short first, big would be first */
+	KUNIT_EXPECT_GT(test, first, 1U);
+	/* a quantum of short bytes at most, then big's turn */
+	KUNIT_EXPECT_EQ(test, first,
+			(unsigned int)(FRPC_TX_QUANTUM / FRPC_TX_SHORT) + 1);
 }
 
 /*
@@ -886,10 +886,11 @@ static void frpc_test_tx_end_out_of_credit(struct kunit *test)
 
 	frpc_test_msg(tx, a, FASTRPC_FRAME_END, LEN, 0, false);
 	frpc_test_msg(tx, b, FASTRPC_FRAME_END, 10, 0, false);
-	KUNIT_ASSERT_TRUE(test, frpc_test_pick(tx, &fr));
-	frpc_test_expect(tx, &fr, FASTRPC_FRAME_DATA, 0, 1, 0, 10000);
+	/* b's reply is short: it goes first (frpc_tx_short_first()) */
 	KUNIT_ASSERT_TRUE(test, frpc_test_pick(tx, &fr));
 	frpc_test_expect(tx, &fr, FASTRPC_FRAME_END, FASTRPC_FF_EOM, 2, 0, 10);
+	KUNIT_ASSERT_TRUE(test, frpc_test_pick(tx, &fr));
+	frpc_test_expect(tx, &fr, FASTRPC_FRAME_DATA, 0, 1, 0, 10000);
 	KUNIT_EXPECT_FALSE(test, frpc_test_pick(tx, &fr));
 	KUNIT_EXPECT_TRUE(test, a->in_conn);
 	frpc_test_grant(test, a, LEN - 10000);
