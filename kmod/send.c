@@ -511,6 +511,8 @@ again:
 	atomic64_inc(&conn->fn->calls_started);
 	if (READ_ONCE(conn->via_loop))
 		atomic64_inc(&conn->fn->loop_calls);
+	if (stage || (direct && !bulk_held))
+		frpc_tx_note_small(conn, &small);
 	if (stage) {
 		frpc_tx_stage_put(conn, &small, id, FASTRPC_FF_EOM |
 				  (eos ? FASTRPC_FF_EOS : 0), c->plug);
@@ -839,6 +841,8 @@ again:
 	spin_unlock_bh(&conn->lock);
 	if (sent)
 		frpc_sock_wake_out(&fs->sk);	/* senders waiting for the call */
+	else if (done)
+		frpc_tx_note_small(conn, &small);
 	if (done && stage)
 		frpc_tx_stage_put(conn, &small, id, FASTRPC_FF_EOM, c->plug);
 	else if (done)

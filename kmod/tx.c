@@ -468,9 +468,6 @@ void frpc_tx_direct_send(struct frpc_conn *conn, struct frpc_txsmall *s,
 	frpc_put_hdr(s->data, conn->version, s->head_type, flags, call_id,
 		     s->len + s->ext_len - FASTRPC_FRAME_HDR_LEN);
 	conn->tx_frames++;
-	/* a whole short message; not the head of a long one (txbulk.c) */
-	if ((flags & FASTRPC_FF_EOM) && s->len + s->ext_len <= FRPC_TX_SHORT)
-		frpc_tx_note_short(conn);
 	if (s->ext_len) {
 		iov_iter_bvec(&data, ITER_SOURCE, s->bvec, s->nr_pages,
 			      s->ext_len);
@@ -572,6 +569,13 @@ void frpc_tx_note_short(struct frpc_conn *conn)
 
 	if (READ_ONCE(conn->tx_mixed_until) != until)
 		WRITE_ONCE(conn->tx_mixed_until, until);
+}
+
+/* A whole message built on the stack goes: short? */
+void frpc_tx_note_small(struct frpc_conn *conn, const struct frpc_txsmall *s)
+{
+	if (s->len + s->ext_len <= FRPC_TX_SHORT)
+		frpc_tx_note_short(conn);
 }
 
 /* The data bytes of a call's frame at most, now. */
@@ -687,6 +691,10 @@ static bool frpc_tx_pick(struct frpc_conn *conn, const struct frpc_sock *own,
 		struct frpc_txmsg *m;
 		u32 left, chunk, plen;
 		bool head, last;
+
+		/* a whole short message; not the rest of a long one */
+		if (!call->tx_bulk && frpc_call_next_short(call))
+			frpc_tx_note_short(conn);
 		u16 flags;
 		u8 type;
 
@@ -724,8 +732,6 @@ static bool frpc_tx_pick(struct frpc_conn *conn, const struct frpc_sock *own,
 				continue;
 		}
 		last = chunk == left;
-		if (m->len <= FRPC_TX_SHORT)
-			frpc_tx_note_short(conn);
 		type = head ? m->head_type : FASTRPC_FRAME_DATA;
 		flags = last ? FASTRPC_FF_EOM : 0;
 		if (last && m->eos)
@@ -957,7 +963,6 @@ void frpc_tx_stage_put(struct frpc_conn *conn, struct frpc_txsmall *s,
 	memcpy(conn->tx_stage + conn->tx_stage_len, s->data, s->len);
 	conn->tx_stage_len += s->len;
 	conn->tx_frames++;
-	frpc_tx_note_short(conn);
 	mutex_unlock(&conn->tx_mutex);
 	if (plug)
 		frpc_tx_plug_add(plug, conn);

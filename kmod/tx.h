@@ -137,6 +137,7 @@ bool frpc_tx_write_frame(struct frpc_conn *conn, const u8 *head, u32 hlen,
 void frpc_conn_kick_locked(struct frpc_conn *conn,
 			   const struct frpc_sock *fs);
 void frpc_tx_note_short(struct frpc_conn *conn);
+void frpc_tx_note_small(struct frpc_conn *conn, const struct frpc_txsmall *s);
 u32 frpc_tx_quantum(struct frpc_conn *conn);
 void frpc_call_queue_msg(struct frpc_call *call, struct frpc_txmsg *m);
 void frpc_call_tx_ready(struct frpc_call *call);
