@@ -565,7 +565,8 @@ void frpc_call_drop_tx(struct frpc_call *call)
  */
 void frpc_tx_note_short(struct frpc_conn *conn)
 {
-	unsigned long until = jiffies + msecs_to_jiffies(FRPC_TX_MIXED_MS);
+	/* + 1: at least the whole while, whatever part of a tick is left */
+	unsigned long until = jiffies + msecs_to_jiffies(FRPC_TX_MIXED_MS) + 1;
 
 	if (READ_ONCE(conn->tx_mixed_until) != until)
 		WRITE_ONCE(conn->tx_mixed_until, until);
@@ -648,7 +649,7 @@ static void frpc_tx_short_first(struct frpc_conn *conn)
 			heads |= frpc_call_next_head(call);
 		}
 	}
-	conn->tx_short_run = 0;	/* the long frame's turn */
+	/* else the long frame's turn: frpc_tx_pick() resets the count */
 }
 
 /*
@@ -680,21 +681,11 @@ static bool frpc_tx_pick(struct frpc_conn *conn, const struct frpc_sock *own,
 		return false;
 
 	frpc_tx_short_first(conn);
-	call = list_first_entry_or_null(&conn->ready, struct frpc_call,
-					tx_node);
-	if (own && call && call->fs != own && !frpc_call_next_short(call)) {
-		*yielded = true;
-		return false;
-	}
 	while ((call = list_first_entry_or_null(&conn->ready, struct frpc_call,
 						tx_node))) {
 		struct frpc_txmsg *m;
 		u32 left, chunk, plen;
-		bool head, last;
-
-		/* a whole short message; not the rest of a long one */
-		if (!call->tx_bulk && frpc_call_next_short(call))
-			frpc_tx_note_short(conn);
+		bool head, last, whole_short;
 		u16 flags;
 		u8 type;
 
@@ -702,6 +693,12 @@ static bool frpc_tx_pick(struct frpc_conn *conn, const struct frpc_sock *own,
 			/* not sendable (frpc_call_sendable()): never here */
 			list_del_init(&call->tx_node);
 			continue;
+		}
+		whole_short = frpc_call_next_short(call);
+		/* an inline writer leaves another socket's long frame */
+		if (own && call->fs != own && !whole_short) {
+			*yielded = true;
+			return false;
 		}
 		m = list_first_entry(&call->txq, struct frpc_txmsg, node);
 		left = m->len - m->off;
@@ -732,6 +729,10 @@ static bool frpc_tx_pick(struct frpc_conn *conn, const struct frpc_sock *own,
 				continue;
 		}
 		last = chunk == left;
+		if (whole_short)
+			frpc_tx_note_short(conn);
+		else
+			conn->tx_short_run = 0;	/* the long frame went */
 		type = head ? m->head_type : FASTRPC_FRAME_DATA;
 		flags = last ? FASTRPC_FF_EOM : 0;
 		if (last && m->eos)

@@ -204,8 +204,12 @@ u32 frpc_txbulk_write(struct frpc_conn *conn, struct frpc_sock *fs, u32 id,
 		 */
 		if (!chunk && !starved && !flushed && frpc_conn_has_tp(conn)) {
 			flushed = true;
+			/*
+			 * @more stays: if the flush wrote nothing, our last
+			 * frame is still corked, and is pushed below when
+			 * nothing of ours follows.
+			 */
 			frpc_conn_tx_flush(conn, FRPC_TX_KICK_BUDGET, NULL, fs);
-			more = false;	/* the flush pushed what it wrote */
 			continue;
 		}
 		if (!chunk)
