@@ -815,6 +815,46 @@ static void frpc_test_tx_mixed_bulk(struct kunit *test)
 	mutex_unlock(&conn->tx_mutex);
 }
 
+/*
+ * A sender writing inline for its socket (@own) leaves another socket's
+ * long frame to the work item, but writes a short one; without @own
+ * (the work item) the long frame goes.  The calls here have no socket.
+ */
+static void frpc_test_tx_inline_yield(struct kunit *test)
+{
+	struct frpc_test_tx *tx = frpc_test_tx(test, true);
+	struct frpc_conn *conn = tx->conn;
+	struct frpc_call *big = frpc_test_call(test, conn, 1, U32_MAX >> 1,
+					       true);
+	struct frpc_call *small = frpc_test_call(test, conn, 2, U32_MAX >> 1,
+						 true);
+	const struct frpc_sock *own = (const struct frpc_sock *)tx;
+	struct frpc_test_frame fr;
+	bool picked, yielded = false;
+
+	frpc_test_msg(tx, big, FASTRPC_FRAME_CALL, 1 << 20, 0, true);
+	KUNIT_ASSERT_TRUE(test, frpc_test_pick(tx, &fr));
+	spin_lock_bh(&conn->lock);
+	picked = frpc_tx_pick(conn, own, &yielded);
+	spin_unlock_bh(&conn->lock);
+	KUNIT_EXPECT_FALSE(test, picked);
+	KUNIT_EXPECT_TRUE(test, yielded);
+	KUNIT_EXPECT_EQ(test, conn->cur.left, (size_t)0);
+	/* a short message of another socket: written inline */
+	frpc_test_msg(tx, small, FASTRPC_FRAME_CALL, 100, 0, true);
+	yielded = false;
+	spin_lock_bh(&conn->lock);
+	picked = frpc_tx_pick(conn, own, &yielded);
+	spin_unlock_bh(&conn->lock);
+	KUNIT_EXPECT_TRUE(test, picked);
+	KUNIT_EXPECT_FALSE(test, yielded);
+	frpc_test_written(tx);
+	/* the work item writes the long one */
+	KUNIT_ASSERT_TRUE(test, frpc_test_pick(tx, &fr));
+	frpc_test_expect(tx, &fr, FASTRPC_FRAME_DATA, 0, 1, FRPC_TEST_Q,
+			 FRPC_TEST_Q);
+}
+
 /* Grant credit to a call, as a CREDIT frame from the peer does. */
 static void frpc_test_grant(struct kunit *test, struct frpc_call *call,
 			    u32 inc)
@@ -1470,6 +1510,7 @@ static struct kunit_case frpc_tx_cases[] = {
 	KUNIT_CASE(frpc_test_tx_short_first_bounded),
 	KUNIT_CASE(frpc_test_tx_mixed_quantum),
 	KUNIT_CASE(frpc_test_tx_mixed_bulk),
+	KUNIT_CASE(frpc_test_tx_inline_yield),
 	KUNIT_CASE(frpc_test_tx_call_credit),
 	KUNIT_CASE(frpc_test_tx_out_of_credit),
 	KUNIT_CASE(frpc_test_tx_end_out_of_credit),
