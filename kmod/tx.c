@@ -612,13 +612,14 @@ static bool frpc_call_next_head(struct frpc_call *call)
  * Short first.  Taking turns frame by frame, a small call's frame still
  * waited behind a whole quantum of every long message ahead of it in
  * conn->ready, written in the same TCP write (about 100 us per 60 KiB
- * across namespaces under icount).  A call whose next frame ends a short
- * message therefore goes ahead of a long frame at the head; the scan
- * looks at a few calls only, and once a quantum of short bytes went
- * ahead of a waiting long frame, that one goes, so a flood of small
- * calls cannot starve a stream.  A CALL frame never passes another
- * call's unsent CALL frame: the server takes new calls in the order of
- * their ids only (wire-protocol.rst).  conn->lock held.
+ * across namespaces under icount).  A call whose next frame is a whole
+ * short message therefore goes ahead of a long frame at the head; the
+ * scan looks at a few calls only, and once FRPC_TX_QUANTUM /
+ * FRPC_TX_SHORT of them went ahead of a waiting long frame, that one
+ * goes, so a flood of small calls cannot starve a stream.  A CALL frame
+ * never passes another call's unsent CALL frame: the server takes new
+ * calls in the order of their ids only (wire-protocol.rst).  Calls being
+ * written by their bulk sender are never in conn->ready.  conn->lock held.
  */
 static void frpc_tx_short_first(struct frpc_conn *conn)
 {
@@ -636,17 +637,16 @@ static void frpc_tx_short_first(struct frpc_conn *conn)
 		heads = frpc_call_next_head(head);
 		call = head;
 		list_for_each_entry_continue(call, &conn->ready, tx_node) {
+			bool call_head = frpc_call_next_head(call);
+
 			if (!scan--)
 				break;
-			if (call->tx_bulk)
-				continue;
-			if (frpc_call_next_short(call) &&
-			    !(heads && frpc_call_next_head(call))) {
+			if (frpc_call_next_short(call) && !(heads && call_head)) {
 				list_move(&call->tx_node, &conn->ready);
 				conn->tx_short_run += FRPC_TX_SHORT;
 				return;
 			}
-			heads |= frpc_call_next_head(call);
+			heads |= call_head;
 		}
 	}
 	/* else the long frame's turn: frpc_tx_pick() resets the count */
