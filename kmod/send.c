@@ -326,7 +326,12 @@ static int frpc_client_call(struct frpc_sock *fs, struct frpc_cmsgs *c,
 	bool eos = !stream || (msg->msg_flags & MSG_EOR);
 	/* sendmmsg(): more follow, to be written to TCP together */
 	bool batch = msg->msg_flags & MSG_BATCH;
-	struct frpc_txsmall small;
+	/*
+	 * Not cleared at entry (INIT_STACK_ALL_ZERO would clear its 900
+	 * bytes on every call): frpc_txsmall_build() writes what is read
+	 * and sent, and nr_pages is set before any path can release it.
+	 */
+	struct frpc_txsmall small __uninitialized;
 	struct frpc_txmsg *m = NULL;
 	struct frpc_txbulk bulk;	/* set up only with bulk_held */
 	struct frpc_conn *conn;
@@ -695,7 +700,7 @@ static int frpc_server_reply(struct frpc_sock *fs, struct frpc_cmsgs *c,
 	struct frpc_call *call, *done = NULL;
 	bool lng = frpc_txbulk_fits(len, &msg->msg_iter);
 	struct frpc_txbulk bulk;	/* set up only for a long message */
-	struct frpc_txsmall small;
+	struct frpc_txsmall small __uninitialized;	/* see frpc_client_call() */
 	struct frpc_txmsg *m = NULL;
 	struct frpc_conn *conn = NULL;
 	u32 id = 0, sent, total = len, bid = 0;
@@ -909,7 +914,7 @@ int frpc_sendmsg(struct socket *sock, struct msghdr *msg, size_t len)
 	struct frpc_sock *fs = frpc_sk(sock->sk);
 	long timeo = sock_sndtimeo(&fs->sk, msg->msg_flags & MSG_DONTWAIT);
 	enum frpc_sock_role role = READ_ONCE(fs->role);
-	struct frpc_cmsgs c;
+	struct frpc_cmsgs c __uninitialized;	/* frpc_parse_cmsgs() clears it */
 	int err;
 
 	/* sendmmsg() marks all but its last message MSG_BATCH */
