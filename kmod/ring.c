@@ -523,12 +523,14 @@ static int frpc_ring_do(struct frpc_ring *ring, const struct frpc_ring_sqe *e,
 {
 	u32 xlen = e->meta_len + e->smsg_len;
 	struct frpc_cmsgs c = {};
-	struct msghdr msg = {};
+	/* the verbs read only msg_flags and msg_iter, both set below */
+	struct msghdr msg __uninitialized;
 	struct frpc_lend *lend;
 	u8 *extra = NULL;
 	struct kvec kv;
 	int ret;
 
+	msg.msg_flags = 0;
 	switch (e->op) {
 	case FASTRPC_OP_BUF_RETURN:
 		return frpc_ring_buf_put(ring, e->buf);

@@ -434,12 +434,6 @@ static int frpc_tp_write(struct sock *sk, struct msghdr *msg, size_t *lens,
 	return ret;
 }
 
-/*
- * Write up to @len bytes of @iov.  @timeo: how long to wait for room, 0 to
- * return -EAGAIN at once.  @flags: MSG_MORE when another frame follows at
- * once, so that TCP packs them into full segments; @len 0 then pushes out
- * what such writes left held back.  tx_mutex held.
- */
 /* What the transport took, counted for netlink.c; tx_mutex held. */
 static int frpc_tp_sent(struct frpc_conn *conn, int ret)
 {
@@ -448,19 +442,15 @@ static int frpc_tp_sent(struct frpc_conn *conn, int ret)
 	return ret;
 }
 
-int frpc_tp_send(struct frpc_conn *conn, struct kvec *iov, int niov,
-		 size_t len, long timeo, int flags)
+static int frpc_tp_send_tcp(struct frpc_conn *conn, struct kvec *iov,
+			    int niov, size_t len, long timeo, int flags)
 {
 	struct msghdr msg = {
 		.msg_flags = (timeo ? 0 : MSG_DONTWAIT) | MSG_NOSIGNAL | flags,
 	};
-	struct sock *sk;
+	struct sock *sk = conn->tcp->sk;
 	int ret = 0;
 
-	lockdep_assert_held(&conn->tx_mutex);
-	if (conn->loop)
-		return frpc_tp_sent(conn, frpc_loop_send(conn, iov, niov, len));
-	sk = conn->tcp->sk;
 	if (timeo)
 		WRITE_ONCE(sk->sk_sndtimeo, timeo);
 	frpc_tp_tx_begin(conn);
@@ -472,6 +462,22 @@ int frpc_tp_send(struct frpc_conn *conn, struct kvec *iov, int niov,
 	}
 	frpc_tp_tx_end(conn, sk);
 	return frpc_tp_sent(conn, ret);
+}
+
+/*
+ * Write up to @len bytes of @iov.  @timeo: how long to wait for room, 0 to
+ * return -EAGAIN at once.  @flags: MSG_MORE when another frame follows at
+ * once, so that TCP packs them into full segments; @len 0 then pushes out
+ * what such writes left held back.  tx_mutex held.
+ */
+int frpc_tp_send(struct frpc_conn *conn, struct kvec *iov, int niov,
+		 size_t len, long timeo, int flags)
+{
+	lockdep_assert_held(&conn->tx_mutex);
+	/* not a msghdr to clear for the short cut, which takes none */
+	if (conn->loop)
+		return frpc_tp_sent(conn, frpc_loop_send(conn, iov, niov, len));
+	return frpc_tp_send_tcp(conn, iov, niov, len, timeo, flags);
 }
 
 /*
