@@ -4,9 +4,10 @@
  *
  * The module exports nothing, so this translation unit compiles the
  * module's own sources (every file but main.c) and the suites test that
- * code, unchanged.  main.c is replaced by the four definitions below: the
- * tests never register the socket family, never start TCP and never queue
- * work, so a single namespace record stands in for the pernet one.
+ * code, unchanged but for where tx.c and txbulk.c write (below).  main.c
+ * is replaced by the four definitions below: the tests never register the
+ * socket family, never start TCP and never queue work, so a single
+ * namespace record stands in for the pernet one.
  *
  * NOTRACE, before any header: af_fastrpc.ko defines the fastrpc: trace
  * events, and this copy of its code calls empty stubs instead of defining
@@ -20,8 +21,24 @@
 #include "../call.c"
 #include "../flow.c"
 #include "../timer.c"
+/*
+ * tx.c and txbulk.c write through the fake transport of frpc_test_tx.c,
+ * which records what a test's connection writes and passes any other
+ * connection's writes on to transport.c.
+ */
+#include "../transport.h"
+static int frpc_test_tp_send(struct frpc_conn *conn, struct kvec *iov,
+			     int niov, size_t len, long timeo, int flags);
+static int frpc_test_tp_send_data(struct frpc_conn *conn, struct kvec *iov,
+				  int niov, size_t head_len,
+				  struct iov_iter *data, size_t data_len,
+				  int flags);
+#define frpc_tp_send frpc_test_tp_send
+#define frpc_tp_send_data frpc_test_tp_send_data
 #include "../tx.c"
 #include "../txbulk.c"
+#undef frpc_tp_send
+#undef frpc_tp_send_data
 #include "../rx.c"
 #include "../conn.c"
 #include "../peer.c"

@@ -105,6 +105,260 @@ static void frpc_test_msg(struct frpc_test_tx *tx, struct frpc_call *call,
 	spin_unlock_bh(&tx->conn->lock);
 }
 
+/* Fill in @fr (ctrl already set) from the @total bytes of a frame at @p. */
+static void frpc_test_parse(struct frpc_test_tx *tx, struct frpc_test_frame *fr,
+			    const u8 *p, size_t total)
+{
+	struct kunit *test = tx->test;
+	struct fastrpc_frame_hdr hdr;
+
+	KUNIT_ASSERT_GE(test, total, (size_t)FASTRPC_FRAME_HDR_LEN);
+	memcpy(&hdr, p, sizeof(hdr));
+	fr->version = hdr.version;
+	fr->type = hdr.type;
+	fr->flags = be16_to_cpu(hdr.flags);
+	fr->id = be32_to_cpu(hdr.call_id);
+	fr->plen = be32_to_cpu(hdr.length);
+	KUNIT_EXPECT_EQ(test, (size_t)fr->plen, total - FASTRPC_FRAME_HDR_LEN);
+	KUNIT_EXPECT_LE(test, fr->plen, (u32)FASTRPC_MAX_FRAME);
+	fr->head = p + FASTRPC_FRAME_HDR_LEN;
+	if (fr->type == FASTRPC_FRAME_CALL && !fr->ctrl) {
+		struct fastrpc_wire_call ch;
+
+		memcpy(&ch, fr->head, sizeof(ch));
+		fr->head_len = sizeof(ch) + be16_to_cpu(ch.meta_len);
+	} else if (fr->type == FASTRPC_FRAME_END) {
+		struct fastrpc_wire_end eh;
+
+		memcpy(&eh, fr->head, sizeof(eh));
+		fr->head_len = sizeof(eh) + be16_to_cpu(eh.meta_len) +
+			       be16_to_cpu(eh.msg_len);
+	}
+	KUNIT_EXPECT_LE(test, fr->head_len, fr->plen);
+	fr->data = fr->head + fr->head_len;
+	fr->data_len = fr->plen - fr->head_len;
+	if (!fr->ctrl) {
+		KUNIT_EXPECT_EQ(test, fr->version, FASTRPC_PROTO_V1);
+		KUNIT_EXPECT_LE(test, fr->data_len, (u32)FRPC_TEST_Q);
+	}
+}
+
+/*
+ * The fake transport a test's connection may write to (conn->tcp, only
+ * looked at): it takes every write whole and records the bytes, in
+ * order, and each write's length and MSG_MORE.  tx.c and txbulk.c call
+ * it for frpc_tp_send() and frpc_tp_send_data() (af_fastrpc_kunit.c).
+ */
+enum {
+	FRPC_TEST_TP_BYTES	= 256 << 10,
+	FRPC_TEST_TP_WRITES	= 64,
+	FRPC_TEST_TP_FRAMES	= 32,
+};
+
+struct frpc_test_write {
+	u32	off;		/* in the stream */
+	u32	len;		/* 0: a push of what MSG_MORE held back */
+	bool	more;		/* MSG_MORE */
+};
+
+struct frpc_test_tp {
+	struct frpc_test_tx	*tx;
+	u8			*buf;		/* the stream */
+	u32			len;
+	struct frpc_test_write	w[FRPC_TEST_TP_WRITES];
+	unsigned int		nw;
+	bool			bad;		/* more than fits, a short copy */
+	/*
+	 * A CALL message of @late_len bytes queued on @late at the first
+	 * write of bytes, as another sender would queue it while the
+	 * writer is in TCP.
+	 */
+	struct frpc_call	*late;
+	u32			late_len;
+	/* frpc_test_tp_frames(): the stream cut into frames */
+	struct frpc_test_frame	fr[FRPC_TEST_TP_FRAMES];
+	u32			end[FRPC_TEST_TP_FRAMES];	/* offsets */
+};
+
+static struct frpc_test_tp *frpc_test_tp_on;
+
+static int frpc_test_tp_write(struct frpc_test_tp *tp, struct iov_iter *head,
+			      size_t hlen, struct iov_iter *data, size_t dlen,
+			      int flags)
+{
+	size_t total = hlen + dlen;
+	struct frpc_test_write *w;
+	struct frpc_call *late;
+
+	if (tp->nw == FRPC_TEST_TP_WRITES ||
+	    total > FRPC_TEST_TP_BYTES - tp->len) {
+		tp->bad = true;
+		return total;
+	}
+	w = &tp->w[tp->nw++];
+	w->off = tp->len;
+	w->len = total;
+	w->more = flags & MSG_MORE;
+	if (copy_from_iter(tp->buf + tp->len, hlen, head) != hlen ||
+	    (dlen && copy_from_iter(tp->buf + tp->len + hlen, dlen, data) !=
+	     dlen))
+		tp->bad = true;
+	tp->len += total;
+	late = tp->late;
+	if (total && late) {
+		tp->late = NULL;
+		frpc_test_msg(tp->tx, late, FASTRPC_FRAME_CALL, tp->late_len, 0,
+			      true);
+	}
+	return total;
+}
+
+static int frpc_test_tp_send(struct frpc_conn *conn, struct kvec *iov,
+			     int niov, size_t len, long timeo, int flags)
+{
+	struct frpc_test_tp *tp = frpc_test_tp_on;
+	struct iov_iter it;
+
+	if (!tp || conn != tp->tx->conn)
+		return frpc_tp_send(conn, iov, niov, len, timeo, flags);
+	iov_iter_kvec(&it, ITER_SOURCE, iov, niov, len);
+	return frpc_test_tp_write(tp, &it, len, NULL, 0, flags);
+}
+
+static int frpc_test_tp_send_data(struct frpc_conn *conn, struct kvec *iov,
+				  int niov, size_t head_len,
+				  struct iov_iter *data, size_t data_len,
+				  int flags)
+{
+	struct frpc_test_tp *tp = frpc_test_tp_on;
+	struct iov_iter it, dit;
+
+	if (!tp || conn != tp->tx->conn)
+		return frpc_tp_send_data(conn, iov, niov, head_len, data,
+					 data_len, flags);
+	iov_iter_kvec(&it, ITER_SOURCE, iov, niov, head_len);
+	dit = *data;
+	return frpc_test_tp_write(tp, &it, head_len, &dit, data_len, flags);
+}
+
+static void frpc_test_tp_detach(void *data)
+{
+	struct frpc_test_tp *tp = data;
+
+	tp->tx->conn->tcp = NULL;
+	frpc_test_tp_on = NULL;
+	vfree(tp->buf);
+}
+
+/* Give the test's connection the fake transport, until the test ends. */
+static struct frpc_test_tp *frpc_test_tp_attach(struct frpc_test_tx *tx)
+{
+	struct kunit *test = tx->test;
+	struct frpc_test_tp *tp;
+	struct socket *fake;
+
+	tp = kunit_kzalloc(test, sizeof(*tp), GFP_KERNEL);
+	fake = kunit_kzalloc(test, sizeof(*fake), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, tp);
+	KUNIT_ASSERT_NOT_NULL(test, fake);
+	tp->buf = vmalloc(FRPC_TEST_TP_BYTES);
+	KUNIT_ASSERT_NOT_NULL(test, tp->buf);
+	tp->tx = tx;
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test,
+							frpc_test_tp_detach,
+							tp), 0);
+	frpc_test_tp_on = tp;
+	tx->conn->tcp = fake;
+	return tp;
+}
+
+/* Cut the stream into frames, tp->fr[i] ending at tp->end[i]; how many. */
+static unsigned int frpc_test_tp_frames(struct frpc_test_tp *tp)
+{
+	struct kunit *test = tp->tx->test;
+	struct fastrpc_frame_hdr hdr;
+	unsigned int n = 0;
+	u32 off = 0, total;
+
+	while (off < tp->len && n < FRPC_TEST_TP_FRAMES) {
+		KUNIT_ASSERT_GE(test, tp->len - off, (u32)sizeof(hdr));
+		memcpy(&hdr, tp->buf + off, sizeof(hdr));
+		total = sizeof(hdr) + be32_to_cpu(hdr.length);
+		KUNIT_ASSERT_LE(test, total, tp->len - off);
+		memset(&tp->fr[n], 0, sizeof(tp->fr[n]));
+		frpc_test_parse(tp->tx, &tp->fr[n], tp->buf + off, total);
+		off += total;
+		tp->end[n++] = off;
+	}
+	KUNIT_EXPECT_EQ(test, off, tp->len);
+	return n;
+}
+
+/* The @k'th write that carried bytes (pushes left out), or NULL. */
+static const struct frpc_test_write *
+frpc_test_tp_data(struct frpc_test_tp *tp, unsigned int k)
+{
+	unsigned int i;
+
+	for (i = 0; i < tp->nw; i++)
+		if (tp->w[i].len && !k--)
+			return &tp->w[i];
+	return NULL;
+}
+
+/* All recorded, and the last write holds nothing back (no MSG_MORE). */
+static void frpc_test_tp_done(struct frpc_test_tp *tp)
+{
+	struct kunit *test = tp->tx->test;
+
+	KUNIT_EXPECT_FALSE(test, tp->bad);
+	KUNIT_ASSERT_GT(test, tp->nw, 0U);
+	KUNIT_EXPECT_FALSE_MSG(test, tp->w[tp->nw - 1].more,
+			       "the last write went with MSG_MORE");
+}
+
+/*
+ * Flush as the work item does until nothing is left.  need_resched()
+ * may stop a flush early (the work item is queued again then): the
+ * frames are the same, only the writes may be cut differently.
+ */
+static void frpc_test_flush_all(struct frpc_test_tx *tx)
+{
+	struct frpc_conn *conn = tx->conn;
+	unsigned int i;
+	bool more = true;
+
+	for (i = 0; more && i < 16; i++) {
+		mutex_lock(&conn->tx_mutex);
+		more = frpc_conn_tx_flush(conn, FRPC_TX_WORK_BUDGET, NULL,
+					  NULL);
+		mutex_unlock(&conn->tx_mutex);
+	}
+	KUNIT_EXPECT_FALSE(tx->test, more);
+}
+
+/*
+ * One flush of the work item while another task wants the CPU:
+ * need_resched() set, with preemption off so that nothing serves it
+ * before the flush looks (nothing in such a flush may sleep: the stage
+ * must be there already, the messages small).  The CPU is given up
+ * afterwards, which clears the flag.
+ */
+static bool frpc_test_flush_resched(struct frpc_test_tx *tx)
+{
+	struct frpc_conn *conn = tx->conn;
+	bool more;
+
+	mutex_lock(&conn->tx_mutex);
+	preempt_disable();
+	set_tsk_need_resched(current);
+	more = frpc_conn_tx_flush(conn, FRPC_TX_WORK_BUDGET, NULL, NULL);
+	preempt_enable();
+	mutex_unlock(&conn->tx_mutex);
+	schedule();
+	return more;
+}
+
 /* Pick a frame and copy it out; conn->cur keeps it until "written". */
 static bool frpc_test_pick_only(struct frpc_test_tx *tx,
 				struct frpc_test_frame *fr)
@@ -112,7 +366,6 @@ static bool frpc_test_pick_only(struct frpc_test_tx *tx,
 	struct kunit *test = tx->test;
 	struct frpc_conn *conn = tx->conn;
 	struct frpc_txframe *f = &conn->cur;
-	struct fastrpc_frame_hdr hdr;
 	bool picked, yielded = false;
 	size_t total = 0;
 	int i;
@@ -139,35 +392,7 @@ static bool frpc_test_pick_only(struct frpc_test_tx *tx,
 
 	KUNIT_ASSERT_EQ(test, i, f->niov);
 	KUNIT_ASSERT_EQ(test, total, f->left);
-	KUNIT_ASSERT_GE(test, total, (size_t)FASTRPC_FRAME_HDR_LEN);
-	memcpy(&hdr, tx->flat, sizeof(hdr));
-	fr->version = hdr.version;
-	fr->type = hdr.type;
-	fr->flags = be16_to_cpu(hdr.flags);
-	fr->id = be32_to_cpu(hdr.call_id);
-	fr->plen = be32_to_cpu(hdr.length);
-	KUNIT_EXPECT_EQ(test, (size_t)fr->plen, total - FASTRPC_FRAME_HDR_LEN);
-	KUNIT_EXPECT_LE(test, fr->plen, (u32)FASTRPC_MAX_FRAME);
-	fr->head = tx->flat + FASTRPC_FRAME_HDR_LEN;
-	if (fr->type == FASTRPC_FRAME_CALL && !fr->ctrl) {
-		struct fastrpc_wire_call ch;
-
-		memcpy(&ch, fr->head, sizeof(ch));
-		fr->head_len = sizeof(ch) + be16_to_cpu(ch.meta_len);
-	} else if (fr->type == FASTRPC_FRAME_END) {
-		struct fastrpc_wire_end eh;
-
-		memcpy(&eh, fr->head, sizeof(eh));
-		fr->head_len = sizeof(eh) + be16_to_cpu(eh.meta_len) +
-			       be16_to_cpu(eh.msg_len);
-	}
-	KUNIT_EXPECT_LE(test, fr->head_len, fr->plen);
-	fr->data = fr->head + fr->head_len;
-	fr->data_len = fr->plen - fr->head_len;
-	if (!fr->ctrl) {
-		KUNIT_EXPECT_EQ(test, fr->version, FASTRPC_PROTO_V1);
-		KUNIT_EXPECT_LE(test, fr->data_len, (u32)FRPC_TEST_Q);
-	}
+	frpc_test_parse(tx, fr, tx->flat, total);
 	return true;
 }
 
@@ -1191,6 +1416,292 @@ static struct frpc_txsmall *frpc_test_small_new(struct kunit *test,
 }
 
 /*
+ * Small frames staged in front of a long one go in a write of their own,
+ * without MSG_MORE (f->push): in one write with it they would leave only
+ * once TCP had taken the long frame too.  The long frame follows alone,
+ * with MSG_MORE as another is ready behind it.
+ */
+static void frpc_test_tx_stage_push(struct kunit *test)
+{
+	enum { LONG = 2 * FRPC_TX_SHORT };
+	struct frpc_test_tx *tx = frpc_test_tx(test, true);
+	struct frpc_conn *conn = tx->conn;
+	struct frpc_call *a = frpc_test_call(test, conn, 1, U32_MAX >> 1, true);
+	struct frpc_call *b = frpc_test_call(test, conn, 2, U32_MAX >> 1, true);
+	struct frpc_call *c = frpc_test_call(test, conn, 3, U32_MAX >> 1, true);
+	struct frpc_call *d = frpc_test_call(test, conn, 4, U32_MAX >> 1, true);
+	struct frpc_test_tp *tp = frpc_test_tp_attach(tx);
+	const struct frpc_test_write *w;
+
+	frpc_test_msg(tx, a, FASTRPC_FRAME_CALL, 100, 0, true);
+	frpc_test_msg(tx, b, FASTRPC_FRAME_CALL, 200, 0, true);
+	frpc_test_msg(tx, c, FASTRPC_FRAME_CALL, LONG, 0, true);
+	frpc_test_msg(tx, d, FASTRPC_FRAME_CALL, LONG, 0, true);
+	frpc_test_flush_all(tx);
+
+	KUNIT_ASSERT_EQ(test, frpc_test_tp_frames(tp), 4U);
+	frpc_test_expect(tx, &tp->fr[0], FASTRPC_FRAME_CALL,
+			 FASTRPC_FF_EOM | FASTRPC_FF_EOS, 1, 0, 100);
+	frpc_test_expect(tx, &tp->fr[1], FASTRPC_FRAME_CALL,
+			 FASTRPC_FF_EOM | FASTRPC_FF_EOS, 2, 0, 200);
+	frpc_test_expect(tx, &tp->fr[2], FASTRPC_FRAME_CALL,
+			 FASTRPC_FF_EOM | FASTRPC_FF_EOS, 3, 0, LONG);
+	frpc_test_expect(tx, &tp->fr[3], FASTRPC_FRAME_CALL,
+			 FASTRPC_FF_EOM | FASTRPC_FF_EOS, 4, 0, LONG);
+	/* the two staged frames, alone and pushed */
+	w = frpc_test_tp_data(tp, 0);
+	KUNIT_ASSERT_NOT_NULL(test, w);
+	KUNIT_EXPECT_EQ(test, w->off, 0U);
+	KUNIT_EXPECT_EQ(test, w->len, tp->end[1]);
+	KUNIT_EXPECT_FALSE(test, w->more);
+	/* then the long one, another behind it */
+	w = frpc_test_tp_data(tp, 1);
+	KUNIT_ASSERT_NOT_NULL(test, w);
+	KUNIT_EXPECT_EQ(test, w->off, tp->end[1]);
+	KUNIT_EXPECT_EQ(test, w->len, tp->end[2] - tp->end[1]);
+	KUNIT_EXPECT_TRUE(test, w->more);
+	w = frpc_test_tp_data(tp, 2);
+	KUNIT_ASSERT_NOT_NULL(test, w);
+	KUNIT_EXPECT_EQ(test, w->off, tp->end[2]);
+	KUNIT_EXPECT_NULL(test, frpc_test_tp_data(tp, 3));
+	frpc_test_tp_done(tp);
+}
+
+/*
+ * Another task wants the CPU: the flush stops between frames once it
+ * wrote one, pushes what it corked, and leaves the rest queued for the
+ * work item, whose next flush writes it: in order, nothing lost, nothing
+ * written twice.
+ */
+static void frpc_test_tx_resched_stop(struct kunit *test)
+{
+	enum { N = 3, LEN = 1000 };
+	struct frpc_test_tx *tx = frpc_test_tx(test, true);
+	struct frpc_call *c[N];
+	struct frpc_test_tp *tp;
+	unsigned int i;
+
+	for (i = 0; i < N; i++)
+		c[i] = frpc_test_call(test, tx->conn, i + 1, U32_MAX >> 1,
+				      true);
+	tp = frpc_test_tp_attach(tx);
+	/* not staged (too big), small enough for kmalloc() */
+	for (i = 0; i < N; i++)
+		frpc_test_msg(tx, c[i], FASTRPC_FRAME_CALL, LEN, 0, true);
+
+	KUNIT_EXPECT_TRUE(test, frpc_test_flush_resched(tx));
+	/* one frame, with MSG_MORE for the next; pushed as it stops */
+	KUNIT_ASSERT_EQ(test, tp->nw, 2U);
+	KUNIT_EXPECT_TRUE(test, tp->w[0].more);
+	KUNIT_EXPECT_EQ(test, tp->w[1].len, 0U);
+	KUNIT_EXPECT_FALSE(test, tp->w[1].more);
+	KUNIT_ASSERT_EQ(test, frpc_test_tp_frames(tp), 1U);
+	frpc_test_expect(tx, &tp->fr[0], FASTRPC_FRAME_CALL,
+			 FASTRPC_FF_EOM | FASTRPC_FF_EOS, 1, 0, LEN);
+	KUNIT_EXPECT_EQ(test, tx->conn->cur.left, (size_t)0);
+	KUNIT_EXPECT_FALSE(test, frpc_test_ready(c[0]));
+	KUNIT_EXPECT_TRUE(test, frpc_test_ready(c[1]));
+	KUNIT_EXPECT_TRUE(test, frpc_test_ready(c[2]));
+
+	frpc_test_flush_all(tx);
+	KUNIT_ASSERT_EQ(test, frpc_test_tp_frames(tp), (unsigned int)N);
+	for (i = 0; i < N; i++)
+		frpc_test_expect(tx, &tp->fr[i], FASTRPC_FRAME_CALL,
+				 FASTRPC_FF_EOM | FASTRPC_FF_EOS, i + 1, 0, LEN);
+	frpc_test_tp_done(tp);
+}
+
+/*
+ * A flush that stops for need_resched() after writing staged frames has
+ * emptied the stage: frames a batch stages before the work item runs go
+ * out, ahead of what is queued.  (Stopping before the last frame's state
+ * was cleared left the stage marked written, and the next flush dropped
+ * the frames staged meanwhile.)
+ */
+static void frpc_test_tx_resched_staged(struct kunit *test)
+{
+	struct frpc_test_tx *tx = frpc_test_tx(test, true);
+	struct frpc_conn *conn = tx->conn;
+	struct frpc_call *a = frpc_test_call(test, conn, 1, U32_MAX >> 1, true);
+	struct frpc_call *b = frpc_test_call(test, conn, 2, U32_MAX >> 1, true);
+	struct frpc_call *c = frpc_test_call(test, conn, 3, U32_MAX >> 1, true);
+	struct frpc_call *d = frpc_test_call(test, conn, 4, 1000, true);
+	struct frpc_test_tp *tp = frpc_test_tp_attach(tx);
+	struct frpc_tx_plug plug = {};
+	struct frpc_txsmall *sm;
+	bool claimed;
+
+	sm = frpc_test_small_new(test, FASTRPC_FRAME_END, 40);
+	frpc_test_msg(tx, a, FASTRPC_FRAME_CALL, 100, 0, true);
+	frpc_test_msg(tx, b, FASTRPC_FRAME_CALL, 1000, 0, true);
+	frpc_test_msg(tx, c, FASTRPC_FRAME_CALL, 1000, 0, true);
+	/* the stage, before preemption is off */
+	mutex_lock(&conn->tx_mutex);
+	KUNIT_EXPECT_TRUE(test, frpc_tx_stage_alloc(conn));
+	mutex_unlock(&conn->tx_mutex);
+
+	/* a staged, written in front of b; then the stop */
+	KUNIT_EXPECT_TRUE(test, frpc_test_flush_resched(tx));
+	KUNIT_ASSERT_EQ(test, frpc_test_tp_frames(tp), 2U);
+	KUNIT_EXPECT_EQ(test, tp->fr[0].id, 1U);
+	KUNIT_EXPECT_EQ(test, tp->fr[1].id, 2U);
+	KUNIT_ASSERT_GE(test, tp->nw, 1U);
+	KUNIT_EXPECT_EQ(test, tp->w[0].len, tp->end[1]);
+	KUNIT_EXPECT_TRUE(test, frpc_test_ready(c));
+
+	/* a batch stages d's reply before the work item runs */
+	KUNIT_ASSERT_TRUE(test, frpc_tx_stage_begin(conn, sm->len));
+	spin_lock_bh(&conn->lock);
+	claimed = frpc_tx_stage_claim(d, sm);
+	spin_unlock_bh(&conn->lock);
+	if (!claimed)
+		mutex_unlock(&conn->tx_mutex);
+	KUNIT_ASSERT_TRUE(test, claimed);
+	frpc_tx_stage_put(conn, sm, 4, FASTRPC_FF_EOM, &plug);
+	/* no work item here: the plug's reference goes by hand */
+	KUNIT_EXPECT_PTR_EQ(test, plug.conn, conn);
+	plug.conn = NULL;
+	frpc_conn_put(conn);
+
+	/* the work item: d, staged, goes first, then c */
+	frpc_test_flush_all(tx);
+	KUNIT_ASSERT_EQ(test, frpc_test_tp_frames(tp), 4U);
+	frpc_test_expect(tx, &tp->fr[0], FASTRPC_FRAME_CALL,
+			 FASTRPC_FF_EOM | FASTRPC_FF_EOS, 1, 0, 100);
+	frpc_test_expect(tx, &tp->fr[1], FASTRPC_FRAME_CALL,
+			 FASTRPC_FF_EOM | FASTRPC_FF_EOS, 2, 0, 1000);
+	KUNIT_EXPECT_EQ(test, tp->fr[2].type, (u8)FASTRPC_FRAME_END);
+	KUNIT_EXPECT_EQ(test, tp->fr[2].id, 4U);
+	KUNIT_EXPECT_EQ(test, tp->end[2] - tp->end[1], sm->len);
+	KUNIT_EXPECT_EQ(test, memcmp(tp->buf + tp->end[1], sm->data, sm->len),
+			0);
+	frpc_test_expect(tx, &tp->fr[3], FASTRPC_FRAME_CALL,
+			 FASTRPC_FF_EOM | FASTRPC_FF_EOS, 3, 0, 1000);
+	frpc_test_tp_done(tp);
+}
+
+/*
+ * A long message of call 1 written by its sender (frpc_txbulk_write(),
+ * the sender of socket @own) from a kernel buffer, with a CALL of
+ * @late_len bytes queued on @late by another socket's sender while the
+ * first frame is in TCP.  Returns what the bulk sender wrote.
+ */
+static u32 frpc_test_bulk(struct frpc_test_tx *tx, struct frpc_test_tp *tp,
+			  struct frpc_call *a, u32 len, struct frpc_call *late,
+			  u32 late_len)
+{
+	struct kunit *test = tx->test;
+	struct frpc_conn *conn = tx->conn;
+	struct frpc_sock *own = kunit_kzalloc(test, sizeof(*own), GFP_KERNEL);
+	u8 *data = kunit_kmalloc(test, len, GFP_KERNEL);
+	struct frpc_txbulk b;
+	struct iov_iter it;
+	struct kvec kv;
+	u32 i, sent;
+
+	KUNIT_ASSERT_NOT_NULL(test, own);	/* only compared */
+	KUNIT_ASSERT_NOT_NULL(test, data);
+	for (i = 0; i < len; i++)
+		data[i] = frpc_test_byte(a->id, i);
+	kv.iov_base = data;
+	kv.iov_len = len;
+	iov_iter_kvec(&it, ITER_SOURCE, &kv, 1, len);
+	KUNIT_ASSERT_EQ(test, frpc_txbulk_get(&b, &it, len), 0);
+	tp->late = late;
+	tp->late_len = late_len;
+	spin_lock_bh(&conn->lock);
+	a->tx_bulk = true;
+	spin_unlock_bh(&conn->lock);
+	mutex_lock(&conn->tx_mutex);
+	sent = frpc_txbulk_write(conn, own, a->id, &b, FASTRPC_FF_EOM, false,
+				 0);
+	mutex_unlock(&conn->tx_mutex);
+	spin_lock_bh(&conn->lock);
+	a->tx_bulk = false;
+	spin_unlock_bh(&conn->lock);
+	frpc_txbulk_release(&b);
+	KUNIT_EXPECT_NULL(test, tp->late);	/* it was queued */
+	return sent;
+}
+
+/*
+ * A bulk sender that finds another socket's short message waiting
+ * writes it (frpc_conn_tx_flush() with its socket) and goes on with its
+ * own frames, to the last, which goes without MSG_MORE.
+ */
+static void frpc_test_tx_bulk_flush(struct kunit *test)
+{
+	enum { LEN = 2 * FRPC_TEST_Q + 100 };
+	struct frpc_test_tx *tx = frpc_test_tx(test, true);
+	struct frpc_call *a = frpc_test_call(test, tx->conn, 1, U32_MAX >> 1,
+					     true);
+	struct frpc_call *s = frpc_test_call(test, tx->conn, 2, U32_MAX >> 1,
+					     true);
+	struct frpc_test_tp *tp = frpc_test_tp_attach(tx);
+	const struct frpc_test_write *w;
+	unsigned int i, n;
+	u32 off;
+
+	KUNIT_EXPECT_EQ(test, frpc_test_bulk(tx, tp, a, LEN, s, 100),
+			(u32)LEN);
+	n = frpc_test_tp_frames(tp);
+	KUNIT_ASSERT_GE(test, n, 3U);
+	/* a's first frame, the short CALL, then the rest of a's message */
+	frpc_test_expect(tx, &tp->fr[0], FASTRPC_FRAME_DATA, 0, 1, 0,
+			 FRPC_TEST_Q);
+	frpc_test_expect(tx, &tp->fr[1], FASTRPC_FRAME_CALL,
+			 FASTRPC_FF_EOM | FASTRPC_FF_EOS, 2, 0, 100);
+	off = FRPC_TEST_Q;
+	for (i = 2; i < n; i++) {
+		frpc_test_expect(tx, &tp->fr[i], FASTRPC_FRAME_DATA,
+				 i == n - 1 ? FASTRPC_FF_EOM : 0, 1, off,
+				 tp->fr[i].data_len);
+		off += tp->fr[i].data_len;
+	}
+	KUNIT_EXPECT_EQ(test, off, (u32)LEN);
+	/* a's first frame went with MSG_MORE, the short one pushed it */
+	w = frpc_test_tp_data(tp, 0);
+	KUNIT_ASSERT_NOT_NULL(test, w);
+	KUNIT_EXPECT_EQ(test, w->len, tp->end[0]);
+	KUNIT_EXPECT_TRUE(test, w->more);
+	w = frpc_test_tp_data(tp, 1);
+	KUNIT_ASSERT_NOT_NULL(test, w);
+	KUNIT_EXPECT_EQ(test, w->len, tp->end[1] - tp->end[0]);
+	KUNIT_EXPECT_FALSE(test, w->more);
+	frpc_test_tp_done(tp);
+}
+
+/*
+ * What waits is another socket's long message: the bulk sender's flush
+ * leaves it to the work item and writes nothing, and the sender stops
+ * (its caller queues the rest).  Its frame that went with MSG_MORE is
+ * pushed all the same.
+ */
+static void frpc_test_tx_bulk_flush_nothing(struct kunit *test)
+{
+	enum { LEN = 2 * FRPC_TEST_Q + 100 };
+	struct frpc_test_tx *tx = frpc_test_tx(test, true);
+	struct frpc_call *a = frpc_test_call(test, tx->conn, 1, U32_MAX >> 1,
+					     true);
+	struct frpc_call *l = frpc_test_call(test, tx->conn, 2, U32_MAX >> 1,
+					     true);
+	struct frpc_test_tp *tp = frpc_test_tp_attach(tx);
+	const struct frpc_test_write *w;
+
+	KUNIT_EXPECT_EQ(test, frpc_test_bulk(tx, tp, a, LEN, l,
+					     2 * FRPC_TX_SHORT),
+			(u32)FRPC_TEST_Q);
+	KUNIT_ASSERT_EQ(test, frpc_test_tp_frames(tp), 1U);
+	frpc_test_expect(tx, &tp->fr[0], FASTRPC_FRAME_DATA, 0, 1, 0,
+			 FRPC_TEST_Q);
+	w = frpc_test_tp_data(tp, 0);
+	KUNIT_ASSERT_NOT_NULL(test, w);
+	KUNIT_EXPECT_TRUE(test, w->more);
+	KUNIT_EXPECT_TRUE(test, frpc_test_ready(l));
+	frpc_test_tp_done(tp);
+}
+
+/*
  * When a small message may skip the queues and go to TCP at once: only
  * with the connection writable, no frame half written, no control frame
  * queued, nothing of the call's own queued, credit for all of it, and for
@@ -1511,6 +2022,11 @@ static struct kunit_case frpc_tx_cases[] = {
 	KUNIT_CASE(frpc_test_tx_mixed_quantum),
 	KUNIT_CASE(frpc_test_tx_mixed_bulk),
 	KUNIT_CASE(frpc_test_tx_inline_yield),
+	KUNIT_CASE(frpc_test_tx_stage_push),
+	KUNIT_CASE(frpc_test_tx_resched_stop),
+	KUNIT_CASE(frpc_test_tx_resched_staged),
+	KUNIT_CASE(frpc_test_tx_bulk_flush),
+	KUNIT_CASE(frpc_test_tx_bulk_flush_nothing),
 	KUNIT_CASE(frpc_test_tx_call_credit),
 	KUNIT_CASE(frpc_test_tx_out_of_credit),
 	KUNIT_CASE(frpc_test_tx_end_out_of_credit),
