@@ -321,6 +321,9 @@ static void frpc_conn_fail_workfn(struct work_struct *work)
 	mutex_unlock(&conn->tx_mutex);
 	wake_up_all(&conn->wait);
 
+	/* nothing more comes from it: a drained server reads end of file */
+	if (owned && !conn->client)
+		frpc_server_conn_closed(conn->server);
 	if (owned)
 		frpc_conn_put(conn);
 	frpc_conn_put(conn);

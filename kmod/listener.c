@@ -80,6 +80,16 @@ struct frpc_conn *frpc_server_new_conn(struct frpc_sock *fs,
 		goto err;
 	}
 	spin_lock_bh(&fs->lock);
+	/*
+	 * Checked again under the lock that shutdown() sets it under: a
+	 * connection that joins once it may have found no live one left
+	 * would take back the end of file it reported.
+	 */
+	if (fs->shut_rd || fs->dead) {
+		spin_unlock_bh(&fs->lock);
+		mutex_unlock(&fs->conns_lock);
+		goto err;
+	}
 	hash_for_each_possible(fs->shares, sh, node, key) {
 		if (frpc_share_match(sh, peer)) {
 			found = true;
@@ -102,6 +112,7 @@ struct frpc_conn *frpc_server_new_conn(struct frpc_sock *fs,
 	}
 	sh->nconns++;
 	conn->share = sh;
+	WRITE_ONCE(fs->nlive, fs->nlive + 1);
 	spin_unlock_bh(&fs->lock);
 	sock_hold(&fs->sk);
 	WRITE_ONCE(conn->server, fs);	/* netlink dumps read it */
@@ -138,6 +149,25 @@ void frpc_server_conn_gone(struct frpc_conn *conn)
 	conn->share->nconns--;
 	frpc_share_put(fs, conn->share);
 	spin_unlock_bh(&fs->lock);
+}
+
+/*
+ * An accepted connection's teardown is over, after it left the socket's
+ * list: its calls are ended and its last frames gone, so no message and
+ * no completion of a lent payload will come from it any more.  The last
+ * one of a shut-down socket makes its end of file readable.  Process
+ * context; the connection holds the socket.
+ */
+void frpc_server_conn_closed(struct frpc_sock *fs)
+{
+	bool eof;
+
+	spin_lock_bh(&fs->lock);
+	WRITE_ONCE(fs->nlive, fs->nlive - 1);
+	eof = fs->shut_rd && !fs->nlive && !fs->dead;
+	spin_unlock_bh(&fs->lock);
+	if (eof)
+		frpc_sock_wake_eof(fs);
 }
 
 /*
@@ -189,15 +219,21 @@ void frpc_net_count_servers(struct frpc_net *fn, u64 *socks, u64 *conns)
 /*
  * shutdown(SHUT_RD) on a server socket: stop listening and send GOAWAY on
  * every connection.  Calls already taken may still be answered; each
- * connection closes when its last call is done.
+ * connection closes when its last call is done, and once the last one has
+ * (frpc_server_conn_closed()), or now if there is none, the socket reads
+ * end of file after what is queued.
  */
 void frpc_server_shutdown(struct frpc_sock *fs)
 {
 	struct frpc_conn *conn;
+	bool eof;
 
 	spin_lock_bh(&fs->lock);
-	fs->shut_rd = true;
+	WRITE_ONCE(fs->shut_rd, true);
+	eof = !fs->nlive;
 	spin_unlock_bh(&fs->lock);
+	if (eof)
+		frpc_sock_wake_eof(fs);
 	frpc_tp_unlisten(fs);
 
 	mutex_lock(&fs->conns_lock);

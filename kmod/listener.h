@@ -26,6 +26,7 @@ struct frpc_conn *frpc_server_new_conn(struct frpc_sock *fs,
 				       const struct sockaddr_fastrpc *peer);
 bool frpc_server_listening(struct frpc_sock *fs);
 void frpc_server_conn_gone(struct frpc_conn *conn);
+void frpc_server_conn_closed(struct frpc_sock *fs);
 void frpc_server_add(struct frpc_sock *fs);
 void frpc_server_del(struct frpc_sock *fs);
 void frpc_net_count_servers(struct frpc_net *fn, u64 *socks, u64 *conns);

@@ -29,6 +29,18 @@ static struct list_head *frpc_recv_queue(struct frpc_sock *fs)
 	return ring ? &ring->big : &fs->rxq;
 }
 
+/*
+ * End of file: a server socket shut down and drained, and nothing left to
+ * read, nor to come from its queue into the rings (a message there may
+ * still turn out too large for them and wait for recvmsg()).  Under
+ * fs->lock this is the answer; without it, the wait's hint.
+ */
+static bool frpc_recv_eof(struct frpc_sock *fs)
+{
+	return frpc_server_drained(fs) && list_empty_careful(&fs->rxq) &&
+	       list_empty_careful(frpc_recv_queue(fs));
+}
+
 static int frpc_wait_rx(struct frpc_sock *fs, long *timeo)
 {
 	struct list_head *q = frpc_recv_queue(fs);
@@ -39,8 +51,10 @@ static int frpc_wait_rx(struct frpc_sock *fs, long *timeo)
 	atomic_inc(&fs->waiters);
 	/* counted before queued to wait: pairs with frpc_ring_queued() */
 	smp_mb__after_atomic();
+	/* frpc_sock_wake_eof() wakes it for the end of file */
 	ret = wait_event_interruptible_timeout(*sk_sleep(&fs->sk),
-					       !list_empty_careful(q), *timeo);
+					       !list_empty_careful(q) ||
+					       frpc_recv_eof(fs), *timeo);
 	atomic_dec(&fs->waiters);
 	if (ret < 0)
 		return sock_intr_errno(*timeo);
@@ -166,12 +180,22 @@ int frpc_recvmsg(struct socket *sock, struct msghdr *msg, size_t size,
 		return -EINVAL;
 
 	for (;;) {
+		bool eof;
+
 		spin_lock_bh(&fs->lock);
 		m = list_first_entry_or_null(frpc_recv_queue(fs),
 					     struct frpc_rxmsg, node);
 		if (m)
 			break;
+		/*
+		 * Read under the lock that the last connection's close
+		 * takes: every message it queued is seen before its end.
+		 * 0 with no control message, unlike an empty message.
+		 */
+		eof = frpc_recv_eof(fs);
 		spin_unlock_bh(&fs->lock);
+		if (eof)
+			return 0;
 		ret = frpc_wait_rx(fs, &timeo);
 		if (ret)
 			return ret;

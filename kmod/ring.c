@@ -852,7 +852,7 @@ static bool frpc_ring_spin(struct frpc_ring *ring, long *timeo)
 				break;
 		}
 		if (need_resched() || signal_pending(current) ||
-		    frpc_ring_sq_stalled(ring))
+		    frpc_ring_sq_stalled(ring) || frpc_server_drained(fs))
 			break;
 		if (*timeo != MAX_SCHEDULE_TIMEOUT &&
 		    time_after_eq(jiffies, start_j + *timeo))
@@ -864,6 +864,26 @@ static bool frpc_ring_spin(struct frpc_ring *ring, long *timeo)
 	if (*timeo != MAX_SCHEDULE_TIMEOUT)
 		*timeo = max_t(long, *timeo - (long)(jiffies - start_j), 0);
 	return ready;
+}
+
+/*
+ * A drained server socket (frpc_server_drained()) with no message left
+ * on its way to the CQ: no completion will ever come.  Read under
+ * fs->lock, which the last connection's close took after its payloads'
+ * SENT were queued, and before the CQ is looked at: what it queued is
+ * seen there.
+ */
+static bool frpc_ring_eof(struct frpc_ring *ring)
+{
+	struct frpc_sock *fs = ring->fs;
+	bool eof;
+
+	if (!frpc_server_drained(fs))
+		return false;
+	spin_lock_bh(&fs->lock);
+	eof = frpc_server_drained(fs) && list_empty(&fs->rxq);
+	spin_unlock_bh(&fs->lock);
+	return eof;
 }
 
 /*
@@ -895,7 +915,15 @@ static int frpc_ring_wait(struct frpc_ring *ring, long timeo, u32 *consumed)
 	if (timeo && frpc_ring_spin(ring, &timeo))
 		return 0;
 	add_wait_queue(sk_sleep(sk), &wait);
-	while (!frpc_ring_readable(ring)) {
+	for (;;) {
+		bool eof = frpc_ring_eof(ring);
+
+		if (frpc_ring_readable(ring))
+			break;
+		if (eof) {
+			err = -ESHUTDOWN;
+			break;
+		}
 		if (retry && frpc_ring_sq_stalled(ring)) {
 			retry = false;
 			frpc_ring_doorbell(ring, consumed);
@@ -921,8 +949,9 @@ static int frpc_ring_wait(struct frpc_ring *ring, long timeo, u32 *consumed)
  * send() with no verb on a socket with rings: consume the SQ; with @wait
  * (MSG_WAITALL), then wait up to @timeo for a completion to reap, so that
  * one system call both submits and sleeps.  The entries consumed; if none
- * were, how the wait ended (timeout, signal), else the SQ's error (EAGAIN:
- * entries left, which user space sees in the SQ too).
+ * were, how the wait ended (timeout, signal, ESHUTDOWN: a drained server
+ * gets no more completions), else the SQ's error (EAGAIN: entries left,
+ * which user space sees in the SQ too).
  */
 int frpc_ring_enter(struct frpc_sock *fs, bool wait, long timeo)
 {

@@ -48,6 +48,26 @@ void frpc_sock_wake_out(struct sock *sk)
 	rcu_read_unlock();
 }
 
+/*
+ * A shut-down server socket drained (frpc_server_drained()): recvmsg()
+ * sleepers, the ring's send(MSG_WAITALL) and pollers wake to read the end
+ * of file.  With EPOLLRDHUP in the key, so that epoll does not filter the
+ * wakeup out for a watcher of only that bit.
+ */
+void frpc_sock_wake_eof(struct frpc_sock *fs)
+{
+	struct sock *sk = &fs->sk;
+	struct socket_wq *wq;
+
+	rcu_read_lock();
+	wq = rcu_dereference(sk->sk_wq);
+	if (skwq_has_sleeper(wq))
+		wake_up_interruptible_poll(&wq->wait, EPOLLIN | EPOLLRDNORM |
+					   EPOLLRDHUP);
+	rcu_read_unlock();
+	sk_wake_async(sk, SOCK_WAKE_WAITD, POLL_IN);
+}
+
 /* A message is complete: queue it for recvmsg().  conn->lock held. */
 void frpc_sock_queue(struct frpc_sock *fs, struct frpc_rxmsg *m,
 		     struct frpc_call *call)
@@ -245,6 +265,12 @@ static __poll_t frpc_poll(struct file *file, struct socket *sock,
 	sock_poll_wait(file, sock, wait);
 	if (ring ? frpc_ring_readable(ring) : !list_empty_careful(&fs->rxq))
 		mask |= EPOLLIN | EPOLLRDNORM;
+	/*
+	 * Shut down and drained: nothing more comes, recvmsg() reads what
+	 * is queued and then 0, so it never blocks (TCP after a FIN).
+	 */
+	if (frpc_server_drained(fs))
+		mask |= EPOLLIN | EPOLLRDNORM | EPOLLRDHUP;
 	if ((fs->role == FRPC_ROLE_CLIENT || fs->role == FRPC_ROLE_SERVER) &&
 	    frpc_sock_can_send(fs))
 		mask |= EPOLLOUT | EPOLLWRNORM;

@@ -62,6 +62,12 @@ struct frpc_sock {
 	struct mutex		conns_lock;	/* conns, nconns */
 	struct list_head	conns;
 	unsigned int		nconns;
+	/*
+	 * Accepted connections whose teardown has not finished, under lock:
+	 * while there are any, a shut-down socket may still get messages
+	 * and completions, so it reads no end of file yet.
+	 */
+	unsigned int		nlive;
 	DECLARE_HASHTABLE(pending, FRPC_SOCK_HASH_BITS);	/* by handle */
 	u32			npending;
 	u64			next_handle;
@@ -88,11 +94,22 @@ static inline struct frpc_ring *frpc_sock_ring(struct frpc_sock *fs)
 	return smp_load_acquire(&fs->ring);
 }
 
+/*
+ * A server socket after shutdown(SHUT_RD) whose connections have all
+ * closed: nothing more can reach it.  Without fs->lock a hint; under it,
+ * every message and completion of those connections is there already.
+ */
+static inline bool frpc_server_drained(struct frpc_sock *fs)
+{
+	return READ_ONCE(fs->shut_rd) && !READ_ONCE(fs->nlive);
+}
+
 int frpc_sock_register(void);
 void frpc_sock_unregister(void);
 void frpc_sock_queue(struct frpc_sock *fs, struct frpc_rxmsg *m,
 		     struct frpc_call *call);
 void frpc_sock_wake_out(struct sock *sk);
+void frpc_sock_wake_eof(struct frpc_sock *fs);
 bool frpc_sock_can_send(struct frpc_sock *fs);
 void frpc_client_ready(struct frpc_sock *fs, struct frpc_conn *conn);
 struct frpc_call *frpc_sock_find(struct frpc_sock *fs, u64 key);

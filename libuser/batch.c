@@ -322,7 +322,8 @@ static void take_call(void *out, unsigned int idx, const struct mmsghdr *mm,
 	o->msg_flags = mm->msg_hdr.msg_flags;
 	o->eor = !!(mm->msg_hdr.msg_flags & MSG_EOR);
 	if (!in) {
-		o->n = -EPROTO;
+		o->n = frpc_recv_eof(mm->msg_len, &mm->msg_hdr) ? -ESHUTDOWN :
+								 -EPROTO;
 		return;
 	}
 	o->handle = in->handle;

@@ -211,7 +211,9 @@ struct fastrpc_call_info {
  * @msgflags:	MSG_DONTWAIT, MSG_TRUNC, or 0
  *
  * Return: the request length as for fastrpc_recv_result(), or -EAGAIN,
- * -EINTR, -EPROTO as there.
+ * -EINTR, -EPROTO as there, or -ESHUTDOWN once the socket, shut down with
+ * shutdown(SHUT_RD), has handed over every message and has no connection
+ * left (recvmsg() returned 0, end of file).
  */
 ssize_t fastrpc_recv_call(int fd, struct fastrpc_call_info *info,
 			  void *buf, size_t len, int msgflags);
@@ -678,7 +680,9 @@ int fastrpc_recv_results(int fd, struct fastrpc_result_buf *out,
  * @msg_flags:	recvmsg()'s msg_flags
  * @peer:	the caller's address
  * @n:		bytes stored in @buf, or with MSG_TRUNC the full length;
- *		-EPROTO if the kernel gave no FASTRPC_CMSG_INCOMING
+ *		-EPROTO if the kernel gave no FASTRPC_CMSG_INCOMING;
+ *		-ESHUTDOWN for the end of file of a drained server socket
+ *		(fastrpc_recv_call())
  */
 struct fastrpc_call_buf {
 	void *buf;
@@ -1281,8 +1285,10 @@ int fastrpc_ring_wait(struct fastrpc_ring *r, unsigned int spin_us,
  * message flagged FASTRPC_CQE_F_RECVMSG waits for recvmsg(), so callers
  * wait in a loop; or -EAGAIN (SO_RCVTIMEO passed and nothing was
  * consumed, or no entry could be taken and none came), -EINTR (a signal,
- * for a handler without SA_RESTART), -EBADF, -ENOTSOCK, or another error
- * of the kernel's.
+ * for a handler without SA_RESTART), -ESHUTDOWN (a server socket shut
+ * down with shutdown(SHUT_RD) whose connections have all closed: no
+ * completion will come any more), -EBADF, -ENOTSOCK, or another error of
+ * the kernel's.
  */
 int fastrpc_ring_submit_wait(struct fastrpc_ring *r);
 

@@ -114,6 +114,8 @@ static ssize_t recv_with_cmsg(int fd, int type, void *data, size_t dlen,
 	n = recvmsg(fd, &msg, msgflags);
 	if (n < 0)
 		return frpc_neg_errno();
+	if (frpc_recv_eof(n, &msg))
+		return -ESHUTDOWN;
 	for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
 		if (cm->cmsg_level != SOL_FASTRPC || cm->cmsg_type != type)
 			continue;
@@ -374,6 +376,8 @@ static ssize_t recv_ext(int fd, int type, struct ext_seen *seen,
 	n = recvmsg(fd, &msg, msgflags);
 	if (n < 0)
 		return frpc_neg_errno();
+	if (frpc_recv_eof(n, &msg))
+		return -ESHUTDOWN;
 	*mflags = msg.msg_flags;
 	for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
 		size_t dlen = cm->cmsg_len - CMSG_LEN(0);

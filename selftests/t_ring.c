@@ -3053,6 +3053,76 @@ TEST_F_TIMEOUT(rg, submit_and_wait_server, 60)
 	EXPECT_EQ(0xb2, tag);
 }
 
+/*
+ * A server with rings shut down with shutdown(SHUT_RD): while its call is
+ * open, send(MSG_WAITALL) waits as before; once the reply has gone and the
+ * connection closed, a wait asleep since before wakes with ESHUTDOWN, and
+ * later ones return it at once.  recvmsg() reads 0, poll() says so.
+ */
+TEST_F_TIMEOUT(rg, submit_and_wait_server_shutdown, 60)
+{
+	struct ring_waiter w = { 0 };
+	struct pollfd p = { .events = POLLIN | POLLRDNORM | POLLRDHUP };
+	struct fastrpc_incoming in;
+	struct fastrpc_cqe c;
+	uint32_t status = 0;
+	uint8_t rep[64];
+	pthread_t thr;
+	bool cfound = true;
+	uint64_t tag = 0;
+	int mflags;
+	ssize_t n;
+
+	ASSERT_EQ(0, ring_new(self->sfd, 16, 16, 1024, 64, 32, &self->sr));
+	/* a hang shows as EAGAIN at SO_RCVTIMEO, not as a stuck test */
+	ASSERT_EQ(0, set_rcvtimeo(self->sfd, 20000));
+	ASSERT_EQ(5, fastrpc_send_call(self->cfd, 0xc1, M_RING, "hello", 5,
+				       0));
+	ASSERT_EQ(0, ring_wait(self->sr, FASTRPC_CQE_INCOMING, ANY, WAIT_MS,
+			       &c));
+	ASSERT_EQ(0, shutdown(self->sfd, SHUT_RD));
+
+	/* the call is open: no end of file, the wait is the usual one */
+	errno = 0;
+	EXPECT_EQ(-1, send(self->sfd, NULL, 0, MSG_WAITALL | MSG_DONTWAIT));
+	EXPECT_EQ(EAGAIN, errno);
+	p.fd = self->sfd;
+	EXPECT_EQ(0, poll(&p, 1, 0));
+
+	/* asleep before the reply goes */
+	w.r = self->sr;
+	w.n = -2;
+	ASSERT_EQ(0, pthread_create(&thr, NULL, ring_waiter_thread, &w));
+	usleep(200 * 1000);
+	ASSERT_EQ(0, ring_op(self->sr, FASTRPC_OP_REPLY, 0, c.id, 0, NULL, 0));
+	ASSERT_EQ(0, ring_buf_return(self->sr, c.buf));
+	n = fastrpc_recv_result(self->cfd, &tag, &status, rep, sizeof(rep), 0);
+	EXPECT_EQ(0, n);
+	EXPECT_EQ(0xc1, tag);
+	EXPECT_EQ(FASTRPC_OK, status);
+	pthread_join(thr, NULL);
+	EXPECT_EQ(-1, w.n);
+	EXPECT_EQ(ESHUTDOWN, w.err) TH_LOG("%s", strerror(w.err));
+	EXPECT_EQ(0, w.reaped);
+
+	/* and from now on at once, with or without MSG_DONTWAIT */
+	errno = 0;
+	EXPECT_EQ(-1, send(self->sfd, NULL, 0, MSG_WAITALL));
+	EXPECT_EQ(ESHUTDOWN, errno);
+	errno = 0;
+	EXPECT_EQ(-1, send(self->sfd, NULL, 0, MSG_WAITALL | MSG_DONTWAIT));
+	EXPECT_EQ(ESHUTDOWN, errno);
+	/* the doorbell alone is unchanged: nothing to consume */
+	EXPECT_EQ(0, send(self->sfd, NULL, 0, MSG_DONTWAIT));
+	EXPECT_EQ(1, poll(&p, 1, 0));
+	EXPECT_EQ(POLLIN | POLLRDNORM | POLLRDHUP, p.revents);
+	EXPECT_EQ(0, raw_recvmsg(self->sfd, FASTRPC_CMSG_INCOMING, &in,
+				 sizeof(in), &cfound, rep, sizeof(rep),
+				 MSG_DONTWAIT, &mflags, NULL));
+	EXPECT_FALSE(cfound);
+	EXPECT_EQ(0, cq_reap(self->sr));
+}
+
 /* ---- the scribbler ------------------------------------------------------- */
 
 /*

@@ -3,6 +3,9 @@
  * A server closing with calls unanswered: every caller gets
  * FASTRPC_UNAVAILABLE promptly, and the port serves again afterwards.
  * /proc/net/fastrpc lists server sockets and their connections until then.
+ * A server shut down with shutdown(SHUT_RD) drains: what its calls still
+ * send is read, then recvmsg() returns 0 (end of file) and poll() says
+ * so, waking a thread blocked in recvmsg().
  */
 #include "frpc_test.h"
 #include "kselftest_harness.h"
@@ -204,6 +207,256 @@ TEST(proc_lists_servers)
 	close(sb);
 	EXPECT_EQ(0, proc_wait("server_sockets", 0, 2000));
 	EXPECT_EQ(0, proc_wait("server_conns", 0, 2000));
+}
+
+/* ---- shutdown(SHUT_RD): drain, then end of file ------------------------ */
+
+#define EOF_WAIT_MS	10000	/* a hang, not a slow close: see eof_join() */
+#define EOF_BITS	(POLLIN | POLLRDNORM | POLLRDHUP)
+
+/* A thread blocked in recvmsg() on a server socket. */
+struct eof_reader {
+	int fd;
+	ssize_t n;
+	bool cfound;
+	pthread_t thr;
+};
+
+static void *eof_reader_fn(void *p)
+{
+	struct eof_reader *r = p;
+	struct fastrpc_incoming in;
+	char buf[16];
+	int mflags;
+
+	r->n = raw_recvmsg(r->fd, FASTRPC_CMSG_INCOMING, &in, sizeof(in),
+			   &r->cfound, buf, sizeof(buf), 0, &mflags, NULL);
+	return NULL;
+}
+
+static int eof_start(struct eof_reader *r, int fd)
+{
+	memset(r, 0, sizeof(*r));
+	r->fd = fd;
+	r->n = -EINPROGRESS;
+	/* a reader that never wakes still ends, at SO_RCVTIMEO */
+	if (set_rcvtimeo(fd, 2 * EOF_WAIT_MS))
+		return -errno;
+	return pthread_create(&r->thr, NULL, eof_reader_fn, r) ? -EAGAIN : 0;
+}
+
+/*
+ * Join the reader; false if it was still blocked after EOF_WAIT_MS (the
+ * drain takes a keepalive tick at most, a few seconds: far less).
+ */
+static bool eof_join(struct eof_reader *r)
+{
+	struct timespec ts;
+	int err;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += EOF_WAIT_MS / 1000;
+	err = pthread_timedjoin_np(r->thr, NULL, &ts);
+	if (err)
+		pthread_join(r->thr, NULL);
+	return !err;
+}
+
+/* What poll() reports for @fd now, of @events. */
+static short revents_now(int fd, short events)
+{
+	struct pollfd p = { .fd = fd, .events = events };
+
+	return poll(&p, 1, 0) == 1 ? p.revents : 0;
+}
+
+/* The end of file, read again without waiting, as poll() and the library. */
+static void expect_eof(struct __test_metadata *_metadata, int sfd)
+{
+	struct fastrpc_call_info info;
+	struct fastrpc_incoming in;
+	bool cfound = true;
+	int mflags = 0;
+	char buf[8];
+
+	EXPECT_EQ(0, raw_recvmsg(sfd, FASTRPC_CMSG_INCOMING, &in, sizeof(in),
+				 &cfound, buf, sizeof(buf), MSG_DONTWAIT,
+				 &mflags, NULL));
+	EXPECT_FALSE(cfound);
+	EXPECT_EQ(0, mflags & MSG_EOR);
+	EXPECT_EQ(EOF_BITS, revents_now(sfd, EOF_BITS));
+	EXPECT_EQ(-ESHUTDOWN, fastrpc_recv_call(sfd, &info, buf, sizeof(buf),
+						MSG_DONTWAIT));
+	/* blocking, too: at once */
+	EXPECT_EQ(-ESHUTDOWN, fastrpc_recv_call(sfd, &info, buf, sizeof(buf),
+						0));
+}
+
+/* Before shutdown(), and while connections drain: no end of file. */
+static void expect_no_eof(struct __test_metadata *_metadata, int sfd)
+{
+	struct fastrpc_incoming in;
+	bool cfound;
+	int mflags;
+	char buf[8];
+
+	EXPECT_EQ(-EAGAIN, raw_recvmsg(sfd, FASTRPC_CMSG_INCOMING, &in,
+				       sizeof(in), &cfound, buf, sizeof(buf),
+				       MSG_DONTWAIT, &mflags, NULL));
+	EXPECT_EQ(0, revents_now(sfd, EOF_BITS));
+}
+
+/* No connection: recvmsg() blocked before shutdown() returns 0 at once. */
+TEST(shutdown_wakes_recv_no_conns)
+{
+	uint16_t port = BASE_PORT + 200;
+	struct eof_reader r;
+	int sfd;
+
+	sfd = open_server(AF_INET, &port);
+	ASSERT_LE(0, sfd) TH_LOG("server: %s", fastrpc_strerror(sfd));
+	expect_no_eof(_metadata, sfd);
+	ASSERT_EQ(0, eof_start(&r, sfd));
+	usleep(200000);		/* most likely asleep by now; either way works */
+	ASSERT_EQ(0, shutdown(sfd, SHUT_RD));
+	EXPECT_TRUE(eof_join(&r)) TH_LOG("recvmsg() still blocked");
+	EXPECT_EQ(0, r.n) TH_LOG("recvmsg: %s", strerror((int)-r.n));
+	EXPECT_FALSE(r.cfound);
+	expect_eof(_metadata, sfd);
+	/* a second shutdown() changes nothing */
+	EXPECT_EQ(0, shutdown(sfd, SHUT_RDWR));
+	expect_eof(_metadata, sfd);
+	close(sfd);
+}
+
+/*
+ * A connection with no call: it gets GOAWAY and closes, and the reader
+ * blocked since before the shutdown() wakes with 0 then.
+ */
+TEST_F(sclose, shutdown_idle_conn_eof)
+{
+	uint32_t status;
+	struct eof_reader r;
+	char buf[8];
+
+	/* the connection is there, and serves */
+	ASSERT_EQ(0, set_rcvtimeo(self->cfd, 5000));
+	ASSERT_EQ(0, set_rcvtimeo(self->sfd, 5000));
+	ASSERT_EQ(1, fastrpc_send_call(self->cfd, 1, M_ECHO, "p", 1, 0));
+	{
+		struct fastrpc_call_info info;
+
+		ASSERT_EQ(1, fastrpc_recv_call(self->sfd, &info, buf,
+					       sizeof(buf), 0));
+		ASSERT_EQ(1, fastrpc_send_reply(self->sfd, info.handle,
+						FASTRPC_OK, "q", 1, 0));
+	}
+	ASSERT_EQ(1, fastrpc_recv_result(self->cfd, NULL, &status, buf,
+					 sizeof(buf), 0));
+	expect_no_eof(_metadata, self->sfd);
+
+	ASSERT_EQ(0, eof_start(&r, self->sfd));
+	usleep(200000);
+	ASSERT_EQ(0, shutdown(self->sfd, SHUT_RDWR));
+	EXPECT_TRUE(eof_join(&r)) TH_LOG("recvmsg() still blocked");
+	EXPECT_EQ(0, r.n) TH_LOG("recvmsg: %s", strerror((int)-r.n));
+	EXPECT_FALSE(r.cfound);
+	expect_eof(_metadata, self->sfd);
+}
+
+/*
+ * A streaming call admitted before shutdown(): its later messages are
+ * still read, its reply reaches the client, and only once its connection
+ * has closed does recvmsg() return 0.
+ */
+TEST_F(sclose, shutdown_drains_call_then_eof)
+{
+	struct fastrpc_call_opts o = { .flags = FASTRPC_CALL_STREAM };
+	struct fastrpc_incoming_info ii;
+	struct eof_reader r;
+	uint32_t status = 0;
+	uint64_t tag = 0, handle;
+	char buf[8];
+
+	ASSERT_EQ(0, set_rcvtimeo(self->cfd, 5000));
+	ASSERT_EQ(0, set_rcvtimeo(self->sfd, 5000));
+	ASSERT_EQ(1, fastrpc_send_call_opts(self->cfd, 7, M_ECHO, &o, "a", 1,
+					    0));
+	ASSERT_EQ(1, srv_recv(self->sfd, &ii, buf, sizeof(buf)));
+	EXPECT_EQ('a', buf[0]);
+	handle = ii.handle;
+
+	ASSERT_EQ(0, shutdown(self->sfd, SHUT_RD));
+	usleep(100000);
+	/* the call holds its connection open: no end of file yet */
+	expect_no_eof(_metadata, self->sfd);
+
+	/* what the call still sends arrives */
+	ASSERT_EQ(1, fastrpc_send_more(self->cfd, 7, "b", 1, MSG_EOR));
+	ASSERT_EQ(1, srv_recv(self->sfd, &ii, buf, sizeof(buf)));
+	EXPECT_EQ('b', buf[0]);
+	EXPECT_EQ(handle, ii.handle);
+	EXPECT_TRUE(ii.flags & FASTRPC_IN_CONT);
+	expect_no_eof(_metadata, self->sfd);
+
+	/* a reader waits meanwhile; the reply ends the call */
+	ASSERT_EQ(0, eof_start(&r, self->sfd));
+	ASSERT_EQ(1, fastrpc_send_reply(self->sfd, handle, FASTRPC_OK, "A", 1,
+					0));
+	ASSERT_EQ(1, fastrpc_recv_result(self->cfd, &tag, &status, buf,
+					 sizeof(buf), 0));
+	EXPECT_EQ(7, tag);
+	EXPECT_EQ(FASTRPC_OK, status);
+	EXPECT_EQ('A', buf[0]);
+
+	/* the connection closes after its last call: end of file */
+	EXPECT_TRUE(eof_join(&r)) TH_LOG("recvmsg() still blocked");
+	EXPECT_EQ(0, r.n) TH_LOG("recvmsg: %s", strerror((int)-r.n));
+	EXPECT_FALSE(r.cfound);
+	expect_eof(_metadata, self->sfd);
+}
+
+/* Messages queued before shutdown() are read first, then the end of file. */
+TEST_F(sclose, shutdown_queued_first)
+{
+	struct fastrpc_incoming_info ii;
+	struct fastrpc_sock_info si = { 0 };
+	uint64_t deadline;
+	char buf[8];
+	ssize_t n;
+	int i;
+
+	ASSERT_EQ(0, set_rcvtimeo(self->sfd, 5000));
+	for (i = 0; i < 3; i++)
+		ASSERT_EQ(1, fastrpc_send_call(self->cfd, (uint64_t)i + 1,
+					       M_ECHO, "q", 1, 0));
+	deadline = now_ms() + EOF_WAIT_MS;
+	do {
+		ASSERT_EQ(0, fastrpc_get_sock_info(self->sfd, &si));
+		if (si.rx_queued == 3)
+			break;
+		usleep(10000);
+	} while (now_ms() < deadline);
+	ASSERT_EQ(3, si.rx_queued);
+	ASSERT_EQ(0, shutdown(self->sfd, SHUT_RD));
+	for (i = 0; i < 3; i++) {
+		n = srv_recv(self->sfd, &ii, buf, sizeof(buf));
+		ASSERT_EQ(1, n) TH_LOG("call %d: %s", i,
+				       fastrpc_strerror((int)n));
+		ASSERT_EQ(1, fastrpc_send_reply(self->sfd, ii.handle,
+						FASTRPC_OK, "r", 1, 0));
+	}
+	/* with MSG_DONTWAIT: EAGAIN until the connection is gone, then 0 */
+	deadline = now_ms() + EOF_WAIT_MS;
+	do {
+		n = fastrpc_recv_call_ex(self->sfd, &ii, buf, sizeof(buf),
+					 MSG_DONTWAIT);
+		if (n != -EAGAIN)
+			break;
+		usleep(20000);
+	} while (now_ms() < deadline);
+	EXPECT_EQ(-ESHUTDOWN, n) TH_LOG("%s", fastrpc_strerror((int)n));
+	expect_eof(_metadata, self->sfd);
 }
 
 TEST_HARNESS_MAIN

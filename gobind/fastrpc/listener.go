@@ -317,6 +317,14 @@ func (s *Listener) receive() {
 			s.fail(err)
 			return
 		}
+		if op.n == 0 && op.oobn == 0 {
+			// End of file: shut down (Shutdown) and drained, nothing
+			// more will come and recvmsg would return it at once
+			// again.  Recv waits as before, until Close.
+			<-s.closing
+			s.fail(net.ErrClosed)
+			return
+		}
 		pc, err := parseControl(op.oob[:op.oobn], cmsgIncoming, sizeofIncoming)
 		if err != nil {
 			continue

@@ -289,6 +289,9 @@ func (r *serverRing) recvBig(fd int, c *rawCQE) (msg cqeMsg, gone bool, err erro
 		if err != nil {
 			return msg, false, os.NewSyscallError("recvmsg", err)
 		}
+		if n == 0 && oobn == 0 {
+			return msg, true, nil // end of file (drained after Shutdown): as EAGAIN
+		}
 		pc, perr := parseControl(r.bigOOB[:oobn], cmsgIncoming, sizeofIncoming)
 		if perr != nil || n > len(r.bigP) {
 			return msg, false, errRingCQE
