@@ -407,7 +407,9 @@ struct fastrpc_sock_info {
  * SQ again on its own: after storing @producer, user space issues a full
  * barrier, reads @flags, and calls send() only if the bit is set.
  * send(fd, NULL, 0, MSG_WAITALL) consumes the SQ and then sleeps until a
- * completion is there to reap (or SO_RCVTIMEO, or a signal): submit and
+ * completion is there to reap (or SO_RCVTIMEO, or a signal, or ESHUTDOWN
+ * on a server after shutdown(SHUT_RD) once its connections have all
+ * closed: no completion will come): submit and
  * wait in one system call; with SO_BUSY_POLL it spins that many
  * microseconds first, delivering what arrives itself.  MSG_WAITALL on
  * anything but this doorbell fails with EOPNOTSUPP.
