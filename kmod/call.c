@@ -468,8 +468,18 @@ void frpc_call_unlink(struct frpc_call *call)
 	if (call->in_conn) {
 		hlist_del_init(&call->conn_node);
 		call->in_conn = false;
-		if (!--conn->ncalls)
+		if (!--conn->ncalls) {
 			conn->idle_since = jiffies;
+			/*
+			 * Draining and done: the keepalive timer closes it
+			 * now, not up to a tick later (a quarter of
+			 * keepalive_ms), so that a shut-down server reads
+			 * its end of file as soon as its calls are over.
+			 */
+			if (conn->state == FRPC_CONN_DRAINING &&
+			    !conn->torn_down)
+				mod_timer(&conn->ka_timer, jiffies);
+		}
 	}
 	frpc_list_del_init(&call->dl_node);
 }

@@ -246,8 +246,8 @@ static int eof_start(struct eof_reader *r, int fd)
 }
 
 /*
- * Join the reader; false if it was still blocked after EOF_WAIT_MS (the
- * drain takes a keepalive tick at most, a few seconds: far less).
+ * Join the reader; false if it was still blocked after EOF_WAIT_MS (a
+ * drained connection closes as soon as its last call is over: far less).
  */
 static bool eof_join(struct eof_reader *r)
 {
@@ -456,6 +456,66 @@ TEST_F(sclose, shutdown_queued_first)
 		usleep(20000);
 	} while (now_ms() < deadline);
 	EXPECT_EQ(-ESHUTDOWN, n) TH_LOG("%s", fastrpc_strerror((int)n));
+	expect_eof(_metadata, self->sfd);
+}
+
+/*
+ * Keepalive ticks 15 s apart (keepalive_ms 60 s): a drained connection
+ * still closes as soon as its last call is over, not at the next tick,
+ * so the end of file comes well within EOF_WAIT_MS.
+ */
+FIXTURE(slowtick) {
+	int sfd;
+	int cfd;
+	uint16_t port;
+	long ka;
+};
+
+FIXTURE_SETUP(slowtick)
+{
+	int ret;
+
+	self->sfd = self->cfd = -1;
+	self->ka = frpc_param_long("keepalive_ms");
+	ASSERT_LT(0, self->ka) TH_LOG("keepalive_ms: %ld", self->ka);
+	ASSERT_EQ(0, frpc_set_param("keepalive_ms", 60000));
+	ret = pair_open(BASE_PORT + 300, _metadata->name, 0, &self->sfd,
+			&self->cfd, &self->port);
+	ASSERT_EQ(0, ret) TH_LOG("server and client: %s", fastrpc_strerror(ret));
+}
+
+FIXTURE_TEARDOWN(slowtick)
+{
+	if (self->sfd >= 0)
+		pair_close(self->sfd, self->cfd);
+	EXPECT_EQ(0, frpc_set_param("keepalive_ms", (unsigned int)self->ka));
+}
+
+TEST_F(slowtick, shutdown_eof_without_tick)
+{
+	struct fastrpc_features f = { 0 };
+	struct fastrpc_call_info info;
+	struct eof_reader r;
+	uint32_t status = 0;
+	char buf[8];
+
+	ASSERT_EQ(0, fastrpc_get_features(self->sfd, &f));
+	EXPECT_TRUE(f.features & FASTRPC_FEAT_SHUTDOWN_EOF);
+	ASSERT_EQ(0, set_rcvtimeo(self->cfd, 5000));
+	ASSERT_EQ(0, set_rcvtimeo(self->sfd, 5000));
+	ASSERT_EQ(1, fastrpc_send_call(self->cfd, 9, M_ECHO, "c", 1, 0));
+	ASSERT_EQ(1, fastrpc_recv_call(self->sfd, &info, buf, sizeof(buf), 0));
+	/* admitted before shutdown(): answered after it */
+	ASSERT_EQ(0, shutdown(self->sfd, SHUT_RD));
+	ASSERT_EQ(0, eof_start(&r, self->sfd));
+	ASSERT_EQ(1, fastrpc_send_reply(self->sfd, info.handle, FASTRPC_OK,
+					"C", 1, 0));
+	ASSERT_EQ(1, fastrpc_recv_result(self->cfd, NULL, &status, buf,
+					 sizeof(buf), 0));
+	EXPECT_EQ(FASTRPC_OK, status);
+	EXPECT_TRUE(eof_join(&r))
+		TH_LOG("no end of file before the next keepalive tick");
+	EXPECT_EQ(0, r.n) TH_LOG("recvmsg: %s", strerror((int)-r.n));
 	expect_eof(_metadata, self->sfd);
 }
 

@@ -419,6 +419,7 @@ static const struct {
 	{ FASTRPC_FEAT_IN_DEADLINE,	"in-deadline" },
 	{ FASTRPC_FEAT_RING_LEND,	"ring-lend" },
 	{ FASTRPC_FEAT_RING_WAIT,	"ring-wait" },
+	{ FASTRPC_FEAT_SHUTDOWN_EOF,	"shutdown-eof" },
 };
 
 /*

@@ -323,6 +323,10 @@ enum fastrpc_sockopt {
  * (spinning first for SO_BUSY_POLL microseconds)
  */
 #define FASTRPC_FEAT_RING_WAIT	(1ULL << 11)
+/* a server socket after shutdown(SHUT_RD) reads end of file once drained:
+ * recvmsg() 0, EPOLLRDHUP, the ring wait ESHUTDOWN
+ */
+#define FASTRPC_FEAT_SHUTDOWN_EOF (1ULL << 12)
 
 /**
  * struct fastrpc_features - what the loaded module supports
