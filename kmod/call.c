@@ -24,6 +24,7 @@
 #include "listener.h"
 #include "mem.h"
 #include "sock.h"
+#include "timer.h"
 #include "tx.h"
 
 static struct kmem_cache *frpc_call_cache;
@@ -470,15 +471,7 @@ void frpc_call_unlink(struct frpc_call *call)
 		call->in_conn = false;
 		if (!--conn->ncalls) {
 			conn->idle_since = jiffies;
-			/*
-			 * Draining and done: the keepalive timer closes it
-			 * now, not up to a tick later (a quarter of
-			 * keepalive_ms), so that a shut-down server reads
-			 * its end of file as soon as its calls are over.
-			 */
-			if (conn->state == FRPC_CONN_DRAINING &&
-			    !conn->torn_down)
-				mod_timer(&conn->ka_timer, jiffies);
+			frpc_conn_drained(conn);
 		}
 	}
 	frpc_list_del_init(&call->dl_node);

@@ -256,6 +256,7 @@ void frpc_conn_goaway(struct frpc_conn *conn, u32 code)
 {
 	spin_lock_bh(&conn->lock);
 	__frpc_conn_goaway(conn, code);
+	frpc_conn_drained(conn);	/* none to wait for: closes now */
 	spin_unlock_bh(&conn->lock);
 }
 

@@ -191,6 +191,20 @@ void frpc_conn_init_timers(struct frpc_conn *conn)
 	timer_setup(&conn->ka_timer, frpc_ka_timer_fn, 0);
 }
 
+/*
+ * A draining connection without calls closes from the keepalive timer:
+ * now, not up to a tick later (a quarter of keepalive_ms), so that a
+ * shut-down server reads its end of file as soon as its calls are over.
+ * conn->lock held; any context.
+ */
+void frpc_conn_drained(struct frpc_conn *conn)
+{
+	lockdep_assert_held(&conn->lock);
+	if (conn->state == FRPC_CONN_DRAINING && !conn->ncalls &&
+	    !conn->torn_down)
+		mod_timer(&conn->ka_timer, jiffies);
+}
+
 /* Teardown: neither timer re-arms from now on, and neither runs again. */
 void frpc_conn_stop_timers(struct frpc_conn *conn)
 {

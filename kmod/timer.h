@@ -15,6 +15,7 @@ extern unsigned int frpc_keepalive_ms, frpc_idle_ms;
 void frpc_conn_init_timers(struct frpc_conn *conn);
 void frpc_conn_start_timers(struct frpc_conn *conn);
 void frpc_conn_stop_timers(struct frpc_conn *conn);
+void frpc_conn_drained(struct frpc_conn *conn);
 void frpc_call_set_deadline(struct frpc_call *call, u64 timeout_ns);
 
 #endif /* _FRPC_TIMER_H */
