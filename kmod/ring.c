@@ -887,6 +887,28 @@ static bool frpc_ring_eof(struct frpc_ring *ring)
 }
 
 /*
+ * The end of file seen (frpc_ring_eof()), but another deliverer (the work
+ * item, a poller) may still hold the last messages between the socket's
+ * queue and the CQ: they land while it holds ring->lock, which is waited
+ * for here.  True if there is something to reap after all.
+ */
+static bool frpc_ring_settle(struct frpc_ring *ring)
+{
+	struct frpc_sock *fs = ring->fs;
+	bool posted = false;
+
+	mutex_lock(&ring->lock);
+	if (!ring->dead) {
+		frpc_ring_deliver(ring, false);
+		posted = frpc_ring_publish(ring);
+	}
+	mutex_unlock(&ring->lock);
+	if (posted && atomic_read(&fs->waiters))
+		fs->sk.sk_data_ready(&fs->sk);
+	return frpc_ring_ready(ring);
+}
+
+/*
  * send(MSG_WAITALL): sleep until there is something to reap, as a poller
  * would, and like one deliver what arrives in this thread
  * (frpc_ring_readable()); so not counted in fs->waiters, whose sleepers
@@ -921,7 +943,8 @@ static int frpc_ring_wait(struct frpc_ring *ring, long timeo, u32 *consumed)
 		if (frpc_ring_readable(ring))
 			break;
 		if (eof) {
-			err = -ESHUTDOWN;
+			if (!frpc_ring_settle(ring))
+				err = -ESHUTDOWN;
 			break;
 		}
 		if (retry && frpc_ring_sq_stalled(ring)) {

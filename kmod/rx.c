@@ -257,8 +257,10 @@ static u8 frpc_rx_hello(struct frpc_rx *rx)
 	frpc_conn_set_state(conn, FRPC_CONN_READY);
 	frpc_nl_conn_event(conn, FASTRPC_CMD_CONN_UP_NTF, 0, 0, false);
 	/* a server shut down while this HELLO was on its way: go away now */
-	if (!conn->client && READ_ONCE(conn->server->shut_rd))
+	if (!conn->client && READ_ONCE(conn->server->shut_rd)) {
 		__frpc_conn_goaway(conn, FASTRPC_WERR_NONE);
+		frpc_conn_drained(conn);
+	}
 	wake_up_all(&conn->wait);
 	return FASTRPC_WERR_NONE;
 }

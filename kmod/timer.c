@@ -192,16 +192,18 @@ void frpc_conn_init_timers(struct frpc_conn *conn)
 }
 
 /*
- * A draining connection without calls closes from the keepalive timer:
- * now, not up to a tick later (a quarter of keepalive_ms), so that a
- * shut-down server reads its end of file as soon as its calls are over.
+ * A server connection draining after our GOAWAY, without calls, closes
+ * from the keepalive timer: now, not up to a tick later (a quarter of
+ * keepalive_ms), so that a shut-down server reads its end of file as soon
+ * as its calls are over.  Not one the peer closed: its EOF work reports
+ * how (conn->eof_err).  Client connections wait for the tick as before.
  * conn->lock held; any context.
  */
 void frpc_conn_drained(struct frpc_conn *conn)
 {
 	lockdep_assert_held(&conn->lock);
-	if (conn->state == FRPC_CONN_DRAINING && !conn->ncalls &&
-	    !conn->torn_down)
+	if (!conn->client && conn->state == FRPC_CONN_DRAINING &&
+	    !conn->ncalls && !conn->eof_err && !conn->torn_down)
 		mod_timer(&conn->ka_timer, jiffies);
 }
 

@@ -271,6 +271,14 @@ static int recv_batch(int fd, void *out, unsigned int n, int msgflags,
 					       kind->vlen);
 
 			kind->take(out, got + i, &b.mm[i], found ? &verb : NULL);
+			/*
+			 * End of file fills every entry recvmmsg() was given:
+			 * one slot says it, and no more system calls follow.
+			 */
+			if (frpc_recv_eof(b.mm[i].msg_len, msg)) {
+				got += i + 1;
+				return recv_result(got, 0);
+			}
 		}
 		got += (unsigned int)r;
 		if ((unsigned int)r < k)

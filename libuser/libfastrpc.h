@@ -707,7 +707,8 @@ struct fastrpc_call_buf {
  * that carry it.
  *
  * Return: the number of slots filled (1..@n), or -EAGAIN, -EINTR as for
- * fastrpc_recv_call() when none was.
+ * fastrpc_recv_call() when none was.  A slot with n -ESHUTDOWN (end of
+ * file) is the last one filled.
  */
 int fastrpc_recv_calls(int fd, struct fastrpc_call_buf *out, unsigned int n,
 		       int msgflags);
@@ -1251,7 +1252,9 @@ static inline void fastrpc_ring_advance(struct fastrpc_ring *r,
  * Return: the number of completions ready; 0 when @timeout_ms passed, or
  * when poll() woke without any (the socket stays readable while a
  * message flagged FASTRPC_CQE_F_RECVMSG waits for recvmsg(): read it),
- * so callers wait in a loop; or -EINTR for a signal, -EBADF.
+ * so callers wait in a loop; -ESHUTDOWN when the CQ is empty and nothing
+ * more can come (a server socket after shutdown(SHUT_RD), drained: see
+ * fastrpc_ring_submit_wait()); or -EINTR for a signal, -EBADF.
  */
 int fastrpc_ring_wait(struct fastrpc_ring *r, unsigned int spin_us,
 		      int timeout_ms);

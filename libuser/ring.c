@@ -296,7 +296,7 @@ static unsigned int frpc_ring_spin(struct fastrpc_ring *r,
 FASTRPC_EXPORT int fastrpc_ring_wait(struct fastrpc_ring *r,
 				     unsigned int spin_us, int timeout_ms)
 {
-	struct pollfd pfd = { .fd = r->fd, .events = POLLIN };
+	struct pollfd pfd = { .fd = r->fd, .events = POLLIN | POLLRDHUP };
 	unsigned int n;
 
 	n = fastrpc_ring_cq_ready(r);
@@ -313,7 +313,14 @@ FASTRPC_EXPORT int fastrpc_ring_wait(struct fastrpc_ring *r,
 		return frpc_neg_errno();
 	if (pfd.revents & POLLNVAL)
 		return -EBADF;
-	return (int)fastrpc_ring_cq_ready(r);
+	n = fastrpc_ring_cq_ready(r);
+	/*
+	 * A shut-down server socket with nothing more to come stays
+	 * readable: say so, or a caller's loop would spin.
+	 */
+	if (!n && (pfd.revents & POLLRDHUP))
+		return -ESHUTDOWN;
+	return (int)n;
 }
 
 FASTRPC_EXPORT int fastrpc_ring_txbuf_get(struct fastrpc_ring *r,

@@ -395,6 +395,48 @@ TEST_F(ring, wait)
 }
 
 /*
+ * A server shut down with a call in progress: the wait still brings what
+ * is to come (the reply's completion goes, nothing else), and once the
+ * connection has closed the socket stays readable for good (end of
+ * file): fastrpc_ring_wait() says -ESHUTDOWN rather than 0, which would
+ * make a caller's loop spin.
+ */
+TEST_F(ring, wait_shutdown)
+{
+	struct fastrpc_features f = { 0 };
+	struct fastrpc_sqe *sqe;
+	uint64_t deadline;
+	int n;
+
+	ASSERT_EQ(0, fastrpc_get_features(self->sfd, &f));
+	if (!(f.features & FASTRPC_FEAT_SHUTDOWN_EOF))
+		SKIP(return, "module without FASTRPC_FEAT_SHUTDOWN_EOF");
+	sqe = fastrpc_ring_get_sqe(&self->cli);
+	fastrpc_ring_prep_call(sqe, 5, M_ECHO, 0, 0, 0);
+	ASSERT_EQ(1, fastrpc_ring_submit(&self->cli));
+	ASSERT_LT(0, fastrpc_ring_wait(&self->srv, 0, WAIT_MS));
+	ASSERT_EQ(0, shutdown(self->sfd, SHUT_RD));
+	/* the call was admitted: still answered */
+	ASSERT_EQ(1, serve(&self->srv, NULL));
+	ASSERT_EQ(1, fastrpc_ring_wait(&self->cli, 0, WAIT_MS));
+	fastrpc_ring_advance(&self->cli, 1);
+	/* until the connection is gone: 0 (timeout) or -ESHUTDOWN */
+	deadline = now_ms() + WAIT_MS;
+	do {
+		n = fastrpc_ring_wait(&self->srv, 0, 100);
+		if (n == -ESHUTDOWN)
+			break;
+		EXPECT_EQ(0, n);
+		if (n > 0)
+			fastrpc_ring_advance(&self->srv, (unsigned int)n);
+	} while (now_ms() < deadline);
+	EXPECT_EQ(-ESHUTDOWN, n);
+	/* and at once from then on, whatever the time limit */
+	EXPECT_EQ(-ESHUTDOWN, fastrpc_ring_wait(&self->srv, 0, -1));
+	EXPECT_EQ(-ESHUTDOWN, fastrpc_ring_submit_wait(&self->srv));
+}
+
+/*
  * fastrpc_ring_submit_wait() on both ends, as a ring client and a ring
  * server that each make one system call per call: the server thread
  * replies and waits for the next request in one, the client submits a
