@@ -411,7 +411,7 @@ void frpc_call_free(struct frpc_call *call)
  * a huge backlog may hand over tens of thousands of messages: in process
  * context yield every FRPC_REAP_BATCH.
  */
-void frpc_reap(struct frpc_reap *r)
+void __frpc_reap(struct frpc_reap *r)
 {
 	bool may_sleep = preemptible();
 	struct frpc_rxmsg *m, *mn;

@@ -190,7 +190,15 @@ void frpc_call_purge_rx(struct frpc_call *call, struct frpc_reap *r);
 struct frpc_rxmsg *frpc_call_keep_request(struct frpc_sock *fs,
 					  struct frpc_rxmsg *m);
 void frpc_call_rx_done(struct frpc_call *call, bool eor);
-void frpc_reap(struct frpc_reap *r);
+void __frpc_reap(struct frpc_reap *r);
+
+/* Free what @r collected; most calls collect nothing: no call then. */
+static inline void frpc_reap(struct frpc_reap *r)
+{
+	if (!list_empty(&r->msgs) || !list_empty(&r->calls))
+		__frpc_reap(r);
+}
+
 struct frpc_rxmsg *frpc_rxmsg_alloc(struct frpc_conn *conn, gfp_t gfp,
 				    bool charge);
 void frpc_rxmsg_free(struct frpc_rxmsg *m);

@@ -31,12 +31,12 @@ static void frpc_queue_credit(struct frpc_conn *conn, u32 id, u32 inc)
  * application consumed, the kernel dropped, or a socket under SO_RCVBUF
  * took.  conn->lock held.
  */
-void frpc_credit_conn(struct frpc_conn *conn, u32 bytes)
+void __frpc_credit_conn(struct frpc_conn *conn, u32 bytes)
 {
 	u32 due;
 
 	lockdep_assert_held(&conn->lock);
-	if (conn->state == FRPC_CONN_DEAD || !bytes)
+	if (conn->state == FRPC_CONN_DEAD)
 		return;
 	due = frpc_credit_due(&conn->rx_owed, bytes, FRPC_CONN_WINDOW);
 	if (due) {

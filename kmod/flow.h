@@ -23,7 +23,18 @@ static inline bool frpc_sock_rx_full(struct frpc_sock *fs)
 	       !list_empty(&fs->rxq);
 }
 
-void frpc_credit_conn(struct frpc_conn *conn, u32 bytes);
+void __frpc_credit_conn(struct frpc_conn *conn, u32 bytes);
+
+/*
+ * Give @bytes of the connection window back (flow.c).  Half the calls on
+ * a small call's path have none to give: those cost no call.
+ */
+static inline void frpc_credit_conn(struct frpc_conn *conn, u32 bytes)
+{
+	if (bytes)
+		__frpc_credit_conn(conn, bytes);
+}
+
 void frpc_credit_call(struct frpc_call *call, u32 bytes);
 void frpc_call_rx_credit(struct frpc_call *call, u32 len);
 void frpc_call_unhold(struct frpc_call *call, struct frpc_rxmsg *m);

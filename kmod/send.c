@@ -136,30 +136,42 @@ static int frpc_wait_bulk(struct frpc_sock *fs, u64 key,
 	return 0;
 }
 
-/* Wait for room: SO_SNDBUF and, for a new call, MAX_CALLS. */
-static int frpc_wait_send(struct frpc_sock *fs, bool new_call, long *timeo)
+/* Room to send: SO_SNDBUF and, for a new call, MAX_CALLS. */
+static bool frpc_send_room(struct frpc_sock *fs, bool new_call)
+{
+	return READ_ONCE(fs->tx_queued) < READ_ONCE(fs->sk.sk_sndbuf) &&
+	       (!new_call || READ_ONCE(fs->ncalls) < READ_ONCE(fs->max_calls));
+}
+
+static noinline int frpc_wait_send_slow(struct frpc_sock *fs, bool new_call,
+					long *timeo)
 {
 	long ret;
 
-#define FRPC_ROOM (READ_ONCE(fs->tx_queued) < READ_ONCE(fs->sk.sk_sndbuf) && \
-		   (!new_call || READ_ONCE(fs->ncalls) < READ_ONCE(fs->max_calls)))
-	if (FRPC_ROOM)
-		return 0;
 	if (!*timeo)
 		return -EAGAIN;
 	atomic_inc(&fs->waiters);
 	/* counted before queued to wait: pairs with frpc_ring_queued() */
 	smp_mb__after_atomic();
-	ret = wait_event_interruptible_timeout(*sk_sleep(&fs->sk), FRPC_ROOM,
+	ret = wait_event_interruptible_timeout(*sk_sleep(&fs->sk),
+					       frpc_send_room(fs, new_call),
 					       *timeo);
 	atomic_dec(&fs->waiters);
-#undef FRPC_ROOM
 	if (ret < 0)
 		return sock_intr_errno(*timeo);
 	if (!ret)
 		return -EAGAIN;
 	*timeo = ret;
 	return 0;
+}
+
+/* Wait for room; the check inline, as there nearly always is. */
+static __always_inline int frpc_wait_send(struct frpc_sock *fs, bool new_call,
+					  long *timeo)
+{
+	if (frpc_send_room(fs, new_call))
+		return 0;
+	return frpc_wait_send_slow(fs, new_call, timeo);
 }
 
 static void frpc_charge_tx(struct frpc_sock *fs, u32 len)
