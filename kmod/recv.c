@@ -35,7 +35,7 @@ static struct list_head *frpc_recv_queue(struct frpc_sock *fs)
  * still turn out too large for them and wait for recvmsg()).  Under
  * fs->lock this is the answer; without it, the wait's hint.
  */
-static bool frpc_recv_eof(struct frpc_sock *fs)
+static __always_inline bool frpc_recv_eof(struct frpc_sock *fs)
 {
 	return frpc_server_drained(fs) && list_empty_careful(&fs->rxq) &&
 	       list_empty_careful(frpc_recv_queue(fs));
