@@ -410,12 +410,7 @@ static void frpc_ring_copy_msg(struct frpc_ring *ring, struct frpc_rxmsg *m,
 	frpc_rxmsg_copy_to(m, dst + extra);
 }
 
-/*
- * Move complete messages from the socket's queue to the CQ, while the CQ
- * and the receive buffers have room; ring->lock held.  What does not fit
- * waits in the queue, charged to SO_RCVBUF as if recvmsg() were late.
- */
-static void frpc_ring_deliver(struct frpc_ring *ring, bool kick_async)
+static void __frpc_ring_deliver(struct frpc_ring *ring, bool kick_async)
 {
 	u64 rx_area = (u64)ring->geom.rx_bufs << ring->geom.buf_shift;
 	struct frpc_sock *fs = ring->fs;
@@ -424,15 +419,6 @@ static void frpc_ring_deliver(struct frpc_ring *ring, bool kick_async)
 	struct frpc_rxmsg *m;
 	u32 room, need, off;
 
-	lockdep_assert_held(&ring->lock);
-	/*
-	 * Whoever delivers has looked (frpc_ring_queued()): not only a
-	 * poller, also the doorbell and the work item, for a waiter that
-	 * never polls again (io_uring's multishot poll takes the event from
-	 * the wakeup itself).  Cleared, then the queue read.
-	 */
-	WRITE_ONCE(ring->poll_woken, false);
-	smp_mb();	/* pairs with skwq_has_sleeper() in frpc_ring_queued() */
 	room = frpc_ring_post_sent(ring, frpc_ring_room(ring));
 	while (room && !list_empty_careful(&fs->rxq)) {
 		spin_lock_bh(&fs->lock);
@@ -466,6 +452,31 @@ static void frpc_ring_deliver(struct frpc_ring *ring, bool kick_async)
 		if (!(--room & 63))
 			cond_resched();
 	}
+}
+
+/*
+ * Move complete messages from the socket's queue to the CQ, while the CQ
+ * and the receive buffers have room; ring->lock held.  What does not fit
+ * waits in the queue, charged to SO_RCVBUF as if recvmsg() were late.
+ * Inline up to the look at the queues, which half the calls find empty
+ * (the doorbell's pass after its entries, before anything came back).
+ */
+static __always_inline void frpc_ring_deliver(struct frpc_ring *ring,
+					      bool kick_async)
+{
+	lockdep_assert_held(&ring->lock);
+	/*
+	 * Whoever delivers has looked (frpc_ring_queued()): not only a
+	 * poller, also the doorbell and the work item, for a waiter that
+	 * never polls again (io_uring's multishot poll takes the event from
+	 * the wakeup itself).  Cleared, then the queue read.
+	 */
+	WRITE_ONCE(ring->poll_woken, false);
+	smp_mb();	/* pairs with skwq_has_sleeper() in frpc_ring_queued() */
+	if (list_empty_careful(&ring->fs->rxq) &&
+	    list_empty_careful(&ring->sent))
+		return;
+	__frpc_ring_deliver(ring, kick_async);
 }
 
 /* Read entry @head of the SQ, each field once. */
