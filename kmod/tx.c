@@ -199,12 +199,6 @@ static size_t frpc_tx_copy_from(void *to, size_t len, struct iov_iter *from)
 	return copy_from_iter(to, len, from);
 }
 
-bool frpc_txsmall_fits(u32 head_len, u32 extra_len, u32 len)
-{
-	return FASTRPC_FRAME_HDR_LEN + head_len + extra_len + len <=
-	       FRPC_TX_SMALL_MAX;
-}
-
 /* Build a frame that frpc_txsmall_fits(); -EFAULT from a bad user buffer. */
 int frpc_txsmall_build(struct frpc_txsmall *s, u8 head_type, const void *head,
 		       u32 head_len, const void *meta, u32 meta_len,
@@ -306,12 +300,10 @@ bool frpc_txsmall_build_ext(struct frpc_txsmall *s, u8 head_type,
 	return false;
 }
 
-/* Let go of the sender's pages; nothing may read them after. */
-void frpc_txsmall_release(struct frpc_txsmall *s)
+void __frpc_txsmall_release(struct frpc_txsmall *s)
 {
 	while (s->nr_pages)
 		put_page(s->pages[--s->nr_pages]);
-	s->ext_len = 0;
 }
 
 /* Copy @len bytes of @s's pages, from byte @skip on, to @to. */

@@ -97,7 +97,12 @@ struct frpc_txmsg *frpc_txmsg_build(u8 head_type, const void *head,
 				    const void *smsg, u32 smsg_len,
 				    struct iov_iter *from, u32 len,
 				    struct frpc_lend *lend, gfp_t gfp);
-bool frpc_txsmall_fits(u32 head_len, u32 extra_len, u32 len);
+static inline bool frpc_txsmall_fits(u32 head_len, u32 extra_len, u32 len)
+{
+	return FASTRPC_FRAME_HDR_LEN + head_len + extra_len + len <=
+	       FRPC_TX_SMALL_MAX;
+}
+
 int frpc_txsmall_build(struct frpc_txsmall *s, u8 head_type, const void *head,
 		       u32 head_len, const void *meta, u32 meta_len,
 		       const void *smsg, u32 smsg_len, struct iov_iter *from,
@@ -108,7 +113,15 @@ bool frpc_txsmall_build_ext(struct frpc_txsmall *s, u8 head_type,
 			    const void *head, u32 head_len, const void *meta,
 			    u32 meta_len, const void *smsg, u32 smsg_len,
 			    struct iov_iter *from, u32 len);
-void frpc_txsmall_release(struct frpc_txsmall *s);
+void __frpc_txsmall_release(struct frpc_txsmall *s);
+
+/* Let go of the sender's pages, if it took any; nothing may read them after. */
+static inline void frpc_txsmall_release(struct frpc_txsmall *s)
+{
+	if (s->nr_pages)
+		__frpc_txsmall_release(s);
+	s->ext_len = 0;
+}
 struct frpc_txmsg *frpc_txsmall_msg(const struct frpc_txsmall *s, gfp_t gfp);
 bool frpc_tx_direct_claim(struct frpc_call *call, const struct frpc_txsmall *s);
 void frpc_tx_direct_send(struct frpc_conn *conn, struct frpc_txsmall *s,
