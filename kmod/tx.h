@@ -122,6 +122,7 @@ static inline void frpc_txsmall_release(struct frpc_txsmall *s)
 		__frpc_txsmall_release(s);
 	s->ext_len = 0;
 }
+
 struct frpc_txmsg *frpc_txsmall_msg(const struct frpc_txsmall *s, gfp_t gfp);
 bool frpc_tx_direct_claim(struct frpc_call *call, const struct frpc_txsmall *s);
 void frpc_tx_direct_send(struct frpc_conn *conn, struct frpc_txsmall *s,
