@@ -202,8 +202,14 @@ void frpc_conn_init_timers(struct frpc_conn *conn)
 void frpc_conn_drained(struct frpc_conn *conn)
 {
 	lockdep_assert_held(&conn->lock);
+	/*
+	 * Only a pending timer is moved: one whose callback runs meanwhile
+	 * takes conn->lock after us and closes the connection itself, and
+	 * one never started (KUnit's connections) stays so.
+	 */
 	if (!conn->client && conn->state == FRPC_CONN_DRAINING &&
-	    !conn->ncalls && !conn->eof_err && !conn->torn_down)
+	    !conn->ncalls && !conn->eof_err && !conn->torn_down &&
+	    timer_pending(&conn->ka_timer))
 		mod_timer(&conn->ka_timer, jiffies);
 }
 
