@@ -898,17 +898,16 @@ static bool frpc_ring_eof(struct frpc_ring *ring)
 }
 
 /*
- * The end of file seen (frpc_ring_eof()), but another deliverer (the work
- * item, a poller) may still hold the last messages between the socket's
- * queue and the CQ: they land while it holds ring->lock, which is waited
- * for here.  True if there is something to reap after all.
+ * Deliver and publish in a waiter's or poller's own thread, then let go
+ * of ring->lock, which the caller took.  It reports what it delivered
+ * itself; only a recvmsg() sleeper may need waking, for a message set
+ * aside for it.
  */
-static bool frpc_ring_settle(struct frpc_ring *ring)
+static __always_inline void frpc_ring_deliver_unlock(struct frpc_ring *ring)
 {
 	struct frpc_sock *fs = ring->fs;
 	bool posted = false;
 
-	mutex_lock(&ring->lock);
 	if (!ring->dead) {
 		frpc_ring_deliver(ring, false);
 		posted = frpc_ring_publish(ring);
@@ -916,6 +915,18 @@ static bool frpc_ring_settle(struct frpc_ring *ring)
 	mutex_unlock(&ring->lock);
 	if (posted && atomic_read(&fs->waiters))
 		fs->sk.sk_data_ready(&fs->sk);
+}
+
+/*
+ * The end of file seen (frpc_ring_eof()), but another deliverer (the work
+ * item, a poller) may still hold the last messages between the socket's
+ * queue and the CQ: they land while it holds ring->lock, which is waited
+ * for here.  True if there is something to reap after all.
+ */
+static bool frpc_ring_settle(struct frpc_ring *ring)
+{
+	mutex_lock(&ring->lock);
+	frpc_ring_deliver_unlock(ring);
 	return frpc_ring_ready(ring);
 }
 
@@ -1132,20 +1143,8 @@ bool frpc_ring_readable(struct frpc_ring *ring)
 	smp_mb();	/* pairs with skwq_has_sleeper() in frpc_ring_queued() */
 	if (list_empty_careful(&fs->rxq) && list_empty_careful(&ring->sent))
 		goto out;
-	/*
-	 * The poller reports what it delivered; only a recvmsg() sleeper
-	 * may need waking, for a message set aside for it.
-	 */
 	if (mutex_trylock(&ring->lock)) {
-		bool posted = false;
-
-		if (!ring->dead) {
-			frpc_ring_deliver(ring, false);
-			posted = frpc_ring_publish(ring);
-		}
-		mutex_unlock(&ring->lock);
-		if (posted && atomic_read(&fs->waiters))
-			fs->sk.sk_data_ready(&fs->sk);
+		frpc_ring_deliver_unlock(ring);
 	} else {
 		/*
 		 * The holder may be past its delivery, or a reader that
