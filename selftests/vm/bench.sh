@@ -39,6 +39,11 @@
 # profile repeats.  The figures of a profiled run include perf's overhead.
 # FASTRPC_BENCH_PERF_CALLERS=sym,sym (with FASTRPC_BENCH_PERF=1) also
 # records call chains and prints the callers of those symbols.
+# FASTRPC_BENCH_PERF_PROBES=sym,sym (with FASTRPC_BENCH_PERF=1) records
+# every entry of those kernel functions instead (a kprobe each, with its
+# call chain), not cpu-clock samples, and prints who called them: exact
+# counts and callers, where TCG's samples fall only where interrupts
+# are enabled again.
 # FASTRPC_BENCH_IPROF=1: exact instructions by symbol per command line in
 # the icount run, counted by a QEMU plugin (selftests/vm/iprof/).
 set -euo pipefail
