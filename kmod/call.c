@@ -391,7 +391,8 @@ void frpc_call_free(struct frpc_call *call)
 {
 	struct frpc_conn *conn = call->conn;
 
-	WARN_ON_ONCE(call->in_conn || call->in_sock || !list_empty(&call->txq));
+	WARN_ON_ONCE(call->in_conn || call->in_sock || call->cancel_owed ||
+		     !list_empty(&call->txq));
 	if (call->fin)
 		frpc_rxmsg_free(call->fin);
 	if (call->rx) {
@@ -478,10 +479,48 @@ void frpc_call_unlink(struct frpc_call *call)
 }
 
 /*
- * Take a call out of its socket's tables, the list of calls owed credit
- * included, before it can be freed.  fs->lock held.
+ * A server call is cancelled while a reader copies its request out (the
+ * application has the handle, the call no reserved message yet): the
+ * notice is owed until the reader is done (frpc_call_keep_request()).
+ * Counted in fs->nowed meanwhile, so that a drained socket reads no end
+ * of file before it (frpc_server_drained()).  fs->lock and conn->lock
+ * held.
  */
-void __frpc_call_leave_sock(struct frpc_call *call)
+static void __frpc_call_owe_cancel(struct frpc_call *call)
+{
+	struct frpc_sock *fs = call->fs;
+
+	lockdep_assert_held(&fs->lock);
+	call->cancel_owed = true;
+	WRITE_ONCE(fs->nowed, fs->nowed + 1);
+}
+
+/*
+ * The notice @call owed is queued, or the call leaves its socket without
+ * it (answered, or the socket released).  fs->lock held.  True if it was
+ * all that a shut-down socket still waited for: the caller wakes its end
+ * of file (frpc_sock_wake_eof()) once it dropped fs->lock.
+ */
+static bool __frpc_call_owed_paid(struct frpc_call *call)
+{
+	struct frpc_sock *fs = call->fs;
+
+	lockdep_assert_held(&fs->lock);
+	call->cancel_owed = false;
+	if (WARN_ON_ONCE(!fs->nowed))
+		return false;
+	WRITE_ONCE(fs->nowed, fs->nowed - 1);
+	return frpc_server_drained(fs) && !fs->dead;
+}
+
+/*
+ * Take a call out of its socket's tables, the list of calls owed credit
+ * included, before it can be freed.  fs->lock held.  True if the end of
+ * file of a shut-down server socket waited for a cancellation notice the
+ * call owed, which now will not come: the caller wakes it
+ * (frpc_sock_wake_eof()) once it dropped fs->lock.
+ */
+bool __frpc_call_leave_sock(struct frpc_call *call)
 {
 	struct frpc_sock *fs = call->fs;
 
@@ -494,18 +533,27 @@ void __frpc_call_leave_sock(struct frpc_call *call)
 	}
 	frpc_list_del_init(&call->owed_node);
 	call->rx_withheld = 0;
+	/* only a server call answered while its request is being read */
+	if (unlikely(call->cancel_owed))
+		return __frpc_call_owed_paid(call);
+	return false;
 }
 
-/* The same, with conn->lock held. */
+/*
+ * The same, with conn->lock held, for a call that owes no notice (a
+ * client call, or a server call the application has no handle of).
+ */
 static void frpc_call_leave_sock(struct frpc_call *call)
 {
 	struct frpc_sock *fs = call->fs;
+	bool eof;
 
 	if (!fs)
 		return;
 	spin_lock(&fs->lock);
-	__frpc_call_leave_sock(call);
+	eof = __frpc_call_leave_sock(call);
 	spin_unlock(&fs->lock);
+	WARN_ON_ONCE(eof);
 }
 
 /* Drop a partly received message. */
@@ -632,8 +680,21 @@ struct frpc_rxmsg *frpc_call_keep_request(struct frpc_sock *fs,
 	m->eor = false;
 	m->timeout_ns = 0;
 	if (call->cancel_owed) {
-		call->cancel_owed = false;
+		bool eof;
+
 		frpc_call_notify_cancel(call, m);
+		/*
+		 * Uncounted only once queued: under fs->lock a reader sees
+		 * the notice, or no end of file yet.  With conn->lock held
+		 * the call cannot leave the socket meanwhile.  The wakeup of
+		 * the notice is not enough: the reader it woke may take it
+		 * before the count went, and the others sleep again.
+		 */
+		spin_lock(&fs->lock);
+		eof = __frpc_call_owed_paid(call);
+		spin_unlock(&fs->lock);
+		if (eof)
+			frpc_sock_wake_eof(fs);
 	} else {
 		call->fin = m;
 	}
@@ -667,14 +728,14 @@ void frpc_call_cancel_server(struct frpc_call *call, u32 status,
 	spin_lock(&fs->lock);
 	if (call->seen && !fs->dead) {
 		call->state = FRPC_CALL_CANCELLED;
-		spin_unlock(&fs->lock);
 		m = call->fin;
 		call->fin = NULL;
+		/* recvmsg() is reading the request, which says it */
+		if (!m && !call->cancel_owed)
+			__frpc_call_owe_cancel(call);
+		spin_unlock(&fs->lock);
 		if (m)
 			frpc_call_notify_cancel(call, m);
-		else
-			/* recvmsg() is reading the request, which says it */
-			call->cancel_owed = true;
 		return;
 	}
 	spin_unlock(&fs->lock);

@@ -85,7 +85,8 @@ struct frpc_call {
 	bool			in_sock;
 	bool			seen;		/* server: app has the handle */
 	bool			cancel_owed;	/* server: cancelled while the app
-						 * read its request (no fin yet)
+						 * read its request (no fin yet);
+						 * fs->lock, counted in fs->nowed
 						 */
 	bool			cancel_deadline; /* server: by its deadline */
 	bool			rx_eos;		/* peer finished sending */
@@ -180,7 +181,7 @@ void frpc_call_free(struct frpc_call *call);
 struct frpc_call *frpc_call_find(struct frpc_conn *conn, u32 id);
 void frpc_call_link(struct frpc_conn *conn, struct frpc_call *call);
 void frpc_call_unlink(struct frpc_call *call);
-void __frpc_call_leave_sock(struct frpc_call *call);
+bool __frpc_call_leave_sock(struct frpc_call *call);
 void frpc_call_send_cancel(struct frpc_call *call, bool deadline);
 void frpc_call_finish(struct frpc_call *call, u32 status,
 		      struct frpc_reap *r);

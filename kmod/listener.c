@@ -155,8 +155,10 @@ void frpc_server_conn_gone(struct frpc_conn *conn)
  * An accepted connection's teardown is over, after it left the socket's
  * list: its calls are ended and its last frames gone, so no message and
  * no completion of a lent payload will come from it any more.  The last
- * one of a shut-down socket makes its end of file readable.  Process
- * context; the connection holds the socket.
+ * one of a shut-down socket makes its end of file readable, unless a
+ * reader still owes a cancellation notice (fs->nowed: the notice's
+ * queueing wakes it then, frpc_call_keep_request()).  Process context;
+ * the connection holds the socket.
  */
 void frpc_server_conn_closed(struct frpc_sock *fs)
 {
@@ -164,7 +166,7 @@ void frpc_server_conn_closed(struct frpc_sock *fs)
 
 	spin_lock_bh(&fs->lock);
 	WRITE_ONCE(fs->nlive, fs->nlive - 1);
-	eof = fs->shut_rd && !fs->nlive && !fs->dead;
+	eof = frpc_server_drained(fs) && !fs->dead;
 	spin_unlock_bh(&fs->lock);
 	if (eof)
 		frpc_sock_wake_eof(fs);
@@ -230,7 +232,7 @@ void frpc_server_shutdown(struct frpc_sock *fs)
 
 	spin_lock_bh(&fs->lock);
 	WRITE_ONCE(fs->shut_rd, true);
-	eof = !fs->nlive;
+	eof = frpc_server_drained(fs);
 	spin_unlock_bh(&fs->lock);
 	if (eof)
 		frpc_sock_wake_eof(fs);

@@ -960,7 +960,7 @@ static int frpc_ring_wait(struct frpc_ring *ring, long timeo, u32 *consumed)
 		return 0;
 	add_wait_queue(sk_sleep(sk), &wait);
 	for (;;) {
-		/* a shut_rd and an nlive read unless shut: no call */
+		/* a shut_rd read, and the counts once shut: no call */
 		bool eof = frpc_server_drained(fs) && frpc_ring_eof(ring);
 
 		if (frpc_ring_readable(ring))

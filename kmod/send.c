@@ -717,6 +717,7 @@ static int frpc_server_reply(struct frpc_sock *fs, struct frpc_cmsgs *c,
 	struct frpc_conn *conn = NULL;
 	u32 id = 0, sent, total = len, bid = 0;
 	struct frpc_reap r;
+	bool eof = false;
 	gfp_t gfp;
 	bool direct;
 	int err = 0;
@@ -819,7 +820,7 @@ again:
 		err = -ENOENT;
 	} else if (call->state == FRPC_CALL_CANCELLED) {
 		/* the client gave up: the reply is dropped, the handle freed */
-		__frpc_call_leave_sock(call);
+		eof = __frpc_call_leave_sock(call);
 		spin_unlock(&fs->lock);
 		list_add(&call->tx_node, &r.calls);
 		atomic64_inc(&conn->fn->replies_dropped);
@@ -856,6 +857,9 @@ again:
 		atomic64_inc(&conn->fn->replies_sent);
 	}
 	spin_unlock_bh(&conn->lock);
+	/* its owed cancellation notice was all the end of file waited for */
+	if (unlikely(eof))
+		frpc_sock_wake_eof(fs);
 	if (sent)
 		frpc_sock_wake_out(&fs->sk);	/* senders waiting for the call */
 	else if (done)

@@ -52,7 +52,8 @@ void frpc_sock_wake_out(struct sock *sk)
  * A shut-down server socket drained (frpc_server_drained()): recvmsg()
  * sleepers, the ring's send(MSG_WAITALL) and pollers wake to read the end
  * of file.  With EPOLLRDHUP in the key, so that epoll does not filter the
- * wakeup out for a watcher of only that bit.
+ * wakeup out for a watcher of only that bit.  Any context, as
+ * sk_data_ready(); never under fs->lock.
  */
 void frpc_sock_wake_eof(struct frpc_sock *fs)
 {
@@ -453,6 +454,7 @@ static void frpc_server_release(struct frpc_sock *fs)
 		frpc_reap_init(&r);
 		spin_lock_bh(&fs->lock);
 		hash_for_each_safe(fs->pending, bkt, n, call, sock_node) {
+			/* dead: no end of file to wake for a notice owed */
 			__frpc_call_leave_sock(call);
 			list_add(&call->tx_node, &r.calls);
 			if (++taken == FRPC_REAP_BATCH)

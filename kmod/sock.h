@@ -68,6 +68,12 @@ struct frpc_sock {
 	 * and completions, so it reads no end of file yet.
 	 */
 	unsigned int		nlive;
+	/*
+	 * Cancellation notices owed by readers still copying their calls'
+	 * requests out (call->cancel_owed), under lock: each is a message
+	 * still to come, so they hold the end of file back too.
+	 */
+	unsigned int		nowed;
 	DECLARE_HASHTABLE(pending, FRPC_SOCK_HASH_BITS);	/* by handle */
 	u32			npending;
 	u64			next_handle;
@@ -96,12 +102,14 @@ static inline struct frpc_ring *frpc_sock_ring(struct frpc_sock *fs)
 
 /*
  * A server socket after shutdown(SHUT_RD) whose connections have all
- * closed: nothing more can reach it.  Without fs->lock a hint; under it,
- * every message and completion of those connections is there already.
+ * closed and whose readers owe no cancellation notice: nothing more can
+ * reach it.  Without fs->lock a hint; under it, every message and
+ * completion of those connections is there already.
  */
 static inline bool frpc_server_drained(struct frpc_sock *fs)
 {
-	return READ_ONCE(fs->shut_rd) && !READ_ONCE(fs->nlive);
+	return READ_ONCE(fs->shut_rd) && !READ_ONCE(fs->nlive) &&
+	       !READ_ONCE(fs->nowed);
 }
 
 int frpc_sock_register(void);

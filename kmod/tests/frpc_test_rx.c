@@ -791,6 +791,7 @@ static void frpc_test_rx_cancel_while_read(struct kunit *test)
 	frpc_test_rx_cancel(conn, call);
 	KUNIT_EXPECT_EQ(test, call->state, FRPC_CALL_CANCELLED);
 	KUNIT_EXPECT_TRUE(test, call->cancel_owed);
+	KUNIT_EXPECT_EQ(test, fs->nowed, 1U);
 	KUNIT_EXPECT_TRUE(test, list_empty(&fs->rxq));
 	/* what recvmsg() does once it copied the request out */
 	spin_lock_bh(&conn->lock);
@@ -799,6 +800,7 @@ static void frpc_test_rx_cancel_while_read(struct kunit *test)
 	spin_unlock_bh(&conn->lock);
 	KUNIT_EXPECT_NULL(test, n);
 	KUNIT_EXPECT_FALSE(test, call->cancel_owed);
+	KUNIT_EXPECT_EQ(test, fs->nowed, 0U);
 	KUNIT_EXPECT_NULL(test, call->fin);
 	KUNIT_EXPECT_EQ(test, frpc_test_recvmsg(fs, NULL, 0, &in, &flags), 0);
 	KUNIT_EXPECT_EQ(test, in.handle, call->key);
@@ -825,6 +827,97 @@ static void frpc_test_rx_cancel_while_read(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, atomic_read(&conn->rx_mem), mem);
 }
 
+/*
+ * An owed notice holds the end of file of a socket shut down meanwhile
+ * back (fs->nowed): none while the request is read, the notice once it
+ * is, then the end.  A reply while the request is read settles it too,
+ * and says so (__frpc_call_leave_sock()), for the end to be woken.
+ */
+static void frpc_test_rx_owed_eof(struct kunit *test)
+{
+	struct frpc_conn *conn = frpc_test_conn(test, false);
+	struct frpc_sock *fs = frpc_test_server_rxq(test, conn);
+	int mem = atomic_read(&conn->rx_mem), flags;
+	struct fastrpc_incoming in;
+	struct frpc_rxmsg *m, *n;
+	struct frpc_call *call;
+	bool eof;
+
+	/* no connection is live here (nlive 0): only the debt counts */
+	call = frpc_test_rx_unary(test, conn, fs, 1, 20);
+	fs->shut_rd = true;		/* shutdown() after the call came */
+	m = frpc_test_dequeue(fs);
+	KUNIT_ASSERT_NOT_NULL(test, m);
+	KUNIT_EXPECT_TRUE(test, frpc_server_drained(fs));
+	frpc_test_rx_cancel(conn, call);
+	KUNIT_EXPECT_TRUE(test, call->cancel_owed);
+	KUNIT_EXPECT_EQ(test, fs->nowed, 1U);
+	KUNIT_EXPECT_FALSE(test, frpc_server_drained(fs));
+	/* no end of file while the notice is owed */
+	KUNIT_EXPECT_EQ(test, frpc_test_recvmsg(fs, NULL, 0, &in, &flags),
+			-EAGAIN);
+	spin_lock_bh(&conn->lock);
+	frpc_rxmsg_consumed(m);
+	n = frpc_call_keep_request(fs, m);
+	spin_unlock_bh(&conn->lock);
+	KUNIT_EXPECT_NULL(test, n);
+	KUNIT_EXPECT_EQ(test, fs->nowed, 0U);
+	KUNIT_EXPECT_TRUE(test, frpc_server_drained(fs));
+	/* the notice first, then the end (no control message) */
+	KUNIT_EXPECT_EQ(test, frpc_test_recvmsg(fs, NULL, 0, &in, &flags), 0);
+	KUNIT_EXPECT_EQ(test, in.handle, call->key);
+	KUNIT_EXPECT_EQ(test, in.flags, FASTRPC_IN_CANCELLED);
+	KUNIT_EXPECT_TRUE(test, flags & MSG_EOR);
+	KUNIT_EXPECT_EQ(test, frpc_test_recvmsg(fs, NULL, 0, &in, &flags), 0);
+	KUNIT_EXPECT_EQ(test, in.handle, 0ULL);
+	KUNIT_EXPECT_FALSE(test, flags & MSG_EOR);
+	frpc_test_server_call_gone(fs, call);
+
+	/* answered while read: the debt goes with the call */
+	fs->shut_rd = false;
+	call = frpc_test_rx_unary(test, conn, fs, 2, 20);
+	fs->shut_rd = true;
+	m = frpc_test_dequeue(fs);
+	KUNIT_ASSERT_NOT_NULL(test, m);
+	frpc_test_rx_cancel(conn, call);
+	KUNIT_EXPECT_EQ(test, fs->nowed, 1U);
+	spin_lock_bh(&conn->lock);
+	spin_lock(&fs->lock);
+	eof = __frpc_call_leave_sock(call);
+	spin_unlock(&fs->lock);
+	KUNIT_EXPECT_TRUE(test, eof);
+	KUNIT_EXPECT_FALSE(test, call->cancel_owed);
+	KUNIT_EXPECT_EQ(test, fs->nowed, 0U);
+	frpc_rxmsg_consumed(m);
+	KUNIT_EXPECT_PTR_EQ(test, frpc_call_keep_request(fs, m), m);
+	spin_unlock_bh(&conn->lock);
+	KUNIT_EXPECT_EQ(test, fs->nowed, 0U);
+	frpc_rxmsg_free(m);
+	frpc_call_free(call);
+	KUNIT_EXPECT_EQ(test, frpc_test_recvmsg(fs, NULL, 0, &in, &flags), 0);
+	KUNIT_EXPECT_EQ(test, in.handle, 0ULL);
+
+	/* not shut down: settled all the same, nothing to wake */
+	fs->shut_rd = false;
+	call = frpc_test_rx_unary(test, conn, fs, 3, 20);
+	m = frpc_test_dequeue(fs);
+	KUNIT_ASSERT_NOT_NULL(test, m);
+	frpc_test_rx_cancel(conn, call);
+	KUNIT_EXPECT_EQ(test, fs->nowed, 1U);
+	spin_lock_bh(&fs->lock);
+	eof = __frpc_call_leave_sock(call);
+	spin_unlock_bh(&fs->lock);
+	KUNIT_EXPECT_FALSE(test, eof);
+	KUNIT_EXPECT_EQ(test, fs->nowed, 0U);
+	spin_lock_bh(&conn->lock);
+	frpc_rxmsg_consumed(m);
+	KUNIT_EXPECT_PTR_EQ(test, frpc_call_keep_request(fs, m), m);
+	spin_unlock_bh(&conn->lock);
+	frpc_rxmsg_free(m);
+	frpc_call_free(call);
+	KUNIT_EXPECT_EQ(test, atomic_read(&conn->rx_mem), mem);
+}
+
 static struct kunit_case frpc_rx_cases[] = {
 	KUNIT_CASE(frpc_test_rx_hello_server),
 	KUNIT_CASE(frpc_test_rx_hello_shut_down),
@@ -843,6 +936,7 @@ static struct kunit_case frpc_rx_cases[] = {
 	KUNIT_CASE(frpc_test_rx_buf),
 	KUNIT_CASE(frpc_test_rx_request_kept),
 	KUNIT_CASE(frpc_test_rx_cancel_while_read),
+	KUNIT_CASE(frpc_test_rx_owed_eof),
 	{}
 };
 
