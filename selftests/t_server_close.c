@@ -5,8 +5,15 @@
  * /proc/net/fastrpc lists server sockets and their connections until then.
  * A server shut down with shutdown(SHUT_RD) drains: what its calls still
  * send is read, then recvmsg() returns 0 (end of file) and poll() says
- * so, waking a thread blocked in recvmsg().
+ * so, waking a thread blocked in recvmsg().  A cancellation notice a
+ * reader still owes (its call cancelled while it copied the request out)
+ * comes before that end, never after it.
  */
+#include <linux/userfaultfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+
 #include "frpc_test.h"
 #include "kselftest_harness.h"
 
@@ -219,18 +226,18 @@ struct eof_reader {
 	int fd;
 	ssize_t n;
 	bool cfound;
+	struct fastrpc_incoming in;
+	int mflags;
 	pthread_t thr;
 };
 
 static void *eof_reader_fn(void *p)
 {
 	struct eof_reader *r = p;
-	struct fastrpc_incoming in;
 	char buf[16];
-	int mflags;
 
-	r->n = raw_recvmsg(r->fd, FASTRPC_CMSG_INCOMING, &in, sizeof(in),
-			   &r->cfound, buf, sizeof(buf), 0, &mflags, NULL);
+	r->n = raw_recvmsg(r->fd, FASTRPC_CMSG_INCOMING, &r->in, sizeof(r->in),
+			   &r->cfound, buf, sizeof(buf), 0, &r->mflags, NULL);
 	return NULL;
 }
 
@@ -456,6 +463,235 @@ TEST_F(sclose, shutdown_queued_first)
 		usleep(20000);
 	} while (now_ms() < deadline);
 	EXPECT_EQ(-ESHUTDOWN, n) TH_LOG("%s", fastrpc_strerror((int)n));
+	expect_eof(_metadata, self->sfd);
+}
+
+/* ---- a cancellation notice owed by a reader: before the end ---------- */
+
+/*
+ * A recvmsg() held while it copies a request out: its data buffer is a
+ * page that userfaultfd leaves missing until held_release(), so the copy
+ * waits in the page fault, after the request was taken off the queue and
+ * its handle written to the control buffer.
+ */
+struct held_reader {
+	int fd;
+	int uffd;
+	char *page;
+	size_t psize;
+	union {
+		char b[CMSG_SPACE(sizeof(struct fastrpc_incoming))];
+		struct cmsghdr align;
+	} ctrl;
+	ssize_t n;
+	int mflags;
+	pthread_t thr;
+	bool started;
+};
+
+static void *held_reader_fn(void *p)
+{
+	struct held_reader *h = p;
+	struct iovec iov = { .iov_base = h->page, .iov_len = 16 };
+	struct msghdr msg = {
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = h->ctrl.b,
+		.msg_controllen = sizeof(h->ctrl.b),
+	};
+
+	h->n = recvmsg(h->fd, &msg, 0);
+	if (h->n < 0)
+		h->n = -errno;
+	h->mflags = msg.msg_flags;
+	return NULL;
+}
+
+/*
+ * Start a reader of @fd's next message and wait until it is held in the
+ * copy.  0, 1 if no userfaultfd for kernel faults is to be had here (no
+ * syscall, or not allowed), or -errno.
+ */
+static int held_start(struct held_reader *h, int fd)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_MISSING };
+	struct uffd_msg um;
+	struct pollfd p;
+
+	memset(h, 0, sizeof(*h));
+	h->fd = fd;
+	h->psize = (size_t)sysconf(_SC_PAGESIZE);
+	h->uffd = (int)syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (h->uffd < 0 || ioctl(h->uffd, UFFDIO_API, &api))
+		return 1;
+	h->page = mmap(NULL, h->psize, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (h->page == MAP_FAILED) {
+		h->page = NULL;
+		return -errno;
+	}
+	reg.range.start = (unsigned long)h->page;
+	reg.range.len = h->psize;
+	if (ioctl(h->uffd, UFFDIO_REGISTER, &reg))
+		return -errno;
+	if (pthread_create(&h->thr, NULL, held_reader_fn, h))
+		return -EAGAIN;
+	h->started = true;
+	p.fd = h->uffd;
+	p.events = POLLIN;
+	if (poll(&p, 1, EOF_WAIT_MS) != 1)
+		return -ETIMEDOUT;
+	if (read(h->uffd, &um, sizeof(um)) != sizeof(um))
+		return -errno;
+	if (um.event != UFFD_EVENT_PAGEFAULT ||
+	    um.arg.pagefault.address < (unsigned long)h->page ||
+	    um.arg.pagefault.address >= (unsigned long)h->page + h->psize)
+		return -EIO;
+	return 0;
+}
+
+/* The handle the held reader has put in its control buffer already. */
+static uint64_t held_handle(struct held_reader *h)
+{
+	struct cmsghdr *cm = &h->ctrl.align;
+	struct fastrpc_incoming in;
+
+	if (cm->cmsg_level != SOL_FASTRPC ||
+	    cm->cmsg_type != FASTRPC_CMSG_INCOMING)
+		return 0;
+	memcpy(&in, CMSG_DATA(cm), sizeof(in));
+	return in.handle;
+}
+
+/* Let the copy go on, and join the reader: what its recvmsg() returned. */
+static ssize_t held_release(struct held_reader *h)
+{
+	struct uffdio_copy cp = { .len = 0 };
+	static char zero[65536];
+
+	if (h->started) {
+		cp.dst = (unsigned long)h->page;
+		cp.src = (unsigned long)zero;
+		cp.len = h->psize <= sizeof(zero) ? h->psize : sizeof(zero);
+		if (ioctl(h->uffd, UFFDIO_COPY, &cp))
+			/* unregistered, the page is simply faulted in */
+			ioctl(h->uffd, UFFDIO_UNREGISTER, &cp.dst);
+		pthread_join(h->thr, NULL);
+		h->started = false;
+	}
+	if (h->page)
+		munmap(h->page, h->psize);
+	if (h->uffd >= 0)
+		close(h->uffd);
+	h->page = NULL;
+	h->uffd = -1;
+	return h->n;
+}
+
+/*
+ * Start a held reader of the request of call @tag, sent now, and cancel
+ * the call; shut the server down: its connection closes at once, the
+ * cancel having ended its last call.  The reader owes the notice, which
+ * holds the end of file back.  False if userfaultfd is not there.
+ */
+static bool owed_setup(struct __test_metadata *_metadata,
+		       FIXTURE_DATA(sclose) *self, struct held_reader *h,
+		       uint64_t tag)
+{
+	uint32_t status = 0;
+	uint64_t got = 0;
+	char buf[8];
+	int err;
+
+	ASSERT_EQ(0, set_rcvtimeo(self->cfd, 5000));
+	ASSERT_EQ(0, set_rcvtimeo(self->sfd, 5000));
+	ASSERT_EQ(1, fastrpc_send_call(self->cfd, tag, M_ECHO, "o", 1, 0));
+	ASSERT_EQ(1, wait_events(self->sfd, POLLIN, EOF_WAIT_MS));
+	err = held_start(h, self->sfd);
+	if (err > 0) {
+		TH_LOG("userfaultfd: %s", strerror(errno));
+		held_release(h);
+		return false;
+	}
+	ASSERT_EQ(0, err) TH_LOG("held reader: %s", strerror(-err));
+	EXPECT_NE(0, held_handle(h));
+
+	/* cancelled while the request is being copied out: owed */
+	ASSERT_EQ(0, fastrpc_cancel(self->cfd, tag));
+	ASSERT_EQ(0, fastrpc_recv_result(self->cfd, &got, &status, buf,
+					 sizeof(buf), 0));
+	EXPECT_EQ(tag, got);
+	EXPECT_EQ(FASTRPC_CANCELLED, status);
+	ASSERT_EQ(0, shutdown(self->sfd, SHUT_RD));
+	/* it leaves the list once the cancel ended its call... */
+	EXPECT_EQ(0, proc_wait("server_conns", 0, EOF_WAIT_MS));
+	/* ...and its teardown is over soon after: still no end of file */
+	EXPECT_EQ(0, wait_events(self->sfd, POLLRDHUP, 1000))
+		TH_LOG("end of file with a cancellation notice owed");
+	expect_no_eof(_metadata, self->sfd);
+	return true;
+}
+
+/*
+ * The reader done, the notice it owed is queued: a reader blocked
+ * meanwhile gets it, not the end of file, which comes only after it.
+ */
+TEST_F(sclose, shutdown_owed_notice_before_eof)
+{
+	struct held_reader h;
+	struct eof_reader r;
+	uint64_t handle;
+	ssize_t n;
+
+	if (!owed_setup(_metadata, self, &h, 11))
+		SKIP(return, "no userfaultfd for kernel faults");
+	handle = held_handle(&h);
+	ASSERT_EQ(0, eof_start(&r, self->sfd));
+	usleep(100000);		/* most likely asleep by now; either way works */
+	n = held_release(&h);
+	EXPECT_EQ(1, n) TH_LOG("held recvmsg: %s", strerror((int)-n));
+	EXPECT_TRUE(h.mflags & MSG_EOR);
+
+	EXPECT_TRUE(eof_join(&r)) TH_LOG("recvmsg() still blocked");
+	EXPECT_EQ(0, r.n) TH_LOG("recvmsg: %s", strerror((int)-r.n));
+	EXPECT_TRUE(r.cfound) TH_LOG("the end of file before the notice");
+	EXPECT_EQ(handle, r.in.handle);
+	EXPECT_TRUE(r.in.flags & FASTRPC_IN_CANCELLED);
+	EXPECT_TRUE(r.mflags & MSG_EOR);
+	/* the handle is still held: a reply frees it */
+	EXPECT_EQ(-ECANCELED, fastrpc_send_reply(self->sfd, handle, FASTRPC_OK,
+						 "r", 1, 0));
+	expect_eof(_metadata, self->sfd);
+}
+
+/*
+ * A reply to the call while its request is still being copied out
+ * settles the debt: the end of file comes then, and wakes a reader
+ * blocked for it.  The held reader still gets the request it took before.
+ */
+TEST_F(sclose, shutdown_owed_reply_eof)
+{
+	struct held_reader h;
+	struct eof_reader r;
+	uint64_t handle;
+	ssize_t n;
+
+	if (!owed_setup(_metadata, self, &h, 12))
+		SKIP(return, "no userfaultfd for kernel faults");
+	handle = held_handle(&h);
+	ASSERT_EQ(0, eof_start(&r, self->sfd));
+	usleep(100000);
+	EXPECT_EQ(-ECANCELED, fastrpc_send_reply(self->sfd, handle, FASTRPC_OK,
+						 "r", 1, 0));
+	EXPECT_TRUE(eof_join(&r)) TH_LOG("recvmsg() still blocked");
+	EXPECT_EQ(0, r.n) TH_LOG("recvmsg: %s", strerror((int)-r.n));
+	EXPECT_FALSE(r.cfound);
+	expect_eof(_metadata, self->sfd);
+
+	n = held_release(&h);
+	EXPECT_EQ(1, n) TH_LOG("held recvmsg: %s", strerror((int)-n));
+	/* no notice: the call is gone */
 	expect_eof(_metadata, self->sfd);
 }
 
