@@ -482,7 +482,7 @@ void frpc_call_unlink(struct frpc_call *call)
  * A server call is cancelled while a reader copies its request out (the
  * application has the handle, the call no reserved message yet): the
  * notice is owed until the reader is done (frpc_call_keep_request()).
- * Counted in fs->nowed meanwhile, so that a drained socket reads no end
+ * Counted in fs->ncancel_owed meanwhile, so that a drained socket reads no end
  * of file before it (frpc_server_drained()).  fs->lock and conn->lock
  * held.
  */
@@ -492,7 +492,7 @@ static void __frpc_call_owe_cancel(struct frpc_call *call)
 
 	lockdep_assert_held(&fs->lock);
 	call->cancel_owed = true;
-	WRITE_ONCE(fs->nowed, fs->nowed + 1);
+	WRITE_ONCE(fs->ncancel_owed, fs->ncancel_owed + 1);
 }
 
 /*
@@ -507,9 +507,9 @@ static bool __frpc_call_owed_paid(struct frpc_call *call)
 
 	lockdep_assert_held(&fs->lock);
 	call->cancel_owed = false;
-	if (WARN_ON_ONCE(!fs->nowed))
+	if (WARN_ON_ONCE(!fs->ncancel_owed))
 		return false;
-	WRITE_ONCE(fs->nowed, fs->nowed - 1);
+	WRITE_ONCE(fs->ncancel_owed, fs->ncancel_owed - 1);
 	return frpc_server_drained(fs) && !fs->dead;
 }
 
@@ -541,7 +541,8 @@ bool __frpc_call_leave_sock(struct frpc_call *call)
 
 /*
  * The same, with conn->lock held, for a call that owes no notice (a
- * client call, or a server call the application has no handle of).
+ * client call, a server call the application has no handle of, or any
+ * call of a released socket).
  */
 static void frpc_call_leave_sock(struct frpc_call *call)
 {

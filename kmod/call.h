@@ -86,7 +86,7 @@ struct frpc_call {
 	bool			seen;		/* server: app has the handle */
 	bool			cancel_owed;	/* server: cancelled while the app
 						 * read its request (no fin yet);
-						 * fs->lock, counted in fs->nowed
+						 * fs->lock, counted in fs->ncancel_owed
 						 */
 	bool			cancel_deadline; /* server: by its deadline */
 	bool			rx_eos;		/* peer finished sending */

@@ -156,7 +156,7 @@ void frpc_server_conn_gone(struct frpc_conn *conn)
  * list: its calls are ended and its last frames gone, so no message and
  * no completion of a lent payload will come from it any more.  The last
  * one of a shut-down socket makes its end of file readable, unless a
- * reader still owes a cancellation notice (fs->nowed: the notice's
+ * reader still owes a cancellation notice (fs->ncancel_owed: the notice's
  * queueing wakes it then, frpc_call_keep_request()).  Process context;
  * the connection holds the socket.
  */

@@ -191,7 +191,7 @@ int frpc_recvmsg(struct socket *sock, struct msghdr *msg, size_t size,
 		 * Read under the lock that the last connection's close
 		 * takes: every message it queued is seen before its end,
 		 * and so is a cancellation notice another reader owed
-		 * (fs->nowed, which is uncounted under it once queued).
+		 * (fs->ncancel_owed, which is uncounted under it once queued).
 		 * 0 with no control message, unlike an empty message.
 		 */
 		eof = frpc_recv_eof(fs);

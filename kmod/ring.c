@@ -959,6 +959,11 @@ static int frpc_ring_wait(struct frpc_ring *ring, long timeo, u32 *consumed)
 	if (timeo && frpc_ring_spin(ring, &timeo))
 		return 0;
 	add_wait_queue(sk_sleep(sk), &wait);
+	/*
+	 * Queued, then the counts read below: pairs with skwq_has_sleeper()
+	 * in frpc_sock_wake_eof(), which writes them, then looks for us.
+	 */
+	smp_mb();
 	for (;;) {
 		/* a shut_rd read, and the counts once shut: no call */
 		bool eof = frpc_server_drained(fs) && frpc_ring_eof(ring);

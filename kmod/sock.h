@@ -73,7 +73,7 @@ struct frpc_sock {
 	 * requests out (call->cancel_owed), under lock: each is a message
 	 * still to come, so they hold the end of file back too.
 	 */
-	unsigned int		nowed;
+	unsigned int		ncancel_owed;
 	DECLARE_HASHTABLE(pending, FRPC_SOCK_HASH_BITS);	/* by handle */
 	u32			npending;
 	u64			next_handle;
@@ -109,7 +109,7 @@ static inline struct frpc_ring *frpc_sock_ring(struct frpc_sock *fs)
 static inline bool frpc_server_drained(struct frpc_sock *fs)
 {
 	return READ_ONCE(fs->shut_rd) && !READ_ONCE(fs->nlive) &&
-	       !READ_ONCE(fs->nowed);
+	       !READ_ONCE(fs->ncancel_owed);
 }
 
 int frpc_sock_register(void);

@@ -574,9 +574,15 @@ static ssize_t held_release(struct held_reader *h)
 		cp.dst = (unsigned long)h->page;
 		cp.src = (unsigned long)zero;
 		cp.len = h->psize <= sizeof(zero) ? h->psize : sizeof(zero);
-		if (ioctl(h->uffd, UFFDIO_COPY, &cp))
+		if (ioctl(h->uffd, UFFDIO_COPY, &cp)) {
+			struct uffdio_range rg = {
+				.start = cp.dst,
+				.len = h->psize,
+			};
+
 			/* unregistered, the page is simply faulted in */
-			ioctl(h->uffd, UFFDIO_UNREGISTER, &cp.dst);
+			ioctl(h->uffd, UFFDIO_UNREGISTER, &rg);
+		}
 		pthread_join(h->thr, NULL);
 		h->started = false;
 	}
@@ -626,8 +632,11 @@ static bool owed_setup(struct __test_metadata *_metadata,
 	ASSERT_EQ(0, shutdown(self->sfd, SHUT_RD));
 	/* it leaves the list once the cancel ended its call... */
 	EXPECT_EQ(0, proc_wait("server_conns", 0, EOF_WAIT_MS));
-	/* ...and its teardown is over soon after: still no end of file */
-	EXPECT_EQ(0, wait_events(self->sfd, POLLRDHUP, 1000))
+	/*
+	 * ...and its teardown is over soon after, its last flush included
+	 * (at most FRPC_LAST_FLUSH_MS, 1 s): still no end of file
+	 */
+	EXPECT_EQ(0, wait_events(self->sfd, POLLRDHUP, 2500))
 		TH_LOG("end of file with a cancellation notice owed");
 	expect_no_eof(_metadata, self->sfd);
 	return true;

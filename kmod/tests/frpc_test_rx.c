@@ -791,7 +791,7 @@ static void frpc_test_rx_cancel_while_read(struct kunit *test)
 	frpc_test_rx_cancel(conn, call);
 	KUNIT_EXPECT_EQ(test, call->state, FRPC_CALL_CANCELLED);
 	KUNIT_EXPECT_TRUE(test, call->cancel_owed);
-	KUNIT_EXPECT_EQ(test, fs->nowed, 1U);
+	KUNIT_EXPECT_EQ(test, fs->ncancel_owed, 1U);
 	KUNIT_EXPECT_TRUE(test, list_empty(&fs->rxq));
 	/* what recvmsg() does once it copied the request out */
 	spin_lock_bh(&conn->lock);
@@ -800,7 +800,7 @@ static void frpc_test_rx_cancel_while_read(struct kunit *test)
 	spin_unlock_bh(&conn->lock);
 	KUNIT_EXPECT_NULL(test, n);
 	KUNIT_EXPECT_FALSE(test, call->cancel_owed);
-	KUNIT_EXPECT_EQ(test, fs->nowed, 0U);
+	KUNIT_EXPECT_EQ(test, fs->ncancel_owed, 0U);
 	KUNIT_EXPECT_NULL(test, call->fin);
 	KUNIT_EXPECT_EQ(test, frpc_test_recvmsg(fs, NULL, 0, &in, &flags), 0);
 	KUNIT_EXPECT_EQ(test, in.handle, call->key);
@@ -829,7 +829,7 @@ static void frpc_test_rx_cancel_while_read(struct kunit *test)
 
 /*
  * An owed notice holds the end of file of a socket shut down meanwhile
- * back (fs->nowed): none while the request is read, the notice once it
+ * back (fs->ncancel_owed): none while the request is read, the notice once it
  * is, then the end.  A reply while the request is read settles it too,
  * and says so (__frpc_call_leave_sock()), for the end to be woken.
  */
@@ -851,7 +851,7 @@ static void frpc_test_rx_owed_eof(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, frpc_server_drained(fs));
 	frpc_test_rx_cancel(conn, call);
 	KUNIT_EXPECT_TRUE(test, call->cancel_owed);
-	KUNIT_EXPECT_EQ(test, fs->nowed, 1U);
+	KUNIT_EXPECT_EQ(test, fs->ncancel_owed, 1U);
 	KUNIT_EXPECT_FALSE(test, frpc_server_drained(fs));
 	/* no end of file while the notice is owed */
 	KUNIT_EXPECT_EQ(test, frpc_test_recvmsg(fs, NULL, 0, &in, &flags),
@@ -861,7 +861,7 @@ static void frpc_test_rx_owed_eof(struct kunit *test)
 	n = frpc_call_keep_request(fs, m);
 	spin_unlock_bh(&conn->lock);
 	KUNIT_EXPECT_NULL(test, n);
-	KUNIT_EXPECT_EQ(test, fs->nowed, 0U);
+	KUNIT_EXPECT_EQ(test, fs->ncancel_owed, 0U);
 	KUNIT_EXPECT_TRUE(test, frpc_server_drained(fs));
 	/* the notice first, then the end (no control message) */
 	KUNIT_EXPECT_EQ(test, frpc_test_recvmsg(fs, NULL, 0, &in, &flags), 0);
@@ -880,18 +880,18 @@ static void frpc_test_rx_owed_eof(struct kunit *test)
 	m = frpc_test_dequeue(fs);
 	KUNIT_ASSERT_NOT_NULL(test, m);
 	frpc_test_rx_cancel(conn, call);
-	KUNIT_EXPECT_EQ(test, fs->nowed, 1U);
+	KUNIT_EXPECT_EQ(test, fs->ncancel_owed, 1U);
 	spin_lock_bh(&conn->lock);
 	spin_lock(&fs->lock);
 	eof = __frpc_call_leave_sock(call);
 	spin_unlock(&fs->lock);
 	KUNIT_EXPECT_TRUE(test, eof);
 	KUNIT_EXPECT_FALSE(test, call->cancel_owed);
-	KUNIT_EXPECT_EQ(test, fs->nowed, 0U);
+	KUNIT_EXPECT_EQ(test, fs->ncancel_owed, 0U);
 	frpc_rxmsg_consumed(m);
 	KUNIT_EXPECT_PTR_EQ(test, frpc_call_keep_request(fs, m), m);
 	spin_unlock_bh(&conn->lock);
-	KUNIT_EXPECT_EQ(test, fs->nowed, 0U);
+	KUNIT_EXPECT_EQ(test, fs->ncancel_owed, 0U);
 	frpc_rxmsg_free(m);
 	frpc_call_free(call);
 	KUNIT_EXPECT_EQ(test, frpc_test_recvmsg(fs, NULL, 0, &in, &flags), 0);
@@ -903,12 +903,12 @@ static void frpc_test_rx_owed_eof(struct kunit *test)
 	m = frpc_test_dequeue(fs);
 	KUNIT_ASSERT_NOT_NULL(test, m);
 	frpc_test_rx_cancel(conn, call);
-	KUNIT_EXPECT_EQ(test, fs->nowed, 1U);
+	KUNIT_EXPECT_EQ(test, fs->ncancel_owed, 1U);
 	spin_lock_bh(&fs->lock);
 	eof = __frpc_call_leave_sock(call);
 	spin_unlock_bh(&fs->lock);
 	KUNIT_EXPECT_FALSE(test, eof);
-	KUNIT_EXPECT_EQ(test, fs->nowed, 0U);
+	KUNIT_EXPECT_EQ(test, fs->ncancel_owed, 0U);
 	spin_lock_bh(&conn->lock);
 	frpc_rxmsg_consumed(m);
 	KUNIT_EXPECT_PTR_EQ(test, frpc_call_keep_request(fs, m), m);
