@@ -341,21 +341,27 @@ void frpc_loop_abandon(struct frpc_loop *lp)
 
 /* --- frames ----------------------------------------------------------- */
 
-/* Run @skb through @conn's reader; the end's lock held, BH off. */
-static void frpc_loop_feed(struct frpc_conn *conn, struct sk_buff *skb)
+/*
+ * Run @skb from byte *@off on through @conn's reader, one budget's worth
+ * of frames; the end's lock held, BH off.  True if frames are left: the
+ * caller lets go of the lock and comes back, so that a burst (thousands of
+ * CANCELs, each freeing a call) never keeps BH off and the CPU for long.
+ */
+static bool frpc_loop_feed(struct frpc_conn *conn, struct sk_buff *skb,
+			   u32 *off)
 {
 	struct frpc_reader *r = &conn->rd;
-	u32 off = 0;
 
 	if (r->dead)
-		return;
+		return false;
 	/* a new budget per pass: the pass is for TCP's backlog, not ours */
-	while (off < skb->len && !r->dead) {
-		r->budget = FRPC_RX_BUDGET;
-		off += frpc_reader_feed(r, skb, off, skb->len - off);
-	}
-	if (r->dead)
+	r->budget = FRPC_RX_BUDGET;
+	*off += frpc_reader_feed(r, skb, *off, skb->len - *off);
+	if (r->dead) {
 		frpc_tp_reader_failed(conn);
+		return false;
+	}
+	return *off < skb->len && !r->budget;
 }
 
 /*
@@ -500,46 +506,62 @@ static struct sk_buff *frpc_loop_skb(struct frpc_conn *conn,
 static void frpc_loop_push(struct frpc_conn *conn, struct sk_buff *skb)
 {
 	struct frpc_loop_end *e = &conn->loop->end[!conn->loop_side];
-	struct frpc_ring *ring = NULL;
+	struct frpc_ring *ring;
+	u32 off = 0;
+	bool more;
 
-	spin_lock_bh(&e->lock);
-	if (e->conn) {
-		frpc_loop_feed_begin(e);
-		frpc_loop_feed(e->conn, skb);
-		ring = frpc_loop_feed_end(e);
-	}
-	spin_unlock_bh(&e->lock);
+	lockdep_assert_held(&conn->tx_mutex);
+	do {
+		more = false;
+		ring = NULL;
+		spin_lock_bh(&e->lock);
+		if (e->conn) {
+			frpc_loop_feed_begin(e);
+			more = frpc_loop_feed(e->conn, skb, &off);
+			ring = frpc_loop_feed_end(e);
+		}
+		spin_unlock_bh(&e->lock);
+		frpc_ring_deliver_deferred(ring);
+		/*
+		 * Between passes the lock may go: this writer alone feeds
+		 * that reader (tx_mutex), which is as it was left, or
+		 * detached.
+		 */
+		if (more)
+			cond_resched();
+	} while (more);
 	consume_skb(skb);	/* what the receive side kept, it cloned */
-	frpc_ring_deliver_deferred(ring);
 }
 
 /*
  * Run the whole frames at the front of @buf through the reader of @e's
- * connection, with no skb.  Returns the bytes taken: all @len, or fewer
- * when the rest is not whole frames or the reader is mid-frame (the
- * caller feeds those in an skb).  Bytes for a detached or stopped end
- * count as taken.
+ * connection, with no skb, one budget's worth.  Returns the bytes taken:
+ * all @len, or fewer when the rest is not whole frames or the reader is
+ * mid-frame (the caller feeds those in an skb), or when the budget ran
+ * out (*@more: the caller lets go of the lock and comes back, as
+ * frpc_loop_push() does).  Bytes for a detached or stopped end count as
+ * taken.
  */
 static u32 frpc_loop_feed_buf(struct frpc_loop_end *e, const u8 *buf,
-			      u32 len)
+			      u32 len, bool *more)
 {
 	struct frpc_conn *conn = e->conn;
 	struct frpc_reader *r;
-	u32 off = 0;
+	u32 off;
 
 	lockdep_assert_held(&e->lock);
+	*more = false;
 	if (!conn || conn->rd.dead)
 		return len;
 	r = &conn->rd;
 	/* a new budget per pass, as in frpc_loop_feed() */
-	do {
-		r->budget = FRPC_RX_BUDGET;
-		off += frpc_reader_feed_buf(r, buf + off, len - off);
-	} while (off < len && !r->dead && !r->budget);
+	r->budget = FRPC_RX_BUDGET;
+	off = frpc_reader_feed_buf(r, buf, len);
 	if (r->dead) {
 		frpc_tp_reader_failed(conn);
 		return len;
 	}
+	*more = off < len && !r->budget;
 	return off;
 }
 
@@ -553,15 +575,22 @@ static int frpc_loop_send_buf(struct frpc_conn *conn, const u8 *buf, u32 len)
 	struct frpc_loop_end *e = &conn->loop->end[!conn->loop_side];
 	struct frpc_ring *ring;
 	struct sk_buff *skb;
+	bool more;
 	u32 off;
 
 	lockdep_assert_held(&conn->tx_mutex);
-	spin_lock_bh(&e->lock);
-	frpc_loop_feed_begin(e);
-	off = frpc_loop_feed_buf(e, buf, len);
-	ring = frpc_loop_feed_end(e);
-	spin_unlock_bh(&e->lock);
-	frpc_ring_deliver_deferred(ring);
+	off = 0;
+	do {
+		spin_lock_bh(&e->lock);
+		frpc_loop_feed_begin(e);
+		off += frpc_loop_feed_buf(e, buf + off, len - off, &more);
+		ring = frpc_loop_feed_end(e);
+		spin_unlock_bh(&e->lock);
+		frpc_ring_deliver_deferred(ring);
+		/* as in frpc_loop_push() */
+		if (more)
+			cond_resched();
+	} while (more);
 	if (off == len)
 		return len;
 	/*
