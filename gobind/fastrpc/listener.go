@@ -5,6 +5,7 @@ package fastrpc
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -30,6 +31,16 @@ type Listener struct {
 
 	closeOnce sync.Once
 	closing   chan struct{} // closed by Close
+
+	// End of file (FASTRPC_FEAT_SHUTDOWN_EOF): after Shutdown, the
+	// kernel's word that no message will come any more.  The reader
+	// sets atEOF (under mu) and closes eof once it has delivered every
+	// message before it; Recv then returns io.EOF when its queue is empty.
+	shut       atomic.Bool // Shutdown was called: the ring reaper looks for the end
+	shutOK     atomic.Bool // and shutdown() succeeded: the end will come
+	eofFeature bool        // the module reports the end of file
+	atEOF      bool        // guarded by mu
+	eof        chan struct{}
 
 	// exactCause: the module marks cancellation notices that its
 	// deadline caused (FASTRPC_FEAT_IN_DEADLINE); cancelNotice trusts
@@ -150,8 +161,10 @@ func Listen(addr string, opts ...ListenOption) (*Listener, error) {
 	}
 	srv := &Listener{s: s, laddr: laddr, ready: make(chan struct{}, 1),
 		room: make(chan struct{}, 1), active: make(map[uint64]*Request),
-		done: make(chan struct{}), closing: make(chan struct{}),
-		exactCause: features(fd)&featInDeadline != 0}
+		done: make(chan struct{}), closing: make(chan struct{}), eof: make(chan struct{})}
+	feat := features(fd)
+	srv.exactCause = feat&featInDeadline != 0
+	srv.eofFeature = feat&featShutdownEOF != 0
 	if o.ring.on {
 		if err := srv.startRing(fd, o.ring); err != nil {
 			s.close()
@@ -174,8 +187,14 @@ type listenOptions struct {
 func (s *Listener) Addr() net.Addr { return s.laddr }
 
 // Recv waits for the next incoming call.  After Close it returns an error
-// matching net.ErrClosed; when ctx ends first, ctx.Err().  While a
-// Server's Serve holds the Listener, calls go to it and Recv gets none.
+// matching net.ErrClosed; when ctx ends first, ctx.Err().  After Shutdown,
+// once every connection has closed and the calls received before have
+// all been returned, it returns io.EOF (itself, not wrapped, as
+// ServerStream.Recv and net.Conn's Read do): nothing more will come, and
+// the Listener is left for Close.  That end of file needs a module with
+// FASTRPC_FEAT_SHUTDOWN_EOF; with an older one Recv waits until Close.
+// While a Server's Serve holds the Listener, calls go to it and Recv
+// gets none.
 func (s *Listener) Recv(ctx context.Context) (*Request, error) {
 	for {
 		select {
@@ -201,9 +220,15 @@ func (s *Listener) Recv(ctx context.Context) (*Request, error) {
 			}
 			return r, nil
 		}
+		// atEOF is set after the last message was queued, under mu
+		eof := s.atEOF
 		s.mu.Unlock()
+		if eof {
+			return nil, io.EOF
+		}
 		select {
 		case <-s.ready:
+		case <-s.eof:
 		case <-s.done:
 			return nil, s.opErr(s.err)
 		case <-ctx.Done():
@@ -211,6 +236,23 @@ func (s *Listener) Recv(ctx context.Context) (*Request, error) {
 		}
 	}
 }
+
+// markEOF records the kernel's end of file (FASTRPC_FEAT_SHUTDOWN_EOF):
+// the reader calls it after it delivered every message before it.  Once.
+func (s *Listener) markEOF() {
+	s.mu.Lock()
+	already := s.atEOF
+	s.atEOF = true
+	s.mu.Unlock()
+	if !already {
+		close(s.eof)
+	}
+}
+
+// drained returns a channel closed at the end of file: the Listener was
+// shut down, every connection is gone and every message was delivered.
+// Only modules with FASTRPC_FEAT_SHUTDOWN_EOF report it (eofFeature).
+func (s *Listener) drained() <-chan struct{} { return s.eof }
 
 // setHook hands the Listener's calls to h from now on and returns the
 // calls queued before; false if another Serve holds it already.
@@ -269,13 +311,20 @@ func signal(ch chan struct{}) {
 
 // Shutdown stops taking new connections and tells every client to go away
 // (GOAWAY, shutdown(SHUT_RD)): calls already admitted can still be
-// received and answered, new calls fail with UNAVAILABLE.  Close the
-// listener afterwards.
+// received and answered, new calls fail with UNAVAILABLE.  Each
+// connection closes once its last call is over; when none is left and
+// every call received has been taken, Recv returns io.EOF (a Serve of
+// the Listener returns then too).  Close the listener afterwards.  A
+// second Shutdown changes nothing.
 func (s *Listener) Shutdown() error {
+	// before shutdown(): the end of file it may cause at once wakes the
+	// ring reaper, which must know to look for it
+	s.shut.Store(true)
 	err := s.s.control(func(fd int) error { return syscall.Shutdown(fd, syscall.SHUT_RD) })
 	if err != nil {
 		return s.opErr(wrapErrno("shutdown", err))
 	}
+	s.shutOK.Store(true)
 	return nil
 }
 
@@ -318,9 +367,12 @@ func (s *Listener) receive() {
 			return
 		}
 		if op.n == 0 && op.oobn == 0 {
-			// End of file: shut down (Shutdown) and drained, nothing
-			// more will come and recvmsg would return it at once
-			// again.  Recv waits as before, until Close.
+			// End of file: shut down (Shutdown) and drained, every
+			// message before it delivered.  Nothing more will come and
+			// recvmsg would return it at once again: Recv returns
+			// io.EOF once its queue is empty, and the reader waits for
+			// Close.
+			s.markEOF()
 			<-s.closing
 			s.fail(net.ErrClosed)
 			return

@@ -968,3 +968,137 @@ func TestModuleDeadlineAfterWaitInSocket(t *testing.T) {
 	}
 	t.Fatal("no call reached the server before its deadline")
 }
+
+// listenKinds runs f for a plain Listener and for one with rings
+// (ListenRing), each on a free port closed at the end of its subtest.
+func listenKinds(t *testing.T, f func(t *testing.T, srv *Listener, addr string)) {
+	for _, ring := range []bool{false, true} {
+		name := "recvmsg"
+		if ring {
+			name = "rings"
+		}
+		t.Run(name, func(t *testing.T) {
+			requireModule(t)
+			var opts []ListenOption
+			if ring {
+				opts = append(opts, ListenRing(0, 0, 0))
+			}
+			srv, err := Listen("127.0.0.1:0", opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { srv.Close() })
+			f(t, srv, fmt.Sprintf("127.0.0.1:%d", srv.Addr().(Addr).Port()))
+		})
+	}
+}
+
+// recvGuard is Recv with a context that only keeps a broken test from
+// hanging: it is no timing assertion.
+func recvGuard(t *testing.T, srv *Listener) (*Request, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	r, err := srv.Recv(ctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		t.Fatal("Recv still waits a minute after Shutdown: no end of file")
+	}
+	return r, err
+}
+
+// After Shutdown, once the kernel reads the end of file, Recv returns
+// io.EOF: at once where no connection was left, waking a Recv that waited
+// already, again on each later Recv, and Close afterwards still works
+// (twice: the second matches net.ErrClosed).
+func TestModuleListenerShutdownEOF(t *testing.T) {
+	listenKinds(t, func(t *testing.T, srv *Listener, addr string) {
+		recvd := make(chan error, 1)
+		go func() {
+			_, err := recvGuard(t, srv)
+			recvd <- err
+		}()
+		if err := srv.Shutdown(); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-recvd; err != io.EOF {
+			t.Fatalf("Recv waiting at Shutdown: %v, want io.EOF", err)
+		}
+		for i := 0; i < 2; i++ {
+			if _, err := recvGuard(t, srv); err != io.EOF {
+				t.Fatalf("Recv %d after the end of file: %v, want io.EOF", i, err)
+			}
+		}
+		if err := srv.Shutdown(); err != nil {
+			t.Fatalf("a second Shutdown: %v", err)
+		}
+		if err := srv.Close(); err != nil {
+			t.Fatalf("Close after the end of file: %v", err)
+		}
+		if _, err := srv.Recv(context.Background()); !errors.Is(err, net.ErrClosed) {
+			t.Fatalf("Recv after Close: %v, want net.ErrClosed", err)
+		}
+		if err := srv.Close(); !errors.Is(err, net.ErrClosed) {
+			t.Fatalf("a second Close: %v, want net.ErrClosed", err)
+		}
+	})
+}
+
+// Calls received before the end of file come out of Recv first, in
+// order, and only then io.EOF.  The two calls wait in the Listener's
+// queue, untaken, and are cancelled by their callers, so that the
+// connection has no call left: Shutdown closes it and the end of file
+// follows while they still wait for Recv.
+func TestModuleListenerShutdownEOFAfterQueued(t *testing.T) {
+	listenKinds(t, func(t *testing.T, srv *Listener, addr string) {
+		c := dial(t, addr)
+		var cancels []context.CancelFunc
+		errc := make(chan error, 2)
+		for i, data := range []string{"first", "second"} {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			cancels = append(cancels, cancel)
+			go func() {
+				_, err := c.Call(ctx, uint32(i+1), []byte(data))
+				errc <- err
+			}()
+			waitQueued(t, srv, i+1) // in this order
+		}
+		for _, cancel := range cancels {
+			cancel()
+		}
+		for range cancels {
+			if err := <-errc; !errors.Is(err, context.Canceled) && !errors.Is(err, ErrCancelled) {
+				t.Fatalf("cancelled call: %v", err)
+			}
+		}
+		if err := srv.Shutdown(); err != nil {
+			t.Fatal(err)
+		}
+		// the end of file, then the queue still as it was
+		select {
+		case <-srv.drained():
+		case <-time.After(60 * time.Second):
+			t.Fatal("no end of file a minute after Shutdown")
+		}
+		for i, want := range []string{"first", "second"} {
+			r, err := recvGuard(t, srv)
+			if err != nil {
+				t.Fatalf("Recv %d: %v, want the call %q queued before the end of file", i, err, want)
+			}
+			if r.Method != uint32(i+1) || string(r.Data) != want {
+				t.Fatalf("Recv %d: method %d %q, want %d %q", i, r.Method, r.Data, i+1, want)
+			}
+			select {
+			case <-r.Context().Done():
+			case <-time.After(60 * time.Second):
+				t.Fatalf("the context of cancelled call %q did not end", want)
+			}
+			// what the kernel says to it does not matter here: it
+			// must not hang
+			t.Logf("reply to cancelled call %q after the end of file: %v", want, r.Reply(OK, nil))
+		}
+		if _, err := recvGuard(t, srv); err != io.EOF {
+			t.Fatalf("Recv after the queued calls: %v, want io.EOF", err)
+		}
+	})
+}

@@ -120,7 +120,7 @@ func (r *serverRing) reapPass(fd uintptr) bool {
 	m, g := r.m, &r.g
 	head, n := r.cqWindow()
 	if n == 0 {
-		return false
+		return r.l.shut.Load() && r.l.eofFeature && r.lookForEOF(fd)
 	}
 	for i := uint32(0); i < n; i++ {
 		c := m.cqes[(head+i)&(g.cqEntries-1)] // copied once, checked below
@@ -142,6 +142,45 @@ func (r *serverRing) reapPass(fd uintptr) bool {
 		}
 	}
 	return true
+}
+
+// lookForEOF asks the kernel, on a Listener shut down (Shutdown) with
+// the CQ found empty, whether nothing more will come: the ring wait,
+// send(MSG_WAITALL) without waiting, fails with ESHUTDOWN then (the end of
+// file, FASTRPC_FEAT_SHUTDOWN_EOF), and the Listener is told (markEOF).
+// Every reap pass with nothing to take asks, after the poller's
+// readiness was reset (RawConn.Read), so the wakeup of the end of file
+// cannot be missed; the reaper then stays, for Close.  True when the
+// look brought completions into the CQ: the pass runs again.
+func (r *serverRing) lookForEOF(fd uintptr) bool {
+	r.l.mu.Lock()
+	at := r.l.atEOF
+	r.l.mu.Unlock()
+	if at {
+		return false
+	}
+	for {
+		n, _, e := syscall.Syscall6(syscall.SYS_SENDTO, fd, 0, 0,
+			syscall.MSG_DONTWAIT|syscall.MSG_NOSIGNAL|syscall.MSG_WAITALL, 0, 0)
+		if e == syscall.EINTR {
+			continue
+		}
+		if e == syscall.ESHUTDOWN {
+			r.l.markEOF()
+			return false
+		}
+		if atomicLoad(r.m.cqProd) != atomicLoad(r.m.cqCons) {
+			return true
+		}
+		if e == 0 && n > 0 {
+			// it took SQ entries (the doorbell) instead of
+			// answering: ask again
+			r.notify()
+			continue
+		}
+		// EAGAIN: not yet; the end of file wakes the poller
+		return false
+	}
 }
 
 // commit hands the runs of the messages delivered so far back to the
@@ -290,7 +329,10 @@ func (r *serverRing) recvBig(fd int, c *rawCQE) (msg cqeMsg, gone bool, err erro
 			return msg, false, os.NewSyscallError("recvmsg", err)
 		}
 		if n == 0 && oobn == 0 {
-			return msg, true, nil // end of file (drained after Shutdown): as EAGAIN
+			// end of file (drained after Shutdown): the message is
+			// gone, as with EAGAIN; the reap pass that finds the CQ
+			// empty reads the end itself (lookForEOF)
+			return msg, true, nil
 		}
 		pc, perr := parseControl(r.bigOOB[:oobn], cmsgIncoming, sizeofIncoming)
 		if perr != nil || n > len(r.bigP) {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strconv"
 	"sync"
@@ -179,10 +180,12 @@ func HandleTyped[Req, Resp any](s *Server, name string, h func(ctx context.Conte
 }
 
 // Serve receives the calls of ln and handles them concurrently until ctx
-// ends (it returns ctx.Err()), the Server is shut down or
-// closed (ErrServerClosed), or ln fails (a *net.OpError; net.ErrClosed
-// once ln is closed).  Handlers' contexts derive from ctx: they carry its
-// values and end with it, as well as when their call is cancelled or its
+// ends (it returns ctx.Err()), the Server is shut down or closed
+// (ErrServerClosed), ln reads its end of file after a Listener.Shutdown
+// of its own (io.EOF: every call was received; those still in their
+// handlers run on), or ln fails (a *net.OpError; net.ErrClosed once ln
+// is closed).  Handlers' contexts derive from ctx: they carry its values
+// and end with it, as well as when their call is cancelled or its
 // deadline passes.  The Server owns ln from then on: Shutdown and Close
 // close it.
 //
@@ -223,18 +226,23 @@ func (s *Server) Serve(ctx context.Context, ln *Listener) error {
 	case <-s.stop:
 	case <-ctx.Done():
 	case <-ln.done:
+	case <-ln.drained():
 	}
 	var lnErr error
 	select {
 	case <-ln.done: // ln.err is set before done is closed
 		lnErr = ln.opErr(ln.err)
+	case <-ln.drained(): // every call delivered to the hook before
+		lnErr = io.EOF
 	default:
 	}
 	return s.serveErr(ctx, lnErr)
 }
 
 // serveErr is what Serve returns once it stopped taking calls: the
-// Server's end first, then ctx's, then lnErr, ln's failure.
+// Server's end first, then ctx's, then lnErr, ln's failure or end of
+// file.  An end of file while the Server shuts down is the Server's end:
+// Shutdown's own, which may come before Shutdown stops the Serve loops.
 func (s *Server) serveErr(ctx context.Context, lnErr error) error {
 	select {
 	case <-s.stop:
@@ -243,6 +251,14 @@ func (s *Server) serveErr(ctx context.Context, lnErr error) error {
 	}
 	if ctx.Err() != nil {
 		return ctx.Err()
+	}
+	if lnErr == io.EOF {
+		s.mu.Lock()
+		closed := s.closed
+		s.mu.Unlock()
+		if closed {
+			return ErrServerClosed
+		}
 	}
 	return lnErr
 }
@@ -503,9 +519,13 @@ func chainUnary(is []UnaryServerInterceptor, h Handler, info *MethodInfo) Handle
 // and tells its clients to go away (GOAWAY: new calls fail with
 // UNAVAILABLE, and a client's next call opens a new connection), calls
 // already admitted are still received and handled, and Shutdown returns
-// once they are all answered; then the listeners are closed and Serve
-// returns ErrServerClosed.  If ctx ends first, Shutdown closes the Server
-// (the calls left get UNAVAILABLE) and returns ctx.Err().
+// once they are all answered and no handler runs; then the listeners are
+// closed and Serve returns ErrServerClosed.  With a module that reports
+// the end of file of a shut-down socket (FASTRPC_FEAT_SHUTDOWN_EOF), it
+// waits for each listener's (see Listener.Shutdown); with an older one,
+// it asks the kernel every 5 ms how many admitted calls are left
+// unanswered.  If ctx ends first, Shutdown closes the Server (the calls
+// left get UNAVAILABLE) and returns ctx.Err().
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	if s.closed {
@@ -526,20 +546,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	// Serve goes on receiving what was admitted; wait until each
 	// listener has nothing admitted left unanswered and no handler runs.
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
 	for _, ln := range lns {
-		for {
-			n, err := ln.admitted()
-			if err != nil || n == 0 {
-				break
-			}
-			select {
-			case <-ctx.Done():
-				s.closeAll(lns)
-				return ctx.Err()
-			case <-tick.C:
-			}
+		if err := ln.waitDrained(ctx); err != nil {
+			s.closeAll(lns)
+			return err
 		}
 	}
 	s.stopServing()
@@ -580,6 +590,44 @@ func (s *Server) closeAll(lns []*Listener) {
 	s.stopServing()
 	for _, ln := range lns {
 		ln.Close()
+	}
+}
+
+// drainPoll is how often waitDrained asks a module without the end of
+// file how many admitted calls are left.
+const drainPoll = 5 * time.Millisecond
+
+// waitDrained waits, after Shutdown, until the kernel has no call of the
+// Listener left that it admitted and the application did not answer, or
+// the Listener failed or was closed; ctx.Err() if ctx ends first.  With
+// FASTRPC_FEAT_SHUTDOWN_EOF that is the end of file: every connection has
+// closed, so each admitted call was answered (or cancelled, its notice
+// delivered), and every message was delivered; else FASTRPC_SOCK_INFO's
+// calls_in_flight, asked every drainPoll.  Handlers still running after
+// they answered (or after their call was cancelled) are the caller's to
+// wait for.
+func (s *Listener) waitDrained(ctx context.Context) error {
+	if s.eofFeature && s.shutOK.Load() {
+		select {
+		case <-s.drained():
+		case <-s.done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		return nil
+	}
+	tick := time.NewTicker(drainPoll)
+	defer tick.Stop()
+	for {
+		n, err := s.admitted()
+		if err != nil || n == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
 	}
 }
 

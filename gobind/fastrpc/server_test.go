@@ -8,9 +8,11 @@ package fastrpc
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -190,6 +192,96 @@ func TestModuleShutdown(t *testing.T) {
 	}
 	if err := <-served; !errors.Is(err, ErrServerClosed) {
 		t.Fatalf("Serve: %v", err)
+	}
+}
+
+// Shutdown waits for the listener's end of file (FASTRPC_FEAT_SHUTDOWN_EOF)
+// and still for the handlers: here the only call was cancelled by its
+// caller, so the connection closes and the end of file comes while its
+// handler, which ignores the cancellation, still runs.  Shutdown returns
+// only after the handler did, and Serve with ErrServerClosed.
+func TestModuleShutdownEOF(t *testing.T) {
+	ln, addr := listen(t)
+	if !ln.eofFeature {
+		t.Fatal("the module does not report FASTRPC_FEAT_SHUTDOWN_EOF")
+	}
+	started, release := make(chan struct{}), make(chan struct{})
+	var returned atomic.Bool
+	s := NewServer()
+	s.Handle("stubborn", func(ctx context.Context, req *Request) ([]byte, error) {
+		close(started)
+		<-ctx.Done()
+		<-release
+		returned.Store(true)
+		return nil, ctx.Err()
+	})
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(context.Background(), ln) }()
+	c := dial(t, addr, WithCodec(Raw))
+	cctx, ccancel := context.WithCancel(context.Background())
+	called := make(chan error, 1)
+	go func() { called <- c.Invoke(cctx, "stubborn", nil, nil) }()
+	<-started
+	ccancel()
+	if err := <-called; !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled call: %v", err)
+	}
+	// guards against a hang only, not timings
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	shut := make(chan error, 1)
+	go func() { shut <- s.Shutdown(ctx) }()
+	select {
+	case <-ln.drained():
+	case <-ctx.Done():
+		t.Fatal("no end of file two minutes after Shutdown, with no call left")
+	}
+	select {
+	case err := <-shut:
+		t.Fatalf("Shutdown returned (%v) while a handler runs", err)
+	default:
+	}
+	close(release)
+	select {
+	case err := <-shut:
+		if err != nil {
+			t.Fatalf("Shutdown: %v", err)
+		}
+	case <-time.After(120 * time.Second):
+		t.Fatal("Shutdown did not return after the end of file and the last handler")
+	}
+	if !returned.Load() {
+		t.Fatal("Shutdown returned before the handler")
+	}
+	if err := <-served; !errors.Is(err, ErrServerClosed) {
+		t.Fatalf("Serve: %v, want ErrServerClosed", err)
+	}
+}
+
+// Serve returns io.EOF when its Listener, shut down by itself (not by the
+// Server), reads the end of file; before that, calls are still answered.
+func TestModuleServeListenerEOF(t *testing.T) {
+	ln, addr := listen(t)
+	s := NewServer(WithFallback(echo))
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(context.Background(), ln) }()
+	t.Cleanup(func() { s.Close() })
+	c := dial(t, addr)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if r, err := c.Call(ctx, 1, []byte("x")); err != nil || string(r.Data) != "x" {
+		t.Fatalf("call: %v", err)
+	}
+	if err := ln.Shutdown(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-served:
+		if err != io.EOF {
+			t.Fatalf("Serve: %v, want io.EOF", err)
+		}
+	case <-time.After(60 * time.Second): // a guard against a hang only
+		t.Fatal("Serve still runs a minute after its Listener's Shutdown")
 	}
 }
 

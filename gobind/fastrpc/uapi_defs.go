@@ -43,17 +43,18 @@ const (
 	optLoopback = C.FASTRPC_LOOPBACK
 	optRing     = C.FASTRPC_RING
 
-	featIPv6       = C.FASTRPC_FEAT_IPV6
-	featSharedConn = C.FASTRPC_FEAT_SHARED_CONN
-	featStreaming  = C.FASTRPC_FEAT_STREAMING
-	featDeadlines  = C.FASTRPC_FEAT_DEADLINES
-	featMetadata   = C.FASTRPC_FEAT_METADATA
-	featFlow       = C.FASTRPC_FEAT_FLOW
-	featCmsgTimout = C.FASTRPC_FEAT_CMSG_TIMEOUT
-	featLoopback   = C.FASTRPC_FEAT_LOOPBACK
-	featRing       = C.FASTRPC_FEAT_RING
-	featInDeadline = C.FASTRPC_FEAT_IN_DEADLINE
-	featRingLend   = C.FASTRPC_FEAT_RING_LEND
+	featIPv6        = C.FASTRPC_FEAT_IPV6
+	featSharedConn  = C.FASTRPC_FEAT_SHARED_CONN
+	featStreaming   = C.FASTRPC_FEAT_STREAMING
+	featDeadlines   = C.FASTRPC_FEAT_DEADLINES
+	featMetadata    = C.FASTRPC_FEAT_METADATA
+	featFlow        = C.FASTRPC_FEAT_FLOW
+	featCmsgTimout  = C.FASTRPC_FEAT_CMSG_TIMEOUT
+	featLoopback    = C.FASTRPC_FEAT_LOOPBACK
+	featRing        = C.FASTRPC_FEAT_RING
+	featInDeadline  = C.FASTRPC_FEAT_IN_DEADLINE
+	featRingLend    = C.FASTRPC_FEAT_RING_LEND
+	featShutdownEOF = C.FASTRPC_FEAT_SHUTDOWN_EOF
 )
 
 // Limits.

@@ -32,17 +32,18 @@ const (
 	optLoopback = 0x4
 	optRing     = 0x5
 
-	featIPv6       = 0x1
-	featSharedConn = 0x2
-	featStreaming  = 0x4
-	featDeadlines  = 0x8
-	featMetadata   = 0x10
-	featFlow       = 0x20
-	featCmsgTimout = 0x40
-	featLoopback   = 0x80
-	featRing       = 0x100
-	featInDeadline = 0x200
-	featRingLend   = 0x400
+	featIPv6        = 0x1
+	featSharedConn  = 0x2
+	featStreaming   = 0x4
+	featDeadlines   = 0x8
+	featMetadata    = 0x10
+	featFlow        = 0x20
+	featCmsgTimout  = 0x40
+	featLoopback    = 0x80
+	featRing        = 0x100
+	featInDeadline  = 0x200
+	featRingLend    = 0x400
+	featShutdownEOF = 0x1000
 )
 
 const (
