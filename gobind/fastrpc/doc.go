@@ -47,6 +47,27 @@
 // CodeOf gives the code of any error.  Failures of the socket itself are
 // *net.OpError values; after Close they match net.ErrClosed.
 //
+// # Shutdown
+//
+// Server.Shutdown stops gracefully: every listener sends GOAWAY
+// (Listener.Shutdown, shutdown(SHUT_RD)), new calls fail with
+// UNAVAILABLE, the admitted ones are still received and handled, and each
+// connection closes once its last call is over.  When none is left the
+// kernel reports an end of file on the listening socket
+// (FASTRPC_FEAT_SHUTDOWN_EOF): Shutdown waits for it, and then for the
+// handlers still running, closes the listeners and Serve returns
+// ErrServerClosed.  With a module without that bit, Shutdown asks the
+// kernel every 5 ms how many admitted calls are unanswered instead.
+//
+// A Listener taken with Recv is shut down the same way: after
+// Listener.Shutdown, Recv hands out the calls received before, in order,
+// and then returns io.EOF, itself and not wrapped (as ServerStream.Recv
+// and net.Conn's Read do; test it with == or errors.Is), every time until
+// Close; a Serve of the Listener returns io.EOF there.  Close is still
+// needed, and after it Recv's errors match net.ErrClosed.  io.EOF rather
+// than a *net.OpError: the end of file is no failure of the socket, and
+// it is the package's end of a sequence of messages already.
+//
 // Interceptors: Retry makes idempotent calls again on UNAVAILABLE;
 // LogClient and LogServer emit log/slog records; ObserveClient and
 // ObserveServer feed a Histogram or any Observer.  DialPool spreads calls
