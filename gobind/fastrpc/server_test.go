@@ -141,9 +141,21 @@ func TestModuleInterceptors(t *testing.T) {
 }
 
 // Shutdown lets the calls in progress finish, refuses new ones, and
-// returns when they are answered.
+// returns when they are answered: waiting for the listener's end of file
+// (eof), and as on a module without FASTRPC_FEAT_SHUTDOWN_EOF, asking the
+// kernel every 5 ms (poll).
 func TestModuleShutdown(t *testing.T) {
+	t.Run("eof", func(t *testing.T) { testShutdown(t, false) })
+	t.Run("poll", func(t *testing.T) { testShutdown(t, true) })
+}
+
+func testShutdown(t *testing.T, poll bool) {
 	ln, addr := listen(t)
+	if poll {
+		ln.eofFeature = false // before Shutdown, which the reaper reads it after
+	} else if !ln.eofFeature {
+		t.Fatal("the module does not report FASTRPC_FEAT_SHUTDOWN_EOF")
+	}
 	started, release := make(chan struct{}), make(chan struct{})
 	s := NewServer()
 	s.Handle("slow", func(ctx context.Context, req *Request) ([]byte, error) {
@@ -192,6 +204,13 @@ func TestModuleShutdown(t *testing.T) {
 	}
 	if err := <-served; !errors.Is(err, ErrServerClosed) {
 		t.Fatalf("Serve: %v", err)
+	}
+	if !poll {
+		select {
+		case <-ln.drained():
+		default:
+			t.Fatal("Shutdown returned before the listener's end of file")
+		}
 	}
 }
 
