@@ -54,10 +54,12 @@
 // UNAVAILABLE, the admitted ones are still received and handled, and each
 // connection closes once its last call is over.  When none is left the
 // kernel reports an end of file on the listening socket
-// (FASTRPC_FEAT_SHUTDOWN_EOF): Shutdown waits for it, and then for the
-// handlers still running, closes the listeners and Serve returns
-// ErrServerClosed.  With a module without that bit, Shutdown asks the
-// kernel every 5 ms how many admitted calls are unanswered instead.
+// (FASTRPC_FEAT_SHUTDOWN_EOF): Serve returns ErrServerClosed then, and
+// Shutdown waits for the handlers still running, then closes the
+// listeners; so a program waits for Shutdown to return, not for Serve
+// (as with net/http).  With a module without that bit, Shutdown asks the
+// kernel every 5 ms how many admitted calls are unanswered instead, and
+// Recv after Listener.Shutdown waits until Close.
 //
 // A Listener taken with Recv is shut down the same way: after
 // Listener.Shutdown, Recv hands out the calls received before, in order,

@@ -68,6 +68,11 @@ type Server struct {
 	stop      chan struct{} // closed by Shutdown and Close: Serve loops end
 	running   int           // handlers running
 	idle      chan struct{} // closed when running drops to 0
+	// Serve calls not returned yet: Shutdown waits for them, so that a
+	// call one of them took from its Listener is dispatched (and then
+	// counted in running) before Shutdown looks at running.  Added to
+	// under mu while !closed only.
+	serving sync.WaitGroup
 }
 
 type methodEntry struct {
@@ -207,7 +212,9 @@ func (s *Server) Serve(ctx context.Context, ln *Listener) error {
 		return ErrServerClosed
 	}
 	s.listeners[ln] = struct{}{}
+	s.serving.Add(1)
 	s.mu.Unlock()
+	defer s.serving.Done()
 	w := &workers{s: s, ctx: ctx}
 	defer w.stop()
 	hook := &serveHook{base: ctx, dispatch: w.dispatch}
@@ -520,7 +527,10 @@ func chainUnary(is []UnaryServerInterceptor, h Handler, info *MethodInfo) Handle
 // UNAVAILABLE, and a client's next call opens a new connection), calls
 // already admitted are still received and handled, and Shutdown returns
 // once they are all answered and no handler runs; then the listeners are
-// closed and Serve returns ErrServerClosed.  With a module that reports
+// closed.  Serve returns ErrServerClosed as soon as its Listener is
+// drained, before Shutdown's wait for handlers ends: a program that
+// stops the Server with Shutdown waits for Shutdown to return, not for
+// Serve, as with net/http.  With a module that reports
 // the end of file of a shut-down socket (FASTRPC_FEAT_SHUTDOWN_EOF), it
 // waits for each listener's (see Listener.Shutdown); with an older one,
 // it asks the kernel every 5 ms how many admitted calls are left
@@ -553,6 +563,20 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		}
 	}
 	s.stopServing()
+	// Every Serve returns at once now, after dispatching what it took
+	// (a call a serveRecv loop had just received, or the calls queued
+	// when Serve started): then running counts every handler left.
+	served := make(chan struct{})
+	go func() {
+		s.serving.Wait()
+		close(served)
+	}()
+	select {
+	case <-served:
+	case <-ctx.Done():
+		s.closeAll(lns)
+		return ctx.Err()
+	}
 	select {
 	case <-s.idleCh():
 	case <-ctx.Done():

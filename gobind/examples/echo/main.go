@@ -76,13 +76,20 @@ func runServer(ctx context.Context, addr string, opts ...fastrpc.ListenOption) {
 	srv := fastrpc.NewServer()
 	srv.HandleMethod(echoMethod, echo) // as libuser's examples: C clients call it
 	srv.Handle("echo", echo)           // the same by name
+	stopped := make(chan error, 1)
 	go func() {
 		<-ctx.Done()
 		shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		srv.Shutdown(shut)
+		stopped <- srv.Shutdown(shut)
 	}()
 	err = srv.Serve(context.Background(), ln)
+	if err == fastrpc.ErrServerClosed {
+		// Serve returns once drained; the handlers finish first
+		if serr := <-stopped; serr != nil {
+			log.Printf("shutdown: %v", serr)
+		}
+	}
 	log.Printf("server stopped: %v", err)
 }
 

@@ -121,13 +121,21 @@ func serve(ctx context.Context, ln *fastrpc.Listener) error {
 	fastrpc.HandleTyped(srv, "kv.Put", s.put)
 	fastrpc.HandleTyped(srv, "kv.Get", s.get)
 	srv.HandleStream("kv.Watch", s.watch)
+	stopped := make(chan error, 1)
 	go func() {
 		<-ctx.Done()
 		shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		srv.Shutdown(shut)
+		stopped <- srv.Shutdown(shut)
 	}()
-	return srv.Serve(context.Background(), ln)
+	err := srv.Serve(context.Background(), ln)
+	if err == fastrpc.ErrServerClosed {
+		// Serve returns once drained; the handlers finish first
+		if serr := <-stopped; serr != nil {
+			return serr
+		}
+	}
+	return err
 }
 
 func client(ctx context.Context, addr string) error {
