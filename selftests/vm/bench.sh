@@ -29,7 +29,7 @@
 # command lines; add -j so that rows reach results.json);
 # FASTRPC_BENCH_GO_RUNS the Go rows, go-fastrpc-bench command lines run
 # after them in the same guest (gobind/bench: go-fastrpc, go-fastrpc-ring,
-# go-netrpc, go-grpc; set and empty: none);
+# go-netrpc, go-grpc; set and empty: none, and no Go perf stat lines);
 # FASTRPC_BENCH_PERF_RUNS the perf stat lines (empty: none);
 # FASTRPC_BENCH_MODES picks "icount wall" or one of them;
 # FASTRPC_BENCH_REPORT=0 leaves Documentation/ alone.
@@ -139,7 +139,8 @@ bench_go_matrix() {
 # bench-report.py divides the difference of the counts by the difference
 # of the calls, so setup, warm-up and teardown cancel out. fastrpc-batch
 # and fastrpc-ring, which save system calls only with many in flight,
-# with 64 in flight instead.
+# with 64 in flight instead.  $2 = 0 leaves the Go lines out (the Go rows
+# were turned off: FASTRPC_BENCH_GO_RUNS set and empty).
 bench_perf_matrix() {
 	local pin topo t n ns runs=()
 	pin=$([[ $1 == icount ]] && echo "-C ")
@@ -163,6 +164,7 @@ bench_perf_matrix() {
 		done
 		# gobind's two transports, the Go process's system calls
 		# (runtime's included) at 1 and 64 in flight
+		[[ ${2:-1} == 1 ]] || continue
 		for t in go-fastrpc go-fastrpc-ring; do
 			ns=
 			[[ $topo == netns ]] && ns=" $BENCH_NETNS"
@@ -188,7 +190,9 @@ logs=()
 for mode in ${FASTRPC_BENCH_MODES:-icount wall}; do
 	export FASTRPC_BENCH_RUNS=${user_runs:-$(bench_matrix "$mode")}
 	export FASTRPC_BENCH_PERF_RUNS=$user_perf_runs
-	[[ $user_perf_runs != unset ]] || FASTRPC_BENCH_PERF_RUNS=$(bench_perf_matrix "$mode")
+	go=1
+	[[ $user_go_runs != '' ]] || go=0
+	[[ $user_perf_runs != unset ]] || FASTRPC_BENCH_PERF_RUNS=$(bench_perf_matrix "$mode" $go)
 	export FASTRPC_BENCH_GO_RUNS=$user_go_runs
 	[[ $user_go_runs != unset ]] || FASTRPC_BENCH_GO_RUNS=$(bench_go_matrix "$mode")
 	initrd=$BUILD/initramfs-bench-$mode-$abi.cpio
