@@ -123,9 +123,9 @@ enum fastrpc_cmsg_type {
  * bytes through unchanged.
  */
 struct fastrpc_meta_entry {
-	__u8	key_len;
+	__u8	key_len;	/* key bytes that follow, 1..255 */
 	__u8	reserved;	/* zero */
-	__be16	value_len;
+	__be16	value_len;	/* value bytes after the key, big-endian */
 };
 
 /* FASTRPC_CMSG_STATUS_MSG: at most this many bytes, no NUL needed. */
@@ -366,6 +366,7 @@ struct fastrpc_features {
  * @rx_bytes:	bytes of complete messages waiting for recvmsg()
  * @rtt_us:	client: smoothed keepalive round trip of the connection, 0
  *		if not measured yet
+ * @reserved0:	zero (padding to the next 8-byte field)
  * @reserved:	zero
  */
 struct fastrpc_sock_info {
