@@ -183,7 +183,8 @@ static int frpc_reader_gather(struct frpc_reader *r, struct sk_buff *skb,
 	return 0;
 }
 
-static void frpc_reader_stop(struct frpc_reader *r, u8 werr)
+/* Refuse everything from now on, with ERROR code @werr. */
+void frpc_reader_stop(struct frpc_reader *r, u8 werr)
 {
 	r->dead = true;
 	r->werr = werr;

@@ -78,6 +78,7 @@ struct frpc_reader {
 
 void frpc_reader_init(struct frpc_reader *r, frpc_frame_fn fn, void *ctx);
 void frpc_reader_reset(struct frpc_reader *r);
+void frpc_reader_stop(struct frpc_reader *r, u8 werr);
 u32 frpc_reader_feed(struct frpc_reader *r, struct sk_buff *skb, u32 off,
 		     u32 len);
 u32 frpc_reader_feed_buf(struct frpc_reader *r, const u8 *buf, u32 len);

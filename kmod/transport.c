@@ -132,6 +132,18 @@ void frpc_tp_reader_failed(struct frpc_conn *conn)
 }
 
 /*
+ * Urgent data (MSG_OOB, TCP's urgent pointer) is no part of the protocol,
+ * and tcp_read_sock() stops at the urgent byte for good (only
+ * tcp_recvmsg() steps over it): input would pile up unread until
+ * keepalive gave up on the connection.  A peer that sends any fails its
+ * connection at once instead.  The socket's lock held.
+ */
+static bool frpc_tp_urgent(struct sock *sk)
+{
+	return unlikely(READ_ONCE(tcp_sk(sk)->urg_data));
+}
+
+/*
  * One pass over what TCP has queued; the socket's lock held.  Returns
  * true if the budget ran out with input left.
  */
@@ -144,6 +156,8 @@ static bool frpc_tp_read_pass(struct frpc_conn *conn, struct sock *sk)
 		return false;
 	r->budget = FRPC_RX_BUDGET;
 	tcp_read_sock(sk, &desc, frpc_tp_recv_actor);
+	if (frpc_tp_urgent(sk) && !r->dead)
+		frpc_reader_stop(r, FASTRPC_WERR_PROTOCOL);
 	if (r->dead) {
 		frpc_tp_reader_failed(conn);
 		return false;

@@ -352,6 +352,31 @@ TEST_F(hostile, random_garbage)
 	hostile_case(_metadata, self, false, buf, sizeof(buf), ANY_CODE);
 }
 
+/*
+ * Urgent data (MSG_OOB) is no part of the protocol.  The kernel's TCP
+ * reader stops at the urgent byte for good, so without a look at it the
+ * connection would sit with input unread until keepalive gave up, three
+ * times keepalive_ms (30 s), far past the 5 s the raw socket waits here:
+ * the server must refuse it at once with PROTOCOL.  A whole CALL frame
+ * goes out, its last byte urgent.
+ */
+TEST_F(hostile, urgent_data)
+{
+	uint8_t buf[64], *p = put_call(buf, FASTRPC_FF_EOM, 1, M_ECHO, "x", 1);
+	long long before = proc_counter("proto_errors");
+	ssize_t len = p - buf;
+
+	ASSERT_LE(0, before) TH_LOG("no proto_errors in /proc/net/fastrpc");
+	ASSERT_EQ(0, raw_hello(self->raw));
+	ASSERT_EQ(len, send(self->raw, buf, (size_t)len, MSG_OOB | MSG_NOSIGNAL));
+	EXPECT_EQ(FASTRPC_WERR_PROTOCOL, wait_error_and_close(self->raw));
+	EXPECT_TRUE(proto_errors_counted(before))
+		TH_LOG("proto_errors stayed at %lld", before);
+	/* the call never reached the application */
+	EXPECT_EQ(0U, echo_srv_served(&self->srv));
+	EXPECT_EQ(0, still_serving(self->srv.port));
+}
+
 TEST_F(hostile, truncated_frame_then_close)
 {
 	uint8_t buf[64], *p;
