@@ -526,8 +526,16 @@ static struct frpc_lend *frpc_ring_lend(struct frpc_ring *ring,
 }
 
 /*
+ * Metadata whose framing is bad, found on the kernel's copy: the entry is
+ * malformed after all (no RETURN_BUF), though frpc_ring_sqe_check() could
+ * not tell.  Never a verb's error.
+ */
+#define FRPC_RING_BAD_META	(-EBADMSG)
+
+/*
  * Run a checked entry through send.c's verbs; @more: entries follow, so
- * it may wait to go to TCP with them (MSG_BATCH).  -EAGAIN: not now.
+ * it may wait to go to TCP with them (MSG_BATCH).  -EAGAIN: not now;
+ * FRPC_RING_BAD_META: malformed.
  */
 static int frpc_ring_do(struct frpc_ring *ring, const struct frpc_ring_sqe *e,
 			bool more, bool give_later, struct frpc_tx_plug *plug)
@@ -580,7 +588,7 @@ static int frpc_ring_do(struct frpc_ring *ring, const struct frpc_ring_sqe *e,
 		memcpy(extra, ring->area + e->addr, xlen);
 		if (e->meta_len && frpc_meta_check(extra, e->meta_len)) {
 			kfree(extra);
-			return -EINVAL;
+			return FRPC_RING_BAD_META;
 		}
 		if (e->meta_len) {
 			c.meta = extra;
@@ -660,6 +668,10 @@ static int frpc_ring_submit(struct frpc_ring *ring, u32 *consumed)
 		later = give && lend && frpc_ring_buf_lent(ring, e.buf);
 		if (!ret)
 			ret = frpc_ring_do(ring, &e, avail > 1, later, &plug);
+		if (ret == FRPC_RING_BAD_META) {
+			ret = -EINVAL;
+			give = false;	/* malformed: does nothing at all */
+		}
 		if (ret == -EAGAIN) {
 			err = ret;
 			break;
@@ -1029,7 +1041,9 @@ int frpc_ring_enter(struct frpc_sock *fs, bool wait, long timeo)
  * send().  The poller's check of the queue after it joined the wait
  * queue pairs with skwq_has_sleeper()'s barrier after the message was
  * queued: it sees the message, or it is seen.  Sleepers in sendmsg() or
- * recvmsg() deliver nothing, so while there are any the worker runs too.
+ * recvmsg() deliver nothing, so while there are any the worker runs too;
+ * and so does it for good once someone has waited for events without
+ * EPOLLIN (fs->blind_poll), whom the wakeup passes by.
  */
 void frpc_ring_queued(struct frpc_ring *ring, struct frpc_conn *conn)
 {
@@ -1056,9 +1070,12 @@ void frpc_ring_queued(struct frpc_ring *ring, struct frpc_conn *conn)
 			WRITE_ONCE(ring->poll_woken, true);
 			sk->sk_data_ready(sk);
 		}
-		/* queued to wait after counted: pairs with frpc_wait_rx() */
+		/*
+		 * queued to wait after counted, or marked blind: pairs with
+		 * frpc_wait_rx() and frpc_poll()
+		 */
 		smp_rmb();
-		if (!atomic_read(&fs->waiters))
+		if (!atomic_read(&fs->waiters) && !READ_ONCE(fs->blind_poll))
 			return;
 	}
 	/* a thread spinning in send(MSG_WAITALL) delivers it (frpc_ring_spin()) */

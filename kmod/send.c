@@ -124,10 +124,15 @@ static int frpc_wait_bulk(struct frpc_sock *fs, u64 key,
 
 	if (!*timeo)
 		return -EAGAIN;
+	/* a sleeper that delivers nothing to the rings (ring.c) */
+	atomic_inc(&fs->waiters);
+	/* counted before queued to wait: pairs with frpc_ring_queued() */
+	smp_mb__after_atomic();
 	ret = wait_event_interruptible_timeout(*sk_sleep(&fs->sk),
 					       !frpc_call_bulk_busy(fs, key,
 								    conn),
 					       *timeo);
+	atomic_dec(&fs->waiters);
 	if (ret < 0)
 		return sock_intr_errno(*timeo);
 	if (!ret)

@@ -263,6 +263,17 @@ static __poll_t frpc_poll(struct file *file, struct socket *sock,
 	struct frpc_ring *ring = frpc_sock_ring(fs);
 	__poll_t mask = 0;
 
+	/*
+	 * Waiting for EPOLLOUT only: the EPOLLIN wakeup that tells a poller
+	 * to deliver an arriving message to the rings skips this one, which
+	 * stays on the wait queue as if it would (frpc_ring_queued()).
+	 * Marked before it joins the queue.
+	 */
+	if (wait && wait->_qproc && !READ_ONCE(fs->blind_poll) &&
+	    !(poll_requested_events(wait) & (EPOLLIN | EPOLLRDNORM))) {
+		WRITE_ONCE(fs->blind_poll, true);
+		smp_wmb();	/* pairs with the smp_rmb() in frpc_ring_queued() */
+	}
 	sock_poll_wait(file, sock, wait);
 	if (ring ? frpc_ring_readable(ring) : !list_empty_careful(&fs->rxq))
 		mask |= EPOLLIN | EPOLLRDNORM;

@@ -39,8 +39,17 @@ struct frpc_sock {
 	struct list_head	owed;		/* calls with withheld credit */
 	u32			max_calls;
 	u32			ncalls;		/* client: not yet finished */
-	/* threads blocked in sendmsg() or recvmsg() (ring.c wakes pollers) */
+	/*
+	 * threads blocked in sendmsg() or recvmsg(), sleepers that deliver
+	 * nothing to the rings (ring.c: the work item delivers for them)
+	 */
 	atomic_t		waiters;
+	/*
+	 * Once someone waited in poll() or epoll for events other than
+	 * EPOLLIN: a sleeper the wakeup of an arriving message passes by,
+	 * so that the rings' work item must deliver (ring.c).  Sticky.
+	 */
+	bool			blind_poll;
 	/* set once under lock_sock(), read with acquire; freed at destruct */
 	struct frpc_ring	*ring;
 

@@ -151,10 +151,19 @@ static bool frpc_txbulk_wait(struct frpc_conn *conn, struct frpc_sock *fs,
 	bool more;
 
 	mutex_unlock(&conn->tx_mutex);
+	/*
+	 * Counted as a sleeper that delivers nothing to the rings, so that
+	 * a message arriving meanwhile has the ring's work item deliver it
+	 * (frpc_ring_queued()).
+	 */
+	atomic_inc(&fs->waiters);
+	/* counted before queued to wait: pairs with frpc_ring_queued() */
+	smp_mb__after_atomic();
 	more = t > 0 &&
 	       wait_event_interruptible_timeout(*sk_sleep(&fs->sk),
 						frpc_txbulk_woken(conn, id),
 						t) > 0;
+	atomic_dec(&fs->waiters);
 	mutex_lock(&conn->tx_mutex);
 	return more;
 }

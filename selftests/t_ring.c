@@ -18,6 +18,7 @@
  */
 #include <limits.h>
 #include <stddef.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 
@@ -1844,6 +1845,45 @@ TEST_F(rg, buf_return_errors)
 	EXPECT_EQ(0, ring_idle(r, 100));
 }
 
+/*
+ * Badly framed metadata makes an entry malformed, found only on the
+ * kernel's copy of it.  Like every malformed entry it does nothing: its
+ * RETURN_BUF leaves the run with the program, which returns it itself
+ * (once; a second return is refused, so the run was not freed twice).
+ */
+TEST_F(rg, bad_meta_keeps_buf)
+{
+	static const uint8_t m_nokey[] = { 0, 0, 0, 1, 'v' };
+	struct fastrpc_sqe e = {
+		.op = FASTRPC_OP_CALL, .id = 2, .method = M_RING,
+		.flags = FASTRPC_SQE_RETURN_BUF,
+		.meta_len = sizeof(m_nokey), .len = 1,
+	};
+	struct fastrpc_cqe c, x;
+	struct ring *r;
+
+	ASSERT_EQ(0, ring_new(self->cfd, 16, 16, 256, 16, 4, &self->cr));
+	r = self->cr;
+	ASSERT_EQ(0, ring_call(r, 1, M_RING, 0, 0, NULL, 0, "a", 1));
+	ASSERT_EQ(0, plain_answer(self->sfd, 100, 1));
+	ASSERT_EQ(0, ring_wait(r, FASTRPC_CQE_RESULT, 1, WAIT_MS, &c));
+	ASSERT_EQ(NULL, cqe_buf_problem(r, &c));
+	e.buf = c.buf;
+	ASSERT_EQ(0, ring_submit(r, &e, m_nokey, sizeof(m_nokey), "b", 1));
+	ASSERT_EQ(0, ring_wait(r, FASTRPC_CQE_ERROR, 2, WAIT_MS, &x));
+	EXPECT_EQ(FASTRPC_OP_CALL, x.op);
+	EXPECT_EQ(-EINVAL, x.res);
+	EXPECT_EQ(c.buf, x.buf);
+	/* no second ERROR for a failed return, and no call went out */
+	EXPECT_EQ(0, ring_idle(r, 100));
+	EXPECT_EQ(-EAGAIN, fastrpc_recv_call(self->sfd, NULL, &x, sizeof(x),
+					     MSG_DONTWAIT));
+	/* still lent: its return goes through, the next one is refused */
+	ASSERT_EQ(0, ring_buf_return(r, c.buf));
+	EXPECT_EQ(0, ring_idle(r, 100)) TH_LOG("the run was given back already");
+	EXPECT_EQ(0, bad_return(r, c.buf, -EINVAL)) TH_LOG("double return");
+}
+
 /* One receive buffer, not given back: messages wait, none is lost. */
 TEST_F_TIMEOUT(rg, rx_exhausted, 60)
 {
@@ -2420,6 +2460,44 @@ TEST_F(rg, cq_full_eagain)
  * Setup accepts one CQ entry (1..FASTRPC_RING_MAX_ENTRIES): such rings
  * must work, one completion at a time.
  */
+/*
+ * A process spins on its CQ while the socket sits in an epoll set for
+ * EPOLLOUT only.  The EPOLLIN wakeup of an arriving reply passes that
+ * entry by, so the kernel must deliver the reply without a poller (the
+ * work item, or on this same-host pair the server's writer), or it would
+ * wait for the process's next system call; the spin makes none.  Twice:
+ * the second reply comes while the first wakeup is still unanswered.
+ */
+TEST_F(rg, cq_spin_with_epollout_watcher)
+{
+	struct epoll_event ev = { .events = EPOLLOUT };
+	struct fastrpc_cqe c;
+	struct ring *r;
+	uint64_t tag, end;
+	int ep;
+
+	ASSERT_EQ(0, ring_new(self->cfd, 16, 16, 256, 16, 4, &self->cr));
+	r = self->cr;
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	ASSERT_LE(0, ep);
+	ASSERT_EQ(0, epoll_ctl(ep, EPOLL_CTL_ADD, self->cfd, &ev));
+	for (tag = 1; tag <= 2; tag++) {
+		ASSERT_EQ(0, ring_call(r, tag, M_RING, 0, 0, NULL, 0, "a", 1));
+		ASSERT_EQ(0, plain_answer(self->sfd, 100, tag));
+		end = now_ms() + 3000;
+		while (!cq_reap(r) && !r->err && now_ms() < end)
+			;
+		ASSERT_EQ(0, ring_wait(r, FASTRPC_CQE_RESULT, tag, 0, &c))
+			TH_LOG("reply %llu waited for a system call",
+			       (unsigned long long)tag);
+		ASSERT_EQ(NULL, cqe_buf_problem(r, &c));
+		EXPECT_TRUE(check_pattern(cqe_payload(r, &c), 100, tag));
+		ASSERT_EQ(0, ring_put_cqe(r, &c));
+	}
+	close(ep);
+	EXPECT_EQ(0, ring_idle(r, 100));
+}
+
 TEST_F(rg, cq_one_entry)
 {
 	struct fastrpc_sqe e = { .op = 0, .id = 1 };
