@@ -66,6 +66,8 @@ type serverRing struct {
 	// bigAhead: a message recvmsg() returned before its completion
 	// came (the one announced first was dropped with its call)
 	bigAhead *bigMsg
+	// lookForEOF's ring wait: ringWait (a test's stub)
+	waitFn func(fd uintptr) (uintptr, syscall.Errno)
 
 	later      *time.Timer // kickLater's backstop
 	laterArmed atomic.Bool
@@ -94,6 +96,7 @@ func (l *Listener) startRing(fd int, o ringOptions) error {
 	r := &serverRing{l: l, pending: make([]uint32, 0, m.g.cqEntries)}
 	r.initSQ(m, l.s, ww)
 	r.reapFn = r.reapPass
+	r.waitFn = ringWait
 	r.later = time.AfterFunc(time.Hour, r.lateKick)
 	r.later.Stop()
 	ww.polled = r.afterPoll
@@ -150,7 +153,9 @@ func (r *serverRing) reapPass(fd uintptr) bool {
 // file, FASTRPC_FEAT_SHUTDOWN_EOF), and the Listener is told (markEOF).
 // Every reap pass with nothing to take asks, after the poller's
 // readiness was reset (RawConn.Read), so the wakeup of the end of file
-// cannot be missed; the reaper then stays, for Close.  True when the
+// cannot be missed; the reaper then stays, for Close.  Any other error
+// than EAGAIN (nothing yet) fails the Listener (die), as a doorbell's
+// does: no end of file would come to wake the poller.  True when the
 // look brought completions into the CQ: the pass runs again.
 func (r *serverRing) lookForEOF(fd uintptr) bool {
 	r.l.mu.Lock()
@@ -160,13 +165,17 @@ func (r *serverRing) lookForEOF(fd uintptr) bool {
 		return false
 	}
 	for {
-		n, _, e := syscall.Syscall6(syscall.SYS_SENDTO, fd, 0, 0,
-			syscall.MSG_DONTWAIT|syscall.MSG_NOSIGNAL|syscall.MSG_WAITALL, 0, 0)
+		n, e := r.waitFn(fd)
 		if e == syscall.EINTR {
 			continue
 		}
 		if e == syscall.ESHUTDOWN {
 			r.l.markEOF()
+			return false
+		}
+		if e != 0 && e != syscall.EAGAIN {
+			// a broken socket: Recv would wait for ever
+			r.die(os.NewSyscallError("send (ring wait)", e))
 			return false
 		}
 		if atomicLoad(r.m.cqProd) != atomicLoad(r.m.cqCons) {
@@ -181,6 +190,14 @@ func (r *serverRing) lookForEOF(fd uintptr) bool {
 		// EAGAIN: not yet; the end of file wakes the poller
 		return false
 	}
+}
+
+// ringWait is the ring wait without waiting: send(MSG_WAITALL) of
+// nothing, made with MSG_DONTWAIT.
+func ringWait(fd uintptr) (uintptr, syscall.Errno) {
+	n, _, e := syscall.Syscall6(syscall.SYS_SENDTO, fd, 0, 0,
+		syscall.MSG_DONTWAIT|syscall.MSG_NOSIGNAL|syscall.MSG_WAITALL, 0, 0)
+	return n, e
 }
 
 // commit hands the runs of the messages delivered so far back to the

@@ -13,8 +13,10 @@ import (
 	"fmt"
 	"io"
 	"math/rand"
+	"net"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -286,6 +288,49 @@ func TestRingServerHostileCompletions(t *testing.T) {
 	}
 	if good < 50 || r.malformed.Load() == 0 || r.refused.Load() == 0 {
 		t.Fatalf("%d well-formed, %d malformed, %d errors: the generator misses a kind", good, r.malformed.Load(), r.refused.Load())
+	}
+}
+
+// A ring wait (lookForEOF's send) that fails for another reason than
+// the end of file (ESHUTDOWN) or nothing yet (EAGAIN) fails the
+// Listener: Recv returns the error, where it would wait for ever for an
+// end of file that a broken socket never brings.  No module needed: the
+// rings are empty fakes, the socket one end of a socketpair, the ring
+// wait a stub.
+func TestRingServerWaitFails(t *testing.T) {
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_SEQPACKET|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Close(fds[1]) })
+	s, err := wrap(fds[0], "fastrpc-ring-wait-test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := &Listener{s: s, ready: make(chan struct{}, 1), room: make(chan struct{}, 1),
+		active: make(map[uint64]*Request), done: make(chan struct{}),
+		closing: make(chan struct{}), eof: make(chan struct{}), eofFeature: true}
+	t.Cleanup(func() { l.Close() })
+	info := goodInfo()
+	g, _ := checkRingInfo(&info, sizeofRingInfo)
+	var cqProd, cqCons uint32
+	r := &serverRing{l: l, ringSQ: ringSQ{m: &ringMap{g: g, cqProd: &cqProd, cqCons: &cqCons}, g: g, s: s,
+		closed: make(chan struct{})}}
+	r.reapFn = r.reapPass
+	r.waitFn = func(fd uintptr) (uintptr, syscall.Errno) { return 0, syscall.EINVAL }
+	r.later = time.AfterFunc(time.Hour, func() {})
+	r.later.Stop()
+	l.ring = r
+	if err := l.Shutdown(); err != nil {
+		t.Fatal(err)
+	}
+	go r.reap()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err = l.Recv(ctx)
+	var op *net.OpError
+	if !errors.As(err, &op) || op.Op != "serve" || op.Net != "fastrpc" || !errors.Is(err, syscall.EINVAL) {
+		t.Fatalf("Recv after a failed ring wait: %v, want a *net.OpError wrapping EINVAL", err)
 	}
 }
 
