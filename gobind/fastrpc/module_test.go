@@ -218,6 +218,20 @@ func blocking() (Handler, chan struct{}, chan error) {
 	}, started, ended
 }
 
+// releaseAtEnd returns a function that closes ch, on which handlers
+// block until the test releases them, and makes it a cleanup of the test
+// too (ch is closed once): a test that fails first does not leave them
+// blocked for ever.  Call it after the cleanup that closes their Server
+// is registered, so that it runs first (cleanups run last first):
+// Server.Close waits for the handlers, and would hang the test binary
+// until its timeout, hiding the failure.
+func releaseAtEnd(t *testing.T, ch chan struct{}) func() {
+	var once sync.Once
+	release := func() { once.Do(func() { close(ch) }) }
+	t.Cleanup(release)
+	return release
+}
+
 // waitCancelled waits for a blocking() handler to see its context end
 // and returns the context's error.
 func waitCancelled(t *testing.T, ended chan error) error {
@@ -806,6 +820,7 @@ func TestModuleWaitsForPollout(t *testing.T) {
 		}
 		return req.Data, nil
 	})
+	unblock := releaseAtEnd(t, release) // cleanup: runs before serve's Server.Close
 	c := dial(t, addr, WithMaxCalls(1))
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -827,7 +842,7 @@ func TestModuleWaitsForPollout(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 	time.Sleep(300 * time.Millisecond) // a sleeping sender would retry ~15 times
-	close(release)
+	unblock()
 	if err := <-held; err != nil {
 		t.Fatal(err)
 	}

@@ -335,6 +335,7 @@ func TestModuleRingMaxCalls(t *testing.T) {
 		}
 		return req.Data, nil
 	})
+	unblock := releaseAtEnd(t, release) // cleanup: runs before serve's Server.Close
 	c := ringDial(t, addr, 0, 0, 0, WithMaxCalls(1))
 	held := make(chan error, 1)
 	go func() {
@@ -355,7 +356,7 @@ func TestModuleRingMaxCalls(t *testing.T) {
 		}
 		late <- err
 	}()
-	close(release)
+	unblock()
 	if err := <-held; err != nil {
 		t.Fatal(err)
 	}

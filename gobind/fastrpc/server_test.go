@@ -164,6 +164,7 @@ func testShutdown(t *testing.T, poll bool) {
 		return []byte("done"), nil
 	})
 	s.Handle("fast", func(ctx context.Context, req *Request) ([]byte, error) { return nil, nil })
+	unblock := releaseAtEnd(t, release)
 	served := make(chan error, 1)
 	go func() { served <- s.Serve(context.Background(), ln) }()
 	c := dial(t, addr, WithCodec(Raw))
@@ -195,7 +196,7 @@ func testShutdown(t *testing.T, poll bool) {
 		t.Fatalf("Shutdown returned (%v) with a call in progress", err)
 	default:
 	}
-	close(release)
+	unblock()
 	if err := <-slow; err != nil || string(out) != "done" {
 		t.Fatalf("call in progress: %q %v", out, err)
 	}
@@ -234,6 +235,7 @@ func TestModuleShutdownEOF(t *testing.T) {
 		returned.Store(true)
 		return nil, ctx.Err()
 	})
+	unblock := releaseAtEnd(t, release)
 	served := make(chan error, 1)
 	go func() { served <- s.Serve(context.Background(), ln) }()
 	c := dial(t, addr, WithCodec(Raw))
@@ -260,7 +262,7 @@ func TestModuleShutdownEOF(t *testing.T) {
 		t.Fatalf("Shutdown returned (%v) while a handler runs", err)
 	default:
 	}
-	close(release)
+	unblock()
 	select {
 	case err := <-shut:
 		if err != nil {
