@@ -635,6 +635,7 @@ void frpc_call_purge_rx(struct frpc_call *call, struct frpc_reap *r)
 		list_add_tail(&m->node, &r->msgs);
 		frpc_rxmsg_consumed(m);
 	}
+	frpc_sock_room_made(fs);
 	spin_unlock(&fs->lock);
 }
 

@@ -110,6 +110,7 @@ void frpc_call_unhold(struct frpc_call *call, struct frpc_rxmsg *m)
 	spin_lock_irqsave(&fs->lock, flags);
 	fs->rx_bytes -= m->held;
 	m->held = 0;
+	frpc_sock_room_made(fs);
 	spin_unlock_irqrestore(&fs->lock, flags);
 }
 
@@ -157,6 +158,34 @@ void frpc_sock_grant_owed(struct frpc_sock *fs, bool kick_async)
 			frpc_conn_kick(conn);
 		frpc_conn_put(conn);
 	}
+}
+
+void frpc_sock_grant_workfn(struct work_struct *work)
+{
+	struct frpc_sock *fs = container_of(work, struct frpc_sock,
+					    grant_work);
+
+	frpc_sock_grant_owed(fs, false);
+	sock_put(&fs->sk);
+}
+
+/*
+ * Room under SO_RCVBUF came back without a read: messages dropped unread
+ * (their call cancelled, timed out, answered or lost with its
+ * connection), or one left unfinished.  Credit withheld from the socket's
+ * other calls would wait for a recvmsg() with nothing to read, and their
+ * senders with it, for ever.  So it is granted as after a read, from a
+ * work item: here fs->lock is held, and conn->lock often.  A released
+ * socket has no calls owed by then.
+ */
+void frpc_sock_room_made(struct frpc_sock *fs)
+{
+	lockdep_assert_held(&fs->lock);
+	if (list_empty(&fs->owed) || frpc_sock_rx_full(fs))
+		return;
+	sock_hold(&fs->sk);
+	if (!queue_work(frpc_wq, &fs->grant_work))
+		sock_put(&fs->sk);
 }
 
 /*

@@ -39,6 +39,8 @@ void frpc_credit_call(struct frpc_call *call, u32 bytes);
 void frpc_call_rx_credit(struct frpc_call *call, u32 len);
 void frpc_call_unhold(struct frpc_call *call, struct frpc_rxmsg *m);
 void frpc_sock_grant_owed(struct frpc_sock *fs, bool kick_async);
+void frpc_sock_grant_workfn(struct work_struct *work);
+void frpc_sock_room_made(struct frpc_sock *fs);
 u8 frpc_credit_received(struct frpc_conn *conn, u32 id, u32 inc);
 
 #endif /* _FRPC_FLOW_H */

@@ -19,6 +19,7 @@
 
 #include "call.h"
 #include "conn.h"
+#include "flow.h"
 #include "frpc.h"
 #include "listener.h"
 #include "mem.h"
@@ -560,6 +561,7 @@ static int frpc_create(struct net *net, struct socket *sock, int protocol,
 	spin_lock_init(&fs->lock);
 	INIT_LIST_HEAD(&fs->rxq);
 	INIT_LIST_HEAD(&fs->owed);
+	INIT_WORK(&fs->grant_work, frpc_sock_grant_workfn);
 	INIT_LIST_HEAD(&fs->conn_node);
 	INIT_LIST_HEAD(&fs->server_node);
 	hash_init(fs->tags);

@@ -37,6 +37,7 @@ struct frpc_sock {
 	u32			rx_bytes;	/* charged against sk_rcvbuf */
 	u32			tx_queued;	/* charged against sk_sndbuf */
 	struct list_head	owed;		/* calls with withheld credit */
+	struct work_struct	grant_work;	/* grants it after a purge */
 	u32			max_calls;
 	u32			ncalls;		/* client: not yet finished */
 	/*

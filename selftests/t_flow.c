@@ -268,6 +268,72 @@ TEST_F_TIMEOUT(fl, reply_while_credit_withheld, 60)
 	free(buf);
 }
 
+/*
+ * Credit withheld under SO_RCVBUF must come back when room comes back
+ * without a read.  A whole request keeps the server over its buffer, so a
+ * long request on a second call gets its first window and no more; then
+ * the client cancels the first call, whose unread request is dropped.
+ * Nothing is left to read, so no recvmsg() would grant the credit: the
+ * module must, or the long request never completes.
+ */
+TEST_F_TIMEOUT(fl, credit_back_after_unread_drop, 60)
+{
+	const size_t big = 1 << 20, small = 8 << 10;
+	struct fastrpc_incoming_info ii;
+	struct fastrpc_sock_info ss;
+	uint8_t *buf = malloc(big);
+	uint32_t status;
+	uint64_t t0, tag;
+	int one = 1, c, i;
+	ssize_t n;
+
+	ASSERT_NE(NULL, buf);
+	memset(buf, 5, big);
+	ASSERT_EQ(0, setsockopt(self->sfd, SOL_SOCKET, SO_RCVBUF, &one,
+				sizeof(one)));
+	ASSERT_EQ(0, set_rcvtimeo(self->sfd, 5000));
+	c = client(self->port);
+	ASSERT_LE(0, c);
+	ASSERT_EQ((ssize_t)small, fastrpc_send_call(c, 1, 1, buf, small, 0));
+	for (t0 = now_ms();; usleep(10000)) {
+		ASSERT_EQ(0, fastrpc_get_sock_info(self->sfd, &ss));
+		if (ss.rx_queued == 1)
+			break;
+		ASSERT_GT(10000, now_ms() - t0) TH_LOG("first request not queued");
+	}
+	/* accepted whole; it goes out as far as the credit lets it */
+	ASSERT_EQ((ssize_t)big, fastrpc_send_call(c, 2, 1, buf, big, 0));
+	for (t0 = now_ms();; usleep(10000)) {
+		ASSERT_EQ(0, fastrpc_get_sock_info(self->sfd, &ss));
+		if (ss.rx_bytes >= small + CALL_WINDOW)
+			break;
+		ASSERT_GT(10000, now_ms() - t0)
+			TH_LOG("server holds %u bytes", ss.rx_bytes);
+	}
+	usleep(100000);
+	ASSERT_EQ(0, fastrpc_get_sock_info(self->sfd, &ss));
+	EXPECT_GT(small + 2 * CALL_WINDOW, ss.rx_bytes)
+		TH_LOG("credit was not withheld: %u bytes held", ss.rx_bytes);
+	ASSERT_EQ(0, fastrpc_cancel(c, 1));
+	n = srv_recv(self->sfd, &ii, buf, big);
+	ASSERT_EQ((ssize_t)big, n)
+		TH_LOG("the long request: %s", n < 0 ? strerror((int)-n) : "short");
+	ASSERT_EQ(2, fastrpc_send_reply(self->sfd, ii.handle, FASTRPC_OK,
+					"ok", 2, 0));
+	for (i = 0; i < 2; i++) {
+		n = fastrpc_recv_result(c, &tag, &status, buf, big, 0);
+		ASSERT_LE(0, n) TH_LOG("result: %s", strerror((int)-n));
+		if (tag == 1) {
+			EXPECT_EQ(FASTRPC_CANCELLED, status);
+		} else {
+			EXPECT_EQ(2U, tag);
+			EXPECT_EQ(FASTRPC_OK, status);
+		}
+	}
+	close(c);
+	free(buf);
+}
+
 TEST_F_TIMEOUT(fl, admission_limit, 60)
 {
 	long long rej0 = proc_counter("rejected_calls");
