@@ -355,7 +355,7 @@ static int frpc_client_call(struct frpc_sock *fs, struct frpc_cmsgs *c,
 	struct frpc_call *call;
 	int err, tries = 0;
 	bool direct, queue, ext = false, want_bulk = false, bulk_held = false;
-	bool stage;
+	bool stage, full = false;
 	u32 id;
 
 	if ((fc->flags & ~FASTRPC_CALL_ALL) || c->smsg)
@@ -484,12 +484,14 @@ again:
 	spin_lock(&fs->lock);
 	if (conn->state == FRPC_CONN_READY && conn->next_id == U32_MAX)
 		frpc_conn_set_state(conn, FRPC_CONN_DRAINING);	/* ids used up */
-	if (conn->state != FRPC_CONN_READY)
+	if (conn->state != FRPC_CONN_READY) {
 		err = -EAGAIN;
-	else if (frpc_sock_find(fs, fc->tag))
+	} else if (frpc_sock_find(fs, fc->tag)) {
 		err = -EEXIST;
-	else if (fs->ncalls >= READ_ONCE(fs->max_calls))
+	} else if (fs->ncalls >= READ_ONCE(fs->max_calls)) {
 		err = -EAGAIN;
+		full = true;
+	}
 	call->tx_credit = conn->peer_call_window;
 	if (!err && direct &&
 	    !(stage ? frpc_tx_stage_claim(call, &small) :
@@ -566,6 +568,31 @@ err_call:
 	frpc_call_free(call);
 err_put:
 	frpc_conn_put(conn);
+	/*
+	 * Another sender took the slot that frpc_wait_send() saw free (or
+	 * the limit came down): a blocking socket waits for one again, as if
+	 * it had found none, holding none of the caller's pages meanwhile.
+	 */
+	if (full && timeo) {
+		full = false;
+		if (bulk_held) {
+			frpc_txbulk_release(&bulk);
+			bulk_held = false;
+			if (!m) {
+				iov_iter_revert(&msg->msg_iter, len);
+				want_bulk = true;
+			}
+		}
+		if (small.ext_len) {
+			iov_iter_revert(&msg->msg_iter, small.ext_len);
+			frpc_txsmall_release(&small);
+			ext = true;
+		}
+		err = frpc_wait_send(fs, true, &timeo);
+		if (err)
+			goto out;
+		goto retry;
+	}
 	/* the connection began draining or died under us: one more try */
 	if (err == -EAGAIN && READ_ONCE(fs->ncalls) < READ_ONCE(fs->max_calls) &&
 	    !tries++) {

@@ -154,4 +154,80 @@ TEST_F_TIMEOUT(conc, parallel_clients, 180)
 	EXPECT_LE(8U * 4 * 64, echo_srv_served(&self->srv));
 }
 
+/*
+ * Several threads send on one blocking client socket whose
+ * FASTRPC_MAX_CALLS is 1, while one thread reads the results.  Each free
+ * slot wakes every sender, and all of them may see it before one takes
+ * it: the others must wait again, as blocking sockets do, not fail with
+ * EAGAIN.
+ */
+#define SLOT_SENDERS	4
+#define SLOT_CALLS	100
+
+struct slot_arg {
+	int fd;
+	int id;
+	atomic_int *failed;
+	int err;
+};
+
+static void *slot_sender(void *p)
+{
+	struct slot_arg *a = p;
+	uint64_t tag;
+	ssize_t r;
+	int i;
+
+	for (i = 0; i < SLOT_CALLS && !atomic_load(a->failed); i++) {
+		tag = (uint64_t)a->id << 32 | (uint64_t)i;
+		r = fastrpc_send_call(a->fd, tag, M_ECHO, &tag, sizeof(tag), 0);
+		if (r != sizeof(tag)) {
+			a->err = r < 0 ? (int)r : -EIO;
+			atomic_store(a->failed, 1);
+		}
+	}
+	return NULL;
+}
+
+TEST_F_TIMEOUT(conc, blocking_senders_share_one_slot, 120)
+{
+	struct slot_arg args[SLOT_SENDERS];
+	pthread_t thr[SLOT_SENDERS];
+	/* senders left waiting once the reader stopped give up in time */
+	struct timeval tv = { .tv_sec = 5 };
+	atomic_int failed = 0;
+	int fd, i, got = 0;
+	uint32_t status;
+	uint64_t tag;
+	char buf[16];
+	ssize_t r;
+
+	fd = fastrpc_client_open("127.0.0.1", self->srv.port, SOCK_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, set_rcvtimeo(fd, 2000));
+	ASSERT_EQ(0, setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)));
+	ASSERT_EQ(0, fastrpc_set_max_calls(fd, 1));
+	for (i = 0; i < SLOT_SENDERS; i++) {
+		args[i] = (struct slot_arg){ .fd = fd, .id = i + 1,
+					     .failed = &failed };
+		ASSERT_EQ(0, pthread_create(&thr[i], NULL, slot_sender,
+					    &args[i]));
+	}
+	while (got < SLOT_SENDERS * SLOT_CALLS) {
+		r = fastrpc_recv_result(fd, &tag, &status, buf, sizeof(buf), 0);
+		if (r < 0)
+			break;	/* a sender failed and stopped, or a stall */
+		EXPECT_EQ(FASTRPC_OK, status);
+		got++;
+	}
+	atomic_store(&failed, 1);
+	for (i = 0; i < SLOT_SENDERS; i++) {
+		pthread_join(thr[i], NULL);
+		EXPECT_EQ(0, args[i].err)
+			TH_LOG("sender %d: %s", i, strerror(-args[i].err));
+	}
+	EXPECT_EQ(SLOT_SENDERS * SLOT_CALLS, got);
+	close(fd);
+}
+
 TEST_HARNESS_MAIN
