@@ -82,7 +82,8 @@ struct frpc_conn {
 	struct mutex		tx_mutex;
 	struct list_head	ctrlq;
 	u32			ctrl_bytes;
-	bool			ctrl_overflow;	/* peer does not read: fail */
+	/* a control frame lost (the peer does not read, no memory): fail */
+	bool			ctrl_overflow;
 	struct list_head	ready;		/* calls with data to frame */
 	u32			tx_short_run;	/* short bytes ahead of a long */
 	unsigned long		tx_mixed_until;	/* jiffies: short messages go */

@@ -290,7 +290,8 @@ void frpc_server_close(struct frpc_sock *fs)
  */
 static bool frpc_share_full(struct frpc_sock *fs, struct frpc_conn *conn)
 {
-	u32 cap = fs->max_calls;
+	/* setsockopt(FASTRPC_MAX_CALLS) writes it without fs->lock */
+	u32 cap = READ_ONCE(fs->max_calls);
 
 	lockdep_assert_held(&fs->lock);
 	if (cap >= 64)
@@ -308,7 +309,7 @@ u32 frpc_server_admit(struct frpc_conn *conn, struct frpc_call *call)
 	spin_lock(&fs->lock);
 	if (fs->dead || fs->shut_rd || conn->state != FRPC_CONN_READY) {
 		status = FASTRPC_UNAVAILABLE;
-	} else if (fs->npending >= fs->max_calls ||
+	} else if (fs->npending >= READ_ONCE(fs->max_calls) ||
 		 conn->ncalls >= frpc_limit(conn->fn, FRPC_LIM_CONN_MAX_CALLS) ||
 		 frpc_share_full(fs, conn)) {
 		status = FASTRPC_RESOURCE_EXHAUSTED;

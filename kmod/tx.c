@@ -77,8 +77,17 @@ int frpc_queue_simple(struct frpc_conn *conn, u8 type, u16 flags, u32 id,
 		return -ENOBUFS;
 	buf = frpc_build_ctrl(conn->version, type, flags, id, payload, len,
 			      GFP_ATOMIC);
-	if (!buf)
+	if (!buf) {
+		/*
+		 * A lost CREDIT would shrink the peer's window for good, a
+		 * lost END or CANCEL leave a call waiting: the connection is
+		 * failed instead, as for a full queue.  Keepalive's frames
+		 * only measure, and the next ones do as well.
+		 */
+		if (type != FASTRPC_FRAME_PING && type != FASTRPC_FRAME_PONG)
+			conn->ctrl_overflow = true;
 		return -ENOMEM;
+	}
 	frpc_queue_ctrl(conn, buf);
 	return 0;
 }
