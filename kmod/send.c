@@ -584,9 +584,12 @@ err_put:
 			}
 		}
 		if (small.ext_len) {
-			iov_iter_revert(&msg->msg_iter, small.ext_len);
+			/* unless @m holds a copy already */
+			if (!m) {
+				iov_iter_revert(&msg->msg_iter, small.ext_len);
+				ext = true;
+			}
 			frpc_txsmall_release(&small);
-			ext = true;
 		}
 		err = frpc_wait_send(fs, true, &timeo);
 		if (err)

@@ -194,7 +194,7 @@ TEST_F_TIMEOUT(conc, blocking_senders_share_one_slot, 120)
 	struct slot_arg args[SLOT_SENDERS];
 	pthread_t thr[SLOT_SENDERS];
 	/* senders left waiting once the reader stopped give up in time */
-	struct timeval tv = { .tv_sec = 5 };
+	struct timeval tv = { .tv_sec = 30 };
 	atomic_int failed = 0;
 	int fd, i, got = 0;
 	uint32_t status;

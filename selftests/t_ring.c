@@ -2457,10 +2457,6 @@ TEST_F(rg, cq_full_eagain)
 }
 
 /*
- * Setup accepts one CQ entry (1..FASTRPC_RING_MAX_ENTRIES): such rings
- * must work, one completion at a time.
- */
-/*
  * A process spins on its CQ while the socket sits in an epoll set for
  * EPOLLOUT only.  The EPOLLIN wakeup of an arriving reply passes that
  * entry by, so the kernel must deliver the reply without a poller (the
@@ -2498,6 +2494,10 @@ TEST_F(rg, cq_spin_with_epollout_watcher)
 	EXPECT_EQ(0, ring_idle(r, 100));
 }
 
+/*
+ * Setup accepts one CQ entry (1..FASTRPC_RING_MAX_ENTRIES): such rings
+ * must work, one completion at a time.
+ */
 TEST_F(rg, cq_one_entry)
 {
 	struct fastrpc_sqe e = { .op = 0, .id = 1 };
