@@ -355,7 +355,7 @@ static int frpc_client_call(struct frpc_sock *fs, struct frpc_cmsgs *c,
 	struct frpc_call *call;
 	int err, tries = 0;
 	bool direct, queue, ext = false, want_bulk = false, bulk_held = false;
-	bool stage, full = false;
+	bool stage, full = false, wait;
 	u32 id;
 
 	if ((fc->flags & ~FASTRPC_CALL_ALL) || c->smsg)
@@ -569,12 +569,17 @@ err_call:
 err_put:
 	frpc_conn_put(conn);
 	/*
-	 * Another sender took the slot that frpc_wait_send() saw free (or
-	 * the limit came down): a blocking socket waits for one again, as if
-	 * it had found none, holding none of the caller's pages meanwhile.
+	 * Try again, holding none of the caller's pages meanwhile: another
+	 * sender took the slot that frpc_wait_send() saw free (or the limit
+	 * came down), and a blocking socket waits for one again, as if it
+	 * had found none; or the connection began draining or died under us,
+	 * and a new one may have to open: one more try.
 	 */
-	if (full && timeo) {
-		full = false;
+	wait = full && timeo;
+	full = false;
+	if (wait || (err == -EAGAIN &&
+		     READ_ONCE(fs->ncalls) < READ_ONCE(fs->max_calls) &&
+		     !tries++)) {
 		if (bulk_held) {
 			frpc_txbulk_release(&bulk);
 			bulk_held = false;
@@ -591,22 +596,10 @@ err_put:
 			}
 			frpc_txsmall_release(&small);
 		}
-		err = frpc_wait_send(fs, true, &timeo);
-		if (err)
-			goto out;
-		goto retry;
-	}
-	/* the connection began draining or died under us: one more try */
-	if (err == -EAGAIN && READ_ONCE(fs->ncalls) < READ_ONCE(fs->max_calls) &&
-	    !tries++) {
-		if (bulk_held) {
-			/* no pages held while a connection opens */
-			frpc_txbulk_release(&bulk);
-			bulk_held = false;
-			if (!m) {
-				iov_iter_revert(&msg->msg_iter, len);
-				want_bulk = true;
-			}
+		if (wait) {
+			err = frpc_wait_send(fs, true, &timeo);
+			if (err)
+				goto out;
 		}
 		goto retry;
 	}
