@@ -374,7 +374,7 @@ struct frpc_call *frpc_call_alloc(struct frpc_conn *conn, gfp_t gfp)
 	INIT_HLIST_NODE(&call->conn_node);
 	INIT_HLIST_NODE(&call->sock_node);
 	INIT_LIST_HEAD(&call->tx_node);
-	INIT_LIST_HEAD(&call->dl_node);
+	RB_CLEAR_NODE(&call->dl_node);
 	INIT_LIST_HEAD(&call->owed_node);
 	INIT_LIST_HEAD(&call->rxmsgs);
 	INIT_LIST_HEAD(&call->txq);
@@ -440,7 +440,7 @@ void __frpc_reap(struct frpc_reap *r)
  */
 static struct hlist_head *frpc_call_bucket(struct frpc_conn *conn, u32 id)
 {
-	return &conn->calls[hash_32(id, FRPC_CALL_HASH_BITS)];
+	return &conn->calls[frpc_call_hash(conn, id)];
 }
 
 struct frpc_call *frpc_call_find(struct frpc_conn *conn, u32 id)
@@ -475,7 +475,8 @@ void frpc_call_unlink(struct frpc_call *call)
 			frpc_conn_drained(conn);
 		}
 	}
-	frpc_list_del_init(&call->dl_node);
+	if (!RB_EMPTY_NODE(&call->dl_node))
+		frpc_call_clear_deadline(call);
 }
 
 /*

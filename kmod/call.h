@@ -7,6 +7,7 @@
 #define _FRPC_CALL_H
 
 #include <linux/list.h>
+#include <linux/rbtree.h>
 #include <linux/skbuff.h>
 #include <linux/timekeeping.h>
 
@@ -70,7 +71,7 @@ struct frpc_call {
 	struct hlist_node	conn_node;	/* conn->calls, by id */
 	struct hlist_node	sock_node;	/* fs->tags or fs->pending */
 	struct list_head	tx_node;	/* conn->ready */
-	struct list_head	dl_node;	/* conn->deadlines */
+	struct rb_node		dl_node;	/* conn->deadlines, if it has one */
 	struct list_head	owed_node;	/* fs->owed */
 	struct list_head	rxmsgs;		/* server: its queued messages */
 	struct frpc_conn	*conn;		/* holds a reference */

@@ -13,6 +13,7 @@
  */
 #include <linux/hashtable.h>
 #include <linux/mm.h>
+#include <linux/random.h>
 #include <linux/slab.h>
 #include <net/net_namespace.h>
 #include <net/sock.h>
@@ -50,6 +51,7 @@ struct frpc_conn *frpc_conn_alloc(struct frpc_net *fn, bool client)
 		return NULL;
 	}
 	__hash_init(conn->calls, FRPC_CALL_BUCKETS);
+	conn->hash_mul = get_random_u32() | 1;
 	if (client)
 		conn->memcg = frpc_memcg_get();
 	kref_init(&conn->ref);
@@ -62,7 +64,7 @@ struct frpc_conn *frpc_conn_alloc(struct frpc_net *fn, bool client)
 	mutex_init(&conn->tx_mutex);
 	INIT_LIST_HEAD(&conn->ctrlq);
 	INIT_LIST_HEAD(&conn->ready);
-	INIT_LIST_HEAD(&conn->deadlines);
+	conn->deadlines = RB_ROOT_CACHED;
 	INIT_WORK(&conn->tx_work, frpc_conn_tx_workfn);
 	INIT_WORK(&conn->fail_work, frpc_conn_fail_workfn);
 	INIT_WORK(&conn->eof_work, frpc_conn_eof_workfn);

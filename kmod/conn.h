@@ -7,6 +7,7 @@
 #define _FRPC_CONN_H
 
 #include <linux/kref.h>
+#include <linux/rbtree.h>
 #include <linux/spinlock.h>
 #include <linux/timer.h>
 #include <linux/wait.h>
@@ -66,6 +67,7 @@ struct frpc_conn {
 	bool			torn_down;
 	wait_queue_head_t	wait;		/* state changes */
 	struct hlist_head	*calls;		/* FRPC_CALL_BUCKETS, by wire id */
+	u32			hash_mul;	/* odd, random: frpc_call_bucket() */
 	u32			ncalls;
 	u32			next_id;	/* client: last id used */
 	u32			max_id;		/* server: highest id seen */
@@ -98,7 +100,7 @@ struct frpc_conn {
 	int			eof_err;	/* why TCP closed, for eof_work */
 
 	/* timers: call deadlines, keepalive and idleness */
-	struct list_head	deadlines;	/* calls, soonest first */
+	struct rb_root_cached	deadlines;	/* calls by deadline, soonest left */
 	struct timer_list	deadline_timer;
 	struct timer_list	ka_timer;
 	unsigned long		last_rx;	/* jiffies */
@@ -168,5 +170,20 @@ void frpc_conn_goaway(struct frpc_conn *conn, u32 code);
 void frpc_conn_peer_closed(struct frpc_conn *conn, int err);
 void frpc_conn_pong(struct frpc_conn *conn, u64 sent_ns);
 void frpc_net_close_all(struct frpc_net *fn);
+
+/*
+ * The call table's bucket of wire id @id.  A server's peer chooses the
+ * ids of its calls, so a fixed hash (hash_32()) let it put thousands of
+ * open calls in one bucket and make the lookup of each of its frames,
+ * in softirq under conn->lock, walk them all.  Multiply-shift with a
+ * random odd multiplier per connection (Dietzfelbinger et al.) makes
+ * any two ids chosen without knowing it share a bucket with probability
+ * at most 2 in FRPC_CALL_BUCKETS, for the cost of hash_32(): one
+ * multiplication and one shift.
+ */
+static inline u32 frpc_call_hash(const struct frpc_conn *conn, u32 id)
+{
+	return (id * conn->hash_mul) >> (32 - FRPC_CALL_HASH_BITS);
+}
 
 #endif /* _FRPC_CONN_H */

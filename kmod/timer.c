@@ -2,8 +2,9 @@
 /*
  * Timers: each connection has two, and they live here together.
  *
- * The deadline timer fires at the soonest call deadline (conn->deadlines
- * is kept sorted) and ends the calls whose time is up, a batch a tick.
+ * The deadline timer fires at the soonest call deadline (the leftmost
+ * call of the tree conn->deadlines) and ends the calls whose time is
+ * up, a batch a tick.
  * The keepalive timer ticks a few times per keepalive_ms or idle_ms: it
  * PINGs a quiet peer, fails a connection whose peer has been silent for
  * three intervals or that never finished HELLO, and closes one without
@@ -39,34 +40,65 @@ unsigned int frpc_idle_ms = FRPC_IDLE_MS;
 module_param_cb(idle_ms, &frpc_ms_ops, &frpc_idle_ms, 0644);
 MODULE_PARM_DESC(idle_ms, "close a connection without calls after this long");
 
-/* Keep conn->deadlines sorted; most calls share a timeout, so scan back. */
+/*
+ * conn->deadlines is a tree, soonest leftmost, not a sorted list: a
+ * server's peer chooses its calls' timeouts, and with a list scanned at
+ * each insertion, timeouts that shrink call by call made every CALL walk
+ * all the calls in flight (65536 at most), in softirq under conn->lock.
+ * Equal deadlines go right of each other, so they end in arrival order.
+ */
 void frpc_call_set_deadline(struct frpc_call *call, u64 timeout_ns)
 {
 	struct frpc_conn *conn = call->conn;
+	struct rb_node **link = &conn->deadlines.rb_root.rb_node;
+	struct rb_node *parent = NULL;
+	bool leftmost = true;
 	struct frpc_call *pos;
 
 	lockdep_assert_held(&conn->lock);
-	call->deadline = jiffies + max_t(unsigned long, 1,
-					 nsecs_to_jiffies(timeout_ns));
-	list_for_each_entry_reverse(pos, &conn->deadlines, dl_node)
-		if (time_before_eq(pos->deadline, call->deadline))
-			break;
-	list_add(&call->dl_node, &pos->dl_node);
-	if (conn->deadlines.next == &call->dl_node && !conn->torn_down)
+	if (WARN_ON_ONCE(!RB_EMPTY_NODE(&call->dl_node)))
+		return;
+	/* within half the jiffies range, so time_before() orders them all */
+	call->deadline = jiffies + clamp_t(u64, nsecs_to_jiffies64(timeout_ns),
+					   1, MAX_JIFFY_OFFSET);
+	while (*link) {
+		parent = *link;
+		pos = rb_entry(parent, struct frpc_call, dl_node);
+		if (time_before(call->deadline, pos->deadline)) {
+			link = &parent->rb_left;
+		} else {
+			link = &parent->rb_right;
+			leftmost = false;
+		}
+	}
+	rb_link_node(&call->dl_node, parent, link);
+	rb_insert_color_cached(&call->dl_node, &conn->deadlines, leftmost);
+	if (leftmost && !conn->torn_down)
 		mod_timer(&conn->deadline_timer, call->deadline);
+}
+
+void frpc_call_clear_deadline(struct frpc_call *call)
+{
+	lockdep_assert_held(&call->conn->lock);
+	if (!RB_EMPTY_NODE(&call->dl_node)) {
+		rb_erase_cached(&call->dl_node, &call->conn->deadlines);
+		RB_CLEAR_NODE(&call->dl_node);
+	}
 }
 
 static void frpc_deadline_timer_fn(struct timer_list *t)
 {
 	struct frpc_conn *conn = from_timer(conn, t, deadline_timer);
-	struct frpc_call *call, *tmp;
+	struct frpc_call *call;
+	struct rb_node *first;
 	unsigned int n = 0;
 	struct frpc_reap r;
 	bool queued = false;
 
 	frpc_reap_init(&r);
 	spin_lock_bh(&conn->lock);
-	list_for_each_entry_safe(call, tmp, &conn->deadlines, dl_node) {
+	while ((first = rb_first_cached(&conn->deadlines))) {
+		call = rb_entry(first, struct frpc_call, dl_node);
 		if (time_before(jiffies, call->deadline) ||
 		    ++n > FRPC_REAP_BATCH) {
 			/* a batch a tick: thousands may expire together */
@@ -76,7 +108,7 @@ static void frpc_deadline_timer_fn(struct timer_list *t)
 								call->deadline);
 			break;
 		}
-		list_del_init(&call->dl_node);
+		frpc_call_clear_deadline(call);
 		atomic64_inc(&conn->fn->deadlines_exceeded);
 		trace_call_deadline(call);
 		if (conn->client) {

@@ -17,5 +17,6 @@ void frpc_conn_start_timers(struct frpc_conn *conn);
 void frpc_conn_stop_timers(struct frpc_conn *conn);
 void frpc_conn_drained(struct frpc_conn *conn);
 void frpc_call_set_deadline(struct frpc_call *call, u64 timeout_ns);
+void frpc_call_clear_deadline(struct frpc_call *call);
 
 #endif /* _FRPC_TIMER_H */

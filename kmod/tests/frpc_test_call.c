@@ -241,9 +241,9 @@ static void frpc_test_call_collisions(struct kunit *test)
 	u32 ids[N], bucket, id;
 	unsigned int n = 0, i;
 
-	bucket = hash_min(1U, FRPC_CALL_HASH_BITS);
+	bucket = frpc_call_hash(conn, 1);
 	for (id = 1; n < N; id++)
-		if (hash_min(id, FRPC_CALL_HASH_BITS) == bucket)
+		if (frpc_call_hash(conn, id) == bucket)
 			ids[n++] = id;
 	for (i = 0; i < N; i++)
 		calls[i] = frpc_test_call(test, conn, ids[i], 0, true);
@@ -261,7 +261,7 @@ static void frpc_test_call_collisions(struct kunit *test)
 					    calls[i]);
 	}
 	/* an id in the same bucket that was never linked */
-	for (; hash_min(id, FRPC_CALL_HASH_BITS) != bucket; id++)
+	for (; frpc_call_hash(conn, id) != bucket; id++)
 		;
 	KUNIT_EXPECT_NULL(test, frpc_test_find(conn, id));
 	KUNIT_EXPECT_EQ(test, conn->ncalls, (u32)N - 2);
@@ -360,6 +360,7 @@ static void frpc_test_call_deadlines(struct kunit *test)
 	static const unsigned int order[] = { 1, 3, 2, 0, 4 };
 	struct frpc_conn *conn = frpc_test_conn(test, true);
 	struct frpc_call *calls[ARRAY_SIZE(secs)], *pos;
+	struct rb_node *node;
 	unsigned int i = 0;
 
 	for (i = 0; i < ARRAY_SIZE(secs); i++) {
@@ -370,7 +371,9 @@ static void frpc_test_call_deadlines(struct kunit *test)
 	}
 	i = 0;
 	spin_lock_bh(&conn->lock);
-	list_for_each_entry(pos, &conn->deadlines, dl_node) {
+	for (node = rb_first_cached(&conn->deadlines); node;
+	     node = rb_next(node)) {
+		pos = rb_entry(node, struct frpc_call, dl_node);
 		if (i < ARRAY_SIZE(order))
 			KUNIT_EXPECT_PTR_EQ(test, pos, calls[order[i]]);
 		i++;
@@ -380,16 +383,112 @@ static void frpc_test_call_deadlines(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, timer_pending(&conn->deadline_timer));
 	KUNIT_EXPECT_EQ(test, conn->deadline_timer.expires,
 			calls[1]->deadline);
-	/* unlink takes a call off the deadline list */
+	/* unlink takes a call out of the deadline tree */
 	frpc_test_unlink(calls[1]);
-	KUNIT_EXPECT_TRUE(test, list_empty(&calls[1]->dl_node));
-	KUNIT_EXPECT_PTR_EQ(test, list_first_entry(&conn->deadlines,
-						   struct frpc_call, dl_node),
+	KUNIT_EXPECT_TRUE(test, RB_EMPTY_NODE(&calls[1]->dl_node));
+	KUNIT_EXPECT_PTR_EQ(test, rb_entry(rb_first_cached(&conn->deadlines),
+					   struct frpc_call, dl_node),
 			    calls[3]);
 	/* deadlines are timeouts from now, in jiffies */
 	KUNIT_EXPECT_TRUE(test, time_in_range(calls[4]->deadline,
 					      jiffies + 3999 * HZ,
 					      jiffies + 4000 * HZ));
+}
+
+/*
+ * Ids a server's peer would choose if the hash were fixed: 4096 that
+ * hash_32() puts in one bucket.  With the connection's own multiplier
+ * they spread: the calls a lookup of each of them walks past, summed
+ * (the sum of the squares of the chain lengths), stay near N, far from
+ * the N * N of one chain.
+ */
+static void frpc_test_call_hostile_ids(struct kunit *test)
+{
+	enum { N = 4096 };
+	struct frpc_conn *conn = frpc_test_conn(test, false);
+	struct frpc_conn *other = frpc_test_conn(test, false);
+	u32 bucket = hash_32(1, FRPC_CALL_HASH_BITS), id;
+	struct frpc_call *call;
+	unsigned int n = 0, b;
+	u64 walk = 0;
+
+	KUNIT_EXPECT_TRUE(test, conn->hash_mul & 1);
+	/* each connection draws its own (equal once in 2^31 runs) */
+	KUNIT_EXPECT_NE(test, conn->hash_mul, other->hash_mul);
+	for (id = 1; n < N; id++) {
+		if (hash_32(id, FRPC_CALL_HASH_BITS) != bucket)
+			continue;
+		frpc_test_call(test, conn, id, 0, true);
+		n++;
+	}
+	spin_lock_bh(&conn->lock);
+	for (b = 0; b < FRPC_CALL_BUCKETS; b++) {
+		u64 len = 0;
+
+		hlist_for_each_entry(call, &conn->calls[b], conn_node)
+			len++;
+		walk += len * len;
+	}
+	spin_unlock_bh(&conn->lock);
+	/* about 5 N in practice; 4096 N with hash_32() */
+	KUNIT_EXPECT_LE(test, walk, 256ULL * N);
+	KUNIT_EXPECT_EQ(test, conn->ncalls, (u32)N);
+}
+
+static unsigned int frpc_test_rb_height(const struct rb_node *node)
+{
+	if (!node)
+		return 0;
+	return 1 + max(frpc_test_rb_height(node->rb_left),
+		       frpc_test_rb_height(node->rb_right));
+}
+
+/*
+ * A peer's timeouts that shrink call by call, the order that made the
+ * sorted list walk every call at each insertion: the tree stays
+ * balanced, sorted, and the timer follows its soonest call.
+ */
+static void frpc_test_call_deadlines_shrinking(struct kunit *test)
+{
+	enum { N = 4096 };
+	struct frpc_conn *conn = frpc_test_conn(test, false);
+	struct frpc_call **calls, *pos, *prev = NULL;
+	unsigned int i, n = 0, bad = 0;
+	struct rb_node *node;
+
+	calls = kunit_kcalloc(test, N, sizeof(*calls), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, calls);
+	for (i = 0; i < N; i++) {
+		calls[i] = frpc_test_call(test, conn, i + 1, 0, true);
+		spin_lock_bh(&conn->lock);
+		frpc_call_set_deadline(calls[i], (u64)(2 * N - i) * NSEC_PER_SEC);
+		spin_unlock_bh(&conn->lock);
+	}
+	spin_lock_bh(&conn->lock);
+	/* a red-black tree of N nodes is at most 2 log2(N + 1) high: 26 */
+	KUNIT_EXPECT_LE(test, frpc_test_rb_height(conn->deadlines.rb_root.rb_node),
+			2U * (ilog2(N) + 1));
+	for (node = rb_first_cached(&conn->deadlines); node;
+	     node = rb_next(node)) {
+		pos = rb_entry(node, struct frpc_call, dl_node);
+		if (prev && time_before(pos->deadline, prev->deadline))
+			bad++;
+		prev = pos;
+		n++;
+	}
+	spin_unlock_bh(&conn->lock);
+	KUNIT_EXPECT_EQ(test, n, (unsigned int)N);
+	KUNIT_EXPECT_EQ(test, bad, 0U);
+	KUNIT_EXPECT_PTR_EQ(test, rb_entry(rb_first_cached(&conn->deadlines),
+					   struct frpc_call, dl_node),
+			    calls[N - 1]);
+	KUNIT_EXPECT_EQ(test, conn->deadline_timer.expires,
+			calls[N - 1]->deadline);
+	/* out in a scattered order: i * 7919 mod N visits each once */
+	for (i = 0; i < N; i++)
+		frpc_test_unlink(calls[(i * 7919U) % N]);
+	KUNIT_EXPECT_TRUE(test, RB_EMPTY_ROOT(&conn->deadlines.rb_root));
+	KUNIT_EXPECT_NULL(test, rb_first_cached(&conn->deadlines));
 }
 
 static struct kunit_case frpc_call_table_cases[] = {
@@ -402,6 +501,8 @@ static struct kunit_case frpc_call_table_cases[] = {
 	KUNIT_CASE(frpc_test_call_accounting),
 	KUNIT_CASE_SLOW(frpc_test_call_many),
 	KUNIT_CASE(frpc_test_call_deadlines),
+	KUNIT_CASE(frpc_test_call_hostile_ids),
+	KUNIT_CASE(frpc_test_call_deadlines_shrinking),
 	{}
 };
 
