@@ -115,6 +115,7 @@ struct frpc_call {
 	/* messages to send */
 	struct list_head	txq;
 	u32			tx_credit;
+	unsigned long		stall_since;	/* jiffies: short of credit; 0 */
 
 	/* fastrpc:call_end: received payload, and when the call started */
 	u32			rx_bytes;

@@ -89,6 +89,11 @@ struct frpc_conn {
 	struct list_head	ready;		/* calls with data to frame */
 	u32			tx_short_run;	/* short bytes ahead of a long */
 	unsigned long		tx_mixed_until;	/* jiffies: short messages go */
+	/* stalls (timer.c): jiffies, or 0 */
+	unsigned long		stall_since;	/* the connection window shut */
+	bool			calls_starved;	/* a call's window shut: look */
+	u64			stall_tx_bytes;	/* tx_bytes at the last tick */
+	unsigned long		stall_tx_since;	/* ... which it has been since */
 	struct frpc_txframe	cur;		/* under tx_mutex */
 	struct frpc_txmsg	*cur_msg;	/* what cur points into */
 	struct frpc_txmsg	*cur_orphan;	/* ... after its call went */

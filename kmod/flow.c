@@ -200,6 +200,9 @@ u8 frpc_credit_received(struct frpc_conn *conn, u32 id, u32 inc)
 	if (!id) {
 		if (frpc_window_add(&conn->tx_credit, inc))
 			return FASTRPC_WERR_FLOW;
+		/* a trickle of a few bytes does not end a stall (timer.c) */
+		if (conn->tx_credit >= FRPC_STALL_CREDIT)
+			conn->stall_since = 0;
 		if (!list_empty(&conn->ready))
 			frpc_conn_kick_async(conn);
 		return FASTRPC_WERR_NONE;
@@ -212,6 +215,8 @@ u8 frpc_credit_received(struct frpc_conn *conn, u32 id, u32 inc)
 	}
 	if (frpc_window_add(&call->tx_credit, inc))
 		return FASTRPC_WERR_FLOW;
+	if (call->stall_since && !frpc_call_starved(call))
+		call->stall_since = 0;
 	if (call->tx_waiting) {
 		/* a long message's sender, out of credit (txbulk.c) */
 		call->tx_waiting = false;

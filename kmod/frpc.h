@@ -77,6 +77,8 @@ enum frpc_byte_limits {
 	FRPC_CONN_WINDOW	= 4 << 20,
 	/* a window may not grow past this */
 	FRPC_WINDOW_MAX		= 0x7fffffff,
+	/* credit that ends a stall: this much, or the rest of the message */
+	FRPC_STALL_CREDIT	= 4096,
 	/* memory a connection's peer may make us hold (conn_rx_mem), and
 	 * all peers of a namespace (net_rx_mem).  Payload counts at most 4x
 	 * (frpc_rx_keep), so a full connection window stays well under it.
@@ -165,6 +167,10 @@ enum frpc_time_limits_ms {
 	FRPC_TIMER_MAX_MS	= 3600 * 1000,
 	/* a connection without calls or users closes after this */
 	FRPC_IDLE_MS		= 60000,
+	/* a connection whose peer leaves data of ours waiting this long
+	 * (its credit or TCP) fails (stall_ms, timer.c)
+	 */
+	FRPC_STALL_MS		= 60000,
 	/* how long the sender of a long message waits for its call's credit
 	 * before it copies the rest instead (txbulk.c)
 	 */
@@ -204,6 +210,7 @@ enum frpc_limit {
 	FRPC_LIM_IDLE_MS,
 	FRPC_LIM_LOOPBACK,		/* 0 or 1 */
 	FRPC_LIM_DEFAULT_CALLS,		/* FASTRPC_MAX_CALLS of a new socket */
+	FRPC_LIM_STALL_MS,
 	FRPC_LIM_COUNT,
 };
 
@@ -246,6 +253,7 @@ struct frpc_net {
 	atomic64_t		ring_errors;	/* ring entries that failed */
 	atomic64_t		ring_direct;	/* deliveries by same-host writers */
 	atomic64_t		tx_bulk_bytes;	/* written from senders' memory */
+	atomic64_t		stalled_conns;	/* failed: the peer took nothing */
 	atomic_t		loop_port;	/* loop.c: callers' port numbers */
 
 	/*

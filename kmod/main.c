@@ -60,6 +60,7 @@ const struct frpc_stat frpc_stats[] = {
 	FRPC_STAT(RING_ERRORS, ring_errors),
 	FRPC_STAT(RING_DIRECT, ring_direct),
 	FRPC_STAT(TX_BULK_BYTES, tx_bulk_bytes),
+	FRPC_STAT(STALLED_CONNS, stalled_conns),
 	{ }
 };
 

@@ -42,6 +42,7 @@ unsigned int *const frpc_limit_param[FRPC_LIM_COUNT] = {
 	[FRPC_LIM_IDLE_MS]		= &frpc_idle_ms,
 	[FRPC_LIM_LOOPBACK]		= &frpc_loopback,
 	[FRPC_LIM_DEFAULT_CALLS]	= &frpc_default_calls,
+	[FRPC_LIM_STALL_MS]		= &frpc_stall_ms,
 };
 
 /* FASTRPC_A_LIMITS_* is enum frpc_limit + 1 */
@@ -95,6 +96,8 @@ static const struct nla_policy frpc_limits_policy[FASTRPC_A_LIMITS_MAX + 1] = {
 	[FASTRPC_A_LIMITS_LOOPBACK] = NLA_POLICY_MAX(NLA_U8, 1),
 	[FASTRPC_A_LIMITS_DEFAULT_CALLS] =
 		NLA_POLICY_FULL_RANGE(NLA_U32, &frpc_nl_count),
+	[FASTRPC_A_LIMITS_STALL_MS] =
+		NLA_POLICY_FULL_RANGE(NLA_U32, &frpc_nl_ms),
 	[FASTRPC_A_LIMITS_OWN] = { .type = NLA_REJECT },
 	[FASTRPC_A_LIMITS_RESET] =
 		NLA_POLICY_MASK(NLA_U32, GENMASK(FRPC_LIM_COUNT, 1)),

@@ -40,6 +40,10 @@ unsigned int frpc_idle_ms = FRPC_IDLE_MS;
 module_param_cb(idle_ms, &frpc_ms_ops, &frpc_idle_ms, 0644);
 MODULE_PARM_DESC(idle_ms, "close a connection without calls after this long");
 
+unsigned int frpc_stall_ms = FRPC_STALL_MS;
+module_param_cb(stall_ms, &frpc_ms_ops, &frpc_stall_ms, 0644);
+MODULE_PARM_DESC(stall_ms, "fail a connection whose peer takes none of our waiting data this long");
+
 /*
  * conn->deadlines is a tree, soonest leftmost, not a sorted list: a
  * server's peer chooses its calls' timeouts, and with a list scanned at
@@ -128,6 +132,74 @@ static void frpc_deadline_timer_fn(struct timer_list *t)
 		frpc_conn_kick_async(conn);
 }
 
+/*
+ * Has a call been short of credit for @limit, its peer granting none?
+ * Walks the calls only while one was seen short (conn->calls_starved),
+ * and forgets the clocks of those no longer short.
+ */
+static bool frpc_conn_calls_stalled(struct frpc_conn *conn, unsigned long now,
+				    unsigned long limit)
+{
+	struct frpc_call *call;
+	bool starved = false;
+	unsigned int bkt;
+
+	for (bkt = 0; bkt < FRPC_CALL_BUCKETS; bkt++) {
+		hlist_for_each_entry(call, &conn->calls[bkt], conn_node) {
+			if (!call->stall_since)
+				continue;
+			if (!frpc_call_starved(call)) {
+				call->stall_since = 0;
+				continue;
+			}
+			if (time_after(now, call->stall_since + limit))
+				return true;
+			starved = true;
+		}
+	}
+	conn->calls_starved = starved;
+	return false;
+}
+
+/*
+ * Has data of ours waited stall_ms for the peer to take it?  Waiting for
+ * the peer's credit: the connection window's (conn->stall_since, started
+ * by frpc_tx_pick()) or a call's (call->stall_since); a credit of at least
+ * FRPC_STALL_CREDIT, or of the rest of the message, stops the clock
+ * (frpc_credit_received()).  Or waiting for TCP: frames and control
+ * frames queued while TCP took nothing (conn->tx_bytes stood still) since
+ * the tick that saw it last move.  A peer that reads nothing, or stops
+ * granting credit, would otherwise hold what its calls queued for as
+ * long as it lives, with the senders' SO_SNDBUF: a server socket's other
+ * clients then wait for their replies too.  conn->lock held.
+ */
+static bool frpc_conn_stalled(struct frpc_conn *conn, unsigned long now)
+{
+	unsigned long limit = msecs_to_jiffies(frpc_limit(conn->fn, FRPC_LIM_STALL_MS));
+	u64 tx = READ_ONCE(conn->tx_bytes);
+
+	lockdep_assert_held(&conn->lock);
+	if (conn->stall_since) {
+		if (list_empty(&conn->ready) ||
+		    conn->tx_credit >= FRPC_STALL_CREDIT)
+			conn->stall_since = 0;
+		else if (time_after(now, conn->stall_since + limit))
+			return true;
+	}
+	/* the short cut has no TCP, and a shut window is not TCP's doing */
+	if (!READ_ONCE(conn->via_loop) && tx == conn->stall_tx_bytes &&
+	    (!list_empty(&conn->ctrlq) ||
+	     (!list_empty(&conn->ready) && conn->tx_credit))) {
+		if (time_after(now, conn->stall_tx_since + limit))
+			return true;
+	} else {
+		conn->stall_tx_bytes = tx;
+		conn->stall_tx_since = now;
+	}
+	return conn->calls_starved &&
+	       frpc_conn_calls_stalled(conn, now, limit);
+}
+
 static unsigned long frpc_ka_tick(const struct frpc_net *fn)
 {
 	unsigned int ms = min(frpc_limit(fn, FRPC_LIM_KEEPALIVE_MS),
@@ -165,6 +237,11 @@ static void frpc_ka_timer_fn(struct timer_list *t)
 	if (conn->ctrl_overflow) {
 		fail = -ENOBUFS;
 		werr = FASTRPC_WERR_RESOURCE;
+	} else if (conn->state != FRPC_CONN_HELLO &&
+		   frpc_conn_stalled(conn, now)) {
+		fail = -ETIMEDOUT;
+		werr = FASTRPC_WERR_RESOURCE;
+		atomic64_inc(&conn->fn->stalled_conns);
 	} else if (conn->state == FRPC_CONN_HELLO &&
 		   time_after(now, conn->last_rx +
 		       msecs_to_jiffies(FRPC_CONNECT_TIMEOUT_MS))) {

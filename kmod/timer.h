@@ -10,7 +10,7 @@
 struct frpc_conn;
 struct frpc_call;
 
-extern unsigned int frpc_keepalive_ms, frpc_idle_ms;
+extern unsigned int frpc_keepalive_ms, frpc_idle_ms, frpc_stall_ms;
 
 void frpc_conn_init_timers(struct frpc_conn *conn);
 void frpc_conn_start_timers(struct frpc_conn *conn);

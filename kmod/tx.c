@@ -507,13 +507,41 @@ bool frpc_call_mid_message(struct frpc_call *call)
 	return m && (m->off || m->head_sent);
 }
 
+/*
+ * Is the call short of credit for what it has queued: less than
+ * FRPC_STALL_CREDIT, and less than the rest of its next message?  Only
+ * the peer can end that (frpc_conn_stalled()).
+ */
+bool frpc_call_starved(struct frpc_call *call)
+{
+	struct frpc_txmsg *m;
+
+	m = list_first_entry_or_null(&call->txq, struct frpc_txmsg, node);
+	if (!m || (m->head_type == FASTRPC_FRAME_CALL && !m->head_sent))
+		return false;	/* nothing queued, or a head, which needs none */
+	return call->tx_credit < min_t(u32, m->len - m->off, FRPC_STALL_CREDIT);
+}
+
+/* The stall clock of a call short of credit starts, if it is not running. */
+static void frpc_call_note_starved(struct frpc_call *call)
+{
+	if (!call->stall_since && frpc_call_starved(call)) {
+		call->stall_since = jiffies ?: 1;
+		call->conn->calls_starved = true;
+	}
+}
+
 void frpc_call_tx_ready(struct frpc_call *call)
 {
 	struct frpc_conn *conn = call->conn;
 
 	lockdep_assert_held(&conn->lock);
-	if (list_empty(&call->tx_node) && frpc_call_sendable(call))
+	if (!list_empty(&call->tx_node))
+		return;
+	if (frpc_call_sendable(call))
 		list_add_tail(&call->tx_node, &conn->ready);
+	else if (!list_empty(&call->txq))
+		frpc_call_note_starved(call);
 }
 
 static void frpc_sock_tx_done(struct frpc_sock *fs, u32 bytes)
@@ -705,8 +733,12 @@ static bool frpc_tx_pick(struct frpc_conn *conn, const struct frpc_sock *own,
 		left = m->len - m->off;
 		chunk = frpc_frame_chunk(left, call->tx_credit, conn->tx_credit);
 		chunk = min(chunk, frpc_tx_quantum(conn));
-		if (left && !chunk && !conn->tx_credit)
-			return false;	/* the connection window is shut */
+		if (left && !chunk && !conn->tx_credit) {
+			/* the connection window is shut */
+			if (!conn->stall_since)
+				conn->stall_since = jiffies ?: 1;
+			return false;
+		}
 		list_del_init(&call->tx_node);
 
 		if (m->head_type == FASTRPC_FRAME_END) {
@@ -720,14 +752,19 @@ static bool frpc_tx_pick(struct frpc_conn *conn, const struct frpc_sock *own,
 			    left > FASTRPC_MAX_FRAME - m->head_len)
 				chunk = left - (FASTRPC_MAX_FRAME - m->head_len);
 			head = chunk == left;
-			if (!head && !chunk)
-				continue;	/* wait for this call's credit */
+			if (!head && !chunk) {
+				/* wait for this call's credit */
+				frpc_call_note_starved(call);
+				continue;
+			}
 		} else {
 			head = m->head_type == FASTRPC_FRAME_CALL && !m->head_sent;
-			if (head)
+			if (head) {
 				chunk = min(chunk, (u32)FASTRPC_MAX_FRAME - m->head_len);
-			else if (left && !chunk)
+			} else if (left && !chunk) {
+				frpc_call_note_starved(call);
 				continue;
+			}
 		}
 		last = chunk == left;
 		if (whole_short)

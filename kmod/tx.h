@@ -154,6 +154,7 @@ void frpc_tx_note_short(struct frpc_conn *conn);
 void frpc_tx_note_small(struct frpc_conn *conn, const struct frpc_txsmall *s);
 u32 frpc_tx_quantum(struct frpc_conn *conn);
 void frpc_call_queue_msg(struct frpc_call *call, struct frpc_txmsg *m);
+bool frpc_call_starved(struct frpc_call *call);
 void frpc_call_tx_ready(struct frpc_call *call);
 bool frpc_call_mid_message(struct frpc_call *call);
 void frpc_call_drop_tx(struct frpc_call *call);

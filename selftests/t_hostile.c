@@ -566,6 +566,276 @@ TEST_F(hostile, slow_reader_small_replies)
 	slow_reader_case(_metadata, self, 600, 100, "4096 8192 16384");
 }
 
+/*
+ * Peers that leave a reply waiting: stall_ms 1 s, and keepalive_ms 4 s
+ * so that the connection timer, which looks, ticks every second.
+ */
+FIXTURE(stall) {
+	struct echo_srv srv;
+	long stall_ms, ka_ms;
+	int raw;
+};
+
+FIXTURE_SETUP(stall)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET,
+				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int ret, one = 1;
+
+	self->raw = -1;
+	self->stall_ms = frpc_param_long("stall_ms");
+	self->ka_ms = frpc_param_long("keepalive_ms");
+	ASSERT_LT(0, self->stall_ms) TH_LOG("no stall_ms parameter");
+	ASSERT_LT(0, self->ka_ms);
+	ASSERT_EQ(0, frpc_set_param("stall_ms", 1000));
+	ASSERT_EQ(0, frpc_set_param("keepalive_ms", 4000));
+	ret = echo_srv_start(&self->srv, AF_INET,
+			     test_port(BASE_PORT, _metadata->name), 1);
+	ASSERT_EQ(0, ret) TH_LOG("server: %s", fastrpc_strerror(ret));
+	self->raw = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ASSERT_LE(0, self->raw);
+	setsockopt(self->raw, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	ASSERT_EQ(0, set_rcvtimeo(self->raw, 5000));
+	sin.sin_port = htons(self->srv.port);
+	ASSERT_EQ(0, connect(self->raw, (struct sockaddr *)&sin, sizeof(sin)));
+}
+
+FIXTURE_TEARDOWN(stall)
+{
+	if (self->raw >= 0)
+		close(self->raw);
+	echo_srv_stop(&self->srv);
+	if (self->stall_ms > 0)
+		frpc_set_param("stall_ms", (unsigned int)self->stall_ms);
+	if (self->ka_ms > 0)
+		frpc_set_param("keepalive_ms", (unsigned int)self->ka_ms);
+}
+
+#define STALL_REQ	(128u << 10)
+
+/*
+ * Echo call @id with STALL_REQ bytes: a CALL frame, then DATA frames.
+ * The server's windows (256 KiB a call) take it whole; the reply is
+ * twice the 64 KiB call window the raw peer announced, so half of it
+ * waits for the peer's credit.
+ */
+static int send_big_echo(int fd, uint32_t id)
+{
+	uint32_t chunk = FASTRPC_MAX_FRAME - sizeof(struct fastrpc_wire_call);
+	uint8_t *req = malloc(STALL_REQ), *buf = malloc(FASTRPC_MAX_FRAME + 64);
+	uint32_t off, n;
+	uint8_t *p;
+	int ret = -ENOMEM;
+
+	if (!req || !buf)
+		goto out;
+	fill_pattern(req, STALL_REQ, id);
+	p = put_call(buf, 0, id, M_ECHO, req, chunk);
+	ret = send_all(fd, buf, (size_t)(p - buf));
+	for (off = chunk; !ret && off < STALL_REQ; off += n) {
+		n = STALL_REQ - off < FASTRPC_MAX_FRAME ? STALL_REQ - off :
+							  FASTRPC_MAX_FRAME;
+		p = put_hdr(buf, FASTRPC_PROTO_V1, FASTRPC_FRAME_DATA,
+			    off + n == STALL_REQ ?
+			    FASTRPC_FF_EOM | FASTRPC_FF_EOS : 0, id, n);
+		memcpy(p, req + off, n);
+		ret = send_all(fd, buf, (size_t)(p + n - buf));
+	}
+out:
+	free(req);
+	free(buf);
+	return ret;
+}
+
+static int send_credit(int fd, uint32_t id, uint32_t inc)
+{
+	struct fastrpc_wire_credit c = { .increment = htonl(inc) };
+	uint8_t buf[FASTRPC_FRAME_HDR_LEN + sizeof(c)], *p;
+
+	p = put_hdr(buf, FASTRPC_PROTO_V1, FASTRPC_FRAME_CREDIT, 0, id,
+		    sizeof(c));
+	memcpy(p, &c, sizeof(c));
+	return send_all(fd, buf, sizeof(buf));
+}
+
+/*
+ * Read frames for up to @ms, granting @grant bytes of call 1's window
+ * every @every_ms (none if 0).  Returns the ERROR code, 0 if the whole
+ * reply came (its END, with @got its bytes, checked), ANY_CODE on a close
+ * without ERROR, or -EAGAIN if neither happened in time.
+ */
+static int stall_read(int fd, uint32_t grant, int every_ms, int ms,
+		      uint32_t *got)
+{
+	uint64_t end = now_ms() + (uint64_t)ms, next = now_ms();
+	uint8_t *frame = malloc(FASTRPC_MAX_FRAME), *reply = malloc(STALL_REQ);
+	struct fastrpc_wire_error err;
+	struct fastrpc_frame_hdr h;
+	int ret = -EAGAIN;
+	uint32_t len, body;
+
+	*got = 0;
+	if (!frame || !reply) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	/* a frame once begun is read whole: poll() first, then 5 s */
+	set_rcvtimeo(fd, 5000);
+	while (now_ms() < end) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+		if (grant && now_ms() >= next) {
+			if (send_credit(fd, 1, grant))
+				break;
+			next = now_ms() + (uint64_t)every_ms;
+		}
+		ret = poll(&pfd, 1, every_ms ? every_ms : 200);
+		if (ret <= 0) {
+			ret = ret ? -errno : -EAGAIN;
+			if (ret == -EAGAIN || ret == -EINTR)
+				continue;
+			break;
+		}
+		ret = read_frame(fd, &h, frame, FASTRPC_MAX_FRAME);
+		/* closed, maybe mid-frame: what the server wrote is all */
+		if (ret == 1 || ret == -ECONNRESET || ret == -EPIPE) {
+			ret = ANY_CODE;
+			break;
+		}
+		if (ret < 0)
+			break;
+		len = ntohl(h.length);
+		if (h.type == FASTRPC_FRAME_ERROR && len >= sizeof(err)) {
+			memcpy(&err, frame, sizeof(err));
+			ret = (int)ntohl(err.code);
+			break;
+		}
+		ret = -EAGAIN;
+		if (ntohl(h.call_id) != 1)
+			continue;	/* credit for the request, PINGs */
+		body = h.type == FASTRPC_FRAME_END ?
+		       sizeof(struct fastrpc_wire_end) : 0;
+		if (h.type != FASTRPC_FRAME_DATA && !body)
+			continue;
+		if (len < body || *got + len - body > STALL_REQ) {
+			ret = -EPROTO;
+			break;
+		}
+		memcpy(reply + *got, frame + body, len - body);
+		*got += len - body;
+		if (body) {
+			ret = check_pattern(reply, *got, 1) &&
+			      *got == STALL_REQ ? 0 : -EBADMSG;
+			break;
+		}
+	}
+out:
+	free(frame);
+	free(reply);
+	return ret;
+}
+
+/* stalled_conns went past @before within @ms. */
+static bool stalls_counted(long long before, int ms)
+{
+	uint64_t deadline = now_ms() + (uint64_t)ms;
+
+	do {
+		if (proc_counter("stalled_conns") > before)
+			return true;
+		usleep(20000);
+	} while (now_ms() < deadline);
+	return false;
+}
+
+/*
+ * A peer that reads its reply's first window and then grants nothing:
+ * without stall_ms the half left would wait, on the server socket's
+ * SO_SNDBUF, for as long as the peer cared to keep answering PINGs.
+ */
+TEST_F(stall, no_credit_fails_conn)
+{
+	long long before = proc_counter("stalled_conns");
+	uint32_t got;
+
+	ASSERT_LE(0, before) TH_LOG("no stalled_conns in /proc/net/fastrpc");
+	ASSERT_EQ(0, raw_hello(self->raw));
+	ASSERT_EQ(0, send_big_echo(self->raw, 1));
+	EXPECT_EQ(FASTRPC_WERR_RESOURCE, stall_read(self->raw, 0, 0, 8000, &got));
+	EXPECT_EQ(FASTRPC_MIN_CALL_WINDOW, got);
+	EXPECT_TRUE(stalls_counted(before, 1000));
+	EXPECT_EQ(0, still_serving(self->srv.port));
+}
+
+/* A byte of credit at a time is no progress: the trickle fails too. */
+TEST_F(stall, trickle_credit_fails_conn)
+{
+	long long before = proc_counter("stalled_conns");
+	uint32_t got;
+
+	ASSERT_EQ(0, raw_hello(self->raw));
+	ASSERT_EQ(0, send_big_echo(self->raw, 1));
+	EXPECT_EQ(FASTRPC_WERR_RESOURCE,
+		  stall_read(self->raw, 1, 100, 8000, &got));
+	EXPECT_GT(STALL_REQ, got);
+	EXPECT_TRUE(stalls_counted(before, 1000));
+}
+
+/*
+ * A slow reader that grants 8 KiB every 200 ms takes its reply over two
+ * seconds, twice stall_ms, and is not failed: each grant is progress.
+ */
+TEST_F(stall, slow_credit_lives)
+{
+	long long before = proc_counter("stalled_conns");
+	uint32_t got;
+
+	ASSERT_EQ(0, raw_hello(self->raw));
+	ASSERT_EQ(0, send_big_echo(self->raw, 1));
+	EXPECT_EQ(0, stall_read(self->raw, 8192, 200, 20000, &got));
+	EXPECT_EQ(STALL_REQ, got);
+	EXPECT_EQ(before, proc_counter("stalled_conns"));
+}
+
+/*
+ * A peer that grants all the credit it could need and then reads nothing
+ * from TCP: the reply sits in the server's TCP socket and its transmit
+ * queue, and TCP takes nothing more for stall_ms.
+ */
+TEST_F(stall, tcp_not_read_fails_conn)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET,
+				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	long long before = proc_counter("stalled_conns");
+	int fd, small = 4096, ret;
+	char old[128];
+	uint32_t got;
+
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small,
+				sizeof(small)));
+	ASSERT_EQ(0, set_rcvtimeo(fd, 5000));
+	sin.sin_port = htons(self->srv.port);
+	ASSERT_EQ(0, proc_swap(TCP_WMEM, "4096 8192 16384", old, sizeof(old)));
+	ret = connect(fd, (struct sockaddr *)&sin, sizeof(sin));
+	usleep(100 * 1000);	/* accepted by now */
+	EXPECT_EQ(0, proc_swap(TCP_WMEM, old, NULL, 0));
+	ASSERT_EQ(0, ret);
+	ASSERT_EQ(0, raw_hello(fd));
+	ASSERT_EQ(0, send_credit(fd, 1, 1u << 20));
+	ASSERT_EQ(0, send_big_echo(fd, 1));
+	EXPECT_TRUE(stalls_counted(before, 8000))
+		TH_LOG("stalled_conns stayed at %lld", before);
+	/* what TCP holds, then an ERROR frame if it fit, then the close */
+	ret = stall_read(fd, 0, 0, 5000, &got);
+	EXPECT_TRUE(ret == FASTRPC_WERR_RESOURCE || ret == ANY_CODE)
+		TH_LOG("after the stall: %d", ret);
+	EXPECT_GT(STALL_REQ, got);
+	close(fd);
+	EXPECT_EQ(0, still_serving(self->srv.port));
+}
+
 /* Malformed control messages from the local application. */
 
 FIXTURE(cm) {

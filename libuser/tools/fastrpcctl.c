@@ -320,6 +320,7 @@ static const struct attr_desc limits_attrs[FASTRPC_A_LIMITS_MAX + 1] = {
 	[FASTRPC_A_LIMITS_IDLE_MS]	= { "idle-ms", AT_U32 },
 	[FASTRPC_A_LIMITS_LOOPBACK]	= { "loopback", AT_U8 },
 	[FASTRPC_A_LIMITS_DEFAULT_CALLS] = { "default-calls", AT_U32 },
+	[FASTRPC_A_LIMITS_STALL_MS]	= { "stall-ms", AT_U32 },
 	[FASTRPC_A_LIMITS_OWN]		= { "own", AT_U32 },
 	[FASTRPC_A_LIMITS_RESET]	= { "reset", AT_U32 },
 };
@@ -390,6 +391,8 @@ static const struct stat_desc stats_attrs[FASTRPC_A_STATS_MAX + 1] = {
 		"Ring deliveries made by a same-host writer instead of the ring's worker." },
 	[FASTRPC_A_STATS_TX_BULK_BYTES] = { "tx-bulk-bytes", false,
 		"Bytes of long messages written to a connection straight from the sender's memory." },
+	[FASTRPC_A_STATS_STALLED_CONNS] = { "stalled-conns", false,
+		"Connections failed because the peer took none of the data waiting for it for stall-ms." },
 };
 
 /* Every stats attribute but UNSPEC and PAD has an entry. */
@@ -1270,7 +1273,8 @@ static int parse_limit_value(int a, const char *s, uint64_t *v)
 		bool bytes = a == FASTRPC_A_LIMITS_CONN_RX_MEM ||
 			     a == FASTRPC_A_LIMITS_NET_RX_MEM;
 		bool ms = a == FASTRPC_A_LIMITS_KEEPALIVE_MS ||
-			  a == FASTRPC_A_LIMITS_IDLE_MS;
+			  a == FASTRPC_A_LIMITS_IDLE_MS ||
+			  a == FASTRPC_A_LIMITS_STALL_MS;
 
 		if (bytes && (!strcmp(unit, "K") || !strcmp(unit, "k")))
 			mul = 1u << 10;

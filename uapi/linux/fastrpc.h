@@ -953,6 +953,7 @@ enum fastrpc_a_stats {
 	FASTRPC_A_STATS_SERVER_CONNS,		/* gauge */
 	FASTRPC_A_STATS_RING_DIRECT,
 	FASTRPC_A_STATS_TX_BULK_BYTES,
+	FASTRPC_A_STATS_STALLED_CONNS,
 
 	__FASTRPC_A_STATS_MAX,
 	FASTRPC_A_STATS_MAX = __FASTRPC_A_STATS_MAX - 1
@@ -1068,6 +1069,7 @@ enum fastrpc_a_limits {
 	FASTRPC_A_LIMITS_IDLE_MS,		/* u32 */
 	FASTRPC_A_LIMITS_LOOPBACK,		/* u8: the same-host short cut */
 	FASTRPC_A_LIMITS_DEFAULT_CALLS,		/* u32: FASTRPC_MAX_CALLS of a new socket */
+	FASTRPC_A_LIMITS_STALL_MS,		/* u32: data of ours waits, then fail */
 	FASTRPC_A_LIMITS_OWN,			/* u32, GET: mask of own values */
 	FASTRPC_A_LIMITS_RESET,			/* u32, SET: mask to reset */
 
