@@ -599,13 +599,32 @@ void frpc_call_send_cancel(struct frpc_call *call, bool deadline)
 				  NULL, 0);
 }
 
+/* The rest of a client call's end, its result queued.  conn->lock held. */
+static void frpc_call_forget(struct frpc_call *call, u32 status,
+			     struct frpc_reap *r)
+{
+	trace_call_end(call, status);
+	call->state = FRPC_CALL_DONE;
+	frpc_call_unlink(call);
+	frpc_call_drop_tx(call);
+	list_add_tail(&call->tx_node, &r->calls);
+}
+
 /*
  * End a client call with @status unless its result is already queued,
  * and forget it.  conn->lock held; the call goes to @r.
+ *
+ * The call leaves its socket's tag table before its result is queued,
+ * here and in frpc_call_complete(): the reader may reuse the tag the
+ * moment it has the result, and its next call may go on another
+ * connection (this one draining after a GOAWAY, or lost), which this
+ * connection's lock does not order with us.  It found the tag taken
+ * (EEXIST) in that window.
  */
 void frpc_call_finish(struct frpc_call *call, u32 status, struct frpc_reap *r)
 {
 	lockdep_assert_held(&call->conn->lock);
+	frpc_call_leave_sock(call);
 	if (!call->rx_eos) {
 		struct frpc_rxmsg *m = call->fin;
 
@@ -615,12 +634,20 @@ void frpc_call_finish(struct frpc_call *call, u32 status, struct frpc_reap *r)
 		call->rx = m;
 		frpc_call_rx_done(call, true);
 	}
-	trace_call_end(call, status);
-	call->state = FRPC_CALL_DONE;
-	frpc_call_unlink(call);
-	frpc_call_drop_tx(call);
+	frpc_call_forget(call, status, r);
+}
+
+/*
+ * A client call's result came whole (its END, in call->rx): queue it and
+ * end the call.  conn->lock held; the call goes to @r.
+ */
+void frpc_call_complete(struct frpc_call *call, u32 status,
+			struct frpc_reap *r)
+{
+	lockdep_assert_held(&call->conn->lock);
 	frpc_call_leave_sock(call);
-	list_add_tail(&call->tx_node, &r->calls);
+	frpc_call_rx_done(call, true);
+	frpc_call_forget(call, status, r);
 }
 
 /* Drop a server call's unread messages. */

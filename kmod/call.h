@@ -187,6 +187,8 @@ bool __frpc_call_leave_sock(struct frpc_call *call);
 void frpc_call_send_cancel(struct frpc_call *call, bool deadline);
 void frpc_call_finish(struct frpc_call *call, u32 status,
 		      struct frpc_reap *r);
+void frpc_call_complete(struct frpc_call *call, u32 status,
+			struct frpc_reap *r);
 void frpc_call_cancel_server(struct frpc_call *call, u32 status,
 			     struct frpc_reap *r);
 void frpc_call_purge_rx(struct frpc_call *call, struct frpc_reap *r);

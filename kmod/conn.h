@@ -138,6 +138,8 @@ struct frpc_conn {
 	u64			tx_frames;	/* ... calls' frames */
 	u64			tx_ctrl_frames;	/* under conn->lock */
 	bool			goaway_rx;	/* told once, conn->lock */
+	u8			goaway_cuts;	/* GOAWAYs that ended calls */
+	u32			goaway_last;	/* ... the lowest last_id of them */
 };
 
 /*

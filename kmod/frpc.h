@@ -60,6 +60,8 @@ enum frpc_count_limits {
 	FRPC_RX_BUDGET		= 128,
 	/* calls or messages freed in one go before teardown yields */
 	FRPC_REAP_BATCH		= 256,
+	/* GOAWAYs that lower last_id a client takes from its server */
+	FRPC_GOAWAY_CUTS	= 4,
 	/* freed calls, and messages, a connection keeps for reuse */
 	FRPC_SPARES		= 64,
 	/* returned credit is batched up to this fraction of the window */

@@ -430,8 +430,7 @@ static u8 frpc_rx_end(struct frpc_rx *rx)
 	}
 	status = call->rx->status;
 	atomic64_inc(&conn->fn->calls_completed);
-	frpc_call_rx_done(call, true);
-	frpc_call_finish(call, status, &rx->reap);
+	frpc_call_complete(call, status, &rx->reap);
 	return FASTRPC_WERR_NONE;
 }
 
@@ -471,10 +470,12 @@ static u8 frpc_rx_goaway(struct frpc_rx *rx)
 	struct fastrpc_wire_error ge;
 	struct frpc_call *call;
 	struct hlist_node *n;
+	u32 last;
 	int bkt;
 
 	if (rx->id || rx->len != sizeof(ge) || frpc_pull(rx, &ge, sizeof(ge)))
 		return FASTRPC_WERR_PROTOCOL;
+	last = be32_to_cpu(ge.last_id);
 	/* once: a peer repeating it must not flood the listeners */
 	if (!conn->goaway_rx) {
 		conn->goaway_rx = true;
@@ -485,10 +486,21 @@ static u8 frpc_rx_goaway(struct frpc_rx *rx)
 		return FASTRPC_WERR_NONE;	/* a client promises no more calls */
 	if (conn->state == FRPC_CONN_READY)
 		frpc_conn_set_state(conn, FRPC_CONN_DRAINING);
+	/*
+	 * Only a GOAWAY that lowers last_id below a call ends more calls,
+	 * and each walks the whole table: a server repeating it may not
+	 * make each repeat cost that, nor lower it one id at a time.
+	 */
+	if (last >= conn->next_id ||
+	    (conn->goaway_cuts && last >= conn->goaway_last))
+		return FASTRPC_WERR_NONE;
+	if (conn->goaway_cuts++ == FRPC_GOAWAY_CUTS)
+		return FASTRPC_WERR_PROTOCOL;
+	conn->goaway_last = last;
 	/* calls the server never saw may be retried: end them now */
 	for (bkt = 0; bkt < FRPC_CALL_BUCKETS; bkt++) {
 		hlist_for_each_entry_safe(call, n, &conn->calls[bkt], conn_node)
-			if (call->id > be32_to_cpu(ge.last_id))
+			if (call->id > last)
 				frpc_call_finish(call, FASTRPC_UNAVAILABLE,
 						 &rx->reap);
 	}

@@ -918,6 +918,197 @@ static void frpc_test_rx_owed_eof(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, atomic_read(&conn->rx_mem), mem);
 }
 
+#define FRPC_TEST_TAG	42
+
+/* -1, or whether the tag was still taken when the reader was woken. */
+static int frpc_test_tag_taken = -1;
+
+/* A reader woken by a client's result: could it send on the same tag? */
+static void frpc_test_tag_ready(struct sock *sk)
+{
+	struct frpc_sock *fs = container_of(sk, struct frpc_sock, sk);
+
+	spin_lock_bh(&fs->lock);
+	frpc_test_tag_taken = !!frpc_sock_find(fs, FRPC_TEST_TAG);
+	spin_unlock_bh(&fs->lock);
+}
+
+/* A stand-in for a client socket: zeroed, with its tag table and queue. */
+static struct frpc_sock *frpc_test_client_sock(struct kunit *test)
+{
+	struct frpc_sock *fs = kunit_kzalloc(test, sizeof(*fs), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, fs);
+	spin_lock_init(&fs->lock);
+	fs->role = FRPC_ROLE_CLIENT;
+	INIT_LIST_HEAD(&fs->rxq);
+	INIT_LIST_HEAD(&fs->owed);
+	hash_init(fs->tags);
+	fs->sk.sk_data_ready = frpc_test_tag_ready;
+	return fs;
+}
+
+/*
+ * Client call @id of @fs on @conn, as sendmsg() starts one; the code
+ * frees it when it ends (frpc_test_client_end() those left).
+ */
+static struct frpc_call *frpc_test_client_call(struct kunit *test,
+					       struct frpc_conn *conn,
+					       struct frpc_sock *fs, u32 id,
+					       u64 tag)
+{
+	struct frpc_call *call = frpc_call_alloc(conn, GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, call);
+	call->id = id;
+	call->key = tag;
+	call->fs = fs;
+	spin_lock_bh(&conn->lock);
+	spin_lock(&fs->lock);
+	hash_add(fs->tags, &call->sock_node, tag);
+	call->in_sock = true;
+	fs->ncalls++;
+	spin_unlock(&fs->lock);
+	frpc_call_link(conn, call);
+	conn->next_id = max(conn->next_id, id);
+	spin_unlock_bh(&conn->lock);
+	return call;
+}
+
+/* Read and free @fs's queued results; how many there were. */
+static unsigned int frpc_test_client_drain(struct frpc_sock *fs)
+{
+	struct frpc_rxmsg *m;
+	unsigned int n = 0;
+
+	while ((m = frpc_test_dequeue(fs))) {
+		spin_lock_bh(&m->conn->lock);
+		frpc_rxmsg_consumed(m);
+		spin_unlock_bh(&m->conn->lock);
+		frpc_rxmsg_free(m);
+		n++;
+	}
+	return n;
+}
+
+/* End the calls left on @conn, then drop their results. */
+static void frpc_test_client_end(struct frpc_conn *conn, struct frpc_sock *fs)
+{
+	struct frpc_call *call;
+	struct hlist_node *n;
+	struct frpc_reap r;
+	int bkt;
+
+	frpc_reap_init(&r);
+	spin_lock_bh(&conn->lock);
+	for (bkt = 0; bkt < FRPC_CALL_BUCKETS; bkt++)
+		hlist_for_each_entry_safe(call, n, &conn->calls[bkt], conn_node)
+			frpc_call_finish(call, FASTRPC_UNAVAILABLE, &r);
+	spin_unlock_bh(&conn->lock);
+	frpc_reap(&r);
+	frpc_test_client_drain(fs);
+}
+
+/*
+ * A client call's result is queued only once its tag is free: by the
+ * peer's END, and by a GOAWAY that ends it (frpc_call_finish()).  The
+ * reader may reuse the tag at once, on another connection.
+ */
+static void frpc_test_rx_result_frees_tag(struct kunit *test)
+{
+	struct frpc_conn *conn = frpc_test_conn(test, true);
+	struct fastrpc_wire_end we = { .status = cpu_to_be32(FASTRPC_OK) };
+	struct frpc_sock *fs = frpc_test_client_sock(test);
+	struct frpc_call *call;
+	struct frpc_rxmsg *m;
+	struct frpc_reap r;
+	unsigned int i;
+
+	for (i = 0; i < 2; i++) {
+		call = frpc_test_client_call(test, conn, fs, i + 1,
+					     FRPC_TEST_TAG);
+		frpc_test_tag_taken = -1;
+		if (!i) {
+			KUNIT_EXPECT_EQ(test,
+					frpc_test_rx_flags(test, conn,
+							   FASTRPC_FRAME_END,
+							   call->id,
+							   FASTRPC_FF_EOM, &we,
+							   sizeof(we)),
+					FASTRPC_WERR_NONE);
+		} else {
+			frpc_reap_init(&r);
+			spin_lock_bh(&conn->lock);
+			frpc_call_finish(call, FASTRPC_UNAVAILABLE, &r);
+			spin_unlock_bh(&conn->lock);
+			frpc_reap(&r);
+		}
+		KUNIT_EXPECT_EQ(test, frpc_test_tag_taken, 0);
+		m = list_first_entry_or_null(&fs->rxq, struct frpc_rxmsg, node);
+		KUNIT_ASSERT_NOT_NULL(test, m);
+		KUNIT_EXPECT_EQ(test, m->id, (u64)FRPC_TEST_TAG);
+		KUNIT_EXPECT_EQ(test, m->status,
+				i ? (u32)FASTRPC_UNAVAILABLE : (u32)FASTRPC_OK);
+		KUNIT_EXPECT_EQ(test, frpc_test_client_drain(fs), 1U);
+	}
+	KUNIT_EXPECT_EQ(test, conn->ncalls, 0U);
+}
+
+/*
+ * GOAWAYs from a server: one ends the calls above its last_id; repeats
+ * that lower nothing change nothing; the fifth that lowers it fails the
+ * connection, so that a server cannot make each frame walk the table.
+ */
+static void frpc_test_rx_goaway_repeated(struct kunit *test)
+{
+	struct frpc_conn *conn = frpc_test_conn(test, true);
+	struct frpc_sock *fs = frpc_test_client_sock(test);
+	struct fastrpc_wire_error ge = {};
+	unsigned int i;
+
+	for (i = 1; i <= 10; i++)
+		frpc_test_client_call(test, conn, fs, i, 100 + i);
+	/* nothing above 10: the connection drains, no call ends */
+	ge.last_id = cpu_to_be32(10);
+	KUNIT_EXPECT_EQ(test, frpc_test_rx(test, conn, FASTRPC_FRAME_GOAWAY,
+					   0, &ge, sizeof(ge)),
+			FASTRPC_WERR_NONE);
+	KUNIT_EXPECT_EQ(test, conn->state, FRPC_CONN_DRAINING);
+	KUNIT_EXPECT_EQ(test, conn->ncalls, 10U);
+	ge.last_id = cpu_to_be32(8);
+	for (i = 0; i < 100; i++)
+		KUNIT_EXPECT_EQ(test, frpc_test_rx(test, conn,
+						   FASTRPC_FRAME_GOAWAY, 0,
+						   &ge, sizeof(ge)),
+				FASTRPC_WERR_NONE);
+	KUNIT_EXPECT_EQ(test, conn->ncalls, 8U);
+	KUNIT_EXPECT_EQ(test, conn->goaway_cuts, 1U);
+	KUNIT_EXPECT_EQ(test, frpc_test_client_drain(fs), 2U);
+	/* higher again: nothing */
+	ge.last_id = cpu_to_be32(9);
+	KUNIT_EXPECT_EQ(test, frpc_test_rx(test, conn, FASTRPC_FRAME_GOAWAY,
+					   0, &ge, sizeof(ge)),
+			FASTRPC_WERR_NONE);
+	KUNIT_EXPECT_EQ(test, conn->goaway_cuts, 1U);
+	/* lower, one id at a time: three more are taken */
+	for (i = 7; i >= 5; i--) {
+		ge.last_id = cpu_to_be32(i);
+		KUNIT_EXPECT_EQ(test, frpc_test_rx(test, conn,
+						   FASTRPC_FRAME_GOAWAY, 0,
+						   &ge, sizeof(ge)),
+				FASTRPC_WERR_NONE);
+		KUNIT_EXPECT_EQ(test, conn->ncalls, i);
+	}
+	KUNIT_EXPECT_EQ(test, frpc_test_client_drain(fs), 3U);
+	ge.last_id = cpu_to_be32(4);
+	KUNIT_EXPECT_EQ(test, frpc_test_rx(test, conn, FASTRPC_FRAME_GOAWAY,
+					   0, &ge, sizeof(ge)),
+			FASTRPC_WERR_PROTOCOL);
+	KUNIT_EXPECT_EQ(test, conn->ncalls, 5U);
+	frpc_test_client_end(conn, fs);
+	KUNIT_EXPECT_EQ(test, conn->ncalls, 0U);
+}
+
 static struct kunit_case frpc_rx_cases[] = {
 	KUNIT_CASE(frpc_test_rx_hello_server),
 	KUNIT_CASE(frpc_test_rx_hello_shut_down),
@@ -937,6 +1128,8 @@ static struct kunit_case frpc_rx_cases[] = {
 	KUNIT_CASE(frpc_test_rx_request_kept),
 	KUNIT_CASE(frpc_test_rx_cancel_while_read),
 	KUNIT_CASE(frpc_test_rx_owed_eof),
+	KUNIT_CASE(frpc_test_rx_result_frees_tag),
+	KUNIT_CASE(frpc_test_rx_goaway_repeated),
 	{}
 };
 
