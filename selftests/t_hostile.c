@@ -823,8 +823,9 @@ TEST_F(stall, tcp_not_read_fails_conn)
 	EXPECT_EQ(0, proc_swap(TCP_WMEM, old, NULL, 0));
 	ASSERT_EQ(0, ret);
 	ASSERT_EQ(0, raw_hello(fd));
-	ASSERT_EQ(0, send_credit(fd, 1, 1u << 20));
+	/* credit for a call the server has not seen would be CALL_ID */
 	ASSERT_EQ(0, send_big_echo(fd, 1));
+	ASSERT_EQ(0, send_credit(fd, 1, 1u << 20));
 	EXPECT_TRUE(stalls_counted(before, 8000))
 		TH_LOG("stalled_conns stayed at %lld", before);
 	/* what TCP holds, then an ERROR frame if it fit, then the close */
