@@ -75,7 +75,6 @@ struct frpc_conn *frpc_conn_alloc(struct frpc_net *fn, bool client)
 	conn->last_rx = jiffies;
 	conn->last_ping = jiffies;
 	conn->idle_since = jiffies;
-	conn->stall_tx_since = jiffies;
 	conn->tx_mixed_until = jiffies;
 	frpc_nl_conn_add(conn);
 	return conn;

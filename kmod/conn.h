@@ -93,7 +93,7 @@ struct frpc_conn {
 	unsigned long		stall_since;	/* the connection window shut */
 	bool			calls_starved;	/* a call's window shut: look */
 	u64			stall_tx_bytes;	/* tx_bytes at the last tick */
-	unsigned long		stall_tx_since;	/* ... which it has been since */
+	unsigned long		stall_tx_since;	/* ... standing still since */
 	struct frpc_txframe	cur;		/* under tx_mutex */
 	struct frpc_txmsg	*cur_msg;	/* what cur points into */
 	struct frpc_txmsg	*cur_orphan;	/* ... after its call went */

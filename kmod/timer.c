@@ -19,6 +19,7 @@
 #include "call.h"
 #include "conn.h"
 #include "frpc.h"
+#include "sock.h"
 #include "timer.h"
 #include "tx.h"
 
@@ -162,16 +163,36 @@ static bool frpc_conn_calls_stalled(struct frpc_conn *conn, unsigned long now,
 }
 
 /*
- * Has data of ours waited stall_ms for the peer to take it?  Waiting for
- * the peer's credit: the connection window's (conn->stall_since, started
- * by frpc_tx_pick()) or a call's (call->stall_since); a credit of at least
- * FRPC_STALL_CREDIT, or of the rest of the message, stops the clock
- * (frpc_credit_received()).  Or waiting for TCP: frames and control
- * frames queued while TCP took nothing (conn->tx_bytes stood still) since
- * the tick that saw it last move.  A peer that reads nothing, or stops
- * granting credit, would otherwise hold what its calls queued for as
- * long as it lives, with the senders' SO_SNDBUF: a server socket's other
- * clients then wait for their replies too.  conn->lock held.
+ * Is the server socket that answers this connection's calls out of
+ * SO_SNDBUF, so that its replies to every peer wait for room?
+ */
+static bool frpc_conn_pressed(const struct frpc_conn *conn)
+{
+	struct frpc_sock *fs = READ_ONCE(conn->server);
+
+	return !conn->client && fs &&
+	       READ_ONCE(fs->tx_queued) >= READ_ONCE(fs->sk.sk_sndbuf);
+}
+
+/*
+ * Should the connection fail for a peer that takes none of our data?
+ *
+ * - TCP took nothing (conn->tx_bytes stood still) while control frames,
+ *   or calls with credit, waited, from one tick to a tick stall_ms
+ *   later.  A peer that follows the protocol always reads: credit, not
+ *   TCP's window, bounds what it must hold.  Not on the short cut.
+ * - Or the peer's credit: the connection window (conn->stall_since,
+ *   started by frpc_tx_pick()) or a call's (call->stall_since) has been
+ *   short for stall_ms, as a peer that withholds credit would keep it,
+ *   and the server socket behind the connection is out of SO_SNDBUF
+ *   meanwhile: the data waiting for that peer then holds up the replies
+ *   to all the others.  A reader that only falls behind withholds
+ *   credit too (SO_RCVBUF, and credit goes back in batches of a quarter
+ *   window), so without that pressure, and on a client, a short window
+ *   only slows its own calls and fails nothing.
+ *
+ * A credit of at least FRPC_STALL_CREDIT, or of the rest of the message,
+ * stops a credit clock (frpc_credit_received()).  conn->lock held.
  */
 static bool frpc_conn_stalled(struct frpc_conn *conn, unsigned long now)
 {
@@ -179,23 +200,25 @@ static bool frpc_conn_stalled(struct frpc_conn *conn, unsigned long now)
 	u64 tx = READ_ONCE(conn->tx_bytes);
 
 	lockdep_assert_held(&conn->lock);
-	if (conn->stall_since) {
-		if (list_empty(&conn->ready) ||
-		    conn->tx_credit >= FRPC_STALL_CREDIT)
-			conn->stall_since = 0;
-		else if (time_after(now, conn->stall_since + limit))
-			return true;
-	}
-	/* the short cut has no TCP, and a shut window is not TCP's doing */
-	if (!READ_ONCE(conn->via_loop) && tx == conn->stall_tx_bytes &&
-	    (!list_empty(&conn->ctrlq) ||
-	     (!list_empty(&conn->ready) && conn->tx_credit))) {
-		if (time_after(now, conn->stall_tx_since + limit))
-			return true;
-	} else {
+	if (READ_ONCE(conn->via_loop) || tx != conn->stall_tx_bytes ||
+	    (list_empty(&conn->ctrlq) &&
+	     (list_empty(&conn->ready) || !conn->tx_credit))) {
 		conn->stall_tx_bytes = tx;
-		conn->stall_tx_since = now;
+		conn->stall_tx_since = 0;
+	} else if (!conn->stall_tx_since) {
+		/* first seen standing still: the clock starts, late if at all */
+		conn->stall_tx_since = now ?: 1;
+	} else if (time_after(now, conn->stall_tx_since + limit)) {
+		return true;
 	}
+
+	if (conn->stall_since &&
+	    (list_empty(&conn->ready) || conn->tx_credit >= FRPC_STALL_CREDIT))
+		conn->stall_since = 0;
+	if (!frpc_conn_pressed(conn))
+		return false;
+	if (conn->stall_since && time_after(now, conn->stall_since + limit))
+		return true;
 	return conn->calls_starved &&
 	       frpc_conn_calls_stalled(conn, now, limit);
 }

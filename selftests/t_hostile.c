@@ -188,8 +188,8 @@ static int wait_error_and_close(int fd)
 	return -EPROTO;	/* kept talking: not closed */
 }
 
-/* The server is fine: a normal client round trip. */
-static int still_serving(uint16_t port)
+/* The server is fine: a normal client round trip within @ms. */
+static int serving_within(uint16_t port, int ms)
 {
 	uint32_t status = 99;
 	char buf[8];
@@ -199,13 +199,18 @@ static int still_serving(uint16_t port)
 	fd = fastrpc_client_open("127.0.0.1", port, SOCK_CLOEXEC);
 	if (fd < 0)
 		return fd;
-	set_rcvtimeo(fd, 5000);
+	set_rcvtimeo(fd, ms);
 	n = fastrpc_call(fd, M_ECHO, "alive", 5, buf, sizeof(buf), &status);
 	close(fd);
 	if (n < 0)
 		return (int)n;
 	return n == 5 && status == FASTRPC_OK && !memcmp(buf, "alive", 5) ?
 	       0 : -EBADMSG;
+}
+
+static int still_serving(uint16_t port)
+{
+	return serving_within(port, 5000);
 }
 
 /* proto_errors went past @before within a second. */
@@ -585,9 +590,10 @@ FIXTURE_SETUP(stall)
 	self->raw = -1;
 	self->stall_ms = frpc_param_long("stall_ms");
 	self->ka_ms = frpc_param_long("keepalive_ms");
-	ASSERT_LT(0, self->stall_ms) TH_LOG("no stall_ms parameter");
 	ASSERT_LT(0, self->ka_ms);
-	ASSERT_EQ(0, frpc_set_param("stall_ms", 1000));
+	/* without the parameter (an older module) the cases show the harm */
+	if (self->stall_ms > 0)
+		ASSERT_EQ(0, frpc_set_param("stall_ms", 1000));
 	ASSERT_EQ(0, frpc_set_param("keepalive_ms", 4000));
 	ret = echo_srv_start(&self->srv, AF_INET,
 			     test_port(BASE_PORT, _metadata->name), 1);
@@ -612,6 +618,19 @@ FIXTURE_TEARDOWN(stall)
 }
 
 #define STALL_REQ	(128u << 10)
+
+/*
+ * The server socket's SO_SNDBUF at its floor: the half of a reply that
+ * waits for a stalled peer fills it, and its replies to every other
+ * client wait for room; a stall of the peer's credit fails it only then.
+ */
+static int stall_squeeze(FIXTURE_DATA(stall) *self)
+{
+	int one = 1;
+
+	return setsockopt(self->srv.fd, SOL_SOCKET, SO_SNDBUF, &one,
+			  sizeof(one));
+}
 
 /*
  * Echo call @id with STALL_REQ bytes: a CALL frame, then DATA frames.
@@ -759,12 +778,40 @@ TEST_F(stall, no_credit_fails_conn)
 	uint32_t got;
 
 	ASSERT_LE(0, before) TH_LOG("no stalled_conns in /proc/net/fastrpc");
+	ASSERT_EQ(0, stall_squeeze(self));
 	ASSERT_EQ(0, raw_hello(self->raw));
 	ASSERT_EQ(0, send_big_echo(self->raw, 1));
+	usleep(200 * 1000);	/* the reply's second half queued by now */
+	/*
+	 * Another client: the echo server's reply to it waits for room in
+	 * SO_SNDBUF, which the stalled half holds until its connection
+	 * fails (a second or two: stall_ms, then a tick).
+	 */
+	EXPECT_EQ(0, serving_within(self->srv.port, 15000));
+	EXPECT_TRUE(stalls_counted(before, 1000))
+		TH_LOG("stalled_conns stayed at %lld", before);
 	EXPECT_EQ(FASTRPC_WERR_RESOURCE, stall_read(self->raw, 0, 0, 8000, &got));
 	EXPECT_EQ(FASTRPC_MIN_CALL_WINDOW, got);
-	EXPECT_TRUE(stalls_counted(before, 1000));
-	EXPECT_EQ(0, still_serving(self->srv.port));
+}
+
+/*
+ * The same peer, but the server socket has room to spare: the peer only
+ * slows its own call, as a reader that falls behind would, and nothing
+ * fails for three times stall_ms.
+ */
+TEST_F(stall, no_credit_without_pressure_lives)
+{
+	long long before = proc_counter("stalled_conns");
+	uint32_t got;
+
+	ASSERT_EQ(0, raw_hello(self->raw));
+	ASSERT_EQ(0, send_big_echo(self->raw, 1));
+	EXPECT_EQ(-EAGAIN, stall_read(self->raw, 0, 0, 3000, &got));
+	EXPECT_EQ(FASTRPC_MIN_CALL_WINDOW, got);
+	EXPECT_EQ(before, proc_counter("stalled_conns"));
+	/* and it takes the rest once it grants the credit */
+	EXPECT_EQ(0, send_credit(self->raw, 1, STALL_REQ));
+	EXPECT_EQ(0, stall_read(self->raw, 0, 0, 5000, &got));
 }
 
 /* A byte of credit at a time is no progress: the trickle fails too. */
@@ -773,6 +820,7 @@ TEST_F(stall, trickle_credit_fails_conn)
 	long long before = proc_counter("stalled_conns");
 	uint32_t got;
 
+	ASSERT_EQ(0, stall_squeeze(self));
 	ASSERT_EQ(0, raw_hello(self->raw));
 	ASSERT_EQ(0, send_big_echo(self->raw, 1));
 	EXPECT_EQ(FASTRPC_WERR_RESOURCE,
@@ -783,13 +831,15 @@ TEST_F(stall, trickle_credit_fails_conn)
 
 /*
  * A slow reader that grants 8 KiB every 200 ms takes its reply over two
- * seconds, twice stall_ms, and is not failed: each grant is progress.
+ * seconds, twice stall_ms, and is not failed, though the server socket
+ * is out of room meanwhile: each grant is progress.
  */
 TEST_F(stall, slow_credit_lives)
 {
 	long long before = proc_counter("stalled_conns");
 	uint32_t got;
 
+	ASSERT_EQ(0, stall_squeeze(self));
 	ASSERT_EQ(0, raw_hello(self->raw));
 	ASSERT_EQ(0, send_big_echo(self->raw, 1));
 	EXPECT_EQ(0, stall_read(self->raw, 8192, 200, 20000, &got));
@@ -835,6 +885,69 @@ TEST_F(stall, tcp_not_read_fails_conn)
 	EXPECT_GT(STALL_REQ, got);
 	close(fd);
 	EXPECT_EQ(0, still_serving(self->srv.port));
+}
+
+/*
+ * Module peers on both ends, a server application that reads nothing for
+ * four times stall_ms: its socket (SO_RCVBUF 1) withholds the credit of
+ * a long request, so the client's call is short of credit all along.
+ * That is flow control, not a stall: no connection fails, and a second
+ * client socket sharing the connection gets its answer too.
+ */
+TEST_F(stall, honest_slow_reader_lives)
+{
+	const size_t big = 1 << 20, small = 8 << 10;
+	long long before = proc_counter("stalled_conns");
+	uint16_t port = test_port(BASE_PORT + 200, _metadata->name);
+	struct fastrpc_incoming_info ii;
+	struct fastrpc_sock_info ss;
+	uint8_t *buf = malloc(big);
+	int one = 1, sfd, a, b, i;
+	uint32_t status;
+	uint64_t t0, tag;
+	ssize_t n;
+
+	ASSERT_NE(NULL, buf);
+	memset(buf, 5, big);
+	sfd = open_server(AF_INET, &port);
+	ASSERT_LE(0, sfd);
+	ASSERT_EQ(0, setsockopt(sfd, SOL_SOCKET, SO_RCVBUF, &one, sizeof(one)));
+	set_rcvtimeo(sfd, 10000);
+	a = fastrpc_client_open("127.0.0.1", port, SOCK_CLOEXEC);
+	b = fastrpc_client_open("127.0.0.1", port, SOCK_CLOEXEC);
+	ASSERT_LE(0, a);
+	ASSERT_LE(0, b);
+	set_rcvtimeo(a, 20000);
+	set_rcvtimeo(b, 20000);
+	ASSERT_EQ((ssize_t)small, fastrpc_send_call(a, 1, M_ECHO, buf, small, 0));
+	for (t0 = now_ms();; usleep(10000)) {
+		ASSERT_EQ(0, fastrpc_get_sock_info(sfd, &ss));
+		if (ss.rx_queued == 1)
+			break;
+		ASSERT_GT(10000, now_ms() - t0);
+	}
+	ASSERT_EQ((ssize_t)big, fastrpc_send_call(a, 2, M_ECHO, buf, big, 0));
+	ASSERT_EQ(5, fastrpc_send_call(b, 3, M_ECHO, "small", 5, 0));
+	sleep(4);	/* the server application is busy */
+	for (i = 0; i < 3; i++) {
+		n = srv_recv(sfd, &ii, buf, big);
+		ASSERT_LE(0, n) TH_LOG("server recv %d: %s", i, strerror((int)-n));
+		EXPECT_EQ(2, fastrpc_send_reply(sfd, ii.handle, FASTRPC_OK,
+						"ok", 2, 0));
+	}
+	for (i = 0; i < 2; i++) {
+		n = fastrpc_recv_result(a, &tag, &status, buf, big, 0);
+		EXPECT_EQ(2, n) TH_LOG("a: %s", strerror((int)-n));
+		EXPECT_EQ(FASTRPC_OK, status);
+	}
+	n = fastrpc_recv_result(b, &tag, &status, buf, big, 0);
+	EXPECT_EQ(2, n) TH_LOG("b: %s", strerror((int)-n));
+	EXPECT_EQ(FASTRPC_OK, status);
+	EXPECT_EQ(before, proc_counter("stalled_conns"));
+	close(a);
+	close(b);
+	close(sfd);
+	free(buf);
 }
 
 /* Malformed control messages from the local application. */
