@@ -679,22 +679,22 @@ static int send_credit(int fd, uint32_t id, uint32_t inc)
 
 /*
  * Read frames for up to @ms, granting @grant bytes of call 1's window
- * every @every_ms (none if 0).  Returns the ERROR code, 0 if the whole
- * reply came (its END, with @got its bytes, checked), ANY_CODE on a close
- * without ERROR, or -EAGAIN if neither happened in time.
+ * every @every_ms (none if 0); the reply's bytes go to @reply after the
+ * *@got already there.  Returns the ERROR code, 0 if the whole reply
+ * came (its END, and its bytes checked), ANY_CODE on a close without
+ * ERROR, or -EAGAIN if neither happened in time.
  */
 static int stall_read(int fd, uint32_t grant, int every_ms, int ms,
-		      uint32_t *got)
+		      uint8_t *reply, uint32_t *got)
 {
 	uint64_t end = now_ms() + (uint64_t)ms, next = now_ms();
-	uint8_t *frame = malloc(FASTRPC_MAX_FRAME), *reply = malloc(STALL_REQ);
+	uint8_t *frame = malloc(FASTRPC_MAX_FRAME);
 	struct fastrpc_wire_error err;
 	struct fastrpc_frame_hdr h;
 	int ret = -EAGAIN;
 	uint32_t len, body;
 
-	*got = 0;
-	if (!frame || !reply) {
+	if (!frame) {
 		ret = -ENOMEM;
 		goto out;
 	}
@@ -750,7 +750,6 @@ static int stall_read(int fd, uint32_t grant, int every_ms, int ms,
 	}
 out:
 	free(frame);
-	free(reply);
 	return ret;
 }
 
@@ -775,7 +774,8 @@ static bool stalls_counted(long long before, int ms)
 TEST_F(stall, no_credit_fails_conn)
 {
 	long long before = proc_counter("stalled_conns");
-	uint32_t got;
+	uint8_t reply[STALL_REQ];
+	uint32_t got = 0;
 
 	ASSERT_LE(0, before) TH_LOG("no stalled_conns in /proc/net/fastrpc");
 	ASSERT_EQ(0, stall_squeeze(self));
@@ -790,7 +790,8 @@ TEST_F(stall, no_credit_fails_conn)
 	EXPECT_EQ(0, serving_within(self->srv.port, 15000));
 	EXPECT_TRUE(stalls_counted(before, 1000))
 		TH_LOG("stalled_conns stayed at %lld", before);
-	EXPECT_EQ(FASTRPC_WERR_RESOURCE, stall_read(self->raw, 0, 0, 8000, &got));
+	EXPECT_EQ(FASTRPC_WERR_RESOURCE,
+		  stall_read(self->raw, 0, 0, 8000, reply, &got));
 	EXPECT_EQ(FASTRPC_MIN_CALL_WINDOW, got);
 }
 
@@ -802,29 +803,32 @@ TEST_F(stall, no_credit_fails_conn)
 TEST_F(stall, no_credit_without_pressure_lives)
 {
 	long long before = proc_counter("stalled_conns");
-	uint32_t got;
+	uint8_t reply[STALL_REQ];
+	uint32_t got = 0;
 
 	ASSERT_EQ(0, raw_hello(self->raw));
 	ASSERT_EQ(0, send_big_echo(self->raw, 1));
-	EXPECT_EQ(-EAGAIN, stall_read(self->raw, 0, 0, 3000, &got));
+	EXPECT_EQ(-EAGAIN, stall_read(self->raw, 0, 0, 3000, reply, &got));
 	EXPECT_EQ(FASTRPC_MIN_CALL_WINDOW, got);
 	EXPECT_EQ(before, proc_counter("stalled_conns"));
 	/* and it takes the rest once it grants the credit */
 	EXPECT_EQ(0, send_credit(self->raw, 1, STALL_REQ));
-	EXPECT_EQ(0, stall_read(self->raw, 0, 0, 5000, &got));
+	EXPECT_EQ(0, stall_read(self->raw, 0, 0, 5000, reply, &got));
+	EXPECT_EQ(STALL_REQ, got);
 }
 
 /* A byte of credit at a time is no progress: the trickle fails too. */
 TEST_F(stall, trickle_credit_fails_conn)
 {
 	long long before = proc_counter("stalled_conns");
-	uint32_t got;
+	uint8_t reply[STALL_REQ];
+	uint32_t got = 0;
 
 	ASSERT_EQ(0, stall_squeeze(self));
 	ASSERT_EQ(0, raw_hello(self->raw));
 	ASSERT_EQ(0, send_big_echo(self->raw, 1));
 	EXPECT_EQ(FASTRPC_WERR_RESOURCE,
-		  stall_read(self->raw, 1, 100, 8000, &got));
+		  stall_read(self->raw, 1, 100, 8000, reply, &got));
 	EXPECT_GT(STALL_REQ, got);
 	EXPECT_TRUE(stalls_counted(before, 1000));
 }
@@ -837,12 +841,13 @@ TEST_F(stall, trickle_credit_fails_conn)
 TEST_F(stall, slow_credit_lives)
 {
 	long long before = proc_counter("stalled_conns");
-	uint32_t got;
+	uint8_t reply[STALL_REQ];
+	uint32_t got = 0;
 
 	ASSERT_EQ(0, stall_squeeze(self));
 	ASSERT_EQ(0, raw_hello(self->raw));
 	ASSERT_EQ(0, send_big_echo(self->raw, 1));
-	EXPECT_EQ(0, stall_read(self->raw, 8192, 200, 20000, &got));
+	EXPECT_EQ(0, stall_read(self->raw, 8192, 200, 20000, reply, &got));
 	EXPECT_EQ(STALL_REQ, got);
 	EXPECT_EQ(before, proc_counter("stalled_conns"));
 }
@@ -857,9 +862,10 @@ TEST_F(stall, tcp_not_read_fails_conn)
 	struct sockaddr_in sin = { .sin_family = AF_INET,
 				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	long long before = proc_counter("stalled_conns");
+	uint8_t reply[STALL_REQ];
 	int fd, small = 4096, ret;
+	uint32_t got = 0;
 	char old[128];
-	uint32_t got;
 
 	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	ASSERT_LE(0, fd);
@@ -879,7 +885,7 @@ TEST_F(stall, tcp_not_read_fails_conn)
 	EXPECT_TRUE(stalls_counted(before, 8000))
 		TH_LOG("stalled_conns stayed at %lld", before);
 	/* what TCP holds, then an ERROR frame if it fit, then the close */
-	ret = stall_read(fd, 0, 0, 5000, &got);
+	ret = stall_read(fd, 0, 0, 5000, reply, &got);
 	EXPECT_TRUE(ret == FASTRPC_WERR_RESOURCE || ret == ANY_CODE)
 		TH_LOG("after the stall: %d", ret);
 	EXPECT_GT(STALL_REQ, got);
