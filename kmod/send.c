@@ -153,6 +153,10 @@ static noinline int frpc_wait_send_slow(struct frpc_sock *fs, bool new_call,
 {
 	long ret;
 
+	/* out of SO_SNDBUF, not only of calls: the stall check's pressure */
+	if (READ_ONCE(fs->tx_queued) >= READ_ONCE(fs->sk.sk_sndbuf) &&
+	    !READ_ONCE(fs->tx_full_since))
+		WRITE_ONCE(fs->tx_full_since, jiffies ?: 1);
 	if (!*timeo)
 		return -EAGAIN;
 	atomic_inc(&fs->waiters);
@@ -182,7 +186,7 @@ static __always_inline int frpc_wait_send(struct frpc_sock *fs, bool new_call,
 static void frpc_charge_tx(struct frpc_sock *fs, u32 len)
 {
 	lockdep_assert_held(&fs->lock);
-	fs->tx_queued += len;
+	WRITE_ONCE(fs->tx_queued, fs->tx_queued + len);
 	atomic64_add(len, &frpc_net(sock_net(&fs->sk))->tx_queued_bytes);
 }
 

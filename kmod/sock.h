@@ -36,6 +36,9 @@ struct frpc_sock {
 	u32			rxq_len;
 	u32			rx_bytes;	/* charged against sk_rcvbuf */
 	u32			tx_queued;	/* charged against sk_sndbuf */
+	unsigned long		tx_full_since;	/* jiffies a sender first found
+						 * it full; 0: room since
+						 */
 	struct list_head	owed;		/* calls with withheld credit */
 	struct work_struct	grant_work;	/* grants it after a purge */
 	u32			max_calls;

@@ -163,14 +163,22 @@ static bool frpc_conn_calls_stalled(struct frpc_conn *conn, unsigned long now,
 }
 
 /*
- * Is the server socket that answers this connection's calls out of
- * SO_SNDBUF, so that its replies to every peer wait for room?
+ * Has the server socket that answers this connection's calls been out
+ * of SO_SNDBUF for @limit, since a sender first found no room and had to
+ * wait or give up (frpc_wait_send_slow()), so that its replies to every
+ * peer wait?  A buffer that fills for a moment, or that is full with no
+ * one trying to send, is no pressure.
  */
-static bool frpc_conn_pressed(const struct frpc_conn *conn)
+static bool frpc_conn_pressed(const struct frpc_conn *conn,
+			      unsigned long now, unsigned long limit)
 {
 	struct frpc_sock *fs = READ_ONCE(conn->server);
+	unsigned long since;
 
-	return !conn->client && fs &&
+	if (conn->client || !fs)
+		return false;
+	since = READ_ONCE(fs->tx_full_since);
+	return since && time_after(now, since + limit) &&
 	       READ_ONCE(fs->tx_queued) >= READ_ONCE(fs->sk.sk_sndbuf);
 }
 
@@ -184,19 +192,21 @@ static bool frpc_conn_pressed(const struct frpc_conn *conn)
  * - Or the peer's credit: the connection window (conn->stall_since,
  *   started by frpc_tx_pick()) or a call's (call->stall_since) has been
  *   short for stall_ms, as a peer that withholds credit would keep it,
- *   and the server socket behind the connection is out of SO_SNDBUF
- *   meanwhile: the data waiting for that peer then holds up the replies
- *   to all the others.  A reader that only falls behind withholds
- *   credit too (SO_RCVBUF, and credit goes back in batches of a quarter
- *   window), so without that pressure, and on a client, a short window
- *   only slows its own calls and fails nothing.
+ *   and the server socket behind the connection has been out of
+ *   SO_SNDBUF, with senders waiting, for stall_ms too: the data waiting
+ *   for that peer then holds up the replies to all the others.  A
+ *   reader that only falls behind withholds credit too (SO_RCVBUF, and
+ *   credit goes back in batches of a quarter window), so without that
+ *   pressure, and on a client, a short window only slows its own calls
+ *   and fails nothing.
  *
  * A credit of at least FRPC_STALL_CREDIT, or of the rest of the message,
  * stops a credit clock (frpc_credit_received()).  conn->lock held.
  */
 static bool frpc_conn_stalled(struct frpc_conn *conn, unsigned long now)
 {
-	unsigned long limit = msecs_to_jiffies(frpc_limit(conn->fn, FRPC_LIM_STALL_MS));
+	unsigned int ms = frpc_limit(conn->fn, FRPC_LIM_STALL_MS);
+	unsigned long limit = msecs_to_jiffies(ms);
 	u64 tx = READ_ONCE(conn->tx_bytes);
 
 	lockdep_assert_held(&conn->lock);
@@ -215,7 +225,7 @@ static bool frpc_conn_stalled(struct frpc_conn *conn, unsigned long now)
 	if (conn->stall_since &&
 	    (list_empty(&conn->ready) || conn->tx_credit >= FRPC_STALL_CREDIT))
 		conn->stall_since = 0;
-	if (!frpc_conn_pressed(conn))
+	if (!frpc_conn_pressed(conn, now, limit))
 		return false;
 	if (conn->stall_since && time_after(now, conn->stall_since + limit))
 		return true;

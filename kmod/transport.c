@@ -451,8 +451,9 @@ static int frpc_tp_write(struct sock *sk, struct msghdr *msg, size_t *lens,
 /* What the transport took, counted for netlink.c; tx_mutex held. */
 static int frpc_tp_sent(struct frpc_conn *conn, int ret)
 {
+	/* the keepalive timer reads it locklessly (timer.c) */
 	if (ret > 0)
-		conn->tx_bytes += ret;
+		WRITE_ONCE(conn->tx_bytes, conn->tx_bytes + ret);
 	return ret;
 }
 

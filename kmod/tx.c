@@ -552,8 +552,10 @@ static void frpc_sock_tx_done(struct frpc_sock *fs, u32 bytes)
 		return;
 	atomic64_sub(bytes, &frpc_net(sock_net(&fs->sk))->tx_queued_bytes);
 	spin_lock(&fs->lock);
-	fs->tx_queued -= bytes;
+	WRITE_ONCE(fs->tx_queued, fs->tx_queued - bytes);
 	wake = fs->tx_queued < READ_ONCE(fs->sk.sk_sndbuf);
+	if (wake && READ_ONCE(fs->tx_full_since))
+		WRITE_ONCE(fs->tx_full_since, 0);
 	spin_unlock(&fs->lock);
 	if (wake)
 		frpc_sock_wake_out(&fs->sk);

@@ -633,6 +633,44 @@ static int stall_squeeze(FIXTURE_DATA(stall) *self)
 }
 
 /*
+ * Another client's call, not waited for: the echo server's reply to it
+ * finds SO_SNDBUF full and waits for room, which is the pressure.
+ * Returns its socket, or -errno.
+ */
+static int pressure_call(uint16_t port)
+{
+	ssize_t n;
+	int fd;
+
+	fd = fastrpc_client_open("127.0.0.1", port, SOCK_CLOEXEC);
+	if (fd < 0)
+		return fd;
+	set_rcvtimeo(fd, 15000);
+	n = fastrpc_send_call(fd, 7, M_ECHO, "alive", 5, 0);
+	if (n != 5) {
+		close(fd);
+		return n < 0 ? (int)n : -EIO;
+	}
+	return fd;
+}
+
+/* Its answer, whole, within 15 s; closes @fd. */
+static int pressure_done(int fd)
+{
+	uint32_t status = 99;
+	uint64_t tag = 0;
+	char buf[8];
+	ssize_t n;
+
+	n = fastrpc_recv_result(fd, &tag, &status, buf, sizeof(buf), 0);
+	close(fd);
+	if (n < 0)
+		return (int)n;
+	return n == 5 && tag == 7 && status == FASTRPC_OK &&
+	       !memcmp(buf, "alive", 5) ? 0 : -EBADMSG;
+}
+
+/*
  * Echo call @id with STALL_REQ bytes: a CALL frame, then DATA frames.
  * The server's windows (256 KiB a call) take it whole; the reply is
  * twice the 64 KiB call window the raw peer announced, so half of it
@@ -788,7 +826,7 @@ TEST_F(stall, no_credit_fails_conn)
 	 * fails (a second or two: stall_ms, then a tick).
 	 */
 	EXPECT_EQ(0, serving_within(self->srv.port, 15000));
-	EXPECT_TRUE(stalls_counted(before, 1000))
+	EXPECT_TRUE(stalls_counted(before, 3000))
 		TH_LOG("stalled_conns stayed at %lld", before);
 	EXPECT_EQ(FASTRPC_WERR_RESOURCE,
 		  stall_read(self->raw, 0, 0, 8000, reply, &got));
@@ -823,22 +861,51 @@ TEST_F(stall, trickle_credit_fails_conn)
 	long long before = proc_counter("stalled_conns");
 	uint8_t reply[STALL_REQ];
 	uint32_t got = 0;
+	int other;
 
 	ASSERT_EQ(0, stall_squeeze(self));
 	ASSERT_EQ(0, raw_hello(self->raw));
 	ASSERT_EQ(0, send_big_echo(self->raw, 1));
+	usleep(200 * 1000);
+	other = pressure_call(self->srv.port);
+	ASSERT_LE(0, other);
 	EXPECT_EQ(FASTRPC_WERR_RESOURCE,
 		  stall_read(self->raw, 1, 100, 8000, reply, &got));
 	EXPECT_GT(STALL_REQ, got);
-	EXPECT_TRUE(stalls_counted(before, 1000));
+	EXPECT_TRUE(stalls_counted(before, 3000));
+	EXPECT_EQ(0, pressure_done(other));
 }
 
 /*
  * A slow reader that grants 8 KiB every 200 ms takes its reply over two
  * seconds, twice stall_ms, and is not failed, though the server socket
- * is out of room meanwhile: each grant is progress.
+ * is out of room meanwhile, another client's reply waiting: each grant
+ * is progress.
  */
 TEST_F(stall, slow_credit_lives)
+{
+	long long before = proc_counter("stalled_conns");
+	uint8_t reply[STALL_REQ];
+	uint32_t got = 0;
+	int other;
+
+	ASSERT_EQ(0, stall_squeeze(self));
+	ASSERT_EQ(0, raw_hello(self->raw));
+	ASSERT_EQ(0, send_big_echo(self->raw, 1));
+	usleep(200 * 1000);
+	other = pressure_call(self->srv.port);
+	ASSERT_LE(0, other);
+	EXPECT_EQ(0, stall_read(self->raw, 8192, 200, 20000, reply, &got));
+	EXPECT_EQ(STALL_REQ, got);
+	EXPECT_EQ(before, proc_counter("stalled_conns"));
+	EXPECT_EQ(0, pressure_done(other));
+}
+
+/*
+ * The server socket full, but no sender waiting for room: the reply's
+ * parked half harms no one, and its peer may take its time.
+ */
+TEST_F(stall, full_without_waiters_lives)
 {
 	long long before = proc_counter("stalled_conns");
 	uint8_t reply[STALL_REQ];
@@ -847,9 +914,12 @@ TEST_F(stall, slow_credit_lives)
 	ASSERT_EQ(0, stall_squeeze(self));
 	ASSERT_EQ(0, raw_hello(self->raw));
 	ASSERT_EQ(0, send_big_echo(self->raw, 1));
-	EXPECT_EQ(0, stall_read(self->raw, 8192, 200, 20000, reply, &got));
-	EXPECT_EQ(STALL_REQ, got);
+	EXPECT_EQ(-EAGAIN, stall_read(self->raw, 0, 0, 3000, reply, &got));
+	EXPECT_EQ(FASTRPC_MIN_CALL_WINDOW, got);
 	EXPECT_EQ(before, proc_counter("stalled_conns"));
+	EXPECT_EQ(0, send_credit(self->raw, 1, STALL_REQ));
+	EXPECT_EQ(0, stall_read(self->raw, 0, 0, 5000, reply, &got));
+	EXPECT_EQ(STALL_REQ, got);
 }
 
 /*
