@@ -19,6 +19,28 @@
 #define BASE_PORT	7600
 #define ANY_CODE	-1	/* an ERROR frame or a plain close is enough */
 
+/* A plain TCP socket connected to @port, to play a peer: fd or -errno. */
+static int raw_connect(uint16_t port)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET,
+				   .sin_port = htons(port),
+				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int fd, one = 1;
+
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (set_rcvtimeo(fd, 5000) ||
+	    connect(fd, (struct sockaddr *)&sin, sizeof(sin))) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
 FIXTURE(hostile) {
 	struct echo_srv srv;
 	int raw;
@@ -26,20 +48,14 @@ FIXTURE(hostile) {
 
 FIXTURE_SETUP(hostile)
 {
-	struct sockaddr_in sin = { .sin_family = AF_INET,
-				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	int ret, one = 1;
+	int ret;
 
 	self->raw = -1;
 	ret = echo_srv_start(&self->srv, AF_INET,
 			     test_port(BASE_PORT, _metadata->name), 1);
 	ASSERT_EQ(0, ret) TH_LOG("server: %s", fastrpc_strerror(ret));
-	self->raw = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	ASSERT_LE(0, self->raw);
-	setsockopt(self->raw, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	ASSERT_EQ(0, set_rcvtimeo(self->raw, 5000));
-	sin.sin_port = htons(self->srv.port);
-	ASSERT_EQ(0, connect(self->raw, (struct sockaddr *)&sin, sizeof(sin)));
+	self->raw = raw_connect(self->srv.port);
+	ASSERT_LE(0, self->raw) TH_LOG("raw peer: %s", strerror(-self->raw));
 }
 
 FIXTURE_TEARDOWN(hostile)
@@ -583,9 +599,7 @@ FIXTURE(stall) {
 
 FIXTURE_SETUP(stall)
 {
-	struct sockaddr_in sin = { .sin_family = AF_INET,
-				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	int ret, one = 1;
+	int ret;
 
 	self->raw = -1;
 	self->stall_ms = frpc_param_long("stall_ms");
@@ -598,12 +612,8 @@ FIXTURE_SETUP(stall)
 	ret = echo_srv_start(&self->srv, AF_INET,
 			     test_port(BASE_PORT, _metadata->name), 1);
 	ASSERT_EQ(0, ret) TH_LOG("server: %s", fastrpc_strerror(ret));
-	self->raw = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	ASSERT_LE(0, self->raw);
-	setsockopt(self->raw, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	ASSERT_EQ(0, set_rcvtimeo(self->raw, 5000));
-	sin.sin_port = htons(self->srv.port);
-	ASSERT_EQ(0, connect(self->raw, (struct sockaddr *)&sin, sizeof(sin)));
+	self->raw = raw_connect(self->srv.port);
+	ASSERT_LE(0, self->raw) TH_LOG("raw peer: %s", strerror(-self->raw));
 }
 
 FIXTURE_TEARDOWN(stall)
@@ -834,71 +844,36 @@ TEST_F(stall, no_credit_fails_conn)
 }
 
 /*
- * The same peer, but the server socket has room to spare: the peer only
- * slows its own call, as a reader that falls behind would, and nothing
- * fails for three times stall_ms.
+ * The raw peer holds the second half of its reply for three times
+ * stall_ms, granting nothing, and nothing fails; then it grants the
+ * credit and takes the rest.  @squeeze: the server socket full.
  */
-TEST_F(stall, no_credit_without_pressure_lives)
+static void holder_lives(struct __test_metadata *_metadata,
+			 FIXTURE_DATA(stall) *self, bool squeeze)
 {
 	long long before = proc_counter("stalled_conns");
 	uint8_t reply[STALL_REQ];
 	uint32_t got = 0;
 
+	if (squeeze)
+		ASSERT_EQ(0, stall_squeeze(self));
 	ASSERT_EQ(0, raw_hello(self->raw));
 	ASSERT_EQ(0, send_big_echo(self->raw, 1));
 	EXPECT_EQ(-EAGAIN, stall_read(self->raw, 0, 0, 3000, reply, &got));
 	EXPECT_EQ(FASTRPC_MIN_CALL_WINDOW, got);
 	EXPECT_EQ(before, proc_counter("stalled_conns"));
-	/* and it takes the rest once it grants the credit */
 	EXPECT_EQ(0, send_credit(self->raw, 1, STALL_REQ));
 	EXPECT_EQ(0, stall_read(self->raw, 0, 0, 5000, reply, &got));
 	EXPECT_EQ(STALL_REQ, got);
 }
 
-/* A byte of credit at a time is no progress: the trickle fails too. */
-TEST_F(stall, trickle_credit_fails_conn)
-{
-	long long before = proc_counter("stalled_conns");
-	uint8_t reply[STALL_REQ];
-	uint32_t got = 0;
-	int other;
-
-	ASSERT_EQ(0, stall_squeeze(self));
-	ASSERT_EQ(0, raw_hello(self->raw));
-	ASSERT_EQ(0, send_big_echo(self->raw, 1));
-	usleep(200 * 1000);
-	other = pressure_call(self->srv.port);
-	ASSERT_LE(0, other);
-	EXPECT_EQ(FASTRPC_WERR_RESOURCE,
-		  stall_read(self->raw, 1, 100, 8000, reply, &got));
-	EXPECT_GT(STALL_REQ, got);
-	EXPECT_TRUE(stalls_counted(before, 3000));
-	EXPECT_EQ(0, pressure_done(other));
-}
-
 /*
- * A slow reader that grants 8 KiB every 200 ms takes its reply over two
- * seconds, twice stall_ms, and is not failed, though the server socket
- * is out of room meanwhile, another client's reply waiting: each grant
- * is progress.
+ * The server socket has room to spare: the peer only slows its own
+ * call, as a reader that falls behind would.
  */
-TEST_F(stall, slow_credit_lives)
+TEST_F(stall, no_credit_without_pressure_lives)
 {
-	long long before = proc_counter("stalled_conns");
-	uint8_t reply[STALL_REQ];
-	uint32_t got = 0;
-	int other;
-
-	ASSERT_EQ(0, stall_squeeze(self));
-	ASSERT_EQ(0, raw_hello(self->raw));
-	ASSERT_EQ(0, send_big_echo(self->raw, 1));
-	usleep(200 * 1000);
-	other = pressure_call(self->srv.port);
-	ASSERT_LE(0, other);
-	EXPECT_EQ(0, stall_read(self->raw, 8192, 200, 20000, reply, &got));
-	EXPECT_EQ(STALL_REQ, got);
-	EXPECT_EQ(before, proc_counter("stalled_conns"));
-	EXPECT_EQ(0, pressure_done(other));
+	holder_lives(_metadata, self, false);
 }
 
 /*
@@ -907,19 +882,59 @@ TEST_F(stall, slow_credit_lives)
  */
 TEST_F(stall, full_without_waiters_lives)
 {
+	holder_lives(_metadata, self, true);
+}
+
+/*
+ * Under pressure (the server socket full, another client's reply
+ * waiting), the raw peer grants @grant bytes every @every_ms: its
+ * connection fails (@fails) or its reply comes whole; the other client
+ * is answered either way.
+ */
+static void pressured_grants(struct __test_metadata *_metadata,
+			     FIXTURE_DATA(stall) *self, uint32_t grant,
+			     int every_ms, bool fails)
+{
 	long long before = proc_counter("stalled_conns");
 	uint8_t reply[STALL_REQ];
 	uint32_t got = 0;
+	int other;
 
 	ASSERT_EQ(0, stall_squeeze(self));
 	ASSERT_EQ(0, raw_hello(self->raw));
 	ASSERT_EQ(0, send_big_echo(self->raw, 1));
-	EXPECT_EQ(-EAGAIN, stall_read(self->raw, 0, 0, 3000, reply, &got));
-	EXPECT_EQ(FASTRPC_MIN_CALL_WINDOW, got);
-	EXPECT_EQ(before, proc_counter("stalled_conns"));
-	EXPECT_EQ(0, send_credit(self->raw, 1, STALL_REQ));
-	EXPECT_EQ(0, stall_read(self->raw, 0, 0, 5000, reply, &got));
-	EXPECT_EQ(STALL_REQ, got);
+	usleep(200 * 1000);
+	other = pressure_call(self->srv.port);
+	ASSERT_LE(0, other);
+	if (fails) {
+		EXPECT_EQ(FASTRPC_WERR_RESOURCE,
+			  stall_read(self->raw, grant, every_ms, 8000, reply,
+				     &got));
+		EXPECT_GT(STALL_REQ, got);
+		EXPECT_TRUE(stalls_counted(before, 3000));
+	} else {
+		EXPECT_EQ(0, stall_read(self->raw, grant, every_ms, 20000,
+					reply, &got));
+		EXPECT_EQ(STALL_REQ, got);
+		EXPECT_EQ(before, proc_counter("stalled_conns"));
+	}
+	EXPECT_EQ(0, pressure_done(other));
+}
+
+/* A byte of credit at a time is no progress: the trickle fails too. */
+TEST_F(stall, trickle_credit_fails_conn)
+{
+	pressured_grants(_metadata, self, 1, 100, true);
+}
+
+/*
+ * A slow reader that grants 8 KiB every 200 ms takes its reply over two
+ * seconds, twice stall_ms, and is not failed, though the pressure
+ * lasts: each grant is progress.
+ */
+TEST_F(stall, slow_credit_lives)
+{
+	pressured_grants(_metadata, self, 8192, 200, false);
 }
 
 /*
