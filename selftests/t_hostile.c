@@ -825,7 +825,8 @@ TEST_F(stall, no_credit_fails_conn)
 	uint8_t reply[STALL_REQ];
 	uint32_t got = 0;
 
-	ASSERT_LE(0, before) TH_LOG("no stalled_conns in /proc/net/fastrpc");
+	/* checked, not assumed: without the counter the harm still shows */
+	EXPECT_LE(0, before) TH_LOG("no stalled_conns in /proc/net/fastrpc");
 	ASSERT_EQ(0, stall_squeeze(self));
 	ASSERT_EQ(0, raw_hello(self->raw));
 	ASSERT_EQ(0, send_big_echo(self->raw, 1));
