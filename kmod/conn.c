@@ -36,7 +36,9 @@ static void frpc_conn_fail_workfn(struct work_struct *work);
 static void frpc_conn_eof_workfn(struct work_struct *work);
 static void frpc_conn_connect_workfn(struct work_struct *work);
 
-struct frpc_conn *frpc_conn_alloc(struct frpc_net *fn, bool client)
+struct frpc_conn *frpc_conn_alloc(struct frpc_net *fn,
+				  const struct sockaddr_fastrpc *peer,
+				  bool client)
 {
 	struct frpc_conn *conn;
 
@@ -57,6 +59,8 @@ struct frpc_conn *frpc_conn_alloc(struct frpc_net *fn, bool client)
 	kref_init(&conn->ref);
 	conn->fn = fn;
 	conn->client = client;
+	if (peer)
+		conn->peer = *peer;	/* before dumps see it */
 	INIT_LIST_HEAD(&conn->node);
 	spin_lock_init(&conn->lock);
 	spin_lock_init(&conn->spare_lock);
@@ -527,12 +531,11 @@ struct frpc_conn *frpc_conn_get_client(struct frpc_net *fn,
 			mutex_unlock(&fn->lock);
 			return ERR_PTR(err);
 		}
-		conn = frpc_conn_alloc(fn, true);
+		conn = frpc_conn_alloc(fn, peer, true);
 		if (!conn) {
 			mutex_unlock(&fn->lock);
 			return ERR_PTR(-ENOMEM);
 		}
-		conn->peer = *peer;
 		conn->loop_ok = loop_ok;
 		list_add(&conn->node, &fn->conns);	/* the table's reference */
 		/* connect_work's: the namespace stays while it connects */

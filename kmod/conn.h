@@ -132,7 +132,7 @@ struct frpc_conn {
 	u8			spare_msg_n;
 
 	/* netlink.c: the namespace's list, and what dumps show */
-	struct list_head	nl_node;	/* fn->nl_conns, fn->nl_lock */
+	struct rb_node		nl_node;	/* fn->nl_conns, fn->nl_lock */
 	u64			born_ns;
 	u64			tx_bytes;	/* under tx_mutex */
 	u64			tx_frames;	/* ... calls' frames */
@@ -161,7 +161,9 @@ static inline bool frpc_conn_has_tp(const struct frpc_conn *conn)
 	return conn->tcp || conn->loop;
 }
 
-struct frpc_conn *frpc_conn_alloc(struct frpc_net *fn, bool client);
+struct frpc_conn *frpc_conn_alloc(struct frpc_net *fn,
+				  const struct sockaddr_fastrpc *peer,
+				  bool client);
 void frpc_conn_put(struct frpc_conn *conn);
 struct frpc_conn *frpc_conn_get_client(struct frpc_net *fn,
 				       const struct sockaddr_fastrpc *peer,

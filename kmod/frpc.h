@@ -32,6 +32,7 @@
 #include <linux/atomic.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
+#include <linux/rbtree.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
@@ -259,13 +260,14 @@ struct frpc_net {
 	atomic_t		loop_port;	/* loop.c: callers' port numbers */
 
 	/*
-	 * netlink.c: every socket and connection of the namespace, in the
-	 * order of their ids, for dumps; nl_lock is taken alone (no other
-	 * lock inside it, so any context may add and remove).
+	 * netlink.c: every socket and connection of the namespace, by id,
+	 * for dumps, which resume after the last id sent; nl_lock is taken
+	 * alone (no other lock inside it, so any context may add and
+	 * remove).
 	 */
 	spinlock_t		nl_lock;
-	struct list_head	nl_socks;
-	struct list_head	nl_conns;
+	struct rb_root		nl_socks;
+	struct rb_root		nl_conns;
 	u64			nl_sock_seq;
 	/* the namespace's own limits: value + 1, 0 for the module's */
 	u32			limits[FRPC_LIM_COUNT];

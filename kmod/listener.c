@@ -65,7 +65,7 @@ struct frpc_conn *frpc_server_new_conn(struct frpc_sock *fs,
 	bool found = false;
 
 	fresh = kzalloc(sizeof(*fresh), GFP_KERNEL_ACCOUNT);
-	conn = frpc_conn_alloc(fn, false);
+	conn = frpc_conn_alloc(fn, peer, false);
 	if (!fresh || !conn)
 		goto err;
 
@@ -116,7 +116,6 @@ struct frpc_conn *frpc_server_new_conn(struct frpc_sock *fs,
 	spin_unlock_bh(&fs->lock);
 	sock_hold(&fs->sk);
 	WRITE_ONCE(conn->server, fs);	/* netlink dumps read it */
-	conn->peer = *peer;
 	kref_get(&conn->ref);			/* the caller's */
 	list_add_tail(&conn->node, &fs->conns);	/* the socket's reference */
 	fs->nconns++;

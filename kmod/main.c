@@ -107,7 +107,7 @@ static void __net_exit frpc_net_exit(struct net *net)
 	flush_workqueue(frpc_wq);
 	WARN_ON(!list_empty(&fn->conns));
 	WARN_ON(!list_empty(&fn->servers));	/* sockets hold the namespace */
-	WARN_ON(!list_empty(&fn->nl_socks) || !list_empty(&fn->nl_conns));
+	WARN_ON(!RB_EMPTY_ROOT(&fn->nl_socks) || !RB_EMPTY_ROOT(&fn->nl_conns));
 	remove_proc_entry("fastrpc", net->proc_net);
 }
 

@@ -126,8 +126,68 @@ static const struct genl_multicast_group frpc_mcgrps[] = {
 void frpc_nl_net_init(struct frpc_net *fn)
 {
 	spin_lock_init(&fn->nl_lock);
-	INIT_LIST_HEAD(&fn->nl_socks);
-	INIT_LIST_HEAD(&fn->nl_conns);
+	fn->nl_socks = RB_ROOT;
+	fn->nl_conns = RB_ROOT;
+}
+
+/*
+ * A tree by id rather than a list, so that each part of a dump finds
+ * where the last one stopped in O(log n), with BH off, instead of
+ * walking past every entry already sent.  Ids are given under nl_lock
+ * and only grow: a new entry always goes in at the right end.
+ */
+static void frpc_nl_add(struct frpc_net *fn, struct rb_root *root,
+			struct rb_node *node)
+{
+	struct rb_node **p = &root->rb_node, *parent = NULL;
+
+	lockdep_assert_held(&fn->nl_lock);
+	while (*p) {
+		parent = *p;
+		p = &parent->rb_right;
+	}
+	rb_link_node(node, parent, p);
+	rb_insert_color(node, root);
+}
+
+static void frpc_nl_del(struct frpc_net *fn, struct rb_root *root,
+			struct rb_node *node)
+{
+	spin_lock_bh(&fn->nl_lock);
+	if (!RB_EMPTY_NODE(node)) {
+		rb_erase(node, root);
+		RB_CLEAR_NODE(node);
+	}
+	spin_unlock_bh(&fn->nl_lock);
+}
+
+static u64 frpc_nl_sock_id(const struct rb_node *node)
+{
+	return rb_entry(node, struct frpc_sock, nl_node)->nl_id;
+}
+
+static u64 frpc_nl_conn_id(const struct rb_node *node)
+{
+	return rb_entry(node, struct frpc_conn, nl_node)->id;
+}
+
+/* The entry of @root with the least id above @after, or NULL; nl_lock. */
+static struct rb_node *
+frpc_nl_after(struct frpc_net *fn, const struct rb_root *root, u64 after,
+	      u64 (*id)(const struct rb_node *))
+{
+	struct rb_node *node = root->rb_node, *found = NULL;
+
+	lockdep_assert_held(&fn->nl_lock);
+	while (node) {
+		if (id(node) > after) {
+			found = node;
+			node = node->rb_left;
+		} else {
+			node = node->rb_right;
+		}
+	}
+	return found;
 }
 
 static void frpc_nl_reject_timer_fn(struct timer_list *t);
@@ -139,7 +199,7 @@ void frpc_nl_sock_add(struct frpc_sock *fs)
 	timer_setup(&fs->reject_timer, frpc_nl_reject_timer_fn, 0);
 	spin_lock_bh(&fn->nl_lock);
 	fs->nl_id = ++fn->nl_sock_seq;
-	list_add_tail(&fs->nl_node, &fn->nl_socks);
+	frpc_nl_add(fn, &fn->nl_socks, &fs->nl_node);
 	spin_unlock_bh(&fn->nl_lock);
 }
 
@@ -147,12 +207,13 @@ void frpc_nl_sock_del(struct frpc_sock *fs)
 {
 	struct frpc_net *fn = frpc_net(sock_net(&fs->sk));
 
-	spin_lock_bh(&fn->nl_lock);
-	list_del_init(&fs->nl_node);
-	spin_unlock_bh(&fn->nl_lock);
+	frpc_nl_del(fn, &fn->nl_socks, &fs->nl_node);
 }
 
-/* The id comes from the list's lock, so the list stays in id order. */
+/*
+ * Everything a dump shows of the connection that does not change (its
+ * peer, its side) is set before it is added, under the lock dumps take.
+ */
 void frpc_nl_conn_add(struct frpc_conn *conn)
 {
 	struct frpc_net *fn = conn->fn;
@@ -160,17 +221,13 @@ void frpc_nl_conn_add(struct frpc_conn *conn)
 	conn->born_ns = ktime_get_boottime_ns();
 	spin_lock_bh(&fn->nl_lock);
 	conn->id = atomic64_inc_return(&fn->next_conn_id);
-	list_add_tail(&conn->nl_node, &fn->nl_conns);
+	frpc_nl_add(fn, &fn->nl_conns, &conn->nl_node);
 	spin_unlock_bh(&fn->nl_lock);
 }
 
 void frpc_nl_conn_del(struct frpc_conn *conn)
 {
-	struct frpc_net *fn = conn->fn;
-
-	spin_lock_bh(&fn->nl_lock);
-	list_del_init(&conn->nl_node);
-	spin_unlock_bh(&fn->nl_lock);
+	frpc_nl_del(conn->fn, &conn->fn->nl_conns, &conn->nl_node);
 }
 
 /* --- attributes ---------------------------------------------------------- */
@@ -276,7 +333,8 @@ static int frpc_nl_put_sock(struct sk_buff *skb, struct frpc_sock *fs,
 			    struct user_namespace *ns)
 {
 	struct sock *sk = &fs->sk;
-	u32 role = READ_ONCE(fs->role), calls;
+	/* pairs with the release in bind and connect: the address is set */
+	u32 role = smp_load_acquire(&fs->role), calls;
 	struct frpc_conn *conn;
 
 	calls = role == FRPC_ROLE_CLIENT ? READ_ONCE(fs->ncalls) :
@@ -392,10 +450,10 @@ err:
 }
 
 /*
- * Dumps: the entries of a list after id cb->args[0], as many as fit in
- * @skb.  Each list is in id order (ids are given under nl_lock as
- * entries are added at its tail).  A full skb ends this part of the
- * dump; the next part resumes after the last entry sent.
+ * Dumps: the entries of a tree after id cb->args[0], in id order, as
+ * many as fit in @skb.  A full skb ends this part of the dump; the next
+ * part resumes after the last entry sent, found in O(log n), so a part
+ * holds nl_lock (BH off) for the entries it sends and no others.
  */
 static void *frpc_nl_dump_hdr(struct sk_buff *skb, struct netlink_callback *cb,
 			      u8 cmd)
@@ -415,13 +473,15 @@ static int frpc_nl_sock_dump(struct sk_buff *skb, struct netlink_callback *cb)
 	struct user_namespace *ns = sk_user_ns(NETLINK_CB(cb->skb).sk);
 	struct frpc_net *fn = frpc_net(sock_net(skb->sk));
 	struct frpc_sock *fs;
+	struct rb_node *node;
 	int err = 0;
 	void *hdr;
 
 	spin_lock_bh(&fn->nl_lock);
-	list_for_each_entry(fs, &fn->nl_socks, nl_node) {
-		if (fs->nl_id <= (u64)cb->args[0])
-			continue;
+	for (node = frpc_nl_after(fn, &fn->nl_socks, cb->args[0],
+				  frpc_nl_sock_id);
+	     node; node = rb_next(node)) {
+		fs = rb_entry(node, struct frpc_sock, nl_node);
 		hdr = frpc_nl_dump_hdr(skb, cb, FASTRPC_CMD_SOCK_GET);
 		err = hdr ? frpc_nl_put_sock(skb, fs, ns) : -EMSGSIZE;
 		if (err) {
@@ -440,13 +500,15 @@ static int frpc_nl_conn_dump(struct sk_buff *skb, struct netlink_callback *cb)
 {
 	struct frpc_net *fn = frpc_net(sock_net(skb->sk));
 	struct frpc_conn *conn;
+	struct rb_node *node;
 	int err = 0;
 	void *hdr;
 
 	spin_lock_bh(&fn->nl_lock);
-	list_for_each_entry(conn, &fn->nl_conns, nl_node) {
-		if (conn->id <= (u64)cb->args[0])
-			continue;
+	for (node = frpc_nl_after(fn, &fn->nl_conns, cb->args[0],
+				  frpc_nl_conn_id);
+	     node; node = rb_next(node)) {
+		conn = rb_entry(node, struct frpc_conn, nl_node);
 		hdr = frpc_nl_dump_hdr(skb, cb, FASTRPC_CMD_CONN_GET);
 		err = hdr ? frpc_nl_put_conn(skb, conn) : -EMSGSIZE;
 		if (err) {

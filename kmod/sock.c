@@ -133,8 +133,8 @@ static int frpc_bind(struct socket *sock, struct sockaddr *uaddr, int len)
 	err = -EINVAL;
 	if (fs->role == FRPC_ROLE_NONE) {
 		err = frpc_tp_bind(fs, &a);
-		if (!err)
-			fs->role = FRPC_ROLE_BOUND;
+		if (!err)	/* after the address: dumps read the role first */
+			smp_store_release(&fs->role, FRPC_ROLE_BOUND);
 	}
 	release_sock(&fs->sk);
 	return err;
@@ -149,7 +149,7 @@ static int frpc_listen(struct socket *sock, int backlog)
 	if (fs->role == FRPC_ROLE_BOUND) {
 		err = frpc_tp_listen(fs, backlog);
 		if (!err) {
-			fs->role = FRPC_ROLE_SERVER;
+			WRITE_ONCE(fs->role, FRPC_ROLE_SERVER);
 			frpc_server_add(fs);
 		}
 	} else if (fs->role != FRPC_ROLE_SERVER) {
@@ -201,7 +201,7 @@ static int frpc_connect(struct socket *sock, struct sockaddr *uaddr, int len,
 	}
 	WRITE_ONCE(fs->conn, conn);
 	fs->peer = a;
-	fs->role = FRPC_ROLE_CLIENT;
+	smp_store_release(&fs->role, FRPC_ROLE_CLIENT);	/* as in bind */
 	sock->state = SS_CONNECTED;
 	kref_get(&conn->ref);
 	release_sock(&fs->sk);
@@ -220,7 +220,7 @@ static int frpc_connect(struct socket *sock, struct sockaddr *uaddr, int len,
 			frpc_conn_unuse(conn, fs);
 			WRITE_ONCE(fs->conn, NULL);
 			frpc_conn_put(conn);
-			fs->role = FRPC_ROLE_NONE;
+			WRITE_ONCE(fs->role, FRPC_ROLE_NONE);
 			sock->state = SS_UNCONNECTED;
 			WRITE_ONCE(fs->connecting, false);
 		}

@@ -7,6 +7,7 @@
 #define _FRPC_SOCK_H
 
 #include <linux/hashtable.h>
+#include <linux/rbtree.h>
 #include <linux/workqueue.h>
 #include <net/sock.h>
 
@@ -94,7 +95,7 @@ struct frpc_sock {
 	struct mem_cgroup	*memcg;		/* who pays for its peers */
 
 	/* netlink.c: the namespace's list, and admission reject events */
-	struct list_head	nl_node;	/* fn->nl_socks, fn->nl_lock */
+	struct rb_node		nl_node;	/* fn->nl_socks, fn->nl_lock */
 	u64			nl_id;
 	u32			rejects;	/* since the last event, fs->lock */
 	unsigned long		reject_ntf_at;	/* jiffies: the last event */

@@ -4,6 +4,7 @@
  * checks the kernel and nothing between): module info, counters against
  * /proc/net/fastrpc, socket and connection dumps against a known
  * workload, dumps that span several messages while sockets come and go,
+ * connections whole in a dump while peers connect,
  * limits set, reset and in force in one namespace only, refusals
  * (permission, ranges, malformed and unknown attributes, with their
  * extack messages), and events of the multicast group.
@@ -534,6 +535,66 @@ TEST_F(nl, dump_resumes_while_sockets_churn)
 	       self->rows.n, atomic_load(&c.opened));
 	for (i = 0; i < MANY; i++)
 		close(fds[i]);
+}
+
+struct accept_churn {
+	atomic_int stop;
+	atomic_int accepted;
+	uint16_t port;
+};
+
+/* Plain TCP peers connect and go: each is a new server connection. */
+static void *accept_churn_thread(void *p)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET,
+				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct accept_churn *c = p;
+
+	sin.sin_port = htons(c->port);
+	while (!atomic_load(&c->stop)) {
+		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+		if (fd < 0)
+			break;
+		if (!connect(fd, (struct sockaddr *)&sin, sizeof(sin)))
+			atomic_fetch_add(&c->accepted, 1);
+		close(fd);
+	}
+	return NULL;
+}
+
+/*
+ * Connections dumped while peers connect: a server connection is in a
+ * dump only with its peer's address (it was added to the dump's list
+ * before its peer was set, and a dump could show it without one).
+ */
+TEST_F(nl, dump_shows_new_connections_whole)
+{
+	struct accept_churn c = { .port = self->srv.port };
+	int round, j, rows = 0, bare = 0;
+	pthread_t thr;
+
+	ASSERT_EQ(0, pthread_create(&thr, NULL, accept_churn_thread, &c));
+	for (round = 0; round < 400 || atomic_load(&c.accepted) < 200; round++) {
+		if (round == 20000)
+			break;
+		ASSERT_EQ(0, dump(&self->n, FASTRPC_CMD_CONN_GET, &self->rows));
+		for (j = 0; j < self->rows.n; j++) {
+			struct one *r = &self->rows.r[j];
+
+			if (!r->tb[FASTRPC_A_CONN_SERVER])
+				continue;
+			rows++;
+			bare += !addr_port(r->tb[FASTRPC_A_CONN_PEER]);
+		}
+	}
+	atomic_store(&c.stop, 1);
+	pthread_join(thr, NULL);
+	TH_LOG("%d dumps, %d server connections seen, %d peers connected",
+	       round, rows, atomic_load(&c.accepted));
+	EXPECT_LE(200, atomic_load(&c.accepted));
+	EXPECT_LT(0, rows);
+	EXPECT_EQ(0, bare) TH_LOG("%d server connections without a peer", bare);
 }
 
 struct limits {

@@ -107,7 +107,7 @@ static struct frpc_conn *frpc_test_conn(struct kunit *test, bool client)
 	struct frpc_conn *conn;
 	int err;
 
-	conn = frpc_conn_alloc(&frpc_test_net, client);
+	conn = frpc_conn_alloc(&frpc_test_net, NULL, client);
 	KUNIT_ASSERT_NOT_NULL(test, conn);
 	err = kunit_add_action_or_reset(test, frpc_test_conn_release, conn);
 	KUNIT_ASSERT_EQ(test, err, 0);
@@ -186,6 +186,7 @@ static struct frpc_txbuf *frpc_test_pop_ctrl(struct kunit *test,
 #include "frpc_test_tx.c"
 #include "frpc_test_rx.c"
 #include "frpc_test_peer.c"
+#include "frpc_test_netlink.c"
 #include "frpc_test_reader.c"
 #include "frpc_test_loop.c"
 #include "frpc_test_ring.c"
@@ -193,8 +194,8 @@ static struct frpc_txbuf *frpc_test_pop_ctrl(struct kunit *test,
 kunit_test_suites(&frpc_hdr_suite, &frpc_hello_suite, &frpc_meta_suite,
 		  &frpc_status_suite, &frpc_window_suite, &frpc_credit_suite,
 		  &frpc_call_table_suite, &frpc_tx_suite, &frpc_rx_suite,
-		  &frpc_peer_suite, &frpc_reader_suite, &frpc_loop_suite,
-		  &frpc_ring_suite);
+		  &frpc_peer_suite, &frpc_netlink_suite, &frpc_reader_suite,
+		  &frpc_loop_suite, &frpc_ring_suite);
 
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("KUnit tests for af_fastrpc");
