@@ -38,15 +38,15 @@ fi
 mkdir -p "$BUILD/logs"
 
 # make lint (checkpatch, sparse, W=1): one failure if it finds anything.
-if [[ ${FASTRPC_LINT:-1} == 1 ]]; then
-	t=$SECONDS
+run_lint() {
+	local t=$SECONDS
 	if "$VMDIR/lint.sh" >"$BUILD/logs/lint.log" 2>&1; then
 		SUMMARY+=("lint: PASS ($((SECONDS - t))s)")
 	else
 		infra_fail lint "$(tail -n1 "$BUILD/logs/lint.log"), see build/logs/lint.log"
 		sed -n '/^==== make lint/,$p' "$BUILD/logs/lint.log" | head -n 60 >&2
 	fi
-fi
+}
 
 # oops_digest LABEL CONSOLE: the few lines that tell what a splat was (the
 # first bad line, the test case running, RIP, the call trace as one line
@@ -123,14 +123,12 @@ judge_log() {
 	fi
 }
 
-first=1
-# FASTRPC_KERNELS= (empty) runs no stock kernel, only the debug tiers.
-for k in ${FASTRPC_KERNELS-6.1 6.12}; do
-	abi=${KERNEL_ABI[$k]} kdir=${KERNEL_DIR[$k]}
-	if ((first)); then pick_accel "$kdir" "$abi"; first=0; fi
+# One stock kernel's tier: its module, its guest, every test.
+run_stock_tier() {
+	local k=$1 abi=${KERNEL_ABI[$1]} kdir=${KERNEL_DIR[$1]} initrd logf qrc=0
 	if ! build_module "$abi"; then
 		infra_fail "$abi" "module build (see build/logs/mod-$abi.log)"
-		continue
+		return
 	fi
 	initrd=$BUILD/initramfs-$abi.cpio
 	# The stock 6.12 guest runs the tests twice: with the same-host short
@@ -138,7 +136,6 @@ for k in ${FASTRPC_KERNELS-6.1 6.12}; do
 	GUEST_TCP_PASS=$([[ $k == 6.12 ]] && echo 1 || echo 0) \
 		make_initramfs "$initrd" "$kdir" "$abi" check "$BUILD/mod-$abi/kmod/af_fastrpc.ko"
 	logf=$BUILD/logs/$abi.log
-	qrc=0
 	boot_vm "$kdir" "$abi" "$initrd" "$logf" || qrc=$?
 	# A KVM guest that never reached init is the known KVM hang: retry on TCG.
 	if [[ $ACCEL == kvm ]] && ! grep -q FASTRPC-INIT "$logf"; then
@@ -148,7 +145,7 @@ for k in ${FASTRPC_KERNELS-6.1 6.12}; do
 		boot_vm "$kdir" "$abi" "$initrd" "$logf" || qrc=$?
 	fi
 	judge_log "$abi" "$logf" "$qrc"
-done
+}
 
 # Performance gate (selftests/vm/perf-gate.sh): a few fastrpc-bench rows
 # in one short icount guest, compared with selftests/vm/perf-baseline.json;
@@ -186,15 +183,6 @@ judge_perf_gate() {
 	fi
 	echo "----" >&2
 }
-
-if [[ ${FASTRPC_PERF_GATE:-1} == 1 ]]; then
-	start_perf_gate
-	# Nothing else to run beside it: wait now.
-	if [[ ${FASTRPC_DEBUG_KERNEL:-1} != 1 && ${FASTRPC_KCSAN:-1} != 1 ]]; then
-		judge_perf_gate
-		GATE_PID=''
-	fi
-fi
 
 # count_kunit LOG: KUnit cases from the guest's "KUNIT: " lines (debugfs
 # KTAP: suite lines at column 0, case lines indented by 4, parameters by 8).
@@ -255,10 +243,6 @@ run_debug_tier() {
 	judge_log "$label" "$logf" "$qrc"
 	SUMMARY[-1]+=" [$KUNIT_SUMMARY]"
 }
-
-if [[ ${FASTRPC_DEBUG_KERNEL:-1} == 1 ]]; then
-	run_debug_tier
-fi
 
 # The selftests that race the module against itself: many threads on one
 # socket and one shared connection, streaming and flow control (credit
@@ -342,10 +326,87 @@ run_kcsan_tier() {
 	SUMMARY[idx]+=" $(tr -d '\r' <"$logf" | sed -n 's/^FASTRPC-KCSAN: setup_watchpoints: //p' | tail -n1) watchpoints]"
 }
 
-if [[ ${FASTRPC_KCSAN:-1} == 1 ]]; then
-	run_kcsan_tier
-fi
+# The tiers run in two lanes side by side, each one guest at a time: a
+# guest keeps one of the two cores busy and the other about half the
+# time (its tests wait on each other, on timers and on the network), so
+# two guests share the machine with little loss.  The lane in the
+# background takes the debug tier and the stock kernels other than 6.12,
+# and hands its counts and summary lines back through a file; this shell
+# takes lint, 6.12 with the performance gate, and KCSAN, so that the two
+# lanes take about as long.  FASTRPC_CHECK_LANES=1 runs them one after
+# the other, in the order the summary lists them.
+LANES=${FASTRPC_CHECK_LANES:-2}
+LANE_STATE=$BUILD/logs/lane-debug.state
 
+# lane_save FILE: this shell's counts and summary lines, to be added to
+# the parent's (lane_merge).
+lane_save() {
+	local s
+	# shellcheck disable=SC2016 # expanded where lane_merge sources it
+	{
+		printf 'PASSED=$((PASSED + %d)) FAILED=$((FAILED + %d)) SKIPPED=$((SKIPPED + %d))\n' \
+			"$PASSED" "$FAILED" "$SKIPPED"
+		for s in "${SUMMARY[@]}"; do printf 'SUMMARY+=(%q)\n' "$s"; done
+		for s in "${DIGEST[@]}"; do printf 'DIGEST+=(%q)\n' "$s"; done
+	} >"$1.tmp"
+	mv "$1.tmp" "$1"
+}
+
+lane_merge() {
+	local rc=0
+	wait "$1" || rc=$?
+	if [[ -f $2 ]]; then
+		# shellcheck disable=SC1090 # written by lane_save above
+		. "$2"
+	else
+		infra_fail "debug lane" "ended (status $rc) without its results"
+	fi
+}
+
+# The background lane's tiers: stock kernels but 6.12, then the debug tier.
+other_stock() {
+	local k
+	for k in ${FASTRPC_KERNELS-6.1 6.12}; do
+		[[ $k == 6.12 ]] || echo "$k"
+	done
+}
+run_debug_lane() {
+	local k
+	for k in $(other_stock); do run_stock_tier "$k"; done
+	[[ ${FASTRPC_DEBUG_KERNEL:-1} != 1 ]] || run_debug_tier
+}
+
+# One accelerator for every tier, chosen before they part.
+for k in ${FASTRPC_KERNELS-6.1 6.12}; do
+	pick_accel "${KERNEL_DIR[$k]}" "${KERNEL_ABI[$k]}"
+	break
+done
+
+LANE_PID=''
+rm -f "$LANE_STATE"
+if ((LANES > 1)); then
+	# shellcheck disable=SC2030,SC2031 # the lane's own, handed back
+	(
+		PASSED=0 FAILED=0 SKIPPED=0 SUMMARY=() DIGEST=()
+		run_debug_lane
+		lane_save "$LANE_STATE"
+	) &
+	LANE_PID=$!
+else
+	for k in $(other_stock); do run_stock_tier "$k"; done
+fi
+[[ ${FASTRPC_LINT:-1} != 1 ]] || run_lint
+for k in ${FASTRPC_KERNELS-6.1 6.12}; do
+	[[ $k != 6.12 ]] || run_stock_tier "$k"
+done
+[[ ${FASTRPC_PERF_GATE:-1} != 1 ]] || start_perf_gate
+if ((LANES > 1)); then
+	[[ ${FASTRPC_KCSAN:-1} != 1 ]] || run_kcsan_tier
+	lane_merge "$LANE_PID" "$LANE_STATE"
+else
+	[[ ${FASTRPC_DEBUG_KERNEL:-1} != 1 ]] || run_debug_tier
+	[[ ${FASTRPC_KCSAN:-1} != 1 ]] || run_kcsan_tier
+fi
 [[ -z $GATE_PID ]] || judge_perf_gate
 
 echo
