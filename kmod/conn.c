@@ -45,6 +45,7 @@ struct frpc_conn *frpc_conn_alloc(struct frpc_net *fn,
 	conn = kzalloc(sizeof(*conn), GFP_KERNEL_ACCOUNT);
 	if (!conn)
 		return NULL;
+	RB_CLEAR_NODE(&conn->nl_node);	/* in no tree until added */
 	/* apart from the connection: 8 KiB embedded made it an order-2 page */
 	conn->calls = kvmalloc_array(FRPC_CALL_BUCKETS, sizeof(*conn->calls),
 				     GFP_KERNEL_ACCOUNT);

@@ -333,7 +333,7 @@ static int frpc_nl_put_sock(struct sk_buff *skb, struct frpc_sock *fs,
 			    struct user_namespace *ns)
 {
 	struct sock *sk = &fs->sk;
-	/* pairs with the release in bind and connect: the address is set */
+	/* pairs with the release in bind: fs->local is set */
 	u32 role = smp_load_acquire(&fs->role), calls;
 	struct frpc_conn *conn;
 
@@ -361,11 +361,17 @@ static int frpc_nl_put_sock(struct sk_buff *skb, struct frpc_sock *fs,
 	    nla_put_flag(skb, FASTRPC_A_SOCK_RING))
 		return -EMSGSIZE;
 	if (role == FRPC_ROLE_CLIENT) {
-		/* set before the role, under lock_sock(), and kept */
+		/*
+		 * The peer as the connection has it, set before the
+		 * connection was published and never changed: fs->peer is
+		 * written again by a connect() after a failed one.  The
+		 * connection leaves the tree, under nl_lock, before it goes.
+		 */
 		conn = READ_ONCE(fs->conn);
-		if (frpc_nl_put_addr(skb, FASTRPC_A_SOCK_PEER, &fs->peer) ||
-		    (conn && nla_put_u64_64bit(skb, FASTRPC_A_SOCK_CONN_ID,
-					       conn->id, FASTRPC_A_SOCK_PAD)))
+		if (conn &&
+		    (frpc_nl_put_addr(skb, FASTRPC_A_SOCK_PEER, &conn->peer) ||
+		     nla_put_u64_64bit(skb, FASTRPC_A_SOCK_CONN_ID, conn->id,
+				       FASTRPC_A_SOCK_PAD)))
 			return -EMSGSIZE;
 	} else if (role != FRPC_ROLE_NONE) {
 		if (frpc_nl_put_addr(skb, FASTRPC_A_SOCK_LOCAL, &fs->local) ||
@@ -509,6 +515,9 @@ static int frpc_nl_conn_dump(struct sk_buff *skb, struct netlink_callback *cb)
 				  frpc_nl_conn_id);
 	     node; node = rb_next(node)) {
 		conn = rb_entry(node, struct frpc_conn, nl_node);
+		/* a server's, once accepted: whole, with its socket */
+		if (!conn->client && !READ_ONCE(conn->server))
+			continue;
 		hdr = frpc_nl_dump_hdr(skb, cb, FASTRPC_CMD_CONN_GET);
 		err = hdr ? frpc_nl_put_conn(skb, conn) : -EMSGSIZE;
 		if (err) {

@@ -201,7 +201,7 @@ static int frpc_connect(struct socket *sock, struct sockaddr *uaddr, int len,
 	}
 	WRITE_ONCE(fs->conn, conn);
 	fs->peer = a;
-	smp_store_release(&fs->role, FRPC_ROLE_CLIENT);	/* as in bind */
+	WRITE_ONCE(fs->role, FRPC_ROLE_CLIENT);
 	sock->state = SS_CONNECTED;
 	kref_get(&conn->ref);
 	release_sock(&fs->sk);
@@ -559,6 +559,7 @@ static int frpc_create(struct net *net, struct socket *sock, int protocol,
 	/* the number fstat() and /proc/PID/fd show; trace events use it */
 	fs->ino = SOCK_INODE(sock)->i_ino;
 	spin_lock_init(&fs->lock);
+	RB_CLEAR_NODE(&fs->nl_node);	/* in no tree until added */
 	INIT_LIST_HEAD(&fs->rxq);
 	INIT_LIST_HEAD(&fs->owed);
 	INIT_WORK(&fs->grant_work, frpc_sock_grant_workfn);

@@ -67,36 +67,8 @@ static void frpc_test_nl_resume(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, seen, live);
 }
 
-/*
- * A connection is in the tree, where a dump may read it, only once what
- * never changes (its peer) is set: a dump racing an accept showed a
- * server connection without a peer.
- */
-static void frpc_test_nl_peer_first(struct kunit *test)
-{
-	struct frpc_net *fn = &frpc_test_net;
-	struct sockaddr_fastrpc peer;
-	struct frpc_conn *conn;
-	struct rb_node *node;
-	bool found;
-	int err;
-
-	frpc_test_peer_addr(&peer, 4242);
-	conn = frpc_conn_alloc(fn, &peer, false);
-	KUNIT_ASSERT_NOT_NULL(test, conn);
-	err = kunit_add_action_or_reset(test, frpc_test_conn_release, conn);
-	KUNIT_ASSERT_EQ(test, err, 0);
-	spin_lock_bh(&fn->nl_lock);
-	node = frpc_nl_after(fn, &fn->nl_conns, conn->id - 1, frpc_nl_conn_id);
-	found = node == &conn->nl_node;
-	spin_unlock_bh(&fn->nl_lock);
-	KUNIT_EXPECT_TRUE(test, found);
-	KUNIT_EXPECT_TRUE(test, frpc_addr_equal(&conn->peer, &peer));
-}
-
 static struct kunit_case frpc_netlink_cases[] = {
 	KUNIT_CASE(frpc_test_nl_resume),
-	KUNIT_CASE(frpc_test_nl_peer_first),
 	{}
 };
 

@@ -330,11 +330,14 @@ run_kcsan_tier() {
 # guest keeps one of the two cores busy and the other about half the
 # time (its tests wait on each other, on timers and on the network), so
 # two guests share the machine with little loss.  The lane in the
-# background takes the debug tier and the stock kernels other than 6.12,
+# background takes the stock kernels other than 6.12 and the debug tier,
 # and hands its counts and summary lines back through a file; this shell
 # takes lint, 6.12 with the performance gate, and KCSAN, so that the two
-# lanes take about as long.  FASTRPC_CHECK_LANES=1 runs them one after
-# the other, in the order the summary lists them.
+# lanes take about as long.  The summary lists this shell's tiers first.
+# FASTRPC_CHECK_LANES=1 runs them one after the other; so does a run on
+# KVM, whose hang (a guest that never reaches init) moves every later
+# tier to TCG, which one lane could not tell the other, and a run with no
+# stock kernel, whose tiers each pick their accelerator.
 LANES=${FASTRPC_CHECK_LANES:-2}
 LANE_STATE=$BUILD/logs/lane-debug.state
 
@@ -376,15 +379,27 @@ run_debug_lane() {
 	[[ ${FASTRPC_DEBUG_KERNEL:-1} != 1 ]] || run_debug_tier
 }
 
+# The background lane and what it started (qemu runs under timeout, in a
+# process group of its own): stopped when this shell ends early.
+lane_kill() {
+	local c
+	for c in $(pgrep -P "$1" || true); do lane_kill "$c"; done
+	kill -TERM "$1" 2>/dev/null || true
+}
+LANE_PID=''
+trap '[[ -z $LANE_PID ]] || lane_kill "$LANE_PID"' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
 # One accelerator for every tier, chosen before they part.
 for k in ${FASTRPC_KERNELS-6.1 6.12}; do
 	pick_accel "${KERNEL_DIR[$k]}" "${KERNEL_ABI[$k]}"
 	break
 done
+[[ $ACCEL == tcg ]] || LANES=1
 
-LANE_PID=''
 rm -f "$LANE_STATE"
-if ((LANES > 1)); then
+if [[ $LANES != 1 ]]; then
 	# shellcheck disable=SC2030,SC2031 # the lane's own, handed back
 	(
 		PASSED=0 FAILED=0 SKIPPED=0 SUMMARY=() DIGEST=()
@@ -392,17 +407,19 @@ if ((LANES > 1)); then
 		lane_save "$LANE_STATE"
 	) &
 	LANE_PID=$!
-else
-	for k in $(other_stock); do run_stock_tier "$k"; done
 fi
 [[ ${FASTRPC_LINT:-1} != 1 ]] || run_lint
+if [[ $LANES == 1 ]]; then
+	for k in $(other_stock); do run_stock_tier "$k"; done
+fi
 for k in ${FASTRPC_KERNELS-6.1 6.12}; do
 	[[ $k != 6.12 ]] || run_stock_tier "$k"
 done
 [[ ${FASTRPC_PERF_GATE:-1} != 1 ]] || start_perf_gate
-if ((LANES > 1)); then
+if [[ $LANES != 1 ]]; then
 	[[ ${FASTRPC_KCSAN:-1} != 1 ]] || run_kcsan_tier
 	lane_merge "$LANE_PID" "$LANE_STATE"
+	LANE_PID=''
 else
 	[[ ${FASTRPC_DEBUG_KERNEL:-1} != 1 ]] || run_debug_tier
 	[[ ${FASTRPC_KCSAN:-1} != 1 ]] || run_kcsan_tier

@@ -533,14 +533,14 @@ stall_watch() {
 		((quiet >= 150)) || continue
 		: >"$logf.stalled"
 		log "guest hung after a stall report, no result for ${quiet}s: stopping it"
-		pkill -f -- "-name $name" || true
+		pkill -f -- "-name $name( |\$)" || true
 		return 0
 	done
 }
 
 boot_vm_once() {
 	local kdir=$1 abi=$2 initrd=$3 logf=$4 limit=${FASTRPC_VM_TIMEOUT:-1200} rc=0
-	local t0=$SECONDS append= name="fastrpc-$$-$RANDOM" watch
+	local t0=$SECONDS append= name="fastrpc-$BASHPID-$RANDOM" watch
 	# Multi-threaded TCG on a loaded host: the clocksource watchdog sees
 	# the TSC skew against the HPET (575 us over 479 ms, 2026-12-04),
 	# marks it unstable, and the static keys it then flips are patched
