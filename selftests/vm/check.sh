@@ -326,18 +326,19 @@ run_kcsan_tier() {
 	SUMMARY[idx]+=" $(tr -d '\r' <"$logf" | sed -n 's/^FASTRPC-KCSAN: setup_watchpoints: //p' | tail -n1) watchpoints]"
 }
 
-# The tiers run in two lanes side by side, each one guest at a time: a
-# guest keeps one of the two cores busy and the other about half the
-# time (its tests wait on each other, on timers and on the network), so
-# two guests share the machine with little loss.  The lane in the
-# background takes the stock kernels other than 6.12 and the debug tier,
-# and hands its counts and summary lines back through a file; this shell
-# takes lint, 6.12 with the performance gate, and KCSAN, so that the two
-# lanes take about as long.  The summary lists this shell's tiers first.
-# FASTRPC_CHECK_LANES=1 runs them one after the other; so does a run on
-# KVM, whose hang (a guest that never reaches init) moves every later
-# tier to TCG, which one lane could not tell the other, and a run with no
-# stock kernel, whose tiers each pick their accelerator.
+# The debug tier, the longest, runs in a lane of its own beside the
+# others: a guest keeps one of the two cores busy and the other part of
+# the time (its tests wait on each other, on timers and on the network),
+# so two guests at once take less time than one after the other.  The
+# lane hands its counts and summary lines back through a file; this
+# shell runs lint, the stock kernels with the performance gate, and
+# KCSAN, which comes last, mostly after the debug guest, since KCSAN
+# sets up fewer watchpoints on a busy host.  The summary lists the debug
+# tier after KCSAN.  FASTRPC_CHECK_LANES=1 runs the tiers one after the
+# other; so does a run on KVM, whose hang (a guest that never reaches
+# init) moves every later tier to TCG, which one lane could not tell the
+# other, and a run with no stock kernel, whose tiers each pick their
+# accelerator.
 LANES=${FASTRPC_CHECK_LANES:-2}
 LANE_STATE=$BUILD/logs/lane-debug.state
 
@@ -366,19 +367,6 @@ lane_merge() {
 	fi
 }
 
-# The background lane's tiers: stock kernels but 6.12, then the debug tier.
-other_stock() {
-	local k
-	for k in ${FASTRPC_KERNELS-6.1 6.12}; do
-		[[ $k == 6.12 ]] || echo "$k"
-	done
-}
-run_debug_lane() {
-	local k
-	for k in $(other_stock); do run_stock_tier "$k"; done
-	[[ ${FASTRPC_DEBUG_KERNEL:-1} != 1 ]] || run_debug_tier
-}
-
 # The background lane and what it started (qemu runs under timeout, in a
 # process group of its own): stopped when this shell ends early.
 lane_kill() {
@@ -399,30 +387,23 @@ done
 [[ $ACCEL == tcg ]] || LANES=1
 
 rm -f "$LANE_STATE"
-if [[ $LANES != 1 ]]; then
+if [[ $LANES != 1 && ${FASTRPC_DEBUG_KERNEL:-1} == 1 ]]; then
 	# shellcheck disable=SC2030,SC2031 # the lane's own, handed back
 	(
 		PASSED=0 FAILED=0 SKIPPED=0 SUMMARY=() DIGEST=()
-		run_debug_lane
+		run_debug_tier
 		lane_save "$LANE_STATE"
 	) &
 	LANE_PID=$!
 fi
 [[ ${FASTRPC_LINT:-1} != 1 ]] || run_lint
-if [[ $LANES == 1 ]]; then
-	for k in $(other_stock); do run_stock_tier "$k"; done
-fi
-for k in ${FASTRPC_KERNELS-6.1 6.12}; do
-	[[ $k != 6.12 ]] || run_stock_tier "$k"
-done
+for k in ${FASTRPC_KERNELS-6.1 6.12}; do run_stock_tier "$k"; done
 [[ ${FASTRPC_PERF_GATE:-1} != 1 ]] || start_perf_gate
-if [[ $LANES != 1 ]]; then
-	[[ ${FASTRPC_KCSAN:-1} != 1 ]] || run_kcsan_tier
+[[ $LANES != 1 || ${FASTRPC_DEBUG_KERNEL:-1} != 1 ]] || run_debug_tier
+[[ ${FASTRPC_KCSAN:-1} != 1 ]] || run_kcsan_tier
+if [[ -n $LANE_PID ]]; then
 	lane_merge "$LANE_PID" "$LANE_STATE"
 	LANE_PID=''
-else
-	[[ ${FASTRPC_DEBUG_KERNEL:-1} != 1 ]] || run_debug_tier
-	[[ ${FASTRPC_KCSAN:-1} != 1 ]] || run_kcsan_tier
 fi
 [[ -z $GATE_PID ]] || judge_perf_gate
 
