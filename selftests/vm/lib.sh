@@ -23,6 +23,9 @@ BUILD=$REPO/build
 # cores of the reference machine idle for about 45 s per module build.
 JOBS=${FASTRPC_JOBS:-$(nproc 2>/dev/null || echo 2)}
 export CACHE
+# Go's build cache (gobind/Makefile), keyed by what goes in: outside the
+# checkout, so that a fresh clone does not build the standard library again.
+export GOCACHE_DIR=${GOCACHE_DIR:-$CACHE/go-build}
 
 # Guest modules besides af_fastrpc: veth is required by the tests, the rest
 # are loaded when present so tests can use netem delays, dummy links or kTLS.

@@ -150,7 +150,7 @@ run_go_lint() {
 		[[ -f $src/$m/go.mod ]] || continue # FASTRPC_LINT_REV older than the module
 		rc=0
 		(cd "$src/$m" && GOTOOLCHAIN=local GOPROXY=off GOFLAGS=-buildvcs=false CGO_ENABLED=0 \
-			GOCACHE="$BUILD/go/cache" GOPATH="$BUILD/go/path" "$go" vet ./...) \
+			GOCACHE="${GOCACHE_DIR:-$BUILD/go/cache}" GOPATH="$BUILD/go/path" "$go" vet ./...) \
 			>"$OUT/vet-${m//\//-}.log" 2>&1 || rc=$?
 		# "path:line:col: message", relative to the module: made relative to the repository
 		grep -E '^[^# ][^ :]*:[0-9]+:[0-9]+: ' "$OUT/vet-${m//\//-}.log" |
