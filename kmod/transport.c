@@ -287,12 +287,11 @@ int frpc_tp_attach(struct frpc_conn *conn, struct socket *tcp)
 	 */
 	WRITE_ONCE(tcp_sk(sk)->notsent_lowat, FRPC_TCP_NOTSENT_LOWAT);
 	/*
-	 * A client connection keeps the address it was opened for: the
-	 * namespace's table and the backoff records are keyed on it, and
-	 * are read without tx_mutex.
+	 * conn->peer is not written here: it was set when the connection
+	 * was made (frpc_conn_alloc()), the address a client opened it for
+	 * or the one a server accepted it from, before netlink dumps could
+	 * see it, and it never changes.
 	 */
-	if (!conn->client)
-		frpc_addr_from_sk(&conn->peer, sk, true);
 	frpc_reader_init(&conn->rd, frpc_rx_deliver, conn);
 	conn->rd.version = conn->version;
 	INIT_WORK(&conn->rx_work, frpc_tp_rx_workfn);

@@ -339,7 +339,8 @@ run_kcsan_tier() {
 # init) moves every later tier to TCG, which one lane could not tell the
 # other, and a run with no stock kernel, whose tiers each pick their
 # accelerator.
-LANES=${FASTRPC_CHECK_LANES:-2}
+LANES=2
+[[ ${FASTRPC_CHECK_LANES:-2} != [01] ]] || LANES=1
 LANE_STATE=$BUILD/logs/lane-debug.state
 
 # lane_save FILE: this shell's counts and summary lines, to be added to
@@ -367,15 +368,26 @@ lane_merge() {
 	fi
 }
 
-# The background lane and what it started (qemu runs under timeout, in a
-# process group of its own): stopped when this shell ends early.
-lane_kill() {
+# The background lane and the gate, and what they started (qemu runs
+# under timeout, in a process group of its own): stopped when this shell
+# ends early.  Each process is stopped before its children are killed,
+# so that it starts nothing new meanwhile; only jobs still running are
+# touched (a reaped one's PID may be another process's by now).
+tree_kill() {
 	local c
-	for c in $(pgrep -P "$1" || true); do lane_kill "$c"; done
+	kill -STOP "$1" 2>/dev/null || return 0
+	for c in $(pgrep -P "$1" || true); do tree_kill "$c"; done
 	kill -TERM "$1" 2>/dev/null || true
+	kill -CONT "$1" 2>/dev/null || true
+}
+end_jobs() {
+	local j
+	for j in $(jobs -pr); do
+		[[ $j != "$LANE_PID" && $j != "$GATE_PID" ]] || tree_kill "$j"
+	done
 }
 LANE_PID=''
-trap '[[ -z $LANE_PID ]] || lane_kill "$LANE_PID"' EXIT
+trap end_jobs EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 

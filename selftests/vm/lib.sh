@@ -24,8 +24,12 @@ BUILD=$REPO/build
 JOBS=${FASTRPC_JOBS:-$(nproc 2>/dev/null || echo 2)}
 export CACHE
 # Go's build cache (gobind/Makefile), keyed by what goes in: outside the
-# checkout, so that a fresh clone does not build the standard library again.
-export GOCACHE_DIR=${GOCACHE_DIR:-$CACHE/go-build}
+# checkout, so that a fresh clone does not build the standard library again;
+# in the checkout (build/go/cache) for a user who cannot write there.
+if [[ -z ${GOCACHE_DIR:-} ]] && mkdir -p "$CACHE/go-build" 2>/dev/null &&
+	[[ -w $CACHE/go-build ]]; then
+	export GOCACHE_DIR=$CACHE/go-build
+fi
 
 # Guest modules besides af_fastrpc: veth is required by the tests, the rest
 # are loaded when present so tests can use netem delays, dummy links or kTLS.
