@@ -278,25 +278,38 @@ func (s *Listener) clearHook() {
 }
 
 // deadlineSlack is how close to its deadline a call's context must be
-// for a cancellation notice to be left to the context's timer
-// (cancelNotice).
+// for an unmarked cancellation notice to be taken for the deadline's and
+// left to the context's timer (cancelNotice).
 const deadlineSlack = 20 * time.Millisecond
+
+// markedSlack is how far away a call's own deadline may still be when a
+// notice the module marks as the deadline's comes, for the notice to be
+// left to the context's timer.  The mark is certain; the gap is only how
+// late the reader took the time after the kernel measured Timeout (a
+// goroutine preempted, a loaded host: more than deadlineSlack was seen
+// on a guest sharing its host with another).
+const markedSlack = time.Second
 
 // cancelNotice ends r's context for the kernel's cancellation notice.
 // A notice the call's deadline caused is left to r's own timer when that
-// is due within deadlineSlack: the timer ends the context with
-// context.DeadlineExceeded, what a handler should see and answer, where
-// cancelling now would make it Canceled.  The timer keeps the kernel's
-// deadline (Timeout is what was left when the call was read) unless the
-// reader fell behind the kernel (rings: Timeout is counted from when the
-// kernel posted the completion); a timer further away than the slack is
-// not waited for.  Modules that mark the cause (exact, FASTRPC_IN_DEADLINE)
-// are believed: an unmarked notice cancels at once, however near the
-// deadline.  Without the mark, any notice near the deadline is taken for
-// it: a guess.
+// is near: the timer ends the context with context.DeadlineExceeded, what
+// a handler should see and answer, where cancelling now would make it
+// Canceled.  The timer keeps the kernel's deadline (Timeout is what was
+// left when the call was read) up to how late the reader took the time,
+// or how far it fell behind the kernel (rings: Timeout is counted from
+// when the kernel posted the completion); a timer further away than the
+// slack is not waited for.  Modules that mark the cause (exact,
+// FASTRPC_IN_DEADLINE) are believed: a marked notice waits for a timer
+// due within markedSlack, an unmarked one cancels at once, however near
+// the deadline.  Without the mark, a notice within deadlineSlack of the
+// deadline is taken for it: a guess.
 func (r *Request) cancelNotice(exact, deadline bool) {
-	if !r.deadline.IsZero() && (deadline || !exact) && time.Until(r.deadline) < deadlineSlack {
-		return
+	if !r.deadline.IsZero() {
+		left := time.Until(r.deadline)
+		if exact && deadline && left < markedSlack ||
+			!exact && left < deadlineSlack {
+			return
+		}
 	}
 	r.cancel()
 }
