@@ -490,6 +490,7 @@ static void frpc_conn_connect_workfn(struct work_struct *work)
 	list_for_each_entry(fs, &conn->user_socks, conn_node) {
 		WRITE_ONCE(fs->connecting, false);
 		frpc_sock_wake_out(&fs->sk);
+		cond_resched();		/* as many as the user has sockets */
 	}
 	mutex_unlock(&fn->lock);
 	put_net(fn->net);
@@ -616,5 +617,6 @@ void frpc_net_close_all(struct frpc_net *fn)
 		frpc_conn_goaway(conn, FASTRPC_WERR_NONE);
 		frpc_conn_fail(conn, -ESHUTDOWN, FASTRPC_WERR_NONE);
 		frpc_conn_put(conn);
+		cond_resched();
 	}
 }

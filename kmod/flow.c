@@ -157,6 +157,8 @@ void frpc_sock_grant_owed(struct frpc_sock *fs, bool kick_async)
 		else
 			frpc_conn_kick(conn);
 		frpc_conn_put(conn);
+		/* one round per owed call, up to max_calls of them */
+		cond_resched();
 	}
 }
 

@@ -241,6 +241,7 @@ void frpc_server_shutdown(struct frpc_sock *fs)
 	list_for_each_entry(conn, &fs->conns, node) {
 		frpc_conn_goaway(conn, FASTRPC_WERR_NONE);
 		frpc_conn_kick(conn);
+		cond_resched();
 	}
 	mutex_unlock(&fs->conns_lock);
 }

@@ -434,7 +434,8 @@ static void __frpc_ring_deliver(struct frpc_ring *ring, bool kick_async)
 			frpc_ring_post_msg(ring, m, server, FASTRPC_RING_NO_BUF,
 					   FASTRPC_CQE_F_RECVMSG);
 			spin_unlock_bh(&fs->lock);
-			room--;
+			if (!(--room & 63))
+				cond_resched();
 			continue;
 		}
 		off = FASTRPC_RING_NO_BUF;
@@ -1190,8 +1191,12 @@ static void frpc_region_free(struct frpc_ring_region *r)
 	 * A mapping holds the socket's file, so none is left by now; the
 	 * references are dropped all the same, not the pages freed.
 	 */
-	for (i = 0; i < r->nr_pages; i++)
+	for (i = 0; i < r->nr_pages; i++) {
 		put_page(r->pages[i]);
+		/* up to 1 GiB of them; every caller may sleep */
+		if (!((i + 1) % FRPC_REAP_BATCH))
+			cond_resched();
+	}
 	kvfree(r->pages);
 	memset(r, 0, sizeof(*r));
 }

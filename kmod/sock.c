@@ -337,7 +337,13 @@ static int frpc_shutdown(struct socket *sock, int how)
 	return err;
 }
 
-/* Free queued messages; their connections' credit goes back if alive. */
+/*
+ * Free queued messages; their connections' credit goes back if alive.
+ * A client closed with tens of thousands of calls open has as many
+ * CANCELLED results here, and each spin_unlock_bh() may run the loopback
+ * peer's softirq work: yield between messages, or the close is a soft
+ * lockup on a slow kernel.
+ */
 static void frpc_sock_purge_rxq(struct frpc_sock *fs)
 {
 	struct frpc_rxmsg *m;
@@ -360,6 +366,7 @@ static void frpc_sock_purge_rxq(struct frpc_sock *fs)
 		if (ctrl)
 			frpc_conn_kick_async(m->conn);
 		frpc_rxmsg_free(m);
+		cond_resched();
 	}
 }
 

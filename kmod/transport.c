@@ -580,6 +580,8 @@ static void frpc_tp_accept_workfn(struct work_struct *work)
 	struct sock *sk;
 
 	while (!kernel_accept(fs->ltcp, &tcp, O_NONBLOCK)) {
+		/* a connect flood over the caps takes the continue below */
+		cond_resched();
 		sk = tcp->sk;
 		/*
 		 * The child was cloned from the listener with its callback;
@@ -601,7 +603,6 @@ static void frpc_tp_accept_workfn(struct work_struct *work)
 			frpc_conn_fail(conn, -ENOMEM, FASTRPC_WERR_NONE);
 		}
 		frpc_conn_put(conn);
-		cond_resched();
 	}
 }
 
