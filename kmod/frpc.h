@@ -59,6 +59,13 @@ enum frpc_count_limits {
 	FRPC_PEER_MAX_CALLS	= FRPC_MAX_CALLS_CEIL,
 	/* frames one pass of the reader takes before it yields */
 	FRPC_RX_BUDGET		= 128,
+	/*
+	 * frames one pass of the transmit loop writes, whatever the bytes:
+	 * a server closing on 20 000 calls queues as many 20-byte ENDs,
+	 * which its byte budget alone would let one pass write by the
+	 * thousand on a kernel that yields only where told to
+	 */
+	FRPC_TX_FRAMES		= 512,
 	/* calls or messages freed in one go before teardown yields */
 	FRPC_REAP_BATCH		= 256,
 	/* GOAWAYs that lower last_id a client takes from its server */
@@ -100,6 +107,13 @@ enum frpc_byte_limits {
 	FRPC_RX_LINEAR_MAX	= 3072,
 	/* queued control frame bytes before a connection is failed */
 	FRPC_CTRL_MAX		= 1 << 20,
+	/*
+	 * what a message queued for sending counts against SO_SNDBUF beyond
+	 * its bytes: its struct, head and slab rounding.  Without it empty
+	 * messages queued behind one waiting for credit cost nothing, and a
+	 * sender could make the kernel hold any number of them.
+	 */
+	FRPC_TX_MSG_COST	= 256,
 	/* bytes one pass of the transmit loop writes before it yields: a
 	 * sender writing inline, the work item
 	 */

@@ -183,9 +183,15 @@ static __always_inline int frpc_wait_send(struct frpc_sock *fs, bool new_call,
 	return frpc_wait_send_slow(fs, new_call, timeo);
 }
 
+/*
+ * Charge one message queued with @len bytes unsent to SO_SNDBUF: the
+ * bytes come back as they are framed, FRPC_TX_MSG_COST with its last
+ * frame, or all of it when the message is dropped (frpc_call_drop_tx()).
+ */
 static void frpc_charge_tx(struct frpc_sock *fs, u32 len)
 {
 	lockdep_assert_held(&fs->lock);
+	len += FRPC_TX_MSG_COST;
 	WRITE_ONCE(fs->tx_queued, fs->tx_queued + len);
 	atomic64_add(len, &frpc_net(sock_net(&fs->sk))->tx_queued_bytes);
 }

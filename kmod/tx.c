@@ -579,7 +579,8 @@ void frpc_call_drop_tx(struct frpc_call *call)
 	frpc_list_del_init(&call->tx_node);
 	list_for_each_entry_safe(m, tmp, &call->txq, node) {
 		list_del_init(&m->node);
-		unsent += m->len - m->off;
+		/* its last frame not cut yet: the cost is still charged */
+		unsent += m->len - m->off + FRPC_TX_MSG_COST;
 		if (m == conn->cur_msg)
 			conn->cur_orphan = m;	/* its frame is half written */
 		else
@@ -799,7 +800,8 @@ static bool frpc_tx_pick(struct frpc_conn *conn, const struct frpc_sock *own,
 		call->tx_credit -= chunk;
 		conn->tx_credit -= chunk;
 		conn->cur_msg = m;
-		frpc_sock_tx_done(call->fs, chunk);
+		frpc_sock_tx_done(call->fs,
+				  chunk + (last ? FRPC_TX_MSG_COST : 0));
 		if (last) {
 			list_del_init(&m->node);
 			f->done = m;
@@ -1038,8 +1040,9 @@ void frpc_tx_unplug(struct frpc_tx_plug *plug)
 
 /*
  * Write frames until the queues are empty, TCP is full or @budget bytes
- * are out.  With @until (jiffies), wait for TCP to take them until then
- * instead of stopping when it is full.  With @own (a sender of that
+ * are out, or FRPC_TX_FRAMES frames.  With @until (jiffies), wait for TCP
+ * to take them until then instead of stopping when it is full, and
+ * write any number of frames.  With @own (a sender of that
  * socket writing inline), stop before a long frame of another socket's
  * call: the sender sends its own frames and the short ones waiting, and
  * goes back to its caller rather than spend 100 us on somebody else's
@@ -1057,6 +1060,7 @@ bool frpc_conn_tx_flush(struct frpc_conn *conn, size_t budget,
 {
 	struct frpc_txframe *f = &conn->cur;
 	bool more = false, corked = false, yielded = false, wrote = false;
+	unsigned int frames = 0;
 
 	lockdep_assert_held(&conn->tx_mutex);
 	for (;;) {
@@ -1126,6 +1130,15 @@ bool frpc_conn_tx_flush(struct frpc_conn *conn, size_t budget,
 				 */
 				if (!budget)
 					return true;
+				/*
+				 * This frame goes first in the next pass;
+				 * frames staged before it must not wait.
+				 */
+				if (!until && ++frames > FRPC_TX_FRAMES &&
+				    !conn->tx_stage_len) {
+					frpc_tx_uncork(conn, corked);
+					return true;
+				}
 				if (!until && frpc_tx_stage(conn, more))
 					continue;
 				if (conn->tx_stage_len)
@@ -1248,6 +1261,7 @@ void frpc_conn_tx_purge(struct frpc_conn *conn)
 	struct frpc_txframe *f = &conn->cur;
 	struct frpc_txbuf *buf, *next;
 	struct frpc_txmsg *orphan;
+	unsigned int n = 0;
 	LIST_HEAD(ctrl);
 
 	lockdep_assert_held(&conn->tx_mutex);
@@ -1259,8 +1273,12 @@ void frpc_conn_tx_purge(struct frpc_conn *conn)
 	conn->cur_msg = NULL;
 	spin_unlock_bh(&conn->lock);
 
-	list_for_each_entry_safe(buf, next, &ctrl, node)
+	/* up to FRPC_CTRL_MAX bytes of small frames: yield now and then */
+	list_for_each_entry_safe(buf, next, &ctrl, node) {
 		kfree(buf);
+		if (!(++n % FRPC_REAP_BATCH))
+			cond_resched();
+	}
 	kvfree(f->ctrl);
 	frpc_txmsg_free(f->done);
 	frpc_txmsg_free(orphan);

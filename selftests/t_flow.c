@@ -17,6 +17,8 @@
 #define M_SINK		41	/* stream: read all, reply OK with the count */
 #define CALL_WINDOW	(256u << 10)
 #define CONN_WINDOW	(16u << 20)
+/* what a queued message counts against SO_SNDBUF beyond its bytes */
+#define TX_MSG_COST	256
 
 /* --- a server thread that sinks streams and echoes small calls --- */
 struct sink_srv {
@@ -211,6 +213,146 @@ TEST_F_TIMEOUT(fl, per_call_backpressure, 120)
 	EXPECT_EQ(FASTRPC_OK, status);
 	close(a);
 	close(b);
+	free(buf);
+}
+
+/*
+ * Queue empty messages on a stream behind one that waits for credit, the
+ * server reading nothing, until send fails with EAGAIN.  An empty
+ * message is no bytes but is memory: each counts against SO_SNDBUF, so
+ * EAGAIN comes after about SO_SNDBUF / TX_MSG_COST of them, where it
+ * never came before.  Once the server reads they all go, and once a
+ * call is cancelled with them queued they are dropped: either way the
+ * socket's tx_queued comes back to zero, costs included.
+ */
+static int fill_with_empty(struct __test_metadata *_metadata, int fd,
+			   uint64_t tag, const uint8_t *buf, size_t sz,
+			   int sndbuf, size_t *sent)
+{
+	struct fastrpc_call_opts o = { .flags = FASTRPC_CALL_STREAM };
+	struct fastrpc_sock_info si;
+	int i, k, cap = sndbuf / 16;
+	ssize_t n;
+
+	/*
+	 * Messages of @sz until one stays unsent: with the server over its
+	 * SO_RCVBUF, credit comes back no more once the window is used.
+	 */
+	n = fastrpc_send_call_opts(fd, tag, M_SINK, &o, buf, sz, 0);
+	*sent = 0;
+	for (i = 0; i < 16 && n == (ssize_t)sz; i++) {
+		*sent += sz;
+		for (k = 0; k < 20; k++) {
+			if (fastrpc_get_sock_info(fd, &si) ||
+			    si.tx_queued < sz)
+				break;
+			usleep(10000);
+		}
+		if (k == 20)
+			break;		/* 200 ms and still queued: stalled */
+		n = fastrpc_send_more(fd, tag, buf, sz, 0);
+	}
+	if (n != (ssize_t)sz || i == 16) {
+		TH_LOG("stream: %zu bytes sent, no stall: %s", *sent,
+		       n < 0 ? fastrpc_strerror(n) : "");
+		return -1;
+	}
+	for (i = 0; i < cap; i++) {
+		n = fastrpc_send_more(fd, tag, NULL, 0, MSG_DONTWAIT);
+		/* EAGAIN while framing lags is followed by POLLOUT */
+		if (n == -EAGAIN && wait_events(fd, POLLOUT, 500) == 1)
+			continue;
+		if (n == -EAGAIN)
+			break;
+		if (n != 0) {
+			TH_LOG("empty message %d: %s", i, fastrpc_strerror(n));
+			return -1;
+		}
+	}
+	TH_LOG("%d empty messages queued before EAGAIN (SO_SNDBUF %d)", i,
+	       sndbuf);
+	if (i == cap)
+		TH_LOG("%d empty messages queued without backpressure", i);
+	return i == cap ? -1 : i;
+}
+
+TEST_F_TIMEOUT(fl, empty_messages_count_against_sndbuf, 120)
+{
+	const size_t sz = 64 << 10;
+	struct fastrpc_incoming_info ii;
+	struct fastrpc_sock_info si;
+	socklen_t sl = sizeof(int);
+	int fd, sndbuf = 0, rcvbuf = 4096, queued, i, eor = 0;
+	size_t got = 0, msgs = 0, total = 0;
+	uint64_t handle = 0;
+	uint32_t status;
+	uint64_t tag;
+	uint8_t *buf = malloc(sz);
+	ssize_t n;
+
+	ASSERT_NE(NULL, buf);
+	memset(buf, 3, sz);
+	fd = client(self->port);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, &sl));
+	/* credit comes back on arrival only up to the server's SO_RCVBUF */
+	ASSERT_EQ(0, setsockopt(self->sfd, SOL_SOCKET, SO_RCVBUF, &rcvbuf,
+				sizeof(rcvbuf)));
+
+	/* 1: the server reads them all, the call ends: nothing stays */
+	queued = fill_with_empty(_metadata, fd, 1, buf, sz, sndbuf, &total);
+	ASSERT_LT(0, queued);
+	EXPECT_GE((int64_t)sndbuf, (int64_t)queued * TX_MSG_COST);
+	ASSERT_EQ(0, fastrpc_get_sock_info(fd, &si));
+	EXPECT_LE((uint32_t)queued * TX_MSG_COST, si.tx_queued);
+	for (i = 0; i < 200 && wait_events(fd, POLLOUT, 0) != 1; i++) {
+		ii.aux = NULL;
+		ii.aux_len = 0;
+		n = fastrpc_recv_call_ex(self->sfd, &ii, buf, sz,
+					 MSG_DONTWAIT);
+		if (n >= 0) {
+			got += (size_t)n;
+			msgs++;
+			handle = ii.handle;
+		} else {
+			usleep(20000);
+		}
+	}
+	ASSERT_EQ(1, wait_events(fd, POLLOUT, 0)) TH_LOG("no room after reads");
+	ASSERT_EQ(0, fastrpc_send_more(fd, 1, NULL, 0, MSG_EOR));
+	while (!eor || got < total) {
+		n = srv_recv(self->sfd, &ii, buf, sz);
+		ASSERT_LE(0, n) TH_LOG("%zu of %zu bytes, %zu messages, eor %d",
+				       got, total, msgs, eor);
+		got += (size_t)n;
+		msgs++;
+		handle = ii.handle;
+		if (eor && n)
+			TH_LOG("message %zu: %zd bytes after the last", msgs, n);
+		eor |= !!ii.eor;
+		if (ii.eor)
+			TH_LOG("message %zu ends the stream, %zu of %zu bytes",
+			       msgs, got, total);
+	}
+	EXPECT_EQ(total, got);
+	TH_LOG("server read %zu messages", msgs);
+	ASSERT_EQ(0, fastrpc_send_reply(self->sfd, handle, FASTRPC_OK, NULL,
+					0, 0));
+	ASSERT_EQ(0, fastrpc_recv_result(fd, &tag, &status, buf, sz, 0));
+	EXPECT_EQ(FASTRPC_OK, status);
+	ASSERT_EQ(0, fastrpc_get_sock_info(fd, &si));
+	EXPECT_EQ(0u, si.tx_queued);
+
+	/* 2: a cancelled call drops them unsent: nothing stays either */
+	queued = fill_with_empty(_metadata, fd, 2, buf, sz, sndbuf, &total);
+	ASSERT_LT(0, queued);
+	ASSERT_EQ(0, fastrpc_cancel(fd, 2));
+	ASSERT_EQ(0, fastrpc_recv_result(fd, &tag, &status, buf, sz, 0));
+	EXPECT_EQ(2u, tag);
+	EXPECT_EQ(FASTRPC_CANCELLED, status);
+	ASSERT_EQ(0, fastrpc_get_sock_info(fd, &si));
+	EXPECT_EQ(0u, si.tx_queued);
+	close(fd);
 	free(buf);
 }
 
@@ -653,8 +795,8 @@ TEST_F_TIMEOUT(mem, memory_cap_when_peer_does_not_read, 120)
 	       counter_in(self->ns_s, self->ns_c, "rx_mem"));
 	EXPECT_LT(1 << 20, max_held);		/* the test did load it */
 	EXPECT_GE((long long)CONN_WINDOW + (1 << 20), max_held);
-	EXPECT_GE((long long)NSOCK * ((long long)sndbuf + (long long)sz),
-		  max_queued);
+	EXPECT_GE((long long)NSOCK * ((long long)sndbuf + (long long)sz +
+				     TX_MSG_COST), max_queued);
 	EXPECT_LE(0, max_queued);
 
 	/* all over: both gauges drain to zero */

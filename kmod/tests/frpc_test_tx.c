@@ -1342,11 +1342,15 @@ static void frpc_test_tx_credit_accounting(struct kunit *test)
 
 /*
  * SO_SNDBUF accounting: each frame gives its data bytes back to the
- * socket, and dropping a call gives back what it never sent.
+ * socket, a message's last frame its FRPC_TX_MSG_COST as well, and
+ * dropping a call gives back what it never sent, costs included.
  */
 static void frpc_test_tx_sndbuf(struct kunit *test)
 {
-	enum { LEN = 3 * FRPC_TEST_Q + 100 };
+	enum {
+		LEN = 3 * FRPC_TEST_Q + 100,
+		MSG = LEN + FRPC_TX_MSG_COST,	/* what it counts, queued */
+	};
 	struct frpc_test_tx *tx = frpc_test_tx(test, true);
 	struct frpc_call *a = frpc_test_call(test, tx->conn, 1, U32_MAX >> 1,
 					     true);
@@ -1359,28 +1363,77 @@ static void frpc_test_tx_sndbuf(struct kunit *test)
 	spin_lock_init(&fs->lock);
 	fs->sk.sk_sndbuf = 1 << 20;
 	a->fs = fs;
-	/* what sendmsg() charged for two messages */
-	fs->tx_queued = 2 * LEN;
-	atomic64_add(2 * LEN, &frpc_test_net.tx_queued_bytes);
+	/* what sendmsg() charged for three messages, the last one empty */
+	fs->tx_queued = 2 * MSG + FRPC_TX_MSG_COST;
+	atomic64_add(2 * MSG + FRPC_TX_MSG_COST,
+		     &frpc_test_net.tx_queued_bytes);
 	queued = atomic64_read(&frpc_test_net.tx_queued_bytes);
 
 	frpc_test_msg(tx, a, FASTRPC_FRAME_CALL, LEN, 0, false);
-	frpc_test_msg(tx, a, FASTRPC_FRAME_DATA, LEN, 0, true);
+	frpc_test_msg(tx, a, FASTRPC_FRAME_DATA, LEN, 0, false);
+	frpc_test_msg(tx, a, FASTRPC_FRAME_DATA, 0, 0, true);
 	KUNIT_ASSERT_TRUE(test, frpc_test_pick(tx, &fr));
-	KUNIT_EXPECT_EQ(test, fs->tx_queued, 2 * LEN - FRPC_TEST_Q);
+	KUNIT_EXPECT_EQ(test, fs->tx_queued,
+			2 * MSG + FRPC_TX_MSG_COST - FRPC_TEST_Q);
 	KUNIT_ASSERT_TRUE(test, frpc_test_pick(tx, &fr));
-	KUNIT_EXPECT_EQ(test, fs->tx_queued, 2 * LEN - 2 * FRPC_TEST_Q);
+	KUNIT_EXPECT_EQ(test, fs->tx_queued,
+			2 * MSG + FRPC_TX_MSG_COST - 2 * FRPC_TEST_Q);
 	KUNIT_EXPECT_EQ(test, atomic64_read(&frpc_test_net.tx_queued_bytes),
 			queued - 2 * FRPC_TEST_Q);
+	/* the first message's last two frames: its cost comes back too */
+	KUNIT_ASSERT_TRUE(test, frpc_test_pick(tx, &fr));
+	KUNIT_ASSERT_TRUE(test, frpc_test_pick(tx, &fr));
+	KUNIT_EXPECT_EQ(test, fs->tx_queued, MSG + FRPC_TX_MSG_COST);
 
+	/* the second message half framed, the empty one not at all */
+	KUNIT_ASSERT_TRUE(test, frpc_test_pick(tx, &fr));
 	spin_lock_bh(&tx->conn->lock);
 	frpc_call_drop_tx(a);
 	spin_unlock_bh(&tx->conn->lock);
 	KUNIT_EXPECT_EQ(test, fs->tx_queued, 0U);
 	KUNIT_EXPECT_EQ(test, atomic64_read(&frpc_test_net.tx_queued_bytes),
-			queued - 2 * LEN);
+			queued - 2 * MSG - FRPC_TX_MSG_COST);
 	KUNIT_EXPECT_FALSE(test, frpc_test_pick(tx, &fr));
 	a->fs = NULL;
+}
+
+/*
+ * Thousands of tiny control frames (a server closing on as many calls
+ * queues an END for each) spend little of a pass's byte budget: the pass
+ * stops at FRPC_TX_FRAMES frames all the same, with nothing held back
+ * by MSG_MORE, and the next passes write the rest.
+ */
+static void frpc_test_tx_frame_cap(struct kunit *test)
+{
+	enum { N = 3 * FRPC_TX_FRAMES };
+	struct frpc_test_tx *tx = frpc_test_tx(test, true);
+	struct frpc_conn *conn = tx->conn;
+	struct frpc_test_tp *tp = frpc_test_tp_attach(tx);
+	unsigned int i;
+	bool more;
+	int err = 0;
+
+	spin_lock_bh(&conn->lock);
+	for (i = 0; i < N && !err; i++)
+		err = frpc_queue_simple(conn, FASTRPC_FRAME_CANCEL, 0, i + 1,
+					NULL, 0);
+	spin_unlock_bh(&conn->lock);
+	KUNIT_ASSERT_EQ(test, err, 0);
+
+	mutex_lock(&conn->tx_mutex);
+	more = frpc_conn_tx_flush(conn, FRPC_TX_WORK_BUDGET, NULL, NULL);
+	mutex_unlock(&conn->tx_mutex);
+	KUNIT_EXPECT_TRUE(test, more);
+	KUNIT_EXPECT_LT(test, tp->len, N * FASTRPC_FRAME_HDR_LEN);
+	/* at most the cap and a stage's worth of frames */
+	KUNIT_EXPECT_LE(test, tp->len,
+			FRPC_TX_FRAMES * FASTRPC_FRAME_HDR_LEN + FRPC_TX_STAGE);
+	frpc_test_tp_done(tp);
+
+	frpc_test_flush_all(tx);
+	KUNIT_EXPECT_EQ(test, tp->len, N * FASTRPC_FRAME_HDR_LEN);
+	KUNIT_EXPECT_EQ(test, conn->ctrl_bytes, 0U);
+	frpc_test_tp_done(tp);
 }
 
 /* Build a small frame of @len message bytes the way sendmsg() does. */
@@ -2037,6 +2090,7 @@ static struct kunit_case frpc_tx_cases[] = {
 	KUNIT_CASE(frpc_test_tx_drop_orphan),
 	KUNIT_CASE(frpc_test_tx_credit_accounting),
 	KUNIT_CASE(frpc_test_tx_sndbuf),
+	KUNIT_CASE(frpc_test_tx_frame_cap),
 	{}
 };
 

@@ -362,7 +362,9 @@ struct fastrpc_features {
  * @rx_queued:	complete messages waiting for recvmsg()
  * @conn_id:	client: id of the shared connection in use (0 if none);
  *		two sockets with the same conn_id share one TCP connection
- * @tx_queued:	bytes of messages accepted by sendmsg() and not yet sent
+ * @tx_queued:	bytes of messages accepted by sendmsg() and not yet sent,
+ *		plus 256 for each such message (its bookkeeping: empty
+ *		messages count too); compare with SO_SNDBUF
  * @rx_bytes:	bytes of complete messages waiting for recvmsg()
  * @rtt_us:	client: smoothed keepalive round trip of the connection, 0
  *		if not measured yet
