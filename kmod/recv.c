@@ -78,12 +78,14 @@ static __always_inline void __frpc_recv_take(struct frpc_sock *fs,
 	t->m = m;
 	t->server = fs->role == FRPC_ROLE_SERVER;
 	t->request = false;
+	t->unseen = false;
 	t->eor = m->eor;
 	__frpc_sock_unqueue(fs, m);
 	if (t->server && !(m->flags & FASTRPC_IN_CONT)) {
 		struct frpc_call *call = frpc_sock_find(fs, m->id);
 
 		if (call) {
+			t->unseen = !call->seen;
 			call->seen = true;
 			/* not a cancel notice: the call's request */
 			t->request = !(m->flags & FASTRPC_IN_CANCELLED);
@@ -157,6 +159,60 @@ void frpc_recv_done(struct frpc_sock *fs, struct frpc_rx_taken *t)
 	__frpc_recv_done(fs, t);
 }
 
+/*
+ * recvmsg() could not copy @t's message out (a bad buffer or control
+ * buffer: EFAULT): put it back at the head of @q as it was, so that the
+ * next read gets it, rather than lose a call's result or request to the
+ * application's mistake.  A server call's message goes back only while
+ * its call is open (one cancelled meanwhile owes a notice, which the
+ * read's end turns it into), and nothing goes back to a drained server
+ * socket, whose other readers may have read end of file meanwhile.
+ * Returns false if it did not go back; the caller then finishes the read.
+ */
+static noinline bool frpc_recv_untake(struct frpc_sock *fs,
+				      struct frpc_rx_taken *t,
+				      struct list_head *q, u32 held,
+				      bool linked)
+{
+	struct frpc_rxmsg *m = t->m;
+	struct frpc_conn *conn = m->conn;
+	struct frpc_call *call = NULL;
+	struct frpc_ring *ring;
+	bool back = true;
+
+	/* a call's messages and its state change under its conn->lock */
+	spin_lock_bh(&conn->lock);
+	spin_lock(&fs->lock);
+	if (t->server && linked) {
+		call = frpc_sock_find(fs, m->id);
+		back = call && call->conn == conn &&
+		       call->state == FRPC_CALL_OPEN;
+	}
+	if (t->server && frpc_server_drained(fs))
+		back = false;
+	if (back) {
+		list_add(&m->node, q);
+		if (linked)
+			list_add(&m->call_node, &call->rxmsgs);
+		fs->rxq_len++;
+		fs->rx_bytes += held;
+		m->held = held;
+		if (t->unseen && call)
+			call->seen = false;	/* its handle was never told */
+		if (!t->server && t->eor)
+			fs->ncalls++;		/* its result is still to read */
+	}
+	spin_unlock(&fs->lock);
+	/* rings set up meanwhile deliver from the queue it went back to */
+	ring = frpc_sock_ring(fs);
+	if (back && ring && q == &fs->rxq)
+		frpc_ring_queued(ring, conn);
+	else if (back)
+		fs->sk.sk_data_ready(&fs->sk);	/* a reader that slept on it */
+	spin_unlock_bh(&conn->lock);
+	return back;
+}
+
 int frpc_recvmsg(struct socket *sock, struct msghdr *msg, size_t size,
 		 int flags)
 {
@@ -167,7 +223,9 @@ int frpc_recvmsg(struct socket *sock, struct msghdr *msg, size_t size,
 					  sizeof(struct fastrpc_result));
 	struct frpc_rx_taken t;
 	struct frpc_rxmsg *m;
-	u32 len;
+	struct list_head *q;
+	bool linked;
+	u32 len, held;
 	int ret;
 
 	if (flags & ~(MSG_DONTWAIT | MSG_TRUNC | MSG_CMSG_CLOEXEC |
@@ -183,8 +241,8 @@ int frpc_recvmsg(struct socket *sock, struct msghdr *msg, size_t size,
 		bool eof;
 
 		spin_lock_bh(&fs->lock);
-		m = list_first_entry_or_null(frpc_recv_queue(fs),
-					     struct frpc_rxmsg, node);
+		q = frpc_recv_queue(fs);
+		m = list_first_entry_or_null(q, struct frpc_rxmsg, node);
 		if (m)
 			break;
 		/*
@@ -202,6 +260,9 @@ int frpc_recvmsg(struct socket *sock, struct msghdr *msg, size_t size,
 		if (ret)
 			return ret;
 	}
+	/* what frpc_recv_untake() restores if the copy fails */
+	held = m->held;
+	linked = !list_empty(&m->call_node);
 	__frpc_recv_take(fs, m, &t);
 	spin_unlock_bh(&fs->lock);
 
@@ -234,6 +295,8 @@ int frpc_recvmsg(struct socket *sock, struct msghdr *msg, size_t size,
 	len = m->len;
 	if (!ret)
 		ret = frpc_rxmsg_copy_out(m, msg, min_t(size_t, len, size));
+	if (unlikely(ret < 0) && frpc_recv_untake(fs, &t, q, held, linked))
+		return ret;
 	__frpc_recv_done(fs, &t);
 	if (t.eor)
 		msg->msg_flags |= MSG_EOR;

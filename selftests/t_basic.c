@@ -853,6 +853,72 @@ static ssize_t serve_one(int sfd, uint32_t status)
 }
 
 /*
+ * A read whose buffer or control buffer faults fails with EFAULT and
+ * leaves the message where it was: the next read gets it, a request on
+ * the server and a result on the client, once each.  Before, the message
+ * was taken first and lost with the fault: the call's result never came.
+ */
+TEST_F(err, efault_read_keeps_message)
+{
+	const size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	struct fastrpc_incoming_info ii = { 0 };
+	struct fastrpc_result_info ri = { 0 };
+	char buf[16];
+	uint8_t *bad;
+	ssize_t n;
+
+	bad = mmap(NULL, page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, bad);
+	/* one call at a time: a call slot counted wrong shows below */
+	ASSERT_EQ(0, fastrpc_set_max_calls(self->cfd, 1));
+	ASSERT_EQ(5, fastrpc_send_call(self->cfd, 5, M_ECHO, "hello", 5, 0));
+
+	/* the server: bytes into a page it may not write, then the info */
+	EXPECT_EQ(-EFAULT, fastrpc_recv_call_ex(self->sfd, &ii, bad, 5, 0));
+	ii.aux = bad;
+	ii.aux_len = page;
+	EXPECT_EQ(-EFAULT, fastrpc_recv_call_ex(self->sfd, &ii, buf,
+						sizeof(buf), 0));
+	n = srv_recv(self->sfd, &ii, buf, sizeof(buf));
+	ASSERT_EQ(5, n) TH_LOG("the request was lost: %s",
+			       fastrpc_strerror(n));
+	EXPECT_EQ(0, memcmp(buf, "hello", 5));
+	EXPECT_EQ(M_ECHO, ii.method);
+	EXPECT_EQ(0, ii.flags);
+	EXPECT_EQ(-EAGAIN, fastrpc_recv_call_ex(self->sfd, &ii, buf,
+						sizeof(buf), MSG_DONTWAIT));
+	ASSERT_EQ(5, fastrpc_send_reply(self->sfd, ii.handle, FASTRPC_OK,
+					"world", 5, 0));
+
+	/* the client, the same two ways */
+	EXPECT_EQ(-EFAULT, fastrpc_recv_result(self->cfd, NULL, NULL, bad, 5,
+					       0));
+	ri.aux = bad;
+	ri.aux_len = page;
+	EXPECT_EQ(-EFAULT, fastrpc_recv_result_ex(self->cfd, &ri, buf,
+						  sizeof(buf), 0));
+	ri.aux = NULL;
+	ri.aux_len = 0;
+	n = fastrpc_recv_result_ex(self->cfd, &ri, buf, sizeof(buf), 0);
+	ASSERT_EQ(5, n) TH_LOG("the result was lost: %s", fastrpc_strerror(n));
+	EXPECT_EQ(5, ri.tag);
+	EXPECT_EQ(FASTRPC_OK, ri.status);
+	EXPECT_EQ(0, memcmp(buf, "world", 5));
+	EXPECT_EQ(-EAGAIN, fastrpc_recv_result(self->cfd, NULL, NULL, buf,
+					       sizeof(buf), MSG_DONTWAIT));
+
+	/* the socket goes on: its one call slot is free again, once */
+	ASSERT_EQ(2, fastrpc_send_call(self->cfd, 6, M_ECHO, "ok", 2,
+				       MSG_DONTWAIT));
+	EXPECT_EQ(-EAGAIN, fastrpc_send_call(self->cfd, 7, M_ECHO, "no", 2,
+					     MSG_DONTWAIT));
+	ASSERT_EQ(2, serve_one(self->sfd, FASTRPC_OK));
+	n = fastrpc_recv_result(self->cfd, NULL, NULL, buf, sizeof(buf), 0);
+	EXPECT_EQ(2, n);
+	munmap(bad, page);
+}
+
+/*
  * A 4 MiB request the server has not read yet: its frames, written back
  * to back, share TCP's segments, and the receiver keeps them as clones.
  * The namespace's rx_mem gauge must charge the shared data once per
