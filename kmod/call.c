@@ -631,8 +631,18 @@ void frpc_call_finish(struct frpc_call *call, u32 status, struct frpc_reap *r)
 		frpc_call_drop_rx(call, r);
 		call->fin = NULL;
 		m->status = status;
-		call->rx = m;
-		frpc_call_rx_done(call, true);
+		if (call->fs && READ_ONCE(call->fs->dead)) {
+			/*
+			 * A released client reads no more results: its tens
+			 * of thousands of calls at close() are not queued
+			 * one by one only to be purged one by one.
+			 */
+			call->rx_eos = true;
+			frpc_rxmsg_drop(m, r);
+		} else {
+			call->rx = m;
+			frpc_call_rx_done(call, true);
+		}
 	}
 	frpc_call_forget(call, status, r);
 }

@@ -428,7 +428,7 @@ static void frpc_client_release(struct frpc_sock *fs)
 	struct frpc_conn *conn;
 
 	spin_lock_bh(&fs->lock);
-	fs->dead = true;
+	WRITE_ONCE(fs->dead, true);
 	spin_unlock_bh(&fs->lock);
 	for (;;) {
 		spin_lock_bh(&fs->lock);
@@ -462,7 +462,7 @@ static void frpc_server_release(struct frpc_sock *fs)
 	if (fs->role == FRPC_ROLE_SERVER)
 		frpc_server_del(fs);
 	spin_lock_bh(&fs->lock);
-	fs->dead = true;
+	WRITE_ONCE(fs->dead, true);
 	spin_unlock_bh(&fs->lock);
 	frpc_nl_sock_dead(fs);
 	frpc_server_close(fs);
