@@ -41,7 +41,7 @@ static __always_inline bool frpc_recv_eof(struct frpc_sock *fs)
 	       list_empty_careful(frpc_recv_queue(fs));
 }
 
-static int frpc_wait_rx(struct frpc_sock *fs, long *timeo)
+static __always_inline int frpc_wait_rx(struct frpc_sock *fs, long *timeo)
 {
 	struct list_head *q = frpc_recv_queue(fs);
 	long ret;
@@ -78,14 +78,12 @@ static __always_inline void __frpc_recv_take(struct frpc_sock *fs,
 	t->m = m;
 	t->server = fs->role == FRPC_ROLE_SERVER;
 	t->request = false;
-	t->unseen = false;
 	t->eor = m->eor;
 	__frpc_sock_unqueue(fs, m);
 	if (t->server && !(m->flags & FASTRPC_IN_CONT)) {
 		struct frpc_call *call = frpc_sock_find(fs, m->id);
 
 		if (call) {
-			t->unseen = !call->seen;
 			call->seen = true;
 			/* not a cancel notice: the call's request */
 			t->request = !(m->flags & FASTRPC_IN_CANCELLED);
@@ -161,23 +159,26 @@ void frpc_recv_done(struct frpc_sock *fs, struct frpc_rx_taken *t)
 
 /*
  * recvmsg() could not copy @t's message out (a bad buffer or control
- * buffer: EFAULT): put it back at the head of @q as it was, so that the
- * next read gets it, rather than lose a call's result or request to the
- * application's mistake.  A server call's message goes back only while
- * its call is open (one cancelled meanwhile owes a notice, which the
- * read's end turns it into), and nothing goes back to a drained server
- * socket, whose other readers may have read end of file meanwhile.
+ * buffer: EFAULT): put it back at the head of its queue as it was, so
+ * that the next read gets it, rather than lose a call's result or request
+ * to the application's mistake.  What the take changed is derived here,
+ * not saved by recvmsg(), whose fast path should not pay for its errors:
+ * a queued message holds its whole length (frpc_sock_queue()); a server's
+ * message is on its call's list unless it is a cancellation notice; and
+ * a call's seen was false before its request was read.  A server call's
+ * message goes back only while its call is open (one cancelled meanwhile
+ * owes a notice, which the read's end turns it into), and nothing goes
+ * back to a drained server socket, whose other readers may have read end
+ * of file meanwhile.
  * Returns false if it did not go back; the caller then finishes the read.
  */
-static noinline bool frpc_recv_untake(struct frpc_sock *fs,
-				      struct frpc_rx_taken *t,
-				      struct list_head *q, u32 held,
-				      bool linked)
+static noinline __cold bool frpc_recv_untake(struct frpc_sock *fs,
+					     struct frpc_rx_taken *t)
 {
 	struct frpc_rxmsg *m = t->m;
+	bool linked = t->server && !(m->flags & FASTRPC_IN_CANCELLED);
 	struct frpc_conn *conn = m->conn;
 	struct frpc_call *call = NULL;
-	struct frpc_ring *ring;
 	bool back = true;
 
 	/* a call's messages and its state change under its conn->lock */
@@ -191,25 +192,22 @@ static noinline bool frpc_recv_untake(struct frpc_sock *fs,
 	if (t->server && frpc_server_drained(fs))
 		back = false;
 	if (back) {
-		list_add(&m->node, q);
+		/* with rings set up meanwhile: where recvmsg() reads */
+		list_add(&m->node, frpc_recv_queue(fs));
 		if (linked)
 			list_add(&m->call_node, &call->rxmsgs);
 		fs->rxq_len++;
-		fs->rx_bytes += held;
-		m->held = held;
-		if (t->unseen && call)
+		fs->rx_bytes += m->len;
+		m->held = m->len;
+		if (t->request)
 			call->seen = false;	/* its handle was never told */
 		if (!t->server && t->eor)
 			fs->ncalls++;		/* its result is still to read */
 	}
 	spin_unlock(&fs->lock);
-	/* rings set up meanwhile deliver from the queue it went back to */
-	ring = frpc_sock_ring(fs);
-	if (back && ring && q == &fs->rxq)
-		frpc_ring_queued(ring, conn);
-	else if (back)
-		fs->sk.sk_data_ready(&fs->sk);	/* a reader that slept on it */
 	spin_unlock_bh(&conn->lock);
+	if (back)
+		fs->sk.sk_data_ready(&fs->sk);	/* a reader that slept on it */
 	return back;
 }
 
@@ -223,9 +221,7 @@ int frpc_recvmsg(struct socket *sock, struct msghdr *msg, size_t size,
 					  sizeof(struct fastrpc_result));
 	struct frpc_rx_taken t;
 	struct frpc_rxmsg *m;
-	struct list_head *q;
-	bool linked;
-	u32 len, held;
+	u32 len;
 	int ret;
 
 	if (flags & ~(MSG_DONTWAIT | MSG_TRUNC | MSG_CMSG_CLOEXEC |
@@ -241,8 +237,8 @@ int frpc_recvmsg(struct socket *sock, struct msghdr *msg, size_t size,
 		bool eof;
 
 		spin_lock_bh(&fs->lock);
-		q = frpc_recv_queue(fs);
-		m = list_first_entry_or_null(q, struct frpc_rxmsg, node);
+		m = list_first_entry_or_null(frpc_recv_queue(fs),
+					     struct frpc_rxmsg, node);
 		if (m)
 			break;
 		/*
@@ -260,9 +256,6 @@ int frpc_recvmsg(struct socket *sock, struct msghdr *msg, size_t size,
 		if (ret)
 			return ret;
 	}
-	/* what frpc_recv_untake() restores if the copy fails */
-	held = m->held;
-	linked = !list_empty(&m->call_node);
 	__frpc_recv_take(fs, m, &t);
 	spin_unlock_bh(&fs->lock);
 
@@ -295,7 +288,7 @@ int frpc_recvmsg(struct socket *sock, struct msghdr *msg, size_t size,
 	len = m->len;
 	if (!ret)
 		ret = frpc_rxmsg_copy_out(m, msg, min_t(size_t, len, size));
-	if (unlikely(ret < 0) && frpc_recv_untake(fs, &t, q, held, linked))
+	if (unlikely(ret < 0) && frpc_recv_untake(fs, &t))
 		return ret;
 	__frpc_recv_done(fs, &t);
 	if (t.eor)

@@ -18,7 +18,6 @@ struct frpc_rx_taken {
 	bool			grant;		/* owed credit may go now */
 	bool			eor;
 	bool			call_room;	/* a call slot came free */
-	bool			unseen;		/* take set call->seen */
 	/* a writer's deferred ring delivery: frames it makes go to the
 	 * work item, so that the delivery never writes, nor nests another
 	 */
