@@ -184,7 +184,7 @@ static noinline __cold bool frpc_recv_untake(struct frpc_sock *fs,
 	/* a call's messages and its state change under its conn->lock */
 	spin_lock_bh(&conn->lock);
 	spin_lock(&fs->lock);
-	if (t->server && linked) {
+	if (linked) {
 		call = frpc_sock_find(fs, m->id);
 		back = call && call->conn == conn &&
 		       call->state == FRPC_CALL_OPEN;
