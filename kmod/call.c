@@ -256,7 +256,7 @@ void frpc_rxmsg_consumed(struct frpc_rxmsg *m)
 	lockdep_assert_held(&m->conn->lock);
 	frpc_credit_conn(m->conn, m->len - m->conn_credited);
 	m->conn_credited = m->len;
-	atomic64_sub(m->len, &m->conn->fn->rx_held_bytes);
+	frpc_count_sub(m->conn->fn, rx_held_bytes, m->len);
 }
 
 /*

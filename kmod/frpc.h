@@ -33,6 +33,7 @@
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/rbtree.h>
+#include <linux/percpu.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
@@ -231,6 +232,41 @@ enum frpc_limit {
 	FRPC_LIM_COUNT,
 };
 
+/*
+ * The namespace's counters that calls and messages move, one copy per
+ * CPU, summed when read: calls on different CPUs then write no cache line
+ * in common, where shared atomics would bounce one between them several
+ * times a call.  Those that connections move (rarer, and some compared
+ * with limits) stay atomic64_t in struct frpc_net.  The two gauges are
+ * right only as the sum: a message is counted on one CPU and given back
+ * on another.
+ */
+struct frpc_net_pcpu {
+	u64	calls_started;
+	u64	calls_completed;
+	u64	calls_received;
+	u64	replies_sent;
+	u64	late_replies;
+	u64	replies_dropped;
+	u64	calls_cancelled;
+	u64	deadlines_exceeded;
+	u64	rejected_calls;
+	u64	loop_calls;		/* calls started on a short-cut pair */
+	u64	ring_refused;		/* ring passes stopped by EAGAIN */
+	u64	ring_errors;		/* ring entries that failed */
+	u64	ring_direct;		/* deliveries by same-host writers */
+	u64	tx_bulk_bytes;		/* written from senders' memory */
+	/* received, not yet consumed or dropped */
+	s64	rx_held_bytes;
+	/* accepted by sendmsg(), not yet cut into frames */
+	s64	tx_queued_bytes;
+};
+
+/* Any context: this_cpu ops are safe against interrupts and migration. */
+#define frpc_count(fn, field)		this_cpu_inc((fn)->pcpu->field)
+#define frpc_count_add(fn, field, n)	this_cpu_add((fn)->pcpu->field, (n))
+#define frpc_count_sub(fn, field, n)	this_cpu_sub((fn)->pcpu->field, (n))
+
 /* Per network namespace state and counters (/proc/net/fastrpc). */
 struct frpc_net {
 	struct net		*net;
@@ -243,34 +279,16 @@ struct frpc_net {
 	atomic64_t		conns_open;
 	atomic64_t		conns_total;
 	atomic64_t		connect_failures;
-	atomic64_t		calls_started;
-	atomic64_t		calls_completed;
-	atomic64_t		calls_received;
-	atomic64_t		replies_sent;
-	atomic64_t		late_replies;
-	atomic64_t		replies_dropped;
-	atomic64_t		calls_cancelled;
-	atomic64_t		deadlines_exceeded;
 	atomic64_t		proto_errors;
-	atomic64_t		rejected_calls;
 	atomic64_t		pings_sent;
 	atomic64_t		goaways_sent;
-	/* gauges: bytes received and not yet consumed or dropped, bytes
-	 * accepted by sendmsg() and not yet cut into frames
-	 */
-	atomic64_t		rx_held_bytes;
-	atomic64_t		tx_queued_bytes;
 	atomic64_t		backoff_peers;	/* gauge: npeers */
 	atomic64_t		rx_mem;		/* gauge: what peers make us hold */
 	atomic64_t		mem_failures;	/* connections failed for rx_mem */
 	atomic64_t		conns_refused;	/* accepts over a connection limit */
 	atomic64_t		loop_conns;	/* pairs made by the short cut */
-	atomic64_t		loop_calls;	/* calls started on such a pair */
-	atomic64_t		ring_refused;	/* ring passes stopped by EAGAIN */
-	atomic64_t		ring_errors;	/* ring entries that failed */
-	atomic64_t		ring_direct;	/* deliveries by same-host writers */
-	atomic64_t		tx_bulk_bytes;	/* written from senders' memory */
 	atomic64_t		stalled_conns;	/* failed: the peer took nothing */
+	struct frpc_net_pcpu __percpu *pcpu;	/* what calls move */
 	atomic_t		loop_port;	/* loop.c: callers' port numbers */
 
 	/*
@@ -290,8 +308,9 @@ struct frpc_net {
 /* main.c: the counters and gauges of struct frpc_net, by name and attribute */
 struct frpc_stat {
 	const char	*name;		/* as /proc/net/fastrpc shows it */
-	size_t		off;		/* of its atomic64_t in frpc_net */
+	size_t		off;		/* in frpc_net, or in frpc_net_pcpu */
 	u16		attr;		/* FASTRPC_A_STATS_* */
+	bool		pcpu;		/* a struct frpc_net_pcpu field */
 };
 
 extern const struct frpc_stat frpc_stats[];	/* ends with a NULL name */
@@ -307,10 +326,23 @@ static inline void frpc_list_del_init(struct list_head *e)
 		list_del_init(e);
 }
 
+/*
+ * A per-CPU counter is the sum of its copies, each read whole on a 64-bit
+ * kernel (a 32-bit one may see a copy torn by a concurrent update).
+ */
 static inline s64 frpc_stat_read(const struct frpc_net *fn,
 				 const struct frpc_stat *st)
 {
-	return atomic64_read((const atomic64_t *)((const char *)fn + st->off));
+	s64 sum = 0;
+	int cpu;
+
+	if (!st->pcpu)
+		return atomic64_read((const atomic64_t *)((const char *)fn +
+							  st->off));
+	for_each_possible_cpu(cpu)
+		sum += READ_ONCE(*(s64 *)((char *)per_cpu_ptr(fn->pcpu, cpu) +
+					  st->off));
+	return sum;
 }
 
 /* reported by netlink (FASTRPC_A_INFO_VERSION) and modinfo */

@@ -326,7 +326,7 @@ u32 frpc_server_admit(struct frpc_conn *conn, struct frpc_call *call)
 	spin_unlock(&fs->lock);
 	if (status == FASTRPC_OK) {
 		frpc_call_link(conn, call);
-		atomic64_inc(&conn->fn->calls_received);
+		frpc_count(conn->fn, calls_received);
 	}
 	return status;
 }

@@ -30,36 +30,39 @@ struct frpc_net *frpc_net(struct net *net)
 
 #define FRPC_STAT(attr, field) \
 	{ #field, offsetof(struct frpc_net, field), FASTRPC_A_STATS_##attr }
+#define FRPC_STAT_PCPU(attr, field) \
+	{ #field, offsetof(struct frpc_net_pcpu, field), \
+	  FASTRPC_A_STATS_##attr, true }
 
 /* /proc/net/fastrpc and FASTRPC_CMD_STATS_GET: every counter and gauge */
 const struct frpc_stat frpc_stats[] = {
 	FRPC_STAT(CONNS_OPEN, conns_open),
 	FRPC_STAT(CONNS_TOTAL, conns_total),
 	FRPC_STAT(CONNECT_FAILURES, connect_failures),
-	FRPC_STAT(CALLS_STARTED, calls_started),
-	FRPC_STAT(CALLS_COMPLETED, calls_completed),
-	FRPC_STAT(CALLS_RECEIVED, calls_received),
-	FRPC_STAT(REPLIES_SENT, replies_sent),
-	FRPC_STAT(LATE_REPLIES, late_replies),
-	FRPC_STAT(REPLIES_DROPPED, replies_dropped),
-	FRPC_STAT(CALLS_CANCELLED, calls_cancelled),
-	FRPC_STAT(DEADLINES_EXCEEDED, deadlines_exceeded),
+	FRPC_STAT_PCPU(CALLS_STARTED, calls_started),
+	FRPC_STAT_PCPU(CALLS_COMPLETED, calls_completed),
+	FRPC_STAT_PCPU(CALLS_RECEIVED, calls_received),
+	FRPC_STAT_PCPU(REPLIES_SENT, replies_sent),
+	FRPC_STAT_PCPU(LATE_REPLIES, late_replies),
+	FRPC_STAT_PCPU(REPLIES_DROPPED, replies_dropped),
+	FRPC_STAT_PCPU(CALLS_CANCELLED, calls_cancelled),
+	FRPC_STAT_PCPU(DEADLINES_EXCEEDED, deadlines_exceeded),
 	FRPC_STAT(PROTO_ERRORS, proto_errors),
-	FRPC_STAT(REJECTED_CALLS, rejected_calls),
+	FRPC_STAT_PCPU(REJECTED_CALLS, rejected_calls),
 	FRPC_STAT(PINGS_SENT, pings_sent),
 	FRPC_STAT(GOAWAYS_SENT, goaways_sent),
-	FRPC_STAT(RX_HELD_BYTES, rx_held_bytes),
-	FRPC_STAT(TX_QUEUED_BYTES, tx_queued_bytes),
+	FRPC_STAT_PCPU(RX_HELD_BYTES, rx_held_bytes),
+	FRPC_STAT_PCPU(TX_QUEUED_BYTES, tx_queued_bytes),
 	FRPC_STAT(BACKOFF_PEERS, backoff_peers),
 	FRPC_STAT(RX_MEM, rx_mem),
 	FRPC_STAT(MEM_FAILURES, mem_failures),
 	FRPC_STAT(CONNS_REFUSED, conns_refused),
 	FRPC_STAT(LOOP_CONNS, loop_conns),
-	FRPC_STAT(LOOP_CALLS, loop_calls),
-	FRPC_STAT(RING_REFUSED, ring_refused),
-	FRPC_STAT(RING_ERRORS, ring_errors),
-	FRPC_STAT(RING_DIRECT, ring_direct),
-	FRPC_STAT(TX_BULK_BYTES, tx_bulk_bytes),
+	FRPC_STAT_PCPU(LOOP_CALLS, loop_calls),
+	FRPC_STAT_PCPU(RING_REFUSED, ring_refused),
+	FRPC_STAT_PCPU(RING_ERRORS, ring_errors),
+	FRPC_STAT_PCPU(RING_DIRECT, ring_direct),
+	FRPC_STAT_PCPU(TX_BULK_BYTES, tx_bulk_bytes),
 	FRPC_STAT(STALLED_CONNS, stalled_conns),
 	{ }
 };
@@ -89,9 +92,14 @@ static int __net_init frpc_net_init(struct net *net)
 	INIT_LIST_HEAD(&fn->peers);
 	INIT_LIST_HEAD(&fn->servers);
 	frpc_nl_net_init(fn);
-	if (!proc_create_net_single("fastrpc", 0444, net->proc_net,
-				    frpc_stats_show, NULL))
+	fn->pcpu = alloc_percpu(struct frpc_net_pcpu);
+	if (!fn->pcpu)
 		return -ENOMEM;
+	if (!proc_create_net_single("fastrpc", 0444, net->proc_net,
+				    frpc_stats_show, NULL)) {
+		free_percpu(fn->pcpu);
+		return -ENOMEM;
+	}
 	return 0;
 }
 
@@ -109,6 +117,7 @@ static void __net_exit frpc_net_exit(struct net *net)
 	WARN_ON(!list_empty(&fn->servers));	/* sockets hold the namespace */
 	WARN_ON(!RB_EMPTY_ROOT(&fn->nl_socks) || !RB_EMPTY_ROOT(&fn->nl_conns));
 	remove_proc_entry("fastrpc", net->proc_net);
+	free_percpu(fn->pcpu);
 }
 
 static struct pernet_operations frpc_net_ops = {

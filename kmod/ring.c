@@ -311,7 +311,7 @@ static void frpc_ring_post_error(struct frpc_ring *ring,
 	};
 
 	frpc_ring_post(ring, &cqe);
-	atomic64_inc(&frpc_net(sock_net(&ring->fs->sk))->ring_errors);
+	frpc_count(frpc_net(sock_net(&ring->fs->sk)), ring_errors);
 }
 
 static void frpc_ring_sock_put(struct frpc_ring *ring);
@@ -704,7 +704,7 @@ static int frpc_ring_submit(struct frpc_ring *ring, u32 *consumed)
 	/* the entries are read: user space may write over them */
 	smp_store_release(ring->sq_cons, ring->sq_head);
 	if (err)
-		atomic64_inc(&fn->ring_refused);
+		frpc_count(fn, ring_refused);
 	return err;
 }
 
@@ -1139,7 +1139,7 @@ void frpc_ring_deliver_deferred(struct frpc_ring *ring)
 		}
 		mutex_unlock(&ring->lock);
 		if (wake) {
-			atomic64_inc(&frpc_net(sock_net(&fs->sk))->ring_direct);
+			frpc_count(frpc_net(sock_net(&fs->sk)), ring_direct);
 			fs->sk.sk_data_ready(&fs->sk);
 		}
 	} else if (!READ_ONCE(ring->dead)) {

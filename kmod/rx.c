@@ -188,7 +188,7 @@ static u8 frpc_rx_take(struct frpc_rx *rx, struct frpc_call *call)
 		return FASTRPC_WERR_FLOW;
 	if (call)
 		call->rx_avail -= rx->len;
-	atomic64_add(rx->len, &rx->conn->fn->rx_held_bytes);
+	frpc_count_add(rx->conn->fn, rx_held_bytes, rx->len);
 	return FASTRPC_WERR_NONE;
 }
 
@@ -210,11 +210,11 @@ static u8 frpc_rx_append(struct frpc_rx *rx, struct frpc_call *call)
 	struct frpc_rxmsg *m = call->rx;
 
 	if (m->len + rx->len > FASTRPC_MAX_MSG) {
-		atomic64_sub(rx->len, &conn->fn->rx_held_bytes);
+		frpc_count_sub(conn->fn, rx_held_bytes, rx->len);
 		return FASTRPC_WERR_FRAME_SIZE;
 	}
 	if (frpc_rx_keep(rx, m)) {
-		atomic64_sub(rx->len, &conn->fn->rx_held_bytes);
+		frpc_count_sub(conn->fn, rx_held_bytes, rx->len);
 		return FASTRPC_WERR_RESOURCE;
 	}
 	/* windows count payload; tiny frames and calls cost more than that */
@@ -311,9 +311,9 @@ static u8 frpc_rx_call(struct frpc_rx *rx)
 	status = frpc_server_admit(conn, call);
 	if (status != FASTRPC_OK) {
 		trace_admission_reject(conn, rx->id, call->method, status);
-		atomic64_inc(&conn->fn->rejected_calls);
+		frpc_count(conn->fn, rejected_calls);
 		frpc_credit_conn(conn, rx->len);
-		atomic64_sub(rx->len, &conn->fn->rx_held_bytes);
+		frpc_count_sub(conn->fn, rx_held_bytes, rx->len);
 		frpc_queue_end(conn, rx->id, status);
 		goto err_free_quiet;
 	}
@@ -405,7 +405,7 @@ static u8 frpc_rx_end(struct frpc_rx *rx)
 		rx->len -= be16_to_cpu(we.meta_len) + be16_to_cpu(we.msg_len);
 		werr = frpc_rx_ignore(rx, conn->next_id);
 		if (!werr)
-			atomic64_inc(&conn->fn->late_replies);
+			frpc_count(conn->fn, late_replies);
 		return werr;
 	}
 	/* the reserved last message takes the result */
@@ -429,7 +429,7 @@ static u8 frpc_rx_end(struct frpc_rx *rx)
 		return werr;
 	}
 	status = call->rx->status;
-	atomic64_inc(&conn->fn->calls_completed);
+	frpc_count(conn->fn, calls_completed);
 	frpc_call_complete(call, status, &rx->reap);
 	return FASTRPC_WERR_NONE;
 }
@@ -457,7 +457,7 @@ static u8 frpc_rx_cancel(struct frpc_rx *rx)
 		/* answered while the CANCEL was on its way */
 		return rx->id && rx->id <= conn->max_id ? FASTRPC_WERR_NONE :
 							  FASTRPC_WERR_CALL_ID;
-	atomic64_inc(&conn->fn->calls_cancelled);
+	frpc_count(conn->fn, calls_cancelled);
 	trace_call_cancel(call);
 	frpc_call_cancel_server(call, deadline ? FASTRPC_DEADLINE_EXCEEDED :
 						 FASTRPC_CANCELLED, &rx->reap);

@@ -193,7 +193,7 @@ static void frpc_charge_tx(struct frpc_sock *fs, u32 len)
 	lockdep_assert_held(&fs->lock);
 	len += FRPC_TX_MSG_COST;
 	WRITE_ONCE(fs->tx_queued, fs->tx_queued + len);
-	atomic64_add(len, &frpc_net(sock_net(&fs->sk))->tx_queued_bytes);
+	frpc_count_add(frpc_net(sock_net(&fs->sk)), tx_queued_bytes, len);
 }
 
 /*
@@ -542,9 +542,9 @@ again:
 	call->tx_bulk = direct && bulk_held;
 	spin_unlock_bh(&conn->lock);
 
-	atomic64_inc(&conn->fn->calls_started);
+	frpc_count(conn->fn, calls_started);
 	if (READ_ONCE(conn->via_loop))
-		atomic64_inc(&conn->fn->loop_calls);
+		frpc_count(conn->fn, loop_calls);
 	if (stage || (direct && !bulk_held))
 		frpc_tx_note_small(conn, &small);
 	if (stage) {
@@ -731,7 +731,7 @@ static int frpc_client_cancel(struct frpc_sock *fs, struct frpc_cmsgs *c,
 	frpc_call_finish(call, FASTRPC_CANCELLED, &r);
 	spin_unlock_bh(&conn->lock);
 	frpc_reap(&r);
-	atomic64_inc(&conn->fn->calls_cancelled);
+	frpc_count(conn->fn, calls_cancelled);
 	frpc_conn_kick(conn);
 	frpc_conn_put(conn);
 	return 0;
@@ -861,7 +861,7 @@ again:
 		eof = __frpc_call_leave_sock(call);
 		spin_unlock(&fs->lock);
 		list_add(&call->tx_node, &r.calls);
-		atomic64_inc(&conn->fn->replies_dropped);
+		frpc_count(conn->fn, replies_dropped);
 		err = -ECANCELED;
 	} else if (direct && !(stage ? frpc_tx_stage_claim(call, &small) :
 				       frpc_tx_direct_claim(call, &small))) {
@@ -892,7 +892,7 @@ again:
 			frpc_call_queue_msg(call, m);
 			m = NULL;
 		}
-		atomic64_inc(&conn->fn->replies_sent);
+		frpc_count(conn->fn, replies_sent);
 	}
 	spin_unlock_bh(&conn->lock);
 	/* its owed cancellation notice was all the end of file waited for */

@@ -114,7 +114,7 @@ static void frpc_deadline_timer_fn(struct timer_list *t)
 			break;
 		}
 		frpc_call_clear_deadline(call);
-		atomic64_inc(&conn->fn->deadlines_exceeded);
+		frpc_count(conn->fn, deadlines_exceeded);
 		trace_call_deadline(call);
 		if (conn->client) {
 			frpc_call_send_cancel(call, true);

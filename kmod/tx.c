@@ -550,7 +550,7 @@ static void frpc_sock_tx_done(struct frpc_sock *fs, u32 bytes)
 
 	if (!fs || !bytes)
 		return;
-	atomic64_sub(bytes, &frpc_net(sock_net(&fs->sk))->tx_queued_bytes);
+	frpc_count_sub(frpc_net(sock_net(&fs->sk)), tx_queued_bytes, bytes);
 	spin_lock(&fs->lock);
 	WRITE_ONCE(fs->tx_queued, fs->tx_queued - bytes);
 	wake = fs->tx_queued < READ_ONCE(fs->sk.sk_sndbuf);

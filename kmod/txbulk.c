@@ -255,6 +255,6 @@ u32 frpc_txbulk_write(struct frpc_conn *conn, struct frpc_sock *fs, u32 id,
 	if (more && conn->tcp)
 		frpc_tp_send(conn, NULL, 0, 0, 0, 0);
 	if (sent)
-		atomic64_add(sent, &conn->fn->tx_bulk_bytes);
+		frpc_count_add(conn->fn, tx_bulk_bytes, sent);
 	return sent;
 }

@@ -59,7 +59,16 @@ static int frpc_test_tp_send_data(struct frpc_conn *conn, struct kvec *iov,
 int frpc_family = FASTRPC_AF_DEFAULT;
 struct workqueue_struct *frpc_wq;
 
-static struct frpc_net frpc_test_net;
+/* set before any suite runs: suites without set-up move counters too */
+static DEFINE_PER_CPU(struct frpc_net_pcpu, frpc_test_pcpu);
+static struct frpc_net frpc_test_net = { .pcpu = &frpc_test_pcpu };
+
+/* A per-CPU counter of the test namespace, as /proc/net/fastrpc sums it. */
+#define frpc_test_count(field) ({					\
+	const struct frpc_stat __st = {					\
+		.off = offsetof(struct frpc_net_pcpu, field), .pcpu = true };	\
+	frpc_stat_read(&frpc_test_net, &__st);				\
+})
 const struct frpc_stat frpc_stats[] = { { } };
 
 struct frpc_net *frpc_net(struct net *net)
@@ -76,6 +85,7 @@ static int frpc_test_suite_init(struct kunit_suite *suite)
 	INIT_LIST_HEAD(&frpc_test_net.peers);
 	INIT_LIST_HEAD(&frpc_test_net.servers);
 	frpc_nl_net_init(&frpc_test_net);
+	frpc_test_net.pcpu = &frpc_test_pcpu;
 	return frpc_call_init();
 }
 

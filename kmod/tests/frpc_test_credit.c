@@ -590,14 +590,14 @@ static void frpc_test_credit_conn_batched(struct kunit *test)
 	s64 held;
 
 	conn->rx_avail = 0;
-	held = atomic64_read(&frpc_test_net.rx_held_bytes);
+	held = frpc_test_count(rx_held_bytes);
 	spin_lock_bh(&conn->lock);
 	frpc_credit_conn(conn, quarter - 1);
 	spin_unlock_bh(&conn->lock);
 	KUNIT_EXPECT_TRUE(test, list_empty(&conn->ctrlq));
 	KUNIT_EXPECT_EQ(test, conn->rx_owed, quarter - 1);
 	/* window only: the held-bytes gauge follows messages, not credit */
-	KUNIT_EXPECT_EQ(test, atomic64_read(&frpc_test_net.rx_held_bytes),
+	KUNIT_EXPECT_EQ(test, frpc_test_count(rx_held_bytes),
 			held);
 
 	spin_lock_bh(&conn->lock);
@@ -607,14 +607,14 @@ static void frpc_test_credit_conn_batched(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, conn->rx_owed, 0U);
 	buf = frpc_test_pop_ctrl(test, conn);
 	KUNIT_EXPECT_EQ(test, frpc_test_credit_inc(test, buf, 0), quarter);
-	KUNIT_EXPECT_EQ(test, atomic64_read(&frpc_test_net.rx_held_bytes),
+	KUNIT_EXPECT_EQ(test, frpc_test_count(rx_held_bytes),
 			held);
 }
 
 static void frpc_test_credit_conn_dead(struct kunit *test)
 {
 	struct frpc_conn *conn = frpc_test_conn(test, true);
-	s64 held = atomic64_read(&frpc_test_net.rx_held_bytes);
+	s64 held = frpc_test_count(rx_held_bytes);
 
 	conn->state = FRPC_CONN_DEAD;
 	spin_lock_bh(&conn->lock);
@@ -622,7 +622,7 @@ static void frpc_test_credit_conn_dead(struct kunit *test)
 	spin_unlock_bh(&conn->lock);
 	KUNIT_EXPECT_TRUE(test, list_empty(&conn->ctrlq));
 	KUNIT_EXPECT_EQ(test, conn->rx_owed, 0U);
-	KUNIT_EXPECT_EQ(test, atomic64_read(&frpc_test_net.rx_held_bytes),
+	KUNIT_EXPECT_EQ(test, frpc_test_count(rx_held_bytes),
 			held);
 }
 
@@ -640,15 +640,15 @@ static void frpc_test_rxmsg_consumed(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, m);
 	m->len = 5000;
 	m->conn_credited = 3000;
-	atomic64_add(m->len, &frpc_test_net.rx_held_bytes);
-	held = atomic64_read(&frpc_test_net.rx_held_bytes);
+	frpc_count_add(&frpc_test_net, rx_held_bytes, m->len);
+	held = frpc_test_count(rx_held_bytes);
 
 	spin_lock_bh(&conn->lock);
 	frpc_rxmsg_consumed(m);
 	spin_unlock_bh(&conn->lock);
 	KUNIT_EXPECT_EQ(test, conn->rx_owed, 2000U);
 	KUNIT_EXPECT_EQ(test, m->conn_credited, 5000U);
-	KUNIT_EXPECT_EQ(test, atomic64_read(&frpc_test_net.rx_held_bytes),
+	KUNIT_EXPECT_EQ(test, frpc_test_count(rx_held_bytes),
 			held - 5000);
 	KUNIT_EXPECT_TRUE(test, list_empty(&conn->ctrlq));
 	frpc_rxmsg_free(m);

@@ -398,7 +398,7 @@ static void frpc_test_rx_end_refused(struct kunit *test)
 		struct fastrpc_wire_end we;
 		u8 data[FRPC_RX_INLINE + 44];	/* kept in an skb, charged */
 	} f = {};
-	s64 held = atomic64_read(&frpc_test_net.rx_held_bytes);
+	s64 held = frpc_test_count(rx_held_bytes);
 	u32 avail = conn->rx_avail;
 	int mem = atomic_read(&conn->rx_mem);
 	s64 net_mem = atomic64_read(&frpc_test_net.rx_mem);
@@ -412,7 +412,7 @@ static void frpc_test_rx_end_refused(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, atomic_read(&conn->rx_mem), mem);
 	/* the reserved message was never charged: none of it comes off */
 	KUNIT_EXPECT_EQ(test, atomic64_read(&frpc_test_net.rx_mem), net_mem);
-	KUNIT_EXPECT_EQ(test, atomic64_read(&frpc_test_net.rx_held_bytes),
+	KUNIT_EXPECT_EQ(test, frpc_test_count(rx_held_bytes),
 			held);
 	KUNIT_EXPECT_EQ(test, conn->rx_avail + conn->rx_owed, avail);
 	KUNIT_EXPECT_NULL(test, call->rx);

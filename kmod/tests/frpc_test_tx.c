@@ -1365,9 +1365,9 @@ static void frpc_test_tx_sndbuf(struct kunit *test)
 	a->fs = fs;
 	/* what sendmsg() charged for three messages, the last one empty */
 	fs->tx_queued = 2 * MSG + FRPC_TX_MSG_COST;
-	atomic64_add(2 * MSG + FRPC_TX_MSG_COST,
-		     &frpc_test_net.tx_queued_bytes);
-	queued = atomic64_read(&frpc_test_net.tx_queued_bytes);
+	frpc_count_add(&frpc_test_net, tx_queued_bytes,
+		       2 * MSG + FRPC_TX_MSG_COST);
+	queued = frpc_test_count(tx_queued_bytes);
 
 	frpc_test_msg(tx, a, FASTRPC_FRAME_CALL, LEN, 0, false);
 	frpc_test_msg(tx, a, FASTRPC_FRAME_DATA, LEN, 0, false);
@@ -1378,7 +1378,7 @@ static void frpc_test_tx_sndbuf(struct kunit *test)
 	KUNIT_ASSERT_TRUE(test, frpc_test_pick(tx, &fr));
 	KUNIT_EXPECT_EQ(test, fs->tx_queued,
 			2 * MSG + FRPC_TX_MSG_COST - 2 * FRPC_TEST_Q);
-	KUNIT_EXPECT_EQ(test, atomic64_read(&frpc_test_net.tx_queued_bytes),
+	KUNIT_EXPECT_EQ(test, frpc_test_count(tx_queued_bytes),
 			queued - 2 * FRPC_TEST_Q);
 	/* the first message's last two frames: its cost comes back too */
 	KUNIT_ASSERT_TRUE(test, frpc_test_pick(tx, &fr));
@@ -1391,7 +1391,7 @@ static void frpc_test_tx_sndbuf(struct kunit *test)
 	frpc_call_drop_tx(a);
 	spin_unlock_bh(&tx->conn->lock);
 	KUNIT_EXPECT_EQ(test, fs->tx_queued, 0U);
-	KUNIT_EXPECT_EQ(test, atomic64_read(&frpc_test_net.tx_queued_bytes),
+	KUNIT_EXPECT_EQ(test, frpc_test_count(tx_queued_bytes),
 			queued - 2 * MSG - FRPC_TX_MSG_COST);
 	KUNIT_EXPECT_FALSE(test, frpc_test_pick(tx, &fr));
 	a->fs = NULL;
