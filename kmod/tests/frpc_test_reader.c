@@ -142,6 +142,11 @@ static u32 frpc_test_feed(struct kunit *test, struct frpc_reader *r,
 		if (got < n)
 			break;
 		done += n;
+		/*
+		 * Thousands of pieces a case: under KASAN and kmemleak on a
+		 * busy host that outlasted the soft lockup watchdog once.
+		 */
+		cond_resched();
 	}
 	return used;
 }
