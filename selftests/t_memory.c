@@ -1417,4 +1417,139 @@ TEST_F_TIMEOUT(memory, memcg_charged, 200)
 		       cur_peak / KIB);
 }
 
+/*
+ * The ring regions are the largest thing one socket makes the module
+ * allocate (up to FASTRPC_RING_MAX_AREA), so they are charged to the
+ * memory cgroup of the process that sets them up, and uncharged when the
+ * socket goes.  A process alone in its cgroup sets up rings with a
+ * RING_AREA buffer area on a plain socket: memory.current must grow by
+ * the regions' size (getsockopt's sq_size + cq_size + buf_size), and
+ * come down by as much after close().  The process stays alive
+ * throughout, so its own exit cannot account for the drop.
+ */
+#define RING_BUF	(64 << 10)
+#define RING_AREA	(32 << 20)
+/* the per-cpu charge stocks keep up to 64 pages each on either side */
+#define RING_SLACK	(512 * KIB + 256 * KIB * sysconf(_SC_NPROCESSORS_CONF))
+#define RING_SETTLE_MS	5000
+
+struct ring_step {
+	int err;		/* -errno of the child's step */
+	long long bytes;	/* the regions' size, after setup */
+};
+
+/* the child's side: one step per byte from the parent, until EOF */
+static int ring_child(const char *dir, int in, int out)
+{
+	const struct fastrpc_ring_setup s = {
+		.sq_entries = 256, .cq_entries = 256, .buf_size = RING_BUF,
+		.buf_count = RING_AREA / RING_BUF,
+		.rx_bufs = RING_AREA / RING_BUF,
+	};
+	struct fastrpc_ring_info info;
+	struct ring_step st = { 0 };
+	socklen_t len = sizeof(info);
+	char path[96], pid[16], c;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	st.err = write_str(path, pid);
+	fd = st.err ? -1 : fastrpc_socket(SOCK_CLOEXEC);
+	if (fd < 0 && !st.err)
+		st.err = fd;
+	if (write(out, &st, sizeof(st)) != sizeof(st) || st.err)
+		return 2;
+
+	if (read(in, &c, 1) != 1)
+		return 3;
+	if (setsockopt(fd, SOL_FASTRPC, FASTRPC_RING, &s, sizeof(s)) ||
+	    getsockopt(fd, SOL_FASTRPC, FASTRPC_RING, &info, &len))
+		st.err = -errno;
+	else
+		st.bytes = info.sq_size + info.cq_size + info.buf_size;
+	if (write(out, &st, sizeof(st)) != sizeof(st) || st.err)
+		return 4;
+
+	if (read(in, &c, 1) != 1)
+		return 5;
+	st.err = close(fd) ? -errno : 0;
+	if (write(out, &st, sizeof(st)) != sizeof(st))
+		return 6;
+	while (read(in, &c, 1) > 0)
+		;
+	return 0;
+}
+
+TEST_F_TIMEOUT(memory, ring_memcg_charged, 60)
+{
+	long long cur0, cur1, cur2, slack = RING_SLACK, bytes;
+	int to_child[2], from_child[2], i;
+	struct ring_step st;
+	const char *why;
+	char dir[64];
+	pid_t child;
+
+	why = cg_setup();
+	if (why)
+		SKIP(return, "%s", why);
+	snprintf(dir, sizeof(dir), CG_ROOT "/frpc_ring_%d", getpid());
+	ASSERT_EQ(0, mkdir(dir, 0755)) TH_LOG("mkdir %s: %s", dir, strerror(errno));
+	ASSERT_EQ(0, pipe(to_child));
+	ASSERT_EQ(0, pipe(from_child));
+	child = fork();
+	ASSERT_LE(0, child);
+	if (!child) {
+		close(to_child[1]);
+		close(from_child[0]);
+		_exit(ring_child(dir, to_child[0], from_child[1]));
+	}
+	close(to_child[0]);
+	close(from_child[1]);
+
+	/* in the cgroup, with a socket */
+	ASSERT_EQ((ssize_t)sizeof(st), read(from_child[0], &st, sizeof(st)));
+	ASSERT_EQ(0, st.err) TH_LOG("joining %s, socket: %s", dir,
+				    strerror(-st.err));
+	cur0 = cg_read(dir, "memory.current");
+	ASSERT_LE(0, cur0);
+
+	/* rings set up */
+	ASSERT_EQ(1, write(to_child[1], "s", 1));
+	ASSERT_EQ((ssize_t)sizeof(st), read(from_child[0], &st, sizeof(st)));
+	ASSERT_EQ(0, st.err) TH_LOG("FASTRPC_RING: %s", strerror(-st.err));
+	bytes = st.bytes;
+	cur1 = cg_read(dir, "memory.current");
+
+	/* socket closed: the module may free the rings from a work item */
+	ASSERT_EQ(1, write(to_child[1], "c", 1));
+	ASSERT_EQ((ssize_t)sizeof(st), read(from_child[0], &st, sizeof(st)));
+	EXPECT_EQ(0, st.err) TH_LOG("close: %s", strerror(-st.err));
+	for (i = 0; i <= RING_SETTLE_MS / 20; i++) {
+		cur2 = cg_read(dir, "memory.current");
+		if (cur1 - cur2 >= bytes - slack)
+			break;
+		usleep(20000);
+	}
+
+	note("ring regions %lld KiB, slack %lld KiB", bytes / KIB, slack / KIB);
+	note("memory.current %lld KiB before, %lld KiB with the rings (%+lld)",
+	     cur0 / KIB, cur1 / KIB, (cur1 - cur0) / KIB);
+	note("memory.current %lld KiB after close (%+lld), %d ms later",
+	     cur2 / KIB, (cur2 - cur1) / KIB, i * 20);
+	close(to_child[1]);
+	waitpid(child, &i, 0);
+	EXPECT_TRUE(WIFEXITED(i) && !WEXITSTATUS(i));
+	for (i = 0; i < 50 && rmdir(dir); i++)
+		usleep(100000);
+
+	EXPECT_LE(RING_AREA, bytes);
+	EXPECT_LE(bytes - slack, cur1 - cur0)
+		TH_LOG("rings of %lld KiB grew the cgroup by %lld KiB only",
+		       bytes / KIB, (cur1 - cur0) / KIB);
+	EXPECT_LE(bytes - slack, cur1 - cur2)
+		TH_LOG("closing rings of %lld KiB gave back %lld KiB only",
+		       bytes / KIB, (cur1 - cur2) / KIB);
+}
+
 TEST_HARNESS_MAIN
