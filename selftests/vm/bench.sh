@@ -68,8 +68,8 @@ if [[ ${FASTRPC_BENCH_IPROF:-0} == 1 ]]; then
 fi
 
 # The matrix: sizes x calls in flight, where -c requests fit in half of
-# fastrpc-bench's 16 MiB socket buffers (so 256 KiB up to 16 in flight
-# and 1 MiB one at a time). Fewer calls for large sizes keep the icount
+# fastrpc-bench's 40 MiB socket buffers, as fastrpc-bench requires (so
+# 256 KiB up to 64 in flight and 1 MiB up to 16). Fewer calls for large sizes keep the icount
 # run within its time budget; p99.9 of a row with fewer than 1000 calls
 # is close to its maximum. In icount mode -C pins client and server
 # threads to CPUs 0 and 1: the scheduler's placement would otherwise vary
@@ -94,12 +94,13 @@ bench_matrix() {
 			*) n=100 w=10 ;;
 			esac
 			for c in 1 16 64; do
-				((c * (size + 1024) <= 8 << 20)) || continue
+				((c * (size + 1024) <= 20 << 20)) || continue
 				# batching needs more than one call in flight;
-				# rings only at 64 B and 16 KiB (1 MiB has no
-				# row with more than one), to keep the run short
+				# rings at 64 B, 16 KiB and 1 MiB (issue 9's
+				# bulk row), to keep the run short
 				t=$ts ring=
-				[[ $size == 64 || $size == 16384 ]] && ring=fastrpc-ring,
+				[[ $size == 64 || $size == 16384 || $size == 1048576 ]] &&
+					ring=fastrpc-ring,
 				((c == 1)) || t=fastrpc,fastrpc-batch,$ring${ts#fastrpc,}
 				# and one at a time at 64 B, sleeping in the
 				# doorbell (MSG_WAITALL), in poll() and
