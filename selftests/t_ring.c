@@ -129,6 +129,12 @@ static const char *info_problem(const struct fastrpc_ring_info *i,
 			     sizeof(struct fastrpc_cqe));
 }
 
+/* Does the word at @w share a 64-byte cache line with bytes [@a, @b)? */
+static bool line_shared(uint64_t w, uint64_t a, uint64_t b)
+{
+	return w / 64 >= a / 64 && w / 64 <= (b - 1) / 64;
+}
+
 static void ring_unmap(struct ring *r)
 {
 	if (r->sqr && r->sqr != MAP_FAILED)
@@ -907,7 +913,9 @@ TEST_F(rg, info_and_mmap)
 				  (off_t)0x100001000ULL, (off_t)0x180000000ULL,
 				  (off_t)0x200000000ULL, (off_t)0xfffff000ULL };
 	const uint64_t size_cut = offsetof(struct fastrpc_ring_info, sq_size);
+	const struct fastrpc_ring_info *i;
 	struct fastrpc_ring_info i2;
+	uint64_t sq_end, cq_end;
 	struct ring *r;
 	socklen_t len;
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
@@ -918,6 +926,9 @@ TEST_F(rg, info_and_mmap)
 				sizeof(s)));
 	ASSERT_EQ(0, ring_attach(self->cfd, &self->cr));
 	r = self->cr;
+	i = &r->info;
+	sq_end = i->sq.desc + s.sq_entries * sizeof(struct fastrpc_sqe);
+	cq_end = i->cq.desc + s.cq_entries * sizeof(struct fastrpc_cqe);
 	EXPECT_EQ(NULL, info_problem(&r->info, &s));
 	TH_LOG("sq %#llx/%#llx/%#llx/%#llx of %llu, cq %#llx/%#llx/%#llx/%#llx of %llu, area %llu",
 	       (unsigned long long)r->info.sq.producer,
@@ -933,6 +944,22 @@ TEST_F(rg, info_and_mmap)
 	       (unsigned long long)r->info.buf_size);
 	/* 40 * 256 bytes: rounded up to a page */
 	EXPECT_EQ((10240 + page - 1) / page * page, r->info.buf_size);
+
+	/*
+	 * Words with different writers lie on different cache lines, or
+	 * each write would take the line from the other side: in the SQ
+	 * the producer (and the entries) are the process's, the consumer
+	 * and the flags the kernel's, which may share; in the CQ the other
+	 * way round.  rings.rst gives each index word lines of its own.
+	 */
+	EXPECT_FALSE(line_shared(i->sq.producer, i->sq.consumer,
+				 i->sq.consumer + 4));
+	EXPECT_FALSE(line_shared(i->sq.producer, i->sq.flags, i->sq.flags + 4));
+	EXPECT_FALSE(line_shared(i->sq.consumer, i->sq.desc, sq_end));
+	EXPECT_FALSE(line_shared(i->sq.flags, i->sq.desc, sq_end));
+	EXPECT_FALSE(line_shared(i->cq.consumer, i->cq.producer,
+				 i->cq.producer + 4));
+	EXPECT_FALSE(line_shared(i->cq.consumer, i->cq.desc, cq_end));
 
 	/* Fresh rings: empty queues, and the kernel asks to be woken. */
 	EXPECT_EQ(ld_acq(r->sq_prod), ld_acq(r->sq_cons));
@@ -2043,11 +2070,14 @@ struct bad_sqe {
 
 /*
  * Queue every entry of @b (ids must differ), submit them with one send()
- * and check each ERROR completion.
+ * and check each ERROR completion, and that the namespace's ring_errors
+ * counted exactly these: a malformed entry ends in one error, even with
+ * FASTRPC_SQE_RETURN_BUF, and nothing else is submitted meanwhile.
  */
 static void run_bad(struct __test_metadata *_metadata, struct ring *r,
 		    struct bad_sqe *b, unsigned int n)
 {
+	long long errors = proc_counter("ring_errors");
 	unsigned int i, k;
 	uint32_t off = r->rx_end;
 	struct fastrpc_cqe c;
@@ -2084,6 +2114,7 @@ static void run_bad(struct __test_metadata *_metadata, struct ring *r,
 				       strerror(-c.res));
 		TH_LOG("%s: %s", b[i].what, strerror(-c.res));
 	}
+	EXPECT_EQ(errors + n, proc_counter("ring_errors"));
 }
 
 #define E1(x)		{ x, 0, 0 }
@@ -2354,34 +2385,57 @@ TEST_F(rg, garbage_indices)
 	close(fd);
 }
 
+/*
+ * Rings on the fixture's client that only this thread's send()s run: a
+ * result waits at setup, which here (no send(), no poll()) only the work
+ * item setsockopt() queues can deliver, so once it is in the CQ that
+ * item is done, and nothing queues it again until a message comes.
+ * Counters then move for the test's own doorbells only.
+ */
+static struct ring *quiet_ring(struct __test_metadata *_metadata,
+			       FIXTURE_DATA(rg) *self, uint32_t sq,
+			       uint32_t cq, uint32_t bsz, uint32_t count,
+			       uint32_t rx)
+{
+	struct fastrpc_cqe c;
+	struct ring *r;
+	uint64_t end;
+
+	ASSERT_EQ(1, fastrpc_send_call(self->cfd, 0x51, M_RING, "w", 1, 0));
+	ASSERT_EQ(0, plain_answer(self->sfd, 0, 0));
+	ASSERT_EQ(1, wait_events(self->cfd, POLLIN, WAIT_MS));
+	ASSERT_EQ(0, ring_new(self->cfd, sq, cq, bsz, count, rx, &self->cr));
+	r = self->cr;
+	end = now_ms() + WAIT_MS;
+	while (ld_acq(r->cq_prod) == r->cq_head && now_ms() < end)
+		usleep(1000);
+	ASSERT_EQ(1, cq_reap(r));
+	ASSERT_EQ(0, ring_wait(r, FASTRPC_CQE_RESULT, 0x51, 0, &c));
+	EXPECT_EQ(FASTRPC_RING_NO_BUF, c.buf);
+	return r;
+}
+
 TEST_F(rg, submit_count_and_eagain)
 {
 	struct fastrpc_incoming_info ii[2];
 	struct fastrpc_sqe e = { .op = FASTRPC_OP_CALL, .method = M_RING };
+	long long refused;
 	struct fastrpc_cqe c;
 	struct ring *r;
 	char buf[8];
 	int i;
 
-	ASSERT_EQ(0, ring_new(self->cfd, 16, 16, 256, 16, 8, &self->cr));
-	r = self->cr;
+	r = quiet_ring(_metadata, self, 16, 16, 256, 16, 8);
 	/* Nothing queued: nothing consumed. */
 	EXPECT_EQ(0, ring_enter(r));
 
-	/* Three entries, one send(): three consumed. */
-	for (i = 0; i < 3; i++) {
-		e.id = 0x10 + i;
-		ASSERT_EQ(0, sq_put(r, &e));
-	}
-	EXPECT_EQ(3, ring_enter(r));
-	EXPECT_EQ(0, sq_pending(r));
-	for (i = 0; i < 3; i++)
-		ASSERT_EQ(0, plain_answer(self->sfd, 0, 0));
-	for (i = 0; i < 3; i++)
-		ASSERT_EQ(0, ring_wait(r, FASTRPC_CQE_RESULT, ANY, WAIT_MS, &c));
-
-	/* FASTRPC_MAX_CALLS 1: the second call waits in the SQ. */
+	/*
+	 * FASTRPC_MAX_CALLS 1: the second call waits in the SQ.  Each
+	 * send() that stops at it is one refusal; no result is on its way
+	 * to start the work item meanwhile.
+	 */
 	ASSERT_EQ(0, fastrpc_set_max_calls(self->cfd, 1));
+	refused = proc_counter("ring_refused");
 	e.id = 0x20;
 	ASSERT_EQ(0, sq_put(r, &e));
 	e.id = 0x21;
@@ -2390,6 +2444,7 @@ TEST_F(rg, submit_count_and_eagain)
 	EXPECT_EQ(1, sq_pending(r));
 	EXPECT_EQ(-EAGAIN, ring_enter(r));
 	EXPECT_EQ(1, sq_pending(r));
+	EXPECT_EQ(refused + 2, proc_counter("ring_refused"));
 	EXPECT_EQ(0, wait_events(self->cfd, POLLOUT, 0));
 	ASSERT_EQ(0, srv_recv(self->sfd, &ii[0], buf, sizeof(buf)));
 	ASSERT_EQ(0, fastrpc_send_reply(self->sfd, ii[0].handle, FASTRPC_OK,
@@ -2414,13 +2469,25 @@ TEST_F(rg, submit_count_and_eagain)
 	ASSERT_EQ(0, ring_wait(r, FASTRPC_CQE_RESULT, 0x20, WAIT_MS, &c));
 	ASSERT_EQ(0, ring_wait(r, FASTRPC_CQE_RESULT, 0x21, WAIT_MS, &c));
 	ASSERT_EQ(0, fastrpc_set_max_calls(self->cfd, 64));
+
+	/* Three entries, one send(): three consumed. */
+	for (i = 0; i < 3; i++) {
+		e.id = 0x10 + i;
+		ASSERT_EQ(0, sq_put(r, &e));
+	}
+	EXPECT_EQ(3, ring_enter(r));
+	EXPECT_EQ(0, sq_pending(r));
+	for (i = 0; i < 3; i++)
+		ASSERT_EQ(0, plain_answer(self->sfd, 0, 0));
+	for (i = 0; i < 3; i++)
+		ASSERT_EQ(0, ring_wait(r, FASTRPC_CQE_RESULT, ANY, WAIT_MS, &c));
 	EXPECT_EQ(0, ring_idle(r, 100));
 }
 
 /*
  * A two-entry CQ holding one error has no room for the two errors an
  * entry with FASTRPC_SQE_RETURN_BUF may end with: it must wait, and go
- * once the CQ is reaped.
+ * once the CQ is reaped.  One refusal, three errors, counted exactly.
  */
 TEST_F(rg, cq_full_eagain)
 {
@@ -2429,19 +2496,25 @@ TEST_F(rg, cq_full_eagain)
 		.op = FASTRPC_OP_CANCEL, .id = 2,
 		.flags = FASTRPC_SQE_RETURN_BUF, .buf = 0,	/* not lent */
 	};
+	long long refused, errors;
 	struct fastrpc_cqe c;
 	struct ring *r;
 
-	ASSERT_EQ(0, ring_new(self->cfd, 4, 2, 256, 4, 2, &self->cr));
-	r = self->cr;
+	r = quiet_ring(_metadata, self, 4, 2, 256, 4, 2);
+	refused = proc_counter("ring_refused");
+	errors = proc_counter("ring_errors");
 	ASSERT_EQ(0, sq_put(r, &e));
 	EXPECT_EQ(1, ring_enter(r));
 	ASSERT_EQ(0, sq_put(r, &e2));
 	EXPECT_EQ(-EAGAIN, ring_enter(r));
 	EXPECT_EQ(1, sq_pending(r));
+	EXPECT_EQ(refused + 1, proc_counter("ring_refused"));
+	EXPECT_EQ(errors + 1, proc_counter("ring_errors"));
 	EXPECT_EQ(1, wait_events(self->cfd, POLLIN, 0));
 	ASSERT_EQ(1, cq_reap(r));
 	EXPECT_EQ(1, ring_enter(r));
+	EXPECT_EQ(refused + 1, proc_counter("ring_refused"));
+	EXPECT_EQ(errors + 3, proc_counter("ring_errors"));
 	ASSERT_EQ(0, ring_wait(r, FASTRPC_CQE_ERROR, 1, WAIT_MS, &c));
 	EXPECT_EQ(0, c.op);
 	EXPECT_EQ(-EINVAL, c.res);
@@ -2574,6 +2647,83 @@ TEST_F_TIMEOUT(rg, need_wakeup_protocol, 90)
 	EXPECT_EQ(0, sq_pending(r));
 	EXPECT_TRUE(ld_acq(r->sq_flags) & FASTRPC_RING_NEED_WAKEUP);
 	echo_srv_stop(&es);
+}
+
+static int pin_self(int cpu);
+
+/*
+ * NEED_WAKEUP clear lets the process add entries with no send() at all;
+ * need_wakeup_protocol cannot tell, as whether its calls ever find the
+ * flag clear is a matter of timing.  Here they always do.  A CANCEL ends
+ * its call at once, queueing the result and with it the work item,
+ * which clears the flag (frpc_ring_queued()); the doorbell that ran the
+ * CANCEL finds the item pending and leaves the flag clear
+ * (frpc_ring_run()).  The item is queued on this thread's CPU, where
+ * this thread, SCHED_FIFO and pinned, keeps the worker off until it
+ * sleeps: every entry it writes meanwhile finds the flag clear, and the
+ * work item then consumes them, with no doorbell of theirs.
+ */
+TEST_F(rg, need_wakeup_clear_skips_send)
+{
+	enum { K = 4 };
+	struct sched_param rt = { .sched_priority = 1 }, other = { 0 };
+	struct fastrpc_sqe e = { .op = FASTRPC_OP_CANCEL, .id = 0x70 };
+	struct fastrpc_incoming_info ii;
+	struct fastrpc_cqe c;
+	unsigned int sends, i;
+	struct ring *r;
+	uint32_t flags;
+	uint64_t end;
+	char buf[8];
+
+	/* before the rings, so that their work item is only ever queued here */
+	ASSERT_EQ(0, pin_self(sched_getcpu()));
+	ASSERT_EQ(0, ring_new(self->cfd, 16, 16, 256, 16, 8, &self->cr));
+	r = self->cr;
+	r->strict = true;
+	ASSERT_EQ(0, ring_call(r, 0x70, M_RING + 1, 0, 0, NULL, 0, "x", 1));
+	ASSERT_EQ(0, ring_flush(r, WAIT_MS));
+	if (sched_setscheduler(0, SCHED_FIFO, &rt))
+		SKIP(return, "SCHED_FIFO: %s", strerror(errno));
+	/* no sleep from here until SCHED_OTHER again: no worker runs here */
+	ASSERT_EQ(0, sq_put(r, &e));
+	ASSERT_EQ(1, ring_enter(r));
+	flags = ld_acq(r->sq_flags);
+	sends = r->sends;
+	for (i = 0; i < K; i++)
+		ASSERT_EQ(0, ring_call(r, 0x71 + i, M_RING, 0, 0, NULL, 0,
+				       "y", 1));
+	ASSERT_EQ(0, sched_setscheduler(0, SCHED_OTHER, &other));
+	EXPECT_FALSE(flags & FASTRPC_RING_NEED_WAKEUP)
+		TH_LOG("SQ flags %#x with the work item pending", flags);
+	EXPECT_EQ(sends, r->sends) TH_LOG("%u send()s for %u entries",
+					  r->sends - sends, K);
+	/* the work item takes them */
+	end = now_ms() + WAIT_MS;
+	while (sq_pending(r) && now_ms() < end)
+		usleep(1000);
+	EXPECT_EQ(0, sq_pending(r));
+	EXPECT_EQ(sends, r->sends);
+
+	/* and they are calls like any other */
+	ASSERT_EQ(0, set_rcvtimeo(self->sfd, WAIT_MS));
+	for (i = 0; i < K;) {
+		ASSERT_LE(0, srv_recv(self->sfd, &ii, buf, sizeof(buf)));
+		/* the cancelled call's request or notice */
+		if (ii.method != M_RING || (ii.flags & FASTRPC_IN_CANCELLED))
+			continue;
+		ASSERT_EQ(0, fastrpc_send_reply(self->sfd, ii.handle,
+						FASTRPC_OK, NULL, 0, 0));
+		i++;
+	}
+	ASSERT_EQ(0, ring_wait(r, FASTRPC_CQE_RESULT, 0x70, WAIT_MS, &c));
+	EXPECT_EQ(FASTRPC_CANCELLED, c.res);
+	for (i = 0; i < K; i++) {
+		ASSERT_EQ(0, ring_wait(r, FASTRPC_CQE_RESULT, 0x71 + i,
+				       WAIT_MS, &c));
+		EXPECT_EQ(FASTRPC_OK, c.res);
+	}
+	EXPECT_EQ(0, ring_idle(r, 100));
 }
 
 /* ---- submit and wait: send(MSG_WAITALL) ------------------------------------ */
