@@ -124,7 +124,10 @@ static bool serve_one(struct server *s, const struct fastrpc_cqe *cqe)
 		fastrpc_ring_prep_buf_return(sqe, cqe->buf);
 		return true;
 	}
-	if (cqe->method == ECHO_METHOD)
+	/* an empty request lends no run: no offset to echo from */
+	if (cqe->method == ECHO_METHOD && cqe->buf == FASTRPC_RING_NO_BUF)
+		fastrpc_ring_prep_reply(sqe, cqe->id, FASTRPC_OK, 0, 0);
+	else if (cqe->method == ECHO_METHOD)
 		fastrpc_ring_prep_reply(sqe, cqe->id, FASTRPC_OK,
 					fastrpc_ring_cqe_data_off(cqe),
 					cqe->len);
