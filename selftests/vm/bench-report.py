@@ -13,6 +13,9 @@
 #       the performance gate: exit 1 if a row of LOG is more than 5 %
 #       slower than the baseline's row (p50 or p99 up, calls/s down); a
 #       row that ran several times counts with the median of each figure.
+#       Where the baseline's row has allocs_per_call or syscalls_per_call
+#       (LOG's perf stat lines), also if LOG's figure is more than
+#       PER_CALL_SLACK above it, or missing.
 #   bench-report.py baseline --out FILE [--qemu TEXT] [--commit TEXT] LOG
 #       write LOG's rows as the new baseline.
 #
@@ -62,6 +65,13 @@ TOLERANCE = 0.05
 # 44.8 in all.  p50, calls/s and the other one-call p99s keep 5 %.
 TAIL_TOLERANCE_INFLIGHT = 0.10
 TCP_TRANSPORTS = ("fastrpc-tcp", "tcp", "tcp-pipelined")
+# Per-call counts of the gate (perf stat, both ends, the difference of two
+# call counts): counted, not timed, so an absolute slack. One more kernel
+# allocation on one side of each call shows as +1, one more system call
+# every tenth call as +0.1; the slack is half of those.
+PER_CALL_SLACK = {"allocs_per_call": 0.5, "syscalls_per_call": 0.05}
+PER_CALL_WHAT = {"allocs_per_call": "kernel allocations",
+                 "syscalls_per_call": "system calls"}
 
 
 def clean_lines(path):
@@ -544,6 +554,28 @@ def slower(base, cur):
     return why
 
 
+def more_per_call(base, cur):
+    """the per-call counts of @base that @cur exceeds by more than
+    PER_CALL_SLACK, and those @cur lacks"""
+    why, lacks = [], []
+    for f, slack in PER_CALL_SLACK.items():
+        if f not in base:
+            continue
+        if cur.get(f) is None:
+            lacks.append(f)
+        elif cur[f] > base[f] + slack:
+            why.append((f, "%s %.2f -> %.2f (+%.2f, more than +%s)" % (
+                f, base[f], cur[f], cur[f] - base[f], slack)))
+    return why, lacks
+
+
+def per_call_text(base, cur):
+    return "".join("  %s %.2f -> %s" % (
+        f.replace("_per_call", "/call"), base[f],
+        "%.2f" % cur[f] if cur.get(f) is not None else "none")
+        for f in PER_CALL_SLACK if f in base)
+
+
 def moved(base, cur):
     """largest relative change, either way, of a control row's steady
     figures (p50, calls/s; its p99 wanders more from boot to boot)"""
@@ -586,6 +618,7 @@ def cmd_gate(a):
     rows, kernel, _ = parse_log(a.log, "icount")
     cur = {row_key(r)[1:]: r for r in medians(rows)}
     fails, control_moved, missing, lines = [], [], [], []
+    more, counted = [], 0
     for b in base["rows"]:
         b = dict(b, mode="icount")
         r = cur.get(row_key(b)[1:])
@@ -593,13 +626,22 @@ def cmd_gate(a):
             missing.append(describe(b))
             continue
         why = slower(b, r)
+        # per-call counts: every row whose baseline has them, controls
+        # included (a count does not wander with the host)
+        pc_why, pc_lacks = more_per_call(b, r)
+        counted += any(f in b for f in PER_CALL_SLACK)
+        missing += ["%s (%s)" % (describe(b), f) for f in pc_lacks]
+        if pc_why:
+            more.append((b, pc_why))
         lines.append("  %-42s p50 %8.1f -> %8.1f  p99 %8.1f -> %8.1f  "
-                     "calls/s %7.0f -> %7.0f%s" % (
+                     "calls/s %7.0f -> %7.0f%s%s%s" % (
                          describe(b), b["p50_us"], r["p50_us"], b["p99_us"],
                          r["p99_us"], b["calls_per_s"], r["calls_per_s"],
+                         per_call_text(b, r),
                          "  SLOWER" if why and b["transport"] not in CONTROLS
                          else "  MOVED" if b["transport"] in CONTROLS and
-                         moved(b, r) > TOLERANCE else ""))
+                         moved(b, r) > TOLERANCE else "",
+                         "  MORE PER CALL" if pc_why else ""))
         if b["transport"] in CONTROLS:
             if moved(b, r) > TOLERANCE:
                 control_moved.append(describe(b))
@@ -618,9 +660,23 @@ def cmd_gate(a):
     if missing:
         print("perf gate: FAIL: no result for %s" % ", ".join(missing))
         return 1
+    for b, why in more:
+        # counted, not timed: neither the host nor the controls excuse it
+        print("perf gate: FAIL: %s makes more %s per call than the"
+              " baseline (perf stat, both ends): %s.  If that is intended,"
+              " regenerate the baseline (make bench-baseline) in a commit"
+              " that says why." % (
+                  describe(b), " and ".join(PER_CALL_WHAT[f] for f, _ in why),
+                  ", ".join(w for _, w in why)))
     if not fails and not control_moved:
-        print("perf gate: PASS (%d rows, none more than %d %% slower%s)" % (
+        if more:
+            return 1
+        print("perf gate: PASS (%d rows, none more than %d %% slower%s%s)" % (
             len(lines), TOLERANCE * 100,
+            "; %d with per-call counts, none more than +%s kernel"
+            " allocations or +%s system calls per call" % (
+                counted, PER_CALL_SLACK["allocs_per_call"],
+                PER_CALL_SLACK["syscalls_per_call"]) if counted else "",
             "; note: " + "; ".join(env) if env else ""))
         return 0
     for b, why in fails:
@@ -652,7 +708,8 @@ def cmd_baseline(a):
     if not rows:
         sys.exit("bench-report: no FASTRPC-ROW lines in %s" % a.log)
     keep = ("topology", "transport", "size", "inflight", "calls", "runs",
-            "p50_us", "p99_us", "calls_per_s", "background")
+            "p50_us", "p99_us", "calls_per_s", "background") + \
+        tuple(PER_CALL_SLACK)
     base = {
         "comment": "Performance gate baseline (make check, selftests/vm/"
                    "perf-gate.sh): icount figures of the gate's rows. Change"

@@ -47,13 +47,15 @@ die() { printf 'ERROR: %s\n' "$*" >&2; exit 1; }
 # --- host packages -------------------------------------------------------
 
 # golang-google-protobuf-dev: the sources gobind/protocodec builds from.
+# linux-perf: perf stat in the guests of the performance gate (its per-call
+# counts) and of make bench.
 HOST_PKGS="qemu-system-x86 busybox-static cpio xz-utils zstd bc flex bison
 	libelf-dev libssl-dev libnl-genl-3-dev libnl-3-dev pkg-config sparse
 	iproute2 kmod gcc make libc6-dev coreutils dpkg-dev
 	debian-archive-keyring golang-1.23-go golang-google-protobuf-dev
-	linux-source-6.12 python3 python3-yaml"
+	linux-source-6.12 python3 python3-yaml linux-perf"
 
-# make bench also plots (the performance gate of make check needs python3 only),
+# make bench also plots (the performance gate of make check needs python3 and perf only),
 # and its Go rows compare gobind with grpc-go, from Debian (built against
 # /usr/share/gocode, see gobind/Makefile).
 BENCH_PKGS="gnuplot-nox golang-google-grpc-dev"

@@ -8,7 +8,9 @@
 # p50 or p99 grew, or whose calls/s fell, by more than 5 % fails the gate
 # (10 % for the p99 of rows with calls in flight, whose tail depends on
 # how the guest schedules the callers, and of rows over TCP: see
-# bench-report.py).
+# bench-report.py). Three rows also carry per-call counts from perf stat
+# runs (below): a row that makes 0.5 more kernel allocations or 0.05 more
+# system calls per call than the baseline fails the gate too.
 # The tcp and unix rows do not use the module: they are the control, and
 # if they moved too the message says the environment changed (QEMU, guest
 # kernel) rather than FastRPC.
@@ -38,7 +40,26 @@ BASELINE=$VMDIR/perf-baseline.json
 # 16-in-flight rows, whose p99 wanders most, make 10000 calls.  The
 # rings' batches (64 in flight across namespaces, with tcp as the
 # control) guard the transmit stage and the one-wakeup-per-look rule.
-GATE_ROWS="-C -j -n 3000 -w 300 -s 64 -c 1 -t fastrpc,fastrpc-ring,fastrpc-ring-poll,fastrpc-ring-busy,fastrpc-tcp,tcp,unix|-C -j -n 10000 -w 1000 -s 64 -c 16 -t fastrpc,fastrpc-tcp,tcp|-C -j -n 1000 -w 100 -s 16384 -c 1 -t fastrpc,fastrpc-tcp|-C -j -n 10000 -w 1000 -s 64 -c 64 -t fastrpc-ring,tcp -N fastrpc-bench-srv -a 10.99.0.2"
+# fastrpc one at a time across the namespaces (over TCP) is there for its
+# per-call counts below, and is timed like the others.
+GATE_ROWS="-C -j -n 3000 -w 300 -s 64 -c 1 -t fastrpc,fastrpc-ring,fastrpc-ring-poll,fastrpc-ring-busy,fastrpc-tcp,tcp,unix|-C -j -n 10000 -w 1000 -s 64 -c 16 -t fastrpc,fastrpc-tcp,tcp|-C -j -n 1000 -w 100 -s 16384 -c 1 -t fastrpc,fastrpc-tcp|-C -j -n 10000 -w 1000 -s 64 -c 64 -t fastrpc-ring,tcp $BENCH_NETNS|-C -j -n 3000 -w 300 -s 64 -c 1 -t fastrpc $BENCH_NETNS"
+# Per-call counts (issue 8's targets), after the timed rows, under perf
+# stat -a on the kmem and raw_syscalls tracepoints, both ends counted: each
+# line at two call counts, whose difference bench-report.py divides by the
+# difference of the calls, so setup, warm-up and teardown cancel (as
+# make bench's bench_perf_matrix). Kernel allocations per call of fastrpc
+# one at a time on the short cut (0 wanted) and across the namespaces
+# (at most 4), system calls per call of the ring at 64 in flight (at most
+# 0.1); the gate fails on +0.5 allocation or +0.05 system call per call.
+perf_runs=(
+	"-C -n 500 -w 100 -s 64 -c 1 -t fastrpc"
+	"-C -n 1500 -w 100 -s 64 -c 1 -t fastrpc"
+	"-C -n 500 -w 100 -s 64 -c 1 -t fastrpc $BENCH_NETNS"
+	"-C -n 1500 -w 100 -s 64 -c 1 -t fastrpc $BENCH_NETNS"
+	"-C -n 1000 -w 200 -s 64 -c 64 -t fastrpc-ring $BENCH_NETNS"
+	"-C -n 3000 -w 200 -s 64 -c 64 -t fastrpc-ring $BENCH_NETNS"
+)
+GATE_PERF_RUNS=$(IFS='|'; echo "${perf_runs[*]}")
 GATE_REPEAT=3
 GATE_RUNS=$GATE_ROWS
 for ((i = 1; i < GATE_REPEAT; i++)); do GATE_RUNS+="|$GATE_ROWS"; done
@@ -65,7 +86,8 @@ if [[ -z $ko ]]; then
 fi
 mkdir -p "$BUILD/logs"
 initrd=$BUILD/initramfs-gate-$abi.cpio
-FASTRPC_BENCH_RUNS=$GATE_RUNS FASTRPC_BENCH_PERF_RUNS='' FASTRPC_BENCH_GO_RUNS='' GUEST_PERF=0 GUEST_PROFILE=0 \
+command -v perf >/dev/null || die "no perf on this host for the per-call counts (linux-perf; make check installs it)"
+FASTRPC_BENCH_RUNS=$GATE_RUNS FASTRPC_BENCH_PERF_RUNS=$GATE_PERF_RUNS FASTRPC_BENCH_GO_RUNS='' GUEST_PERF=1 GUEST_PROFILE=0 \
 	make_initramfs "$initrd" "$kdir" "$abi" bench "$ko"
 bench_accel icount
 logf=$BUILD/logs/perf-gate-$abi.log
