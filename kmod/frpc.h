@@ -330,19 +330,30 @@ static inline void frpc_list_del_init(struct list_head *e)
  * A per-CPU counter is the sum of its copies, each read whole on a 64-bit
  * kernel (a 32-bit one may see a copy torn by a concurrent update).
  */
-static inline s64 frpc_stat_read(const struct frpc_net *fn,
-				 const struct frpc_stat *st)
+static inline s64 frpc_pcpu_sum(const struct frpc_net *fn, size_t off)
 {
 	s64 sum = 0;
 	int cpu;
 
+	for_each_possible_cpu(cpu)
+		sum += READ_ONCE(*(s64 *)((char *)per_cpu_ptr(fn->pcpu, cpu) +
+					  off));
+	return sum;
+}
+
+/*
+ * The copies are read one after another: a message counted on a CPU
+ * already read and given back on one read later makes a gauge's sum low,
+ * even below zero, which is shown as zero (as
+ * percpu_counter_sum_positive()).
+ */
+static inline s64 frpc_stat_read(const struct frpc_net *fn,
+				 const struct frpc_stat *st)
+{
 	if (!st->pcpu)
 		return atomic64_read((const atomic64_t *)((const char *)fn +
 							  st->off));
-	for_each_possible_cpu(cpu)
-		sum += READ_ONCE(*(s64 *)((char *)per_cpu_ptr(fn->pcpu, cpu) +
-					  st->off));
-	return sum;
+	return max_t(s64, frpc_pcpu_sum(fn, st->off), 0);
 }
 
 /* reported by netlink (FASTRPC_A_INFO_VERSION) and modinfo */

@@ -63,12 +63,10 @@ struct workqueue_struct *frpc_wq;
 static DEFINE_PER_CPU(struct frpc_net_pcpu, frpc_test_pcpu);
 static struct frpc_net frpc_test_net = { .pcpu = &frpc_test_pcpu };
 
-/* A per-CPU counter of the test namespace, as /proc/net/fastrpc sums it. */
-#define frpc_test_count(field) ({					\
-	const struct frpc_stat __st = {					\
-		.off = offsetof(struct frpc_net_pcpu, field), .pcpu = true };	\
-	frpc_stat_read(&frpc_test_net, &__st);				\
-})
+/* A per-CPU counter of the test namespace, summed but not clamped at 0. */
+#define frpc_test_count(field) \
+	frpc_pcpu_sum(&frpc_test_net, offsetof(struct frpc_net_pcpu, field))
+
 const struct frpc_stat frpc_stats[] = { { } };
 
 struct frpc_net *frpc_net(struct net *net)
