@@ -204,8 +204,8 @@ static void *client_run(void *arg)
 	bool seen[CALLS] = { false };
 	uint32_t status = 0;
 	uint64_t tag;
+	int fd = -1, i, bufsz = 2 * CALLS * MAX_SIZE;
 	ssize_t n;
-	int fd = -1, i;
 
 	if (!req || !resp) {
 		bad(c, "out of memory");
@@ -214,6 +214,18 @@ static void *client_run(void *arg)
 	fd = fastrpc_client_open("127.0.0.1", c->port, SOCK_CLOEXEC);
 	if (fd < 0 || set_rcvtimeo(fd, WAIT_MS)) {
 		bad(c, "connect: %s", fastrpc_strerror(fd < 0 ? fd : -errno));
+		goto out;
+	}
+	/*
+	 * Room for every request and every unread reply: with the default
+	 * SO_RCVBUF the kernel withholds credit once about 200 KiB of
+	 * replies wait unread, the server's replies then wait in its
+	 * SO_SNDBUF and its SQ with them, and a 1 MiB request still to be
+	 * sent here can wait for credit for ever.
+	 */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bufsz, sizeof(bufsz)) ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &bufsz, sizeof(bufsz))) {
+		bad(c, "SO_RCVBUFFORCE/SO_SNDBUFFORCE: %s", strerror(errno));
 		goto out;
 	}
 	/* every call in flight before any reply is read */
