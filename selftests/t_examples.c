@@ -197,14 +197,56 @@ static __printf(2, 3) void bad(struct client *c, const char *fmt, ...)
 	va_end(ap);
 }
 
+/*
+ * A client's calls, all of them in flight at once, sent from a thread of
+ * their own: the client reads its results meanwhile, as a pipelining
+ * client must.  One thread that sent every call before reading could
+ * wait in send() for credit that only its reading would bring (the
+ * kernel withholds credit while SO_RCVBUF's worth of replies waits
+ * unread, and the server's later replies queue behind them).
+ */
+struct sender {
+	struct client *c;
+	int fd;
+	char err[160];
+};
+
+static void *client_send(void *arg)
+{
+	struct sender *sd = arg;
+	uint8_t *req = malloc(MAX_SIZE);
+	uint64_t tag;
+	ssize_t n;
+
+	if (!req) {
+		snprintf(sd->err, sizeof(sd->err), "out of memory");
+		return NULL;
+	}
+	for (tag = 0; tag < CALLS; tag++) {
+		size_t len = sizes[(sd->c->idx + tag) % NSIZES];
+
+		fill(req, len, sd->c->idx, tag);
+		n = fastrpc_send_call(sd->fd, tag, 1, req, len, 0);
+		if (n != (ssize_t)len) {
+			snprintf(sd->err, sizeof(sd->err), "call %d: %s",
+				 (int)tag, fastrpc_strerror((int)n));
+			break;
+		}
+	}
+	free(req);
+	return NULL;
+}
+
 static void *client_run(void *arg)
 {
 	struct client *c = arg;
 	uint8_t *req = malloc(MAX_SIZE), *resp = malloc(MAX_SIZE + 1);
-	bool seen[CALLS] = { false };
+	struct sender sd = { .c = c };
+	bool seen[CALLS] = { false }, sending = false;
 	uint32_t status = 0;
+	pthread_t thr;
 	uint64_t tag;
-	int fd = -1, i, bufsz = 2 * CALLS * MAX_SIZE;
+	int fd = -1, i;
 	ssize_t n;
 
 	if (!req || !resp) {
@@ -216,29 +258,12 @@ static void *client_run(void *arg)
 		bad(c, "connect: %s", fastrpc_strerror(fd < 0 ? fd : -errno));
 		goto out;
 	}
-	/*
-	 * Room for every request and every unread reply: with the default
-	 * SO_RCVBUF the kernel withholds credit once about 200 KiB of
-	 * replies wait unread, the server's replies then wait in its
-	 * SO_SNDBUF and its SQ with them, and a 1 MiB request still to be
-	 * sent here can wait for credit for ever.
-	 */
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bufsz, sizeof(bufsz)) ||
-	    setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &bufsz, sizeof(bufsz))) {
-		bad(c, "SO_RCVBUFFORCE/SO_SNDBUFFORCE: %s", strerror(errno));
+	sd.fd = fd;
+	if (pthread_create(&thr, NULL, client_send, &sd)) {
+		bad(c, "sender thread");
 		goto out;
 	}
-	/* every call in flight before any reply is read */
-	for (tag = 0; tag < CALLS; tag++) {
-		size_t len = sizes[(c->idx + tag) % NSIZES];
-
-		fill(req, len, c->idx, tag);
-		n = fastrpc_send_call(fd, tag, 1, req, len, 0);
-		if (n != (ssize_t)len) {
-			bad(c, "call %d: %s", (int)tag, fastrpc_strerror((int)n));
-			goto out;
-		}
-	}
+	sending = true;
 	for (i = 0; i < CALLS; i++) {
 		size_t len;
 
@@ -264,12 +289,26 @@ static void *client_run(void *arg)
 			goto out;
 		}
 	}
+	pthread_join(thr, NULL);
+	sending = false;
+	if (sd.err[0]) {
+		bad(c, "%s", sd.err);
+		goto out;
+	}
 	/* any method but echo is refused */
 	n = fastrpc_call(fd, M_OTHER, "x", 1, resp, MAX_SIZE, &status);
 	if (n != 0 || status != FASTRPC_UNIMPLEMENTED)
 		bad(c, "method %d: %zd, status %s", M_OTHER, n,
 		    fastrpc_status_str(status));
 out:
+	if (sending) {
+		/* a failed read: the sender may wait for credit; end it */
+		if (fd >= 0)
+			shutdown(fd, SHUT_RDWR);
+		pthread_join(thr, NULL);
+		if (sd.err[0])
+			bad(c, "%s", sd.err);
+	}
 	if (fd >= 0)
 		close(fd);
 	free(req);
