@@ -772,6 +772,68 @@ static void frpc_test_rx_request_kept(struct kunit *test)
 }
 
 /*
+ * The bytes of a message in progress that came while the socket was full
+ * hold connection window as well as the call's; the read that makes room
+ * gives both back.  Were the connection's held until the message is read,
+ * a message that needs that window to become whole would never be (a
+ * 64 MiB stream and small calls on one connection stalled so).
+ */
+static void frpc_test_rx_grant_in_progress(struct kunit *test)
+{
+	struct frpc_conn *conn = frpc_test_conn(test, false);
+	struct frpc_sock *fs = frpc_test_server_rxq(test, conn);
+	struct fastrpc_wire_call *wc;
+	struct fastrpc_incoming in;
+	struct frpc_call *a, *b;
+	u32 owed, avail;
+	int flags;
+	u8 *p;
+
+	p = kunit_kzalloc(test, 2000, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	fs->sk.sk_rcvbuf = 1000;
+	/* credited as it came (nothing to read yet), then the socket is full */
+	a = frpc_test_rx_unary(test, conn, fs, 1, 2000);
+	KUNIT_EXPECT_EQ(test, fs->rx_bytes, 2000U);
+	/* the first 600 bytes of a streaming call's message: withheld */
+	wc = (void *)p;
+	wc->method = cpu_to_be32(7);
+	KUNIT_ASSERT_EQ(test, frpc_test_rx_flags(test, conn, FASTRPC_FRAME_CALL,
+						 2, 0, p, sizeof(*wc) + 600),
+			FASTRPC_WERR_NONE);
+	spin_lock_bh(&conn->lock);
+	b = frpc_call_find(conn, 2);
+	spin_unlock_bh(&conn->lock);
+	KUNIT_ASSERT_NOT_NULL(test, b);
+	KUNIT_ASSERT_NOT_NULL(test, b->rx);
+	KUNIT_EXPECT_EQ(test, b->rx_withheld, 600U);
+	KUNIT_EXPECT_EQ(test, b->rx->conn_credited, 0U);
+	KUNIT_EXPECT_FALSE(test, list_empty(&fs->owed));
+	owed = conn->rx_owed;
+	avail = conn->rx_avail;
+
+	/* reading the request makes room: the call's and the window's */
+	KUNIT_EXPECT_EQ(test, frpc_test_recvmsg(fs, p, 2000, &in, &flags),
+			2000);
+	KUNIT_EXPECT_TRUE(test, list_empty(&fs->owed));
+	KUNIT_EXPECT_EQ(test, b->rx_withheld, 0U);
+	KUNIT_EXPECT_EQ(test, b->rx_owed, 600U);
+	KUNIT_EXPECT_EQ(test, b->rx->conn_credited, 600U);
+	KUNIT_EXPECT_EQ(test, conn->rx_owed + conn->rx_avail,
+			owed + avail + 600);
+	/* and only once: the rest goes back when the message is dropped */
+	frpc_test_rx_cancel(conn, b);
+	KUNIT_EXPECT_EQ(test, conn->rx_owed + conn->rx_avail,
+			owed + avail + 600);
+
+	frpc_test_rx_cancel(conn, a);
+	KUNIT_EXPECT_EQ(test, frpc_test_recvmsg(fs, NULL, 0, &in, &flags), 0);
+	KUNIT_EXPECT_EQ(test, in.flags, FASTRPC_IN_CANCELLED);
+	frpc_test_server_call_gone(fs, a);
+	KUNIT_EXPECT_EQ(test, fs->rx_bytes, 0U);
+}
+
+/*
  * A cancel while the application reads the request (seen, no reserved
  * message yet) is owed: the request becomes the notice once read, queued
  * behind it.  A request whose call was answered meanwhile is not kept.
@@ -1126,6 +1188,7 @@ static struct kunit_case frpc_rx_cases[] = {
 	KUNIT_CASE(frpc_test_rx_keep_buf),
 	KUNIT_CASE(frpc_test_rx_buf),
 	KUNIT_CASE(frpc_test_rx_request_kept),
+	KUNIT_CASE(frpc_test_rx_grant_in_progress),
 	KUNIT_CASE(frpc_test_rx_cancel_while_read),
 	KUNIT_CASE(frpc_test_rx_owed_eof),
 	KUNIT_CASE(frpc_test_rx_result_frees_tag),
