@@ -16,7 +16,7 @@
 #define BASE_PORT	8300
 #define M_SINK		41	/* stream: read all, reply OK with the count */
 #define CALL_WINDOW	(256u << 10)
-#define CONN_WINDOW	(16u << 20)
+#define CONN_WINDOW	(4u << 20)	/* FRPC_CONN_WINDOW */
 /* what a queued message counts against SO_SNDBUF beyond its bytes */
 #define TX_MSG_COST	256
 
@@ -665,7 +665,7 @@ TEST_F_TIMEOUT(fl, no_head_of_line_blocking, 300)
 /*
  * Memory caps across hosts: a client in one namespace sends as fast as it
  * can for a few seconds to a server in another that does not read.  The
- * server host holds at most the connection window (16 MiB) of data, the
+ * server host holds at most the connection window (4 MiB) of data, the
  * client host at most its sockets' SO_SNDBUF (plus one message each), and
  * both gauges go back to zero when it is over.
  */
