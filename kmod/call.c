@@ -768,6 +768,12 @@ void frpc_call_cancel_server(struct frpc_call *call, u32 status,
 	spin_lock(&fs->lock);
 	if (call->seen && !fs->dead) {
 		call->state = FRPC_CALL_CANCELLED;
+		/*
+		 * It stays in the socket for its notice, but gets no more
+		 * data: no credit to grant it (frpc_sock_grant_owed()).
+		 */
+		frpc_list_del_init(&call->owed_node);
+		call->rx_withheld = 0;
 		m = call->fin;
 		call->fin = NULL;
 		/* recvmsg() is reading the request, which says it */
