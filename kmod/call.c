@@ -248,14 +248,20 @@ void frpc_rxmsg_free(struct frpc_rxmsg *m)
 }
 
 /*
- * A message was read or dropped: the connection window it still holds
- * goes back.  m->conn->lock held.
+ * The connection window that @m's bytes still hold goes back: those not
+ * credited on arrival (frpc_call_rx_credit()).  m->conn->lock held.
  */
-void frpc_rxmsg_consumed(struct frpc_rxmsg *m)
+void frpc_rxmsg_credit_conn(struct frpc_rxmsg *m)
 {
 	lockdep_assert_held(&m->conn->lock);
 	frpc_credit_conn(m->conn, m->len - m->conn_credited);
 	m->conn_credited = m->len;
+}
+
+/* A message was read or dropped; m->conn->lock held. */
+void frpc_rxmsg_consumed(struct frpc_rxmsg *m)
+{
+	frpc_rxmsg_credit_conn(m);
 	frpc_count_sub(m->conn->fn, rx_held_bytes, m->len);
 }
 

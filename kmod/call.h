@@ -209,6 +209,7 @@ struct frpc_rxmsg *frpc_rxmsg_alloc(struct frpc_conn *conn, gfp_t gfp,
 void frpc_rxmsg_free(struct frpc_rxmsg *m);
 void frpc_rxmsg_reset(struct frpc_rxmsg *m);
 void frpc_rxmsg_drop(struct frpc_rxmsg *m, struct frpc_reap *r);
+void frpc_rxmsg_credit_conn(struct frpc_rxmsg *m);
 void frpc_rxmsg_consumed(struct frpc_rxmsg *m);
 void frpc_rxmsg_add_frag(struct frpc_rxmsg *m, struct sk_buff *skb);
 int frpc_rxmsg_copy_out(struct frpc_rxmsg *m, struct msghdr *msg, u32 len);

@@ -115,28 +115,6 @@ void frpc_call_unhold(struct frpc_call *call, struct frpc_rxmsg *m)
 }
 
 /*
- * The bytes of @call's message in progress that came while its socket
- * was full hold connection window, which would come back only when the
- * message is consumed.  But it is consumed only once whole, and to
- * become whole it may need that very window: a 4 MiB message, or a few
- * long ones on one connection, whose bytes were withheld now and then,
- * each time a short message waited to be read, shut the window for good
- * (a stream and a small call on one connection stalled so).  So the
- * window goes back with the call's credit, as it would have on arrival
- * had the socket not been full.  conn->lock held.
- */
-static void frpc_credit_conn_in_progress(struct frpc_call *call)
-{
-	struct frpc_rxmsg *m = call->rx;
-
-	lockdep_assert_held(&call->conn->lock);
-	if (!m || m->conn_credited >= m->len)
-		return;
-	frpc_credit_conn(call->conn, m->len - m->conn_credited);
-	m->conn_credited = m->len;
-}
-
-/*
  * recvmsg() made room under SO_RCVBUF: grant the credit held back from
  * the socket's calls, and the connection window their messages in
  * progress hold.  Each call is found again under its connection's lock,
@@ -174,7 +152,19 @@ void frpc_sock_grant_owed(struct frpc_sock *fs, bool kick_async)
 		spin_unlock(&fs->lock);
 		if (owed) {
 			frpc_credit_call(call, owed);
-			frpc_credit_conn_in_progress(call);
+			/*
+			 * The bytes of its message in progress that came
+			 * while the socket was full hold connection window
+			 * too, which would come back only once the message
+			 * is consumed.  But it is consumed only once whole,
+			 * and to become whole it may need that very window:
+			 * a 4 MiB stream message, withheld a little each time
+			 * a short message waited to be read, shut the window
+			 * for good.  So it goes back now, as it would have
+			 * on arrival had the socket not been full.
+			 */
+			if (call->rx)
+				frpc_rxmsg_credit_conn(call->rx);
 		}
 		spin_unlock_bh(&conn->lock);
 		if (kick_async)

@@ -14,8 +14,8 @@
 # takes over SLOW seconds (default 10) gets one dump: /proc/net/fastrpc,
 # fastrpcctl's connections and sockets, and the kernel stacks of the
 # program's threads and of the workers in the module.  One TAP result:
-# not ok if any run failed.  This is how the connection-window leak of
-# kmod/flow.c's frpc_credit_conn_in_progress() was found.
+# not ok if any run failed.  This is how the connection-window leak that
+# kmod/flow.c's frpc_sock_grant_owed() now mends was found.
 
 . /etc/fastrpc-vm.conf
 # shellcheck disable=SC2086 # words wanted
